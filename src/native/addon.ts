@@ -1,0 +1,62 @@
+// Typed view of the C++ addon (addon/src/*.cc). Only syscalls Node lacks live there:
+// netlink sockets, named network namespaces, and sockets opened inside another namespace.
+import path from 'node:path';
+
+/** A raw AF_NETLINK socket owned by the addon; framing, sequencing and parsing live in TypeScript. */
+export interface NativeNetlinkSocket {
+  /** The port id (nl_pid) the kernel assigned on bind. */
+  readonly portId: number;
+  /** Sends one datagram to the kernel. Throws an errno error (e.g. ENOBUFS) synchronously. */
+  send(datagram: Buffer): void;
+  /** Non-blocking receive of one datagram; null when nothing is queued. */
+  tryReceive(): Buffer | null;
+  /**
+   * Starts watching the socket on the event loop; every readable wake-up delivers all queued
+   * datagrams (up to a fairness cap) in one call.
+   */
+  start(onDatagrams: (datagrams: Buffer[]) => void, onError: (error: NodeJS.ErrnoException) => void): void;
+  /** Lets a watched socket keep (ref) or not keep (unref) the process alive. */
+  ref(): void;
+  unref(): void;
+  /** Stops watching and closes the descriptor. Idempotent. */
+  close(): void;
+}
+
+export interface NativeAddon {
+  /**
+   * Opens a netlink socket of `protocol` (NETLINK_ROUTE = 0), bound to multicast `groups`,
+   * inside the network namespace at `netnsPath` (null: the caller's own).
+   */
+  openNetlink(protocol: number, netnsPath: string | null, groups: number): NativeNetlinkSocket;
+  /**
+   * Makes `dir` a shared mount point so namespace bind mounts below it propagate to every mount
+   * namespace (as `ip netns` does for /run/netns). Idempotent.
+   */
+  prepareNetnsDir(dir: string): void;
+  /** Creates a new network namespace kept alive by a bind mount at `nsPath` (file must not exist). */
+  createNetns(nsPath: string): void;
+  /** Unmounts (lazily) and unlinks a namespace created by createNetns or `ip netns add`. */
+  deleteNetns(nsPath: string): void;
+  /** Path of the calling thread's network namespace, e.g. /proc/123/task/123/ns/net. */
+  currentNetnsPath(): string;
+  /** Inode of the namespace at `nsPath`: equal inodes mean the same namespace. */
+  netnsInode(nsPath: string): number;
+  /**
+   * Creates a socket inside the namespace at `nsPath`, binds it, and returns its descriptor for
+   * Node to adopt (`dgram` `bind({fd})`, `net.Server.listen({fd})`). SO_REUSEADDR is set.
+   */
+  socketInNetns(nsPath: string, kind: 'udp4' | 'udp6' | 'tcp4' | 'tcp6', address: string, port: number): number;
+}
+
+let loaded: NativeAddon | undefined;
+
+/** Loads the addon once; the build puts it at addon/build/Release/netctl_native.node. */
+export function native(): NativeAddon {
+  if (!loaded) {
+    // dist/src/native/addon.js → ../../../addon/build/Release
+    const file = path.resolve(__dirname, '..', '..', '..', 'addon', 'build', 'Release', 'netctl_native.node');
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    loaded = require(file) as NativeAddon;
+  }
+  return loaded;
+}
