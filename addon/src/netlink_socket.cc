@@ -28,6 +28,7 @@ Napi::Function NetlinkSocket::Define(Napi::Env env) {
                      {
                          InstanceAccessor<&NetlinkSocket::PortId>("portId"),
                          InstanceMethod<&NetlinkSocket::Send>("send"),
+                         InstanceMethod<&NetlinkSocket::SendOffloaded>("sendOffloaded"),
                          InstanceMethod<&NetlinkSocket::TryReceive>("tryReceive"),
                          InstanceMethod<&NetlinkSocket::Start>("start"),
                          InstanceMethod<&NetlinkSocket::Ref>("ref"),
@@ -98,6 +99,53 @@ Napi::Value NetlinkSocket::Send(const Napi::CallbackInfo& info) {
     sent = sendto(fd_, datagram.Data(), datagram.Length(), 0, reinterpret_cast<sockaddr*>(&kernel), sizeof kernel);
   } while (sent < 0 && errno == EINTR);
   if (sent < 0) throw ErrnoError(env, errno, "sendto", "");
+  return env.Undefined();
+}
+
+// rtnetlink executes a request inside sendto. Most requests take microseconds, but deleting
+// a device waits for RCU grace periods (milliseconds): those are sent from the libuv thread
+// pool so the event loop keeps running, and several can wait in the kernel at once.
+class OffloadedSend : public Napi::AsyncWorker {
+ public:
+  OffloadedSend(Napi::Function& callback, int fd, const uint8_t* data, size_t length)
+      : Napi::AsyncWorker(callback), fd_(fd), datagram_(data, data + length) {}
+
+  void Execute() override {
+    sockaddr_nl kernel{};
+    kernel.nl_family = AF_NETLINK;
+    ssize_t sent;
+    do {
+      sent = sendto(fd_, datagram_.data(), datagram_.size(), 0, reinterpret_cast<sockaddr*>(&kernel), sizeof kernel);
+    } while (sent < 0 && errno == EINTR);
+    if (sent < 0) error_ = errno;
+  }
+
+  void OnOK() override {
+    Napi::Env env = Env();
+    if (error_ != 0) {
+      Callback().Call({ErrnoError(env, error_, "sendto", "").Value()});
+    } else {
+      Callback().Call({env.Null()});
+    }
+  }
+
+ private:
+  int fd_;
+  std::vector<uint8_t> datagram_;
+  int error_ = 0;
+};
+
+// sendOffloaded(datagram, callback(error | null)); the socket must stay open until the callback.
+Napi::Value NetlinkSocket::SendOffloaded(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (fd_ < 0) throw ErrnoError(env, EBADF, "sendto", "netlink socket is closed");
+  if (info.Length() < 2 || !info[0].IsBuffer() || !info[1].IsFunction()) {
+    throw Napi::TypeError::New(env, "sendOffloaded(datagram, callback) takes a Buffer and a function");
+  }
+  auto datagram = info[0].As<Napi::Buffer<uint8_t>>();
+  Napi::Function callback = info[1].As<Napi::Function>();
+  auto* worker = new OffloadedSend(callback, fd_, datagram.Data(), datagram.Length());
+  worker->Queue();
   return env.Undefined();
 }
 

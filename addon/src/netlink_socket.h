@@ -17,6 +17,7 @@ class NetlinkSocket : public Napi::ObjectWrap<NetlinkSocket> {
  private:
   Napi::Value PortId(const Napi::CallbackInfo& info);
   Napi::Value Send(const Napi::CallbackInfo& info);
+  Napi::Value SendOffloaded(const Napi::CallbackInfo& info);
   Napi::Value TryReceive(const Napi::CallbackInfo& info);
   Napi::Value Start(const Napi::CallbackInfo& info);
   Napi::Value Ref(const Napi::CallbackInfo& info);

@@ -8,6 +8,11 @@ export interface NativeNetlinkSocket {
   readonly portId: number;
   /** Sends one datagram to the kernel. Throws an errno error (e.g. ENOBUFS) synchronously. */
   send(datagram: Buffer): void;
+  /**
+   * Sends from the libuv thread pool, for requests the kernel executes slowly inside sendto
+   * (device deletion waits for RCU grace periods); `done` gets null or the errno error.
+   */
+  sendOffloaded(datagram: Buffer, done: (error: NodeJS.ErrnoException | null) => void): void;
   /** Non-blocking receive of one datagram; null when nothing is queued. */
   tryReceive(): Buffer | null;
   /**

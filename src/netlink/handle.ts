@@ -1,0 +1,284 @@
+// A netlink handle bound to one network namespace: one function per kernel operation.
+import { AttributeWriter } from './attributes';
+import { AF, IFF_UP, IFLA, NLM_F, RTEXT_FILTER_SKIP_STATS, RTM } from './constants';
+import { InvalidArgumentError, LinkNotFoundError, NetlinkError } from './errors';
+import { type Address, type AddressSpec, decodeAddress, encodeAddress, encodeAddressDump } from './address';
+import { decodeLink, encodeIfinfo, encodeLinkCreate, type Link, type LinkRef, type LinkSpec, NamespaceFds, type ResolvedRefs } from './link';
+import { decodeFdb, decodeNeighbour, encodeFdb, encodeFdbDump, encodeNeighbour, encodeNeighbourDump, type FdbEntry, type FdbSpec, type Neighbour, type NeighbourSpec } from './neighbour';
+import { decodeRoute, encodeRoute, encodeRouteDump, type Route, type RouteSpec } from './route';
+import { type RequestContext, RouteSocket } from './socket';
+import { checkLinkName, ipFamily, macToBytes } from './validate';
+
+export type Family = 'all' | 'ipv4' | 'ipv6';
+const FAMILY = { all: AF.UNSPEC, ipv4: AF.INET, ipv6: AF.INET6 } as const;
+
+const CREATE = NLM_F.CREATE | NLM_F.EXCL;
+const REPLACE = NLM_F.CREATE | NLM_F.REPLACE;
+
+function describe(link: LinkRef): string {
+  return typeof link === 'string' ? `"${link}"` : `#${link}`;
+}
+
+function familyOf(family: Family | undefined): number {
+  const value = FAMILY[family ?? 'all'];
+  if (value === undefined) throw new InvalidArgumentError('address family', family, "must be 'all', 'ipv4' or 'ipv6'");
+  return value;
+}
+
+export interface HandleOptions {
+  /** A network namespace file (e.g. /run/netns/x); the caller's own namespace when omitted. */
+  netns?: string;
+}
+
+export class NetlinkHandle {
+  /** The namespace this handle programs (undefined: the one the process was in at open). */
+  readonly netns: string | undefined;
+  private readonly socket: RouteSocket;
+
+  private constructor(netns: string | undefined) {
+    this.netns = netns;
+    try {
+      this.socket = new RouteSocket(netns ?? null);
+    } catch (error) {
+      const err = error as NodeJS.ErrnoException;
+      if (netns !== undefined && err.code === 'ENOENT') throw new InvalidArgumentError('network namespace', netns, 'does not exist; create it first');
+      throw error;
+    }
+  }
+
+  static open(options: HandleOptions = {}): NetlinkHandle {
+    return new NetlinkHandle(options.netns);
+  }
+
+  close(): void {
+    this.socket.close();
+  }
+
+  // ---- links ----
+
+  async linkAdd(spec: LinkSpec): Promise<void> {
+    const refs = await this.resolveRefs(spec);
+    const namespaces = new NamespaceFds();
+    try {
+      const payload = encodeLinkCreate(spec, refs, namespaces);
+      await this.socket.request(RTM.NEWLINK, CREATE, payload, { operation: 'creating link', object: `"${spec.name}"` });
+    } finally {
+      namespaces.close();
+    }
+  }
+
+  async linkDel(link: LinkRef): Promise<void> {
+    await this.socket.request(RTM.DELLINK, 0, this.linkSelector(link), { operation: 'deleting link', object: describe(link), offload: true });
+  }
+
+  async linkGet(link: LinkRef): Promise<Link> {
+    const payload = Buffer.concat([this.linkSelector(link), new AttributeWriter().u32(IFLA.EXT_MASK, RTEXT_FILTER_SKIP_STATS).toBuffer()]);
+    try {
+      const [reply] = await this.socket.request(RTM.GETLINK, 0, payload, { operation: 'getting link', object: describe(link) });
+      if (!reply) throw new LinkNotFoundError(link);
+      return decodeLink(reply.payload);
+    } catch (error) {
+      if (error instanceof NetlinkError && error.code === 'ENODEV') throw new LinkNotFoundError(link);
+      throw error;
+    }
+  }
+
+  async linkList(): Promise<Link[]> {
+    const payload = Buffer.concat([encodeIfinfo(0), new AttributeWriter().u32(IFLA.EXT_MASK, RTEXT_FILTER_SKIP_STATS).toBuffer()]);
+    const replies = await this.socket.dump(RTM.GETLINK, payload, { operation: 'listing links', object: this.where() });
+    return replies.filter((m) => m.type === RTM.NEWLINK).map((m) => decodeLink(m.payload));
+  }
+
+  linkSetUp(link: LinkRef): Promise<void> {
+    return this.modifyLink(link, 'setting up link', IFF_UP, IFF_UP);
+  }
+
+  linkSetDown(link: LinkRef): Promise<void> {
+    return this.modifyLink(link, 'setting down link', 0, IFF_UP);
+  }
+
+  linkSetMtu(link: LinkRef, mtu: number): Promise<void> {
+    if (!Number.isInteger(mtu) || mtu < 68 || mtu > 65535) throw new InvalidArgumentError('MTU', mtu, 'must be an integer from 68 to 65535');
+    return this.modifyLink(link, `setting MTU ${mtu} on link`, 0, 0, (w) => w.u32(IFLA.MTU, mtu));
+  }
+
+  linkSetMac(link: LinkRef, mac: string): Promise<void> {
+    const bytes = macToBytes(mac);
+    return this.modifyLink(link, `setting MAC ${mac} on link`, 0, 0, (w) => w.bytes(IFLA.ADDRESS, bytes));
+  }
+
+  async linkSetName(link: LinkRef, name: string): Promise<void> {
+    checkLinkName(name, 'new link name');
+    // The name attribute would double as the selector, so rename by index.
+    const index = await this.linkIndex(link);
+    await this.modifyLink(index, `renaming to "${name}" link`, 0, 0, (w) => w.string(IFLA.IFNAME, name));
+  }
+
+  async linkSetMaster(link: LinkRef, master: LinkRef): Promise<void> {
+    const masterIndex = await this.linkIndex(master);
+    await this.modifyLink(link, `enslaving to ${describe(master)} link`, 0, 0, (w) => w.u32(IFLA.MASTER, masterIndex));
+  }
+
+  linkSetNoMaster(link: LinkRef): Promise<void> {
+    return this.modifyLink(link, 'releasing from its master link', 0, 0, (w) => w.u32(IFLA.MASTER, 0));
+  }
+
+  /** Moves a link into the namespace at `netnsPath`; it leaves this handle's namespace. */
+  async linkSetNetns(link: LinkRef, netnsPath: string): Promise<void> {
+    const namespaces = new NamespaceFds();
+    try {
+      const fd = namespaces.open(netnsPath);
+      await this.modifyLink(link, `moving to namespace ${netnsPath} link`, 0, 0, (w) => w.u32(IFLA.NET_NS_FD, fd));
+    } finally {
+      namespaces.close();
+    }
+  }
+
+  linkSetAlias(link: LinkRef, alias: string): Promise<void> {
+    if (Buffer.byteLength(alias) > 255) throw new InvalidArgumentError('link alias', alias, 'is longer than 255 bytes');
+    return this.modifyLink(link, 'setting the alias of link', 0, 0, (w) => w.string(IFLA.IFALIAS, alias));
+  }
+
+  // ---- addresses ----
+
+  async addrAdd(link: LinkRef, spec: AddressSpec): Promise<void> {
+    const index = await this.linkIndex(link);
+    await this.socket.request(RTM.NEWADDR, CREATE, encodeAddress(index, spec), { operation: `adding address ${spec.address} to link`, object: describe(link) });
+  }
+
+  async addrDel(link: LinkRef, address: string): Promise<void> {
+    const index = await this.linkIndex(link);
+    await this.socket.request(RTM.DELADDR, 0, encodeAddress(index, { address, broadcast: 'none' }), { operation: `deleting address ${address} from link`, object: describe(link) });
+  }
+
+  async addrList(filter: { link?: LinkRef; family?: Family } = {}): Promise<Address[]> {
+    const index = filter.link === undefined ? 0 : await this.linkIndex(filter.link);
+    const replies = await this.socket.dump(RTM.GETADDR, encodeAddressDump(familyOf(filter.family), index), { operation: 'listing addresses', object: this.where() });
+    return replies.filter((m) => m.type === RTM.NEWADDR).map((m) => decodeAddress(m.payload)).filter((a) => index === 0 || a.linkIndex === index);
+  }
+
+  // ---- routes ----
+
+  routeAdd(spec: RouteSpec): Promise<void> {
+    return this.changeRoute(RTM.NEWROUTE, CREATE, spec, 'adding route');
+  }
+
+  routeReplace(spec: RouteSpec): Promise<void> {
+    return this.changeRoute(RTM.NEWROUTE, REPLACE, spec, 'replacing route');
+  }
+
+  routeDel(spec: RouteSpec): Promise<void> {
+    return this.changeRoute(RTM.DELROUTE, 0, spec, 'deleting route');
+  }
+
+  /** Routes of one table (main unless given), optionally of one device. */
+  async routeList(filter: { family?: Family; table?: number; link?: LinkRef } = {}): Promise<Route[]> {
+    const index = filter.link === undefined ? undefined : await this.linkIndex(filter.link);
+    const table = filter.table ?? 254;
+    const replies = await this.socket.dump(RTM.GETROUTE, encodeRouteDump(familyOf(filter.family)), { operation: 'listing routes', object: this.where() });
+    return replies
+      .filter((m) => m.type === RTM.NEWROUTE)
+      .map((m) => decodeRoute(m.payload))
+      .filter((r) => r.table === table && (index === undefined || r.linkIndex === index));
+  }
+
+  // ---- neighbours ----
+
+  async neighAdd(link: LinkRef, spec: NeighbourSpec): Promise<void> {
+    await this.changeNeighbour(RTM.NEWNEIGH, CREATE, link, spec, 'adding neighbour');
+  }
+
+  async neighReplace(link: LinkRef, spec: NeighbourSpec): Promise<void> {
+    await this.changeNeighbour(RTM.NEWNEIGH, REPLACE, link, spec, 'replacing neighbour');
+  }
+
+  async neighDel(link: LinkRef, spec: { ip: string; proxy?: boolean }): Promise<void> {
+    await this.changeNeighbour(RTM.DELNEIGH, 0, link, spec, 'deleting neighbour');
+  }
+
+  /** Neighbour entries (or, with proxy: true, proxy entries), optionally of one device. */
+  async neighList(filter: { link?: LinkRef; family?: Family; proxy?: boolean } = {}): Promise<Neighbour[]> {
+    const index = filter.link === undefined ? 0 : await this.linkIndex(filter.link);
+    const replies = await this.socket.dump(RTM.GETNEIGH, encodeNeighbourDump(familyOf(filter.family), index, filter.proxy ?? false), { operation: 'listing neighbours', object: this.where() });
+    return replies
+      .filter((m) => m.type === RTM.NEWNEIGH)
+      .map((m) => decodeNeighbour(m.payload))
+      .filter((n) => (index === 0 || n.linkIndex === index) && n.proxy === (filter.proxy ?? false));
+  }
+
+  // ---- bridge forwarding database ----
+
+  /** Adds an FDB entry even when the MAC already has one (NLM_F_APPEND: VXLAN flooding lists). */
+  async fdbAppend(link: LinkRef, spec: FdbSpec): Promise<void> {
+    const index = await this.linkIndex(link);
+    await this.socket.request(RTM.NEWNEIGH, NLM_F.CREATE | NLM_F.APPEND, encodeFdb(index, spec, false), { operation: `appending FDB entry ${spec.mac} to link`, object: describe(link) });
+  }
+
+  async fdbDel(link: LinkRef, spec: FdbSpec): Promise<void> {
+    const index = await this.linkIndex(link);
+    await this.socket.request(RTM.DELNEIGH, 0, encodeFdb(index, spec, true), { operation: `deleting FDB entry ${spec.mac} from link`, object: describe(link) });
+  }
+
+  async fdbList(filter: { link?: LinkRef } = {}): Promise<FdbEntry[]> {
+    const index = filter.link === undefined ? 0 : await this.linkIndex(filter.link);
+    const replies = await this.socket.dump(RTM.GETNEIGH, encodeFdbDump(), { operation: 'listing FDB entries', object: this.where() });
+    return replies
+      .filter((m) => m.type === RTM.NEWNEIGH)
+      .map((m) => decodeFdb(m.payload))
+      .filter((e) => index === 0 || e.linkIndex === index);
+  }
+
+  // ---- helpers ----
+
+  /** The index of a link; numbers are taken as they are. */
+  async linkIndex(link: LinkRef): Promise<number> {
+    if (typeof link === 'number') {
+      if (!Number.isInteger(link) || link <= 0) throw new InvalidArgumentError('link index', link, 'must be a positive integer');
+      return link;
+    }
+    return (await this.linkGet(link)).index;
+  }
+
+  private where(): string {
+    return this.netns ? `in ${this.netns}` : 'in the current namespace';
+  }
+
+  /** ifinfomsg selecting a link by index, or by IFLA_IFNAME when named. */
+  private linkSelector(link: LinkRef, flags = 0, change = 0): Buffer {
+    if (typeof link === 'number') {
+      if (!Number.isInteger(link) || link <= 0) throw new InvalidArgumentError('link index', link, 'must be a positive integer');
+      return encodeIfinfo(link, flags, change);
+    }
+    checkLinkName(link);
+    return Buffer.concat([encodeIfinfo(0, flags, change), new AttributeWriter().string(IFLA.IFNAME, link).toBuffer()]);
+  }
+
+  private async modifyLink(link: LinkRef, operation: string, flags: number, change: number, attributes?: (w: AttributeWriter) => void): Promise<void> {
+    const w = new AttributeWriter();
+    attributes?.(w);
+    const payload = Buffer.concat([this.linkSelector(link, flags, change), w.toBuffer()]);
+    await this.socket.request(RTM.NEWLINK, 0, payload, { operation, object: describe(link) });
+  }
+
+  private async resolveRefs(spec: LinkSpec): Promise<ResolvedRefs> {
+    const refs: ResolvedRefs = {};
+    if (spec.master !== undefined) refs.master = await this.linkIndex(spec.master);
+    if (spec.kind === 'macvlan' || spec.kind === 'vlan') refs.parent = await this.linkIndex(spec.parent);
+    if (spec.kind === 'vxlan' && spec.device !== undefined) refs.device = await this.linkIndex(spec.device);
+    return refs;
+  }
+
+  private async changeRoute(type: number, flags: number, spec: RouteSpec, operation: string): Promise<void> {
+    const index = spec.link === undefined ? undefined : await this.linkIndex(spec.link);
+    const context: RequestContext = { operation, object: `${spec.destination}${spec.gateway ? ` via ${spec.gateway}` : ''}${spec.link !== undefined ? ` dev ${describe(spec.link)}` : ''}` };
+    await this.socket.request(type, flags, encodeRoute(spec, index, type === RTM.DELROUTE), context);
+  }
+
+  private async changeNeighbour(type: number, flags: number, link: LinkRef, spec: NeighbourSpec, operation: string): Promise<void> {
+    ipFamily(spec.ip);
+    const index = await this.linkIndex(link);
+    const context: RequestContext = { operation, object: `${spec.ip}${spec.proxy ? ' (proxy)' : ''} on ${describe(link)}` };
+    await this.socket.request(type, flags, encodeNeighbour(index, spec, type === RTM.DELNEIGH), context);
+  }
+}
+

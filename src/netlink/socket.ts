@@ -1,0 +1,142 @@
+// Requests and replies over one netlink socket: sequence numbers, many requests in flight,
+// multi-part dumps, acks and errors. rtnetlink answers inside sendto, so replies are read at
+// once without waiting for the event loop; the loop watcher is only the slow path.
+import { NLM_F, NLMSG } from './constants';
+import { NetlinkError } from './errors';
+import { decodeError, decodeMessages, encodeMessage, type Message } from './message';
+import { native, type NativeNetlinkSocket } from '../native/addon';
+
+/** What a failure message says was being done to what, e.g. ('creating link', '"br0"'). */
+export interface RequestContext {
+  operation: string;
+  object: string;
+  /**
+   * Send from the thread pool: for requests the kernel runs for milliseconds inside sendto
+   * (deleting a device waits for RCU grace periods), so the event loop is not blocked.
+   */
+  offload?: boolean;
+}
+
+interface Pending {
+  context: RequestContext;
+  replies: Message[];
+  resolve(replies: Message[]): void;
+  reject(error: Error): void;
+}
+
+const NETLINK_ROUTE = 0;
+/** A dump the kernel flags as interrupted (the table changed under it) is retried this often. */
+const DUMP_RETRIES = 5;
+
+export class RouteSocket {
+  private readonly socket: NativeNetlinkSocket;
+  private readonly pending = new Map<number, Pending>();
+  private seq = Math.floor(Math.random() * 0x7fffffff);
+  private watching = false;
+  private closed = false;
+
+  constructor(netnsPath: string | null) {
+    this.socket = native().openNetlink(NETLINK_ROUTE, netnsPath, 0);
+  }
+
+  /** Sends a request and resolves with the data messages of its reply (empty for a bare ack). */
+  request(type: number, flags: number, payload: Buffer, context: RequestContext): Promise<Message[]> {
+    return this.send(type, flags | NLM_F.REQUEST | NLM_F.ACK, payload, context);
+  }
+
+  /** A dump: every message until NLMSG_DONE, retried when the kernel says it was interrupted. */
+  async dump(type: number, payload: Buffer, context: RequestContext): Promise<Message[]> {
+    for (let attempt = 1; ; attempt++) {
+      const replies = await this.send(type, NLM_F.REQUEST | NLM_F.DUMP, payload, context);
+      if (!replies.some((m) => m.flags & NLM_F.DUMP_INTR) || attempt >= DUMP_RETRIES) return replies;
+    }
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.socket.close();
+    for (const [, p] of this.pending) p.reject(new Error(`netlink socket closed while ${p.context.operation} ${p.context.object}`));
+    this.pending.clear();
+  }
+
+  private send(type: number, flags: number, payload: Buffer, context: RequestContext): Promise<Message[]> {
+    if (this.closed) return Promise.reject(new Error(`netlink handle is closed (${context.operation} ${context.object})`));
+    this.seq = (this.seq + 1) >>> 0 || 1;
+    const seq = this.seq;
+    const promise = new Promise<Message[]>((resolve, reject) => {
+      this.pending.set(seq, { context, replies: [], resolve, reject });
+    });
+    const datagram = encodeMessage({ type, flags, seq, portId: 0 }, payload);
+    if (context.offload) {
+      // The reply may come while the worker is still returning: the watcher catches it.
+      this.watch();
+      this.socket.sendOffloaded(datagram, (error) => {
+        if (error) this.fail(seq, error, context);
+        else this.drain();
+      });
+      return promise;
+    }
+    try {
+      this.socket.send(datagram);
+    } catch (error) {
+      this.fail(seq, error as NodeJS.ErrnoException, context);
+      return promise;
+    }
+    this.drain();
+    if (this.pending.size > 0) this.watch();
+    return promise;
+  }
+
+  private fail(seq: number, error: NodeJS.ErrnoException, context: RequestContext): void {
+    const p = this.pending.get(seq);
+    if (!p) return;
+    this.pending.delete(seq);
+    p.reject(new NetlinkError(typeof error.errno === 'number' ? -error.errno : 0, context.operation, context.object, error.message));
+  }
+
+  /** Reads every queued datagram without blocking. */
+  private drain(): void {
+    let datagram: Buffer | null;
+    while (this.pending.size > 0 && (datagram = this.socket.tryReceive()) !== null) this.dispatch(datagram);
+  }
+
+  private watch(): void {
+    if (!this.watching) {
+      this.watching = true;
+      this.socket.start(
+        (datagrams) => {
+          for (const d of datagrams) this.dispatch(d);
+          if (this.pending.size === 0) this.socket.unref();
+        },
+        (error) => {
+          // Lost replies (ENOBUFS) cannot be matched any more: fail what is waiting.
+          for (const [, p] of this.pending) p.reject(new NetlinkError(-(error.errno ?? 0), p.context.operation, p.context.object, error.message));
+          this.pending.clear();
+          this.socket.unref();
+        },
+      );
+    }
+    this.socket.ref();
+  }
+
+  private dispatch(datagram: Buffer): void {
+    for (const message of decodeMessages(datagram)) {
+      const p = this.pending.get(message.seq);
+      if (!p) continue;
+      if (message.type === NLMSG.ERROR) {
+        this.pending.delete(message.seq);
+        const { errno, kernelMessage } = decodeError(message);
+        if (errno === 0) p.resolve(p.replies);
+        else p.reject(new NetlinkError(errno, p.context.operation, p.context.object, kernelMessage));
+      } else if (message.type === NLMSG.DONE) {
+        this.pending.delete(message.seq);
+        const errno = message.payload.length >= 4 ? -message.payload.readInt32LE(0) : 0;
+        if (errno > 0) p.reject(new NetlinkError(errno, p.context.operation, p.context.object));
+        else p.resolve(p.replies);
+      } else if (message.type !== NLMSG.NOOP) {
+        p.replies.push(message);
+      }
+    }
+  }
+}
