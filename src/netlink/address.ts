@@ -2,7 +2,7 @@
 import { AttributeWriter, parseAttributes, readString, readU32 } from './attributes';
 import { AF, IFA, IFA_F_NODAD, RT_SCOPE } from './constants';
 import { InvalidArgumentError } from './errors';
-import { bytesToIp, checkLinkName, ipToBytes, ipv4Broadcast, parseCidr } from './validate';
+import { bytesToIp, ipToBytes, ipv4Broadcast, parseCidr } from './validate';
 
 export type Scope = keyof typeof RT_SCOPE;
 
@@ -46,7 +46,10 @@ function encodeIfaddr(family: number, prefixLength: number, scope: number, linkI
 export function encodeAddress(linkIndex: number, spec: AddressSpec): Buffer {
   const cidr = parseCidr(spec.address, 'address');
   if (spec.scope !== undefined && !(spec.scope in RT_SCOPE)) throw new InvalidArgumentError('address scope', spec.scope, `must be one of ${Object.keys(RT_SCOPE).join(', ')}`);
-  if (spec.label !== undefined) checkLinkName(spec.label, 'address label');
+  // Labels are interface names with an optional ":suffix" (eth0:1), so ':' is allowed here.
+  if (spec.label !== undefined && (Buffer.byteLength(spec.label) > 15 || !/^[^\s/]+$/.test(spec.label))) {
+    throw new InvalidArgumentError('address label', spec.label, "must be at most 15 bytes without whitespace or '/', like eth0:1");
+  }
   const ip = ipToBytes(cidr.ip);
   const w = new AttributeWriter();
   if (cidr.family === AF.INET) {

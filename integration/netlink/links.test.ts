@@ -1,0 +1,214 @@
+// Link operations against the kernel, each checked with iproute2 (`ip -j -d link`) as oracle.
+import test from 'ava';
+import { execFileSync } from 'node:child_process';
+import { type Link, NetlinkError, NetlinkHandle, InvalidArgumentError, LinkNotFoundError } from '../../src/netlink';
+import { createTestNamespace, type TestNamespace } from '../helpers/netns';
+
+interface IpLink {
+  ifindex: number;
+  ifname: string;
+  mtu: number;
+  address: string;
+  flags: string[];
+  master?: string;
+  ifalias?: string;
+  link_netnsid?: number;
+  linkinfo?: { info_kind: string; info_data?: Record<string, unknown> };
+}
+
+function setup(t: Parameters<typeof createTestNamespace>[0]): { ns: TestNamespace; h: NetlinkHandle; ipLink(name: string): IpLink } {
+  const ns = createTestNamespace(t);
+  const h = NetlinkHandle.open({ netns: ns.path });
+  t.teardown(() => h.close());
+  return { ns, h, ipLink: (name) => ns.json<IpLink[]>('ip', '-d', 'link', 'show', 'dev', name)[0]! };
+}
+
+test('bridge: created with MTU, ageing, STP off, MAC and up, as iproute2 sees it', async (t) => {
+  const { h, ipLink } = setup(t);
+  await h.linkAdd({ kind: 'bridge', name: 'br-test', mtu: 1400, ageingTime: 120, mac: '02:42:00:00:00:01', up: true });
+  const ip = ipLink('br-test');
+  t.is(ip.linkinfo?.info_kind, 'bridge');
+  t.is(ip.mtu, 1400);
+  t.is(ip.address, '02:42:00:00:00:01');
+  t.true(ip.flags.includes('UP'));
+  t.is(ip.linkinfo?.info_data?.['ageing_time'], 12000);
+  t.is(ip.linkinfo?.info_data?.['stp_state'], 0);
+  const ours = await h.linkGet('br-test');
+  t.like(ours, { index: ip.ifindex, name: 'br-test', kind: 'bridge', mtu: 1400, up: true, bridge: { ageingTime: 120, stp: false } });
+});
+
+test('veth: the peer is created directly in another namespace, in one request', async (t) => {
+  const { ns, h, ipLink } = setup(t);
+  const other = createTestNamespace(t);
+  await h.linkAdd({ kind: 'veth', name: 'veth-host', peer: { name: 'eth0', netns: other.path, mac: '02:42:00:00:00:02', mtu: 1450 } });
+  const host = ipLink('veth-host');
+  t.is(host.linkinfo?.info_kind, 'veth');
+  const peer = other.json<IpLink[]>('ip', '-d', 'link', 'show', 'dev', 'eth0')[0]!;
+  t.is(peer.address, '02:42:00:00:00:02');
+  t.is(peer.mtu, 1450);
+  t.is(typeof host.link_netnsid, 'number');
+  t.false(ns.run('ip', 'link').includes('eth0'));
+  const ours = await h.linkGet('veth-host');
+  t.is(ours.linkNetnsId, host.link_netnsid);
+});
+
+test('vxlan: VNI, local VTEP, port 4789, learning off, proxy, l2miss, TTL', async (t) => {
+  const { h, ipLink } = setup(t);
+  await h.linkAdd({ kind: 'vxlan', name: 'vx-test', vni: 4242, local: '192.0.2.1', learning: false, proxy: true, l2miss: true, ttl: 16, mtu: 1450 });
+  const data = ipLink('vx-test').linkinfo?.info_data ?? {};
+  t.like(data, { id: 4242, local: '192.0.2.1', port: 4789, learning: false, proxy: true, l2miss: true, ttl: 16 });
+  t.like((await h.linkGet('vx-test')).vxlan, { vni: 4242, local: '192.0.2.1', port: 4789, learning: false, proxy: true, l2miss: true, ttl: 16 });
+});
+
+test('vxlan: an explicit port, an underlay device and learning on', async (t) => {
+  const { h, ipLink } = setup(t);
+  await h.linkAdd({ kind: 'veth', name: 'underlay', peer: { name: 'underlay-p' } });
+  await h.linkAdd({ kind: 'vxlan', name: 'vx-port', vni: 7, port: 8472, device: 'underlay', l3miss: true, udpChecksum: false });
+  const data = ipLink('vx-port').linkinfo?.info_data ?? {};
+  t.like(data, { id: 7, port: 8472, link: 'underlay', learning: true, l3miss: true });
+});
+
+for (const mode of ['bridge', 'private', 'vepa', 'passthru'] as const) {
+  test(`macvlan in ${mode} mode on a parent`, async (t) => {
+    const { h, ipLink } = setup(t);
+    await h.linkAdd({ kind: 'veth', name: 'parent0', peer: { name: 'parent0-p' } });
+    await h.linkAdd({ kind: 'macvlan', name: 'mv0', parent: 'parent0', mode });
+    const ip = ipLink('mv0');
+    t.is(ip.linkinfo?.info_kind, 'macvlan');
+    t.is(ip.linkinfo?.info_data?.['mode'], mode);
+    t.like(await h.linkGet('mv0'), { kind: 'macvlan', macvlan: { mode }, parentIndex: (await h.linkGet('parent0')).index });
+  });
+}
+
+/**
+ * Kinds this kernel may lack, probed once at load (tests are declared synchronously) with
+ * iproute2 in a throwaway namespace, so a missing kind is a real, visible skip with its reason.
+ */
+function kernelHas(kind: 'vlan' | 'dummy'): boolean {
+  const name = `nctl-probe-${process.pid}-${kind}`;
+  execFileSync('ip', ['netns', 'add', name]);
+  try {
+    const run = (...args: string[]): void => void execFileSync('nsenter', [`--net=/run/netns/${name}`, 'ip', 'link', 'add', ...args], { stdio: 'pipe' });
+    run('name', 'p0', 'type', 'veth', 'peer', 'name', 'q0');
+    run(...(kind === 'vlan' ? ['link', 'p0', 'name', 'p0.5', 'type', 'vlan', 'id', '5'] : ['name', 'dum0', 'type', 'dummy']));
+    return true;
+  } catch (error) {
+    if (/not supported|Unknown device type/i.test(String((error as { stderr?: Buffer }).stderr ?? ''))) return false;
+    throw error;
+  } finally {
+    execFileSync('ip', ['netns', 'del', name]);
+  }
+}
+
+const hasVlan = kernelHas('vlan');
+const hasDummy = kernelHas('dummy');
+
+(hasVlan ? test : test.skip)(`vlan: an 802.1q sub-interface on a parent${hasVlan ? '' : ' [skipped: this kernel answers EOPNOTSUPP, no 8021q]'}`, async (t) => {
+  const { h, ipLink } = setup(t);
+  await h.linkAdd({ kind: 'veth', name: 'trunk', peer: { name: 'trunk-p' } });
+  await h.linkAdd({ kind: 'vlan', name: 'trunk.10', parent: 'trunk', vlanId: 10 });
+  t.is(ipLink('trunk.10').linkinfo?.info_data?.['id'], 10);
+});
+
+(hasDummy ? test : test.skip)(`dummy links${hasDummy ? '' : ' [skipped: this kernel answers EOPNOTSUPP, no dummy driver]'}`, async (t) => {
+  const { h, ipLink } = setup(t);
+  await h.linkAdd({ kind: 'dummy', name: 'dummy0', mtu: 9000 });
+  t.is(ipLink('dummy0').mtu, 9000);
+});
+
+test('a kind the kernel lacks fails with a typed EOPNOTSUPP and leaves nothing', async (t) => {
+  const { ns, h } = setup(t);
+  await h.linkAdd({ kind: 'veth', name: 'p', peer: { name: 'q' } });
+  const spec = !hasDummy ? ({ kind: 'dummy', name: 'd0' } as const) : !hasVlan ? ({ kind: 'vlan', name: 'p.7', parent: 'p', vlanId: 7 } as const) : undefined;
+  if (!spec) {
+    t.log('this kernel has every kind; nothing to refuse');
+    t.pass();
+    return;
+  }
+  const error = await t.throwsAsync(h.linkAdd(spec), { instanceOf: NetlinkError });
+  t.is(error?.code, 'EOPNOTSUPP');
+  t.false(ns.run('ip', 'link').includes(spec.name));
+});
+
+test('set up/down, MTU, MAC, name, alias, master and nomaster', async (t) => {
+  const { h, ipLink } = setup(t);
+  await h.linkAdd({ kind: 'bridge', name: 'br1' });
+  await h.linkAdd({ kind: 'veth', name: 'va', peer: { name: 'vb' } });
+  await h.linkSetUp('va');
+  t.true(ipLink('va').flags.includes('UP'));
+  await h.linkSetDown('va');
+  t.false(ipLink('va').flags.includes('UP'));
+  await h.linkSetMtu('va', 1280);
+  t.is(ipLink('va').mtu, 1280);
+  await h.linkSetMac('va', '02:42:00:00:00:aa');
+  t.is(ipLink('va').address, '02:42:00:00:00:aa');
+  await h.linkSetAlias('va', 'container web');
+  t.is(ipLink('va').ifalias, 'container web');
+  await h.linkSetMaster('va', 'br1');
+  t.is(ipLink('va').master, 'br1');
+  await h.linkSetNoMaster('va');
+  t.is(ipLink('va').master, undefined);
+  await h.linkSetName('va', 'renamed');
+  t.is(ipLink('renamed').address, '02:42:00:00:00:aa');
+  await t.throwsAsync(h.linkGet('va'), { instanceOf: LinkNotFoundError });
+});
+
+test('move a link into another namespace by fd', async (t) => {
+  const { ns, h } = setup(t);
+  const other = createTestNamespace(t);
+  await h.linkAdd({ kind: 'veth', name: 'mover', peer: { name: 'stayer' } });
+  await h.linkSetNetns('mover', other.path);
+  t.false(ns.run('ip', 'link').includes('mover'));
+  t.true(other.run('ip', 'link').includes('mover'));
+  const there = NetlinkHandle.open({ netns: other.path });
+  t.teardown(() => there.close());
+  t.is((await there.linkGet('mover')).kind, 'veth');
+});
+
+test('list matches iproute2 and delete removes both veth ends', async (t) => {
+  const { ns, h } = setup(t);
+  await h.linkAdd({ kind: 'veth', name: 'l1', peer: { name: 'l2' } });
+  await h.linkAdd({ kind: 'bridge', name: 'l3' });
+  const ours = (await h.linkList()).map((l: Link) => [l.index, l.name]);
+  const theirs = ns.json<IpLink[]>('ip', 'link', 'show').map((l) => [l.ifindex, l.ifname]);
+  t.deepEqual(ours, theirs);
+  await h.linkDel('l1');
+  await h.linkDel((await h.linkGet('l3')).index);
+  t.deepEqual(
+    ns.json<IpLink[]>('ip', 'link', 'show').map((l) => l.ifname),
+    ['lo'],
+  );
+});
+
+test('errors are typed and nothing is left half-made', async (t) => {
+  const { ns, h } = setup(t);
+  const other = createTestNamespace(t);
+  await h.linkAdd({ kind: 'bridge', name: 'dup' });
+  const duplicate = await t.throwsAsync(h.linkAdd({ kind: 'bridge', name: 'dup' }), { instanceOf: NetlinkError });
+  t.is(duplicate?.code, 'EEXIST');
+  t.regex(duplicate?.message ?? '', /^EEXIST creating link "dup": /);
+
+  // The peer's name is taken in the target namespace: the whole pair fails, no host end remains.
+  other.run('ip', 'link', 'add', 'taken', 'type', 'bridge');
+  const pair = await t.throwsAsync(h.linkAdd({ kind: 'veth', name: 'host-end', peer: { name: 'taken', netns: other.path } }), { instanceOf: NetlinkError });
+  t.is(pair?.code, 'EEXIST');
+  t.false(ns.run('ip', 'link').includes('host-end'));
+
+  await t.throwsAsync(h.linkAdd({ kind: 'veth', name: 'x', peer: { name: 'y', netns: '/run/netns/does-not-exist' } }), { instanceOf: InvalidArgumentError, message: /cannot be opened/ });
+  await t.throwsAsync(h.linkAdd({ kind: 'bridge', name: 'name-longer-than-15' }), { instanceOf: InvalidArgumentError, message: /15 bytes/ });
+  await t.throwsAsync(h.linkGet('missing'), { instanceOf: LinkNotFoundError, message: 'link "missing" not found' });
+  const missing = await t.throwsAsync(h.linkDel('missing'), { instanceOf: NetlinkError });
+  t.is(missing?.code, 'ENODEV');
+  await t.throwsAsync(h.linkAdd({ kind: 'macvlan', name: 'mv', parent: 'missing' }), { instanceOf: LinkNotFoundError });
+  t.throws(() => NetlinkHandle.open({ netns: '/run/netns/does-not-exist' }), { instanceOf: InvalidArgumentError, message: /does not exist/ });
+  t.deepEqual(
+    ns.json<IpLink[]>('ip', 'link', 'show').map((l) => l.ifname),
+    ['lo', 'dup'],
+  );
+});
+
+test('a closed handle refuses further requests', async (t) => {
+  const { h } = setup(t);
+  h.close();
+  await t.throwsAsync(h.linkList(), { message: /closed/ });
+});
