@@ -3,6 +3,10 @@
 import path from 'node:path';
 import fs from 'node:fs';
 
+// Deletes of network devices wait in the kernel on the thread pool (see src/netlink/socket.ts);
+// libuv reads this once, at the pool's first use, so it is set before anything asynchronous.
+process.env['UV_THREADPOOL_SIZE'] ??= '32';
+
 async function main(): Promise<void> {
   const available = fs
     .readdirSync(__dirname)
