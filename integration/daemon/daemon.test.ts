@@ -1,0 +1,91 @@
+// The daemon process: its socket, Docker's version negotiation, errors, one daemon per root,
+// clean shutdown. Each test runs its own daemon inside its own test host.
+import test from 'ava';
+import { execFileSync, spawnSync } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { request, startDaemon } from '../helpers/daemon';
+
+function testHost(t: { teardown(fn: () => void): void }): string {
+  const name = `nctl-d-${crypto.randomBytes(4).toString('hex')}`;
+  execFileSync('ip', ['netns', 'add', name]);
+  t.teardown(() => execFileSync('ip', ['netns', 'del', name]));
+  return `/run/netns/${name}`;
+}
+
+test('/_ping answers OK with the API version Docker clients negotiate with, with and without a version prefix', async (t) => {
+  const daemon = await startDaemon(t, { netns: testHost(t) });
+  for (const urlPath of ['/_ping', '/v1.41/_ping', '/v1.24/_ping']) {
+    const reply = await request(daemon.socketPath, 'GET', urlPath);
+    t.is(reply.status, 200, urlPath);
+    t.is(reply.text, 'OK');
+    t.is(reply.headers['api-version'], '1.41');
+    t.is(reply.headers['ostype'], 'linux');
+  }
+  const head = await request(daemon.socketPath, 'HEAD', '/_ping');
+  t.is(head.status, 200);
+  t.is(head.text, '');
+});
+
+test('/version describes the daemon and the kernel', async (t) => {
+  const daemon = await startDaemon(t, { netns: testHost(t) });
+  const reply = await request(daemon.socketPath, 'GET', '/v1.41/version');
+  t.is(reply.status, 200);
+  const body = reply.json<{ ApiVersion: string; MinAPIVersion: string; Os: string; KernelVersion: string; Version: string }>();
+  t.is(body.ApiVersion, '1.41');
+  t.is(body.Os, 'linux');
+  t.is(body.KernelVersion, execFileSync('uname', ['-r'], { encoding: 'utf8' }).trim());
+  t.regex(body.Version, /^\d+\.\d+\.\d+/);
+});
+
+test('unknown paths get 404 and wrong methods 405, as JSON messages', async (t) => {
+  const daemon = await startDaemon(t, { netns: testHost(t) });
+  const missing = await request(daemon.socketPath, 'GET', '/v1.41/no/such/thing');
+  t.is(missing.status, 404);
+  t.regex(missing.json<{ message: string }>().message, /page not found: \/no\/such\/thing/);
+  const wrongMethod = await request(daemon.socketPath, 'POST', '/_ping', '{"x":1}');
+  t.is(wrongMethod.status, 405);
+  t.regex(wrongMethod.json<{ message: string }>().message, /POST is not allowed on \/_ping/);
+  // The daemon is still serving after bad input.
+  t.is((await request(daemon.socketPath, 'GET', '/_ping')).status, 200);
+});
+
+test('the socket is root-only (0660) and the state lives under --root', async (t) => {
+  const daemon = await startDaemon(t, { netns: testHost(t) });
+  const stat = fs.statSync(daemon.socketPath);
+  t.true(stat.isSocket());
+  t.is(stat.mode & 0o777, 0o660);
+  t.true(fs.existsSync(path.join(daemon.root, 'store.db')));
+});
+
+test('a second daemon on the same root is refused with a clear error and the first keeps serving', async (t) => {
+  const netns = testHost(t);
+  const first = await startDaemon(t, { netns });
+  const second = spawnSync('nsenter', [`--net=${netns}`, process.execPath, path.resolve(__dirname, '..', '..', 'src', 'cli', 'main.js'), 'daemon', '--root', first.root, '--exec-root', first.runDir, '-H', `unix://${first.runDir}/other.sock`], {
+    encoding: 'utf8',
+    timeout: 15_000,
+  });
+  t.is(second.status, 1);
+  t.regex(second.stderr, new RegExp(`another netctl daemon \\(pid \\d+\\) is running with this root`));
+  t.false(fs.existsSync(`${first.runDir}/other.sock`));
+  t.is((await request(first.socketPath, 'GET', '/_ping')).status, 200);
+});
+
+test('SIGTERM stops the daemon cleanly: exit 0, socket and pid file gone', async (t) => {
+  const daemon = await startDaemon(t, { netns: testHost(t) });
+  const pidFile = path.join(daemon.runDir, 'netctl.pid');
+  // nsenter execs node in place (no fork for a network namespace), so the pid is the child's.
+  t.is(fs.readFileSync(pidFile, 'utf8').trim(), String(daemon.process.pid));
+  t.is(await daemon.stop(), 0);
+  t.false(fs.existsSync(daemon.socketPath));
+  t.false(fs.existsSync(pidFile));
+  t.regex(daemon.logs(), /"msg":"shutting down"/);
+});
+
+test('the Docker CLI negotiates with the daemon', async (t) => {
+  const daemon = await startDaemon(t, { netns: testHost(t) });
+  const docker = spawnSync('docker', ['-H', `unix://${daemon.socketPath}`, 'version', '--format', '{{.Server.APIVersion}} {{.Server.Os}}'], { encoding: 'utf8', timeout: 15_000 });
+  t.is(docker.status, 0, docker.stderr);
+  t.is(docker.stdout.trim(), '1.41 linux');
+});

@@ -1,0 +1,128 @@
+// A small router for the Docker Engine API shape: paths with or without a /v1.NN prefix,
+// {param} segments, JSON bodies with a size cap, and every failure answered as {"message": ...}.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ApiError, badRequest } from './errors';
+
+export interface Request {
+  method: string;
+  path: string;
+  params: Record<string, string>;
+  query: URLSearchParams;
+  /** The client's requested API version from the /v1.NN prefix, if any. */
+  apiVersion: string | undefined;
+  /** Reads and parses the JSON body (undefined when empty); 400 on malformed JSON. */
+  json(): Promise<unknown>;
+}
+
+export interface Reply {
+  status: number;
+  /** A JSON-serialisable body, or a string sent as text/plain, or undefined for no body. */
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+export type Handler = (request: Request) => Promise<Reply> | Reply;
+
+interface Route {
+  method: string;
+  segments: string[];
+  handler: Handler;
+}
+
+const VERSION_PREFIX = /^\/v(\d+\.\d+)(\/.*)$/;
+const MAX_BODY_BYTES = 1024 * 1024;
+
+export class Router {
+  private readonly routes: Route[] = [];
+
+  add(method: string, pattern: string, handler: Handler): this {
+    this.routes.push({ method, segments: pattern.split('/').filter(Boolean), handler });
+    return this;
+  }
+
+  /** Node's request listener; never throws, whatever the input. */
+  readonly listener = (incoming: IncomingMessage, outgoing: ServerResponse): void => {
+    this.dispatch(incoming)
+      .catch((error: unknown) => errorReply(error))
+      .then((reply) => send(outgoing, reply, incoming.method === 'HEAD'))
+      .catch(() => outgoing.destroy());
+  };
+
+  private async dispatch(incoming: IncomingMessage): Promise<Reply> {
+    const url = new URL(incoming.url ?? '/', 'http://netctl');
+    let path = url.pathname;
+    let apiVersion: string | undefined;
+    const versioned = VERSION_PREFIX.exec(path);
+    if (versioned) {
+      apiVersion = versioned[1];
+      path = versioned[2]!;
+    }
+    const method = incoming.method === 'HEAD' ? 'GET' : (incoming.method ?? 'GET');
+    const segments = path.split('/').filter(Boolean);
+    let pathMatched = false;
+    for (const route of this.routes) {
+      const params = match(route.segments, segments);
+      if (!params) continue;
+      pathMatched = true;
+      if (route.method !== method) continue;
+      return route.handler({ method, path, params, query: url.searchParams, apiVersion, json: () => readJson(incoming) });
+    }
+    if (pathMatched) throw new ApiError(405, `method ${method} is not allowed on ${path}`);
+    throw new ApiError(404, `page not found: ${path}`);
+  }
+}
+
+function match(pattern: string[], segments: string[]): Record<string, string> | undefined {
+  if (pattern.length !== segments.length) return undefined;
+  const params: Record<string, string> = {};
+  for (let i = 0; i < pattern.length; i++) {
+    const want = pattern[i]!;
+    let got: string;
+    try {
+      got = decodeURIComponent(segments[i]!);
+    } catch {
+      return undefined;
+    }
+    if (want.startsWith('{') && want.endsWith('}')) params[want.slice(1, -1)] = got;
+    else if (want !== got) return undefined;
+  }
+  return params;
+}
+
+async function readJson(incoming: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of incoming as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_BODY_BYTES) throw new ApiError(413, `request body is larger than ${MAX_BODY_BYTES} bytes`);
+    chunks.push(chunk);
+  }
+  const text = Buffer.concat(chunks).toString('utf8').trim();
+  if (text === '') return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    throw badRequest(`invalid JSON in request body: ${(error as Error).message}`);
+  }
+}
+
+function errorReply(error: unknown): Reply {
+  if (error instanceof ApiError) return { status: error.status, body: { message: error.message } };
+  const message = error instanceof Error ? error.message : String(error);
+  return { status: 500, body: { message } };
+}
+
+function send(outgoing: ServerResponse, reply: Reply, headOnly: boolean): void {
+  const headers: Record<string, string> = { ...reply.headers };
+  let payload: string | undefined;
+  if (typeof reply.body === 'string') {
+    payload = reply.body;
+    headers['Content-Type'] ??= 'text/plain; charset=utf-8';
+  } else if (reply.body !== undefined) {
+    payload = JSON.stringify(reply.body) + '\n';
+    headers['Content-Type'] = 'application/json';
+  }
+  if (payload !== undefined) headers['Content-Length'] = String(Buffer.byteLength(payload));
+  outgoing.writeHead(reply.status, headers);
+  outgoing.end(headOnly ? undefined : payload);
+}

@@ -1,0 +1,56 @@
+// `netctl daemon`: runs the daemon in the foreground until SIGTERM or SIGINT.
+import { Daemon } from '../daemon/daemon';
+import { DEFAULT_HOST, DEFAULT_ROOT, DEFAULT_RUN_DIR, type DaemonOptions, defaultOptions } from '../daemon/options';
+import { type FlagSpec, helpText, parseArgs, UsageError } from './args';
+
+const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;
+
+export const DAEMON_FLAGS: FlagSpec[] = [
+  { name: 'root', type: 'string', description: 'directory of durable state (store, container files)', defaultText: DEFAULT_ROOT },
+  { name: 'exec-root', type: 'string', description: 'directory of runtime state (pid file, namespaces)', defaultText: DEFAULT_RUN_DIR },
+  { name: 'host', short: 'H', type: 'string', description: 'socket to serve the API on', defaultText: DEFAULT_HOST },
+  { name: 'bridge', type: 'string', description: '"none" disables the default bridge network' },
+  { name: 'default-address-pool', type: 'list', description: 'default pool for networks, base=CIDR,size=N (repeatable)' },
+  { name: 'log-level', type: 'string', description: `one of ${LOG_LEVELS.join(', ')}`, defaultText: 'info' },
+  { name: 'help', type: 'boolean', description: 'print this help' },
+];
+
+export const DAEMON_HELP = helpText('netctl daemon [OPTIONS]', 'Run the netctl daemon in the foreground.', DAEMON_FLAGS);
+
+export function parseDaemonOptions(argv: string[]): DaemonOptions {
+  const { flags, positionals } = parseArgs(argv, DAEMON_FLAGS, 'daemon');
+  if (positionals.length > 0) throw new UsageError(`"netctl daemon" takes no arguments, got "${positionals.join(' ')}"`);
+  const options = defaultOptions();
+  options.root = (flags.get('root') as string | undefined) ?? options.root;
+  options.runDir = (flags.get('exec-root') as string | undefined) ?? options.runDir;
+  options.host = (flags.get('host') as string | undefined) ?? options.host;
+  options.bridge = (flags.get('bridge') as string | undefined) ?? options.bridge;
+  options.defaultAddressPools = (flags.get('default-address-pool') as string[] | undefined) ?? [];
+  const level = (flags.get('log-level') as string | undefined) ?? options.logLevel;
+  if (!(LOG_LEVELS as readonly string[]).includes(level)) throw new UsageError(`invalid --log-level "${level}": use one of ${LOG_LEVELS.join(', ')}`);
+  options.logLevel = level as DaemonOptions['logLevel'];
+  return options;
+}
+
+export async function runDaemon(argv: string[]): Promise<number> {
+  if (argv.includes('--help')) {
+    process.stdout.write(DAEMON_HELP);
+    return 0;
+  }
+  const daemon = new Daemon(parseDaemonOptions(argv));
+  await daemon.start();
+  return new Promise<number>((resolve) => {
+    const shutdown = (signal: NodeJS.Signals): void => {
+      daemon.log.info({ signal }, 'shutting down');
+      daemon.stop().then(
+        () => resolve(0),
+        (error: unknown) => {
+          daemon.log.error({ err: error }, 'shutdown failed');
+          resolve(1);
+        },
+      );
+    };
+    process.once('SIGTERM', shutdown);
+    process.once('SIGINT', shutdown);
+  });
+}

@@ -1,0 +1,42 @@
+// netctl's command line: `netctl daemon` runs the daemon; every other command is a client of it.
+import { UsageError } from './args';
+import { runDaemon } from './daemon-command';
+
+const USAGE = `Usage:  netctl COMMAND
+
+Container networking: networks, endpoints, sandboxes, IPAM and DNS.
+
+Commands:
+  daemon      Run the netctl daemon
+
+Run 'netctl COMMAND --help' for more information on a command.
+`;
+
+// Device deletes wait in the kernel on the thread pool (src/netlink/socket.ts); libuv reads this
+// once, at the pool's first use.
+process.env['UV_THREADPOOL_SIZE'] ??= '32';
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'daemon':
+      return runDaemon(rest);
+    case undefined:
+    case '--help':
+    case 'help':
+      process.stdout.write(USAGE);
+      return command === undefined ? 1 : 0;
+    default:
+      throw new UsageError(`unknown command "${command}"\n\n${USAGE}`);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    process.stderr.write(`netctl: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exitCode = error instanceof UsageError ? 125 : 1;
+  },
+);

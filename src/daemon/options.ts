@@ -1,0 +1,33 @@
+// The daemon's settings, with the defaults DESIGN.md names.
+
+export interface DaemonOptions {
+  /** Durable state: the local store, per-container files, rootfs. */
+  root: string;
+  /** Runtime state: the API socket, named namespaces. Gone at reboot, as the kernel state is. */
+  runDir: string;
+  /** Where the API listens: unix:///path.sock. */
+  host: string;
+  /** '' (default bridge network) or 'none' (no default network). */
+  bridge: string;
+  /** Repeated --default-address-pool values, raw "base=CIDR,size=N" strings. */
+  defaultAddressPools: string[];
+  logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
+}
+
+export const DEFAULT_ROOT = '/var/lib/netctl';
+export const DEFAULT_RUN_DIR = '/run/netctl';
+export const DEFAULT_HOST = `unix://${DEFAULT_RUN_DIR}/netctl.sock`;
+
+export function defaultOptions(): DaemonOptions {
+  return { root: DEFAULT_ROOT, runDir: DEFAULT_RUN_DIR, host: DEFAULT_HOST, bridge: '', defaultAddressPools: [], logLevel: 'info' };
+}
+
+/** The socket path of a unix:// host address; other schemes are refused with the reason. */
+export function unixSocketPath(host: string): string {
+  if (!host.startsWith('unix://')) {
+    throw new Error(`unsupported host "${host}": netctl listens only on unix sockets, e.g. unix:///run/netctl/netctl.sock`);
+  }
+  const socketPath = host.slice('unix://'.length);
+  if (!socketPath.startsWith('/')) throw new Error(`host "${host}" must name an absolute socket path`);
+  return socketPath;
+}
