@@ -9,3 +9,4 @@ export { LocalStore, type LocalStoreOptions } from './sqlite';
 export async function openLocalStore(file: string, options?: LocalStoreOptions): Promise<LocalStore> {
   return new LocalStore(file, options);
 }
+export { GlobalStore, type GlobalStoreOptions } from './etcd';
