@@ -26,6 +26,40 @@ test('two daemons allocating from one pool at the same moment never hand out the
   t.is(stored.length, 600);
 });
 
+test('two allocators in one process, racing in lockstep for the same next address, both finish without duplicates', async (t) => {
+  const { endpoint, poolId } = await sharedPool(t, '10.52.0.0/22');
+  const stores = [new GlobalStore({ endpoints: [endpoint] }), new GlobalStore({ endpoints: [endpoint] })];
+  t.teardown(async () => {
+    for (const s of stores) await s.close();
+  });
+  const ipams = await Promise.all(stores.map((global) => Ipam.open({ local: new LocalStore(':memory:'), global })));
+  const results = await Promise.all(
+    ipams.map(async (ipam) => {
+      const got: string[] = [];
+      for (let i = 0; i < 500; i++) got.push(await ipam.requestAddress(poolId));
+      return got;
+    }),
+  );
+  const all = results.flat();
+  t.is(all.length, 1000);
+  t.is(new Set(all).size, 1000);
+});
+
+test('an allocator whose view of the pool is stale finds addresses another daemon released', async (t) => {
+  const { endpoint, poolId } = await sharedPool(t, '10.53.0.0/29');
+  const stores = [new GlobalStore({ endpoints: [endpoint] }), new GlobalStore({ endpoints: [endpoint] })];
+  t.teardown(async () => {
+    for (const s of stores) await s.close();
+  });
+  const [a, b] = await Promise.all(stores.map((global) => Ipam.open({ local: new LocalStore(':memory:'), global })));
+  const taken: string[] = [];
+  for (let i = 0; i < 6; i++) taken.push(await a!.requestAddress(poolId));
+  // b learns the pool is full the hard way, then a releases one.
+  await t.throwsAsync(b!.requestAddress(poolId));
+  await a!.releaseAddress(poolId, taken[2]!);
+  t.is(await b!.requestAddress(poolId), taken[2]);
+});
+
 test('concurrent dynamic pool requests from two daemons get distinct pools', async (t) => {
   const etcd = await startEtcd(t);
   const daemons = [0, 1].map(() => startAllocator(t, [`etcd:${etcd.endpoint}`, 'pools', '15']));

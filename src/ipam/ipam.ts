@@ -10,7 +10,7 @@
 import { formatPrefix, InvalidAddressError, parsePrefix, type Prefix, prefixesOverlap, prefixWithin } from '../ip/address';
 import { CasConflictError, type Entry, type Op, type Store } from '../store';
 import { candidatePools, GLOBAL_DEFAULT_POOLS, LOCAL_DEFAULT_POOLS, type PoolTemplate } from './defaults';
-import { AddressNotAllocatedError, InvalidRequestError, IpamError, NoDefaultPoolError, PoolInUseError, PoolOverlapError, UnknownPoolError } from './errors';
+import { AddressNotAllocatedError, InvalidRequestError, IpamError, NoDefaultPoolError, PoolExhaustedError, PoolInUseError, PoolOverlapError, UnknownPoolError } from './errors';
 import { type AddressRole, Pool } from './pool';
 
 export const LOCAL_SPACE = 'LocalDefault';
@@ -101,6 +101,16 @@ class Space {
         this.refs.delete(poolId);
       }
     }
+  }
+
+  /** Replaces a pool's in-memory state with what the store holds now. */
+  async reloadPool(poolId: string): Promise<Pool> {
+    const old = this.pools.get(poolId);
+    if (!old) throw new UnknownPoolError(poolId);
+    const fresh = new Pool(poolId, old.prefix, old.subPool);
+    await this.loadAddresses(fresh);
+    this.pools.set(poolId, fresh);
+    return fresh;
   }
 
   /** Loads a pool's allocated addresses; the cursor is the newest endpoint address. */
@@ -232,17 +242,27 @@ export class Ipam {
     const role = options.role ?? 'endpoint';
     if (role !== 'endpoint' && role !== 'gateway' && role !== 'aux') throw new InvalidRequestError(`invalid address role "${String(role)}": use endpoint, gateway or aux`);
     const space = this.spaceOfPool(poolId);
-    const pool = await this.pool(space, poolId);
-    const lost = new Set<bigint>();
+    let pool = await this.pool(space, poolId);
+    let resynced = false;
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      const offset = ip !== undefined ? pool.offsetOf(ip, role === 'gateway' ? 'gateway' : role === 'aux' ? 'auxiliary address' : 'address') : pool.nextFree(role, lost);
+      let offset: bigint;
+      try {
+        offset = ip !== undefined ? pool.offsetOf(ip, role === 'gateway' ? 'gateway' : role === 'aux' ? 'auxiliary address' : 'address') : pool.nextFree(role);
+      } catch (error) {
+        // In the global space our view may hold addresses other daemons have released since.
+        if (!(error instanceof PoolExhaustedError) || space.store.scope !== 'global' || resynced) throw error;
+        pool = await space.reloadPool(poolId);
+        resynced = true;
+        continue;
+      }
       try {
         await space.store.put(space.addressKey(poolId, pool.address(offset)), json({ role } satisfies AddressRecord), 0);
       } catch (error) {
         if (!(error instanceof CasConflictError)) throw error;
-        // Another daemon took it first: learn the pool's allocations and try again.
-        lost.add(offset);
-        await space.loadAddresses(pool);
+        // Another daemon took it first: it is taken, and searching on from here would race that
+        // daemon again, so continue from a random point of the range.
+        pool.mark(offset, 'endpoint', false);
+        pool.jumpCursor();
         continue;
       }
       pool.mark(offset, role, ip === undefined && role === 'endpoint');

@@ -64,12 +64,12 @@ export class Pool {
    * The next free offset of the dynamic range. Endpoints continue after the last one handed out
    * and wrap around, so a released address is not reused at once; a gateway takes the lowest.
    */
-  nextFree(role: AddressRole, skip: ReadonlySet<bigint> = new Set()): bigint {
+  nextFree(role: AddressRole): bigint {
     const usable = (from: bigint, to: bigint): bigint | undefined => {
       for (let start = from; start <= to; ) {
         const offset = this.allocated.firstFree(start, to);
         if (offset === undefined) return undefined;
-        if (!this.reservedReason(offset) && !skip.has(offset)) return offset;
+        if (!this.reservedReason(offset)) return offset;
         start = offset + 1n;
       }
       return undefined;
@@ -78,6 +78,16 @@ export class Pool {
     const found = usable(start, this.rangeLast) ?? (start > this.rangeFirst ? usable(this.rangeFirst, start - 1n) : undefined);
     if (found === undefined) throw new PoolExhaustedError(formatPrefix(this.subPool ?? this.prefix));
     return found;
+  }
+
+  /**
+   * Moves the serial cursor to a random point of the range: after losing a race to another
+   * daemon, searching from where the winner is would lose again and again.
+   */
+  jumpCursor(): void {
+    const span = this.rangeLast - this.rangeFirst + 1n;
+    const limited = span > BigInt(Number.MAX_SAFE_INTEGER) ? BigInt(Number.MAX_SAFE_INTEGER) : span;
+    this.cursor = this.rangeFirst + BigInt(Math.floor(Math.random() * Number(limited)));
   }
 
   mark(offset: bigint, role: AddressRole, serial: boolean): void {

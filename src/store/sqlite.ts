@@ -1,6 +1,8 @@
-// The local store: one SQLite file in WAL mode. Every write is a transaction; a version is the
+// The local store: one SQLite file in WAL mode, written by one daemon. A version is the
 // store-wide revision of the write that made it, so versions only grow, even across a delete
 // and re-create of the same key, and a stale compare-and-swap can never succeed by accident.
+// The revision lives in memory; on open it is the larger of the highest version in the table
+// and the value saved by the last delete (a delete may remove the row holding the highest).
 import Database from 'better-sqlite3';
 import { EventEmitter } from 'node:events';
 import { CasConflictError, StoreUnavailableError } from './errors';
@@ -30,6 +32,7 @@ export class LocalStore implements Store {
   private readonly db: Database.Database;
   private readonly events = new EventEmitter();
   private readonly statements;
+  private revision: number;
 
   constructor(file: string, options: LocalStoreOptions = {}) {
     try {
@@ -50,10 +53,14 @@ export class LocalStore implements Store {
       get: this.db.prepare<[string], Row>('SELECT key, value, version FROM kv WHERE key = ?'),
       version: this.db.prepare<[string], { version: number }>('SELECT version FROM kv WHERE key = ?'),
       upsert: this.db.prepare<[string, Buffer, number]>('INSERT INTO kv (key, value, version) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value, version = excluded.version'),
+      insertNew: this.db.prepare<[string, Buffer, number]>('INSERT INTO kv (key, value, version) VALUES (?, ?, ?) ON CONFLICT (key) DO NOTHING'),
       remove: this.db.prepare<[string]>('DELETE FROM kv WHERE key = ?'),
       list: this.db.prepare<[string, string], Row>('SELECT key, value, version FROM kv WHERE key >= ? AND key < ? ORDER BY key'),
-      bump: this.db.prepare<[], { value: number }>('UPDATE revision SET value = value + 1 WHERE id = 1 RETURNING value'),
+      saveRevision: this.db.prepare<[number]>('UPDATE revision SET value = ? WHERE id = 1'),
     };
+    const saved = this.db.prepare<[], { value: number }>('SELECT value FROM revision WHERE id = 1').get()!.value;
+    const highest = this.db.prepare<[], { v: number | null }>('SELECT max(version) AS v FROM kv').get()!.v ?? 0;
+    this.revision = Math.max(saved, highest);
   }
 
   async get(key: string): Promise<Entry | undefined> {
@@ -61,7 +68,14 @@ export class LocalStore implements Store {
   }
 
   async put(key: string, value: Buffer, expectVersion?: number): Promise<number> {
-    return (await this.commit([{ type: 'put', key, value, expectVersion }]))[0]!;
+    if (expectVersion !== undefined && expectVersion !== 0) return (await this.commit([{ type: 'put', key, value, expectVersion }]))[0]!;
+    // One autocommitted statement: the hot path of IPAM (create-only) and of plain writes.
+    const version = this.revision + 1;
+    const changes = expectVersion === 0 ? this.statements.insertNew.run(key, value, version).changes : this.statements.upsert.run(key, value, version).changes;
+    if (changes === 0) throw new CasConflictError(key, 0, this.statements.version.get(key)?.version ?? 0);
+    this.revision = version;
+    this.events.emit('change', { type: 'put', entry: { key, value, version } } satisfies WatchEvent);
+    return version;
   }
 
   async delete(key: string, expectVersion?: number): Promise<void> {
@@ -80,7 +94,8 @@ export class LocalStore implements Store {
         const actual = this.statements.version.get(op.key)?.version ?? 0;
         if (actual !== op.expectVersion) throw new CasConflictError(op.key, op.expectVersion, actual);
       }
-      const revision = this.statements.bump.get()!.value;
+      const revision = this.revision + 1;
+      if (ops.some((op) => op.type === 'delete')) this.statements.saveRevision.run(revision);
       return ops.map((op) => {
         if (op.type === 'put') {
           this.statements.upsert.run(op.key, op.value, revision);
@@ -92,6 +107,7 @@ export class LocalStore implements Store {
       });
     });
     const versions = apply.immediate();
+    this.revision += 1;
     // Watchers hear of a change only once it is committed.
     for (const event of events) this.events.emit('change', event);
     return versions;
