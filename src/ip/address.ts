@@ -79,7 +79,12 @@ export function ipToBigInt(text: string): { version: IpVersion; value: bigint } 
 }
 
 export function bigIntToIp(value: bigint, version: IpVersion): string {
-  return bytesToIp(Buffer.from(value.toString(16).padStart(version === 4 ? 8 : 32, '0'), 'hex'));
+  if (version === 4) {
+    // The allocator's hot path: plain arithmetic, no string or Buffer round trip.
+    const n = Number(value);
+    return `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
+  }
+  return bytesToIp(Buffer.from(value.toString(16).padStart(32, '0'), 'hex'));
 }
 
 /** A CIDR prefix with its host bits zero. */

@@ -62,6 +62,8 @@ interface AddressRecord {
 const MAX_ATTEMPTS = 64;
 
 const json = (value: unknown): Buffer => Buffer.from(JSON.stringify(value));
+/** The stored record of each role, encoded once: every allocation writes one of them. */
+const ROLE_RECORDS: Record<AddressRole, Buffer> = { endpoint: json({ role: 'endpoint' }), gateway: json({ role: 'gateway' }), aux: json({ role: 'aux' }) };
 const parse = <T>(entry: Entry): T => JSON.parse(entry.value.toString('utf8')) as T;
 
 class Space {
@@ -76,7 +78,12 @@ class Space {
 
   key = (...parts: string[]): string => ['ipam', this.name, ...parts].join('/');
   poolKey = (poolId: string): string => this.key('pools', encodeURIComponent(poolId));
-  addressPrefix = (poolId: string): string => this.key('addrs', encodeURIComponent(poolId)) + '/';
+  private readonly addressPrefixes = new Map<string, string>();
+  addressPrefix = (poolId: string): string => {
+    let prefix = this.addressPrefixes.get(poolId);
+    if (prefix === undefined) this.addressPrefixes.set(poolId, (prefix = this.key('addrs', encodeURIComponent(poolId)) + '/'));
+    return prefix;
+  };
   addressKey = (poolId: string, ip: string): string => this.addressPrefix(poolId) + ip;
   indexKey = (): string => this.key('index');
 
@@ -256,7 +263,7 @@ export class Ipam {
         continue;
       }
       try {
-        await space.store.put(space.addressKey(poolId, pool.address(offset)), json({ role } satisfies AddressRecord), 0);
+        await space.store.put(space.addressKey(poolId, pool.address(offset)), ROLE_RECORDS[role], 0);
       } catch (error) {
         if (!(error instanceof CasConflictError)) throw error;
         // Another daemon took it first: it is taken, and searching on from here would race that
