@@ -87,18 +87,24 @@ NetlinkSocket::~NetlinkSocket() { CloseNow(); }
 
 Napi::Value NetlinkSocket::PortId(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), portId_); }
 
+// Sends one datagram to the kernel (nl_pid 0); returns 0 or the errno.
+static int SendToKernel(int fd, const uint8_t* data, size_t length) {
+  sockaddr_nl kernel{};
+  kernel.nl_family = AF_NETLINK;
+  ssize_t sent;
+  do {
+    sent = sendto(fd, data, length, 0, reinterpret_cast<sockaddr*>(&kernel), sizeof kernel);
+  } while (sent < 0 && errno == EINTR);
+  return sent < 0 ? errno : 0;
+}
+
 Napi::Value NetlinkSocket::Send(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (fd_ < 0) throw ErrnoError(env, EBADF, "sendto", "netlink socket is closed");
   if (info.Length() < 1 || !info[0].IsBuffer()) throw Napi::TypeError::New(env, "datagram must be a Buffer");
   auto datagram = info[0].As<Napi::Buffer<uint8_t>>();
-  sockaddr_nl kernel{};
-  kernel.nl_family = AF_NETLINK;
-  ssize_t sent;
-  do {
-    sent = sendto(fd_, datagram.Data(), datagram.Length(), 0, reinterpret_cast<sockaddr*>(&kernel), sizeof kernel);
-  } while (sent < 0 && errno == EINTR);
-  if (sent < 0) throw ErrnoError(env, errno, "sendto", "");
+  int err = SendToKernel(fd_, datagram.Data(), datagram.Length());
+  if (err != 0) throw ErrnoError(env, err, "sendto", "");
   return env.Undefined();
 }
 
@@ -110,15 +116,7 @@ class OffloadedSend : public Napi::AsyncWorker {
   OffloadedSend(Napi::Function& callback, int fd, const uint8_t* data, size_t length)
       : Napi::AsyncWorker(callback), fd_(fd), datagram_(data, data + length) {}
 
-  void Execute() override {
-    sockaddr_nl kernel{};
-    kernel.nl_family = AF_NETLINK;
-    ssize_t sent;
-    do {
-      sent = sendto(fd_, datagram_.data(), datagram_.size(), 0, reinterpret_cast<sockaddr*>(&kernel), sizeof kernel);
-    } while (sent < 0 && errno == EINTR);
-    if (sent < 0) error_ = errno;
-  }
+  void Execute() override { error_ = SendToKernel(fd_, datagram_.data(), datagram_.size()); }
 
   void OnOK() override {
     Napi::Env env = Env();

@@ -83,19 +83,22 @@ export function encodeNeighbourDump(family: number, linkIndex: number, proxy: bo
   return Buffer.concat([encodeNdmsg(family, 0, 0, proxy ? NTF.PROXY : 0), w.toBuffer()]);
 }
 
+/** The ndmsg header and attributes shared by neighbour and FDB messages. */
+function decodeNdmsg(payload: Buffer): { family: number; linkIndex: number; state: number; flags: number; attrs: ReturnType<typeof parseAttributes> } {
+  return { family: payload.readUInt8(0), linkIndex: payload.readInt32LE(4), state: payload.readUInt16LE(8), flags: payload.readUInt8(10), attrs: parseAttributes(payload, 12) };
+}
+
 function stateNames(state: number): NeighbourState[] {
   return (Object.entries(NUD) as Array<[NeighbourState, number]>).filter(([, bit]) => state & bit).map(([name]) => name);
 }
 
 export function decodeNeighbour(payload: Buffer): Neighbour {
-  const attrs = parseAttributes(payload, 12);
+  const { family, linkIndex, state, flags, attrs } = decodeNdmsg(payload);
   const dst = attrs.get(NDA.DST);
   const lladdr = attrs.get(NDA.LLADDR);
-  const state = payload.readUInt16LE(8);
-  const flags = payload.readUInt8(10);
   return {
-    linkIndex: payload.readInt32LE(4),
-    family: payload.readUInt8(0),
+    linkIndex,
+    family,
     ip: dst ? bytesToIp(dst) : undefined,
     mac: lladdr && lladdr.length === 6 ? bytesToMac(lladdr) : undefined,
     state,
@@ -124,14 +127,12 @@ export function encodeFdbDump(): Buffer {
 }
 
 export function decodeFdb(payload: Buffer): FdbEntry {
-  const attrs = parseAttributes(payload, 12);
+  const { linkIndex, state, flags, attrs } = decodeNdmsg(payload);
   const dst = attrs.get(NDA.DST);
   const lladdr = attrs.get(NDA.LLADDR);
   const vlan = attrs.get(NDA.VLAN);
-  const state = payload.readUInt16LE(8);
-  const flags = payload.readUInt8(10);
   return {
-    linkIndex: payload.readInt32LE(4),
+    linkIndex,
     mac: lladdr ? bytesToMac(lladdr) : '',
     destination: dst ? bytesToIp(dst) : undefined,
     vni: readU32(attrs.get(NDA.VNI)),
