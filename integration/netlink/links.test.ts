@@ -212,3 +212,16 @@ test('a closed handle refuses further requests', async (t) => {
   h.close();
   await t.throwsAsync(h.linkList(), { message: /closed/ });
 });
+
+test('an idle handle does not keep the process alive, also after an offloaded delete', async (t) => {
+  const ns = createTestNamespace(t);
+  const module = require.resolve('../../src/netlink');
+  const script = `const { NetlinkHandle } = require(${JSON.stringify(module)});
+    const h = NetlinkHandle.open({ netns: ${JSON.stringify(ns.path)} });
+    h.linkAdd({ kind: 'bridge', name: 'b0' }).then(() => h.linkDel('b0')).then(() => console.log('idle'));`;
+  const { spawnSync } = await import('node:child_process');
+  const child = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 10_000 });
+  t.is(child.stdout.trim(), 'idle');
+  t.is(child.signal, null, 'the process had to be killed: the handle kept it alive');
+  t.is(child.status, 0);
+});

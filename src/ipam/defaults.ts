@@ -1,6 +1,6 @@
 // Docker's default address pools, so networks get the subnets Docker users expect, and the
 // `--default-address-pool base=CIDR,size=N` option that replaces them.
-import { formatPrefix, parsePrefix, type Prefix, subdivide } from '../ip/address';
+import { parsePrefix, type Prefix, subdivide } from '../ip/address';
 import { InvalidRequestError } from './errors';
 
 export interface PoolTemplate {
@@ -58,5 +58,3 @@ export function parseDefaultAddressPool(text: string): PoolTemplate {
 export function* candidatePools(templates: readonly PoolTemplate[], version: 4 | 6): Generator<Prefix> {
   for (const t of templates) if (t.base.version === version) yield* subdivide(t.base, t.size);
 }
-
-export const describeTemplate = (t: PoolTemplate): string => `base=${formatPrefix(t.base)},size=${t.size}`;

@@ -1,6 +1,6 @@
 // Netlink message framing (struct nlmsghdr) and the error/ack message (struct nlmsgerr).
 import { parseAttributes, readString } from './attributes';
-import { NLM_F, NLMSG, NLMSG_HDRLEN, NLMSGERR_ATTR } from './constants';
+import { NLM_F, NLMSG_HDRLEN, NLMSGERR_ATTR } from './constants';
 
 export interface MessageHeader {
   type: number;
@@ -76,6 +76,3 @@ export function encodeError(errno: number, request: MessageHeader, kernelMessage
   tlv.write(kernelMessage, 4, 'utf8');
   return { flags: NLM_F.CAPPED | NLM_F.ACK_TLVS, payload: Buffer.concat([head, tlv]) };
 }
-
-export const isDone = (m: Message): boolean => m.type === NLMSG.DONE;
-export const isError = (m: Message): boolean => m.type === NLMSG.ERROR;

@@ -73,7 +73,7 @@ export class RouteSocket {
       this.watch();
       this.socket.sendOffloaded(datagram, (error) => {
         if (error) this.fail(seq, error, context);
-        else this.drain();
+        this.drain();
       });
       return promise;
     }
@@ -99,6 +99,12 @@ export class RouteSocket {
   private drain(): void {
     let datagram: Buffer | null;
     while (this.pending.size > 0 && (datagram = this.socket.tryReceive()) !== null) this.dispatch(datagram);
+    this.idleUnlessPending();
+  }
+
+  /** An idle handle must not keep the process alive. */
+  private idleUnlessPending(): void {
+    if (this.watching && this.pending.size === 0) this.socket.unref();
   }
 
   private watch(): void {
@@ -107,13 +113,13 @@ export class RouteSocket {
       this.socket.start(
         (datagrams) => {
           for (const d of datagrams) this.dispatch(d);
-          if (this.pending.size === 0) this.socket.unref();
+          this.idleUnlessPending();
         },
         (error) => {
           // Lost replies (ENOBUFS) cannot be matched any more: fail what is waiting.
           for (const [, p] of this.pending) p.reject(new NetlinkError(-(error.errno ?? 0), p.context.operation, p.context.object, error.message));
           this.pending.clear();
-          this.socket.unref();
+          this.idleUnlessPending();
         },
       );
     }

@@ -67,6 +67,7 @@ export class GlobalStore implements Store {
 
   commit(ops: Op[]): Promise<number[]> {
     return this.retry(`committing ${ops.length} change(s)`, async () => {
+      // etcd3's transaction builder starts from a compare: one on a key that never exists is always true.
       let txn = this.client.if(this.prefix + '\0netctl-always-true', 'Create', '==', 0);
       for (const op of ops) {
         if (op.expectVersion === undefined) continue;
