@@ -3,3 +3,4 @@
 export * from './netlink';
 export { createNamespace, deleteNamespace, sameNamespace, socketInNamespace, NamespaceError, type SocketKind } from './native/netns';
 export * from './store';
+export * from './ipam';
