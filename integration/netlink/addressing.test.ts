@@ -198,13 +198,29 @@ test('FDB: append VTEP entries on a VXLAN device (several per MAC), list and del
   await t.throwsAsync(h.fdbAppend('vx0', { mac: 'zz:42:0a:00:01:01', destination: '192.0.2.11' }), { instanceOf: InvalidArgumentError, message: /MAC/ });
 });
 
-test('many requests in flight on one handle resolve independently', async (t) => {
+test('requests made in the same tick go in one datagram and still succeed or fail one by one', async (t) => {
   const { ns, h } = await setup(t);
+  const index = (await h.linkGet('br0')).index;
   const addresses = Array.from({ length: 64 }, (_, i) => `10.60.${i}.1/24`);
-  await Promise.all(addresses.map((address) => h.addrAdd('br0', { address })));
+  const before = h.datagramsSent;
+  const outcomes = await Promise.allSettled([...addresses, '10.60.5.1/24'].map((address) => h.addrAdd(index, { address })));
+  t.is(h.datagramsSent - before, 1);
+  t.is(outcomes.filter((o) => o.status === 'fulfilled').length, 64);
+  const duplicate = outcomes[64]!;
+  t.true(duplicate.status === 'rejected' && duplicate.reason instanceof NetlinkError && duplicate.reason.code === 'EEXIST');
   const results = await Promise.allSettled([h.linkGet('br0'), h.linkGet('absent'), h.addrList({ link: 'br0', family: 'ipv4' })]);
   t.is(results[0].status, 'fulfilled');
   t.is(results[1].status, 'rejected');
   t.is(results[2].status === 'fulfilled' ? results[2].value.length : -1, 64);
   t.is(ns.json<IpAddr[]>('ip', '-4', 'addr', 'show', 'dev', 'br0')[0]!.addr_info.length, 64);
+});
+
+test('requests reach the kernel in the order they were made, around dumps and offloaded deletes', async (t) => {
+  const { h } = await setup(t);
+  await h.linkAdd({ kind: 'bridge', name: 'ordered' });
+  const index = (await h.linkGet('ordered')).index;
+  // Made in one tick, not awaited one by one: set up, list, delete (offloaded), list.
+  const [, afterUp, , afterDelete] = await Promise.all([h.linkSetUp(index), h.linkList(), h.linkDel(index), h.linkList()]);
+  t.true(afterUp.find((l) => l.name === 'ordered')?.up);
+  t.false(afterDelete.some((l) => l.name === 'ordered'));
 });

@@ -54,6 +54,11 @@ export class NetlinkHandle {
     this.socket.close();
   }
 
+  /** Datagrams sent to the kernel so far: requests made in the same tick share one. */
+  get datagramsSent(): number {
+    return this.socket.datagramsSent;
+  }
+
   // ---- links ----
 
   async linkAdd(spec: LinkSpec): Promise<void> {

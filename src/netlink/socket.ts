@@ -1,6 +1,10 @@
 // Requests and replies over one netlink socket: sequence numbers, many requests in flight,
-// multi-part dumps, acks and errors. rtnetlink answers inside sendto, so replies are read at
-// once without waiting for the event loop; the loop watcher is only the slow path.
+// multi-part dumps, acks and errors. Requests made in the same tick are batched: they go to the
+// kernel as one datagram at the end of the current microtask run. The kernel sees requests in
+// the order they were queued, as on any netlink socket; an offloaded send holds back the
+// requests behind it until it is done, so parallel deletes need several handles.
+// rtnetlink answers inside sendto, so replies are read at once without waiting for the event
+// loop; the loop watcher is only the slow path.
 import { NLM_F, NLMSG } from './constants';
 import { NetlinkError } from './errors';
 import { decodeError, decodeMessages, encodeMessage, type Message } from './message';
@@ -25,6 +29,16 @@ interface Pending {
 }
 
 const NETLINK_ROUTE = 0;
+/** A batch is cut into datagrams of at most this size (well inside the socket's send buffer). */
+const MAX_DATAGRAM = 64 * 1024;
+
+interface Queued {
+  seq: number;
+  message: Buffer;
+  context: RequestContext;
+  dump: boolean;
+  offload: boolean;
+}
 /** A dump the kernel flags as interrupted (the table changed under it) is retried this often. */
 const DUMP_RETRIES = 5;
 
@@ -34,6 +48,11 @@ export class RouteSocket {
   private seq = Math.floor(Math.random() * 0x7fffffff);
   private watching = false;
   private closed = false;
+  private queued: Queued[] = [];
+  private flushScheduled = false;
+  private offloadInFlight = false;
+  /** Datagrams sent so far, for tests and diagnostics (batching shows as fewer datagrams than requests). */
+  datagramsSent = 0;
 
   constructor(netnsPath: string | null) {
     this.socket = native().openNetlink(NETLINK_ROUTE, netnsPath, 0);
@@ -55,6 +74,7 @@ export class RouteSocket {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.queued = [];
     this.socket.close();
     for (const [, p] of this.pending) p.reject(new Error(`netlink socket closed while ${p.context.operation} ${p.context.object}`));
     this.pending.clear();
@@ -67,25 +87,63 @@ export class RouteSocket {
     const promise = new Promise<Message[]>((resolve, reject) => {
       this.pending.set(seq, { context, replies: [], resolve, reject });
     });
-    const datagram = encodeMessage({ type, flags, seq, portId: 0 }, payload);
-    if (context.offload) {
-      // The reply may come while the worker is still returning: the watcher catches it.
-      this.watch();
-      this.socket.sendOffloaded(datagram, (error) => {
-        if (error) this.fail(seq, error, context);
+    const message = encodeMessage({ type, flags, seq, portId: 0 }, payload);
+    this.queued.push({ seq, message, context, dump: (flags & NLM_F.DUMP) === NLM_F.DUMP, offload: context.offload === true });
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      queueMicrotask(() => this.flush());
+    }
+    return promise;
+  }
+
+  /**
+   * Sends what was queued, in order. Requests share datagrams; a dump goes alone and is read to
+   * its end before anything else is sent, because a socket runs one dump at a time; an offloaded
+   * request goes from the thread pool and the rest waits for it.
+   */
+  private flush(): void {
+    this.flushScheduled = false;
+    let batch: Queued[] = [];
+    let size = 0;
+    const sendBatch = (): void => {
+      if (batch.length === 0) return;
+      const sent = batch;
+      batch = [];
+      size = 0;
+      try {
+        this.socket.send(sent.length === 1 ? sent[0]!.message : Buffer.concat(sent.map((q) => q.message)));
+        this.datagramsSent++;
+      } catch (error) {
+        for (const q of sent) this.fail(q.seq, error as NodeJS.ErrnoException, q.context);
+      }
+    };
+    while (this.queued.length > 0 && !this.offloadInFlight && !this.closed) {
+      const q = this.queued.shift()!;
+      if (q.offload) {
+        sendBatch();
+        this.offloadInFlight = true;
+        // The reply may come while the worker is still returning: the watcher catches it.
+        this.watch();
+        this.socket.sendOffloaded(q.message, (error) => {
+          this.offloadInFlight = false;
+          if (error) this.fail(q.seq, error, q.context);
+          this.drain();
+          this.flush();
+        });
+        this.datagramsSent++;
+        break;
+      }
+      if (q.dump || size + q.message.length > MAX_DATAGRAM) sendBatch();
+      batch.push(q);
+      size += q.message.length;
+      if (q.dump) {
+        sendBatch();
         this.drain();
-      });
-      return promise;
+      }
     }
-    try {
-      this.socket.send(datagram);
-    } catch (error) {
-      this.fail(seq, error as NodeJS.ErrnoException, context);
-      return promise;
-    }
+    sendBatch();
     this.drain();
     if (this.pending.size > 0) this.watch();
-    return promise;
   }
 
   private fail(seq: number, error: NodeJS.ErrnoException, context: RequestContext): void {
