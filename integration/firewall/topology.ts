@@ -1,0 +1,80 @@
+// A small host for firewall tests, built with iproute2 inside test namespaces: a "host" with
+// netctl-style bridges, "containers" attached by veth pairs, and an "outside" namespace on a
+// veth uplink that has no route back to container subnets (so only masquerading gets replies).
+import { execFileSync, spawn } from 'node:child_process';
+import { createTestNamespace, type TestNamespace } from '../helpers/netns';
+
+type Teardown = { teardown(fn: () => void): void };
+
+export interface Host {
+  host: TestNamespace;
+  outside: TestNamespace;
+  /** The host's address on the uplink, as the outside sees it. */
+  uplinkIp: string;
+  addBridge(name: string, gatewayCidr: string): void;
+  addContainer(bridge: string, cidr: string, gateway: string): TestNamespace;
+}
+
+export function buildHost(t: Teardown): Host {
+  const host = createTestNamespace(t, 'nctl-fwh');
+  const outside = createTestNamespace(t, 'nctl-fwo');
+  host.run('ip', 'link', 'set', 'lo', 'up');
+  host.run('sysctl', '-qw', 'net.ipv4.ip_forward=1');
+  host.run('ip', 'link', 'add', 'uplink', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', outside.path);
+  host.run('ip', 'addr', 'add', '192.0.2.1/24', 'dev', 'uplink');
+  host.run('ip', 'link', 'set', 'uplink', 'up');
+  outside.run('ip', 'addr', 'add', '192.0.2.2/24', 'dev', 'eth0');
+  outside.run('ip', 'link', 'set', 'eth0', 'up');
+  outside.run('ip', 'link', 'set', 'lo', 'up');
+  let veths = 0;
+  return {
+    host,
+    outside,
+    uplinkIp: '192.0.2.1',
+    addBridge(name, gatewayCidr) {
+      host.run('ip', 'link', 'add', name, 'type', 'bridge');
+      host.run('ip', 'addr', 'add', gatewayCidr, 'dev', name);
+      host.run('ip', 'link', 'set', name, 'up');
+    },
+    addContainer(bridge, cidr, gateway) {
+      const container = createTestNamespace(t, 'nctl-fwc');
+      const hostEnd = `vc${veths++}`;
+      host.run('ip', 'link', 'add', hostEnd, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', container.path);
+      host.run('ip', 'link', 'set', hostEnd, 'master', bridge, 'up');
+      // Hairpin lets a container reach its own published port through the host address.
+      host.run('bridge', 'link', 'set', 'dev', hostEnd, 'hairpin', 'on');
+      container.run('ip', 'addr', 'add', cidr, 'dev', 'eth0');
+      container.run('ip', 'link', 'set', 'eth0', 'up');
+      container.run('ip', 'link', 'set', 'lo', 'up');
+      container.run('ip', 'route', 'add', 'default', 'via', gateway);
+      return container;
+    },
+  };
+}
+
+/** One bounded ping; true when a reply came back. */
+export function pings(from: TestNamespace, to: string): boolean {
+  try {
+    execFileSync('nsenter', [`--net=${from.path}`, 'busybox', 'ping', '-c', '1', '-W', '1', to], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A TCP server in `where` on `port` that answers every connection with the peer's address. */
+export function tcpEcho(t: Teardown, where: TestNamespace, port: number): void {
+  const script = `require('net').createServer((s) => s.end(s.remoteAddress + '\\n')).listen(${port}, '0.0.0.0', () => process.stdout.write('ready\\n'))`;
+  const child = spawn('nsenter', [`--net=${where.path}`, process.execPath, '-e', script], { stdio: ['ignore', 'pipe', 'ignore'] });
+  t.teardown(() => child.kill('SIGKILL'));
+  execFileSync('sleep', ['0.3']);
+}
+
+/** Connects from `from` to ip:port (bounded) and returns what the server said, or '' on failure. */
+export function tcpConnect(from: TestNamespace, ip: string, port: number): string {
+  try {
+    return execFileSync('nsenter', [`--net=${from.path}`, 'timeout', '2', 'bash', '-c', `exec 3<>/dev/tcp/${ip}/${port}; cat <&3`], { encoding: 'utf8' }).trim();
+  } catch {
+    return '';
+  }
+}

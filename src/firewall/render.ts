@@ -1,0 +1,144 @@
+// Pure rendering of iptables-restore batches from a network's rules and the tables' current
+// state. Shared chains only ever get or lose the lines of the network at hand; a network's own
+// chains are declared in every batch, which with --noflush flushes and refills them, so applying
+// twice changes nothing.
+import { DNAT, FORWARD, ISOLATION_1, ISOLATION_2, networkChains, POSTROUTING, PREFIX, USER } from './chains';
+import type { NetworkRules, PublishedPort } from './spec';
+import { chainRules, type TableState } from './state';
+
+export type Table = 'filter' | 'nat';
+
+/** Lines between "*table" and "COMMIT"; empty when nothing is to change. */
+export type Batch = string[];
+
+export function toRestoreInput(table: Table, batch: Batch): string {
+  return `*${table}\n${batch.join('\n')}\nCOMMIT\n`;
+}
+
+class BatchBuilder {
+  readonly lines: Batch = [];
+  constructor(private readonly state: TableState) {}
+
+  /** Declares a chain only when missing: declaring an existing shared chain would flush it. */
+  chain(name: string): this {
+    if (!this.state.chains.has(name)) this.lines.push(`:${name} - [0:0]`);
+    return this;
+  }
+
+  /** Declares a chain whatever its state: with --noflush this empties it for a refill. */
+  fresh(name: string): this {
+    this.lines.push(`:${name} - [0:0]`);
+    return this;
+  }
+
+  append(rule: string): this {
+    if (!this.state.rules.includes(rule)) this.lines.push(`-A ${rule}`);
+    return this;
+  }
+
+  /** Inserts at a position, for hooks that must come before other rules. */
+  insert(chain: string, position: number, rest: string): this {
+    if (!this.state.rules.includes(`${chain} ${rest}`)) this.lines.push(`-I ${chain} ${position} ${rest}`);
+    return this;
+  }
+
+  delete(rule: string): this {
+    if (this.state.rules.includes(rule)) this.lines.push(`-D ${rule}`);
+    return this;
+  }
+
+  /** Removes a chain (its references must be gone first). */
+  drop(name: string): this {
+    if (this.state.chains.has(name)) this.lines.push(`:${name} - [0:0]`, `-X ${name}`);
+    return this;
+  }
+}
+
+const portMatch = (p: PublishedPort, port: number): string => `-p ${p.protocol} -m ${p.protocol} --dport ${port}`;
+
+function filterRules(rules: NetworkRules): string[] {
+  const br = rules.bridge;
+  const icc = `-i ${br} -o ${br} -j ${rules.icc ? 'ACCEPT' : 'DROP'}`;
+  if (rules.internal) return [`-i ${br} ! -o ${br} -j DROP`, `! -i ${br} -o ${br} -j DROP`, icc];
+  return [
+    icc,
+    ...rules.ports.map((p) => `-d ${p.containerIp}/32 ! -i ${br} -o ${br} ${portMatch(p, p.containerPort)} -j ACCEPT`),
+    `-o ${br} -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT`,
+    `-i ${br} ! -o ${br} -j ACCEPT`,
+    // Unsolicited traffic into the network from elsewhere: only published ports get in.
+    `! -i ${br} -o ${br} -j DROP`,
+  ];
+}
+
+function dnatRules(rules: NetworkRules): string[] {
+  if (rules.internal) return [];
+  return rules.ports.map((p) => {
+    const hostIp = p.hostIp ?? rules.hostBindingIpv4;
+    // No "! -i bridge": containers reach their neighbours' published ports through the host
+    // address too (hairpin NAT, as Docker does without its userland proxy).
+    return `${hostIp && hostIp !== '0.0.0.0' ? `-d ${hostIp}/32 ` : ''}${portMatch(p, p.hostPort)} -j DNAT --to-destination ${p.containerIp}:${p.containerPort}`;
+  });
+}
+
+function masqueradeRules(rules: NetworkRules): string[] {
+  if (rules.internal) return [];
+  return [
+    ...(rules.masquerade ? rules.subnets.map((s) => `-s ${s} ! -o ${rules.bridge} -j MASQUERADE`) : []),
+    // Hairpin: a container reaching its own published port must see the reply come back via the host.
+    ...rules.ports.map((p) => `-s ${p.containerIp}/32 -d ${p.containerIp}/32 ${portMatch(p, p.containerPort)} -j MASQUERADE`),
+  ];
+}
+
+export function renderApply(rules: NetworkRules, filter: TableState, nat: TableState): { filter: Batch; nat: Batch } {
+  const chains = networkChains(rules.id);
+  const br = rules.bridge;
+  const f = new BatchBuilder(filter).chain(USER).chain(FORWARD).chain(ISOLATION_1).chain(ISOLATION_2);
+  f.insert('FORWARD', 1, `-j ${USER}`).insert('FORWARD', 2, `-j ${FORWARD}`).insert(FORWARD, 1, `-j ${ISOLATION_1}`);
+  f.fresh(chains.filter);
+  for (const rule of filterRules(rules)) f.lines.push(`-A ${chains.filter} ${rule}`);
+  f.append(`${FORWARD} -o ${br} -j ${chains.filter}`).append(`${FORWARD} -i ${br} -j ${chains.filter}`);
+  f.append(`${ISOLATION_1} -i ${br} ! -o ${br} -j ${ISOLATION_2}`).append(`${ISOLATION_2} -o ${br} -j DROP`);
+
+  const n = new BatchBuilder(nat).chain(DNAT).chain(POSTROUTING);
+  n.append(`PREROUTING -m addrtype --dst-type LOCAL -j ${DNAT}`).append(`OUTPUT ! -d 127.0.0.0/8 -m addrtype --dst-type LOCAL -j ${DNAT}`).append(`POSTROUTING -j ${POSTROUTING}`);
+  n.fresh(chains.dnat).fresh(chains.masquerade);
+  for (const rule of dnatRules(rules)) n.lines.push(`-A ${chains.dnat} ${rule}`);
+  for (const rule of masqueradeRules(rules)) n.lines.push(`-A ${chains.masquerade} ${rule}`);
+  n.append(`${DNAT} -j ${chains.dnat}`).append(`${POSTROUTING} -j ${chains.masquerade}`);
+  return { filter: f.lines, nat: n.lines };
+}
+
+/** The bridge of a network as its hook line in NETCTL-FORWARD names it, if present. */
+export function bridgeOf(networkId: string, filter: TableState): string | undefined {
+  const hook = chainRules(filter, FORWARD).find((r) => r.endsWith(` -j ${networkChains(networkId).filter}`) && r.startsWith('-o '));
+  return hook?.split(' ')[1];
+}
+
+/** IDs (12 hex) of the networks whose chains are in the filter table. */
+export function networksPresent(filter: TableState): string[] {
+  return [...filter.chains].filter((c) => c.startsWith(`${PREFIX}N-`)).map((c) => c.slice(`${PREFIX}N-`.length));
+}
+
+/** Removes a network's lines and chains; the last network also takes netctl's shared chains with it. */
+export function renderRemove(networkId: string, filter: TableState, nat: TableState): { filter: Batch; nat: Batch } {
+  const chains = networkChains(networkId);
+  const br = bridgeOf(networkId, filter);
+  const f = new BatchBuilder(filter);
+  f.delete(`${FORWARD} -o ${br} -j ${chains.filter}`).delete(`${FORWARD} -i ${br} -j ${chains.filter}`);
+  f.delete(`${ISOLATION_1} -i ${br} ! -o ${br} -j ${ISOLATION_2}`).delete(`${ISOLATION_2} -o ${br} -j DROP`);
+  f.drop(chains.filter);
+  const n = new BatchBuilder(nat);
+  n.delete(`${DNAT} -j ${chains.dnat}`).delete(`${POSTROUTING} -j ${chains.masquerade}`);
+  n.drop(chains.dnat).drop(chains.masquerade);
+
+  const others = networksPresent(filter).filter((id) => id !== networkId.slice(0, 12));
+  if (others.length === 0) {
+    f.delete(`FORWARD -j ${FORWARD}`).delete(`${FORWARD} -j ${ISOLATION_1}`);
+    f.drop(FORWARD).drop(ISOLATION_1).drop(ISOLATION_2);
+    // The admin's chain goes only while empty: rules someone put there are theirs to keep.
+    if (chainRules(filter, USER).length === 0) f.delete(`FORWARD -j ${USER}`).drop(USER);
+    n.delete(`PREROUTING -m addrtype --dst-type LOCAL -j ${DNAT}`).delete(`OUTPUT ! -d 127.0.0.0/8 -m addrtype --dst-type LOCAL -j ${DNAT}`).delete(`POSTROUTING -j ${POSTROUTING}`);
+    n.drop(DNAT).drop(POSTROUTING);
+  }
+  return { filter: f.lines, nat: n.lines };
+}
