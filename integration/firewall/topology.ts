@@ -52,22 +52,37 @@ export function buildHost(t: Teardown): Host {
   };
 }
 
-/** One bounded ping; true when a reply came back. */
-export function pings(from: TestNamespace, to: string): boolean {
-  try {
-    execFileSync('nsenter', [`--net=${from.path}`, 'busybox', 'ping', '-c', '1', '-W', '1', to], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
+/**
+ * Bounded pings; true when a reply came back. Checks that expect success allow a few attempts
+ * (a loaded machine can miss one); checks that expect a block should pass attempts = 1.
+ */
+export function pings(from: TestNamespace, to: string, attempts = 3): boolean {
+  for (let i = 0; i < attempts; i++) {
+    try {
+      execFileSync('nsenter', [`--net=${from.path}`, 'busybox', 'ping', '-c', '1', '-W', '1', to], { stdio: 'ignore' });
+      return true;
+    } catch {
+      // No reply this time.
+    }
   }
+  return false;
 }
 
-/** A TCP server in `where` on `port` that answers every connection with the peer's address. */
-export function tcpEcho(t: Teardown, where: TestNamespace, port: number): void {
+/** A TCP server in `where` on `port` that answers every connection with the peer's address; resolves once it listens. */
+export async function tcpEcho(t: Teardown, where: TestNamespace, port: number): Promise<void> {
   const script = `require('net').createServer((s) => s.end(s.remoteAddress + '\\n')).listen(${port}, '0.0.0.0', () => process.stdout.write('ready\\n'))`;
   const child = spawn('nsenter', [`--net=${where.path}`, process.execPath, '-e', script], { stdio: ['ignore', 'pipe', 'ignore'] });
   t.teardown(() => child.kill('SIGKILL'));
-  execFileSync('sleep', ['0.3']);
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`echo server on port ${port} did not start within 10 s`)), 10_000);
+    child.stdout!.on('data', (chunk: Buffer) => {
+      if (chunk.toString().includes('ready')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`echo server exited with ${code}`)));
+  });
 }
 
 /** Connects from `from` to ip:port (bounded) and returns what the server said, or '' on failure. */
