@@ -2,6 +2,12 @@
 # Installs what netctl needs on a Debian machine (as root) and builds it. Safe to re-run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+[ "$(id -u)" = 0 ] || { echo "setup.sh: run as root (it installs packages and netctl manages network namespaces)" >&2; exit 1; }
+node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+if [ "$node_major" -lt 20 ]; then
+  echo "setup.sh: netctl needs Node.js 20 or later (found: $(node --version 2>/dev/null || echo none)); install it, then run this again" >&2
+  exit 1
+fi
 packages=(iptables iproute2 busybox-static etcd-server dnsutils containernetworking-plugins python3 make g++)
 missing=()
 # The Docker CLI is a test oracle (it must work against netctl's socket); dockerd is a benchmark peer.
