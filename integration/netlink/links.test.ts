@@ -153,6 +153,20 @@ test('set up/down, MTU, MAC, name, alias, master and nomaster', async (t) => {
   await t.throwsAsync(h.linkGet('va'), { instanceOf: LinkNotFoundError });
 });
 
+test('bridge port settings: hairpin, learning and unicast flooding, as bridge -d link shows them', async (t) => {
+  const { ns, h } = setup(t);
+  await h.linkAdd({ kind: 'bridge', name: 'brp' });
+  await h.linkAdd({ kind: 'veth', name: 'port0', peer: { name: 'port0-p' }, master: 'brp' });
+  const port = (): { hairpin: boolean; learning: boolean; flood: boolean } => ns.json<Array<{ hairpin: boolean; learning: boolean; flood: boolean }>>('bridge', '-d', 'link', 'show', 'dev', 'port0')[0]!;
+  t.like(port(), { hairpin: false, learning: true, flood: true });
+  await h.bridgePortSet('port0', { hairpin: true, learning: false, flood: false });
+  t.like(port(), { hairpin: true, learning: false, flood: false });
+  await h.bridgePortSet('port0', { learning: true });
+  t.like(port(), { hairpin: true, learning: true, flood: false });
+  // A link that is not a bridge port has no such settings.
+  await t.throwsAsync(h.bridgePortSet('port0-p', { hairpin: true }), { instanceOf: NetlinkError });
+});
+
 test('move a link into another namespace by fd', async (t) => {
   const { ns, h } = setup(t);
   const other = createTestNamespace(t);

@@ -29,6 +29,7 @@ export const RTM = {
   NEWLINK: 16,
   DELLINK: 17,
   GETLINK: 18,
+  SETLINK: 19,
   NEWADDR: 20,
   DELADDR: 21,
   GETADDR: 22,
@@ -51,6 +52,7 @@ export const IFLA = {
   MTU: 4,
   LINK: 5,
   MASTER: 10,
+  PROTINFO: 12,
   TXQLEN: 13,
   OPERSTATE: 16,
   LINKINFO: 18,
@@ -62,6 +64,8 @@ export const IFLA = {
 
 export const IFLA_INFO = { KIND: 1, DATA: 2, SLAVE_KIND: 4 } as const;
 export const VETH_INFO_PEER = 1;
+/** Bridge port attributes, nested in IFLA_PROTINFO of an AF_BRIDGE message. */
+export const IFLA_BRPORT = { MODE: 4, LEARNING: 8, UNICAST_FLOOD: 9 } as const;
 export const IFLA_BR = { FORWARD_DELAY: 1, AGEING_TIME: 4, STP_STATE: 5, VLAN_FILTERING: 7 } as const;
 export const IFLA_VXLAN = {
   ID: 1,

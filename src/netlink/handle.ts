@@ -1,6 +1,6 @@
 // A netlink handle bound to one network namespace: one function per kernel operation.
 import { AttributeWriter } from './attributes';
-import { AF, IFF_UP, IFLA, NLM_F, RTEXT_FILTER_SKIP_STATS, RTM } from './constants';
+import { AF, IFF_UP, IFLA, IFLA_BRPORT, NLM_F, RTEXT_FILTER_SKIP_STATS, RTM } from './constants';
 import { InvalidArgumentError, LinkNotFoundError, NetlinkError } from './errors';
 import { type Address, type AddressSpec, decodeAddress, encodeAddress, encodeAddressDump } from './address';
 import { decodeLink, encodeIfinfo, encodeLinkCreate, type Link, type LinkRef, type LinkSpec, NamespaceFds, type ResolvedRefs } from './link';
@@ -142,6 +142,21 @@ export class NetlinkHandle {
   linkSetAlias(link: LinkRef, alias: string): Promise<void> {
     if (Buffer.byteLength(alias) > 255) throw new InvalidArgumentError('link alias', alias, 'is longer than 255 bytes');
     return this.modifyLink(link, 'setting the alias of link', 0, 0, (w) => w.string(IFLA.IFALIAS, alias));
+  }
+
+  /**
+   * Settings of a bridge port (a link enslaved to a bridge): hairpin lets a frame leave by the
+   * port it came in on (a container reaching its own published port via the host), learning and
+   * unicast flooding can be turned off where the FDB is programmed instead (overlay).
+   */
+  async bridgePortSet(link: LinkRef, settings: { hairpin?: boolean; learning?: boolean; flood?: boolean }): Promise<void> {
+    const index = await this.linkIndex(link);
+    const w = new AttributeWriter().nested(IFLA.PROTINFO, (port) => {
+      if (settings.hairpin !== undefined) port.u8(IFLA_BRPORT.MODE, settings.hairpin ? 1 : 0);
+      if (settings.learning !== undefined) port.u8(IFLA_BRPORT.LEARNING, settings.learning ? 1 : 0);
+      if (settings.flood !== undefined) port.u8(IFLA_BRPORT.UNICAST_FLOOD, settings.flood ? 1 : 0);
+    });
+    await this.socket.request(RTM.SETLINK, 0, Buffer.concat([encodeIfinfo(index, 0, 0, AF.BRIDGE), w.toBuffer()]), { operation: 'setting bridge port options of link', object: describe(link) });
   }
 
   // ---- addresses ----

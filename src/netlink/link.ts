@@ -108,9 +108,9 @@ export interface Link {
 }
 
 /** struct ifinfomsg: family, type, index, flags, change. */
-export function encodeIfinfo(index: number, flags = 0, change = 0): Buffer {
+export function encodeIfinfo(index: number, flags = 0, change = 0, family: number = AF.UNSPEC): Buffer {
   const b = Buffer.alloc(16);
-  b.writeUInt8(AF.UNSPEC, 0);
+  b.writeUInt8(family, 0);
   b.writeInt32LE(index, 4);
   b.writeUInt32LE(flags >>> 0, 8);
   b.writeUInt32LE(change >>> 0, 12);
