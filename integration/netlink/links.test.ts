@@ -239,3 +239,17 @@ test('an idle handle does not keep the process alive, also after an offloaded de
   t.is(child.signal, null, 'the process had to be killed: the handle kept it alive');
   t.is(child.status, 0);
 });
+
+test('closing a handle while a delete is in the thread pool rejects it cleanly', async (t) => {
+  const ns = createTestNamespace(t);
+  const h = NetlinkHandle.open({ netns: ns.path });
+  await h.linkAdd({ kind: 'veth', name: 'closing', peer: { name: 'closing-p' } });
+  const deletion = h.linkDel('closing');
+  await new Promise((resolve) => setImmediate(resolve));
+  h.close();
+  await t.throwsAsync(deletion, { message: /netlink socket closed while deleting link "closing"/ });
+  // The kernel had the request: the link goes all the same.
+  const deadline = Date.now() + 5000;
+  while (ns.run('ip', 'link').includes('closing') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  t.false(ns.run('ip', 'link').includes('closing'));
+});

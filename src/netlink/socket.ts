@@ -28,10 +28,6 @@ interface Pending {
   reject(error: Error): void;
 }
 
-const NETLINK_ROUTE = 0;
-/** A batch is cut into datagrams of at most this size (well inside the socket's send buffer). */
-const MAX_DATAGRAM = 64 * 1024;
-
 interface Queued {
   seq: number;
   message: Buffer;
@@ -39,6 +35,10 @@ interface Queued {
   dump: boolean;
   offload: boolean;
 }
+
+const NETLINK_ROUTE = 0;
+/** A batch is cut into datagrams of at most this size (well inside the socket's send buffer). */
+const MAX_DATAGRAM = 64 * 1024;
 /** A dump the kernel flags as interrupted (the table changed under it) is retried this often. */
 const DUMP_RETRIES = 5;
 
@@ -75,7 +75,9 @@ export class RouteSocket {
     if (this.closed) return;
     this.closed = true;
     this.queued = [];
-    this.socket.close();
+    // A worker thread may still be sending on the descriptor: close it when the worker is done,
+    // never under it (the number could be reused by then).
+    if (!this.offloadInFlight) this.socket.close();
     for (const [, p] of this.pending) p.reject(new Error(`netlink socket closed while ${p.context.operation} ${p.context.object}`));
     this.pending.clear();
   }
@@ -126,6 +128,10 @@ export class RouteSocket {
         this.watch();
         this.socket.sendOffloaded(q.message, (error) => {
           this.offloadInFlight = false;
+          if (this.closed) {
+            this.socket.close();
+            return;
+          }
           if (error) this.fail(q.seq, error, q.context);
           this.drain();
           this.flush();
