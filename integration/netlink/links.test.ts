@@ -127,6 +127,8 @@ test('a kind the kernel lacks fails with a typed EOPNOTSUPP and leaves nothing',
   }
   const error = await t.throwsAsync(h.linkAdd(spec), { instanceOf: NetlinkError });
   t.is(error?.code, 'EOPNOTSUPP');
+  // The kernel's extended ack says why, and the message carries it.
+  t.regex(error?.message ?? '', /^EOPNOTSUPP creating link "[^"]+": .*\(kernel: [^)]+\)$/);
   t.false(ns.run('ip', 'link').includes(spec.name));
 });
 
@@ -243,13 +245,66 @@ test('an idle handle does not keep the process alive, also after an offloaded de
 test('closing a handle while a delete is in the thread pool rejects it cleanly', async (t) => {
   const ns = createTestNamespace(t);
   const h = NetlinkHandle.open({ netns: ns.path });
-  await h.linkAdd({ kind: 'veth', name: 'closing', peer: { name: 'closing-p' } });
-  const deletion = h.linkDel('closing');
-  await new Promise((resolve) => setImmediate(resolve));
-  h.close();
-  await t.throwsAsync(deletion, { message: /netlink socket closed while deleting link "closing"/ });
+  const { index } = await h.linkAdd({ kind: 'veth', name: 'closing', peer: { name: 'closing-p' } });
+  const deletion = h.linkDel(index);
+  // Runs right after the request went to the thread pool, before any reply can be read.
+  queueMicrotask(() => h.close());
+  // The worker may finish and its echo be read before the close runs (a busy machine can pause
+  // the main thread that long): then the delete did complete and resolving is right.
+  const outcome = await deletion.then(() => 'resolved', (error: Error) => error.message);
+  t.regex(outcome, /^(resolved|netlink socket closed while deleting link #\d+)$/);
   // The kernel had the request: the link goes all the same.
   const deadline = Date.now() + 5000;
   while (ns.run('ip', 'link').includes('closing') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
   t.false(ns.run('ip', 'link').includes('closing'));
+});
+
+test('linkAdd resolves with the link as the kernel made it (the host end of a same-namespace veth)', async (t) => {
+  const { h, ipLink } = setup(t);
+  const made = await h.linkAdd({ kind: 'veth', name: 'made', mac: '02:42:00:00:00:0b', mtu: 1400, up: true, peer: { name: 'made-peer' } });
+  const ip = ipLink('made');
+  t.like(made, { index: ip.ifindex, name: 'made', kind: 'veth', mac: '02:42:00:00:00:0b', mtu: 1400, up: true, parentIndex: ipLink('made-peer').ifindex });
+  // The echo is a snapshot taken as the link was made; carrier state (operstate, IFF_RUNNING)
+  // moves on after it, through linkwatch.
+  const { operstate: _echoed, flags: _echoedFlags, ...stable } = made;
+  const { operstate: _now, flags: _nowFlags, ...current } = await h.linkGet('made');
+  t.deepEqual(stable, current);
+});
+
+test('linkDel resolves once the link is gone: both ends vanish and the names are free at once', async (t) => {
+  const { ns, h } = setup(t);
+  const other = createTestNamespace(t);
+  const settled: number[] = [];
+  for (let round = 0; round < 20; round++) {
+    const link = await h.linkAdd({ kind: 'veth', name: 'churn', peer: { name: 'churn-p', netns: other.path } });
+    await h.addrAdd(link.index, { address: '10.70.0.1/24' });
+    await h.linkSetUp(link.index);
+    const started = process.hrtime.bigint();
+    await h.linkDel(round % 2 ? link.index : 'churn');
+    settled.push(Number(process.hrtime.bigint() - started) / 1e6);
+    // Checked right away, no polling: the kernel has unregistered both ends.
+    t.false(ns.run('ip', 'link').includes('churn'), `round ${round}: host end still listed`);
+    t.false(other.run('ip', 'link').includes('churn-p'), `round ${round}: peer still listed`);
+    t.deepEqual(ns.json('ip', 'route', 'show', '10.70.0.0/24'), [], `round ${round}: its route is still there`);
+  }
+  // Informative only: other test files churning namespaces hold the RTNL lock at times.
+  t.log(`linkDel settled after ${settled.sort((a, b) => a - b)[10]!.toFixed(2)} ms (median of 20)`);
+});
+
+test('deleting a link that is already gone is a typed ENODEV, by name and by index', async (t) => {
+  const { h } = setup(t);
+  const { index } = await h.linkAdd({ kind: 'bridge', name: 'once' });
+  await h.linkDel(index);
+  const byIndex = await t.throwsAsync(h.linkDel(index), { instanceOf: NetlinkError });
+  t.is(byIndex?.code, 'ENODEV');
+  t.regex(byIndex?.message ?? '', new RegExp(`^ENODEV deleting link #${index}: `));
+  const byName = await t.throwsAsync(h.linkDel('once'), { instanceOf: NetlinkError });
+  t.is(byName?.code, 'ENODEV');
+});
+
+test('moving a link to a namespace that does not exist is refused before the kernel', async (t) => {
+  const { ns, h } = setup(t);
+  await h.linkAdd({ kind: 'bridge', name: 'stay' });
+  await t.throwsAsync(h.linkSetNetns('stay', '/run/netns/nctl-does-not-exist'), { instanceOf: InvalidArgumentError, message: /network namespace "\/run\/netns\/nctl-does-not-exist": cannot be opened \(ENOENT\)/ });
+  t.true(ns.run('ip', 'link').includes('stay'));
 });

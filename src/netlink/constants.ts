@@ -11,6 +11,7 @@ export const NLM_F = {
   REQUEST: 0x1,
   MULTI: 0x2,
   ACK: 0x4,
+  ECHO: 0x8,
   DUMP_INTR: 0x10,
   DUMP: 0x300,
   REPLACE: 0x100,

@@ -24,7 +24,7 @@ export class NetlinkError extends Error {
     readonly kernelMessage?: string,
   ) {
     const code = errnoName(errno);
-    super(`${code} ${operation} ${object}: ${kernelMessage ?? describeErrno(errno)}`);
+    super(`${code} ${operation} ${object}: ${describeErrno(errno)}${kernelMessage ? ` (kernel: ${kernelMessage})` : ''}`);
     this.code = code;
   }
 }

@@ -3,9 +3,11 @@ import { AttributeWriter } from './attributes';
 import { AF, IFF_UP, IFLA, IFLA_BRPORT, NLM_F, RTEXT_FILTER_SKIP_STATS, RTM } from './constants';
 import { InvalidArgumentError, LinkNotFoundError, NetlinkError } from './errors';
 import { type Address, type AddressSpec, decodeAddress, encodeAddress, encodeAddressDump } from './address';
-import { decodeLink, encodeIfinfo, encodeLinkCreate, type Link, type LinkRef, type LinkSpec, NamespaceFds, type ResolvedRefs } from './link';
-import { decodeFdb, decodeNeighbour, encodeFdb, encodeFdbDump, encodeNeighbour, encodeNeighbourDump, type FdbEntry, type FdbSpec, type Neighbour, type NeighbourSpec } from './neighbour';
+import { decodeLink, encodeIfinfo, linkIndexOf, linkNameOf, encodeLinkCreate, type Link, type LinkRef, type LinkSpec, NamespaceFds, type ResolvedRefs } from './link';
+import { decodeFdb, encodeFdb, encodeFdbDump, type FdbEntry, type FdbSpec } from './fdb';
+import { decodeNeighbour, encodeNeighbour, encodeNeighbourDump, type Neighbour, type NeighbourSpec } from './neighbour';
 import { decodeRoute, encodeRoute, encodeRouteDump, type Route, type RouteSpec } from './route';
+import type { Message } from './message';
 import { type RequestContext, RouteSocket } from './socket';
 import { checkLinkName, ipFamily, macToBytes } from './validate';
 
@@ -38,7 +40,7 @@ export class NetlinkHandle {
   private constructor(netns: string | undefined) {
     this.netns = netns;
     try {
-      this.socket = new RouteSocket(netns ?? null);
+      this.socket = RouteSocket.open(netns ?? null);
     } catch (error) {
       const err = error as NodeJS.ErrnoException;
       if (netns !== undefined && err.code === 'ENOENT') throw new InvalidArgumentError('network namespace', netns, 'does not exist; create it first');
@@ -61,19 +63,37 @@ export class NetlinkHandle {
 
   // ---- links ----
 
-  async linkAdd(spec: LinkSpec): Promise<void> {
+  /**
+   * Creates a link in one RTM_NEWLINK request (a veth pair with both ends, `up` and `master`
+   * included), so a failure leaves nothing behind. Resolves with the link as the kernel made it,
+   * taken from the kernel's NLM_F_ECHO copy (Linux ≥ 6.3); older kernels cost one more lookup.
+   */
+  async linkAdd(spec: LinkSpec): Promise<Link> {
     const refs = await this.resolveRefs(spec);
     const namespaces = new NamespaceFds();
+    let replies;
     try {
       const payload = encodeLinkCreate(spec, refs, namespaces);
-      await this.socket.request(RTM.NEWLINK, CREATE, payload, { operation: 'creating link', object: `"${spec.name}"` });
+      replies = await this.socket.request(RTM.NEWLINK, CREATE, payload, { operation: 'creating link', object: `"${spec.name}"`, echo: true });
     } finally {
       namespaces.close();
     }
+    // Several copies may come (the link as registered, then as brought up; a same-namespace veth
+    // peer's): the last one named like the request is the link's final state.
+    const echoed = replies.filter((m) => m.type === RTM.NEWLINK && linkNameOf(m.payload) === spec.name).pop();
+    return echoed ? decodeLink(echoed.payload) : this.linkGet(spec.name);
   }
 
+  /**
+   * Deletes a link (both ends of a veth pair). Resolves as soon as the kernel has unregistered it
+   * (its name and index are free, it is gone from every listing), which its NLM_F_ECHO copy
+   * tells ~0.2 ms in; the kernel then waits out RCU grace periods (~15 ms) before acking, and that
+   * wait stays on the thread pool. Kernels without the echo (< 6.3) resolve on the ack.
+   */
   async linkDel(link: LinkRef): Promise<void> {
-    await this.socket.request(RTM.DELLINK, 0, this.linkSelector(link), { operation: 'deleting link', object: describe(link), offload: true });
+    const selector = this.linkSelector(link);
+    const settledBy = (m: Message): boolean => m.type === RTM.DELLINK && (typeof link === 'number' ? linkIndexOf(m.payload) === link : linkNameOf(m.payload) === link);
+    await this.socket.request(RTM.DELLINK, 0, selector, { operation: 'deleting link', object: describe(link), offload: true, echo: true, settledBy });
   }
 
   async linkGet(link: LinkRef): Promise<Link> {

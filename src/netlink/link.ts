@@ -229,6 +229,16 @@ function kindData(spec: LinkSpec, refs: ResolvedRefs, namespaces: NamespaceFds):
 
 const MACVLAN_MODE_NAMES = new Map<number, MacvlanMode>(Object.entries(MACVLAN_MODE).map(([k, v]) => [v, k as MacvlanMode]));
 
+/** The index of an ifinfomsg payload, without decoding the rest. */
+export function linkIndexOf(payload: Buffer): number {
+  return payload.length >= 8 ? payload.readInt32LE(4) : 0;
+}
+
+/** The IFLA_IFNAME of an ifinfomsg payload, without decoding the rest. */
+export function linkNameOf(payload: Buffer): string | undefined {
+  return payload.length >= 16 ? readString(parseAttributes(payload, 16).get(IFLA.IFNAME)) : undefined;
+}
+
 /** Decodes an RTM_NEWLINK message payload (ifinfomsg + attributes). */
 export function decodeLink(payload: Buffer): Link {
   const index = payload.readInt32LE(4);

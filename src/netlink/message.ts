@@ -14,9 +14,12 @@ export interface Message extends MessageHeader {
   payload: Buffer;
 }
 
+/** One message, padded to NLMSG_ALIGNTO so messages can be concatenated into one datagram. */
 export function encodeMessage(header: MessageHeader, payload: Buffer): Buffer {
-  const out = Buffer.alloc(NLMSG_HDRLEN + payload.length);
-  out.writeUInt32LE(out.length, 0);
+  const length = NLMSG_HDRLEN + payload.length;
+  const out = Buffer.alloc((length + 3) & ~3);
+  // nlmsg_len counts the message without its trailing padding.
+  out.writeUInt32LE(length, 0);
   out.writeUInt16LE(header.type, 4);
   out.writeUInt16LE(header.flags, 6);
   out.writeUInt32LE(header.seq >>> 0, 8);
@@ -61,6 +64,14 @@ export function decodeError(message: Message): ErrorPayload {
     const echoed = flags & NLM_F.CAPPED ? NLMSG_HDRLEN : payload.readUInt32LE(4);
     kernelMessage = readString(parseAttributes(payload, 4 + ((echoed + 3) & ~3)).get(NLMSGERR_ATTR.MSG));
   }
+  return kernelMessage ? { errno, kernelMessage } : { errno };
+}
+
+/** Decodes NLMSG_DONE: int error, then extended-ack TLVs directly (no echoed request). */
+export function decodeDone(message: Message): ErrorPayload {
+  const { payload, flags } = message;
+  const errno = payload.length >= 4 ? 0 - payload.readInt32LE(0) : 0;
+  const kernelMessage = flags & NLM_F.ACK_TLVS ? readString(parseAttributes(payload, 4).get(NLMSGERR_ATTR.MSG)) : undefined;
   return kernelMessage ? { errno, kernelMessage } : { errno };
 }
 

@@ -1,13 +1,16 @@
 // Requests and replies over one netlink socket: sequence numbers, many requests in flight,
 // multi-part dumps, acks and errors. Requests made in the same tick are batched: they go to the
 // kernel as one datagram at the end of the current microtask run. The kernel sees requests in
-// the order they were queued, as on any netlink socket; an offloaded send holds back the
-// requests behind it until it is done, so parallel deletes need several handles.
+// the order they were queued, as on any netlink socket.
 // rtnetlink answers inside sendto, so replies are read at once without waiting for the event
 // loop; the loop watcher is only the slow path.
+// Slow requests (device deletion waits for RCU grace periods inside sendto) are sent from the
+// thread pool. Such a request holds back the ones queued behind it until it is settled: by its
+// ack, or earlier by a reply that shows the kernel has done the visible part of the work (the
+// NLM_F_ECHO copy of a deleted device arrives ~0.2 ms in, its ack ~15 ms later).
 import { NLM_F, NLMSG } from './constants';
 import { NetlinkError } from './errors';
-import { decodeError, decodeMessages, encodeMessage, type Message } from './message';
+import { decodeDone, decodeError, decodeMessages, encodeMessage, type Message } from './message';
 import { native, type NativeNetlinkSocket } from '../native/addon';
 
 /** What a failure message says was being done to what, e.g. ('creating link', '"br0"'). */
@@ -19,6 +22,14 @@ export interface RequestContext {
    * (deleting a device waits for RCU grace periods), so the event loop is not blocked.
    */
   offload?: boolean;
+  /** Ask the kernel to copy the change it made back to us (NLM_F_ECHO), as data replies. */
+  echo?: boolean;
+  /**
+   * A data reply that settles the request before its ack arrives; the late ack is then read and
+   * dropped. Checked on content, not only on the sequence number, because the kernel also
+   * unicasts echoes to the same port id in *other* namespaces (e.g. a veth peer's).
+   */
+  settledBy?(reply: Message): boolean;
 }
 
 interface Pending {
@@ -42,6 +53,41 @@ const MAX_DATAGRAM = 64 * 1024;
 /** A dump the kernel flags as interrupted (the table changed under it) is retried this often. */
 const DUMP_RETRIES = 5;
 
+/**
+ * Offloaded sends hold a libuv pool thread for the whole kernel wait (~15 ms for a device
+ * delete), and that pool also serves fs, dns.lookup, crypto and zlib for the whole process. At
+ * most all but one thread may be held by netlink, so a burst of deletes never stalls the rest;
+ * the others wait here, in order. Deletes in flight are bounded by the pool's size, so processes
+ * deleting many links at once should raise UV_THREADPOOL_SIZE (before the pool's first use).
+ */
+class ThreadPoolShare {
+  private readonly limit: number;
+  private active = 0;
+  private readonly waiting: Array<() => void> = [];
+
+  constructor(poolSize: number) {
+    this.limit = Math.max(1, poolSize - 1);
+  }
+
+  acquire(start: () => void): void {
+    if (this.active < this.limit) {
+      this.active++;
+      start();
+    } else {
+      this.waiting.push(start);
+    }
+  }
+
+  release(): void {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.active--;
+  }
+}
+
+/** libuv's default is 4 threads, capped at 1024. */
+const threadPool = new ThreadPoolShare(Math.min(1024, Number(process.env['UV_THREADPOOL_SIZE']) || 4));
+
 export class RouteSocket {
   private readonly socket: NativeNetlinkSocket;
   private readonly pending = new Map<number, Pending>();
@@ -50,17 +96,26 @@ export class RouteSocket {
   private closed = false;
   private queued: Queued[] = [];
   private flushScheduled = false;
-  private offloadInFlight = false;
+  /** The offloaded request the queue waits for, until it is settled. */
+  private holding: number | undefined;
+  /** Offloaded sends still inside a worker thread: the descriptor must outlive them. */
+  private workers = 0;
   /** Datagrams sent so far, for tests and diagnostics (batching shows as fewer datagrams than requests). */
   datagramsSent = 0;
 
-  constructor(netnsPath: string | null) {
-    this.socket = native().openNetlink(NETLINK_ROUTE, netnsPath, 0);
+  /** Over any socket with the addon's shape: tests drive the protocol with a scripted kernel. */
+  constructor(socket: NativeNetlinkSocket) {
+    this.socket = socket;
+  }
+
+  /** An rtnetlink socket in the namespace at `netnsPath` (null: the caller's). */
+  static open(netnsPath: string | null): RouteSocket {
+    return new RouteSocket(native().openNetlink(NETLINK_ROUTE, netnsPath, 0));
   }
 
   /** Sends a request and resolves with the data messages of its reply (empty for a bare ack). */
   request(type: number, flags: number, payload: Buffer, context: RequestContext): Promise<Message[]> {
-    return this.send(type, flags | NLM_F.REQUEST | NLM_F.ACK, payload, context);
+    return this.send(type, flags | NLM_F.REQUEST | NLM_F.ACK | (context.echo ? NLM_F.ECHO : 0), payload, context);
   }
 
   /** A dump: every message until NLMSG_DONE, retried when the kernel says it was interrupted. */
@@ -75,9 +130,9 @@ export class RouteSocket {
     if (this.closed) return;
     this.closed = true;
     this.queued = [];
-    // A worker thread may still be sending on the descriptor: close it when the worker is done,
-    // never under it (the number could be reused by then).
-    if (!this.offloadInFlight) this.socket.close();
+    // A worker thread may still be sending on the descriptor: close it when the last worker is
+    // done, never under it (the number could be reused by then).
+    if (this.workers === 0) this.socket.close();
     for (const [, p] of this.pending) p.reject(new Error(`netlink socket closed while ${p.context.operation} ${p.context.object}`));
     this.pending.clear();
   }
@@ -91,17 +146,29 @@ export class RouteSocket {
     });
     const message = encodeMessage({ type, flags, seq, portId: 0 }, payload);
     this.queued.push({ seq, message, context, dump: (flags & NLM_F.DUMP) === NLM_F.DUMP, offload: context.offload === true });
-    if (!this.flushScheduled) {
+    this.scheduleFlush();
+    return promise;
+  }
+
+  private scheduleFlush(): void {
+    if (!this.flushScheduled && this.queued.length > 0) {
       this.flushScheduled = true;
       queueMicrotask(() => this.flush());
     }
-    return promise;
+  }
+
+  /** A request left `pending`: if the queue was waiting for it, let the rest go. */
+  private settled(seq: number): void {
+    if (this.holding === seq) {
+      this.holding = undefined;
+      this.scheduleFlush();
+    }
   }
 
   /**
    * Sends what was queued, in order. Requests share datagrams; a dump goes alone and is read to
    * its end before anything else is sent, because a socket runs one dump at a time; an offloaded
-   * request goes from the thread pool and the rest waits for it.
+   * request goes from the thread pool and the rest waits until it is settled.
    */
   private flush(): void {
     this.flushScheduled = false;
@@ -119,22 +186,29 @@ export class RouteSocket {
         for (const q of sent) this.fail(q.seq, error as NodeJS.ErrnoException, q.context);
       }
     };
-    while (this.queued.length > 0 && !this.offloadInFlight && !this.closed) {
+    while (this.queued.length > 0 && this.holding === undefined && !this.closed) {
       const q = this.queued.shift()!;
       if (q.offload) {
         sendBatch();
-        this.offloadInFlight = true;
-        // The reply may come while the worker is still returning: the watcher catches it.
+        this.holding = q.seq;
+        this.workers++;
+        // The reply may come while the worker is still in sendto: the watcher catches it.
         this.watch();
-        this.socket.sendOffloaded(q.message, (error) => {
-          this.offloadInFlight = false;
+        threadPool.acquire(() => {
           if (this.closed) {
-            this.socket.close();
+            threadPool.release();
+            this.workerDone();
             return;
           }
-          if (error) this.fail(q.seq, error, q.context);
-          this.drain();
-          this.flush();
+          this.socket.sendOffloaded(q.message, (error) => {
+            threadPool.release();
+            this.workerDone();
+            if (this.closed) return;
+            if (error) this.fail(q.seq, error, q.context);
+            this.drain();
+            // sendto has returned, so the kernel is done with it: never wait longer than this.
+            this.settled(q.seq);
+          });
         });
         this.datagramsSent++;
         break;
@@ -152,11 +226,19 @@ export class RouteSocket {
     if (this.pending.size > 0) this.watch();
   }
 
+  private workerDone(): void {
+    this.workers--;
+    if (this.closed && this.workers === 0) this.socket.close();
+  }
+
   private fail(seq: number, error: NodeJS.ErrnoException, context: RequestContext): void {
     const p = this.pending.get(seq);
     if (!p) return;
     this.pending.delete(seq);
-    p.reject(new NetlinkError(typeof error.errno === 'number' ? -error.errno : 0, context.operation, context.object, error.message));
+    this.settled(seq);
+    // sendto's own errno (ENOBUFS, EMSGSIZE...): the request never reached a handler. Anything
+    // else is a bug worth seeing as it is, not as "errno 0".
+    p.reject(typeof error.errno === 'number' ? new NetlinkError(Math.abs(error.errno), context.operation, context.object) : error);
   }
 
   /** Reads every queued datagram without blocking. */
@@ -181,8 +263,12 @@ export class RouteSocket {
         },
         (error) => {
           // Lost replies (ENOBUFS) cannot be matched any more: fail what is waiting.
-          for (const [, p] of this.pending) p.reject(new NetlinkError(-(error.errno ?? 0), p.context.operation, p.context.object, error.message));
+          const lost = [...this.pending];
           this.pending.clear();
+          for (const [seq, p] of lost) {
+            this.settled(seq);
+            p.reject(new NetlinkError(-(error.errno ?? 0), p.context.operation, p.context.object));
+          }
           this.idleUnlessPending();
         },
       );
@@ -196,16 +282,23 @@ export class RouteSocket {
       if (!p) continue;
       if (message.type === NLMSG.ERROR) {
         this.pending.delete(message.seq);
+        this.settled(message.seq);
         const { errno, kernelMessage } = decodeError(message);
         if (errno === 0) p.resolve(p.replies);
         else p.reject(new NetlinkError(errno, p.context.operation, p.context.object, kernelMessage));
       } else if (message.type === NLMSG.DONE) {
         this.pending.delete(message.seq);
-        const errno = message.payload.length >= 4 ? -message.payload.readInt32LE(0) : 0;
-        if (errno > 0) p.reject(new NetlinkError(errno, p.context.operation, p.context.object));
+        this.settled(message.seq);
+        const { errno, kernelMessage } = decodeDone(message);
+        if (errno > 0) p.reject(new NetlinkError(errno, p.context.operation, p.context.object, kernelMessage));
         else p.resolve(p.replies);
       } else if (message.type !== NLMSG.NOOP) {
         p.replies.push(message);
+        if (p.context.settledBy?.(message)) {
+          this.pending.delete(message.seq);
+          this.settled(message.seq);
+          p.resolve(p.replies);
+        }
       }
     }
   }
