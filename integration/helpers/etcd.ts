@@ -1,5 +1,7 @@
-// A real etcd (Debian's etcd-server) on 127.0.0.1 with free ports and a temporary data dir,
-// stopped and removed after the test, also on failure. Each test gets its own.
+// A real etcd (Debian's etcd-server, /usr/bin/etcd) for tests: on 127.0.0.1 with free client and
+// peer ports, a temporary data dir and a unique name, so every test can have its own. Stopped and
+// its data dir removed in the test's teardown, also on failure; if the test process dies instead,
+// etcd dies with it (PR_SET_PDEATHSIG through setpriv) and an exit hook removes what is left.
 import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -7,22 +9,62 @@ import os from 'node:os';
 import path from 'node:path';
 
 export interface TestEtcd {
-  endpoint: string;
-  /** Stops etcd (SIGTERM, bounded wait, then SIGKILL). */
+  /** The client URL, e.g. 'http://127.0.0.1:40123'. */
+  readonly endpoint: string;
+  readonly dataDir: string;
+  /** The pid of the running etcd (undefined while stopped). */
+  readonly pid: number | undefined;
+  /** Stops etcd gracefully (SIGTERM; SIGKILL after 5 s); resolves once it exited. No-op if stopped. */
   stop(): Promise<void>;
-  /** Starts it again on the same ports and data. */
+  /** Starts it again on the same ports and data dir; resolves once it is healthy. */
   start(): Promise<void>;
+  /** stop() then start(): "etcd went down and came back". */
+  restart(): Promise<void>;
+  /**
+   * Sends `signal` (default SIGKILL) to etcd. For a signal that ends it, resolves once it exited
+   * (bounded); SIGSTOP/SIGCONT resolve at once (freeze/thaw: a hung, not a dead, etcd).
+   */
+  kill(signal?: NodeJS.Signals): Promise<void>;
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
+export interface TestContext {
+  teardown(fn: () => Promise<void> | void): void;
+}
+
+const ETCD = '/usr/bin/etcd';
+const SETPRIV = '/usr/bin/setpriv';
+const HEALTHY_WITHIN_MS = 20_000;
+const EXIT_WITHIN_MS = 5_000;
+
+// Whatever a test leaves behind when its process ends without teardown (uncaught error, timeout).
+const running = new Set<ChildProcess>();
+const dirs = new Set<string>();
+let hooked = false;
+function hookExit(): void {
+  if (hooked) return;
+  hooked = true;
+  process.once('exit', () => {
+    for (const child of running) child.kill('SIGKILL');
+    for (const dir of dirs) fs.rmSync(dir, { recursive: true, force: true });
   });
+}
+
+/** Two distinct free ports, both held while the second is chosen. */
+async function freePorts(count: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from(
+      { length: count },
+      () =>
+        new Promise<net.Server>((resolve, reject) => {
+          const server = net.createServer();
+          server.once('error', reject);
+          server.listen(0, '127.0.0.1', () => resolve(server));
+        }),
+    ),
+  );
+  const ports = servers.map((s) => (s.address() as net.AddressInfo).port);
+  await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
+  return ports;
 }
 
 async function healthy(endpoint: string): Promise<boolean> {
@@ -34,53 +76,112 @@ async function healthy(endpoint: string): Promise<boolean> {
   }
 }
 
-export async function startEtcd(t: { teardown(fn: () => Promise<void> | void): void }): Promise<TestEtcd> {
+function exited(child: ChildProcess): boolean {
+  return child.exitCode !== null || child.signalCode !== null;
+}
+
+/** Waits for `child` to exit, SIGKILLing it after `ms`. */
+async function waitExit(child: ChildProcess, ms: number): Promise<void> {
+  if (exited(child)) return;
+  const gone = new Promise((resolve) => child.once('exit', resolve));
+  const timer = setTimeout(() => child.kill('SIGKILL'), ms);
+  await gone;
+  clearTimeout(timer);
+}
+
+/** Starts a fresh etcd for one test (or for a whole file, with a shared context). */
+export async function startEtcd(t: TestContext): Promise<TestEtcd> {
+  hookExit();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nctl-etcd-'));
-  const [clientPort, peerPort] = [await freePort(), await freePort()];
-  const endpoint = `http://127.0.0.1:${clientPort}`;
+  dirs.add(dir);
   const name = path.basename(dir);
+  let ports = await freePorts(2);
   let child: ChildProcess | undefined;
   let log = '';
+  const endpointOf = (): string => `http://127.0.0.1:${ports[0]}`;
 
   const stop = async (): Promise<void> => {
-    const running = child;
+    const current = child;
     child = undefined;
-    if (!running || running.exitCode !== null || running.signalCode !== null) return;
-    const exited = new Promise((resolve) => running.once('exit', resolve));
-    running.kill('SIGTERM');
-    const timer = setTimeout(() => running.kill('SIGKILL'), 5_000);
-    await exited;
-    clearTimeout(timer);
+    if (!current || exited(current)) return;
+    current.kill('SIGCONT'); // a frozen etcd cannot act on SIGTERM
+    current.kill('SIGTERM');
+    await waitExit(current, EXIT_WITHIN_MS);
   };
 
   const start = async (): Promise<void> => {
-    child = spawn(
-      'etcd',
-      [
-        '--name', name,
-        '--data-dir', path.join(dir, 'data'),
-        '--listen-client-urls', endpoint,
-        '--advertise-client-urls', endpoint,
-        '--listen-peer-urls', `http://127.0.0.1:${peerPort}`,
-        '--initial-advertise-peer-urls', `http://127.0.0.1:${peerPort}`,
-        '--initial-cluster', `${name}=http://127.0.0.1:${peerPort}`,
-        '--log-level', 'error',
-      ],
-      { stdio: ['ignore', 'ignore', 'pipe'] },
-    );
-    child.stderr!.on('data', (chunk: Buffer) => (log = (log + chunk.toString()).slice(-4000)));
-    const deadline = Date.now() + 15_000;
-    while (!(await healthy(endpoint))) {
-      if (child.exitCode !== null) throw new Error(`etcd exited with ${child.exitCode}:\n${log}`);
-      if (Date.now() > deadline) throw new Error(`etcd was not healthy within 15 s:\n${log}`);
-      await new Promise((r) => setTimeout(r, 100));
+    if (child && !exited(child)) throw new Error('etcd is already running');
+    const [clientPort, peerPort] = ports as [number, number];
+    const args = [
+      '--name', name,
+      '--data-dir', path.join(dir, 'data'),
+      '--listen-client-urls', `http://127.0.0.1:${clientPort}`,
+      '--advertise-client-urls', `http://127.0.0.1:${clientPort}`,
+      '--listen-peer-urls', `http://127.0.0.1:${peerPort}`,
+      '--initial-advertise-peer-urls', `http://127.0.0.1:${peerPort}`,
+      '--initial-cluster', `${name}=http://127.0.0.1:${peerPort}`,
+      '--initial-cluster-token', name,
+      '--log-level', 'error',
+    ];
+    // setpriv sets the parent-death signal and execs etcd: same pid, and it dies with us.
+    const [file, argv] = fs.existsSync(SETPRIV) ? [SETPRIV, ['--pdeathsig', 'KILL', ETCD, ...args]] : [ETCD, args];
+    log = '';
+    const spawned = spawn(file, argv, { stdio: ['ignore', 'ignore', 'pipe'] });
+    child = spawned;
+    running.add(spawned);
+    spawned.once('exit', () => running.delete(spawned));
+    spawned.stderr!.on('data', (chunk: Buffer) => (log = (log + chunk.toString()).slice(-4000)));
+    const deadline = Date.now() + HEALTHY_WITHIN_MS;
+    while (!(await healthy(endpointOf()))) {
+      if (exited(spawned)) throw new Error(`etcd exited (${spawned.exitCode ?? spawned.signalCode}) before it was healthy:\n${log}`);
+      if (Date.now() > deadline) {
+        await stop();
+        throw new Error(`etcd was not healthy within ${HEALTHY_WITHIN_MS / 1000} s:\n${log}`);
+      }
+      await new Promise((r) => setTimeout(r, 50));
     }
   };
 
   t.teardown(async () => {
     await stop();
     fs.rmSync(dir, { recursive: true, force: true });
+    dirs.delete(dir);
   });
-  await start();
-  return { endpoint, stop, start };
+
+  // Another process may take a port between choosing and binding it: then choose again (bounded).
+  for (let tries = 1; ; tries++) {
+    try {
+      await start();
+      break;
+    } catch (error) {
+      if (tries >= 3 || !/address already in use/.test((error as Error).message)) throw error;
+      await stop();
+      fs.rmSync(path.join(dir, 'data'), { recursive: true, force: true });
+      ports = await freePorts(2);
+    }
+  }
+
+  return {
+    endpoint: endpointOf(),
+    dataDir: dir,
+    get pid() {
+      return child && !exited(child) ? child.pid : undefined;
+    },
+    stop,
+    start,
+    restart: async () => {
+      await stop();
+      await start();
+    },
+    kill: async (signal: NodeJS.Signals = 'SIGKILL') => {
+      const current = child;
+      if (!current || exited(current)) throw new Error('etcd is not running');
+      current.kill(signal);
+      if (signal === 'SIGSTOP' || signal === 'SIGCONT' || signal === 'SIGTSTP') return;
+      if (signal === 'SIGKILL' || signal === 'SIGTERM' || signal === 'SIGINT') {
+        await waitExit(current, EXIT_WITHIN_MS);
+        child = undefined;
+      }
+    },
+  };
 }

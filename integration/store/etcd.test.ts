@@ -1,9 +1,31 @@
 // The global etcd store against a real etcd: the shared contract, other clients' changes,
-// concurrent compare-and-swap, and an etcd that goes away and comes back.
+// concurrent compare-and-swap, lost replies, partitions, and an etcd that goes away and comes back.
 import test from 'ava';
-import { CasConflictError, GlobalStore, StoreUnavailableError } from '../../src/store';
+import { Etcd3 } from 'etcd3';
+import net from 'node:net';
+import { CasConflictError, GlobalStore, openGlobalStore, StoreUnavailableError, type WatchEvent } from '../../src/store';
 import { storeContract } from '../../test/store/contract';
 import { startEtcd } from '../helpers/etcd';
+import { startRelay } from './proxy';
+
+const b = (text: string): Buffer => Buffer.from(text);
+
+async function until(what: string, condition: () => boolean, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** A port nothing listens on (bound, then released). */
+async function deadEndpoint(): Promise<string> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return `http://127.0.0.1:${port}`;
+}
 
 const teardowns: Array<() => Promise<void> | void> = [];
 test.after.always(async () => {
@@ -11,25 +33,50 @@ test.after.always(async () => {
 });
 // One etcd for the contract tests; every store gets its own key prefix, so tests stay independent.
 const shared = startEtcd({ teardown: (fn) => teardowns.push(fn) });
+shared.catch(() => undefined); // reported by the tests that await it
 let prefixes = 0;
 storeContract('etcd', async () => new GlobalStore({ endpoints: [(await shared).endpoint], prefix: `/contract-${prefixes++}/` }));
 
 test("etcd: a watch sees another client's changes", async (t) => {
   const etcd = await startEtcd(t);
   const a = new GlobalStore({ endpoints: [etcd.endpoint] });
-  const b = new GlobalStore({ endpoints: [etcd.endpoint] });
+  const b2 = new GlobalStore({ endpoints: [etcd.endpoint] });
   t.teardown(async () => {
     await a.close();
-    await b.close();
+    await b2.close();
   });
   const seen: string[] = [];
   const watch = await a.watch('nets/', (event) => seen.push(event.type === 'put' ? `put ${event.entry.key}` : `delete ${event.key}`));
   t.teardown(() => watch.close());
-  await b.put('nets/n1', Buffer.from('{}'));
-  await b.delete('nets/n1');
-  const deadline = Date.now() + 5000;
-  while (seen.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  await b2.put('nets/n1', b('{}'));
+  await b2.put('other/n1', b('{}'));
+  await b2.delete('nets/n1');
+  await until('two events', () => seen.length >= 2, 5000);
+  await new Promise((r) => setTimeout(r, 100));
   t.deepEqual(seen, ['put nets/n1', 'delete nets/n1']);
+});
+
+test('etcd: stores with different prefixes on one etcd never see each other', async (t) => {
+  const etcd = await startEtcd(t);
+  const a = new GlobalStore({ endpoints: [etcd.endpoint], prefix: '/cluster-a/' });
+  const c = new GlobalStore({ endpoints: [etcd.endpoint], prefix: '/cluster-a-2/' });
+  t.teardown(async () => {
+    await a.close();
+    await c.close();
+  });
+  const seen: WatchEvent[] = [];
+  const watch = await a.watch('', (event) => seen.push(event));
+  t.teardown(() => watch.close());
+  await c.put('k', b('c'), 0);
+  await a.put('k', b('a'), 0);
+  t.deepEqual(
+    (await a.list('')).map((e) => [e.key, e.value.toString()]),
+    [['k', 'a']],
+  );
+  t.is((await c.get('k'))?.value.toString(), 'c');
+  await until('one event', () => seen.length >= 1, 5000);
+  await new Promise((r) => setTimeout(r, 100));
+  t.is(seen.length, 1);
 });
 
 test('etcd: of two clients racing a create-only write, exactly one wins', async (t) => {
@@ -39,23 +86,154 @@ test('etcd: of two clients racing a create-only write, exactly one wins', async 
     for (const c of clients) await c.close();
   });
   for (let round = 0; round < 20; round++) {
-    const results = await Promise.allSettled(clients.map((c, i) => c.put(`race/${round}`, Buffer.from(String(i)), 0)));
+    const results = await Promise.allSettled(clients.map((c, i) => c.put(`race/${round}`, b(String(i)), 0)));
     t.is(results.filter((r) => r.status === 'fulfilled').length, 1);
+    const winner = results.findIndex((r) => r.status === 'fulfilled');
     const loser = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
     t.true(loser.reason instanceof CasConflictError);
+    t.is((await clients[0]!.get(`race/${round}`))?.value.toString(), String(winner));
   }
 });
 
-test('etcd: when etcd is down an operation fails with StoreUnavailableError within the retry window', async (t) => {
+test('etcd: clients incrementing one counter through compare-and-swap never lose an update', async (t) => {
+  const etcd = await startEtcd(t);
+  const clients = [0, 1, 2].map(() => new GlobalStore({ endpoints: [etcd.endpoint] }));
+  t.teardown(async () => {
+    for (const c of clients) await c.close();
+  });
+  await clients[0]!.put('counter', b('0'));
+  const versions: number[] = [];
+  await Promise.all(
+    clients.map(async (store) => {
+      for (let done = 0, tries = 0; done < 30; tries++) {
+        if (tries > 5000) throw new Error('too many conflicts');
+        const entry = (await store.get('counter'))!;
+        try {
+          versions.push(await store.put('counter', b(String(Number(entry.value.toString()) + 1)), entry.version));
+          done++;
+        } catch (error) {
+          if (!(error instanceof CasConflictError)) throw error;
+        }
+      }
+    }),
+  );
+  const final = await clients[1]!.get('counter');
+  t.is(final?.value.toString(), '90');
+  t.is(new Set(versions).size, 90);
+  t.is(final?.version, Math.max(...versions));
+});
+
+test('etcd: a guarded write whose reply is lost is retried without a false conflict', async (t) => {
+  const etcd = await startEtcd(t);
+  const relay = await startRelay(etcd.endpoint, t);
+  const store = new GlobalStore({ endpoints: [relay.endpoint], retryWindowMs: 10_000, attemptTimeoutMs: 500 });
+  t.teardown(() => store.close());
+  const direct = new GlobalStore({ endpoints: [etcd.endpoint] });
+  t.teardown(() => direct.close());
+  await store.put('warm', b('up'), 0); // connection and marker lease are set up
+  const before = (await direct.list('')).length;
+
+  relay.mode('swallow-replies');
+  const put = store.put('lost-reply', b('mine'), 0);
+  const outcome = put.then(
+    (version) => ({ version }),
+    (error: unknown) => ({ error }),
+  );
+  // The request reached etcd and was applied; only the answer went missing.
+  await until('etcd to apply the write', () => relay.swallowed > 0, 5000);
+  let applied = false;
+  for (let i = 0; i < 100 && !applied; i++) {
+    applied = (await direct.get('lost-reply')) !== undefined;
+    if (!applied) await new Promise((r) => setTimeout(r, 20));
+  }
+  t.true(applied, 'the first attempt was applied by etcd');
+  relay.mode('pass');
+  const result = await outcome;
+  t.false('error' in result, `the put failed: ${'error' in result ? String(result.error) : ''}`);
+  const stored = await direct.get('lost-reply');
+  t.is(stored?.value.toString(), 'mine');
+  t.is('version' in result ? result.version : undefined, stored?.version);
+  t.is((await direct.list('')).length, before + 1);
+  // A real conflict is still one.
+  await t.throwsAsync(store.put('lost-reply', b('again'), 0), { instanceOf: CasConflictError });
+});
+
+test('etcd: a watch cut off by a partition resumes and reports what it missed, in order, once', async (t) => {
+  const etcd = await startEtcd(t);
+  const relay = await startRelay(etcd.endpoint, t);
+  const watching = new GlobalStore({ endpoints: [relay.endpoint], retryWindowMs: 5000, attemptTimeoutMs: 500 });
+  const writer = new GlobalStore({ endpoints: [etcd.endpoint] });
+  t.teardown(async () => {
+    await watching.close();
+    await writer.close();
+  });
+  const seen: string[] = [];
+  const errors: Error[] = [];
+  const watch = await watching.watch(
+    'w/',
+    (event) => seen.push(event.type === 'put' ? `put ${event.entry.key}=${event.entry.value.toString()}` : `delete ${event.key}`),
+    (error) => errors.push(error),
+  );
+  t.teardown(() => watch.close());
+  await writer.put('w/1', b('a'));
+  await until('the first event', () => seen.length === 1);
+  relay.mode('cut');
+  await writer.put('w/2', b('b'));
+  await writer.put('w/1', b('c'));
+  await writer.delete('w/2');
+  await new Promise((r) => setTimeout(r, 300));
+  t.is(seen.length, 1, 'nothing arrives through the partition');
+  relay.mode('pass');
+  await until('the missed events', () => seen.length >= 4, 15_000);
+  await writer.put('w/3', b('d'));
+  await until('the live event', () => seen.length >= 5);
+  await new Promise((r) => setTimeout(r, 100));
+  t.deepEqual(seen, ['put w/1=a', 'put w/2=b', 'put w/1=c', 'delete w/2', 'put w/3=d']);
+  t.deepEqual(errors, []);
+});
+
+test('etcd: with one of two endpoints dead, every operation still succeeds promptly', async (t) => {
+  const etcd = await startEtcd(t);
+  const store = new GlobalStore({ endpoints: [await deadEndpoint(), etcd.endpoint], retryWindowMs: 5000, attemptTimeoutMs: 1000 });
+  t.teardown(() => store.close());
+  const started = Date.now();
+  for (let i = 0; i < 30; i++) {
+    const v = await store.put(`multi/${i}`, b(String(i)), 0);
+    t.is((await store.get(`multi/${i}`))?.version, v);
+  }
+  t.is((await store.list('multi/')).length, 30);
+  t.true(Date.now() - started < 10_000, `took ${Date.now() - started} ms`);
+});
+
+test('etcd: when etcd is down, operations and watches fail with StoreUnavailableError within the retry window', async (t) => {
   const etcd = await startEtcd(t);
   const store = new GlobalStore({ endpoints: [etcd.endpoint], retryWindowMs: 1500, attemptTimeoutMs: 500 });
   t.teardown(() => store.close());
-  await store.put('before', Buffer.from('1'));
+  await store.put('before', b('1'));
   await etcd.stop();
+  for (const [name, operation] of [
+    ['get', () => store.get('before')],
+    ['put', () => store.put('x', b('1'), 0)],
+    ['commit', () => store.commit([{ type: 'delete', key: 'before' }])],
+    ['list', () => store.list('')],
+    ['watch', () => store.watch('', () => undefined)],
+  ] as const) {
+    const started = Date.now();
+    const error = await t.throwsAsync<StoreUnavailableError>(operation() as Promise<unknown>, { instanceOf: StoreUnavailableError }, name);
+    const took = Date.now() - started;
+    t.true(took >= 1400 && took < 5000, `${name} took ${took} ms`);
+    t.regex(error?.message ?? '', new RegExp(`etcd at ${etcd.endpoint.replace(/[.]/g, '\\.')} did not answer .*check that etcd is running`), name);
+  }
+});
+
+test('etcd: openGlobalStore on an endpoint where nothing listens fails within the retry window', async (t) => {
   const started = Date.now();
-  const error = await t.throwsAsync(store.get('before'), { instanceOf: StoreUnavailableError });
-  t.true(Date.now() - started < 6000, `took ${Date.now() - started} ms`);
-  t.regex(error?.message ?? '', /etcd at http:\/\/127\.0\.0\.1:\d+ did not answer .*check that etcd is running/);
+  const endpoint = await deadEndpoint();
+  await t.throwsAsync(openGlobalStore({ endpoints: [endpoint], retryWindowMs: 1000, attemptTimeoutMs: 300 }), {
+    instanceOf: StoreUnavailableError,
+    message: new RegExp(`etcd at ${endpoint.replace(/[.]/g, '\\.')} did not answer`),
+  });
+  t.true(Date.now() - started < 5000);
 });
 
 test('etcd: an operation issued while etcd restarts succeeds, and nothing acknowledged is lost', async (t) => {
@@ -64,15 +242,61 @@ test('etcd: an operation issued while etcd restarts succeeds, and nothing acknow
   t.teardown(() => store.close());
   const acknowledged: string[] = [];
   for (let i = 0; i < 50; i++) {
-    await store.put(`acked/${i}`, Buffer.from(String(i)));
+    await store.put(`acked/${i}`, b(String(i)));
     acknowledged.push(`acked/${i}`);
   }
   await etcd.stop();
-  const during = store.put('during-restart', Buffer.from('x'));
+  const during = store.put('during-restart', b('x'), 0);
   await new Promise((r) => setTimeout(r, 500));
   await etcd.start();
   await during;
   const keys = (await store.list('acked/')).map((e) => e.key);
   t.deepEqual(keys.sort(), acknowledged.sort());
   t.is((await store.get('during-restart'))?.value.toString(), 'x');
+});
+
+test('etcd: writers running through a kill -9 and restart of etcd lose no acknowledged write', async (t) => {
+  const etcd = await startEtcd(t);
+  const store = new GlobalStore({ endpoints: [etcd.endpoint], retryWindowMs: 20_000, attemptTimeoutMs: 1000 });
+  t.teardown(() => store.close());
+  const acknowledged = new Map<string, number>();
+  let stop = false;
+  const writers = [0, 1, 2].map(async (w) => {
+    for (let i = 0; !stop && i < 100_000; i++) {
+      const key = `k9/${w}/${i}`;
+      acknowledged.set(key, await store.put(key, b(key), 0));
+    }
+  });
+  await until('some writes', () => acknowledged.size >= 100);
+  await etcd.kill('SIGKILL');
+  const atKill = acknowledged.size;
+  await new Promise((r) => setTimeout(r, 700));
+  await etcd.start();
+  await until('writes after the restart', () => acknowledged.size >= atKill + 100, 20_000);
+  stop = true;
+  await Promise.all(writers);
+  const stored = new Map((await store.list('k9/')).map((e) => [e.key, e.version]));
+  for (const [key, version] of acknowledged) {
+    if (stored.get(key) !== version) {
+      t.fail(`${key}: acknowledged at version ${version}, stored ${stored.get(key)}`);
+      return;
+    }
+  }
+  t.is(stored.size, acknowledged.size);
+});
+
+test('etcd: commit markers stay hidden and go away when the store closes', async (t) => {
+  const etcd = await startEtcd(t);
+  const raw = new Etcd3({ hosts: etcd.endpoint });
+  t.teardown(() => raw.close());
+  const store = new GlobalStore({ endpoints: [etcd.endpoint], prefix: '/m/' });
+  await Promise.all(Array.from({ length: 8 }, (_, i) => store.put(`key/${i}`, b('v'), 0)));
+  const internal = (await raw.getAll().prefix('/m/').keys()).filter((k) => k.startsWith('/m/\0'));
+  t.true(internal.length >= 1 && internal.length <= 8, `${internal.length} markers`);
+  t.deepEqual(
+    (await store.list('')).map((e) => e.key),
+    Array.from({ length: 8 }, (_, i) => `key/${i}`),
+  );
+  await store.close();
+  t.deepEqual(await raw.getAll().prefix('/m/').keys(), Array.from({ length: 8 }, (_, i) => `/m/key/${i}`));
 });

@@ -1,7 +1,11 @@
 // The one small interface every durable piece of netctl state goes through. Two backends
 // implement it: local (better-sqlite3, WAL) and global (etcd). Keys are '/'-separated paths.
 
-/** A stored value with the version a compare-and-swap must name. Versions start at 1 and only grow. */
+/**
+ * A stored value with the version a compare-and-swap must name. Versions start at 1 and only grow,
+ * store-wide: a version is the revision of the write that made it, so a later write has a larger
+ * version than any earlier one on any key, and a re-created key never reuses an old version.
+ */
 export interface Entry {
   key: string;
   value: Buffer;
@@ -35,7 +39,12 @@ export interface Store {
   list(prefix: string): Promise<Entry[]>;
   /** Applies all ops or none. Throws CasConflictError naming the first failed guard. Returns the new version of each put, in op order (0 for deletes). */
   commit(ops: Op[]): Promise<number[]>;
-  /** Calls `onEvent` for every change under `prefix` made after the watch was set up, by this process or another. */
-  watch(prefix: string, onEvent: (event: WatchEvent) => void): Promise<Watch>;
+  /**
+   * Calls `onEvent` for every change under `prefix` made after the watch was set up, once each,
+   * in commit order: local = changes through any store of this process on the same file; global =
+   * changes by any client. `onError` hears if the backend ends the watch for good (no more events
+   * follow; re-list and watch again).
+   */
+  watch(prefix: string, onEvent: (event: WatchEvent) => void, onError?: (error: Error) => void): Promise<Watch>;
   close(): Promise<void>;
 }

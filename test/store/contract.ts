@@ -1,6 +1,6 @@
 // The behaviour every Store backend must show, registered once per backend so they cannot drift.
 import test, { type ExecutionContext } from 'ava';
-import { CasConflictError, type Store, type WatchEvent } from '../../src/store';
+import { CasConflictError, StoreUnavailableError, type Store, type WatchEvent } from '../../src/store';
 
 const b = (text: string): Buffer => Buffer.from(text);
 
@@ -104,5 +104,105 @@ export function storeContract(backend: string, open: () => Promise<Store>): void
       { type: 'put', entry: { key: 'w/x', value: b('1'), version: v } },
       { type: 'delete', key: 'w/x' },
     ]);
+  });
+
+  withStore('versions are store-wide: every write gets a larger version than any before it', async (t, store) => {
+    const seen: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      seen.push(await store.put(`order/${i % 2}`, b(String(i))));
+      seen.push((await store.commit([{ type: 'put', key: `order/x${i}`, value: b('x') }]))[0]!);
+    }
+    t.deepEqual([...seen].sort((x, y) => x - y), seen);
+    t.is(new Set(seen).size, seen.length);
+    t.is((await store.get('order/0'))?.version, seen[8]);
+    t.is((await store.get('order/1'))?.version, seen[6]);
+  });
+
+  withStore('guarded deletes: absent guard, stale guard, and a deleted key is gone from lists', async (t, store) => {
+    await t.notThrowsAsync(store.delete('d/missing', 0));
+    const v = await store.put('d/k', b('1'));
+    const absent = await t.throwsAsync(store.delete('d/k', 0), { instanceOf: CasConflictError });
+    t.is(absent?.actualVersion, v);
+    const missing = await t.throwsAsync(store.delete('d/missing', 7), { instanceOf: CasConflictError });
+    t.is(missing?.actualVersion, 0);
+    t.is((await store.get('d/k'))?.version, v);
+    await store.delete('d/k', v);
+    t.deepEqual(await store.list('d/'), []);
+  });
+
+  withStore('a failed commit names the first failed guard in op order and applies nothing', async (t, store) => {
+    const v = await store.put('f/a', b('a'));
+    await store.put('f/b', b('b'));
+    const conflict = await t.throwsAsync(
+      store.commit([
+        { type: 'delete', key: 'f/a', expectVersion: v },
+        { type: 'put', key: 'f/b', value: b('b2'), expectVersion: 0 },
+        { type: 'put', key: 'f/c', value: b('c'), expectVersion: 5 },
+      ]),
+      { instanceOf: CasConflictError },
+    );
+    t.is(conflict?.key, 'f/b');
+    t.is(conflict?.expectedVersion, 0);
+    t.deepEqual(
+      (await store.list('f/')).map((e) => [e.key, e.value.toString(), e.version > 0]),
+      [
+        ['f/a', 'a', true],
+        ['f/b', 'b', true],
+      ],
+    );
+    t.deepEqual(await store.commit([]), []);
+  });
+
+  withStore('binary values and non-ASCII keys round-trip', async (t, store) => {
+    const value = Buffer.from([0, 255, 1, 254, 0x80, 0]);
+    await store.put('bin/\u00fcber/\u{1F600}', value);
+    await store.put('bin/empty', Buffer.alloc(0));
+    t.deepEqual((await store.get('bin/\u00fcber/\u{1F600}'))?.value, value);
+    t.is((await store.get('bin/empty'))?.value.length, 0);
+    t.deepEqual(
+      (await store.list('bin/')).map((e) => e.key),
+      ['bin/empty', 'bin/\u00fcber/\u{1F600}'],
+    );
+  });
+
+  withStore('list with an empty prefix shows exactly the stored keys, nothing internal', async (t, store) => {
+    const v = await store.put('x/1', b('1'), 0);
+    await store.put('x/1', b('2'), v);
+    await store.commit([
+      { type: 'put', key: 'y', value: b('y'), expectVersion: 0 },
+      { type: 'delete', key: 'x/gone', expectVersion: 0 },
+    ]);
+    t.deepEqual(
+      (await store.list('')).map((e) => e.key),
+      ['x/1', 'y'],
+    );
+  });
+
+  withStore('a watch sees each op of a commit, in order, with the committed versions', async (t, store) => {
+    await store.put('cw/old', b('o'));
+    const seen: WatchEvent[] = [];
+    const watch = await store.watch('cw/', (event) => seen.push(event));
+    t.teardown(() => watch.close());
+    const versions = await store.commit([
+      { type: 'put', key: 'cw/a', value: b('a'), expectVersion: 0 },
+      { type: 'delete', key: 'cw/old' },
+      { type: 'put', key: 'cw/b', value: b('b') },
+    ]);
+    const deadline = Date.now() + 5000;
+    while (seen.length < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    t.deepEqual(seen, [
+      { type: 'put', entry: { key: 'cw/a', value: b('a'), version: versions[0]! } },
+      { type: 'delete', key: 'cw/old' },
+      { type: 'put', entry: { key: 'cw/b', value: b('b'), version: versions[2]! } },
+    ]);
+  });
+
+  withStore('after close every operation fails with StoreUnavailableError', async (t, store) => {
+    await store.put('c/1', b('1'));
+    await store.close();
+    await t.throwsAsync(store.get('c/1'), { instanceOf: StoreUnavailableError });
+    await t.throwsAsync(store.put('c/2', b('2')), { instanceOf: StoreUnavailableError });
+    await t.throwsAsync(store.list('c/'), { instanceOf: StoreUnavailableError });
+    await t.notThrowsAsync(store.close());
   });
 }
