@@ -1,6 +1,6 @@
 // The global space on a real etcd shared by several allocator processes.
 import test from 'ava';
-import { GLOBAL_SPACE, Ipam } from '../../src/ipam';
+import { GLOBAL_SPACE, Ipam, PoolInUseError, PoolOverlapError, UnknownPoolError } from '../../src/ipam';
 import { GlobalStore, LocalStore } from '../../src/store';
 import { startEtcd } from '../helpers/etcd';
 import { startAllocator } from './helpers';
@@ -10,6 +10,7 @@ async function sharedPool(t: Parameters<typeof startEtcd>[0], pool: string): Pro
   const store = new GlobalStore({ endpoints: [etcd.endpoint] });
   t.teardown(() => store.close());
   const ipam = await Ipam.open({ local: new LocalStore(':memory:'), global: store });
+  t.teardown(() => ipam.close());
   const { poolId } = await ipam.requestPool({ addressSpace: GLOBAL_SPACE, pool });
   return { endpoint: etcd.endpoint, poolId, store };
 }
@@ -33,6 +34,9 @@ test('two allocators in one process, racing in lockstep for the same next addres
     for (const s of stores) await s.close();
   });
   const ipams = await Promise.all(stores.map((global) => Ipam.open({ local: new LocalStore(':memory:'), global })));
+  t.teardown(async () => {
+    for (const i of ipams) await i.close();
+  });
   const results = await Promise.all(
     ipams.map(async (ipam) => {
       const got: string[] = [];
@@ -52,6 +56,10 @@ test('an allocator whose view of the pool is stale finds addresses another daemo
     for (const s of stores) await s.close();
   });
   const [a, b] = await Promise.all(stores.map((global) => Ipam.open({ local: new LocalStore(':memory:'), global })));
+  t.teardown(async () => {
+    await a!.close();
+    await b!.close();
+  });
   const taken: string[] = [];
   for (let i = 0; i < 6; i++) taken.push(await a!.requestAddress(poolId));
   // b learns the pool is full the hard way, then a releases one.
@@ -69,6 +77,61 @@ test('concurrent dynamic pool requests from two daemons get distinct pools', asy
   t.is(pools.length, 30);
   t.is(new Set(pools).size, 30);
   t.true(pools.every((p) => /^10\.0\.\d+\.0\/24$/.test(p)));
+});
+
+test('three daemons requesting the same static pool at once share it: one pool, three references', async (t) => {
+  const etcd = await startEtcd(t);
+  const store = new GlobalStore({ endpoints: [etcd.endpoint] });
+  t.teardown(() => store.close());
+  const daemons = [0, 1, 2].map(() => startAllocator(t, [`etcd:${etcd.endpoint}`, 'static', '10.60.0.0/16']));
+  const codes = await Promise.all(daemons.map((d) => d.done));
+  t.deepEqual(codes, [0, 0, 0], daemons.map((d) => d.stderr()).join('\n'));
+  t.deepEqual(daemons.map((d) => d.results), [['GlobalDefault/10.60.0.0/16'], ['GlobalDefault/10.60.0.0/16'], ['GlobalDefault/10.60.0.0/16']]);
+  const pools = await store.list('ipam/GlobalDefault/pools/');
+  t.is(pools.length, 1);
+  t.is((JSON.parse(pools[0]!.value.toString()) as { refs: number }).refs, 3);
+});
+
+test('a pool released by one daemon is gone for the other; an overlapping static request is refused across daemons', async (t) => {
+  const { endpoint, poolId } = await sharedPool(t, '10.61.0.0/24');
+  const stores = [new GlobalStore({ endpoints: [endpoint] }), new GlobalStore({ endpoints: [endpoint] })];
+  t.teardown(async () => {
+    for (const s of stores) await s.close();
+  });
+  const [a, b] = await Promise.all(stores.map((global) => Ipam.open({ local: new LocalStore(':memory:'), global })));
+  t.teardown(async () => {
+    await a!.close();
+    await b!.close();
+  });
+  await t.throwsAsync(b!.requestPool({ addressSpace: GLOBAL_SPACE, pool: '10.61.0.128/25' }), { instanceOf: PoolOverlapError });
+  t.is(await b!.requestAddress(poolId), '10.61.0.1/24');
+  await t.throwsAsync(a!.releasePool(poolId), { instanceOf: PoolInUseError }); // a sees b's endpoint in the store
+  await a!.releasePool(poolId, { force: true });
+  // b learns of the release through its watch, without a pool operation of its own.
+  const deadline = Date.now() + 5_000;
+  while (b!.poolIds(GLOBAL_SPACE).includes(poolId) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  await t.throwsAsync(b!.requestAddress(poolId), { instanceOf: UnknownPoolError });
+});
+
+test('a daemon follows the other\'s allocations as they happen: serial allocation on both, few lost races', async (t) => {
+  const { endpoint, poolId } = await sharedPool(t, '10.62.0.0/24');
+  const stores = [new GlobalStore({ endpoints: [endpoint] }), new GlobalStore({ endpoints: [endpoint] })];
+  const ipams = await Promise.all(stores.map((global) => Ipam.open({ local: new LocalStore(':memory:'), global })));
+  t.teardown(async () => {
+    for (const i of ipams) await i.close();
+    for (const s of stores) await s.close();
+  });
+  const [a, b] = ipams as [Ipam, Ipam];
+  for (let i = 0; i < 10; i++) await a.requestAddress(poolId);
+  const deadline = Date.now() + 5_000;
+  while ((await b.inUse(poolId)) < 10 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  t.is(await b.inUse(poolId), 10);
+  await a.releaseAddress(poolId, '10.62.0.4');
+  while ((await b.inUse(poolId)) > 9 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  t.is(await b.inUse(poolId), 9);
+  // b's serial search starts where its own cursor is (none yet: the range start) and skips what a holds.
+  t.is(await b.requestAddress(poolId), '10.62.0.4/24');
+  t.is(await b.requestAddress(poolId), '10.62.0.11/24');
 });
 
 test('a daemon killed with SIGKILL mid-allocation: after restart nothing acknowledged is lost or duplicated', async (t) => {

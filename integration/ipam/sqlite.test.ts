@@ -3,7 +3,7 @@ import test from 'ava';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Ipam, LOCAL_SPACE } from '../../src/ipam';
+import { GATEWAY_ADDRESS_TYPE, Ipam, LOCAL_SPACE, REQUEST_ADDRESS_TYPE } from '../../src/ipam';
 import { LocalStore } from '../../src/store';
 import { startAllocator } from './helpers';
 
@@ -18,7 +18,7 @@ test('pools, addresses and the serial cursor survive a restart', async (t) => {
   let store = new LocalStore(file);
   let ipam = await Ipam.open({ local: store });
   const { poolId } = await ipam.requestPool({ addressSpace: LOCAL_SPACE });
-  await ipam.requestAddress(poolId, undefined, { role: 'gateway' });
+  await ipam.requestAddress(poolId, undefined, { [REQUEST_ADDRESS_TYPE]: GATEWAY_ADDRESS_TYPE });
   for (let i = 0; i < 5; i++) await ipam.requestAddress(poolId);
   await ipam.releaseAddress(poolId, '172.17.0.3');
   await store.close();
@@ -30,6 +30,24 @@ test('pools, addresses and the serial cursor survive a restart', async (t) => {
   // Serial allocation continues after .6, the last one handed out, rather than refilling .3.
   t.is(await ipam.requestAddress(poolId), '172.17.0.7/16');
   t.is((await ipam.requestPool({ addressSpace: LOCAL_SPACE })).pool, '172.18.0.0/16');
+});
+
+test('the cursor survives a restart even when the address it stood on was released', async (t) => {
+  const file = tempFile(t);
+  let store = new LocalStore(file);
+  let ipam = await Ipam.open({ local: store });
+  const { poolId } = await ipam.requestPool({ addressSpace: LOCAL_SPACE, pool: '10.41.0.0/24' });
+  for (let i = 0; i < 4; i++) await ipam.requestAddress(poolId); // .1-.4
+  await ipam.requestAddress(poolId, '10.41.0.100'); // specific: does not move the cursor
+  await ipam.releaseAddress(poolId, '10.41.0.4'); // the cursor's own address
+  await ipam.releaseAddress(poolId, '10.41.0.3');
+  await store.close();
+
+  store = new LocalStore(file);
+  t.teardown(() => store.close());
+  ipam = await Ipam.open({ local: store });
+  // Not .3 or .4 (just released) and not .101 (after the specific one): .5, as without a restart.
+  t.is(await ipam.requestAddress(poolId), '10.41.0.5/24');
 });
 
 test('a SIGKILL between allocations loses no acknowledged address and causes no duplicate', async (t) => {

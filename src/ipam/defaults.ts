@@ -54,6 +54,14 @@ export function parseDefaultAddressPool(text: string): PoolTemplate {
   return { base, size };
 }
 
+/**
+ * Parses every `--default-address-pool` value given (the option is repeatable); together they
+ * replace Docker's defaults, in the order given.
+ */
+export function parseDefaultAddressPools(values: readonly string[]): PoolTemplate[] {
+  return values.map(parseDefaultAddressPool);
+}
+
 /** Every candidate pool of the templates, in order. */
 export function* candidatePools(templates: readonly PoolTemplate[], version: 4 | 6): Generator<Prefix> {
   for (const t of templates) if (t.base.version === version) yield* subdivide(t.base, t.size);

@@ -1,5 +1,18 @@
 // IP address management with the semantics of libnetwork's default IPAM.
-export { Ipam, LOCAL_SPACE, GLOBAL_SPACE, type AddressSpace, type PoolRequest, type PoolResponse, type AddressOptions, type IpamOptions } from './ipam';
-export type { AddressRole } from './pool';
-export { LOCAL_DEFAULT_POOLS, GLOBAL_DEFAULT_POOLS, parseDefaultAddressPool, type PoolTemplate } from './defaults';
+export {
+  Ipam,
+  LOCAL_SPACE,
+  GLOBAL_SPACE,
+  REQUEST_ADDRESS_TYPE,
+  GATEWAY_ADDRESS_TYPE,
+  AUX_ADDRESS_NAME,
+  poolIdOf,
+  type AddressSpace,
+  type PoolRequest,
+  type PoolResponse,
+  type IpamRequestOptions,
+  type IpamOptions,
+} from './ipam';
+export type { AddressRole } from './allocator';
+export { LOCAL_DEFAULT_POOLS, GLOBAL_DEFAULT_POOLS, parseDefaultAddressPool, parseDefaultAddressPools, candidatePools, type PoolTemplate } from './defaults';
 export * from './errors';

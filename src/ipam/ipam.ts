@@ -1,167 +1,128 @@
-// The IPAM facade, shaped like libnetwork's ipamapi contract (RequestPool, ReleasePool,
-// RequestAddress, ReleaseAddress) so the Docker IPAM plugin protocol maps onto it 1:1.
+// The IPAM facade, shaped like libnetwork's ipamapi contract (GetDefaultAddressSpaces,
+// RequestPool, ReleasePool, RequestAddress, ReleaseAddress), so the Docker IPAM plugin
+// protocol server and the remote IPAM driver map onto it 1:1. Store layout and the reasons
+// for it: see space.ts.
 //
-// Persistence: a pool is one key, each allocated address its own key written create-only.
-// Writes are O(1) per allocation, IPv6 stays sparse, and two daemons sharing etcd cannot both
-// win an address: the loser's create fails, it marks the address taken and tries the next.
-// Pool changes also bump a per-space index key under compare-and-swap, which serialises pool
-// creation across daemons. The serial cursor is not stored: on load it is the endpoint address
-// with the highest store version, i.e. the last one handed out.
-import { formatPrefix, InvalidAddressError, parsePrefix, type Prefix, prefixesOverlap, prefixWithin } from '../ip/address';
-import { CasConflictError, type Entry, type Op, type Store } from '../store';
-import { candidatePools, GLOBAL_DEFAULT_POOLS, LOCAL_DEFAULT_POOLS, type PoolTemplate } from './defaults';
-import { AddressNotAllocatedError, InvalidRequestError, IpamError, NoDefaultPoolError, PoolExhaustedError, PoolInUseError, PoolOverlapError, UnknownPoolError } from './errors';
-import { type AddressRole, Pool } from './pool';
+// Every operation validates fully before it changes anything; an address is reserved in
+// memory synchronously, then persisted, and the reservation is undone if persisting fails.
+// So a thrown error means no change, in memory or in the store.
+import { formatPrefix, type Prefix, prefixWithin } from '../ip/address';
+import { CasConflictError, type Op, type Store } from '../store';
+import { type AddressRole, PoolAllocator, type SpecialAddress } from './allocator';
+import { GLOBAL_DEFAULT_POOLS, LOCAL_DEFAULT_POOLS, type PoolTemplate } from './defaults';
+import {
+  AddressInUseError,
+  AddressNotAllocatedError,
+  AuxNameInUseError,
+  InvalidRequestError,
+  IpamContentionError,
+  IpRangeError,
+  NoDefaultPoolError,
+  PoolExhaustedError,
+  PoolInUseError,
+  PoolOverlapError,
+  PrefixTooSmallError,
+  UnknownAddressSpaceError,
+  UnknownPoolError,
+} from './errors';
+import { cidrArgument } from './input';
+import { findOverlap, nextDefaultPool } from './pools';
+import { addressRecord, parseAddressRecord, Space } from './space';
 
 export const LOCAL_SPACE = 'LocalDefault';
 export const GLOBAL_SPACE = 'GlobalDefault';
 export type AddressSpace = typeof LOCAL_SPACE | typeof GLOBAL_SPACE;
 
+/** ipamapi's RequestAddress option naming what the address is for. */
+export const REQUEST_ADDRESS_TYPE = 'RequestAddressType';
+/** Its value for a network's gateway: the lowest free address rather than the serial next. */
+export const GATEWAY_ADDRESS_TYPE = 'com.docker.network.gateway';
+/** netctl's option naming an aux address (--aux-address NAME=IP); the address must be given. */
+export const AUX_ADDRESS_NAME = 'com.netctl.ipam.aux-address-name';
+
+/** Options of RequestPool / RequestAddress: a string map, as on the plugin protocol. */
+export type IpamRequestOptions = Readonly<Record<string, string>>;
+
 export interface PoolRequest {
-  addressSpace: AddressSpace;
+  addressSpace: string;
   /** A static subnet; omitted: the next free default pool. */
   pool?: string;
   /** --ip-range: limits dynamic allocation; needs `pool`. */
   subPool?: string;
+  options?: IpamRequestOptions;
+  /**
+   * Prefixes a dynamic pool must not overlap: the host's routes and the caller's exclusions
+   * (the caller reads the routes; the IPAM does no I/O of its own but the store's).
+   */
+  exclude?: readonly string[];
   v6?: boolean;
-  /** Prefixes a dynamic pool must not overlap: the host's routes and the caller's exclusions. */
-  exclude?: string[];
 }
 
 export interface PoolResponse {
+  /** Opaque: "LocalDefault/172.18.0.0/16" or ".../172.18.5.0/24" with a sub-pool. */
   poolId: string;
   /** The pool's subnet, e.g. 172.18.0.0/16. */
   pool: string;
   meta: Record<string, string>;
 }
 
-export interface AddressOptions {
-  /** Default 'endpoint'. A gateway takes the lowest free address rather than the serial next. */
-  role?: AddressRole;
-}
-
 export interface IpamOptions {
   local: Store;
+  /** The global store (etcd); without it the GlobalDefault space is unavailable. */
   global?: Store;
-  /** Replaces Docker's default local pools (--default-address-pool). */
+  /** Replaces Docker's default local pools (--default-address-pool, see parseDefaultAddressPool). */
   localPools?: readonly PoolTemplate[];
   globalPools?: readonly PoolTemplate[];
 }
 
-interface PoolRecord {
-  pool: string;
-  subPool?: string;
-  refs: number;
-}
-
-interface AddressRecord {
-  role: AddressRole;
-}
-
-/** Attempts before a contended write gives up; each attempt re-reads the store. */
+/** Attempts of a contended operation before it gives up; each attempt re-reads the store. */
 const MAX_ATTEMPTS = 64;
+/** Lost address races in one request after which the pool's view is re-read from the store. */
+const RESYNC_AFTER_CONFLICTS = 4;
 
-const json = (value: unknown): Buffer => Buffer.from(JSON.stringify(value));
-/** The stored record of each role, encoded once: every allocation writes one of them. */
-const ROLE_RECORDS: Record<AddressRole, Buffer> = { endpoint: json({ role: 'endpoint' }), gateway: json({ role: 'gateway' }), aux: json({ role: 'aux' }) };
-const parse = <T>(entry: Entry): T => JSON.parse(entry.value.toString('utf8')) as T;
-
-class Space {
-  readonly pools = new Map<string, Pool>();
-  readonly refs = new Map<string, number>();
-
-  constructor(
-    readonly name: AddressSpace,
-    readonly store: Store,
-    readonly templates: readonly PoolTemplate[],
-  ) {}
-
-  key = (...parts: string[]): string => ['ipam', this.name, ...parts].join('/');
-  poolKey = (poolId: string): string => this.key('pools', encodeURIComponent(poolId));
-  private readonly addressPrefixes = new Map<string, string>();
-  addressPrefix = (poolId: string): string => {
-    let prefix = this.addressPrefixes.get(poolId);
-    if (prefix === undefined) this.addressPrefixes.set(poolId, (prefix = this.key('addrs', encodeURIComponent(poolId)) + '/'));
-    return prefix;
-  };
-  addressKey = (poolId: string, ip: string): string => this.addressPrefix(poolId) + ip;
-  indexKey = (): string => this.key('index');
-
-  /** Re-reads the pool set (other daemons may have changed it); keeps the allocation state of pools that stay. */
-  async loadPools(): Promise<void> {
-    const entries = await this.store.list(this.key('pools') + '/');
-    const seen = new Set<string>();
-    for (const entry of entries) {
-      const poolId = decodeURIComponent(entry.key.slice(this.key('pools').length + 1));
-      const record = parse<PoolRecord>(entry);
-      seen.add(poolId);
-      this.refs.set(poolId, record.refs);
-      if (!this.pools.has(poolId)) {
-        const pool = new Pool(poolId, parsePrefix(record.pool), record.subPool ? parsePrefix(record.subPool) : undefined);
-        this.pools.set(poolId, pool);
-        await this.loadAddresses(pool);
-      }
-    }
-    for (const poolId of [...this.pools.keys()]) {
-      if (!seen.has(poolId)) {
-        this.pools.delete(poolId);
-        this.refs.delete(poolId);
-      }
-    }
-  }
-
-  /** Replaces a pool's in-memory state with what the store holds now. */
-  async reloadPool(poolId: string): Promise<Pool> {
-    const old = this.pools.get(poolId);
-    if (!old) throw new UnknownPoolError(poolId);
-    const fresh = new Pool(poolId, old.prefix, old.subPool);
-    await this.loadAddresses(fresh);
-    this.pools.set(poolId, fresh);
-    return fresh;
-  }
-
-  /** Loads a pool's allocated addresses; the cursor is the newest endpoint address. */
-  async loadAddresses(pool: Pool): Promise<void> {
-    const entries = await this.store.list(this.addressPrefix(pool.id));
-    let newest: { version: number; offset: bigint } | undefined;
-    for (const entry of entries) {
-      const ip = entry.key.slice(this.addressPrefix(pool.id).length);
-      const { role } = parse<AddressRecord>(entry);
-      const offset = pool.offset(ip);
-      if (pool.isAllocated(offset)) continue;
-      pool.mark(offset, role, false);
-      if (role === 'endpoint' && (!newest || entry.version > newest.version)) newest = { version: entry.version, offset };
-    }
-    if (newest) pool.mark(newest.offset, 'endpoint', true);
-  }
+interface Intent {
+  role: AddressRole;
+  special: SpecialAddress | undefined;
+  what: string;
 }
 
-function poolIdOf(space: AddressSpace, pool: Prefix, subPool: Prefix | undefined): string {
-  return `${space}/${formatPrefix(pool)}${subPool ? `/${formatPrefix(subPool)}` : ''}`;
-}
-
-function prefixArgument(text: string, what: string): Prefix {
-  try {
-    return parsePrefix(text);
-  } catch (error) {
-    if (error instanceof InvalidAddressError) throw new InvalidRequestError(`invalid ${what} "${text}": ${error.rule}`);
-    throw error;
+function intentOf(options: IpamRequestOptions, ip: string | undefined): Intent {
+  if (options === null || typeof options !== 'object') throw new InvalidRequestError('address request options must be a map of strings');
+  const auxName = options[AUX_ADDRESS_NAME];
+  if (options[REQUEST_ADDRESS_TYPE] === GATEWAY_ADDRESS_TYPE) {
+    if (auxName !== undefined) throw new InvalidRequestError(`an address cannot be both the gateway and aux address "${auxName}"; request them separately`);
+    return { role: 'gateway', special: { role: 'gateway' }, what: 'gateway' };
   }
+  if (auxName !== undefined) {
+    if (typeof auxName !== 'string' || auxName === '') throw new InvalidRequestError(`aux address name ${JSON.stringify(auxName)} must be a non-empty string`);
+    if (ip === undefined) throw new InvalidRequestError(`aux address "${auxName}" needs its address: pass NAME=IP`);
+    return { role: 'aux', special: { role: 'aux', name: auxName }, what: `aux address "${auxName}"` };
+  }
+  return { role: 'endpoint', special: undefined, what: 'address' };
 }
 
 export class Ipam {
-  private readonly spaces = new Map<AddressSpace, Space>();
+  private readonly spaces = new Map<string, Space>();
 
   private constructor(options: IpamOptions) {
     this.spaces.set(LOCAL_SPACE, new Space(LOCAL_SPACE, options.local, options.localPools ?? LOCAL_DEFAULT_POOLS));
     if (options.global) this.spaces.set(GLOBAL_SPACE, new Space(GLOBAL_SPACE, options.global, options.globalPools ?? GLOBAL_DEFAULT_POOLS));
   }
 
-  /** Opens the allocator and loads its state from the stores. */
+  /** Opens the allocator and loads its state (pools, addresses, cursors) from the stores. */
   static async open(options: IpamOptions): Promise<Ipam> {
     const ipam = new Ipam(options);
-    for (const space of ipam.spaces.values()) await space.loadPools();
+    for (const space of ipam.spaces.values()) {
+      // Watch first: a change made between the load and the watch would otherwise be missed.
+      if (space.global) await space.watch();
+      await space.loadPools();
+    }
     return ipam;
+  }
+
+  /** Stops following the global store (the stores themselves belong to the caller). */
+  async close(): Promise<void> {
+    for (const space of this.spaces.values()) await space.close();
   }
 
   getDefaultAddressSpaces(): { localDefaultAddressSpace: string; globalDefaultAddressSpace: string } {
@@ -170,45 +131,63 @@ export class Ipam {
 
   async requestPool(request: PoolRequest): Promise<PoolResponse> {
     const space = this.space(request.addressSpace);
-    const pool = request.pool !== undefined ? prefixArgument(request.pool, 'subnet') : undefined;
-    if (request.subPool !== undefined && !pool) throw new InvalidRequestError(`an IP range (${request.subPool}) needs a subnet to lie in: pass the subnet too`);
-    const subPool = request.subPool !== undefined ? prefixArgument(request.subPool, 'IP range') : undefined;
-    if (pool && subPool && !prefixWithin(subPool, pool)) throw new InvalidRequestError(`IP range ${request.subPool} is not inside subnet ${formatPrefix(pool)}; pick a range of that subnet`);
+    const pool = request.pool !== undefined ? cidrArgument(request.pool, 'subnet') : undefined;
+    if (request.subPool !== undefined && pool === undefined) throw new IpRangeError(request.subPool, undefined);
+    const subPool = request.subPool !== undefined ? cidrArgument(request.subPool, 'IP range') : undefined;
+    if (pool && subPool && !prefixWithin(subPool, pool)) throw new IpRangeError(request.subPool!, formatPrefix(pool));
     if (pool && request.v6 !== undefined && (pool.version === 6) !== request.v6) {
-      throw new InvalidRequestError(`subnet ${formatPrefix(pool)} is not an IPv${request.v6 ? 6 : 4} subnet`);
+      throw new InvalidRequestError(`subnet ${formatPrefix(pool)} is not an IPv${request.v6 ? 6 : 4} subnet; pass one of that family or drop the v6 flag`);
     }
-    const exclude = (request.exclude ?? []).map((e) => prefixArgument(e, 'excluded prefix'));
+    const exclude = (request.exclude ?? []).map((e) => cidrArgument(e, 'excluded prefix'));
+    const version: 4 | 6 = pool ? pool.version : request.v6 ? 6 : 4;
 
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const index = await space.store.get(space.indexKey());
       await space.loadPools();
-      const chosen = pool ?? this.nextDefaultPool(space, request.v6 ? 6 : 4, exclude);
-      const poolId = poolIdOf(space.name, chosen, pool ? subPool : undefined);
-      const existing = space.pools.get(poolId);
-      if (pool && !existing) {
-        for (const other of space.pools.values()) {
-          if (prefixesOverlap(other.prefix, chosen)) throw new PoolOverlapError(formatPrefix(chosen), formatPrefix(other.prefix), space.name);
-        }
+      let chosen: Prefix;
+      if (pool) chosen = pool;
+      else {
+        const found = nextDefaultPool(space.templates, version, [...[...space.pools.values()].map((p) => p.prefix), ...exclude]);
+        if (!found) throw new NoDefaultPoolError(version);
+        chosen = found;
       }
-      const refs = (space.refs.get(poolId) ?? 0) + 1;
-      const record: PoolRecord = { pool: formatPrefix(chosen), ...(subPool && pool ? { subPool: formatPrefix(subPool) } : {}), refs };
+      const range = pool ? subPool : undefined;
+      const poolId = poolIdOf(space.name, chosen, range);
+      const existing = space.pools.get(poolId);
+      if (!existing) {
+        // Identical static requests share the pool (ref-counted, as in libnetwork); any other overlap is refused.
+        const other = findOverlap(chosen, space.pools.values());
+        if (other) throw new PoolOverlapError(formatPrefix(chosen), formatPrefix(other.prefix), space.name);
+      }
+      const refs = (existing ? (space.refs.get(poolId) ?? 1) : 0) + 1;
+      const ops: Op[] = [
+        { type: 'put', key: space.indexKey(), value: Buffer.from('{}'), expectVersion: index?.version ?? 0 },
+        { type: 'put', key: space.poolKey(poolId), value: space.poolRecord({ prefix: chosen, subPool: range }, refs) },
+      ];
+      if (!existing) {
+        // A racing allocation may have written into a released incarnation of this pool after
+        // its release swept it; a new pool starts empty.
+        for (const entry of await space.addressEntries(poolId)) ops.push({ type: 'delete', key: entry.key });
+        ops.push({ type: 'delete', key: space.cursorKey(poolId) });
+      }
       try {
-        await space.store.commit([
-          { type: 'put', key: space.indexKey(), value: json({}), expectVersion: index?.version ?? 0 },
-          { type: 'put', key: space.poolKey(poolId), value: json(record) },
-        ]);
+        await space.store.commit(ops);
       } catch (error) {
-        if (error instanceof CasConflictError) continue; // another daemon changed the pools: look again
+        if (error instanceof CasConflictError) continue; // the pool set changed (another daemon or request): look again
         throw error;
       }
       space.refs.set(poolId, refs);
-      if (!existing) space.pools.set(poolId, new Pool(poolId, chosen, record.subPool ? subPool : undefined));
+      if (!space.pools.has(poolId)) space.pools.set(poolId, new PoolAllocator(poolId, chosen, range));
       return { poolId, pool: formatPrefix(chosen), meta: {} };
     }
-    throw new IpamError(`could not allocate a pool in ${space.name}: the store kept changing under ${MAX_ATTEMPTS} attempts; retry`);
+    throw new IpamContentionError(`could not allocate a pool in ${space.name}: the pool set kept changing during ${MAX_ATTEMPTS} attempts; retry`);
   }
 
-  /** Drops one reference; the last one removes the pool, refused while endpoints hold addresses unless `force`. */
+  /**
+   * Drops one reference to a pool; the last one removes it with all its addresses. Refused
+   * while endpoint addresses (not the gateway or aux addresses) are in use, unless `force`
+   * (network removal, which releases everything anyway).
+   */
   async releasePool(poolId: string, options: { force?: boolean } = {}): Promise<void> {
     const space = this.spaceOfPool(poolId);
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
@@ -216,17 +195,17 @@ export class Ipam {
       await space.loadPools();
       const pool = space.pools.get(poolId);
       if (!pool) throw new UnknownPoolError(poolId);
-      await space.loadAddresses(pool);
       const refs = space.refs.get(poolId) ?? 1;
-      const guard: Op = { type: 'put', key: space.indexKey(), value: json({}), expectVersion: index?.version ?? 0 };
-      const ops: Op[] = [guard];
+      const ops: Op[] = [{ type: 'put', key: space.indexKey(), value: Buffer.from('{}'), expectVersion: index?.version ?? 0 }];
       if (refs > 1) {
-        const record: PoolRecord = { pool: formatPrefix(pool.prefix), ...(pool.subPool ? { subPool: formatPrefix(pool.subPool) } : {}), refs: refs - 1 };
-        ops.push({ type: 'put', key: space.poolKey(poolId), value: json(record) });
+        ops.push({ type: 'put', key: space.poolKey(poolId), value: space.poolRecord(pool, refs - 1) });
       } else {
-        if (pool.endpointCount > 0 && !options.force) throw new PoolInUseError(poolId, pool.endpointCount);
-        ops.push({ type: 'delete', key: space.poolKey(poolId) });
-        for (const entry of await space.store.list(space.addressPrefix(poolId))) ops.push({ type: 'delete', key: entry.key });
+        // The store, not this process's view, says what is in use (other daemons allocate too).
+        const entries = await space.addressEntries(poolId);
+        const endpoints = entries.filter((e) => parseAddressRecord(e).role === 'endpoint').length;
+        if (endpoints > 0 && !options.force) throw new PoolInUseError(poolId, endpoints);
+        ops.push({ type: 'delete', key: space.poolKey(poolId) }, { type: 'delete', key: space.cursorKey(poolId) });
+        for (const entry of entries) ops.push({ type: 'delete', key: entry.key });
       }
       try {
         await space.store.commit(ops);
@@ -241,69 +220,105 @@ export class Ipam {
       }
       return;
     }
-    throw new IpamError(`could not release pool ${poolId}: the store kept changing under ${MAX_ATTEMPTS} attempts; retry`);
+    throw new IpamContentionError(`could not release pool ${poolId}: the pool set kept changing during ${MAX_ATTEMPTS} attempts; retry`);
   }
 
-  /** Allocates `ip`, or the next free address; returns it with the pool's prefix length ("10.0.0.5/24"). */
-  async requestAddress(poolId: string, ip?: string, options: AddressOptions = {}): Promise<string> {
-    const role = options.role ?? 'endpoint';
-    if (role !== 'endpoint' && role !== 'gateway' && role !== 'aux') throw new InvalidRequestError(`invalid address role "${String(role)}": use endpoint, gateway or aux`);
+  /**
+   * Allocates `ip`, or the next free address, and returns it with the pool's prefix length
+   * ("10.0.0.5/24"). Options: {RequestAddressType: 'com.docker.network.gateway'} for the
+   * gateway (explicit, or the lowest free address of the range); {[AUX_ADDRESS_NAME]: name}
+   * with `ip` for an aux address. Dynamic endpoint addresses are handed out serially.
+   */
+  async requestAddress(poolId: string, ip?: string, options: IpamRequestOptions = {}): Promise<string> {
+    const intent = intentOf(options, ip);
     const space = this.spaceOfPool(poolId);
-    let pool = await this.pool(space, poolId);
+    const pool = await this.pool(space, poolId);
+    if (intent.role === 'gateway' && pool.singleAddress) {
+      throw new PrefixTooSmallError(formatPrefix(pool.prefix), 'its one address cannot be both a gateway and an endpoint; use a /31 (IPv4) or /127 (IPv6) or larger, or no gateway');
+    }
+    if (intent.role === 'aux') {
+      const holder = pool.auxNamed(intent.special!.name!);
+      if (holder !== undefined) throw new AuxNameInUseError(intent.special!.name!, pool.address(holder), formatPrefix(pool.prefix));
+    }
+    const serial = ip === undefined && intent.role === 'endpoint';
     let resynced = false;
+    let conflicts = 0;
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       let offset: bigint;
       try {
-        offset = ip !== undefined ? pool.offsetOf(ip, role === 'gateway' ? 'gateway' : role === 'aux' ? 'auxiliary address' : 'address') : pool.nextFree(role);
+        offset = ip !== undefined ? pool.checkSpecific(ip, intent.what) : pool.nextFree(serial ? 'serial' : 'lowest');
       } catch (error) {
-        // In the global space our view may hold addresses other daemons have released since.
-        if (!(error instanceof PoolExhaustedError) || space.store.scope !== 'global' || resynced) throw error;
-        pool = await space.reloadPool(poolId);
+        // In the global space this view may hold addresses other daemons have released since.
+        if (!(error instanceof PoolExhaustedError) || !space.global || resynced) throw error;
+        await space.loadAddresses(pool, true);
         resynced = true;
         continue;
       }
+      // Reserved before the write, so a concurrent request of this process picks another one.
+      const taken = pool.take(offset, intent.special, serial);
+      const key = space.addressKey(poolId, pool.address(offset));
+      pool.writing(offset, intent.special, false);
       try {
-        await space.store.put(space.addressKey(poolId, pool.address(offset)), ROLE_RECORDS[role], 0);
+        await space.store.put(key, addressRecord(intent.role, intent.special?.name, serial), 0);
       } catch (error) {
+        pool.writing(offset, undefined, true);
+        pool.undo(taken);
         if (!(error instanceof CasConflictError)) throw error;
-        // Another daemon took it first: it is taken, and searching on from here would race that
-        // daemon again, so continue from a random point of the range.
-        pool.mark(offset, 'endpoint', false);
+        // Another daemon took it first: it is taken. Searching on from the winner's position
+        // would race it again and again, so the serial search continues from a random point.
+        pool.take(offset, undefined, false);
+        if (ip !== undefined) throw new AddressInUseError(ip, formatPrefix(pool.prefix));
         pool.jumpCursor();
+        // Repeated losses mean this view is far behind (the other daemon allocated a lot):
+        // refresh it from the store rather than discover its allocations one by one.
+        if (++conflicts % RESYNC_AFTER_CONFLICTS === 0) await space.loadAddresses(pool, true);
         continue;
       }
-      pool.mark(offset, role, ip === undefined && role === 'endpoint');
+      pool.writing(offset, undefined, true);
+      if (space.pools.get(poolId) !== pool) {
+        // The pool was released while this write was in flight: do not leave an orphan behind.
+        await space.store.delete(key);
+        throw new UnknownPoolError(poolId);
+      }
       return pool.cidr(offset);
     }
-    throw new IpamError(`could not allocate an address in ${poolId}: ${MAX_ATTEMPTS} candidates were taken by other daemons first; retry`);
+    throw new IpamContentionError(`could not allocate an address in ${poolId}: ${MAX_ATTEMPTS} candidates were taken by other daemons first; retry`);
   }
 
+  /** Releases an address ("10.0.0.5" or "10.0.0.5/24") of a pool. */
   async releaseAddress(poolId: string, ip: string): Promise<void> {
     const space = this.spaceOfPool(poolId);
     const pool = await this.pool(space, poolId);
-    const address = ip.split('/')[0]!;
-    let offset: bigint;
-    try {
-      offset = pool.offset(address);
-    } catch {
-      throw new InvalidRequestError(`invalid address "${ip}": not an IP address`);
-    }
+    const address = typeof ip === 'string' ? ip.split('/')[0]! : String(ip);
+    const offset = pool.offsetIn(address);
     const key = space.addressKey(poolId, pool.address(offset));
+    // Another daemon may hold it (global space): the store decides, not this view.
     if (!pool.isAllocated(offset) && !(await space.store.get(key))) throw new AddressNotAllocatedError(address, poolId);
-    await space.store.delete(key);
-    pool.unmark(offset);
+    // The cursor goes with the release: deleting the last serial address may erase the only
+    // evidence of where the serial search stands (see space.ts).
+    await space.store.commit([
+      { type: 'delete', key },
+      { type: 'put', key: space.cursorKey(poolId), value: space.cursorRecord(pool.cursor) },
+    ]);
+    pool.release(offset);
   }
 
-  /** Addresses in use in a pool (every role). */
+  /** Addresses in use in a pool, every role (this process's view). */
   async inUse(poolId: string): Promise<number> {
     return (await this.pool(this.spaceOfPool(poolId), poolId)).inUse;
   }
 
+  /** The pool IDs of a space, as this process knows them. */
+  poolIds(addressSpace: string): string[] {
+    return [...this.space(addressSpace).pools.keys()];
+  }
+
   private space(name: string): Space {
-    const space = this.spaces.get(name as AddressSpace);
+    const space = this.spaces.get(name);
     if (!space) {
-      throw new InvalidRequestError(
-        name === GLOBAL_SPACE ? `address space ${GLOBAL_SPACE} needs a global store (etcd); start the daemon with one` : `unknown address space "${name}": use ${LOCAL_SPACE} or ${GLOBAL_SPACE}`,
+      throw new UnknownAddressSpaceError(
+        String(name),
+        name === GLOBAL_SPACE ? 'it needs a global store (etcd); start the daemon with one' : `use ${LOCAL_SPACE} or ${GLOBAL_SPACE}`,
       );
     }
     return space;
@@ -311,27 +326,24 @@ export class Ipam {
 
   private spaceOfPool(poolId: string): Space {
     if (typeof poolId !== 'string') throw new UnknownPoolError(String(poolId));
-    const name = poolId.slice(0, poolId.indexOf('/'));
-    if (!this.spaces.has(name as AddressSpace)) throw new UnknownPoolError(poolId);
-    return this.space(name);
+    const space = this.spaces.get(poolId.slice(0, poolId.indexOf('/')));
+    if (!space) throw new UnknownPoolError(poolId);
+    return space;
   }
 
-  /** A pool by ID; one another daemon created is loaded from the store. */
-  private async pool(space: Space, poolId: string): Promise<Pool> {
+  /** A pool by ID; in the global space one another daemon created is loaded from the store. */
+  private async pool(space: Space, poolId: string): Promise<PoolAllocator> {
     let pool = space.pools.get(poolId);
-    if (!pool && space.store.scope === 'global') {
+    if (!pool && space.global) {
       await space.loadPools();
       pool = space.pools.get(poolId);
     }
     if (!pool) throw new UnknownPoolError(poolId);
     return pool;
   }
+}
 
-  private nextDefaultPool(space: Space, version: 4 | 6, exclude: Prefix[]): Prefix {
-    const taken = [...[...space.pools.values()].map((p) => p.prefix), ...exclude];
-    for (const candidate of candidatePools(space.templates, version)) {
-      if (!taken.some((t) => prefixesOverlap(t, candidate))) return candidate;
-    }
-    throw new NoDefaultPoolError(version);
-  }
+/** libnetwork's format: "<space>/<subnet>" or "<space>/<subnet>/<ip-range>". */
+export function poolIdOf(space: string, pool: Prefix, subPool: Prefix | undefined): string {
+  return `${space}/${formatPrefix(pool)}${subPool ? `/${formatPrefix(subPool)}` : ''}`;
 }

@@ -59,3 +59,15 @@ test('--default-address-pool values parse or say what is wrong', (t) => {
   t.throws(() => parseDefaultAddressPool('base=10.10.0.1/16,size=24'), { instanceOf: InvalidRequestError, message: /host bits/ });
   t.throws(() => parseDefaultAddressPool('10.10.0.0/16'), { instanceOf: InvalidRequestError, message: /use base=CIDR,size=N/ });
 });
+
+test('huge IPv6 prefixes: ::/0 and a /48 split into /64s lazily, overlap across sizes', (t) => {
+  t.is(prefixSize(parsePrefix('::/0')), 1n << 128n);
+  t.is(bigIntToIp(lastAddress(parsePrefix('::/0')), 6), 'ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff');
+  const split = subdivide(parsePrefix('2001:db8:aa::/48'), 64);
+  t.deepEqual([split.next().value, split.next().value].map((p) => formatPrefix(p!)), ['2001:db8:aa::/64', '2001:db8:aa:1::/64']);
+  t.true(prefixesOverlap(parsePrefix('2001:db8::/32'), parsePrefix('2001:db8:aa:1::/64')));
+  t.false(prefixesOverlap(parsePrefix('2001:db8:aa::/64'), parsePrefix('2001:db8:aa:1::/64')));
+  t.true(prefixesOverlap(parsePrefix('0.0.0.0/0'), parsePrefix('255.255.255.255/32')));
+  t.deepEqual([...subdivide(parsePrefix('fd00::/127'), 128)].map(formatPrefix), ['fd00::/128', 'fd00::1/128']);
+  t.throws(() => parsePrefix('fd00::/129'), { instanceOf: InvalidAddressError, message: /0 to 128/ });
+});
