@@ -1,4 +1,8 @@
 // Errors that carry the HTTP status Docker's API would answer with; the message is what the user reads.
+import { ConflictError, ForbiddenError, InvalidParameterError, NotFoundError } from '../controller/errors';
+import { InvalidRuleError } from '../firewall';
+import { InvalidRequestError, IpamContentionError, IpamError } from '../ipam';
+import { StoreUnavailableError } from '../store';
 
 export class ApiError extends Error {
   override readonly name = 'ApiError';
@@ -11,3 +15,15 @@ export class ApiError extends Error {
 }
 
 export const badRequest = (message: string): ApiError => new ApiError(400, message);
+
+/** The status Docker answers a failure of this kind with. */
+export function statusOf(error: unknown): number {
+  if (error instanceof ApiError) return error.status;
+  if (error instanceof InvalidParameterError || error instanceof InvalidRequestError || error instanceof InvalidRuleError) return 400;
+  if (error instanceof NotFoundError) return 404;
+  if (error instanceof ConflictError) return 409;
+  if (error instanceof IpamContentionError || error instanceof StoreUnavailableError) return 503;
+  // Pool overlaps, exhausted pools, addresses in use: well-formed requests the state refuses.
+  if (error instanceof ForbiddenError || error instanceof IpamError) return 403;
+  return 500;
+}

@@ -1,7 +1,7 @@
 // A small router for the Docker Engine API shape: paths with or without a /v1.NN prefix,
 // {param} segments, JSON bodies with a size cap, and every failure answered as {"message": ...}.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { ApiError, badRequest } from './errors';
+import { ApiError, badRequest, statusOf } from './errors';
 
 export interface Request {
   method: string;
@@ -107,9 +107,8 @@ async function readJson(incoming: IncomingMessage): Promise<unknown> {
 }
 
 function errorReply(error: unknown): Reply {
-  if (error instanceof ApiError) return { status: error.status, body: { message: error.message } };
   const message = error instanceof Error ? error.message : String(error);
-  return { status: 500, body: { message } };
+  return { status: statusOf(error), body: { message } };
 }
 
 function send(outgoing: ServerResponse, reply: Reply, headOnly: boolean): void {

@@ -25,6 +25,9 @@ export function parseDaemonOptions(argv: string[]): DaemonOptions {
   options.runDir = (flags.get('exec-root') as string | undefined) ?? options.runDir;
   options.host = (flags.get('host') as string | undefined) ?? options.host;
   options.bridge = (flags.get('bridge') as string | undefined) ?? options.bridge;
+  if (options.bridge !== '' && options.bridge !== 'none') {
+    throw new UsageError(`invalid --bridge "${options.bridge}": only "none" is supported (it disables the default bridge network)`);
+  }
   options.defaultAddressPools = (flags.get('default-address-pool') as string[] | undefined) ?? [];
   const level = (flags.get('log-level') as string | undefined) ?? options.logLevel;
   if (!(LOG_LEVELS as readonly string[]).includes(level)) throw new UsageError(`invalid --log-level "${level}": use one of ${LOG_LEVELS.join(', ')}`);

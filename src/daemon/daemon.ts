@@ -4,8 +4,16 @@ import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import pino from 'pino';
+import { addNetworkRoutes } from '../api/networks';
 import { Router } from '../api/router';
 import { addSystemRoutes } from '../api/system';
+import { Controller } from '../controller';
+import { BridgeDriver } from '../drivers/bridge/bridge-driver';
+import { HostDriver } from '../drivers/host/host-driver';
+import { NullDriver } from '../drivers/null/null-driver';
+import { Firewall } from '../firewall';
+import { Ipam, parseDefaultAddressPool } from '../ipam';
+import { NetlinkHandle } from '../netlink';
 import type { Store } from '../store/types';
 import { openLocalStore } from '../store';
 import { type DaemonOptions, unixSocketPath } from './options';
@@ -18,6 +26,8 @@ export class Daemon {
   readonly log: pino.Logger;
   private server: http.Server | undefined;
   private store: Store | undefined;
+  private ipam: Ipam | undefined;
+  private netlink: NetlinkHandle | undefined;
   private readonly socketPath: string;
   private readonly pidFile: string;
 
@@ -34,8 +44,20 @@ export class Daemon {
     claimPidFile(this.pidFile);
     try {
       this.store = await openLocalStore(path.join(this.options.root, 'store.db'));
+      const localPools = this.options.defaultAddressPools.map(parseDefaultAddressPool);
+      this.ipam = await Ipam.open({ local: this.store, ...(localPools.length > 0 ? { localPools } : {}) });
+      const netlink = (this.netlink = NetlinkHandle.open());
+      const controller = await Controller.open({
+        store: this.store,
+        ipam: this.ipam,
+        drivers: [new BridgeDriver({ netlink, firewall: new Firewall(), log: this.log }), new NullDriver(), new HostDriver()],
+        log: this.log,
+        hostRoutes: async () => (await netlink.routeList()).filter((r) => r.destination !== 'default').map((r) => r.destination),
+      });
+      await controller.ensurePredefined({ bridge: this.options.bridge !== 'none' });
       const router = new Router();
       addSystemRoutes(router, NETCTL_VERSION);
+      addNetworkRoutes(router, controller);
       this.server = await listenUnix(this.socketPath, router.listener);
     } catch (error) {
       await this.stop();
@@ -55,6 +77,10 @@ export class Daemon {
       });
       fs.rmSync(this.socketPath, { force: true });
     }
+    await this.ipam?.close();
+    this.ipam = undefined;
+    this.netlink?.close();
+    this.netlink = undefined;
     await this.store?.close();
     this.store = undefined;
     releasePidFile(this.pidFile);

@@ -1,0 +1,77 @@
+// The Docker Engine API's network routes over the controller.
+import type { Controller, NetworkRecord } from '../controller';
+import { ApiError, badRequest } from './errors';
+import { type Filters, labelMatches, parseBoolFilter, parseFilters, parseUntil } from './filters';
+import { networkJson, parseCreateRequest } from './network-json';
+import type { Router } from './router';
+
+const LIST_FILTERS = ['dangling', 'driver', 'id', 'label', 'name', 'scope', 'type'] as const;
+const PRUNE_FILTERS = ['until', 'label', 'label!'] as const;
+
+/** A network passes when, for every filter key, one of its values matches (Docker's semantics). */
+function listFilter(filters: Filters): (network: NetworkRecord) => boolean {
+  const tests: Array<(n: NetworkRecord) => boolean> = [];
+  const any = (key: string, test: (n: NetworkRecord, value: string) => boolean): void => {
+    const values = filters.get(key);
+    if (values && values.length > 0) tests.push((n) => values.some((v) => test(n, v)));
+  };
+  any('driver', (n, v) => n.driver === v);
+  any('id', (n, v) => n.id.startsWith(v));
+  any('name', (n, v) => n.name.includes(v));
+  any('label', (n, v) => labelMatches(n.labels, v));
+  any('scope', (n, v) => n.scope === v);
+  any('type', (n, v) => {
+    if (v !== 'custom' && v !== 'builtin') throw badRequest(`invalid value "${v}" for filter 'type': use custom or builtin`);
+    return n.predefined === (v === 'builtin');
+  });
+  // Dangling: no container attached; predefined networks are never dangling.
+  any('dangling', (n, v) => !n.predefined === parseBoolFilter('dangling', v));
+  return (n) => tests.every((test) => test(n));
+}
+
+function pruneFilter(filters: Filters): (network: NetworkRecord) => boolean {
+  const until = filters.get('until') ?? [];
+  if (until.length > 1) throw badRequest("filter 'until' takes one value");
+  const cutoff = until.length === 1 ? parseUntil(until[0]!) : undefined;
+  const labels = filters.get('label') ?? [];
+  const notLabels = filters.get('label!') ?? [];
+  return (n) =>
+    (cutoff === undefined || Date.parse(n.created) < cutoff) &&
+    labels.every((l) => labelMatches(n.labels, l)) &&
+    !notLabels.some((l) => labelMatches(n.labels, l));
+}
+
+export function addNetworkRoutes(router: Router, controller: Controller): void {
+  router.add('GET', '/networks', (request) => {
+    const keep = listFilter(parseFilters(request.query.get('filters'), LIST_FILTERS));
+    return { status: 200, body: controller.list().filter(keep).map(networkJson) };
+  });
+
+  router.add('GET', '/networks/{id}', (request) => ({ status: 200, body: networkJson(controller.find(request.params['id']!)) }));
+
+  router.add('POST', '/networks/create', async (request) => {
+    const network = await controller.create(parseCreateRequest(await request.json()));
+    return { status: 201, body: { Id: network.id, Warning: '' } };
+  });
+
+  router.add('DELETE', '/networks/{id}', async (request) => {
+    await controller.delete(request.params['id']!);
+    return { status: 204 };
+  });
+
+  router.add('POST', '/networks/prune', async (request) => {
+    const keep = pruneFilter(parseFilters(request.query.get('filters'), PRUNE_FILTERS));
+    return { status: 200, body: { NetworksDeleted: await controller.prune(keep) } };
+  });
+
+  const attach = (verb: 'connect' | 'disconnect') => async (request: { params: Record<string, string>; json(): Promise<unknown> }) => {
+    controller.find(request.params['id']!);
+    const body = await request.json();
+    const container = body !== null && typeof body === 'object' ? (body as Record<string, unknown>)['Container'] : undefined;
+    if (typeof container !== 'string' || container === '') throw badRequest(`Container is required: name the container to ${verb}`);
+    // Containers arrive with the launcher; until then no container can exist.
+    throw new ApiError(404, `No such container: ${container}`);
+  };
+  router.add('POST', '/networks/{id}/connect', attach('connect'));
+  router.add('POST', '/networks/{id}/disconnect', attach('disconnect'));
+}

@@ -1,0 +1,248 @@
+// The CNM core: networks with unique names and 64-hex IDs, each created as one transaction over
+// IPAM, a driver and the store, and brought back on daemon start.
+import crypto from 'node:crypto';
+import type pino from 'pino';
+import { type Driver, InvalidOptionError } from '../drivers/driver';
+import { AUX_ADDRESS_NAME, GATEWAY_ADDRESS_TYPE, type Ipam, LOCAL_SPACE, REQUEST_ADDRESS_TYPE } from '../ipam';
+import type { Store } from '../store';
+import { Rollback } from '../util/rollback';
+import { ConflictError, ForbiddenError, InvalidParameterError, NotFoundError } from './errors';
+import { type IpamConfig, type NetworkRecord, type PoolAllocation, specOf } from './network-record';
+
+const NETWORK_PREFIX = 'networks/';
+const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+
+export interface CreateNetworkRequest {
+  name: string;
+  driver?: string;
+  internal?: boolean;
+  attachable?: boolean;
+  enableIPv6?: boolean;
+  options?: Record<string, string>;
+  labels?: Record<string, string>;
+  ipam?: { driver?: string; options?: Record<string, string>; config?: Array<Partial<IpamConfig>> };
+}
+
+export interface ControllerDeps {
+  store: Store;
+  ipam: Ipam;
+  drivers: readonly Driver[];
+  log: pino.Logger;
+  /** Prefixes a dynamic pool must avoid: the host's routes, read when a pool is chosen. */
+  hostRoutes(): Promise<string[]>;
+}
+
+const plainIp = (cidr: string): string => cidr.slice(0, cidr.indexOf('/'));
+const isV6 = (text: string): boolean => text.includes(':');
+
+export class Controller {
+  private readonly networks = new Map<string, NetworkRecord>();
+  private readonly drivers = new Map<string, Driver>();
+  /** Names of networks being created: a second create of the same name must fail at once. */
+  private readonly reservedNames = new Set<string>();
+
+  private constructor(private readonly deps: ControllerDeps) {
+    for (const driver of deps.drivers) this.drivers.set(driver.type, driver);
+  }
+
+  /** Loads the stored networks and makes the kernel match them (see Driver.restore). */
+  static async open(deps: ControllerDeps): Promise<Controller> {
+    const controller = new Controller(deps);
+    for (const entry of await deps.store.list(NETWORK_PREFIX)) {
+      const record = JSON.parse(entry.value.toString('utf8')) as NetworkRecord;
+      controller.networks.set(record.id, record);
+    }
+    for (const driver of controller.drivers.values()) {
+      await driver.restore(controller.list().filter((n) => n.driver === driver.type).map(specOf));
+    }
+    await controller.releaseOrphanPools();
+    return controller;
+  }
+
+  list(): NetworkRecord[] {
+    return [...this.networks.values()];
+  }
+
+  /** By full ID, then exact name, then unique ID prefix, as Docker resolves a network reference. */
+  find(reference: string): NetworkRecord {
+    const byId = this.networks.get(reference);
+    if (byId) return byId;
+    const byName = this.list().find((n) => n.name === reference);
+    if (byName) return byName;
+    const byPrefix = /^[0-9a-f]+$/.test(reference) ? this.list().filter((n) => n.id.startsWith(reference)) : [];
+    if (byPrefix.length === 1) return byPrefix[0]!;
+    if (byPrefix.length > 1) throw new InvalidParameterError(`network ${reference} is ambiguous (${byPrefix.length} matches found based on ID prefix)`);
+    throw new NotFoundError(`network ${reference} not found`);
+  }
+
+  async create(request: CreateNetworkRequest, predefined = false): Promise<NetworkRecord> {
+    const name = request.name;
+    if (typeof name !== 'string' || name === '') throw new InvalidParameterError('a network needs a name');
+    if (!NAME.test(name)) throw new InvalidParameterError(`invalid network name "${name}": use letters, digits, "_", "." and "-", starting with a letter or digit`);
+    const driverName = request.driver || 'bridge';
+    const driver = this.drivers.get(driverName);
+    if (!driver) throw new NotFoundError(`plugin "${driverName}" not found`);
+    if (!driver.usesIpam && this.list().some((n) => n.driver === driverName)) throw new ForbiddenError(`only one instance of "${driverName}" network is allowed`);
+    const ipamDriver = request.ipam?.driver || 'default';
+    if (ipamDriver !== 'default') throw new NotFoundError(`plugin "${ipamDriver}" not found (netctl's IPAM driver is "default")`);
+    const options = { ...(request.options ?? {}) };
+    try {
+      driver.validateOptions(options);
+    } catch (error) {
+      if (error instanceof InvalidOptionError) throw new InvalidParameterError(error.message);
+      throw error;
+    }
+    if (this.reservedNames.has(name) || this.list().some((n) => n.name === name)) throw new ConflictError(`network with name ${name} already exists`);
+
+    this.reservedNames.add(name);
+    const rollback = new Rollback();
+    try {
+      const record: NetworkRecord = {
+        id: crypto.randomBytes(32).toString('hex'),
+        name,
+        driver: driverName,
+        scope: driver.capability.dataScope,
+        created: new Date().toISOString(),
+        internal: request.internal === true,
+        attachable: request.attachable === true,
+        enableIPv6: request.enableIPv6 === true,
+        predefined,
+        options,
+        labels: { ...(request.labels ?? {}) },
+        ipam: { driver: ipamDriver, options: { ...(request.ipam?.options ?? {}) }, config: [] },
+        allocations: [],
+      };
+      if (driver.usesIpam) record.allocations = await this.allocate(record, request.ipam?.config ?? [], rollback);
+      record.ipam.config = record.allocations.map(configOf);
+      record.options = driver.effectiveOptions(specOf(record));
+      await driver.createNetwork(specOf(record));
+      rollback.push('removing the network from the driver', () => driver.deleteNetwork(specOf(record)));
+      await this.deps.store.put(NETWORK_PREFIX + record.id, Buffer.from(JSON.stringify(record)), 0);
+      this.networks.set(record.id, record);
+      this.deps.log.info({ network: record.id, name, driver: driverName }, 'network created');
+      return record;
+    } catch (error) {
+      for (const failure of await rollback.run()) this.deps.log.error({ err: failure.error, name }, `rollback: ${failure.what} failed`);
+      if (error instanceof InvalidOptionError) throw new InvalidParameterError(error.message);
+      throw error;
+    } finally {
+      this.reservedNames.delete(name);
+    }
+  }
+
+  async delete(reference: string): Promise<void> {
+    const record = this.find(reference);
+    if (record.predefined) throw new ForbiddenError(`${record.name} is a pre-defined network and cannot be removed`);
+    const driver = this.drivers.get(record.driver)!;
+    await driver.deleteNetwork(specOf(record));
+    await this.deps.store.delete(NETWORK_PREFIX + record.id);
+    this.networks.delete(record.id);
+    // The network is gone for good: a failure here only leaks a pool until the next start.
+    for (const allocation of record.allocations) {
+      await this.deps.ipam.releasePool(allocation.poolId, { force: true }).catch((error: unknown) => {
+        this.deps.log.warn({ err: error, pool: allocation.poolId }, 'could not release a pool; it is reclaimed at the next start');
+      });
+    }
+    this.deps.log.info({ network: record.id, name: record.name }, 'network removed');
+  }
+
+  /** Removes every removable network `keep` does not hold back; returns the removed names. */
+  async prune(select: (network: NetworkRecord) => boolean): Promise<string[]> {
+    const removed: string[] = [];
+    for (const network of this.list()) {
+      if (network.predefined || !select(network)) continue;
+      await this.delete(network.id);
+      removed.push(network.name);
+    }
+    return removed;
+  }
+
+  /** Docker's predefined networks: `none`, `host`, and unless disabled the default `bridge`. */
+  async ensurePredefined(options: { bridge: boolean }): Promise<void> {
+    const have = (name: string): boolean => this.list().some((n) => n.name === name && n.predefined);
+    if (!have('none')) await this.create({ name: 'none', driver: 'null' }, true);
+    if (!have('host')) await this.create({ name: 'host', driver: 'host' }, true);
+    const bridge = this.list().find((n) => n.name === 'bridge' && n.predefined);
+    if (options.bridge && !bridge) {
+      await this.create(
+        {
+          name: 'bridge',
+          driver: 'bridge',
+          options: {
+            'com.docker.network.bridge.default_bridge': 'true',
+            'com.docker.network.bridge.enable_icc': 'true',
+            'com.docker.network.bridge.enable_ip_masquerade': 'true',
+            'com.docker.network.bridge.host_binding_ipv4': '0.0.0.0',
+            'com.docker.network.bridge.name': 'netctl0',
+            'com.docker.network.driver.mtu': '1500',
+          },
+        },
+        true,
+      );
+    } else if (!options.bridge && bridge) {
+      // `--bridge none` on a daemon that had the default network: take it down as Docker does.
+      await this.drivers.get('bridge')!.deleteNetwork(specOf(bridge));
+      await this.deps.store.delete(NETWORK_PREFIX + bridge.id);
+      this.networks.delete(bridge.id);
+      for (const allocation of bridge.allocations) await this.deps.ipam.releasePool(allocation.poolId, { force: true });
+    }
+  }
+
+  /** Pools, gateways and aux addresses of a new network, each registered for rollback. */
+  private async allocate(record: NetworkRecord, requested: Array<Partial<IpamConfig>>, rollback: Rollback): Promise<PoolAllocation[]> {
+    const { ipam } = this.deps;
+    const entries = requested.map((c) => ({ ...c, v6: isV6(c.subnet ?? c.gateway ?? '') }));
+    const v6Given = entries.filter((e) => e.v6);
+    if (v6Given.length > 0 && !record.enableIPv6) {
+      throw new InvalidParameterError(`IPv6 subnet ${v6Given[0]!.subnet} given but IPv6 is not enabled on the network: add --ipv6 (EnableIPv6)`);
+    }
+    for (const entry of entries) {
+      if (entry.subnet === undefined && (entry.ipRange !== undefined || entry.gateway !== undefined || entry.auxAddresses !== undefined)) {
+        throw new InvalidParameterError('an IPAM config with a gateway, IP range or aux addresses needs its subnet');
+      }
+    }
+    if (!entries.some((e) => !e.v6)) entries.unshift({ v6: false });
+    if (record.enableIPv6 && v6Given.length === 0) entries.push({ v6: true });
+    const needRoutes = entries.some((e) => e.subnet === undefined);
+    const exclude = needRoutes ? await this.deps.hostRoutes() : [];
+
+    const allocations: PoolAllocation[] = [];
+    for (const entry of entries) {
+      const { poolId, pool } = await ipam.requestPool({
+        addressSpace: LOCAL_SPACE,
+        ...(entry.subnet !== undefined ? { pool: entry.subnet } : { exclude }),
+        ...(entry.ipRange !== undefined ? { subPool: entry.ipRange } : {}),
+        v6: entry.v6,
+      });
+      rollback.push(`releasing pool ${poolId}`, () => ipam.releasePool(poolId, { force: true }));
+      const gateway = await ipam.requestAddress(poolId, entry.gateway, { [REQUEST_ADDRESS_TYPE]: GATEWAY_ADDRESS_TYPE });
+      const auxAddresses: Record<string, string> = {};
+      for (const [auxName, ip] of Object.entries(entry.auxAddresses ?? {})) {
+        auxAddresses[auxName] = await ipam.requestAddress(poolId, ip, { [AUX_ADDRESS_NAME]: auxName });
+      }
+      allocations.push({ poolId, addressSpace: LOCAL_SPACE, v6: entry.v6, pool, ...(entry.ipRange !== undefined ? { ipRange: entry.ipRange } : {}), gateway, auxAddresses });
+    }
+    return allocations;
+  }
+
+  /** Pools the IPAM holds for no network: a crash came between allocation and the store commit. */
+  private async releaseOrphanPools(): Promise<void> {
+    const owned = new Set(this.list().flatMap((n) => n.allocations.map((a) => a.poolId)));
+    for (const poolId of this.deps.ipam.poolIds(LOCAL_SPACE)) {
+      if (owned.has(poolId)) continue;
+      this.deps.log.warn({ pool: poolId }, 'pool of no network (left by a crash): releasing it');
+      await this.deps.ipam.releasePool(poolId, { force: true });
+    }
+  }
+}
+
+/** The IPAM config inspect shows: what was allocated, addresses without their prefix length. */
+function configOf(allocation: PoolAllocation): IpamConfig {
+  const aux = Object.fromEntries(Object.entries(allocation.auxAddresses).map(([k, v]) => [k, plainIp(v)]));
+  return {
+    subnet: allocation.pool,
+    ...(allocation.ipRange !== undefined ? { ipRange: allocation.ipRange } : {}),
+    ...(allocation.gateway !== undefined ? { gateway: plainIp(allocation.gateway) } : {}),
+    ...(Object.keys(aux).length > 0 ? { auxAddresses: aux } : {}),
+  };
+}

@@ -1,0 +1,24 @@
+// The core's errors, one class per kind of refusal Docker's API distinguishes, so the API layer
+// maps each to its HTTP status and the CLI to its exit code.
+
+export class ControllerError extends Error {}
+
+/** 400: the request itself is wrong (malformed, contradictory). */
+export class InvalidParameterError extends ControllerError {
+  override readonly name = 'InvalidParameterError';
+}
+
+/** 404: no such network (or driver). */
+export class NotFoundError extends ControllerError {
+  override readonly name = 'NotFoundError';
+}
+
+/** 409: the name is taken. */
+export class ConflictError extends ControllerError {
+  override readonly name = 'ConflictError';
+}
+
+/** 403: well-formed but not allowed now (in use, predefined). */
+export class ForbiddenError extends ControllerError {
+  override readonly name = 'ForbiddenError';
+}

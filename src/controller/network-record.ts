@@ -1,0 +1,66 @@
+// A network as the controller stores it (key `networks/<id>` in the local store) and as the API
+// shows it. Addresses the IPAM handed out are kept with their pool IDs so the exact allocations
+// can be released, and re-applied after a restart.
+import type { IpamData, NetworkSpec } from '../drivers/driver';
+
+export interface IpamConfig {
+  /** CIDR, e.g. 172.18.0.0/16. */
+  subnet: string;
+  ipRange?: string;
+  /** Plain address, e.g. 172.18.0.1 (as Docker shows it). */
+  gateway?: string;
+  /** name → plain address. */
+  auxAddresses?: Record<string, string>;
+}
+
+/** What the IPAM gave a network in one pool; addresses in CIDR form, as the IPAM returns them. */
+export interface PoolAllocation {
+  poolId: string;
+  addressSpace: string;
+  v6: boolean;
+  pool: string;
+  /** --ip-range as given. */
+  ipRange?: string;
+  gateway?: string;
+  auxAddresses: Record<string, string>;
+}
+
+export interface NetworkRecord {
+  id: string;
+  name: string;
+  driver: string;
+  scope: 'local' | 'global';
+  /** RFC 3339 with milliseconds. */
+  created: string;
+  internal: boolean;
+  attachable: boolean;
+  enableIPv6: boolean;
+  /** Predefined networks (bridge, host, none) cannot be removed. */
+  predefined: boolean;
+  options: Record<string, string>;
+  labels: Record<string, string>;
+  ipam: { driver: string; options: Record<string, string>; config: IpamConfig[] };
+  allocations: PoolAllocation[];
+}
+
+function ipamData(allocation: PoolAllocation): IpamData {
+  return {
+    addressSpace: allocation.addressSpace,
+    pool: allocation.pool,
+    ...(allocation.gateway !== undefined ? { gateway: allocation.gateway } : {}),
+    auxAddresses: { ...allocation.auxAddresses },
+  };
+}
+
+/** The driver's view of a network. */
+export function specOf(record: NetworkRecord): NetworkSpec {
+  return {
+    id: record.id,
+    name: record.name,
+    options: record.options,
+    internal: record.internal,
+    enableIPv6: record.enableIPv6,
+    ipv4: record.allocations.filter((a) => !a.v6).map(ipamData),
+    ipv6: record.allocations.filter((a) => a.v6).map(ipamData),
+  };
+}

@@ -1,0 +1,163 @@
+// The bridge driver: one Linux bridge per network with the gateway addresses on it, the
+// network's firewall chains, and the sysctls forwarding needs. Every bridge it makes carries an
+// alias naming its network, so a restart can tell netctl's bridges from the admin's and remove
+// those a crash orphaned.
+import type pino from 'pino';
+import type { Firewall, NetworkRules } from '../../firewall';
+import { ensureSysctl } from '../../kernel/sysctl';
+import type { Link, NetlinkHandle } from '../../netlink';
+import { Rollback } from '../../util/rollback';
+import { SerialQueue } from '../../util/serial';
+import { type Capability, type Driver, InvalidOptionError, type NetworkSpec } from '../driver';
+import { type BridgeOptions, bridgeNameOf, parseBridgeOptions } from './options';
+
+const ALIAS_PREFIX = 'netctl-network:';
+
+const isGone = (error: unknown): boolean => (error as { code?: string }).code === 'ENODEV';
+
+export interface BridgeDriverDeps {
+  /** A netlink handle in the namespace the daemon manages. */
+  netlink: NetlinkHandle;
+  firewall: Firewall;
+  log: pino.Logger;
+}
+
+export class BridgeDriver implements Driver {
+  readonly type = 'bridge';
+  readonly capability: Capability = { dataScope: 'local', connectivityScope: 'local' };
+  readonly usesIpam = true;
+  /** iptables tables are read, changed and written back whole: one network at a time. */
+  private readonly firewallQueue = new SerialQueue();
+
+  constructor(private readonly deps: BridgeDriverDeps) {}
+
+  validateOptions(options: Readonly<Record<string, string>>): void {
+    parseBridgeOptions(options);
+  }
+
+  effectiveOptions(spec: NetworkSpec): Record<string, string> {
+    return { ...spec.options };
+  }
+
+  async createNetwork(spec: NetworkSpec): Promise<void> {
+    const options = parseBridgeOptions(spec.options);
+    const name = bridgeNameOf(spec.id, options);
+    const { netlink } = this.deps;
+    const rollback = new Rollback();
+    try {
+      const existing = await this.findLink(name);
+      if (existing) {
+        const owner = existing.alias?.startsWith(ALIAS_PREFIX) ? ` by network ${existing.alias.slice(ALIAS_PREFIX.length, ALIAS_PREFIX.length + 12)}` : ' and is not managed by netctl';
+        throw new InvalidOptionError(`cannot create bridge "${name}": a device of that name is already in use${owner}; choose another com.docker.network.bridge.name`);
+      }
+      const bridge = await this.makeBridge(spec, options, name);
+      rollback.push(`deleting bridge ${name}`, () => netlink.linkDel(bridge.index));
+      this.enableForwarding(spec, options);
+      await this.firewallQueue.run(() => this.deps.firewall.applyNetwork(firewallRules(spec, options, name)));
+    } catch (error) {
+      for (const failure of await rollback.run()) this.deps.log.error({ err: failure.error, network: spec.id }, `rollback: ${failure.what} failed`);
+      throw error;
+    }
+  }
+
+  async deleteNetwork(spec: NetworkSpec): Promise<void> {
+    const name = bridgeNameOf(spec.id, parseBridgeOptions(spec.options));
+    await this.firewallQueue.run(() => this.deps.firewall.removeNetwork(spec.id));
+    try {
+      await this.deps.netlink.linkDel(name);
+    } catch (error) {
+      if (!isGone(error)) throw error;
+    }
+  }
+
+  async restore(networks: readonly NetworkSpec[]): Promise<void> {
+    const { netlink, log } = this.deps;
+    const links = await netlink.linkList();
+    const byName = new Map(links.map((l) => [l.name, l]));
+    const wanted = new Set<string>();
+    for (const spec of networks) {
+      const options = parseBridgeOptions(spec.options);
+      const name = bridgeNameOf(spec.id, options);
+      wanted.add(name);
+      const link = byName.get(name);
+      if (!link) {
+        log.warn({ network: spec.id, bridge: name }, 'bridge missing: recreating it');
+        await this.makeBridge(spec, options, name);
+      } else {
+        await this.ensureAddresses(link, spec);
+        if (!link.up) await netlink.linkSetUp(link.index);
+      }
+      this.enableForwarding(spec, options);
+    }
+    for (const link of links) {
+      if (link.kind === 'bridge' && link.alias?.startsWith(ALIAS_PREFIX) && !wanted.has(link.name)) {
+        log.warn({ bridge: link.name }, 'bridge of no network (left by a crash): removing it');
+        await netlink.linkDel(link.index).catch((error: unknown) => {
+          if (!isGone(error)) throw error;
+        });
+      }
+    }
+    const rules = networks.map((spec) => {
+      const options = parseBridgeOptions(spec.options);
+      return firewallRules(spec, options, bridgeNameOf(spec.id, options));
+    });
+    await this.firewallQueue.run(() => this.deps.firewall.reconcile(rules));
+  }
+
+  /** Creates the bridge (down), marks it as the network's, addresses it and brings it up. */
+  private async makeBridge(spec: NetworkSpec, options: BridgeOptions, name: string): Promise<Link> {
+    const { netlink } = this.deps;
+    const bridge = await netlink.linkAdd({ kind: 'bridge', name, ...(options.mtu !== undefined ? { mtu: options.mtu } : {}) });
+    try {
+      await netlink.linkSetAlias(bridge.index, `${ALIAS_PREFIX}${spec.id}`);
+      await this.ensureAddresses(bridge, spec);
+      await netlink.linkSetUp(bridge.index);
+      return bridge;
+    } catch (error) {
+      await netlink.linkDel(bridge.index).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  private async ensureAddresses(link: Link, spec: NetworkSpec): Promise<void> {
+    const { netlink } = this.deps;
+    const present = new Set((await netlink.addrList({ link: link.index })).map((a) => a.address));
+    for (const data of [...spec.ipv4, ...spec.ipv6]) {
+      if (data.gateway === undefined || present.has(data.gateway)) continue;
+      // No duplicate address detection: the gateway must answer at once, and IPAM already made it unique.
+      await netlink.addrAdd(link.index, { address: data.gateway, noDad: data.gateway.includes(':') });
+    }
+  }
+
+  private enableForwarding(spec: NetworkSpec, options: BridgeOptions): void {
+    ensureSysctl('net/ipv4/ip_forward', '1');
+    if (spec.ipv6.length > 0) ensureSysctl('net/ipv6/conf/all/forwarding', '1');
+    // ICC off is enforced in iptables, which bridged frames reach only through bridge netfilter.
+    if (!options.icc) {
+      ensureSysctl('net/bridge/bridge-nf-call-iptables', '1');
+      if (spec.ipv6.length > 0) ensureSysctl('net/bridge/bridge-nf-call-ip6tables', '1');
+    }
+  }
+
+  private async findLink(name: string): Promise<Link | undefined> {
+    try {
+      return await this.deps.netlink.linkGet(name);
+    } catch (error) {
+      if (isGone(error)) return undefined;
+      throw error;
+    }
+  }
+}
+
+function firewallRules(spec: NetworkSpec, options: BridgeOptions, bridge: string): NetworkRules {
+  return {
+    id: spec.id,
+    bridge,
+    subnets: spec.ipv4.map((d) => d.pool),
+    icc: options.icc,
+    masquerade: options.masquerade,
+    internal: spec.internal,
+    ...(options.hostBindingIpv4 !== undefined ? { hostBindingIpv4: options.hostBindingIpv4 } : {}),
+    ports: [],
+  };
+}
