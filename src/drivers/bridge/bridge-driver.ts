@@ -62,12 +62,13 @@ export class BridgeDriver implements Driver {
 
   async deleteNetwork(spec: NetworkSpec): Promise<void> {
     const name = bridgeNameOf(spec.id, parseBridgeOptions(spec.options));
-    await this.firewallQueue.run(() => this.deps.firewall.removeNetwork(spec.id));
-    try {
-      await this.deps.netlink.linkDel(name);
-    } catch (error) {
+    // Both wait on the kernel (RCU grace periods for the device and for nf_tables chain removal),
+    // and neither needs the other gone first: rules naming a missing interface match nothing.
+    const removeBridge = this.deps.netlink.linkDel(name).catch((error: unknown) => {
       if (!isGone(error)) throw error;
-    }
+    });
+    const removeRules = this.firewallQueue.run(() => this.deps.firewall.removeNetwork(spec.id));
+    await Promise.all([removeBridge, removeRules]);
   }
 
   async restore(networks: readonly NetworkSpec[]): Promise<void> {
