@@ -1,6 +1,7 @@
 // netctl's command line: `netctl daemon` runs the daemon; every other command is a client of it.
 import { UsageError } from './args';
 import { runDaemon } from './daemon-command';
+import { runNetwork } from './network-command';
 
 const USAGE = `Usage:  netctl COMMAND
 
@@ -8,6 +9,10 @@ Container networking: networks, endpoints, sandboxes, IPAM and DNS.
 
 Commands:
   daemon      Run the netctl daemon
+  network     Manage networks
+
+Global options:
+  -H, --host string   daemon socket to connect to (or NETCTL_HOST; default unix:///run/netctl/netctl.sock)
 
 Run 'netctl COMMAND --help' for more information on a command.
 `;
@@ -16,11 +21,28 @@ Run 'netctl COMMAND --help' for more information on a command.
 // once, at the pool's first use.
 process.env['UV_THREADPOOL_SIZE'] ??= '32';
 
+/** Global `-H/--host` before the command, as `docker -H ... network ls`. */
+function takeGlobalHost(argv: string[]): string[] {
+  const [first, second] = argv;
+  if (first === '-H' || first === '--host') {
+    if (second === undefined) throw new UsageError(`flag needs an argument: ${first}`);
+    process.env['NETCTL_HOST'] = second;
+    return argv.slice(2);
+  }
+  if (first?.startsWith('--host=')) {
+    process.env['NETCTL_HOST'] = first.slice('--host='.length);
+    return argv.slice(1);
+  }
+  return argv;
+}
+
 async function main(argv: string[]): Promise<number> {
-  const [command, ...rest] = argv;
+  const [command, ...rest] = takeGlobalHost(argv);
   switch (command) {
     case 'daemon':
       return runDaemon(rest);
+    case 'network':
+      return runNetwork(rest);
     case undefined:
     case '--help':
     case 'help':

@@ -1,0 +1,83 @@
+// A small client of the daemon's API (Docker Engine API shape) over its unix socket, for the CLI
+// and for engines that drive a running daemon.
+import http from 'node:http';
+import { unixSocketPath } from '../daemon/options';
+
+/** The daemon answered with an error status; `message` is the daemon's own text. */
+export class DaemonError extends Error {
+  override readonly name = 'DaemonError';
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The daemon could not be reached at all. */
+export class DaemonUnreachableError extends Error {
+  override readonly name = 'DaemonUnreachableError';
+}
+
+export class ApiClient {
+  private readonly socketPath: string;
+
+  constructor(host: string) {
+    this.socketPath = unixSocketPath(host);
+  }
+
+  async get<T>(path: string): Promise<T> {
+    return (await this.call('GET', path)) as T;
+  }
+
+  async post<T>(path: string, body?: unknown): Promise<T> {
+    return (await this.call('POST', path, body ?? {})) as T;
+  }
+
+  async delete(path: string): Promise<void> {
+    await this.call('DELETE', path);
+  }
+
+  private call(method: string, path: string, body?: unknown): Promise<unknown> {
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    return new Promise((resolve, reject) => {
+      const request = http.request(
+        {
+          socketPath: this.socketPath,
+          method,
+          path: `/v1.41${path}`,
+          headers: payload === undefined ? {} : { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(payload) },
+        },
+        (response) => {
+          const chunks: Buffer[] = [];
+          response.on('data', (chunk: Buffer) => chunks.push(chunk));
+          response.on('error', reject);
+          response.on('end', () => {
+            const text = Buffer.concat(chunks).toString('utf8');
+            let parsed: unknown;
+            try {
+              parsed = text === '' ? undefined : JSON.parse(text);
+            } catch {
+              parsed = text;
+            }
+            const status = response.statusCode ?? 0;
+            if (status >= 400) {
+              const message = parsed !== null && typeof parsed === 'object' && typeof (parsed as { message?: unknown }).message === 'string' ? (parsed as { message: string }).message : text.trim() || `HTTP ${status}`;
+              reject(new DaemonError(status, message));
+            } else resolve(parsed);
+          });
+        },
+      );
+      request.on('error', (error: NodeJS.ErrnoException) => {
+        if (error.code === 'ENOENT' || error.code === 'ECONNREFUSED' || error.code === 'EACCES') {
+          reject(
+            new DaemonUnreachableError(
+              `cannot connect to the netctl daemon at unix://${this.socketPath} (${error.code}): ${error.code === 'EACCES' ? 'run as root' : 'is `netctl daemon` running? Start it, or point -H / NETCTL_HOST at its socket'}`,
+            ),
+          );
+        } else reject(error);
+      });
+      request.end(payload);
+    });
+  }
+}
