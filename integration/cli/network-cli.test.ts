@@ -1,7 +1,7 @@
 // `netctl network ...` and Docker's own `docker network ...` against a real daemon in a test
 // host: output, exit codes, and what the kernel shows afterwards.
 import test from 'ava';
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { startDaemon } from '../helpers/daemon';
@@ -16,11 +16,20 @@ interface Run {
   stderr: string;
 }
 
+/** Runs a CLI asynchronously: a synchronous spawn would stall the other tests of this file (and their daemons' start-up checks). */
 function runner(command: string[], env: NodeJS.ProcessEnv = {}) {
-  return (args: string[], input?: string): Run => {
-    const result = spawnSync(command[0]!, [...command.slice(1), ...args], { encoding: 'utf8', timeout: 20_000, input: input ?? '', env: { ...process.env, ...env } });
-    return { code: result.status, stdout: result.stdout, stderr: result.stderr };
-  };
+  return (args: string[], input?: string): Promise<Run> =>
+    new Promise((resolve, reject) => {
+      const child = spawn(command[0]!, [...command.slice(1), ...args], { env: { ...process.env, ...env }, timeout: 20_000 });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
+      child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
+      child.once('error', reject);
+      child.once('close', (code) => resolve({ code, stdout, stderr }));
+      child.stdin.on('error', () => undefined);
+      child.stdin.end(input ?? '');
+    });
 }
 
 async function setup(t: Parameters<typeof startDaemon>[0] & Parameters<typeof createTestNamespace>[0]): Promise<{ ns: TestNamespace; netctl: ReturnType<typeof runner>; socket: string }> {
@@ -34,36 +43,36 @@ const bridges = (ns: TestNamespace): string[] =>
 
 test('netctl network create, ls, inspect and rm: Docker-shaped output and the bridge in the kernel', async (t) => {
   const { ns, netctl } = await setup(t);
-  const created = netctl(['network', 'create', '--subnet', '10.51.0.0/24', '--gateway', '10.51.0.254', '--ip-range', '10.51.0.128/25', '--aux-address', 'r=10.51.0.2', '--label', 'tier=web', '-o', 'com.docker.network.bridge.name=br-cli', '-o', 'com.docker.network.driver.mtu=1400', 'web']);
+  const created = await netctl(['network', 'create', '--subnet', '10.51.0.0/24', '--gateway', '10.51.0.254', '--ip-range', '10.51.0.128/25', '--aux-address', 'r=10.51.0.2', '--label', 'tier=web', '-o', 'com.docker.network.bridge.name=br-cli', '-o', 'com.docker.network.driver.mtu=1400', 'web']);
   t.is(created.code, 0, created.stderr);
   const id = created.stdout.trim();
   t.regex(id, /^[0-9a-f]{64}$/);
   t.deepEqual(bridges(ns), ['br-cli']);
   t.true(ns.run('ip', 'addr', 'show', 'br-cli').includes('inet 10.51.0.254/24'));
 
-  const ls = netctl(['network', 'ls']);
+  const ls = await netctl(['network', 'ls']);
   t.is(ls.code, 0);
   const lines = ls.stdout.trimEnd().split('\n');
   t.regex(lines[0]!, /^NETWORK ID {5}NAME {6}DRIVER {4}SCOPE$/, 'the same header docker prints');
   t.deepEqual(lines.slice(1).map((l) => l.split(/\s+/).slice(1)), [['host', 'host', 'local'], ['none', 'null', 'local'], ['web', 'bridge', 'local']]);
   t.true(lines.some((l) => l.startsWith(id.slice(0, 12))));
-  t.is(netctl(['network', 'ls', '-q', '--no-trunc', '-f', 'label=tier=web']).stdout, `${id}\n`);
-  t.is(netctl(['network', 'ls', '--format', '{{.Name}} {{.Driver}}', '--filter', 'driver=bridge']).stdout, 'web bridge\n');
-  t.like(JSON.parse(netctl(['network', 'ls', '--format', 'json', '-f', 'name=web']).stdout), { Name: 'web', Driver: 'bridge', Scope: 'local', Labels: 'tier=web' });
+  t.is((await netctl(['network', 'ls', '-q', '--no-trunc', '-f', 'label=tier=web'])).stdout, `${id}\n`);
+  t.is((await netctl(['network', 'ls', '--format', '{{.Name}} {{.Driver}}', '--filter', 'driver=bridge'])).stdout, 'web bridge\n');
+  t.like(JSON.parse((await netctl(['network', 'ls', '--format', 'json', '-f', 'name=web'])).stdout), { Name: 'web', Driver: 'bridge', Scope: 'local', Labels: 'tier=web' });
 
-  const inspected = netctl(['network', 'inspect', 'web']);
+  const inspected = await netctl(['network', 'inspect', 'web']);
   t.is(inspected.code, 0);
   t.true(inspected.stdout.startsWith('[\n    {\n        "Name": "web",'));
   const [network] = JSON.parse(inspected.stdout) as Array<Record<string, unknown>>;
   t.like(network, { Name: 'web', Id: id, Driver: 'bridge', Labels: { tier: 'web' }, IPAM: { Driver: 'default', Config: [{ Subnet: '10.51.0.0/24', Gateway: '10.51.0.254', IPRange: '10.51.0.128/25', AuxiliaryAddresses: { r: '10.51.0.2' } }] } });
-  t.is(netctl(['network', 'inspect', '-f', '{{.Name}} {{.IPAM.Driver}} {{json .Labels}}', id.slice(0, 6)]).stdout, 'web default {"tier":"web"}\n');
+  t.is((await netctl(['network', 'inspect', '-f', '{{.Name}} {{.IPAM.Driver}} {{json .Labels}}', id.slice(0, 6)])).stdout, 'web default {"tier":"web"}\n');
 
-  const partly = netctl(['network', 'inspect', 'web', 'ghost']);
+  const partly = await netctl(['network', 'inspect', 'web', 'ghost']);
   t.is(partly.code, 1);
   t.is(partly.stderr, 'Error: No such network: ghost\n');
   t.is((JSON.parse(partly.stdout) as unknown[]).length, 1);
 
-  const removed = netctl(['network', 'rm', 'web', 'ghost']);
+  const removed = await netctl(['network', 'rm', 'web', 'ghost']);
   t.is(removed.code, 1);
   t.is(removed.stdout, 'web\n');
   t.is(removed.stderr, 'Error response from daemon: network ghost not found\n');
@@ -72,7 +81,7 @@ test('netctl network create, ls, inspect and rm: Docker-shaped output and the br
 
 test('errors: usage 125, daemon refusals 1 with the daemon message, and nothing created', async (t) => {
   const { ns, netctl, socket } = await setup(t);
-  t.is(netctl(['network', 'create', '--subnet', '10.52.0.0/24', 'a']).code, 0);
+  t.is((await netctl(['network', 'create', '--subnet', '10.52.0.0/24', 'a'])).code, 0);
   const cases: Array<[string[], number, RegExp]> = [
     [['network', 'create', '--subnet', '10.52.0.0/16', 'b'], 1, /^Error response from daemon: pool 10\.52\.0\.0\/16 overlaps/],
     [['network', 'create', 'a'], 1, /^Error response from daemon: network with name a already exists\n$/],
@@ -85,32 +94,32 @@ test('errors: usage 125, daemon refusals 1 with the daemon message, and nothing 
     [['network', 'create', '-o', 'com.docker.network.bridge.enable_icc=perhaps', 'f'], 1, /enable_icc: use true or false/],
   ];
   for (const [args, code, message] of cases) {
-    const result = netctl(args);
+    const result = await netctl(args);
     t.is(result.code, code, `${args.join(' ')}: ${result.stderr}`);
     t.regex(result.stderr, message, args.join(' '));
   }
   t.deepEqual(bridges(ns).length, 1, 'only network a has a bridge');
 
-  const noDaemon = runner([process.execPath, CLI], { NETCTL_HOST: `unix://${socket}.missing` })(['network', 'ls']);
+  const noDaemon = await runner([process.execPath, CLI], { NETCTL_HOST: `unix://${socket}.missing` })(['network', 'ls']);
   t.is(noDaemon.code, 1);
   t.regex(noDaemon.stderr, /cannot connect to the netctl daemon at unix:\/\/.*\.missing \(ENOENT\): is `netctl daemon` running\?/);
-  t.is(runner([process.execPath, CLI], { NETCTL_HOST: `unix://${socket}` })(['network', 'ls', '-q']).stdout.split('\n').filter(Boolean).length, 3, 'NETCTL_HOST is honoured');
+  t.is((await runner([process.execPath, CLI], { NETCTL_HOST: `unix://${socket}` })(['network', 'ls', '-q'])).stdout.split('\n').filter(Boolean).length, 3, 'NETCTL_HOST is honoured');
 });
 
 test('netctl network prune asks first, honours filters, and keeps predefined networks', async (t) => {
   const { ns, netctl } = await setup(t);
-  netctl(['network', 'create', '--label', 'keep', 'kept']);
-  netctl(['network', 'create', 'gone1']);
-  netctl(['network', 'create', 'gone2']);
-  const declined = netctl(['network', 'prune'], 'n\n');
+  await netctl(['network', 'create', '--label', 'keep', 'kept']);
+  await netctl(['network', 'create', 'gone1']);
+  await netctl(['network', 'create', 'gone2']);
+  const declined = await netctl(['network', 'prune'], 'n\n');
   t.regex(declined.stdout, /Are you sure you want to continue\? \[y\/N\] $/);
   t.is(bridges(ns).length, 3);
-  const pruned = netctl(['network', 'prune', '-f', '--filter', 'label!=keep']);
+  const pruned = await netctl(['network', 'prune', '-f', '--filter', 'label!=keep']);
   t.is(pruned.code, 0);
   t.deepEqual(pruned.stdout.split('\n').slice(0, 1), ['Deleted Networks:']);
   t.deepEqual(pruned.stdout.trim().split('\n').slice(1).sort(), ['gone1', 'gone2']);
   t.is(bridges(ns).length, 1);
-  t.deepEqual(netctl(['network', 'ls', '--format', '{{.Name}}']).stdout.split('\n').filter(Boolean), ['host', 'kept', 'none']);
+  t.deepEqual((await netctl(['network', 'ls', '--format', '{{.Name}}'])).stdout.split('\n').filter(Boolean), ['host', 'kept', 'none']);
 });
 
 test("Docker's own CLI manages netctl's networks: create, ls, inspect, rm, prune", async (t) => {
@@ -120,24 +129,24 @@ test("Docker's own CLI manages netctl's networks: create, ls, inspect, rm, prune
   const config = fs.mkdtempSync('/tmp/nctl-dockercfg-');
   t.teardown(() => fs.rmSync(config, { recursive: true, force: true }));
   const docker = runner([DOCKER, '--config', config, '-H', `unix://${socket}`]);
-  const created = docker(['network', 'create', '--subnet', '10.53.0.0/24', '--gateway', '10.53.0.1', '--label', 'from=docker', 'dnet']);
+  const created = await docker(['network', 'create', '--subnet', '10.53.0.0/24', '--gateway', '10.53.0.1', '--label', 'from=docker', 'dnet']);
   t.is(created.code, 0, created.stderr);
   const id = created.stdout.trim();
   t.regex(id, /^[0-9a-f]{64}$/);
   t.deepEqual(bridges(ns), [`br-${id.slice(0, 12)}`]);
-  const ls = docker(['network', 'ls', '--format', '{{.ID}} {{.Name}} {{.Driver}} {{.Scope}}']);
+  const ls = await docker(['network', 'ls', '--format', '{{.ID}} {{.Name}} {{.Driver}} {{.Scope}}']);
   t.is(ls.code, 0, ls.stderr);
   t.true(ls.stdout.split('\n').includes(`${id.slice(0, 12)} dnet bridge local`), ls.stdout);
-  const inspect = docker(['network', 'inspect', '--format', '{{.Name}} {{range .IPAM.Config}}{{.Subnet}} {{.Gateway}}{{end}} {{.Labels.from}}', 'dnet']);
+  const inspect = await docker(['network', 'inspect', '--format', '{{.Name}} {{range .IPAM.Config}}{{.Subnet}} {{.Gateway}}{{end}} {{.Labels.from}}', 'dnet']);
   t.is(inspect.code, 0, inspect.stderr);
   t.is(inspect.stdout.trim(), 'dnet 10.53.0.0/24 10.53.0.1 docker');
-  const duplicate = docker(['network', 'create', 'dnet']);
+  const duplicate = await docker(['network', 'create', 'dnet']);
   t.is(duplicate.code, 1);
   t.regex(duplicate.stderr, /network with name dnet already exists/);
-  t.is(docker(['network', 'rm', 'dnet']).code, 0);
+  t.is((await docker(['network', 'rm', 'dnet'])).code, 0);
   t.deepEqual(bridges(ns), []);
-  docker(['network', 'create', 'p1']);
-  const pruned = docker(['network', 'prune', '-f']);
+  await docker(['network', 'create', 'p1']);
+  const pruned = await docker(['network', 'prune', '-f']);
   t.is(pruned.code, 0, pruned.stderr);
   t.regex(pruned.stdout, /Deleted Networks:\np1\n/);
   t.deepEqual(bridges(ns), []);

@@ -83,7 +83,8 @@ export async function startDaemon(t: { teardown(fn: () => Promise<void> | void):
     if (base) fs.rmSync(base, { recursive: true, force: true });
   });
 
-  const deadline = Date.now() + 15_000;
+  // Generous: on two busy cores a whole suite of daemons, etcds and iptables runs at once.
+  const deadline = Date.now() + 45_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`daemon exited with ${child.exitCode} before it was ready:\n${stderr}`);
     try {
@@ -91,7 +92,7 @@ export async function startDaemon(t: { teardown(fn: () => Promise<void> | void):
     } catch {
       // Not listening yet.
     }
-    if (Date.now() > deadline) throw new Error(`daemon did not answer /_ping within 15 s:\n${stderr}`);
+    if (Date.now() > deadline) throw new Error(`daemon did not answer /_ping within 45 s:\n${stderr}`);
     await new Promise((r) => setTimeout(r, 50));
   }
   return { socketPath, root, runDir, process: child, logs: () => stderr, stop };
