@@ -10,8 +10,9 @@ if [ "$node_major" -lt 20 ]; then
 fi
 packages=(iptables iproute2 busybox-static etcd-server dnsutils containernetworking-plugins python3 make g++)
 missing=()
-# The Docker CLI is a test oracle (it must work against netctl's socket); dockerd is a benchmark peer.
-command -v docker >/dev/null || packages+=(docker.io)
+# docker.io: its CLI is a test oracle (it must work against netctl's socket), its dockerd the
+# benchmark peer (run only inside test hosts; policy-rc.d below keeps the service from starting).
+packages+=(docker.io)
 for p in "${packages[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive

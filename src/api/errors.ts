@@ -2,7 +2,7 @@
 import { ConflictError, ForbiddenError, InvalidParameterError, NotFoundError } from '../controller/errors';
 import { InvalidRuleError } from '../firewall';
 import { InvalidRequestError, IpamContentionError, IpamError } from '../ipam';
-import { StoreUnavailableError } from '../store';
+import { StoreUnavailableError } from '../store/errors';
 
 export class ApiError extends Error {
   override readonly name = 'ApiError';

@@ -4,7 +4,7 @@ import crypto from 'node:crypto';
 import type pino from 'pino';
 import { type Driver, InvalidOptionError } from '../drivers/driver';
 import { AUX_ADDRESS_NAME, GATEWAY_ADDRESS_TYPE, type Ipam, LOCAL_SPACE, REQUEST_ADDRESS_TYPE } from '../ipam';
-import type { Store } from '../store';
+import type { Store } from '../store/types';
 import { Rollback } from '../util/rollback';
 import { ConflictError, ForbiddenError, InvalidParameterError, NotFoundError } from './errors';
 import { type IpamConfig, type NetworkRecord, type PoolAllocation, specOf } from './network-record';

@@ -14,8 +14,10 @@ import { NullDriver } from '../drivers/null/null-driver';
 import { Firewall } from '../firewall';
 import { Ipam, parseDefaultAddressPool } from '../ipam';
 import { NetlinkHandle } from '../netlink';
+// The sqlite module directly: the store index also loads etcd's client (~18 MB), which a daemon
+// without a global store never needs.
+import { LocalStore } from '../store/sqlite';
 import type { Store } from '../store/types';
-import { openLocalStore } from '../store';
 import { type DaemonOptions, unixSocketPath } from './options';
 import { claimPidFile, releasePidFile } from './pidfile';
 
@@ -43,7 +45,7 @@ export class Daemon {
     fs.mkdirSync(this.options.runDir, { recursive: true, mode: 0o755 });
     claimPidFile(this.pidFile);
     try {
-      this.store = await openLocalStore(path.join(this.options.root, 'store.db'));
+      this.store = new LocalStore(path.join(this.options.root, 'store.db'));
       const localPools = this.options.defaultAddressPools.map(parseDefaultAddressPool);
       this.ipam = await Ipam.open({ local: this.store, ...(localPools.length > 0 ? { localPools } : {}) });
       const netlink = (this.netlink = NetlinkHandle.open());

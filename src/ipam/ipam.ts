@@ -7,7 +7,8 @@
 // memory synchronously, then persisted, and the reservation is undone if persisting fails.
 // So a thrown error means no change, in memory or in the store.
 import { formatPrefix, type Prefix, prefixWithin } from '../ip/address';
-import { CasConflictError, type Op, type Store } from '../store';
+import { CasConflictError } from '../store/errors';
+import type { Op, Store } from '../store/types';
 import { type AddressRole, PoolAllocator, type SpecialAddress } from './allocator';
 import { GLOBAL_DEFAULT_POOLS, LOCAL_DEFAULT_POOLS, type PoolTemplate } from './defaults';
 import {

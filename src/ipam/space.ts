@@ -14,7 +14,7 @@
 // can erase that evidence, so releases (not allocations) also write the cursor; on load the
 // newer of the two wins. Allocation stays a single write.
 import { formatPrefix, parsePrefix } from '../ip/address';
-import type { Entry, Store, Watch, WatchEvent } from '../store';
+import type { Entry, Store, Watch, WatchEvent } from '../store/types';
 import type { PoolTemplate } from './defaults';
 import { type AddressRole, PoolAllocator, type SpecialAddress } from './allocator';
 

@@ -1,0 +1,95 @@
+// `npm run bench -- network`: creating and removing a bridge network with an explicit subnet
+// through the Docker Engine API, netctl against dockerd, each in its own test host, in one run.
+import http from 'node:http';
+import { type BenchDaemon, startDockerd, startNetctl } from './daemons';
+import { benchNamespace, removeNamespace } from './namespaces';
+import { median, msSince, report } from './report';
+
+const NETCTL_ROUNDS = 100;
+const DOCKER_ROUNDS = 40;
+const WARMUP = 3;
+const MEMORY_NETWORKS = 50;
+
+function call(socketPath: string, method: string, path: string, body?: unknown): Promise<{ status: number; text: string }> {
+  const payload = body === undefined ? undefined : JSON.stringify(body);
+  return new Promise((resolve, reject) => {
+    const request = http.request(
+      { socketPath, method, path, timeout: 30_000, headers: payload ? { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(payload) } : {} },
+      (response) => {
+        let text = '';
+        response.on('data', (c: Buffer) => (text += c.toString('utf8')));
+        response.on('end', () => resolve({ status: response.statusCode ?? 0, text }));
+      },
+    );
+    request.on('timeout', () => request.destroy(new Error(`${method} ${path} timed out`)));
+    request.on('error', reject);
+    request.end(payload);
+  });
+}
+
+async function createNetwork(daemon: BenchDaemon, name: string, subnet: string): Promise<string> {
+  const reply = await call(daemon.socketPath, 'POST', '/v1.41/networks/create', { Name: name, Driver: 'bridge', IPAM: { Config: [{ Subnet: subnet }] } });
+  if (reply.status !== 201) throw new Error(`create ${name}: ${reply.status} ${reply.text}`);
+  return (JSON.parse(reply.text) as { Id: string }).Id;
+}
+
+async function removeNetwork(daemon: BenchDaemon, id: string): Promise<void> {
+  const reply = await call(daemon.socketPath, 'DELETE', `/v1.41/networks/${id}`);
+  if (reply.status !== 204 && reply.status !== 200) throw new Error(`delete ${id}: ${reply.status} ${reply.text}`);
+}
+
+/** Create/delete latencies, one network at a time, after a warm-up. */
+async function lifecycle(daemon: BenchDaemon, rounds: number): Promise<{ create: number[]; remove: number[] }> {
+  const create: number[] = [];
+  const remove: number[] = [];
+  for (let i = 0; i < rounds + WARMUP; i++) {
+    let start = process.hrtime.bigint();
+    const id = await createNetwork(daemon, `bench${i}`, `10.${100 + (i >> 8)}.${i & 255}.0/24`);
+    const created = msSince(start);
+    start = process.hrtime.bigint();
+    await removeNetwork(daemon, id);
+    if (i >= WARMUP) {
+      create.push(created);
+      remove.push(msSince(start));
+    }
+  }
+  return { create, remove };
+}
+
+/** RSS with one network, then with MEMORY_NETWORKS; the networks are removed afterwards. */
+async function memory(daemon: BenchDaemon): Promise<{ one: number; many: number }> {
+  const ids = [await createNetwork(daemon, 'mem0', '10.200.0.0/24')];
+  const one = daemon.rssKiB() / 1024;
+  for (let i = 1; i < MEMORY_NETWORKS; i++) ids.push(await createNetwork(daemon, `mem${i}`, `10.200.${i}.0/24`));
+  const many = daemon.rssKiB() / 1024;
+  for (const id of ids) await removeNetwork(daemon, id);
+  return { one, many };
+}
+
+const p90 = (samples: number[]): number => [...samples].sort((a, b) => a - b)[Math.floor(samples.length * 0.9)]!;
+
+export async function run(): Promise<void> {
+  const netctlHost = benchNamespace('nb-netctl');
+  const dockerHost = benchNamespace('nb-docker');
+  const netctl = await startNetctl(netctlHost);
+  let docker: BenchDaemon | undefined;
+  try {
+    docker = await startDockerd(dockerHost);
+    const ours = await lifecycle(netctl, NETCTL_ROUNDS);
+    const theirs = await lifecycle(docker, DOCKER_ROUNDS);
+    const peer = 'dockerd (Engine API, same host kind)';
+    report('network', 'create median (POST /networks/create)', median(ours.create), 'ms', 'lower', { name: peer, value: median(theirs.create) });
+    report('network', 'create p90', p90(ours.create), 'ms', 'lower', { name: peer, value: p90(theirs.create) });
+    report('network', 'remove median (DELETE /networks/{id})', median(ours.remove), 'ms', 'lower', { name: peer, value: median(theirs.remove) });
+    report('network', 'remove p90', p90(ours.remove), 'ms', 'lower', { name: peer, value: p90(theirs.remove) });
+    const ourMemory = await memory(netctl);
+    const theirMemory = await memory(docker);
+    report('network', 'daemon RSS with 1 network', ourMemory.one, 'MiB', 'lower', { name: 'dockerd + its containerd', value: theirMemory.one });
+    report('network', `daemon RSS with ${MEMORY_NETWORKS} networks`, ourMemory.many, 'MiB', 'lower', { name: 'dockerd + its containerd', value: theirMemory.many });
+  } finally {
+    await netctl.stop();
+    await docker?.stop();
+    removeNamespace(netctlHost);
+    removeNamespace(dockerHost);
+  }
+}
