@@ -9,6 +9,7 @@ const NETCTL_ROUNDS = 100;
 const DOCKER_ROUNDS = 40;
 const WARMUP = 3;
 const MEMORY_NETWORKS = 50;
+const SCALE = 200;
 
 function call(socketPath: string, method: string, path: string, body?: unknown): Promise<{ status: number; text: string }> {
   const payload = body === undefined ? undefined : JSON.stringify(body);
@@ -66,6 +67,19 @@ async function memory(daemon: BenchDaemon): Promise<{ one: number; many: number 
   return { one, many };
 }
 
+/** Creation latency as networks accumulate: the first ten against the last ten of SCALE networks. */
+async function scaling(daemon: BenchDaemon): Promise<{ first: number; last: number }> {
+  const ids: string[] = [];
+  const latencies: number[] = [];
+  for (let i = 0; i < SCALE; i++) {
+    const start = process.hrtime.bigint();
+    ids.push(await createNetwork(daemon, `scale${i}`, `10.${150 + (i >> 8)}.${i & 255}.0/24`));
+    latencies.push(msSince(start));
+  }
+  for (const id of ids) await removeNetwork(daemon, id);
+  return { first: median(latencies.slice(0, 10)), last: median(latencies.slice(-10)) };
+}
+
 const p90 = (samples: number[]): number => [...samples].sort((a, b) => a - b)[Math.floor(samples.length * 0.9)]!;
 
 export async function run(): Promise<void> {
@@ -82,6 +96,9 @@ export async function run(): Promise<void> {
     report('network', 'create p90', p90(ours.create), 'ms', 'lower', { name: peer, value: p90(theirs.create) });
     report('network', 'remove median (DELETE /networks/{id})', median(ours.remove), 'ms', 'lower', { name: peer, value: median(theirs.remove) });
     report('network', 'remove p90', p90(ours.remove), 'ms', 'lower', { name: peer, value: p90(theirs.remove) });
+    const scale = await scaling(netctl);
+    report('network', `create median, networks 1-10`, scale.first, 'ms', 'lower');
+    report('network', `create median, networks ${SCALE - 9}-${SCALE} (goal ≤ 1.5× the first)`, scale.last, 'ms', 'lower');
     const ourMemory = await memory(netctl);
     const theirMemory = await memory(docker);
     report('network', 'daemon RSS with 1 network', ourMemory.one, 'MiB', 'lower', { name: 'dockerd + its containerd', value: theirMemory.one });
