@@ -133,8 +133,12 @@ export class Controller {
   async delete(reference: string): Promise<void> {
     const record = this.find(reference);
     if (record.predefined) throw new ForbiddenError(`${record.name} is a pre-defined network and cannot be removed`);
-    const driver = this.drivers.get(record.driver)!;
-    await driver.deleteNetwork(specOf(record));
+    await this.remove(record);
+  }
+
+  /** Takes a network out of the kernel, the store and the IPAM, in that order. */
+  private async remove(record: NetworkRecord): Promise<void> {
+    await this.drivers.get(record.driver)!.deleteNetwork(specOf(record));
     await this.deps.store.delete(NETWORK_PREFIX + record.id);
     this.networks.delete(record.id);
     // The network is gone for good: a failure here only leaks a pool until the next start.
@@ -146,7 +150,7 @@ export class Controller {
     this.deps.log.info({ network: record.id, name: record.name }, 'network removed');
   }
 
-  /** Removes every removable network `keep` does not hold back; returns the removed names. */
+  /** Removes every removable network `select` picks; returns the removed names. */
   async prune(select: (network: NetworkRecord) => boolean): Promise<string[]> {
     const removed: string[] = [];
     for (const network of this.list()) {
@@ -181,10 +185,7 @@ export class Controller {
       );
     } else if (!options.bridge && bridge) {
       // `--bridge none` on a daemon that had the default network: take it down as Docker does.
-      await this.drivers.get('bridge')!.deleteNetwork(specOf(bridge));
-      await this.deps.store.delete(NETWORK_PREFIX + bridge.id);
-      this.networks.delete(bridge.id);
-      for (const allocation of bridge.allocations) await this.deps.ipam.releasePool(allocation.poolId, { force: true });
+      await this.remove(bridge);
     }
   }
 
