@@ -15,6 +15,20 @@ async function sharedPool(t: Parameters<typeof startEtcd>[0], pool: string): Pro
   return { endpoint: etcd.endpoint, poolId, store };
 }
 
+/** Two allocators of two "daemons", each with its own connection to the same etcd. */
+async function twoDaemons(t: Parameters<typeof startEtcd>[0], endpoint: string): Promise<[Ipam, Ipam]> {
+  const stores = [new GlobalStore({ endpoints: [endpoint] }), new GlobalStore({ endpoints: [endpoint] })];
+  t.teardown(async () => {
+    for (const s of stores) await s.close();
+  });
+  const [a, b] = await Promise.all(stores.map((global) => Ipam.open({ local: new LocalStore(':memory:'), global })));
+  t.teardown(async () => {
+    await a!.close();
+    await b!.close();
+  });
+  return [a!, b!];
+}
+
 test('two daemons allocating from one pool at the same moment never hand out the same address', async (t) => {
   const { endpoint, poolId, store } = await sharedPool(t, '10.50.0.0/22');
   const daemons = [0, 1].map(() => startAllocator(t, [`etcd:${endpoint}`, 'addresses', poolId, '300']));
@@ -51,21 +65,13 @@ test('two allocators in one process, racing in lockstep for the same next addres
 
 test('an allocator whose view of the pool is stale finds addresses another daemon released', async (t) => {
   const { endpoint, poolId } = await sharedPool(t, '10.53.0.0/29');
-  const stores = [new GlobalStore({ endpoints: [endpoint] }), new GlobalStore({ endpoints: [endpoint] })];
-  t.teardown(async () => {
-    for (const s of stores) await s.close();
-  });
-  const [a, b] = await Promise.all(stores.map((global) => Ipam.open({ local: new LocalStore(':memory:'), global })));
-  t.teardown(async () => {
-    await a!.close();
-    await b!.close();
-  });
+  const [a, b] = await twoDaemons(t, endpoint);
   const taken: string[] = [];
-  for (let i = 0; i < 6; i++) taken.push(await a!.requestAddress(poolId));
+  for (let i = 0; i < 6; i++) taken.push(await a.requestAddress(poolId));
   // b learns the pool is full the hard way, then a releases one.
-  await t.throwsAsync(b!.requestAddress(poolId));
-  await a!.releaseAddress(poolId, taken[2]!);
-  t.is(await b!.requestAddress(poolId), taken[2]);
+  await t.throwsAsync(b.requestAddress(poolId));
+  await a.releaseAddress(poolId, taken[2]!);
+  t.is(await b.requestAddress(poolId), taken[2]);
 });
 
 test('concurrent dynamic pool requests from two daemons get distinct pools', async (t) => {
@@ -94,23 +100,15 @@ test('three daemons requesting the same static pool at once share it: one pool, 
 
 test('a pool released by one daemon is gone for the other; an overlapping static request is refused across daemons', async (t) => {
   const { endpoint, poolId } = await sharedPool(t, '10.61.0.0/24');
-  const stores = [new GlobalStore({ endpoints: [endpoint] }), new GlobalStore({ endpoints: [endpoint] })];
-  t.teardown(async () => {
-    for (const s of stores) await s.close();
-  });
-  const [a, b] = await Promise.all(stores.map((global) => Ipam.open({ local: new LocalStore(':memory:'), global })));
-  t.teardown(async () => {
-    await a!.close();
-    await b!.close();
-  });
-  await t.throwsAsync(b!.requestPool({ addressSpace: GLOBAL_SPACE, pool: '10.61.0.128/25' }), { instanceOf: PoolOverlapError });
-  t.is(await b!.requestAddress(poolId), '10.61.0.1/24');
-  await t.throwsAsync(a!.releasePool(poolId), { instanceOf: PoolInUseError }); // a sees b's endpoint in the store
-  await a!.releasePool(poolId, { force: true });
+  const [a, b] = await twoDaemons(t, endpoint);
+  await t.throwsAsync(b.requestPool({ addressSpace: GLOBAL_SPACE, pool: '10.61.0.128/25' }), { instanceOf: PoolOverlapError });
+  t.is(await b.requestAddress(poolId), '10.61.0.1/24');
+  await t.throwsAsync(a.releasePool(poolId), { instanceOf: PoolInUseError }); // a sees b's endpoint in the store
+  await a.releasePool(poolId, { force: true });
   // b learns of the release through its watch, without a pool operation of its own.
   const deadline = Date.now() + 5_000;
-  while (b!.poolIds(GLOBAL_SPACE).includes(poolId) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-  await t.throwsAsync(b!.requestAddress(poolId), { instanceOf: UnknownPoolError });
+  while (b.poolIds(GLOBAL_SPACE).includes(poolId) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  await t.throwsAsync(b.requestAddress(poolId), { instanceOf: UnknownPoolError });
 });
 
 test('a daemon follows the other\'s allocations as they happen: serial allocation on both, few lost races', async (t) => {
