@@ -246,7 +246,7 @@ test('a restarted daemon has its networks back and repairs the kernel: missing b
   t.truthy(link(ns, 'netctl0'));
 });
 
-test('IPv6 dual stack: --ipv6 with an IPv6 subnet puts both gateways on the bridge', async (t) => {
+test('IPv6 dual stack: --ipv6 with an IPv6 subnet puts both gateways on the bridge and the rules in ip6tables', async (t) => {
   const { ns, api: a } = await setup(t);
   const id = await a.createOk({ Name: 'dual', EnableIPv6: true, IPAM: { Config: [{ Subnet: '10.37.0.0/24' }, { Subnet: 'fd00:37::/64' }] } });
   const inspected = (await a.inspect(id)).json<NetworkJson>();
@@ -259,8 +259,13 @@ test('IPv6 dual stack: --ipv6 with an IPv6 subnet puts both gateways on the brid
   t.true(addrs.includes('10.37.0.1/24'));
   t.true(addrs.includes('fd00:37::1/64'));
   t.is(ns.run('cat', '/proc/sys/net/ipv6/conf/all/forwarding').trim(), '1');
+  const chain = `NETCTL-N-${id.slice(0, 12)}`;
+  t.regex(ns.run('ip6tables-save'), new RegExp(`^-A NETCTL-FORWARD -o br-${id.slice(0, 12)} -j ${chain}$`, 'm'));
+  t.regex(ns.run('ip6tables-save'), /^-A NETCTL-M-\w+ -s fd00:37::\/64 ! -o br-\w+ -j MASQUERADE$/m);
+  t.regex(ns.run('iptables-save'), new RegExp(`^:${chain} `, 'm'));
   t.is((await a.remove(id)).status, 204);
   t.is(link(ns, `br-${id.slice(0, 12)}`), undefined);
+  t.notRegex(ns.run('ip6tables-save'), new RegExp(id.slice(0, 12)));
 });
 
 test('connect and disconnect name the missing container (containers come with the launcher)', async (t) => {

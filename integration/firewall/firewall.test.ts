@@ -2,7 +2,8 @@
 // independence, clean removal, and real traffic (isolation, ICC, internal, NAT, published ports).
 import test from 'ava';
 import { Firewall, FirewallError, InvalidRuleError, type NetworkRules } from '../../src/firewall';
-import { applyBatch } from '../../src/firewall/iptables';
+import { IPV4 } from '../../src/firewall/family';
+import { applyBatches } from '../../src/firewall/iptables';
 import { buildHost, pings, tcpConnect, tcpEcho } from './topology';
 import { createTestNamespace } from '../helpers/netns';
 
@@ -75,7 +76,7 @@ test('bad input is refused before anything is applied; a refused batch changes n
   await t.throwsAsync(firewall.applyNetwork(netA({ ports: [{ protocol: 'tcp', hostPort: 70000, containerIp: '10.61.0.2', containerPort: 80 }] })), { instanceOf: InvalidRuleError, message: /host port/ });
   await t.throwsAsync(firewall.applyNetwork(netA({ subnets: ['10.61.0.0/33'] })), { instanceOf: InvalidRuleError });
   t.notRegex(ns.run('iptables-save'), /NETCTL/);
-  const error = await t.throwsAsync(applyBatch({ netns: ns.path }, 'filter', '*filter\n:NETCTL-N-cccccccccccc - [0:0]\n-A NETCTL-N-cccccccccccc -j NO-SUCH-CHAIN\nCOMMIT\n'), { instanceOf: FirewallError });
+  const error = await t.throwsAsync(applyBatches({ netns: ns.path }, IPV4, { filter: [':NETCTL-N-cccccccccccc - [0:0]', '-A NETCTL-N-cccccccccccc -j NO-SUCH-CHAIN'], nat: [] }), { instanceOf: FirewallError });
   t.regex(error?.message ?? '', /iptables refused the filter table batch at ".+": .*NO-SUCH-CHAIN/);
   t.notRegex(ns.run('iptables-save'), /NETCTL/);
 });
@@ -135,4 +136,60 @@ test('traffic: ICC off blocks containers of one network from each other (bridge 
   t.true(h.host.run('cat', '/proc/sys/net/bridge/bridge-nf-call-iptables').trim() === '1', 'bridged traffic passes iptables here');
   t.false(pings(a1, '10.61.0.3', 1));
   t.true(pings(a1, '10.61.0.1'));
+});
+
+test('dual stack: ip6tables carries the same chains; IPv6 isolation, NAT66 and removal with real traffic', async (t) => {
+  const h = buildHost(t);
+  h.host.run('sysctl', '-qw', 'net.ipv6.conf.all.forwarding=1');
+  h.host.run('ip', '-6', 'addr', 'add', '2001:db8::1/64', 'dev', 'uplink', 'nodad');
+  h.outside.run('ip', '-6', 'addr', 'add', '2001:db8::2/64', 'dev', 'eth0', 'nodad');
+  h.addBridge('br-a', '10.61.0.1/24');
+  h.addBridge('br-b', '10.62.0.1/24');
+  h.host.run('ip', '-6', 'addr', 'add', 'fd00:61::1/64', 'dev', 'br-a', 'nodad');
+  h.host.run('ip', '-6', 'addr', 'add', 'fd00:62::1/64', 'dev', 'br-b', 'nodad');
+  const a1 = h.addContainer('br-a', '10.61.0.2/24', '10.61.0.1');
+  const b1 = h.addContainer('br-b', '10.62.0.2/24', '10.62.0.1');
+  for (const [c, address, gateway] of [[a1, 'fd00:61::2/64', 'fd00:61::1'], [b1, 'fd00:62::2/64', 'fd00:62::1']] as const) {
+    c.run('ip', '-6', 'addr', 'add', address, 'dev', 'eth0', 'nodad');
+    c.run('ip', '-6', 'route', 'add', 'default', 'via', gateway);
+  }
+  t.true(pings(a1, 'fd00:62::2'), 'plain IPv6 forwarding connects the networks before netctl');
+  t.false(pings(a1, '2001:db8::2', 1), 'the outside has no route back to fd00:61::/64');
+
+  const firewall = new Firewall({ netns: h.host.path });
+  await firewall.applyNetwork(netA({ subnets: ['10.61.0.0/24', 'fd00:61::/64'] }));
+  await firewall.applyNetwork(netB({ subnets: ['10.62.0.0/24', 'fd00:62::/64'] }));
+  const save6 = h.host.run('ip6tables-save');
+  t.regex(save6, /^-A NETCTL-ISOLATION-2 -o br-a -j DROP$/m);
+  t.regex(save6, /^-A NETCTL-M-aaaaaaaaaaaa -s fd00:61::\/64 ! -o br-a -j MASQUERADE$/m);
+  t.notRegex(h.host.run('iptables-save'), /fd00/, 'IPv4 tables carry no IPv6 subnet');
+  t.false(pings(a1, 'fd00:62::2', 1));
+  t.true(pings(a1, '2001:db8::2'), 'masqueraded behind the host');
+  t.true(pings(a1, '10.61.0.1'));
+
+  // A network that drops IPv6 takes its ip6tables rules along and keeps the IPv4 ones.
+  await firewall.applyNetwork(netB());
+  t.notRegex(h.host.run('ip6tables-save'), /bbbbbbbbbbbb|br-b/);
+  t.regex(h.host.run('iptables-save'), /NETCTL-N-bbbbbbbbbbbb/);
+  await firewall.removeNetwork(netA().id);
+  await firewall.removeNetwork(netB().id);
+  t.notRegex(h.host.run('ip6tables-save'), /NETCTL/);
+  t.notRegex(h.host.run('iptables-save'), /NETCTL/);
+});
+
+test('a stale view is repaired: chains removed behind netctl\'s back are rebuilt by the next change', async (t) => {
+  const ns = createTestNamespace(t, 'nctl-fw');
+  const firewall = new Firewall({ netns: ns.path });
+  await firewall.applyNetwork(netA());
+  // An admin (or a firewall reload) wipes the tables netctl last wrote.
+  ns.run('iptables', '-F');
+  ns.run('iptables', '-X');
+  ns.run('iptables', '-t', 'nat', '-F');
+  ns.run('iptables', '-t', 'nat', '-X');
+  await firewall.applyNetwork(netB());
+  const save = ns.run('iptables-save');
+  t.regex(save, /^-A FORWARD -j NETCTL-FORWARD$/m);
+  t.regex(save, /^-A NETCTL-FORWARD -o br-b -j NETCTL-N-bbbbbbbbbbbb$/m);
+  await firewall.removeNetwork(netB().id);
+  t.notRegex(ns.run('iptables-save'), /NETCTL/);
 });

@@ -1,15 +1,17 @@
-// Firewall errors: what iptables refused (table, line, its own words), or what input was wrong.
+// Firewall errors: what iptables refused (tool, table, line, its own words), or what input was wrong.
 
 export class FirewallError extends Error {
   override readonly name = 'FirewallError';
   constructor(
+    /** iptables or ip6tables. */
+    readonly command: string,
     readonly table: string,
-    /** iptables' own message, e.g. "iptables-restore: line 5 failed: ...". */
+    /** The tool's own message, e.g. "iptables-restore: line 5 failed: ...". */
     readonly stderr: string,
-    /** The batch line iptables named, when it named one. */
+    /** The batch line the tool named, when it named one. */
     readonly failedLine: string | undefined,
   ) {
-    super(`iptables refused the ${table} table batch${failedLine ? ` at "${failedLine}"` : ''}: ${stderr.trim() || 'no message'}`);
+    super(`${command} refused the ${table} table batch${failedLine ? ` at "${failedLine}"` : ''}: ${stderr.trim() || 'no message'}`);
   }
 }
 

@@ -1,45 +1,68 @@
-// The firewall of one host: applies and removes the rules of bridge networks, one
-// iptables-restore batch per table, rolling back the filter table when the nat batch fails.
-import { applyBatch, type IptablesOptions, readTable } from './iptables';
-import { networksPresent, renderApply, renderRemove, toRestoreInput } from './render';
+// The firewall of one host: each network's rules in iptables, and for dual-stack networks the
+// same rules in ip6tables; both families are changed side by side. Changes are serialised: each
+// family keeps the state of its tables between changes.
+import { SerialQueue } from '../util/serial';
+import { IPV4, IPV6, familyOf, type FamilyTraits } from './family';
+import { FamilyFirewall } from './family-firewall';
+import type { IptablesOptions } from './iptables';
 import { type NetworkRules, validate } from './spec';
 
+/** The part of a network's rules one family carries; undefined when the network has no subnet there. */
+function rulesOf(rules: NetworkRules, traits: FamilyTraits): NetworkRules | undefined {
+  const subnets = rules.subnets.filter((s) => familyOf(s) === traits.family);
+  if (subnets.length === 0) return undefined;
+  const ports = rules.ports.filter((p) => familyOf(p.containerIp) === traits.family);
+  return { ...rules, subnets, ports };
+}
+
 export class Firewall {
-  constructor(private readonly options: IptablesOptions = {}) {}
+  private readonly families: FamilyFirewall[];
+  private readonly queue = new SerialQueue();
+
+  constructor(options: IptablesOptions = {}) {
+    this.families = [new FamilyFirewall(IPV4, options), new FamilyFirewall(IPV6, options)];
+  }
 
   /** Adds or refreshes a network's rules; applying the same rules twice changes nothing. */
   async applyNetwork(rules: NetworkRules): Promise<void> {
     validate(rules);
-    const [filter, nat] = await Promise.all([readTable(this.options, 'filter'), readTable(this.options, 'nat')]);
-    const batches = renderApply(rules, filter, nat);
-    await applyBatch(this.options, 'filter', toRestoreInput('filter', batches.filter));
-    try {
-      await applyBatch(this.options, 'nat', toRestoreInput('nat', batches.nat));
-    } catch (error) {
-      // Nothing half-done: take the network's filter rules out again, unless it was there before.
-      if (!filter.chains.has(`NETCTL-N-${rules.id.slice(0, 12)}`)) await this.removeFilterOnly(rules.id);
-      throw error;
-    }
+    return this.queue.run(() => this.apply(rules));
   }
 
-  /** Removes a network's rules; the last network takes netctl's shared chains and hooks with it. */
-  async removeNetwork(networkId: string): Promise<void> {
-    const [filter, nat] = await Promise.all([readTable(this.options, 'filter'), readTable(this.options, 'nat')]);
-    const batches = renderRemove(networkId, filter, nat);
-    if (batches.nat.length > 0) await applyBatch(this.options, 'nat', toRestoreInput('nat', batches.nat));
-    if (batches.filter.length > 0) await applyBatch(this.options, 'filter', toRestoreInput('filter', batches.filter));
+  /** Removes a network's rules; the last network takes netctl's shared chains with it. */
+  removeNetwork(networkId: string): Promise<void> {
+    return this.queue.run(async () => {
+      await Promise.all(this.families.map(async (family) => ((await family.networks()).includes(networkId.slice(0, 12)) ? family.remove(networkId) : undefined)));
+    });
   }
 
-  /** At daemon start: (re)applies every network that should exist and removes the rest. */
+  /** At daemon start: reads the tables afresh, (re)applies every network and removes the rest. */
   async reconcile(networks: NetworkRules[]): Promise<void> {
-    for (const rules of networks) await this.applyNetwork(rules);
-    const wanted = new Set(networks.map((n) => n.id.slice(0, 12)));
-    for (const id of networksPresent(await readTable(this.options, 'filter'))) if (!wanted.has(id)) await this.removeNetwork(id);
+    networks.forEach(validate);
+    return this.queue.run(async () => {
+      for (const family of this.families) family.forget();
+      for (const rules of networks) await this.apply(rules);
+      const wanted = new Set(networks.map((n) => n.id.slice(0, 12)));
+      for (const family of this.families) {
+        for (const id of await family.networks()) if (!wanted.has(id)) await family.remove(id);
+      }
+    });
   }
 
-  private async removeFilterOnly(networkId: string): Promise<void> {
-    const filter = await readTable(this.options, 'filter');
-    const batch = renderRemove(networkId, filter, { chains: new Set(), rules: [] }).filter;
-    if (batch.length > 0) await applyBatch(this.options, 'filter', toRestoreInput('filter', batch));
+  private async apply(rules: NetworkRules): Promise<void> {
+    const id = rules.id.slice(0, 12);
+    const existed = await Promise.all(this.families.map(async (family) => (await family.networks()).includes(id)));
+    const results = await Promise.allSettled(
+      this.families.map(async (family, i) => {
+        const own = rulesOf(rules, family.traits);
+        if (own) await family.apply(own);
+        else if (existed[i]) await family.remove(rules.id);
+      }),
+    );
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (!failed) return;
+    // Nothing half-done: a family that took the rules of a network new to it gives them back.
+    await Promise.allSettled(this.families.map((family, i) => (results[i]!.status === 'fulfilled' && !existed[i] && rulesOf(rules, family.traits) ? family.remove(rules.id) : undefined)));
+    throw failed.reason;
   }
 }

@@ -3,6 +3,7 @@
 // chains are declared in every batch, which with --noflush flushes and refills them, so applying
 // twice changes nothing.
 import { DNAT, FORWARD, ISOLATION_1, ISOLATION_2, networkChains, POSTROUTING, PREFIX, USER } from './chains';
+import type { FamilyTraits } from './family';
 import type { NetworkRules, PublishedPort } from './spec';
 import { chainRules, type TableState } from './state';
 
@@ -11,8 +12,9 @@ export type Table = 'filter' | 'nat';
 /** Lines between "*table" and "COMMIT"; empty when nothing is to change. */
 export type Batch = string[];
 
-export function toRestoreInput(table: Table, batch: Batch): string {
-  return `*${table}\n${batch.join('\n')}\nCOMMIT\n`;
+export interface Batches {
+  filter: Batch;
+  nat: Batch;
 }
 
 class BatchBuilder {
@@ -47,22 +49,30 @@ class BatchBuilder {
     return this;
   }
 
-  /** Removes a chain (its references must be gone first). */
+  /** Removes a chain of netctl's own with whatever rules it holds (its references must be gone first). */
   drop(name: string): this {
     if (this.state.chains.has(name)) this.lines.push(`:${name} - [0:0]`, `-X ${name}`);
     return this;
   }
+
+  /** Removes a chain that others may fill: the kernel refuses (and the batch fails) unless it is empty. */
+  dropIfEmpty(name: string): this {
+    if (this.state.chains.has(name)) this.lines.push(`-X ${name}`);
+    return this;
+  }
 }
+
+const outputHook = (traits: FamilyTraits): string => `OUTPUT ! -d ${traits.loopback} -m addrtype --dst-type LOCAL -j ${DNAT}`;
 
 const portMatch = (p: PublishedPort, port: number): string => `-p ${p.protocol} -m ${p.protocol} --dport ${port}`;
 
-function filterRules(rules: NetworkRules): string[] {
+function filterRules(rules: NetworkRules, traits: FamilyTraits): string[] {
   const br = rules.bridge;
   const icc = `-i ${br} -o ${br} -j ${rules.icc ? 'ACCEPT' : 'DROP'}`;
   if (rules.internal) return [`-i ${br} ! -o ${br} -j DROP`, `! -i ${br} -o ${br} -j DROP`, icc];
   return [
     icc,
-    ...rules.ports.map((p) => `-d ${p.containerIp}/32 ! -i ${br} -o ${br} ${portMatch(p, p.containerPort)} -j ACCEPT`),
+    ...rules.ports.map((p) => `-d ${p.containerIp}/${traits.hostLength} ! -i ${br} -o ${br} ${portMatch(p, p.containerPort)} -j ACCEPT`),
     `-o ${br} -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT`,
     `-i ${br} ! -o ${br} -j ACCEPT`,
     // Unsolicited traffic into the network from elsewhere: only published ports get in.
@@ -70,40 +80,42 @@ function filterRules(rules: NetworkRules): string[] {
   ];
 }
 
-function dnatRules(rules: NetworkRules): string[] {
+function dnatRules(rules: NetworkRules, traits: FamilyTraits): string[] {
   if (rules.internal) return [];
   return rules.ports.map((p) => {
-    const hostIp = p.hostIp ?? rules.hostBindingIpv4;
+    const hostIp = p.hostIp ?? (traits.family === 'ipv4' ? rules.hostBindingIpv4 : undefined);
     // No "! -i bridge": containers reach their neighbours' published ports through the host
     // address too (hairpin NAT, as Docker does without its userland proxy).
-    return `${hostIp && hostIp !== '0.0.0.0' ? `-d ${hostIp}/32 ` : ''}${portMatch(p, p.hostPort)} -j DNAT --to-destination ${p.containerIp}:${p.containerPort}`;
+    const destination = hostIp && hostIp !== traits.anyAddress ? `-d ${hostIp}/${traits.hostLength} ` : '';
+    return `${destination}${portMatch(p, p.hostPort)} -j DNAT --to-destination ${traits.dnatTarget(p.containerIp, p.containerPort)}`;
   });
 }
 
-function masqueradeRules(rules: NetworkRules): string[] {
+function masqueradeRules(rules: NetworkRules, traits: FamilyTraits): string[] {
   if (rules.internal) return [];
   return [
     ...(rules.masquerade ? rules.subnets.map((s) => `-s ${s} ! -o ${rules.bridge} -j MASQUERADE`) : []),
     // Hairpin: a container reaching its own published port must see the reply come back via the host.
-    ...rules.ports.map((p) => `-s ${p.containerIp}/32 -d ${p.containerIp}/32 ${portMatch(p, p.containerPort)} -j MASQUERADE`),
+    ...rules.ports.map((p) => `-s ${p.containerIp}/${traits.hostLength} -d ${p.containerIp}/${traits.hostLength} ${portMatch(p, p.containerPort)} -j MASQUERADE`),
   ];
 }
 
-export function renderApply(rules: NetworkRules, filter: TableState, nat: TableState): { filter: Batch; nat: Batch } {
+/** The rules of one family: `rules` already holds only that family's subnets and ports. */
+export function renderApply(rules: NetworkRules, filter: TableState, nat: TableState, traits: FamilyTraits): Batches {
   const chains = networkChains(rules.id);
   const br = rules.bridge;
   const f = new BatchBuilder(filter).chain(USER).chain(FORWARD).chain(ISOLATION_1).chain(ISOLATION_2);
   f.insert('FORWARD', 1, `-j ${USER}`).insert('FORWARD', 2, `-j ${FORWARD}`).insert(FORWARD, 1, `-j ${ISOLATION_1}`);
   f.fresh(chains.filter);
-  for (const rule of filterRules(rules)) f.lines.push(`-A ${chains.filter} ${rule}`);
+  for (const rule of filterRules(rules, traits)) f.lines.push(`-A ${chains.filter} ${rule}`);
   f.append(`${FORWARD} -o ${br} -j ${chains.filter}`).append(`${FORWARD} -i ${br} -j ${chains.filter}`);
   f.append(`${ISOLATION_1} -i ${br} ! -o ${br} -j ${ISOLATION_2}`).append(`${ISOLATION_2} -o ${br} -j DROP`);
 
   const n = new BatchBuilder(nat).chain(DNAT).chain(POSTROUTING);
-  n.append(`PREROUTING -m addrtype --dst-type LOCAL -j ${DNAT}`).append(`OUTPUT ! -d 127.0.0.0/8 -m addrtype --dst-type LOCAL -j ${DNAT}`).append(`POSTROUTING -j ${POSTROUTING}`);
+  n.append(`PREROUTING -m addrtype --dst-type LOCAL -j ${DNAT}`).append(outputHook(traits)).append(`POSTROUTING -j ${POSTROUTING}`);
   n.fresh(chains.dnat).fresh(chains.masquerade);
-  for (const rule of dnatRules(rules)) n.lines.push(`-A ${chains.dnat} ${rule}`);
-  for (const rule of masqueradeRules(rules)) n.lines.push(`-A ${chains.masquerade} ${rule}`);
+  for (const rule of dnatRules(rules, traits)) n.lines.push(`-A ${chains.dnat} ${rule}`);
+  for (const rule of masqueradeRules(rules, traits)) n.lines.push(`-A ${chains.masquerade} ${rule}`);
   n.append(`${DNAT} -j ${chains.dnat}`).append(`${POSTROUTING} -j ${chains.masquerade}`);
   return { filter: f.lines, nat: n.lines };
 }
@@ -120,7 +132,7 @@ export function networksPresent(filter: TableState): string[] {
 }
 
 /** Removes a network's lines and chains; the last network also takes netctl's shared chains with it. */
-export function renderRemove(networkId: string, filter: TableState, nat: TableState): { filter: Batch; nat: Batch } {
+export function renderRemove(networkId: string, filter: TableState, nat: TableState, traits: FamilyTraits): Batches {
   const chains = networkChains(networkId);
   const br = bridgeOf(networkId, filter);
   const f = new BatchBuilder(filter);
@@ -135,9 +147,11 @@ export function renderRemove(networkId: string, filter: TableState, nat: TableSt
   if (others.length === 0) {
     f.delete(`FORWARD -j ${FORWARD}`).delete(`${FORWARD} -j ${ISOLATION_1}`);
     f.drop(FORWARD).drop(ISOLATION_1).drop(ISOLATION_2);
-    // The admin's chain goes only while empty: rules someone put there are theirs to keep.
-    if (chainRules(filter, USER).length === 0) f.delete(`FORWARD -j ${USER}`).drop(USER);
-    n.delete(`PREROUTING -m addrtype --dst-type LOCAL -j ${DNAT}`).delete(`OUTPUT ! -d 127.0.0.0/8 -m addrtype --dst-type LOCAL -j ${DNAT}`).delete(`POSTROUTING -j ${POSTROUTING}`);
+    // The admin's chain goes only while empty: rules someone put there are theirs to keep. Should
+    // the state be stale, the kernel refuses to remove a chain with rules and the batch is redone
+    // with the tables read afresh.
+    if (chainRules(filter, USER).length === 0) f.delete(`FORWARD -j ${USER}`).dropIfEmpty(USER);
+    n.delete(`PREROUTING -m addrtype --dst-type LOCAL -j ${DNAT}`).delete(outputHook(traits)).delete(`POSTROUTING -j ${POSTROUTING}`);
     n.drop(DNAT).drop(POSTROUTING);
   }
   return { filter: f.lines, nat: n.lines };

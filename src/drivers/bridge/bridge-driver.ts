@@ -7,7 +7,6 @@ import type { Firewall, NetworkRules } from '../../firewall';
 import { ensureSysctl } from '../../kernel/sysctl';
 import type { Link, NetlinkHandle } from '../../netlink';
 import { Rollback } from '../../util/rollback';
-import { SerialQueue } from '../../util/serial';
 import { type Capability, type Driver, InvalidOptionError, type NetworkSpec } from '../driver';
 import { type BridgeOptions, bridgeNameOf, parseBridgeOptions } from './options';
 
@@ -26,8 +25,6 @@ export class BridgeDriver implements Driver {
   readonly type = 'bridge';
   readonly capability: Capability = { dataScope: 'local', connectivityScope: 'local' };
   readonly usesIpam = true;
-  /** iptables tables are read, changed and written back whole: one network at a time. */
-  private readonly firewallQueue = new SerialQueue();
 
   constructor(private readonly deps: BridgeDriverDeps) {}
 
@@ -53,7 +50,7 @@ export class BridgeDriver implements Driver {
       const bridge = await this.makeBridge(spec, options, name);
       rollback.push(`deleting bridge ${name}`, () => netlink.linkDel(bridge.index));
       this.enableForwarding(spec, options);
-      await this.firewallQueue.run(() => this.deps.firewall.applyNetwork(firewallRules(spec, options, name)));
+      await this.deps.firewall.applyNetwork(firewallRules(spec, options, name));
     } catch (error) {
       for (const failure of await rollback.run()) this.deps.log.error({ err: failure.error, network: spec.id }, `rollback: ${failure.what} failed`);
       throw error;
@@ -67,7 +64,7 @@ export class BridgeDriver implements Driver {
     const removeBridge = this.deps.netlink.linkDel(name).catch((error: unknown) => {
       if (!isGone(error)) throw error;
     });
-    const removeRules = this.firewallQueue.run(() => this.deps.firewall.removeNetwork(spec.id));
+    const removeRules = this.deps.firewall.removeNetwork(spec.id);
     await Promise.all([removeBridge, removeRules]);
   }
 
@@ -102,7 +99,7 @@ export class BridgeDriver implements Driver {
       const options = parseBridgeOptions(spec.options);
       return firewallRules(spec, options, bridgeNameOf(spec.id, options));
     });
-    await this.firewallQueue.run(() => this.deps.firewall.reconcile(rules));
+    await this.deps.firewall.reconcile(rules);
   }
 
   /** Creates the bridge (down), marks it as the network's, addresses it and brings it up. */
@@ -154,7 +151,7 @@ function firewallRules(spec: NetworkSpec, options: BridgeOptions, bridge: string
   return {
     id: spec.id,
     bridge,
-    subnets: spec.ipv4.map((d) => d.pool),
+    subnets: [...spec.ipv4, ...spec.ipv6].map((d) => d.pool),
     icc: options.icc,
     masquerade: options.masquerade,
     internal: spec.internal,
