@@ -56,7 +56,7 @@ export function buildHost(t: Teardown): Host {
  * Bounded pings; true when a reply came back. Checks that expect success allow a few attempts
  * (a loaded machine can miss one); checks that expect a block should pass attempts = 1.
  */
-export function pings(from: TestNamespace, to: string, attempts = 3): boolean {
+export function pings(from: Pick<TestNamespace, 'path'>, to: string, attempts = 3): boolean {
   for (let i = 0; i < attempts; i++) {
     try {
       execFileSync('nsenter', [`--net=${from.path}`, 'busybox', 'ping', '-c', '1', '-W', '1', to], { stdio: 'ignore' });

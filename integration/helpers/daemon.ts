@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
+import { cleanupSandboxDir } from './controller-host';
 
 const CLI = path.resolve(__dirname, '..', '..', 'src', 'cli', 'main.js');
 
@@ -80,7 +81,10 @@ export async function startDaemon(t: { teardown(fn: () => Promise<void> | void):
   };
   t.teardown(async () => {
     await stop();
-    if (base) fs.rmSync(base, { recursive: true, force: true });
+    if (base) {
+      cleanupSandboxDir(runDir);
+      fs.rmSync(base, { recursive: true, force: true });
+    }
   });
 
   // Generous: on two busy cores a whole suite of daemons, etcds and iptables runs at once.

@@ -1,9 +1,20 @@
 // Networks in the Docker Engine API's JSON shape (v1.41 field names), both ways: the create
 // request read and checked field by field, and the network as inspect and list show it.
-import type { CreateNetworkRequest, IpamConfig, NetworkRecord } from '../controller';
+import type { CreateNetworkRequest, EndpointRecord, IpamConfig, NetworkRecord, SandboxRecord } from '../controller';
 import { badRequest } from './errors';
 
-export function networkJson(network: NetworkRecord): Record<string, unknown> {
+/** Inspect's Containers: one entry per endpoint, keyed by its container (or, without one, its sandbox). */
+function containersJson(attached: ReadonlyArray<{ endpoint: EndpointRecord; sandbox: SandboxRecord }>): Record<string, unknown> {
+  return Object.fromEntries(
+    attached.map(({ endpoint, sandbox }) => [
+      sandbox.containerId ?? sandbox.id,
+      { Name: endpoint.name, EndpointID: endpoint.id, MacAddress: endpoint.mac, IPv4Address: endpoint.ipv4?.address ?? '', IPv6Address: endpoint.ipv6?.address ?? '' },
+    ]),
+  );
+}
+
+/** A network as inspect shows it (with its endpoints) and as list shows it (Containers empty, as Docker). */
+export function networkJson(network: NetworkRecord, attached: ReadonlyArray<{ endpoint: EndpointRecord; sandbox: SandboxRecord }> = []): Record<string, unknown> {
   return {
     Name: network.name,
     Id: network.id,
@@ -26,7 +37,7 @@ export function networkJson(network: NetworkRecord): Record<string, unknown> {
     Ingress: false,
     ConfigFrom: { Network: '' },
     ConfigOnly: false,
-    Containers: {},
+    Containers: containersJson(attached),
     Options: network.options,
     Labels: network.labels,
   };

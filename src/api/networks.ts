@@ -9,7 +9,7 @@ const LIST_FILTERS = ['dangling', 'driver', 'id', 'label', 'name', 'scope', 'typ
 const PRUNE_FILTERS = ['until', 'label', 'label!'] as const;
 
 /** A network passes when, for every filter key, one of its values matches (Docker's semantics). */
-function listFilter(filters: Filters): (network: NetworkRecord) => boolean {
+function listFilter(filters: Filters, inUse: (n: NetworkRecord) => boolean): (network: NetworkRecord) => boolean {
   const tests: Array<(n: NetworkRecord) => boolean> = [];
   const any = (key: string, test: (n: NetworkRecord, value: string) => boolean): void => {
     const values = filters.get(key);
@@ -25,7 +25,7 @@ function listFilter(filters: Filters): (network: NetworkRecord) => boolean {
     return n.predefined === (v === 'builtin');
   });
   // Dangling: no container attached; predefined networks are never dangling.
-  any('dangling', (n, v) => !n.predefined === parseBoolFilter('dangling', v));
+  any('dangling', (n, v) => (!n.predefined && !inUse(n)) === parseBoolFilter('dangling', v));
   return (n) => tests.every((test) => test(n));
 }
 
@@ -43,11 +43,15 @@ function pruneFilter(filters: Filters): (network: NetworkRecord) => boolean {
 
 export function addNetworkRoutes(router: Router, controller: Controller): void {
   router.add('GET', '/networks', (request) => {
-    const keep = listFilter(parseFilters(request.query.get('filters'), LIST_FILTERS));
-    return { status: 200, body: controller.list().filter(keep).map(networkJson) };
+    const keep = listFilter(parseFilters(request.query.get('filters'), LIST_FILTERS), (n) => controller.endpoints({ networkId: n.id }).length > 0);
+    return { status: 200, body: controller.list().filter(keep).map((n) => networkJson(n)) };
   });
 
-  router.add('GET', '/networks/{id}', (request) => ({ status: 200, body: networkJson(controller.find(request.params['id']!)) }));
+  router.add('GET', '/networks/{id}', (request) => {
+    const network = controller.find(request.params['id']!);
+    const endpoints = controller.endpoints({ networkId: network.id }).map((endpoint) => ({ endpoint, sandbox: controller.sandbox(endpoint.sandboxId) }));
+    return { status: 200, body: networkJson(network, endpoints) };
+  });
 
   router.add('POST', '/networks/create', async (request) => {
     const network = await controller.create(parseCreateRequest(await request.json()));

@@ -6,6 +6,8 @@ import { type Driver, InvalidOptionError } from '../drivers/driver';
 import { AUX_ADDRESS_NAME, GATEWAY_ADDRESS_TYPE, type Ipam, LOCAL_SPACE, REQUEST_ADDRESS_TYPE } from '../ipam';
 import type { Store } from '../store/types';
 import { Rollback } from '../util/rollback';
+import { Attachments, type ConnectRequest } from './attachments';
+import { endpointSpecOf, type EndpointRecord, type SandboxRecord } from './endpoint-record';
 import { ConflictError, ForbiddenError, InvalidParameterError, NotFoundError } from './errors';
 import { type IpamConfig, type NetworkRecord, type PoolAllocation, specOf } from './network-record';
 
@@ -30,6 +32,8 @@ export interface ControllerDeps {
   log: pino.Logger;
   /** Prefixes a dynamic pool must avoid: the host's routes, read when a pool is chosen. */
   hostRoutes(): Promise<string[]>;
+  /** Where sandbox namespaces are made (the daemon's exec root + /netns). */
+  sandboxDir: string;
 }
 
 const plainIp = (cidr: string): string => cidr.slice(0, cidr.indexOf('/'));
@@ -40,24 +44,68 @@ export class Controller {
   private readonly drivers = new Map<string, Driver>();
   /** Names of networks being created: a second create of the same name must fail at once. */
   private readonly reservedNames = new Set<string>();
+  /** Networks whose removal has begun: no endpoint may join them any more. */
+  private readonly removing = new Set<string>();
+  private readonly attachments: Attachments;
 
   private constructor(private readonly deps: ControllerDeps) {
     for (const driver of deps.drivers) this.drivers.set(driver.type, driver);
+    this.attachments = new Attachments({
+      store: deps.store,
+      ipam: deps.ipam,
+      log: deps.log,
+      sandboxDir: deps.sandboxDir,
+      network: (reference) => this.find(reference),
+      networkById: (id) => (this.removing.has(id) ? undefined : this.networks.get(id)),
+      driverOf: (network) => this.drivers.get(network.driver)!,
+    });
   }
 
-  /** Loads the stored networks and makes the kernel match them (see Driver.restore). */
+  /** Loads the stored networks, sandboxes and endpoints and makes the kernel match them (see Driver.restore). */
   static async open(deps: ControllerDeps): Promise<Controller> {
     const controller = new Controller(deps);
     for (const entry of await deps.store.list(NETWORK_PREFIX)) {
       const record = JSON.parse(entry.value.toString('utf8')) as NetworkRecord;
       controller.networks.set(record.id, record);
     }
+    await controller.attachments.load();
     for (const driver of controller.drivers.values()) {
-      await driver.restore(controller.list().filter((n) => n.driver === driver.type).map(specOf));
+      const networks = controller.list().filter((n) => n.driver === driver.type);
+      const endpoints = networks.flatMap((n) => controller.attachments.ofNetwork(n.id)).map(endpointSpecOf);
+      await controller.attachments.rejoin(await driver.restore(networks.map(specOf), endpoints));
     }
     await controller.releaseOrphanPools();
     return controller;
   }
+
+  // ---- sandboxes and endpoints (see attachments.ts) ----
+
+  createSandbox(options: { containerId?: string } = {}): Promise<SandboxRecord> {
+    return this.attachments.createSandbox(options);
+  }
+
+  deleteSandbox(id: string): Promise<void> {
+    return this.attachments.deleteSandbox(id);
+  }
+
+  sandbox(id: string): SandboxRecord {
+    return this.attachments.sandbox(id);
+  }
+
+  connect(network: string, sandboxId: string, request: ConnectRequest = {}): Promise<EndpointRecord> {
+    return this.attachments.connect(network, sandboxId, request);
+  }
+
+  disconnect(network: string, sandboxId: string): Promise<void> {
+    return this.attachments.disconnect(network, sandboxId);
+  }
+
+  /** A network's endpoints, or a sandbox's in the order they were connected. */
+  endpoints(of: { networkId: string } | { sandboxId: string }): EndpointRecord[] {
+    return 'networkId' in of ? this.attachments.ofNetwork(of.networkId) : this.attachments.ofSandbox(of.sandboxId);
+  }
+
+  // ---- networks ----
 
   list(): NetworkRecord[] {
     return [...this.networks.values()];
@@ -133,7 +181,14 @@ export class Controller {
   async delete(reference: string): Promise<void> {
     const record = this.find(reference);
     if (record.predefined) throw new ForbiddenError(`${record.name} is a pre-defined network and cannot be removed`);
-    await this.remove(record);
+    if (this.attachments.ofNetwork(record.id).length > 0) throw new ForbiddenError(`error while removing network: network ${record.name} id ${record.id} has active endpoints`);
+    if (this.removing.has(record.id)) throw new NotFoundError(`network ${reference} not found`);
+    this.removing.add(record.id);
+    try {
+      await this.remove(record);
+    } finally {
+      this.removing.delete(record.id);
+    }
   }
 
   /** Takes a network out of the kernel, the store and the IPAM, in that order. */
@@ -154,7 +209,8 @@ export class Controller {
   async prune(select: (network: NetworkRecord) => boolean): Promise<string[]> {
     const removed: string[] = [];
     for (const network of this.list()) {
-      if (network.predefined || !select(network)) continue;
+      // In use is not an error for prune: such networks are simply kept, as Docker does.
+      if (network.predefined || !select(network) || this.attachments.ofNetwork(network.id).length > 0) continue;
       await this.delete(network.id);
       removed.push(network.name);
     }

@@ -1,4 +1,6 @@
 // The CNM core.
 export { Controller, type ControllerDeps, type CreateNetworkRequest } from './controller';
+export type { ConnectRequest } from './attachments';
 export type { NetworkRecord, IpamConfig, PoolAllocation } from './network-record';
+export type { EndpointRecord, EndpointAddress, SandboxRecord } from './endpoint-record';
 export * from './errors';

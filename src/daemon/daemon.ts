@@ -7,19 +7,10 @@ import pino from 'pino';
 import { addNetworkRoutes } from '../api/networks';
 import { Router } from '../api/router';
 import { addSystemRoutes } from '../api/system';
-import { Controller } from '../controller';
-import { BridgeDriver } from '../drivers/bridge/bridge-driver';
-import { HostDriver } from '../drivers/host/host-driver';
-import { NullDriver } from '../drivers/null/null-driver';
-import { Firewall } from '../firewall';
-import { Ipam, parseDefaultAddressPool } from '../ipam';
-import { NetlinkHandle } from '../netlink';
-// The sqlite module directly: the store index also loads etcd's client (~18 MB), which a daemon
-// without a global store never needs.
-import { LocalStore } from '../store/sqlite';
-import type { Store } from '../store/types';
+import { parseDefaultAddressPool } from '../ipam';
 import { type DaemonOptions, unixSocketPath } from './options';
 import { claimPidFile, releasePidFile } from './pidfile';
+import { openStack, type Stack } from './stack';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const NETCTL_VERSION = (require('../../../package.json') as { version: string }).version;
@@ -27,9 +18,7 @@ const NETCTL_VERSION = (require('../../../package.json') as { version: string })
 export class Daemon {
   readonly log: pino.Logger;
   private server: http.Server | undefined;
-  private store: Store | undefined;
-  private ipam: Ipam | undefined;
-  private netlink: NetlinkHandle | undefined;
+  private stack: Stack | undefined;
   private readonly socketPath: string;
   private readonly pidFile: string;
 
@@ -45,17 +34,8 @@ export class Daemon {
     fs.mkdirSync(this.options.runDir, { recursive: true, mode: 0o755 });
     claimPidFile(this.pidFile);
     try {
-      this.store = new LocalStore(path.join(this.options.root, 'store.db'));
-      const localPools = this.options.defaultAddressPools.map(parseDefaultAddressPool);
-      this.ipam = await Ipam.open({ local: this.store, ...(localPools.length > 0 ? { localPools } : {}) });
-      const netlink = (this.netlink = NetlinkHandle.open());
-      const controller = await Controller.open({
-        store: this.store,
-        ipam: this.ipam,
-        drivers: [new BridgeDriver({ netlink, firewall: new Firewall(), log: this.log }), new NullDriver(), new HostDriver()],
-        log: this.log,
-        hostRoutes: async () => (await netlink.routeList()).filter((r) => r.destination !== 'default').map((r) => r.destination),
-      });
+      this.stack = await openStack({ root: this.options.root, runDir: this.options.runDir, localPools: this.options.defaultAddressPools.map(parseDefaultAddressPool), log: this.log });
+      const { controller } = this.stack;
       await controller.ensurePredefined({ bridge: this.options.bridge !== 'none' });
       const router = new Router();
       addSystemRoutes(router, NETCTL_VERSION);
@@ -79,12 +59,8 @@ export class Daemon {
       });
       fs.rmSync(this.socketPath, { force: true });
     }
-    await this.ipam?.close();
-    this.ipam = undefined;
-    this.netlink?.close();
-    this.netlink = undefined;
-    await this.store?.close();
-    this.store = undefined;
+    await this.stack?.close();
+    this.stack = undefined;
     releasePidFile(this.pidFile);
   }
 }

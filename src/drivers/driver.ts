@@ -32,6 +32,31 @@ export interface NetworkSpec {
   ipv6: IpamData[];
 }
 
+/** An endpoint as the core allocated it: its addresses in CIDR form, its MAC. */
+export interface EndpointSpec {
+  id: string;
+  networkId: string;
+  mac: string;
+  ipv4?: string;
+  ipv6?: string;
+}
+
+/**
+ * Where a joining endpoint's interface goes: the sandbox's namespace and the name the core chose
+ * there (eth0, eth1...). Drivers create the interface in place, with that name, in one request,
+ * rather than creating it in the host, moving it and renaming it.
+ */
+export interface JoinTarget {
+  sandboxKey: string;
+  ifname: string;
+}
+
+/** What a join tells the core: the gateways a default route may use (none on internal networks). */
+export interface JoinInfo {
+  gateway4?: string;
+  gateway6?: string;
+}
+
 export interface Driver {
   /** The name users pass to `-d` ("bridge"). */
   readonly type: string;
@@ -53,10 +78,18 @@ export interface Driver {
   /** Removes the network's kernel objects; a network already partly gone is not an error. */
   deleteNetwork(spec: NetworkSpec): Promise<void>;
   /**
-   * At daemon start: make the kernel match `networks` (recreate what is missing) and remove the
-   * driver's objects that belong to no network, left by a crash between steps.
+   * Puts the endpoint's interface into the sandbox as `target.ifname`, with the endpoint's MAC,
+   * down and without addresses (the core configures them); on failure leaves nothing behind.
    */
-  restore(networks: readonly NetworkSpec[]): Promise<void>;
+  join(network: NetworkSpec, endpoint: EndpointSpec, target: JoinTarget): Promise<JoinInfo>;
+  /** Takes the endpoint's interface away; an interface already gone is not an error. */
+  leave(network: NetworkSpec, endpoint: EndpointSpec): Promise<void>;
+  /**
+   * At daemon start: make the kernel match `networks` (recreate what is missing) and remove the
+   * driver's objects that belong to no network or endpoint, left by a crash between steps.
+   * Returns the IDs of `endpoints` whose interface is gone, for the core to join again.
+   */
+  restore(networks: readonly NetworkSpec[], endpoints: readonly EndpointSpec[]): Promise<string[]>;
 }
 
 /** A driver option the driver cannot take; the message says which and what is allowed. */

@@ -7,12 +7,17 @@ import type { Firewall, NetworkRules } from '../../firewall';
 import { ensureSysctl } from '../../kernel/sysctl';
 import type { Link, NetlinkHandle } from '../../netlink';
 import { Rollback } from '../../util/rollback';
-import { type Capability, type Driver, InvalidOptionError, type NetworkSpec } from '../driver';
+import { type Capability, type Driver, type EndpointSpec, InvalidOptionError, type JoinInfo, type JoinTarget, type NetworkSpec } from '../driver';
 import { type BridgeOptions, bridgeNameOf, parseBridgeOptions } from './options';
 
 const ALIAS_PREFIX = 'netctl-network:';
 
 const isGone = (error: unknown): boolean => (error as { code?: string }).code === 'ENODEV';
+
+/** The host end of an endpoint's veth pair: named after the endpoint, so no lookup is needed to find it. */
+export const hostVethName = (endpointId: string): string => `veth${endpointId.slice(0, 11)}`;
+
+const plainIp = (cidr: string): string => cidr.slice(0, cidr.indexOf('/'));
 
 export interface BridgeDriverDeps {
   /** A netlink handle in the namespace the daemon manages. */
@@ -68,7 +73,35 @@ export class BridgeDriver implements Driver {
     await Promise.all([removeBridge, removeRules]);
   }
 
-  async restore(networks: readonly NetworkSpec[]): Promise<void> {
+  /**
+   * One RTM_NEWLINK makes the pair: the host end enslaved and up, the peer created inside the
+   * sandbox with its final name and MAC. Hairpin lets a container reach its own published ports.
+   */
+  async join(network: NetworkSpec, endpoint: EndpointSpec, target: JoinTarget): Promise<JoinInfo> {
+    const options = parseBridgeOptions(network.options);
+    const { netlink } = this.deps;
+    const hostName = hostVethName(endpoint.id);
+    const mtu = options.mtu !== undefined ? { mtu: options.mtu } : {};
+    await netlink.linkAdd({ kind: 'veth', name: hostName, master: bridgeNameOf(network.id, options), up: true, ...mtu, peer: { name: target.ifname, netns: target.sandboxKey, mac: endpoint.mac, ...mtu } });
+    try {
+      await netlink.bridgePortSet(hostName, { hairpin: true });
+    } catch (error) {
+      await netlink.linkDel(hostName).catch(() => undefined);
+      throw error;
+    }
+    if (network.internal) return {};
+    const gateway4 = network.ipv4.find((d) => d.gateway !== undefined)?.gateway;
+    const gateway6 = network.ipv6.find((d) => d.gateway !== undefined)?.gateway;
+    return { ...(gateway4 ? { gateway4: plainIp(gateway4) } : {}), ...(gateway6 && endpoint.ipv6 ? { gateway6: plainIp(gateway6) } : {}) };
+  }
+
+  async leave(_network: NetworkSpec, endpoint: EndpointSpec): Promise<void> {
+    await this.deps.netlink.linkDel(hostVethName(endpoint.id)).catch((error: unknown) => {
+      if (!isGone(error)) throw error;
+    });
+  }
+
+  async restore(networks: readonly NetworkSpec[], endpoints: readonly EndpointSpec[]): Promise<string[]> {
     const { netlink, log } = this.deps;
     const links = await netlink.linkList();
     const byName = new Map(links.map((l) => [l.name, l]));
@@ -100,6 +133,24 @@ export class BridgeDriver implements Driver {
       return firewallRules(spec, options, bridgeNameOf(spec.id, options));
     });
     await this.deps.firewall.reconcile(rules);
+    return this.restoreEndpoints(endpoints);
+  }
+
+  /** Removes host veths on netctl's bridges that belong to no endpoint; returns the endpoints whose veth is gone. */
+  private async restoreEndpoints(endpoints: readonly EndpointSpec[]): Promise<string[]> {
+    const { netlink, log } = this.deps;
+    const links = await netlink.linkList();
+    const ours = new Set(links.filter((l) => l.kind === 'bridge' && l.alias?.startsWith(ALIAS_PREFIX)).map((l) => l.index));
+    const wanted = new Set(endpoints.map((e) => hostVethName(e.id)));
+    for (const link of links) {
+      if (link.kind !== 'veth' || link.masterIndex === undefined || !ours.has(link.masterIndex) || wanted.has(link.name)) continue;
+      log.warn({ link: link.name }, 'veth of no endpoint (left by a crash): removing it');
+      await netlink.linkDel(link.index).catch((error: unknown) => {
+        if (!isGone(error)) throw error;
+      });
+    }
+    const present = new Set(links.map((l) => l.name));
+    return endpoints.filter((e) => !present.has(hostVethName(e.id))).map((e) => e.id);
   }
 
   /** Creates the bridge (down), marks it as the network's, addresses it and brings it up. */

@@ -1,6 +1,6 @@
 // The "null" driver of Docker's predefined `none` network: a sandbox with loopback only. It has
 // no kernel objects of its own and takes no addresses.
-import { type Capability, type Driver, InvalidOptionError, type NetworkSpec } from '../driver';
+import { type Capability, type Driver, InvalidOptionError, type JoinInfo, type NetworkSpec } from '../driver';
 
 /** Shared by drivers whose networks have nothing in the kernel: null and host. */
 export abstract class StatelessDriver implements Driver {
@@ -21,7 +21,16 @@ export abstract class StatelessDriver implements Driver {
 
   async deleteNetwork(_spec: NetworkSpec): Promise<void> {}
 
-  async restore(_networks: readonly NetworkSpec[]): Promise<void> {}
+  /** No interface: the sandbox keeps loopback only (null), or is the host's own namespace (host). */
+  async join(): Promise<JoinInfo> {
+    return {};
+  }
+
+  async leave(): Promise<void> {}
+
+  async restore(): Promise<string[]> {
+    return [];
+  }
 }
 
 export class NullDriver extends StatelessDriver {

@@ -1,0 +1,295 @@
+// Sandboxes and the endpoints that attach them to networks. Connecting is one transaction:
+// addresses from the network's pools, the driver's join (the interface appears in the sandbox),
+// addresses and up inside, the default route, the store; a failure undoes every step. Work on
+// one sandbox is serialised (interface names and the default route depend on its other endpoints).
+import crypto from 'node:crypto';
+import net from 'node:net';
+import type pino from 'pino';
+import type { Driver, JoinInfo } from '../drivers/driver';
+import { type Ipam } from '../ipam';
+import { InvalidAddressError, ipToBigInt, parsePrefix, prefixContains } from '../ip/address';
+import { Sandbox } from '../sandbox';
+import type { Store } from '../store/types';
+import { Rollback } from '../util/rollback';
+import { SerialQueue } from '../util/serial';
+import { type EndpointAddress, type EndpointRecord, endpointSpecOf, type SandboxRecord } from './endpoint-record';
+import { ForbiddenError, InvalidParameterError, NotFoundError } from './errors';
+import { type NetworkRecord, type PoolAllocation, specOf } from './network-record';
+
+const SANDBOX_PREFIX = 'sandboxes/';
+const ENDPOINT_PREFIX = 'endpoints/';
+
+export interface ConnectRequest {
+  /** The endpoint's name; Docker uses the container's name. Defaults to the sandbox's ID prefix. */
+  name?: string;
+  /** Static addresses (plain, without a prefix length), as `--ip` and `--ip6`. */
+  ipv4?: string;
+  ipv6?: string;
+  mac?: string;
+  aliases?: string[];
+}
+
+export interface AttachmentDeps {
+  store: Store;
+  ipam: Ipam;
+  log: pino.Logger;
+  /** Where sandbox namespaces are made. */
+  sandboxDir: string;
+  network(reference: string): NetworkRecord;
+  /** A network by ID; undefined once its removal has begun. */
+  networkById(id: string): NetworkRecord | undefined;
+  driverOf(network: NetworkRecord): Driver;
+}
+
+const newId = (): string => crypto.randomBytes(32).toString('hex');
+const encode = (value: unknown): Buffer => Buffer.from(JSON.stringify(value));
+const plainIp = (cidr: string): string => cidr.slice(0, cidr.indexOf('/'));
+
+/** Docker's bridge MACs: 02:42 and the IPv4 address, so a reused address keeps its MAC in neighbours' caches. */
+function macFor(ipv4: string | undefined): string {
+  const bytes = ipv4 ? plainIp(ipv4).split('.').map(Number) : [...crypto.randomBytes(4)];
+  return ['02', '42', ...bytes.map((b) => b.toString(16).padStart(2, '0'))].join(':');
+}
+
+const byConnectOrder = (a: EndpointRecord, b: EndpointRecord): number => a.created.localeCompare(b.created) || a.id.localeCompare(b.id);
+
+const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i;
+
+export class Attachments {
+  private readonly sandboxes = new Map<string, SandboxRecord>();
+  private readonly endpoints = new Map<string, EndpointRecord>();
+  private readonly queues = new Map<string, SerialQueue>();
+
+  constructor(private readonly deps: AttachmentDeps) {}
+
+  /** Loads what the store holds; sandboxes whose namespace is gone are dropped with their endpoints. */
+  async load(): Promise<void> {
+    const { store, log } = this.deps;
+    for (const entry of await store.list(SANDBOX_PREFIX)) {
+      const record = JSON.parse(entry.value.toString('utf8')) as SandboxRecord;
+      this.sandboxes.set(record.id, record);
+    }
+    for (const entry of await store.list(ENDPOINT_PREFIX)) {
+      const record = JSON.parse(entry.value.toString('utf8')) as EndpointRecord;
+      this.endpoints.set(record.id, record);
+    }
+    for (const sandbox of [...this.sandboxes.values()]) {
+      if (Sandbox.open(sandbox.key).exists()) continue;
+      log.warn({ sandbox: sandbox.id, key: sandbox.key }, 'sandbox namespace gone: dropping the sandbox and its endpoints');
+      for (const endpoint of this.ofSandbox(sandbox.id)) await this.forget(endpoint);
+      await store.delete(SANDBOX_PREFIX + sandbox.id);
+      this.sandboxes.delete(sandbox.id);
+    }
+    for (const endpoint of [...this.endpoints.values()]) {
+      if (this.sandboxes.has(endpoint.sandboxId) && this.deps.networkById(endpoint.networkId)) continue;
+      log.warn({ endpoint: endpoint.id }, 'endpoint of no sandbox or network: dropping it');
+      await this.forget(endpoint);
+    }
+  }
+
+  /** Joins again endpoints whose interface a driver reported missing at restore. */
+  async rejoin(endpointIds: readonly string[]): Promise<void> {
+    for (const id of endpointIds) {
+      const endpoint = this.endpoints.get(id);
+      if (!endpoint) continue;
+      this.deps.log.warn({ endpoint: id, ifname: endpoint.ifname }, 'endpoint interface missing: joining it again');
+      const sandbox = Sandbox.open(this.sandbox(endpoint.sandboxId).key);
+      await this.serially(endpoint.sandboxId, async () => {
+        await this.plumb(endpoint, sandbox, new Rollback());
+        await this.pointGateways(sandbox, endpoint, 'joined');
+      });
+    }
+  }
+
+  listSandboxes(): SandboxRecord[] {
+    return [...this.sandboxes.values()];
+  }
+
+  sandbox(id: string): SandboxRecord {
+    const record = this.sandboxes.get(id);
+    if (!record) throw new NotFoundError(`sandbox ${id} not found`);
+    return record;
+  }
+
+  /** Endpoints of a network, including those being connected right now. */
+  ofNetwork(networkId: string): EndpointRecord[] {
+    return [...this.endpoints.values()].filter((e) => e.networkId === networkId);
+  }
+
+  /** Endpoints of a sandbox in the order they were connected. */
+  ofSandbox(sandboxId: string): EndpointRecord[] {
+    return [...this.endpoints.values()].filter((e) => e.sandboxId === sandboxId).sort(byConnectOrder);
+  }
+
+  async createSandbox(options: { containerId?: string } = {}): Promise<SandboxRecord> {
+    const id = newId();
+    const sandbox = await Sandbox.create(this.deps.sandboxDir, id.slice(0, 12));
+    const record: SandboxRecord = { id, key: sandbox.key, ...(options.containerId ? { containerId: options.containerId } : {}), created: new Date().toISOString() };
+    try {
+      await this.deps.store.put(SANDBOX_PREFIX + id, encode(record), 0);
+    } catch (error) {
+      sandbox.destroy();
+      throw error;
+    }
+    this.sandboxes.set(id, record);
+    return record;
+  }
+
+  /** Disconnects every endpoint, then removes the namespace. */
+  async deleteSandbox(id: string): Promise<void> {
+    const record = this.sandbox(id);
+    await this.serially(id, async () => {
+      for (const endpoint of this.ofSandbox(id).reverse()) await this.detach(endpoint, undefined);
+      Sandbox.open(record.key).destroy();
+      await this.deps.store.delete(SANDBOX_PREFIX + id);
+      this.sandboxes.delete(id);
+    });
+    this.queues.delete(id);
+  }
+
+  async connect(networkReference: string, sandboxId: string, request: ConnectRequest = {}): Promise<EndpointRecord> {
+    const network = this.deps.network(networkReference);
+    const sandboxRecord = this.sandbox(sandboxId);
+    const name = request.name ?? sandboxId.slice(0, 12);
+    if (request.mac !== undefined && !MAC.test(request.mac)) throw new InvalidParameterError(`invalid MAC address "${request.mac}": use six hex pairs like 02:42:ac:11:00:02`);
+    for (const [family, ip] of [['IPv4', request.ipv4], ['IPv6', request.ipv6]] as const) {
+      if (ip !== undefined && net.isIP(ip) !== (family === 'IPv4' ? 4 : 6)) throw new InvalidParameterError(`invalid ${family} address "${ip}"`);
+    }
+    if (request.ipv6 !== undefined && !network.enableIPv6) throw new InvalidParameterError(`network ${network.name} has no IPv6: it was created without --ipv6`);
+    return this.serially(sandboxId, async () => {
+      if (!this.deps.networkById(network.id)) throw new NotFoundError(`network ${networkReference} not found`);
+      if (this.ofSandbox(sandboxId).some((e) => e.networkId === network.id)) throw new ForbiddenError(`endpoint with name ${name} already exists in network ${network.name}`);
+      const endpoint: EndpointRecord = { id: newId(), name, networkId: network.id, sandboxId, ifname: this.nextIfname(sandboxId), mac: '', aliases: [...(request.aliases ?? [])], created: new Date().toISOString() };
+      // Listed before any await: a network removal from now on sees the endpoint and refuses.
+      this.endpoints.set(endpoint.id, endpoint);
+      const rollback = new Rollback();
+      rollback.push('forgetting the endpoint', () => this.endpoints.delete(endpoint.id));
+      try {
+        if (this.deps.driverOf(network).usesIpam) {
+          const ipv4 = await this.allocate(network, false, request.ipv4, rollback);
+          const ipv6 = network.enableIPv6 ? await this.allocate(network, true, request.ipv6, rollback) : undefined;
+          if (ipv4) endpoint.ipv4 = ipv4;
+          if (ipv6) endpoint.ipv6 = ipv6;
+        }
+        endpoint.mac = request.mac?.toLowerCase() ?? macFor(endpoint.ipv4?.address);
+        const sandbox = Sandbox.open(sandboxRecord.key);
+        await this.plumb(endpoint, sandbox, rollback);
+        await this.pointGateways(sandbox, endpoint, 'joined');
+        await this.deps.store.put(ENDPOINT_PREFIX + endpoint.id, encode(endpoint), 0);
+        this.deps.log.info({ endpoint: endpoint.id, network: network.id, sandbox: sandboxId, ifname: endpoint.ifname }, 'endpoint connected');
+        return endpoint;
+      } catch (error) {
+        for (const failure of await rollback.run()) this.deps.log.error({ err: failure.error, endpoint: endpoint.id }, `rollback: ${failure.what} failed`);
+        throw error;
+      }
+    });
+  }
+
+  async disconnect(networkReference: string, sandboxId: string): Promise<void> {
+    const network = this.deps.network(networkReference);
+    this.sandbox(sandboxId);
+    await this.serially(sandboxId, async () => {
+      const endpoint = this.ofSandbox(sandboxId).find((e) => e.networkId === network.id);
+      if (!endpoint) throw new ForbiddenError(`sandbox ${sandboxId.slice(0, 12)} is not connected to network ${network.name}`);
+      await this.detach(endpoint, Sandbox.open(this.sandbox(sandboxId).key));
+    });
+  }
+
+  /**
+   * The driver's join and the layer 3 inside the sandbox. The endpoint's gateways are recorded
+   * on it; which endpoint carries the default route is decided by pointGateways.
+   */
+  private async plumb(endpoint: EndpointRecord, sandbox: Sandbox, rollback: Rollback): Promise<void> {
+    const network = this.deps.networkById(endpoint.networkId)!;
+    const driver = this.deps.driverOf(network);
+    const info: JoinInfo = await driver.join(specOf(network), endpointSpecOf(endpoint), { sandboxKey: sandbox.key, ifname: endpoint.ifname });
+    rollback.push(`leaving network ${network.name}`, () => driver.leave(specOf(network), endpointSpecOf(endpoint)));
+    const addresses = [endpoint.ipv4?.address, endpoint.ipv6?.address].filter((a): a is string => a !== undefined);
+    await sandbox.configureInterface(endpoint.ifname, addresses);
+    delete endpoint.gateway4;
+    delete endpoint.gateway6;
+    if (info.gateway4) endpoint.gateway4 = info.gateway4;
+    if (info.gateway6) endpoint.gateway6 = info.gateway6;
+  }
+
+  /**
+   * The default route of each family goes via the first-connected endpoint that offers a
+   * gateway: set when `changed` has just become that endpoint, moved on when it was that
+   * endpoint and has left (the kernel took its route away with its interface).
+   */
+  private async pointGateways(sandbox: Sandbox, changed: EndpointRecord, how: 'joined' | 'left'): Promise<void> {
+    const remaining = this.ofSandbox(changed.sandboxId);
+    const before = how === 'joined' ? remaining.filter((e) => e !== changed) : [...remaining, changed].sort(byConnectOrder);
+    for (const family of ['ipv4', 'ipv6'] as const) {
+      const gatewayOf = (e: EndpointRecord): string | undefined => (family === 'ipv4' ? e.gateway4 : e.gateway6);
+      const carrierBefore = before.find((e) => gatewayOf(e) !== undefined);
+      const carrier = remaining.find((e) => gatewayOf(e) !== undefined);
+      if (carrier && carrier !== carrierBefore) await sandbox.setGateway(family, gatewayOf(carrier)!);
+    }
+  }
+
+  /** Leave, release, forget; then the default route moves on if this endpoint carried it. */
+  private async detach(endpoint: EndpointRecord, sandbox: Sandbox | undefined): Promise<void> {
+    const network = this.deps.networkById(endpoint.networkId)!;
+    await this.deps.driverOf(network).leave(specOf(network), endpointSpecOf(endpoint));
+    await this.forget(endpoint);
+    if (sandbox) await this.pointGateways(sandbox, endpoint, 'left');
+    this.deps.log.info({ endpoint: endpoint.id, network: network.id, sandbox: endpoint.sandboxId }, 'endpoint disconnected');
+  }
+
+  /** Releases the endpoint's addresses and removes its record. */
+  private async forget(endpoint: EndpointRecord): Promise<void> {
+    for (const held of [endpoint.ipv4, endpoint.ipv6]) {
+      if (!held) continue;
+      await this.deps.ipam.releaseAddress(held.poolId, held.address).catch((error: unknown) => {
+        this.deps.log.warn({ err: error, endpoint: endpoint.id, address: held.address }, 'could not release an endpoint address');
+      });
+    }
+    await this.deps.store.delete(ENDPOINT_PREFIX + endpoint.id);
+    this.endpoints.delete(endpoint.id);
+  }
+
+  /** An address of one family: the given one from the pool that holds it, else the next free one of the first pool with room. */
+  private async allocate(network: NetworkRecord, v6: boolean, ip: string | undefined, rollback: Rollback): Promise<EndpointAddress | undefined> {
+    const pools = network.allocations.filter((a) => a.v6 === v6);
+    if (pools.length === 0) return undefined;
+    const candidates = ip === undefined ? pools : pools.filter((a) => contains(a, ip));
+    if (candidates.length === 0) throw new InvalidParameterError(`invalid address ${ip}: it does not belong to any of network ${network.name}'s subnets (${pools.map((a) => a.pool).join(', ')})`);
+    let lastError: unknown;
+    for (const pool of candidates) {
+      try {
+        const address = await this.deps.ipam.requestAddress(pool.poolId, ip);
+        rollback.push(`releasing address ${address}`, () => this.deps.ipam.releaseAddress(pool.poolId, address));
+        return { poolId: pool.poolId, address };
+      } catch (error) {
+        lastError = error;
+        if (ip !== undefined) break;
+      }
+    }
+    throw lastError;
+  }
+
+  /** eth0, eth1...: the lowest index no endpoint of the sandbox uses. */
+  private nextIfname(sandboxId: string): string {
+    const used = new Set(this.ofSandbox(sandboxId).map((e) => e.ifname));
+    let index = 0;
+    while (used.has(`eth${index}`)) index++;
+    return `eth${index}`;
+  }
+
+  private serially<T>(sandboxId: string, work: () => Promise<T>): Promise<T> {
+    let queue = this.queues.get(sandboxId);
+    if (!queue) this.queues.set(sandboxId, (queue = new SerialQueue()));
+    return queue.run(work);
+  }
+}
+
+function contains(allocation: PoolAllocation, ip: string): boolean {
+  try {
+    const { version, value } = ipToBigInt(ip);
+    return prefixContains(parsePrefix(allocation.pool), version, value);
+  } catch (error) {
+    if (error instanceof InvalidAddressError) return false;
+    throw error;
+  }
+}

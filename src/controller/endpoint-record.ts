@@ -1,0 +1,47 @@
+// Sandboxes and endpoints as the controller stores them (keys `sandboxes/<id>` and
+// `endpoints/<id>` in the local store). An endpoint keeps the pool IDs of its addresses so
+// exactly those are released, and its interface name so a restart can join it again.
+import type { EndpointSpec } from '../drivers/driver';
+
+export interface SandboxRecord {
+  id: string;
+  /** The namespace's path. */
+  key: string;
+  /** The container the sandbox belongs to, when a launcher or engine said so. */
+  containerId?: string;
+  created: string;
+}
+
+/** An address an endpoint holds: CIDR form, and the pool it came from. */
+export interface EndpointAddress {
+  poolId: string;
+  address: string;
+}
+
+export interface EndpointRecord {
+  id: string;
+  /** Docker names an endpoint after its container. */
+  name: string;
+  networkId: string;
+  sandboxId: string;
+  /** ethN inside the sandbox. */
+  ifname: string;
+  mac: string;
+  ipv4?: EndpointAddress;
+  ipv6?: EndpointAddress;
+  aliases: string[];
+  /** The gateways the driver offered at join (none on internal networks). */
+  gateway4?: string;
+  gateway6?: string;
+  created: string;
+}
+
+export function endpointSpecOf(record: EndpointRecord): EndpointSpec {
+  return {
+    id: record.id,
+    networkId: record.networkId,
+    mac: record.mac,
+    ...(record.ipv4 ? { ipv4: record.ipv4.address } : {}),
+    ...(record.ipv6 ? { ipv6: record.ipv6.address } : {}),
+  };
+}

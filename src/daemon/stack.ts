@@ -1,0 +1,56 @@
+// The layers a daemon runs on, wired together: local store, IPAM, netlink, firewall, drivers and
+// the controller, opened in the caller's network namespace. Closing leaves the kernel data
+// plane as it is.
+import path from 'node:path';
+import type pino from 'pino';
+import { Controller } from '../controller';
+import { BridgeDriver } from '../drivers/bridge/bridge-driver';
+import { HostDriver } from '../drivers/host/host-driver';
+import { NullDriver } from '../drivers/null/null-driver';
+import { Firewall } from '../firewall';
+import { Ipam, type PoolTemplate } from '../ipam';
+import { NetlinkHandle } from '../netlink';
+// The sqlite module directly: the store index also loads etcd's client (~18 MB), which a daemon
+// without a global store never needs.
+import { LocalStore } from '../store/sqlite';
+
+export interface StackOptions {
+  /** Holds the store (store.db). */
+  root: string;
+  /** Holds sandbox namespaces (netns/). */
+  runDir: string;
+  localPools?: PoolTemplate[];
+  log: pino.Logger;
+}
+
+export interface Stack {
+  controller: Controller;
+  close(): Promise<void>;
+}
+
+export async function openStack(options: StackOptions): Promise<Stack> {
+  const store = new LocalStore(path.join(options.root, 'store.db'));
+  let ipam: Ipam | undefined;
+  let netlink: NetlinkHandle | undefined;
+  const close = async (): Promise<void> => {
+    await ipam?.close();
+    netlink?.close();
+    await store.close();
+  };
+  try {
+    ipam = await Ipam.open({ local: store, ...(options.localPools && options.localPools.length > 0 ? { localPools: options.localPools } : {}) });
+    const handle = (netlink = NetlinkHandle.open());
+    const controller = await Controller.open({
+      store,
+      ipam,
+      drivers: [new BridgeDriver({ netlink: handle, firewall: new Firewall(), log: options.log }), new NullDriver(), new HostDriver()],
+      log: options.log,
+      hostRoutes: async () => (await handle.routeList()).filter((r) => r.destination !== 'default').map((r) => r.destination),
+      sandboxDir: path.join(options.runDir, 'netns'),
+    });
+    return { controller, close };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
