@@ -4,3 +4,13 @@ export * from './netlink';
 export { createNamespace, deleteNamespace, sameNamespace, socketInNamespace, NamespaceError, type SocketKind } from './native/netns';
 export * from './store';
 export * from './ipam';
+// The CNM core and the pieces it is built from, for engines that run it in their own process.
+export * from './controller';
+export { openStack, type Stack, type StackOptions } from './daemon/stack';
+export type { Driver, Capability, NetworkSpec, EndpointSpec, JoinTarget, JoinInfo, IpamData } from './drivers/driver';
+export { InvalidOptionError } from './drivers/driver';
+export { BridgeDriver, type BridgeDriverDeps } from './drivers/bridge/bridge-driver';
+export { NullDriver } from './drivers/null/null-driver';
+export { HostDriver } from './drivers/host/host-driver';
+export { Firewall, FirewallError, InvalidRuleError, type NetworkRules, type PublishedPort } from './firewall';
+export { Sandbox } from './sandbox';
