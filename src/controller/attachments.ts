@@ -7,7 +7,7 @@ import net from 'node:net';
 import type pino from 'pino';
 import type { Driver, JoinInfo } from '../drivers/driver';
 import { type Ipam } from '../ipam';
-import { InvalidAddressError, ipToBigInt, parsePrefix, prefixContains } from '../ip/address';
+import { addressOf, InvalidAddressError, ipToBigInt, parsePrefix, prefixContains } from '../ip/address';
 import { Sandbox } from '../sandbox';
 import type { Store } from '../store/types';
 import { Rollback } from '../util/rollback';
@@ -43,11 +43,10 @@ export interface AttachmentDeps {
 
 const newId = (): string => crypto.randomBytes(32).toString('hex');
 const encode = (value: unknown): Buffer => Buffer.from(JSON.stringify(value));
-const plainIp = (cidr: string): string => cidr.slice(0, cidr.indexOf('/'));
 
 /** Docker's bridge MACs: 02:42 and the IPv4 address, so a reused address keeps its MAC in neighbours' caches. */
 function macFor(ipv4: string | undefined): string {
-  const bytes = ipv4 ? plainIp(ipv4).split('.').map(Number) : [...crypto.randomBytes(4)];
+  const bytes = ipv4 ? addressOf(ipv4).split('.').map(Number) : [...crypto.randomBytes(4)];
   return ['02', '42', ...bytes.map((b) => b.toString(16).padStart(2, '0'))].join(':');
 }
 

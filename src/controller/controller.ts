@@ -1,8 +1,10 @@
 // The CNM core: networks with unique names and 64-hex IDs, each created as one transaction over
-// IPAM, a driver and the store, and brought back on daemon start.
+// IPAM, a driver and the store, and brought back on daemon start; sandboxes and endpoints are
+// delegated to attachments.ts.
 import crypto from 'node:crypto';
 import type pino from 'pino';
 import { type Driver, InvalidOptionError } from '../drivers/driver';
+import { addressOf } from '../ip/address';
 import { AUX_ADDRESS_NAME, GATEWAY_ADDRESS_TYPE, type Ipam, LOCAL_SPACE, REQUEST_ADDRESS_TYPE } from '../ipam';
 import type { Store } from '../store/types';
 import { Rollback } from '../util/rollback';
@@ -36,7 +38,6 @@ export interface ControllerDeps {
   sandboxDir: string;
 }
 
-const plainIp = (cidr: string): string => cidr.slice(0, cidr.indexOf('/'));
 const isV6 = (text: string): boolean => text.includes(':');
 
 export class Controller {
@@ -295,11 +296,11 @@ export class Controller {
 
 /** The IPAM config inspect shows: what was allocated, addresses without their prefix length. */
 function configOf(allocation: PoolAllocation): IpamConfig {
-  const aux = Object.fromEntries(Object.entries(allocation.auxAddresses).map(([k, v]) => [k, plainIp(v)]));
+  const aux = Object.fromEntries(Object.entries(allocation.auxAddresses).map(([k, v]) => [k, addressOf(v)]));
   return {
     subnet: allocation.pool,
     ...(allocation.ipRange !== undefined ? { ipRange: allocation.ipRange } : {}),
-    ...(allocation.gateway !== undefined ? { gateway: plainIp(allocation.gateway) } : {}),
+    ...(allocation.gateway !== undefined ? { gateway: addressOf(allocation.gateway) } : {}),
     ...(Object.keys(aux).length > 0 ? { auxAddresses: aux } : {}),
   };
 }

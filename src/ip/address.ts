@@ -151,3 +151,6 @@ export function* subdivide(prefix: Prefix, length: number): Generator<Prefix> {
   const step = 1n << BigInt(bits(prefix.version) - length);
   for (let base = prefix.base; base <= lastAddress(prefix); base += step) yield { version: prefix.version, base, length };
 }
+
+/** "10.0.0.5/24" → "10.0.0.5": the address of a CIDR as Docker shows gateways and endpoints. */
+export const addressOf = (cidr: string): string => cidr.slice(0, cidr.indexOf('/'));

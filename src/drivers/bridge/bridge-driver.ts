@@ -4,6 +4,7 @@
 // those a crash orphaned.
 import type pino from 'pino';
 import type { Firewall, NetworkRules } from '../../firewall';
+import { addressOf } from '../../ip/address';
 import { ensureSysctl } from '../../kernel/sysctl';
 import type { Link, NetlinkHandle } from '../../netlink';
 import { Rollback } from '../../util/rollback';
@@ -12,12 +13,13 @@ import { type BridgeOptions, bridgeNameOf, parseBridgeOptions } from './options'
 
 const ALIAS_PREFIX = 'netctl-network:';
 
-const isGone = (error: unknown): boolean => (error as { code?: string }).code === 'ENODEV';
+/** For deletes: a link already gone is what was wanted. */
+const unlessGone = (error: unknown): void => {
+  if ((error as { code?: string }).code !== 'ENODEV') throw error;
+};
 
 /** The host end of an endpoint's veth pair: named after the endpoint, so no lookup is needed to find it. */
 export const hostVethName = (endpointId: string): string => `veth${endpointId.slice(0, 11)}`;
-
-const plainIp = (cidr: string): string => cidr.slice(0, cidr.indexOf('/'));
 
 export interface BridgeDriverDeps {
   /** A netlink handle in the namespace the daemon manages. */
@@ -66,9 +68,7 @@ export class BridgeDriver implements Driver {
     const name = bridgeNameOf(spec.id, parseBridgeOptions(spec.options));
     // Both wait on the kernel (RCU grace periods for the device and for nf_tables chain removal),
     // and neither needs the other gone first: rules naming a missing interface match nothing.
-    const removeBridge = this.deps.netlink.linkDel(name).catch((error: unknown) => {
-      if (!isGone(error)) throw error;
-    });
+    const removeBridge = this.deps.netlink.linkDel(name).catch(unlessGone);
     const removeRules = this.deps.firewall.removeNetwork(spec.id);
     await Promise.all([removeBridge, removeRules]);
   }
@@ -92,13 +92,11 @@ export class BridgeDriver implements Driver {
     if (network.internal) return {};
     const gateway4 = network.ipv4.find((d) => d.gateway !== undefined)?.gateway;
     const gateway6 = network.ipv6.find((d) => d.gateway !== undefined)?.gateway;
-    return { ...(gateway4 ? { gateway4: plainIp(gateway4) } : {}), ...(gateway6 && endpoint.ipv6 ? { gateway6: plainIp(gateway6) } : {}) };
+    return { ...(gateway4 ? { gateway4: addressOf(gateway4) } : {}), ...(gateway6 && endpoint.ipv6 ? { gateway6: addressOf(gateway6) } : {}) };
   }
 
   async leave(_network: NetworkSpec, endpoint: EndpointSpec): Promise<void> {
-    await this.deps.netlink.linkDel(hostVethName(endpoint.id)).catch((error: unknown) => {
-      if (!isGone(error)) throw error;
-    });
+    await this.deps.netlink.linkDel(hostVethName(endpoint.id)).catch(unlessGone);
   }
 
   async restore(networks: readonly NetworkSpec[], endpoints: readonly EndpointSpec[]): Promise<string[]> {
@@ -123,9 +121,7 @@ export class BridgeDriver implements Driver {
     for (const link of links) {
       if (link.kind === 'bridge' && link.alias?.startsWith(ALIAS_PREFIX) && !wanted.has(link.name)) {
         log.warn({ bridge: link.name }, 'bridge of no network (left by a crash): removing it');
-        await netlink.linkDel(link.index).catch((error: unknown) => {
-          if (!isGone(error)) throw error;
-        });
+        await netlink.linkDel(link.index).catch(unlessGone);
       }
     }
     const rules = networks.map((spec) => {
@@ -145,9 +141,7 @@ export class BridgeDriver implements Driver {
     for (const link of links) {
       if (link.kind !== 'veth' || link.masterIndex === undefined || !ours.has(link.masterIndex) || wanted.has(link.name)) continue;
       log.warn({ link: link.name }, 'veth of no endpoint (left by a crash): removing it');
-      await netlink.linkDel(link.index).catch((error: unknown) => {
-        if (!isGone(error)) throw error;
-      });
+      await netlink.linkDel(link.index).catch(unlessGone);
     }
     const present = new Set(links.map((l) => l.name));
     return endpoints.filter((e) => !present.has(hostVethName(e.id))).map((e) => e.id);
@@ -192,8 +186,8 @@ export class BridgeDriver implements Driver {
     try {
       return await this.deps.netlink.linkGet(name);
     } catch (error) {
-      if (isGone(error)) return undefined;
-      throw error;
+      unlessGone(error);
+      return undefined;
     }
   }
 }
