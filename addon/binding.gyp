@@ -7,6 +7,12 @@
       "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_DEPRECATED", "NAPI_CPP_EXCEPTIONS"],
       "cflags_cc": ["-std=c++17", "-O2", "-Wall", "-Wextra", "-fexceptions"],
       "cflags_cc!": ["-fno-exceptions"]
+    },
+    {
+      "target_name": "netctl-shim",
+      "type": "executable",
+      "sources": ["shim/netctl-shim.c"],
+      "cflags": ["-O2", "-Wall", "-Wextra"]
     }
   ]
 }

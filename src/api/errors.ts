@@ -2,6 +2,7 @@
 import { ConflictError, ForbiddenError, InvalidParameterError, NotFoundError } from '../controller/errors';
 import { InvalidRuleError } from '../firewall';
 import { InvalidRequestError, IpamContentionError, IpamError } from '../ipam';
+import { ContainerConflictError, ContainerStartError, InvalidContainerConfigError, NoSuchContainerError } from '../launcher';
 import { StoreUnavailableError } from '../store/errors';
 
 export class ApiError extends Error {
@@ -20,8 +21,9 @@ export const badRequest = (message: string): ApiError => new ApiError(400, messa
 export function statusOf(error: unknown): number {
   if (error instanceof ApiError) return error.status;
   if (error instanceof InvalidParameterError || error instanceof InvalidRequestError || error instanceof InvalidRuleError) return 400;
-  if (error instanceof NotFoundError) return 404;
-  if (error instanceof ConflictError) return 409;
+  if (error instanceof InvalidContainerConfigError || error instanceof ContainerStartError) return 400;
+  if (error instanceof NotFoundError || error instanceof NoSuchContainerError) return 404;
+  if (error instanceof ConflictError || error instanceof ContainerConflictError) return 409;
   if (error instanceof IpamContentionError || error instanceof StoreUnavailableError) return 503;
   // Pool overlaps, exhausted pools, addresses in use: well-formed requests the state refuses.
   if (error instanceof ForbiddenError || error instanceof IpamError) return 403;

@@ -1,6 +1,6 @@
 // The Docker Engine API's network routes over the controller.
 import type { Controller, NetworkRecord } from '../controller';
-import { ApiError, badRequest } from './errors';
+import { badRequest } from './errors';
 import { type Filters, labelMatches, parseBoolFilter, parseFilters, parseUntil } from './filters';
 import { networkJson, parseCreateRequest } from './network-json';
 import type { Router } from './router';
@@ -67,15 +67,4 @@ export function addNetworkRoutes(router: Router, controller: Controller): void {
     const keep = pruneFilter(parseFilters(request.query.get('filters'), PRUNE_FILTERS));
     return { status: 200, body: { NetworksDeleted: await controller.prune(keep) } };
   });
-
-  const attach = (verb: 'connect' | 'disconnect') => async (request: { params: Record<string, string>; json(): Promise<unknown> }) => {
-    controller.find(request.params['id']!);
-    const body = await request.json();
-    const container = body !== null && typeof body === 'object' ? (body as Record<string, unknown>)['Container'] : undefined;
-    if (typeof container !== 'string' || container === '') throw badRequest(`Container is required: name the container to ${verb}`);
-    // Containers arrive with the launcher; until then no container can exist.
-    throw new ApiError(404, `No such container: ${container}`);
-  };
-  router.add('POST', '/networks/{id}/connect', attach('connect'));
-  router.add('POST', '/networks/{id}/disconnect', attach('disconnect'));
 }

@@ -19,6 +19,8 @@ export interface Reply {
   /** A JSON-serialisable body, or a string sent as text/plain, or undefined for no body. */
   body?: unknown;
   headers?: Record<string, string>;
+  /** A body written as it comes (logs, exec output): called after the head is sent; ends the response itself. */
+  stream?: (out: ServerResponse) => Promise<void>;
 }
 
 export type Handler = (request: Request) => Promise<Reply> | Reply;
@@ -111,8 +113,14 @@ function errorReply(error: unknown): Reply {
   return { status: statusOf(error), body: { message } };
 }
 
-function send(outgoing: ServerResponse, reply: Reply, headOnly: boolean): void {
+async function send(outgoing: ServerResponse, reply: Reply, headOnly: boolean): Promise<void> {
   const headers: Record<string, string> = { ...reply.headers };
+  if (reply.stream) {
+    outgoing.writeHead(reply.status, headers);
+    if (headOnly) outgoing.end();
+    else await reply.stream(outgoing);
+    return;
+  }
   let payload: string | undefined;
   if (typeof reply.body === 'string') {
     payload = reply.body;

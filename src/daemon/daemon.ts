@@ -4,10 +4,12 @@ import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import pino from 'pino';
+import { addContainerRoutes } from '../api/containers';
 import { addNetworkRoutes } from '../api/networks';
 import { Router } from '../api/router';
 import { addSystemRoutes } from '../api/system';
 import { parseDefaultAddressPool } from '../ipam';
+import { ensureBusyboxRoot } from '../launcher';
 import { type DaemonOptions, unixSocketPath } from './options';
 import { claimPidFile, releasePidFile } from './pidfile';
 import { openStack, type Stack } from './stack';
@@ -35,11 +37,12 @@ export class Daemon {
     claimPidFile(this.pidFile);
     try {
       this.stack = await openStack({ root: this.options.root, runDir: this.options.runDir, localPools: this.options.defaultAddressPools.map(parseDefaultAddressPool), log: this.log });
-      const { controller } = this.stack;
+      const { controller, launcher } = this.stack;
       await controller.ensurePredefined({ bridge: this.options.bridge !== 'none' });
       const router = new Router();
       addSystemRoutes(router, NETCTL_VERSION);
       addNetworkRoutes(router, controller);
+      addContainerRoutes(router, controller, launcher, () => ensureBusyboxRoot(this.options.root));
       this.server = await listenUnix(this.socketPath, router.listener);
     } catch (error) {
       await this.stop();

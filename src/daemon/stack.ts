@@ -1,6 +1,6 @@
-// The layers a daemon runs on, wired together: local store, IPAM, netlink, firewall, drivers and
-// the controller, opened in the caller's network namespace. Closing leaves the kernel data
-// plane as it is.
+// The layers a daemon runs on, wired together: local store, IPAM, netlink, firewall, drivers, the
+// controller and the container launcher, opened in the caller's network namespace. Closing leaves
+// the kernel data plane, and the containers, as they are.
 import path from 'node:path';
 import type pino from 'pino';
 import { Controller } from '../controller';
@@ -9,6 +9,7 @@ import { HostDriver } from '../drivers/host/host-driver';
 import { NullDriver } from '../drivers/null/null-driver';
 import { Firewall } from '../firewall';
 import { Ipam, type PoolTemplate } from '../ipam';
+import { Launcher } from '../launcher';
 import { NetlinkHandle } from '../netlink';
 // The sqlite module directly: the store index also loads etcd's client (~18 MB), which a daemon
 // without a global store never needs.
@@ -25,6 +26,7 @@ export interface StackOptions {
 
 export interface Stack {
   controller: Controller;
+  launcher: Launcher;
   close(): Promise<void>;
 }
 
@@ -32,7 +34,9 @@ export async function openStack(options: StackOptions): Promise<Stack> {
   const store = new LocalStore(path.join(options.root, 'store.db'));
   let ipam: Ipam | undefined;
   let netlink: NetlinkHandle | undefined;
+  let launcher: Launcher | undefined;
   const close = async (): Promise<void> => {
+    launcher?.close();
     await ipam?.close();
     netlink?.close();
     await store.close();
@@ -48,7 +52,9 @@ export async function openStack(options: StackOptions): Promise<Stack> {
       hostRoutes: async () => (await handle.routeList()).filter((r) => r.destination !== 'default').map((r) => r.destination),
       sandboxDir: path.join(options.runDir, 'netns'),
     });
-    return { controller, close };
+    launcher = new Launcher({ store, networking: controller, log: options.log, root: options.root });
+    await launcher.load();
+    return { controller, launcher, close };
   } catch (error) {
     await close();
     throw error;

@@ -1,0 +1,153 @@
+// Containers in the Docker Engine API's JSON shape: the create request read field by field, and
+// the container as inspect and list show it.
+import type { EndpointRecord, NetworkRecord, SandboxRecord } from '../controller';
+import type { ContainerRecord, CreateRequest } from '../launcher';
+import { badRequest } from './errors';
+
+/** What inspect and list need to know of a container's networks. */
+export interface Attachment {
+  network: NetworkRecord;
+  endpoint: EndpointRecord;
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+const prefixLength = (cidr: string | undefined): number => (cidr ? Number(cidr.split('/')[1]) : 0);
+const address = (cidr: string | undefined): string => (cidr ? cidr.split('/')[0]! : '');
+
+function stringList(value: unknown, field: string): string[] | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) throw badRequest(`${field} must be a list of strings`);
+  return value as string[];
+}
+
+function optionalString(value: unknown, field: string): string | undefined {
+  if (value === undefined || value === null || value === '') return undefined;
+  if (typeof value !== 'string') throw badRequest(`${field} must be a string`);
+  return value;
+}
+
+/**
+ * A create request: Cmd, Env, WorkingDir, Hostname, HostConfig.NetworkMode and
+ * NetworkingConfig.EndpointsConfig (one network: its IPAMConfig and Aliases). The image is the
+ * busybox root; netctl's own field Rootfs names another root directory.
+ */
+export function parseContainerCreate(body: unknown, name: string | undefined, busyboxRoot: () => string): CreateRequest {
+  if (!isObject(body)) throw badRequest('the request body must be a JSON object');
+  const image = optionalString(body['Image'], 'Image');
+  const rootfs = optionalString(body['Rootfs'], 'Rootfs');
+  if (image !== undefined && image !== 'busybox' && rootfs === undefined) throw badRequest(`No such image: ${image} (netctl runs a busybox root, or the directory given as Rootfs)`);
+  const hostConfig = isObject(body['HostConfig']) ? body['HostConfig'] : {};
+  const endpoints = isObject(body['NetworkingConfig']) && isObject(body['NetworkingConfig']['EndpointsConfig']) ? body['NetworkingConfig']['EndpointsConfig'] : {};
+  const endpointNames = Object.keys(endpoints);
+  if (endpointNames.length > 1) throw badRequest('Container cannot be connected to network endpoints: give one network at create, connect the others afterwards');
+  const network = optionalString(hostConfig['NetworkMode'], 'HostConfig.NetworkMode') ?? endpointNames[0];
+  const endpoint = endpointNames[0] !== undefined ? endpoints[endpointNames[0]] : undefined;
+  const ipam = isObject(endpoint) && isObject(endpoint['IPAMConfig']) ? endpoint['IPAMConfig'] : {};
+  const ipv4 = optionalString(ipam['IPv4Address'], 'IPv4Address');
+  const ipv6 = optionalString(ipam['IPv6Address'], 'IPv6Address');
+  const aliases = isObject(endpoint) ? stringList(endpoint['Aliases'], 'Aliases') : undefined;
+  const hostname = optionalString(body['Hostname'], 'Hostname');
+  const workdir = optionalString(body['WorkingDir'], 'WorkingDir');
+  const env = stringList(body['Env'], 'Env');
+  const cmd = stringList(body['Cmd'], 'Cmd') ?? [];
+  return {
+    cmd,
+    rootfs: rootfs ?? busyboxRoot(),
+    ...(name ? { name } : {}),
+    ...(hostname ? { hostname } : {}),
+    ...(workdir ? { workdir } : {}),
+    ...(env ? { env } : {}),
+    ...(network && network !== 'default' ? { network } : {}),
+    ...(ipv4 ? { ipv4 } : {}),
+    ...(ipv6 ? { ipv6 } : {}),
+    ...(aliases ? { aliases } : {}),
+  };
+}
+
+function networksJson(attachments: readonly Attachment[]): Record<string, unknown> {
+  return Object.fromEntries(
+    attachments.map(({ network, endpoint }) => [
+      network.name,
+      {
+        IPAMConfig: null,
+        Links: null,
+        Aliases: endpoint.aliases.length > 0 ? endpoint.aliases : null,
+        NetworkID: network.id,
+        EndpointID: endpoint.id,
+        Gateway: endpoint.gateway4 ?? '',
+        IPAddress: address(endpoint.ipv4?.address),
+        IPPrefixLen: prefixLength(endpoint.ipv4?.address),
+        IPv6Gateway: endpoint.gateway6 ?? '',
+        GlobalIPv6Address: address(endpoint.ipv6?.address),
+        GlobalIPv6PrefixLen: prefixLength(endpoint.ipv6?.address),
+        MacAddress: endpoint.mac,
+        DriverOpts: null,
+      },
+    ]),
+  );
+}
+
+function stateJson(container: ContainerRecord): Record<string, unknown> {
+  const { state } = container;
+  return {
+    Status: state.status,
+    Running: state.status === 'running',
+    Paused: false,
+    Restarting: false,
+    OOMKilled: false,
+    Dead: false,
+    Pid: state.pid ?? 0,
+    ExitCode: state.exitCode ?? 0,
+    Error: state.error ?? '',
+    StartedAt: state.startedAt ?? '0001-01-01T00:00:00Z',
+    FinishedAt: state.finishedAt ?? '0001-01-01T00:00:00Z',
+  };
+}
+
+export function containerInspectJson(container: ContainerRecord, sandbox: SandboxRecord | undefined, attachments: readonly Attachment[]): Record<string, unknown> {
+  const { config } = container;
+  return {
+    Id: container.id,
+    Created: container.created,
+    Path: config.cmd[0],
+    Args: config.cmd.slice(1),
+    State: stateJson(container),
+    Image: 'busybox',
+    Name: `/${config.name}`,
+    Config: { Hostname: config.hostname, Env: config.env, Cmd: config.cmd, WorkingDir: config.workdir, Image: 'busybox', Rootfs: config.rootfs },
+    HostConfig: { NetworkMode: config.network },
+    NetworkSettings: { SandboxID: sandbox?.id ?? '', SandboxKey: sandbox?.key ?? '', Networks: networksJson(attachments) },
+  };
+}
+
+function ago(iso: string | undefined): string {
+  const seconds = iso ? Math.max(0, Math.round((Date.now() - Date.parse(iso)) / 1000)) : 0;
+  if (seconds < 60) return `${seconds} second${seconds === 1 ? '' : 's'}`;
+  const minutes = Math.round(seconds / 60);
+  if (minutes < 60) return `${minutes} minute${minutes === 1 ? '' : 's'}`;
+  const hours = Math.round(minutes / 60);
+  return hours < 48 ? `${hours} hours` : `${Math.round(hours / 24)} days`;
+}
+
+/** Docker's human Status column: "Up 3 seconds", "Exited (0) 2 minutes ago", "Created". */
+export function statusText(container: ContainerRecord): string {
+  const { state } = container;
+  if (state.status === 'running') return `Up ${ago(state.startedAt)}`;
+  if (state.status === 'exited') return `Exited (${state.exitCode ?? 0}) ${ago(state.finishedAt)} ago`;
+  return 'Created';
+}
+
+export function containerListJson(container: ContainerRecord, attachments: readonly Attachment[]): Record<string, unknown> {
+  return {
+    Id: container.id,
+    Names: [`/${container.config.name}`],
+    Image: 'busybox',
+    Command: container.config.cmd.join(' '),
+    Created: Math.floor(Date.parse(container.created) / 1000),
+    State: container.state.status,
+    Status: statusText(container),
+    Ports: [],
+    HostConfig: { NetworkMode: container.config.network },
+    NetworkSettings: { Networks: networksJson(attachments) },
+  };
+}

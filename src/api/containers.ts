@@ -1,0 +1,184 @@
+// The Docker Engine API's container routes, as far as the launcher goes: create, start, stop,
+// kill, wait, list, inspect, logs, exec, remove; and network connect/disconnect of containers.
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { ServerResponse } from 'node:http';
+import type { Controller } from '../controller';
+import type { ContainerRecord, Launcher } from '../launcher';
+import { type Attachment, containerInspectJson, containerListJson, parseContainerCreate } from './container-json';
+import { ApiError, badRequest } from './errors';
+import type { Router } from './router';
+
+/** Docker's non-TTY stream: per frame a stream byte, three zeros and a big-endian length. */
+const STREAM_TYPE = 'application/vnd.docker.raw-stream';
+const FOLLOW_POLL_MS = 100;
+
+export function frame(stream: 1 | 2, data: Buffer): Buffer {
+  const header = Buffer.alloc(8);
+  header[0] = stream;
+  header.writeUInt32BE(data.length, 4);
+  return Buffer.concat([header, data]);
+}
+
+const truthy = (value: string | null): boolean => value === '1' || value === 'true';
+const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+interface ExecInstance {
+  id: string;
+  containerId: string;
+  cmd: string[];
+  running: boolean;
+  exitCode: number | null;
+}
+
+export function addContainerRoutes(router: Router, controller: Controller, launcher: Launcher, busyboxRoot: () => string): void {
+  const execs = new Map<string, ExecInstance>();
+
+  const attachmentsOf = (container: ContainerRecord): Attachment[] =>
+    container.sandboxId ? controller.endpoints({ sandboxId: container.sandboxId }).map((endpoint) => ({ endpoint, network: controller.find(endpoint.networkId) })) : [];
+
+  router.add('POST', '/containers/create', async (request) => {
+    const name = request.query.get('name') ?? undefined;
+    const container = await launcher.create(parseContainerCreate(await request.json(), name, busyboxRoot));
+    return { status: 201, body: { Id: container.id, Warnings: [] } };
+  });
+
+  router.add('POST', '/containers/{id}/start', async (request) => {
+    const container = launcher.find(request.params['id']!);
+    if (container.state.status === 'running') return { status: 304 };
+    await launcher.start(container.id);
+    return { status: 204 };
+  });
+
+  router.add('POST', '/containers/{id}/stop', async (request) => {
+    const container = launcher.find(request.params['id']!);
+    if (container.state.status !== 'running') return { status: 304 };
+    const t = request.query.get('t');
+    await launcher.stop(container.id, t === null ? 10 : Number(t));
+    return { status: 204 };
+  });
+
+  router.add('POST', '/containers/{id}/kill', async (request) => {
+    const signal = request.query.get('signal') ?? 'SIGKILL';
+    const name = (/^\d+$/.test(signal) ? signal : signal.startsWith('SIG') ? signal : `SIG${signal}`) as NodeJS.Signals;
+    await launcher.kill(request.params['id']!, name);
+    return { status: 204 };
+  });
+
+  router.add('POST', '/containers/{id}/wait', async (request) => ({ status: 200, body: { StatusCode: await launcher.wait(request.params['id']!), Error: null } }));
+
+  router.add('DELETE', '/containers/{id}', async (request) => {
+    await launcher.remove(request.params['id']!, truthy(request.query.get('force')));
+    return { status: 204 };
+  });
+
+  router.add('GET', '/containers/json', (request) => {
+    const all = truthy(request.query.get('all'));
+    return { status: 200, body: launcher.list().filter((c) => all || c.state.status === 'running').map((c) => containerListJson(c, attachmentsOf(c))) };
+  });
+
+  router.add('GET', '/containers/{id}/json', (request) => {
+    const container = launcher.find(request.params['id']!);
+    const sandbox = container.sandboxId ? controller.sandbox(container.sandboxId) : undefined;
+    return { status: 200, body: containerInspectJson(container, sandbox, attachmentsOf(container)) };
+  });
+
+  router.add('GET', '/containers/{id}/logs', (request) => {
+    const container = launcher.find(request.params['id']!);
+    const wanted = new Set<number>([...(truthy(request.query.get('stdout')) ? [1] : []), ...(truthy(request.query.get('stderr')) ? [2] : [])]);
+    if (wanted.size === 0) throw badRequest('You must choose at least one stream: stdout=1 and/or stderr=1');
+    const logFile = path.join(launcher.stateDir(container.id), 'log');
+    return { status: 200, headers: { 'Content-Type': STREAM_TYPE }, stream: (out) => streamLog(out, logFile, wanted, truthy(request.query.get('follow')) ? () => launcher.find(container.id).state.status === 'running' : () => false) };
+  });
+
+  router.add('POST', '/containers/{id}/exec', async (request) => {
+    const container = launcher.find(request.params['id']!);
+    const body = await request.json();
+    const cmd = isObject(body) ? body['Cmd'] : undefined;
+    if (!Array.isArray(cmd) || cmd.length === 0 || !cmd.every((c) => typeof c === 'string')) throw badRequest('No exec command specified: Cmd must be a non-empty list of strings');
+    if (container.state.status !== 'running') throw new ApiError(409, `Container ${container.id} is not running`);
+    const exec: ExecInstance = { id: crypto.randomBytes(32).toString('hex'), containerId: container.id, cmd: cmd as string[], running: false, exitCode: null };
+    execs.set(exec.id, exec);
+    return { status: 201, body: { Id: exec.id } };
+  });
+
+  router.add('POST', '/exec/{id}/start', (request) => {
+    const exec = execs.get(request.params['id']!);
+    if (!exec) throw new ApiError(404, `No such exec instance: ${request.params['id']}`);
+    if (exec.running || exec.exitCode !== null) throw new ApiError(409, `exec ${exec.id} has already started`);
+    exec.running = true;
+    return {
+      status: 200,
+      headers: { 'Content-Type': STREAM_TYPE },
+      stream: async (out) => {
+        try {
+          exec.exitCode = await launcher.exec(exec.containerId, exec.cmd, (stream, chunk) => out.write(frame(stream, chunk)));
+        } catch (error) {
+          exec.exitCode = 126;
+          out.write(frame(2, Buffer.from(`${(error as Error).message}\n`)));
+        } finally {
+          exec.running = false;
+          out.end();
+        }
+      },
+    };
+  });
+
+  router.add('GET', '/exec/{id}/json', (request) => {
+    const exec = execs.get(request.params['id']!);
+    if (!exec) throw new ApiError(404, `No such exec instance: ${request.params['id']}`);
+    return { status: 200, body: { ID: exec.id, ContainerID: exec.containerId, Running: exec.running, ExitCode: exec.exitCode } };
+  });
+
+  const attach = (verb: 'connect' | 'disconnect') => async (request: { params: Record<string, string>; json(): Promise<unknown> }) => {
+    const network = controller.find(request.params['id']!);
+    const body = await request.json();
+    const reference = isObject(body) ? body['Container'] : undefined;
+    if (typeof reference !== 'string' || reference === '') throw badRequest(`Container is required: name the container to ${verb}`);
+    const container = launcher.find(reference);
+    if (!container.sandboxId || container.config.network === 'none') throw new ApiError(403, `container ${container.config.name} cannot be ${verb}ed: it runs with --network ${container.config.network}`);
+    if (verb === 'disconnect') {
+      await controller.disconnect(network.id, container.sandboxId);
+      return { status: 200 };
+    }
+    const config = isObject(body) && isObject(body['EndpointConfig']) ? body['EndpointConfig'] : {};
+    const ipam = isObject(config['IPAMConfig']) ? config['IPAMConfig'] : {};
+    const aliases = Array.isArray(config['Aliases']) ? config['Aliases'].filter((a): a is string => typeof a === 'string') : [];
+    const ipv4 = typeof ipam['IPv4Address'] === 'string' && ipam['IPv4Address'] !== '' ? ipam['IPv4Address'] : undefined;
+    const ipv6 = typeof ipam['IPv6Address'] === 'string' && ipam['IPv6Address'] !== '' ? ipam['IPv6Address'] : undefined;
+    await controller.connect(network.id, container.sandboxId, { name: container.config.name, aliases, ...(ipv4 ? { ipv4 } : {}), ...(ipv6 ? { ipv6 } : {}) });
+    return { status: 200 };
+  };
+  router.add('POST', '/networks/{id}/connect', attach('connect'));
+  router.add('POST', '/networks/{id}/disconnect', attach('disconnect'));
+}
+
+/** Writes the log's frames of the wanted streams; while `more()` holds, waits for further output. */
+async function streamLog(out: ServerResponse, logFile: string, wanted: ReadonlySet<number>, more: () => boolean): Promise<void> {
+  let closed = false;
+  out.once('close', () => (closed = true));
+  let file: fs.promises.FileHandle | undefined;
+  let pending = Buffer.alloc(0);
+  const buffer = Buffer.alloc(64 * 1024);
+  try {
+    for (;;) {
+      const stillRunning = more();
+      file ??= await fs.promises.open(logFile, 'r').catch(() => undefined);
+      // Read to the end of what is there now; position null reads on from the last read.
+      for (let n = file ? (await file.read(buffer, 0, buffer.length, null)).bytesRead : 0; n > 0; n = (await file!.read(buffer, 0, buffer.length, null)).bytesRead) {
+        pending = Buffer.concat([pending, buffer.subarray(0, n)]);
+      }
+      while (pending.length >= 8 && pending.length >= 8 + pending.readUInt32BE(4)) {
+        const length = 8 + pending.readUInt32BE(4);
+        if (wanted.has(pending[0]!)) out.write(pending.subarray(0, length));
+        pending = pending.subarray(length);
+      }
+      if (closed || !stillRunning) break;
+      await new Promise((resolve) => setTimeout(resolve, FOLLOW_POLL_MS));
+    }
+  } finally {
+    await file?.close();
+    out.end();
+  }
+}

@@ -1,0 +1,41 @@
+// A container as the launcher stores it (key `containers/<id>` in the local store).
+
+export type ContainerStatus = 'created' | 'running' | 'exited';
+
+export interface ContainerConfig {
+  name: string;
+  hostname: string;
+  cmd: string[];
+  /** KEY=VALUE, as Docker's Env. */
+  env: string[];
+  workdir: string;
+  /** The root directory the container runs in (the busybox root unless --rootfs). */
+  rootfs: string;
+  /** Network mode: a network's name or ID, or "host" or "none". */
+  network: string;
+  ipv4?: string;
+  ipv6?: string;
+  aliases: string[];
+}
+
+export interface ContainerState {
+  status: ContainerStatus;
+  /** The container's first process as the host sees it, while running. */
+  pid?: number;
+  /** /proc/PID/stat start time (clock ticks since boot): a PID alone may be reused. */
+  startTicks?: number;
+  exitCode?: number;
+  startedAt?: string;
+  finishedAt?: string;
+  /** Why the last start failed, as Docker's State.Error. */
+  error?: string;
+}
+
+export interface ContainerRecord {
+  id: string;
+  created: string;
+  config: ContainerConfig;
+  /** The sandbox the container's network namespace is; none with --network host. */
+  sandboxId?: string;
+  state: ContainerState;
+}

@@ -1,0 +1,35 @@
+// The files a container sees as /etc/hosts, /etc/resolv.conf and /etc/hostname, written into its
+// state directory and bind-mounted by the shim, as Docker does.
+import fs from 'node:fs';
+import path from 'node:path';
+
+export interface EtcFiles {
+  hostname: string;
+  /** The container's own addresses (plain), listed for its hostname. */
+  addresses: string[];
+}
+
+const HOSTS_HEADER = ['127.0.0.1\tlocalhost', '::1\tlocalhost ip6-localhost ip6-loopback', 'fe00::0\tip6-localnet', 'ff00::0\tip6-mcastprefix', 'ff02::1\tip6-allnodes', 'ff02::2\tip6-allrouters'];
+
+/**
+ * The host's resolv.conf without loopback nameservers (unreachable from a container's own
+ * namespace); with none left, Google's public resolvers, as Docker falls back.
+ */
+export function containerResolvConf(hostResolvConf: string): string {
+  const lines = hostResolvConf.split('\n').filter((line) => !/^\s*nameserver\s+(127\.|::1\b)/.test(line));
+  if (!lines.some((line) => /^\s*nameserver\s/.test(line))) lines.push('nameserver 8.8.8.8', 'nameserver 8.8.4.4');
+  return `${lines.filter((line, i) => line !== '' || i < lines.length - 1).join('\n').trim()}\n`;
+}
+
+export function writeEtcFiles(stateDir: string, files: EtcFiles): void {
+  const hosts = [...HOSTS_HEADER, ...files.addresses.map((address) => `${address}\t${files.hostname}`)];
+  fs.writeFileSync(path.join(stateDir, 'hosts'), `${hosts.join('\n')}\n`);
+  fs.writeFileSync(path.join(stateDir, 'hostname'), `${files.hostname}\n`);
+  let host = '';
+  try {
+    host = fs.readFileSync('/etc/resolv.conf', 'utf8');
+  } catch {
+    // No resolv.conf on the host: the fallback resolvers.
+  }
+  fs.writeFileSync(path.join(stateDir, 'resolv.conf'), containerResolvConf(host));
+}

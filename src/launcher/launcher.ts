@@ -1,0 +1,308 @@
+// The minimal container launcher: a container is a sandbox (its network namespace, with its
+// endpoints), a state directory (its /etc files, its log, its exit code, its writable layer) and a
+// shim that runs its first process. Creating is a transaction; a container's process outliving
+// the daemon is found again, by PID and start time, when the daemon comes back.
+import { spawn } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import { constants as osConstants } from 'node:os';
+import path from 'node:path';
+import type pino from 'pino';
+import { currentNamespacePath } from '../native/netns';
+import type { Store } from '../store/types';
+import { Rollback } from '../util/rollback';
+import type { ContainerConfig, ContainerRecord } from './container-record';
+import { writeEtcFiles } from './etc-files';
+import { isAlive, startTicksOf } from './process';
+import { startShim } from './shim';
+
+const CONTAINER_PREFIX = 'containers/';
+const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+const NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
+
+const envObject = (env: readonly string[]): Record<string, string> => Object.fromEntries(env.map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+
+/** What the launcher needs of the CNM core: sandboxes and endpoints. */
+export interface Networking {
+  createSandbox(options: { containerId?: string }): Promise<{ id: string; key: string }>;
+  sandbox(id: string): { key: string };
+  deleteSandbox(id: string): Promise<void>;
+  connect(network: string, sandboxId: string, request: { name?: string; ipv4?: string; ipv6?: string; aliases?: string[] }): Promise<{ ipv4?: { address: string }; ipv6?: { address: string } }>;
+}
+
+export interface LauncherDeps {
+  store: Store;
+  networking: Networking;
+  log: pino.Logger;
+  /** Durable per-container directories go under root/containers. */
+  root: string;
+}
+
+/** 404: no such container. */
+export class NoSuchContainerError extends Error {
+  override readonly name = 'NoSuchContainerError';
+}
+
+/** 409: the request conflicts with the container's state or another container's name. */
+export class ContainerConflictError extends Error {
+  override readonly name = 'ContainerConflictError';
+}
+
+/** 400: the container's configuration is wrong. */
+export class InvalidContainerConfigError extends Error {
+  override readonly name = 'InvalidContainerConfigError';
+}
+
+export type CreateRequest = Omit<ContainerConfig, 'name' | 'hostname' | 'workdir' | 'env' | 'aliases' | 'network'> & Partial<Pick<ContainerConfig, 'name' | 'hostname' | 'workdir' | 'env' | 'aliases' | 'network'>>;
+
+export class Launcher {
+  private readonly containers = new Map<string, ContainerRecord>();
+  /** Waiters for each container's exit, resolved with its code. */
+  private readonly exitWaiters = new Map<string, Array<(code: number) => void>>();
+  private readonly watchers = new Map<string, fs.FSWatcher>();
+
+  constructor(private readonly deps: LauncherDeps) {}
+
+  /** Loads the stored containers; running ones are adopted again, or marked exited with their code. */
+  async load(): Promise<void> {
+    for (const entry of await this.deps.store.list(CONTAINER_PREFIX)) {
+      const record = JSON.parse(entry.value.toString('utf8')) as ContainerRecord;
+      this.containers.set(record.id, record);
+      if (record.state.status !== 'running') continue;
+      if (record.state.pid !== undefined && record.state.startTicks !== undefined && isAlive(record.state.pid, record.state.startTicks)) {
+        this.watchExit(record);
+      } else {
+        await this.markExited(record, this.readExitCode(record) ?? 255);
+      }
+    }
+  }
+
+  /** Stops watching exit files; containers keep running. */
+  close(): void {
+    for (const watcher of this.watchers.values()) watcher.close();
+    this.watchers.clear();
+  }
+
+  list(): ContainerRecord[] {
+    return [...this.containers.values()].sort((a, b) => b.created.localeCompare(a.created));
+  }
+
+  /** By full ID, exact name, or unique ID prefix, as Docker resolves a container. */
+  find(reference: string): ContainerRecord {
+    const byId = this.containers.get(reference);
+    if (byId) return byId;
+    const name = reference.startsWith('/') ? reference.slice(1) : reference;
+    const byName = this.list().find((c) => c.config.name === name);
+    if (byName) return byName;
+    const byPrefix = /^[0-9a-f]+$/.test(reference) ? this.list().filter((c) => c.id.startsWith(reference)) : [];
+    if (byPrefix.length === 1) return byPrefix[0]!;
+    throw new NoSuchContainerError(`No such container: ${reference}`);
+  }
+
+  stateDir(id: string): string {
+    return path.join(this.deps.root, 'containers', id);
+  }
+
+  /** The sandbox, endpoints, /etc files and record of a new container; nothing runs yet. */
+  async create(request: CreateRequest): Promise<ContainerRecord> {
+    const id = crypto.randomBytes(32).toString('hex');
+    const config: ContainerConfig = {
+      name: request.name ?? `netctl_${id.slice(0, 8)}`,
+      hostname: request.hostname ?? id.slice(0, 12),
+      cmd: request.cmd,
+      env: request.env?.some((kv) => kv.startsWith('PATH=')) ? request.env : [DEFAULT_PATH, ...(request.env ?? [])],
+      workdir: request.workdir ?? '/',
+      rootfs: request.rootfs,
+      network: request.network ?? 'bridge',
+      aliases: request.aliases ?? [],
+      ...(request.ipv4 !== undefined ? { ipv4: request.ipv4 } : {}),
+      ...(request.ipv6 !== undefined ? { ipv6: request.ipv6 } : {}),
+    };
+    this.validate(config);
+    const record: ContainerRecord = { id, created: new Date().toISOString(), config, state: { status: 'created' } };
+    // Listed at once: a second create with the same name now conflicts.
+    this.containers.set(id, record);
+    const rollback = new Rollback();
+    rollback.push('forgetting the container', () => this.containers.delete(id));
+    try {
+      const stateDir = this.stateDir(id);
+      fs.mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+      rollback.push('removing the state directory', () => fs.rmSync(stateDir, { recursive: true, force: true }));
+      const addresses: string[] = [];
+      if (config.network !== 'host') {
+        const sandbox = await this.deps.networking.createSandbox({ containerId: id });
+        rollback.push('removing the sandbox', () => this.deps.networking.deleteSandbox(sandbox.id));
+        record.sandboxId = sandbox.id;
+        if (config.network !== 'none') {
+          const endpoint = await this.deps.networking.connect(config.network, sandbox.id, { name: config.name, aliases: config.aliases, ...(config.ipv4 ? { ipv4: config.ipv4 } : {}), ...(config.ipv6 ? { ipv6: config.ipv6 } : {}) });
+          for (const held of [endpoint.ipv4, endpoint.ipv6]) if (held) addresses.push(held.address.split('/')[0]!);
+        }
+      }
+      writeEtcFiles(stateDir, { hostname: config.hostname, addresses });
+      await this.save(record);
+      return record;
+    } catch (error) {
+      for (const failure of await rollback.run()) this.deps.log.error({ err: failure.error, container: id }, `rollback: ${failure.what} failed`);
+      throw error;
+    }
+  }
+
+  /** Starts the container's process; a created or exited container may be started. */
+  async start(reference: string): Promise<void> {
+    const record = this.find(reference);
+    if (record.state.status === 'running') return;
+    const stateDir = this.stateDir(record.id);
+    fs.rmSync(path.join(stateDir, 'exit'), { force: true });
+    const { config } = record;
+    try {
+      const pid = await startShim({
+        stateDir,
+        netns: record.sandboxId ? this.deps.networking.sandbox(record.sandboxId).key : currentNamespacePath(),
+        rootfs: config.rootfs,
+        hostname: config.hostname,
+        workdir: config.workdir,
+        cmd: config.cmd,
+      }, envObject(config.env));
+      record.state = { status: 'running', pid, startTicks: startTicksOf(pid) ?? 0, startedAt: new Date().toISOString() };
+      this.watchExit(record);
+      await this.save(record);
+    } catch (error) {
+      record.state = { ...record.state, status: record.state.status === 'created' ? 'created' : 'exited', error: (error as Error).message };
+      await this.save(record);
+      throw error;
+    }
+  }
+
+  /** SIGTERM, then SIGKILL after `timeoutSeconds`; resolves once the process has exited. */
+  async stop(reference: string, timeoutSeconds = 10): Promise<void> {
+    const record = this.find(reference);
+    if (record.state.status !== 'running') return;
+    const exited = this.wait(record.id);
+    this.signal(record, 'SIGTERM');
+    const timer = setTimeout(() => this.signal(record, 'SIGKILL'), Math.max(0, timeoutSeconds) * 1000);
+    try {
+      await exited;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async kill(reference: string, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    const record = this.find(reference);
+    if (record.state.status !== 'running') throw new ContainerConflictError(`Container ${record.id} is not running`);
+    this.signal(record, signal);
+  }
+
+  /** Resolves with the exit code once the container is not running (at once if it is not). */
+  wait(reference: string): Promise<number> {
+    const record = this.find(reference);
+    if (record.state.status !== 'running') return Promise.resolve(record.state.exitCode ?? 0);
+    return new Promise((resolve) => {
+      const waiters = this.exitWaiters.get(record.id) ?? [];
+      waiters.push(resolve);
+      this.exitWaiters.set(record.id, waiters);
+    });
+  }
+
+  /** Removes a stopped container (a running one only with `force`, which kills it first). */
+  async remove(reference: string, force = false): Promise<void> {
+    const record = this.find(reference);
+    if (record.state.status === 'running') {
+      if (!force) throw new ContainerConflictError(`You cannot remove a running container ${record.id}. Stop the container before attempting removal or force remove`);
+      const exited = this.wait(record.id);
+      this.signal(record, 'SIGKILL');
+      await exited;
+    }
+    if (record.sandboxId) await this.deps.networking.deleteSandbox(record.sandboxId);
+    fs.rmSync(this.stateDir(record.id), { recursive: true, force: true });
+    await this.deps.store.delete(CONTAINER_PREFIX + record.id);
+    this.containers.delete(record.id);
+  }
+
+  /**
+   * Runs a command in all of a running container's namespaces, passing its output on as it
+   * comes (1 = stdout, 2 = stderr); resolves with its exit code.
+   */
+  exec(reference: string, cmd: string[], onOutput: (stream: 1 | 2, chunk: Buffer) => void): Promise<number> {
+    const record = this.find(reference);
+    if (record.state.status !== 'running') throw new ContainerConflictError(`Container ${record.id} is not running`);
+    if (cmd.length === 0) throw new InvalidContainerConfigError('No exec command specified');
+    const pid = String(record.state.pid);
+    const args = ['--target', pid, '--mount', '--uts', '--ipc', '--net', '--pid', `--root=/proc/${pid}/root`, `--wd=/proc/${pid}/root${record.config.workdir}`, ...cmd];
+    const child = spawn('nsenter', args, { stdio: ['ignore', 'pipe', 'pipe'], env: envObject(record.config.env) });
+    child.stdout!.on('data', (chunk: Buffer) => onOutput(1, chunk));
+    child.stderr!.on('data', (chunk: Buffer) => onOutput(2, chunk));
+    return new Promise((resolve) => {
+      child.once('error', () => resolve(126));
+      child.once('close', (code, signal) => resolve(code ?? 128 + (signal ? (osConstants.signals[signal] ?? 0) : 0)));
+    });
+  }
+
+  private validate(config: ContainerConfig): void {
+    if (config.cmd.length === 0) throw new InvalidContainerConfigError('No command specified: give the command after --');
+    if (!NAME.test(config.name)) throw new InvalidContainerConfigError(`Invalid container name (${config.name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
+    const holder = this.list().find((c) => c.config.name === config.name);
+    if (holder) throw new ContainerConflictError(`Conflict. The container name "/${config.name}" is already in use by container "${holder.id}". You have to remove (or rename) that container to be able to reuse that name.`);
+    let isDir = false;
+    try {
+      isDir = fs.statSync(config.rootfs).isDirectory();
+    } catch {
+      // Reported below.
+    }
+    if (!isDir) throw new InvalidContainerConfigError(`rootfs ${config.rootfs} is not a directory: give a directory holding the container's root file system`);
+    if (!config.workdir.startsWith('/')) throw new InvalidContainerConfigError(`the working directory "${config.workdir}" is invalid, it needs to be an absolute path`);
+    if ((config.network === 'host' || config.network === 'none') && (config.ipv4 || config.ipv6 || config.aliases.length > 0)) {
+      throw new InvalidContainerConfigError(`--ip, --ip6 and --network-alias need a network the container joins; "${config.network}" has none`);
+    }
+  }
+
+  private signal(record: ContainerRecord, signal: NodeJS.Signals): void {
+    const { pid, startTicks } = record.state;
+    // Never signal a PID that now belongs to another process.
+    if (pid === undefined || startTicks === undefined || !isAlive(pid, startTicks)) return;
+    try {
+      process.kill(pid, signal);
+    } catch {
+      // It exited in between.
+    }
+  }
+
+  /** Watches the state directory for the exit file the shim writes. */
+  private watchExit(record: ContainerRecord): void {
+    const stateDir = this.stateDir(record.id);
+    const check = (): void => {
+      const code = this.readExitCode(record);
+      if (code === undefined) return;
+      this.watchers.get(record.id)?.close();
+      this.watchers.delete(record.id);
+      void this.markExited(record, code);
+    };
+    this.watchers.set(record.id, fs.watch(stateDir, check));
+    // It may have exited before the watch began.
+    check();
+  }
+
+  private readExitCode(record: ContainerRecord): number | undefined {
+    try {
+      const code = Number(fs.readFileSync(path.join(this.stateDir(record.id), 'exit'), 'utf8').trim());
+      return Number.isInteger(code) ? code : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  private async markExited(record: ContainerRecord, code: number): Promise<void> {
+    if (record.state.status !== 'running') return;
+    record.state = { ...record.state, status: 'exited', exitCode: code, finishedAt: new Date().toISOString() };
+    delete record.state.pid;
+    delete record.state.startTicks;
+    await this.save(record).catch((error: unknown) => this.deps.log.error({ err: error, container: record.id }, 'could not record the exit'));
+    for (const resolve of this.exitWaiters.get(record.id) ?? []) resolve(code);
+    this.exitWaiters.delete(record.id);
+  }
+
+  private async save(record: ContainerRecord): Promise<void> {
+    if (!this.containers.has(record.id)) return;
+    await this.deps.store.put(CONTAINER_PREFIX + record.id, Buffer.from(JSON.stringify(record)));
+  }
+}
