@@ -1,41 +1,17 @@
 // `netctl network ...` and Docker's own `docker network ...` against a real daemon in a test
 // host: output, exit codes, and what the kernel shows afterwards.
 import test from 'ava';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import path from 'node:path';
+import { NETCTL_CLI, netctlCli, type Runner, runner } from '../helpers/cli';
 import { startDaemon } from '../helpers/daemon';
 import { createTestNamespace, type TestNamespace } from '../helpers/netns';
 
-const CLI = path.resolve(__dirname, '..', '..', 'src', 'cli', 'main.js');
 const DOCKER = ['/usr/local/bin/docker', '/usr/bin/docker'].find((p) => fs.existsSync(p));
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs a CLI asynchronously: a synchronous spawn would stall the other tests of this file (and their daemons' start-up checks). */
-function runner(command: string[], env: NodeJS.ProcessEnv = {}) {
-  return (args: string[], input?: string): Promise<Run> =>
-    new Promise((resolve, reject) => {
-      const child = spawn(command[0]!, [...command.slice(1), ...args], { env: { ...process.env, ...env }, timeout: 20_000 });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
-      child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
-      child.once('error', reject);
-      child.once('close', (code) => resolve({ code, stdout, stderr }));
-      child.stdin.on('error', () => undefined);
-      child.stdin.end(input ?? '');
-    });
-}
-
-async function setup(t: Parameters<typeof startDaemon>[0] & Parameters<typeof createTestNamespace>[0]): Promise<{ ns: TestNamespace; netctl: ReturnType<typeof runner>; socket: string }> {
+async function setup(t: Parameters<typeof startDaemon>[0] & Parameters<typeof createTestNamespace>[0]): Promise<{ ns: TestNamespace; netctl: Runner; socket: string }> {
   const ns = createTestNamespace(t, 'nctl-cli');
   const daemon = await startDaemon(t, { netns: ns.path, args: ['--bridge', 'none'] });
-  return { ns, socket: daemon.socketPath, netctl: runner([process.execPath, CLI, '-H', `unix://${daemon.socketPath}`]) };
+  return { ns, socket: daemon.socketPath, netctl: netctlCli(daemon.socketPath) };
 }
 
 const bridges = (ns: TestNamespace): string[] =>
@@ -100,10 +76,10 @@ test('errors: usage 125, daemon refusals 1 with the daemon message, and nothing 
   }
   t.deepEqual(bridges(ns).length, 1, 'only network a has a bridge');
 
-  const noDaemon = await runner([process.execPath, CLI], { NETCTL_HOST: `unix://${socket}.missing` })(['network', 'ls']);
+  const noDaemon = await runner([process.execPath, NETCTL_CLI], { NETCTL_HOST: `unix://${socket}.missing` })(['network', 'ls']);
   t.is(noDaemon.code, 1);
   t.regex(noDaemon.stderr, /cannot connect to the netctl daemon at unix:\/\/.*\.missing \(ENOENT\): is `netctl daemon` running\?/);
-  t.is((await runner([process.execPath, CLI], { NETCTL_HOST: `unix://${socket}` })(['network', 'ls', '-q'])).stdout.split('\n').filter(Boolean).length, 3, 'NETCTL_HOST is honoured');
+  t.is((await runner([process.execPath, NETCTL_CLI], { NETCTL_HOST: `unix://${socket}` })(['network', 'ls', '-q'])).stdout.split('\n').filter(Boolean).length, 3, 'NETCTL_HOST is honoured');
 });
 
 test('netctl network prune asks first, honours filters, and keeps predefined networks', async (t) => {
@@ -122,7 +98,7 @@ test('netctl network prune asks first, honours filters, and keeps predefined net
   t.deepEqual((await netctl(['network', 'ls', '--format', '{{.Name}}'])).stdout.split('\n').filter(Boolean), ['host', 'kept', 'none']);
 });
 
-test("Docker's own CLI manages netctl's networks: create, ls, inspect, rm, prune", async (t) => {
+test("Docker's own NETCTL_CLI manages netctl's networks: create, ls, inspect, rm, prune", async (t) => {
   if (!DOCKER) return t.fail('the docker client is missing; scripts/setup.sh installs docker.io');
   const { ns, socket } = await setup(t);
   // A private config dir: the test must not read or write the user's ~/.docker.

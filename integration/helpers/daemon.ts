@@ -6,6 +6,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { cleanupSandboxDir } from './controller-host';
+import { killContainersUnder } from './shims';
 
 const CLI = path.resolve(__dirname, '..', '..', 'src', 'cli', 'main.js');
 
@@ -82,6 +83,7 @@ export async function startDaemon(t: { teardown(fn: () => Promise<void> | void):
   t.teardown(async () => {
     await stop();
     if (base) {
+      killContainersUnder(root);
       cleanupSandboxDir(runDir);
       fs.rmSync(base, { recursive: true, force: true });
     }

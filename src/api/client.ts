@@ -38,6 +38,44 @@ export class ApiClient {
     await this.call('DELETE', path);
   }
 
+  /**
+   * A request whose reply is Docker's multiplexed stream (logs, exec output): each frame's data
+   * goes to `onFrame` with its stream (1 stdout, 2 stderr) as it arrives.
+   */
+  stream(method: string, path: string, body: unknown, onFrame: (stream: number, data: Buffer) => void): Promise<void> {
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    return new Promise((resolve, reject) => {
+      const request = http.request({ socketPath: this.socketPath, method, path: `/v1.41${path}`, headers: payload === undefined ? {} : { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(payload) } }, (response) => {
+        let pending = Buffer.alloc(0);
+        const chunks: Buffer[] = [];
+        const failed = (response.statusCode ?? 0) >= 400;
+        response.on('data', (chunk: Buffer) => {
+          if (failed) return void chunks.push(chunk);
+          pending = Buffer.concat([pending, chunk]);
+          while (pending.length >= 8 && pending.length >= 8 + pending.readUInt32BE(4)) {
+            const length = pending.readUInt32BE(4);
+            onFrame(pending[0]!, pending.subarray(8, 8 + length));
+            pending = pending.subarray(8 + length);
+          }
+        });
+        response.on('error', reject);
+        response.on('end', () => {
+          if (!failed) return resolve();
+          const text = Buffer.concat(chunks).toString('utf8');
+          let message = text.trim();
+          try {
+            message = (JSON.parse(text) as { message?: string }).message ?? message;
+          } catch {
+            // Not JSON: the text is the message.
+          }
+          reject(new DaemonError(response.statusCode ?? 0, message));
+        });
+      });
+      request.on('error', (error: NodeJS.ErrnoException) => reject(this.unreachable(error) ?? error));
+      request.end(payload);
+    });
+  }
+
   private call(method: string, path: string, body?: unknown): Promise<unknown> {
     const payload = body === undefined ? undefined : JSON.stringify(body);
     return new Promise((resolve, reject) => {
@@ -68,16 +106,15 @@ export class ApiClient {
           });
         },
       );
-      request.on('error', (error: NodeJS.ErrnoException) => {
-        if (error.code === 'ENOENT' || error.code === 'ECONNREFUSED' || error.code === 'EACCES') {
-          reject(
-            new DaemonUnreachableError(
-              `cannot connect to the netctl daemon at unix://${this.socketPath} (${error.code}): ${error.code === 'EACCES' ? 'run as root' : 'is `netctl daemon` running? Start it, or point -H / NETCTL_HOST at its socket'}`,
-            ),
-          );
-        } else reject(error);
-      });
+      request.on('error', (error: NodeJS.ErrnoException) => reject(this.unreachable(error) ?? error));
       request.end(payload);
     });
+  }
+
+  private unreachable(error: NodeJS.ErrnoException): DaemonUnreachableError | undefined {
+    if (error.code !== 'ENOENT' && error.code !== 'ECONNREFUSED' && error.code !== 'EACCES') return undefined;
+    return new DaemonUnreachableError(
+      `cannot connect to the netctl daemon at unix://${this.socketPath} (${error.code}): ${error.code === 'EACCES' ? 'run as root' : 'is `netctl daemon` running? Start it, or point -H / NETCTL_HOST at its socket'}`,
+    );
   }
 }

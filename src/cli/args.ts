@@ -21,7 +21,8 @@ export class UsageError extends Error {
   override readonly name = 'UsageError';
 }
 
-export function parseArgs(argv: string[], specs: FlagSpec[], command: string): ParsedArgs {
+/** With `commandFollows`, flags end at the first positional argument (`netctl run --name x sh -c ...`). */
+export function parseArgs(argv: string[], specs: FlagSpec[], command: string, commandFollows = false): ParsedArgs {
   const byName = new Map(specs.map((s) => [s.name, s]));
   const byShort = new Map(specs.filter((s) => s.short).map((s) => [s.short!, s]));
   const flags = new Map<string, string | boolean | string[]>();
@@ -33,7 +34,16 @@ export function parseArgs(argv: string[], specs: FlagSpec[], command: string): P
       break;
     }
     if (!arg.startsWith('-') || arg === '-') {
+      if (commandFollows) {
+        positionals.push(...argv.slice(i));
+        break;
+      }
       positionals.push(arg);
+      continue;
+    }
+    // Short boolean flags may be combined, as `ps -aq`.
+    if (/^-[a-zA-Z]{2,}$/.test(arg) && [...arg.slice(1)].every((c) => byShort.get(c)?.type === 'boolean')) {
+      for (const c of arg.slice(1)) flags.set(byShort.get(c)!.name, true);
       continue;
     }
     const eq = arg.indexOf('=');

@@ -1,15 +1,17 @@
 // netctl's command line: `netctl daemon` runs the daemon; every other command is a client of it.
 import { UsageError } from './args';
+import { CONTAINER_COMMANDS, containerCommandsHelp, runContainerCommand } from './container-command';
 import { runDaemon } from './daemon-command';
 import { runNetwork } from './network-command';
 
-const USAGE = `Usage:  netctl COMMAND
+const USAGE = (): string => `Usage:  netctl COMMAND
 
 Container networking: networks, endpoints, sandboxes, IPAM and DNS.
 
 Commands:
   daemon      Run the netctl daemon
   network     Manage networks
+${containerCommandsHelp()}
 
 Global options:
   -H, --host string   daemon socket to connect to (or NETCTL_HOST; default unix:///run/netctl/netctl.sock)
@@ -46,10 +48,11 @@ async function main(argv: string[]): Promise<number> {
     case undefined:
     case '--help':
     case 'help':
-      process.stdout.write(USAGE);
+      process.stdout.write(USAGE());
       return command === undefined ? 1 : 0;
     default:
-      throw new UsageError(`unknown command "${command}"\n\n${USAGE}`);
+      if (CONTAINER_COMMANDS.includes(command)) return runContainerCommand(command, rest);
+      throw new UsageError(`unknown command "${command}"\n\n${USAGE()}`);
   }
 }
 

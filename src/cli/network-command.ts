@@ -1,9 +1,8 @@
 // `netctl network ...`: Docker's `docker network` commands, flags and output, as a client of the
 // daemon's API.
-import readline from 'node:readline/promises';
-import { ApiClient, DaemonError } from '../api/client';
-import { DEFAULT_HOST } from '../daemon/options';
-import { type FlagSpec, helpText, type ParsedArgs, parseArgs, UsageError } from './args';
+import { DaemonError } from '../api/client';
+import { UsageError } from './args';
+import { atLeastOne, bool, exactly, execute, type Io, list, stdio, str, type Subcommand } from './command';
 import { inspectJson, renderTemplate, table } from './format';
 import { ipamConfigs } from './ipam-flags';
 
@@ -15,25 +14,6 @@ interface NetworkJson {
   [field: string]: unknown;
 }
 
-const HOST_FLAG: FlagSpec = { name: 'host', short: 'H', type: 'string', description: 'daemon socket to connect to (or NETCTL_HOST)', defaultText: DEFAULT_HOST };
-const HELP_FLAG: FlagSpec = { name: 'help', type: 'boolean', description: 'print this help' };
-
-interface Subcommand {
-  usage: string;
-  summary: string;
-  flags: FlagSpec[];
-  run(args: ParsedArgs, client: ApiClient, io: Io): Promise<number>;
-}
-
-interface Io {
-  out(text: string): void;
-  err(text: string): void;
-  ask(question: string): Promise<string>;
-}
-
-const list = (args: ParsedArgs, name: string): string[] => (args.flags.get(name) as string[] | undefined) ?? [];
-const str = (args: ParsedArgs, name: string): string | undefined => args.flags.get(name) as string | undefined;
-const bool = (args: ParsedArgs, name: string): boolean => args.flags.get(name) === true;
 
 /** KEY=VALUE flags into a map; a bare KEY maps to "" as Docker does for labels. */
 function keyValues(values: string[], flag: string): Record<string, string> {
@@ -59,15 +39,6 @@ function filtersQuery(values: string[]): string {
   return `?filters=${encodeURIComponent(JSON.stringify(filters))}`;
 }
 
-function exactly(args: ParsedArgs, count: number, usage: string): string[] {
-  if (args.positionals.length !== count) throw new UsageError(`"netctl network ${usage.split(' ')[2]}" requires exactly ${count} argument${count > 1 ? 's' : ''}.\nUsage:  ${usage}`);
-  return args.positionals;
-}
-
-function atLeastOne(args: ParsedArgs, usage: string): string[] {
-  if (args.positionals.length === 0) throw new UsageError(`"netctl network ${usage.split(' ')[2]}" requires at least 1 argument.\nUsage:  ${usage}`);
-  return args.positionals;
-}
 
 const SUBCOMMANDS: Record<string, Subcommand> = {
   create: {
@@ -255,19 +226,6 @@ ${Object.entries(SUBCOMMANDS)
 Run 'netctl network COMMAND --help' for more information on a command.
 `;
 
-const stdio: Io = {
-  out: (text) => process.stdout.write(text),
-  err: (text) => process.stderr.write(text),
-  ask: async (question) => {
-    const rl = readline.createInterface({ input: process.stdin, output: process.stdout });
-    try {
-      return await rl.question(question);
-    } finally {
-      rl.close();
-    }
-  },
-};
-
 export async function runNetwork(argv: string[], io: Io = stdio): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === 'help') {
@@ -276,18 +234,5 @@ export async function runNetwork(argv: string[], io: Io = stdio): Promise<number
   }
   const subcommand = SUBCOMMANDS[name];
   if (!subcommand) throw new UsageError(`unknown command "network ${name}"\n\n${NETWORK_HELP}`);
-  const flags = [...subcommand.flags, HOST_FLAG, HELP_FLAG];
-  const args = parseArgs(rest, flags, `network ${name}`);
-  if (bool(args, 'help')) {
-    io.out(helpText(subcommand.usage, subcommand.summary, flags));
-    return 0;
-  }
-  const client = new ApiClient(str(args, 'host') ?? process.env['NETCTL_HOST'] ?? DEFAULT_HOST);
-  try {
-    return await subcommand.run(args, client, io);
-  } catch (error) {
-    if (!(error instanceof DaemonError)) throw error;
-    io.err(`Error response from daemon: ${error.message}\n`);
-    return 1;
-  }
+  return execute(subcommand, `network ${name}`, rest, io);
 }

@@ -1,0 +1,33 @@
+// Containers outlive their daemon by design, so a test that fails half-way could leave them
+// running: this finds the shims of a daemon root (by their command line) and kills them with
+// their containers.
+import fs from 'node:fs';
+
+function childrenOf(pid: number): number[] {
+  try {
+    return fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(' ').filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+export function killContainersUnder(root: string): void {
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let argv: string[];
+    try {
+      argv = fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+    } catch {
+      continue;
+    }
+    if (!argv[0]?.endsWith('netctl-shim') || !argv[1]?.startsWith(`${root}/`)) continue;
+    const shim = Number(entry);
+    for (const pid of [...childrenOf(shim), shim]) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // Gone already.
+      }
+    }
+  }
+}

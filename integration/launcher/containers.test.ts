@@ -1,0 +1,159 @@
+// Containers end to end, with netctl's CLI against a daemon in a test host: output and exit
+// codes, exec, stop and rm; traffic between containers and across networks with live connect and
+// disconnect; refusals that leave nothing behind; and a daemon killed with containers running.
+import test from 'ava';
+import fs from 'node:fs';
+import path from 'node:path';
+import { netctlCli, type Runner } from '../helpers/cli';
+import { startDaemon, type TestDaemon } from '../helpers/daemon';
+import { createTestNamespace, type TestNamespace } from '../helpers/netns';
+
+interface Inspect {
+  Id: string;
+  State: { Status: string; Running: boolean; Pid: number; ExitCode: number };
+  NetworkSettings: { SandboxKey: string; Networks: Record<string, { IPAddress: string; Gateway: string; MacAddress: string }> };
+}
+
+async function setup(t: Parameters<typeof startDaemon>[0] & Parameters<typeof createTestNamespace>[0]): Promise<{ ns: TestNamespace; daemon: TestDaemon; netctl: Runner }> {
+  const ns = createTestNamespace(t, 'nctl-run');
+  const daemon = await startDaemon(t, { netns: ns.path, args: ['--bridge', 'none'] });
+  const netctl = netctlCli(daemon.socketPath);
+  t.teardown(async () => {
+    // Containers outlive the daemon by design: the test takes its own down.
+    const ids = (await netctl(['ps', '-aq', '--no-trunc'])).stdout.split('\n').filter(Boolean);
+    if (ids.length > 0) await netctl(['rm', '-f', ...ids]);
+  });
+  return { ns, daemon, netctl };
+}
+
+async function ok(netctl: Runner, args: string[]): Promise<string> {
+  const run = await netctl(args);
+  if (run.code !== 0) throw new Error(`netctl ${args.join(' ')} exited ${run.code}: ${run.stderr}`);
+  return run.stdout;
+}
+
+const inspect = async (netctl: Runner, name: string): Promise<Inspect> => (JSON.parse(await ok(netctl, ['inspect', name])) as Inspect[])[0]!;
+const ipOf = async (netctl: Runner, name: string, network: string): Promise<string> => (await inspect(netctl, name)).NetworkSettings.Networks[network]!.IPAddress;
+const pingFrom = async (netctl: Runner, name: string, ip: string): Promise<number | null> => (await netctl(['exec', name, '--', 'ping', '-c', '1', '-W', '1', ip])).code;
+const veths = (ns: TestNamespace): string[] => ns.json<Array<{ ifname: string }>>('ip', '-j', 'link', 'show', 'type', 'veth').map((l) => l.ifname);
+
+test('run streams output and returns the exit code; -d, ps, exec, inspect, stop and rm', async (t) => {
+  const { ns, daemon, netctl } = await setup(t);
+  await ok(netctl, ['network', 'create', '--subnet', '10.81.0.0/24', 'front']);
+  const foreground = await netctl(['run', '--name', 'fg', '--network', 'front', '--', 'sh', '-c', 'echo out; echo err >&2; exit 3']);
+  t.is(foreground.code, 3);
+  t.is(foreground.stdout, 'out\n');
+  t.is(foreground.stderr, 'err\n');
+  t.is((await netctl(['run', '--rm', '--network', 'front', 'true'])).code, 0);
+
+  const id = (await ok(netctl, ['run', '-d', '--name', 'web', '--hostname', 'webhost', '--network', 'front', '--ip', '10.81.0.10', '-e', 'GREETING=hi', '--', 'sleep', '300'])).trim();
+  t.regex(id, /^[0-9a-f]{64}$/);
+  const ps = (await ok(netctl, ['ps'])).trimEnd().split('\n');
+  t.regex(ps[0]!, /^CONTAINER ID +IMAGE +COMMAND +CREATED +STATUS +PORTS +NAMES$/);
+  t.regex(ps[1]!, new RegExp(`^${id.slice(0, 12)} +busybox +"sleep 300" .* Up .* web$`));
+  t.is(await ok(netctl, ['exec', 'web', '--', 'cat', '/etc/hostname']), 'webhost\n');
+  t.is(await ok(netctl, ['exec', 'web', 'sh', '-c', 'echo $GREETING']), 'hi\n');
+  t.regex(await ok(netctl, ['exec', 'web', 'ps']), /^\s*1 root .*sleep 300$/m, 'exec sees the pid namespace, where sleep is pid 1');
+  t.is((await netctl(['exec', 'web', 'sh', '-c', 'exit 5'])).code, 5);
+  t.regex(await ok(netctl, ['exec', 'web', 'cat', '/etc/hosts']), /^10\.81\.0\.10\twebhost$/m);
+
+  const info = await inspect(netctl, 'web');
+  t.like(info, { Id: id, State: { Status: 'running', Running: true } });
+  t.like(info.NetworkSettings.Networks['front'], { IPAddress: '10.81.0.10', Gateway: '10.81.0.1', MacAddress: '02:42:0a:51:00:0a' });
+  t.true(fs.existsSync(info.NetworkSettings.SandboxKey));
+  t.true(fs.existsSync(`/proc/${info.State.Pid}`));
+
+  // sleep as pid 1 ignores SIGTERM, as in Docker: stop kills it after the timeout.
+  t.is(await ok(netctl, ['stop', '-t', '1', 'web']), 'web\n');
+  t.regex((await ok(netctl, ['ps', '-a'])).split('\n')[1]!, /Exited \(137\)/);
+  t.false(fs.existsSync(`/proc/${info.State.Pid}`));
+  t.is(veths(ns).length, 2, 'exited containers keep their endpoints until rm, as in Docker');
+  await ok(netctl, ['rm', 'web', 'fg']);
+  t.false(fs.existsSync(info.NetworkSettings.SandboxKey));
+  t.false(fs.existsSync(path.join(daemon.root, 'containers', id)));
+  t.deepEqual(veths(ns), []);
+  t.is(await ok(netctl, ['ps', '-aq']), '');
+});
+
+test('two containers on one network reach each other; a third on another network only while connected', async (t) => {
+  const { ns, netctl } = await setup(t);
+  await ok(netctl, ['network', 'create', '--subnet', '10.82.0.0/24', 'front']);
+  await ok(netctl, ['network', 'create', '--subnet', '10.83.0.0/24', 'back']);
+  for (const [name, network] of [['a', 'front'], ['b', 'front'], ['c', 'back']] as const) await ok(netctl, ['run', '-d', '--name', name, '--network', network, 'sleep', '300']);
+  const [a, b] = [await ipOf(netctl, 'a', 'front'), await ipOf(netctl, 'b', 'front')];
+  t.is(await pingFrom(netctl, 'a', b), 0);
+  t.not(await pingFrom(netctl, 'c', a), 0, 'isolated from another network');
+
+  t.is((await netctl(['network', 'connect', 'front', 'c'])).code, 0);
+  t.is(await ok(netctl, ['exec', 'c', 'sh', '-c', 'ls /sys/class/net | sort | tr "\\n" " "']), 'eth0 eth1 lo ');
+  t.is(await pingFrom(netctl, 'c', a), 0, 'connected: reachable');
+  t.regex(await ok(netctl, ['exec', 'c', 'ip', 'route']), /^default via 10\.83\.0\.1 dev eth0/m, 'the default route stays on the first network');
+  t.is((await netctl(['network', 'disconnect', 'front', 'c'])).code, 0);
+  t.not(await pingFrom(netctl, 'c', a), 0, 'disconnected: isolated again');
+
+  const refused = await netctl(['network', 'rm', 'front']);
+  t.is(refused.code, 1);
+  t.regex(refused.stderr, /error while removing network: network front id [0-9a-f]{64} has active endpoints/);
+  await ok(netctl, ['rm', '-f', 'a', 'b', 'c']);
+  t.deepEqual(veths(ns), []);
+  await ok(netctl, ['network', 'rm', 'front', 'back']);
+});
+
+test('refused runs leave nothing behind: unknown network, address outside or taken, name in use, bad rootfs, missing or unknown command', async (t) => {
+  const { ns, daemon, netctl } = await setup(t);
+  await ok(netctl, ['network', 'create', '--subnet', '10.84.0.0/24', 'n']);
+  await ok(netctl, ['run', '-d', '--name', 'taken', '--network', 'n', '--ip', '10.84.0.5', 'sleep', '300']);
+  const cases: Array<[string[], number, RegExp]> = [
+    [['run', '--network', 'nope', 'true'], 1, /network nope not found/],
+    [['run', '--network', 'n', '--ip', '10.9.9.9', 'true'], 1, /10\.9\.9\.9: it does not belong to any of network n's subnets/],
+    [['run', '--network', 'n', '--ip', '10.84.0.5', 'true'], 1, /10\.84\.0\.5/],
+    [['run', '--name', 'taken', '--network', 'n', 'true'], 1, /The container name "\/taken" is already in use by container/],
+    [['run', '--network', 'n', '--rootfs', '/nonexistent', 'true'], 1, /rootfs \/nonexistent is not a directory/],
+    [['run', '--network', 'n'], 125, /requires a command/],
+    [['run', '--network', 'n', '--rm', 'nosuchcommand'], 127, /exec nosuchcommand: executable file not found in \$PATH/],
+  ];
+  for (const [args, code, message] of cases) {
+    const run = await netctl(args);
+    t.is(run.code, code, args.join(' '));
+    t.regex(run.stderr, message);
+  }
+  t.is((await ok(netctl, ['ps', '-aq'])).trim().split('\n').length, 1, 'only the first container exists');
+  t.is(veths(ns).length, 1);
+  t.is(fs.readdirSync(path.join(daemon.runDir, 'netns')).length, 1);
+  // The run whose command could not start held 10.84.0.2 (the first free address) until --rm gave it back.
+  await ok(netctl, ['run', '-d', '--name', 'next', '--network', 'n', '--ip', '10.84.0.2', 'sleep', '300']);
+  t.is(await ipOf(netctl, 'next', 'n'), '10.84.0.2');
+});
+
+test('daemon kill -9 with containers running: traffic goes on, they are listed again, one that exited meanwhile has its code', async (t) => {
+  const ns = createTestNamespace(t, 'nctl-run');
+  const first = await startDaemon(t, { netns: ns.path, args: ['--bridge', 'none'] });
+  let netctl = netctlCli(first.socketPath);
+  await ok(netctl, ['network', 'create', '--subnet', '10.85.0.0/24', 'n']);
+  await ok(netctl, ['run', '-d', '--name', 'a', '--network', 'n', 'sleep', '300']);
+  await ok(netctl, ['run', '-d', '--name', 'b', '--network', 'n', 'sleep', '300']);
+  await ok(netctl, ['run', '-d', '--name', 'brief', '--network', 'n', 'sh', '-c', 'sleep 1; exit 4']);
+  const a = await inspect(netctl, 'a');
+  const b = await ipOf(netctl, 'b', 'n');
+  first.process.kill('SIGKILL');
+  await first.stop();
+
+  // Without a daemon: the containers run on, and reach each other.
+  t.true(fs.existsSync(`/proc/${a.State.Pid}`));
+  t.notThrows(() => ns.run('nsenter', `--net=${a.NetworkSettings.SandboxKey}`, 'busybox', 'ping', '-c', '1', '-W', '2', b));
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+
+  const second = await startDaemon(t, { netns: ns.path, args: ['--bridge', 'none'], root: first.root, runDir: first.runDir });
+  netctl = netctlCli(second.socketPath);
+  t.teardown(async () => {
+    const ids = (await netctl(['ps', '-aq'])).stdout.split('\n').filter(Boolean);
+    if (ids.length > 0) await netctl(['rm', '-f', ...ids]);
+  });
+  const ps = await ok(netctl, ['ps', '-a']);
+  t.regex(ps, /Up .* a\n/);
+  t.regex(ps, /Up .* b\n/);
+  t.regex(ps, /Exited \(4\) .* brief\n/);
+  t.is(await pingFrom(netctl, 'a', b), 0);
+  await ok(netctl, ['stop', '-t', '0', 'b']);
+  t.is((await inspect(netctl, 'b')).State.ExitCode, 137);
+});

@@ -1,0 +1,205 @@
+// `netctl run|ps|stop|rm|exec|logs|inspect`: Docker's container commands for netctl's launcher,
+// as a client of the daemon's API.
+import path from 'node:path';
+import { DaemonError } from '../api/client';
+import { UsageError } from './args';
+import { atLeastOne, bool, exactly, execute, type Io, list, stdio, str, type Subcommand } from './command';
+import { inspectJson, table } from './format';
+
+interface ContainerSummary {
+  Id: string;
+  Names: string[];
+  Image: string;
+  Command: string;
+  Created: number;
+  Status: string;
+}
+
+/** Writes a multiplexed stream to stdout and stderr as it arrives. */
+const demux =
+  (io: Io) =>
+  (stream: number, data: Buffer): void =>
+    stream === 2 ? io.err(data.toString('utf8')) : io.out(data.toString('utf8'));
+
+function ago(seconds: number): string {
+  const elapsed = Math.max(0, Math.round(Date.now() / 1000 - seconds));
+  if (elapsed < 60) return `${elapsed} seconds ago`;
+  if (elapsed < 3600) return `${Math.round(elapsed / 60)} minutes ago`;
+  return `${Math.round(elapsed / 3600)} hours ago`;
+}
+
+const quoteCommand = (command: string): string => `"${command.length > 20 ? `${command.slice(0, 19)}…` : command}"`;
+
+const SUBCOMMANDS: Record<string, Subcommand> = {
+  run: {
+    usage: 'netctl run [OPTIONS] [--] COMMAND [ARG...]',
+    summary: 'Create and run a new container from the busybox root (or --rootfs)',
+    commandFollows: true,
+    flags: [
+      { name: 'detach', short: 'd', type: 'boolean', description: 'run in the background and print the container ID' },
+      { name: 'name', type: 'string', description: 'assign a name to the container' },
+      { name: 'hostname', type: 'string', description: 'container host name' },
+      { name: 'network', type: 'string', description: 'connect the container to a network (or host, none)', defaultText: 'bridge' },
+      { name: 'ip', type: 'string', description: 'IPv4 address (e.g. 172.30.100.104)' },
+      { name: 'ip6', type: 'string', description: 'IPv6 address (e.g. 2001:db8::33)' },
+      { name: 'network-alias', type: 'list', description: 'add a network-scoped alias for the container' },
+      { name: 'rootfs', type: 'string', description: 'directory holding the container root file system', defaultText: 'busybox' },
+      { name: 'env', short: 'e', type: 'list', description: 'set environment variables KEY=VALUE' },
+      { name: 'workdir', short: 'w', type: 'string', description: 'working directory inside the container' },
+      { name: 'rm', type: 'boolean', description: 'automatically remove the container when it exits' },
+    ],
+    async run(args, client, io) {
+      const cmd = args.positionals;
+      if (cmd.length === 0) throw new UsageError(`"netctl run" requires a command.\nUsage:  ${this.usage}`);
+      const network = str(args, 'network');
+      const endpoint = { IPAMConfig: { IPv4Address: str(args, 'ip') ?? '', IPv6Address: str(args, 'ip6') ?? '' }, Aliases: list(args, 'network-alias') };
+      const name = str(args, 'name');
+      const rootfs = str(args, 'rootfs');
+      const created = await client.post<{ Id: string }>(`/containers/create${name ? `?name=${encodeURIComponent(name)}` : ''}`, {
+        Cmd: cmd,
+        Env: list(args, 'env'),
+        Hostname: str(args, 'hostname') ?? '',
+        WorkingDir: str(args, 'workdir') ?? '',
+        ...(rootfs ? { Rootfs: path.resolve(rootfs) } : {}),
+        HostConfig: { NetworkMode: network ?? 'default' },
+        NetworkingConfig: { EndpointsConfig: network && network !== 'host' && network !== 'none' ? { [network]: endpoint } : {} },
+      });
+      const id = created.Id;
+      const removeAfter = async (): Promise<void> => {
+        if (bool(args, 'rm')) await client.delete(`/containers/${id}?force=1`);
+      };
+      try {
+        await client.post(`/containers/${id}/start`);
+      } catch (error) {
+        await removeAfter();
+        if (!(error instanceof DaemonError) || error.status !== 400) throw error;
+        // Docker's codes for a command that cannot run: 127 not found, 126 not runnable.
+        io.err(`Error response from daemon: ${error.message}\n`);
+        return /not found/.test(error.message) ? 127 : 126;
+      }
+      if (bool(args, 'detach')) {
+        io.out(`${id}\n`);
+        return 0;
+      }
+      await client.stream('GET', `/containers/${id}/logs?stdout=1&stderr=1&follow=1`, undefined, demux(io));
+      const { StatusCode } = await client.post<{ StatusCode: number }>(`/containers/${id}/wait`);
+      await removeAfter();
+      return StatusCode;
+    },
+  },
+
+  ps: {
+    usage: 'netctl ps [OPTIONS]',
+    summary: 'List containers',
+    flags: [
+      { name: 'all', short: 'a', type: 'boolean', description: 'show all containers (default shows just running)' },
+      { name: 'quiet', short: 'q', type: 'boolean', description: 'only display container IDs' },
+      { name: 'no-trunc', type: 'boolean', description: "don't truncate output" },
+    ],
+    async run(args, client, io) {
+      const containers = await client.get<ContainerSummary[]>(`/containers/json${bool(args, 'all') ? '?all=1' : ''}`);
+      const full = bool(args, 'no-trunc');
+      const id = (c: ContainerSummary): string => (full ? c.Id : c.Id.slice(0, 12));
+      if (bool(args, 'quiet')) {
+        io.out(containers.map((c) => `${id(c)}\n`).join(''));
+        return 0;
+      }
+      const rows = containers.map((c) => [id(c), c.Image, full ? `"${c.Command}"` : quoteCommand(c.Command), ago(c.Created), c.Status, '', c.Names.map((n) => n.slice(1)).join(',')]);
+      io.out(table(['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'PORTS', 'NAMES'], rows));
+      return 0;
+    },
+  },
+
+  stop: {
+    usage: 'netctl stop [OPTIONS] CONTAINER [CONTAINER...]',
+    summary: 'Stop one or more running containers (SIGTERM, then SIGKILL)',
+    flags: [{ name: 'time', short: 't', type: 'string', description: 'seconds to wait before killing the container', defaultText: '10' }],
+    async run(args, client, io) {
+      const seconds = str(args, 'time') ?? '10';
+      if (!/^\d+$/.test(seconds)) throw new UsageError(`invalid argument "${seconds}" for "-t, --time" flag: use a number of seconds`);
+      return eachContainer(atLeastOne(args, this.usage), io, (ref) => client.post(`/containers/${encodeURIComponent(ref)}/stop?t=${seconds}`));
+    },
+  },
+
+  rm: {
+    usage: 'netctl rm [OPTIONS] CONTAINER [CONTAINER...]',
+    summary: 'Remove one or more containers',
+    flags: [{ name: 'force', short: 'f', type: 'boolean', description: 'force the removal of a running container (uses SIGKILL)' }],
+    async run(args, client, io) {
+      return eachContainer(atLeastOne(args, this.usage), io, (ref) => client.delete(`/containers/${encodeURIComponent(ref)}${bool(args, 'force') ? '?force=1' : ''}`));
+    },
+  },
+
+  exec: {
+    usage: 'netctl exec [OPTIONS] CONTAINER [--] COMMAND [ARG...]',
+    summary: "Run a command in a running container's namespaces",
+    commandFollows: true,
+    flags: [],
+    async run(args, client, io) {
+      const [container, ...rest] = args.positionals;
+      const cmd = rest[0] === '--' ? rest.slice(1) : rest;
+      if (container === undefined || cmd.length === 0) throw new UsageError(`"netctl exec" requires at least 2 arguments.\nUsage:  ${this.usage}`);
+      const exec = await client.post<{ Id: string }>(`/containers/${encodeURIComponent(container)}/exec`, { Cmd: cmd, AttachStdout: true, AttachStderr: true });
+      await client.stream('POST', `/exec/${exec.Id}/start`, { Detach: false, Tty: false }, demux(io));
+      return (await client.get<{ ExitCode: number }>(`/exec/${exec.Id}/json`)).ExitCode;
+    },
+  },
+
+  logs: {
+    usage: 'netctl logs [OPTIONS] CONTAINER',
+    summary: 'Fetch the output of a container',
+    flags: [{ name: 'follow', short: 'f', type: 'boolean', description: 'follow log output' }],
+    async run(args, client, io) {
+      const [container] = exactly(args, 1, this.usage);
+      await client.stream('GET', `/containers/${encodeURIComponent(container!)}/logs?stdout=1&stderr=1${bool(args, 'follow') ? '&follow=1' : ''}`, undefined, demux(io));
+      return 0;
+    },
+  },
+
+  inspect: {
+    usage: 'netctl inspect CONTAINER [CONTAINER...]',
+    summary: 'Display detailed information on one or more containers',
+    flags: [],
+    async run(args, client, io) {
+      const found: unknown[] = [];
+      let code = 0;
+      for (const ref of atLeastOne(args, this.usage)) {
+        try {
+          found.push(await client.get(`/containers/${encodeURIComponent(ref)}/json`));
+        } catch (error) {
+          io.err(`Error: ${(error as Error).message}\n`);
+          code = 1;
+        }
+      }
+      io.out(inspectJson(found));
+      return code;
+    },
+  },
+};
+
+/** Runs `action` for each reference, printing it on success as Docker does; 1 if any failed. */
+async function eachContainer(references: string[], io: Io, action: (reference: string) => Promise<unknown>): Promise<number> {
+  let code = 0;
+  for (const reference of references) {
+    try {
+      await action(reference);
+      io.out(`${reference}\n`);
+    } catch (error) {
+      io.err(`Error response from daemon: ${(error as Error).message}\n`);
+      code = 1;
+    }
+  }
+  return code;
+}
+
+export const CONTAINER_COMMANDS = Object.keys(SUBCOMMANDS);
+
+export function runContainerCommand(name: string, argv: string[], io: Io = stdio): Promise<number> {
+  return execute(SUBCOMMANDS[name]!, name, argv, io);
+}
+
+export function containerCommandsHelp(): string {
+  return Object.entries(SUBCOMMANDS)
+    .map(([name, c]) => `  ${name.padEnd(12)}${c.summary}`)
+    .join('\n');
+}
