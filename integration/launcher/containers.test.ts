@@ -104,11 +104,12 @@ test('refused runs leave nothing behind: unknown network, address outside or tak
   await ok(netctl, ['network', 'create', '--subnet', '10.84.0.0/24', 'n']);
   await ok(netctl, ['run', '-d', '--name', 'taken', '--network', 'n', '--ip', '10.84.0.5', 'sleep', '300']);
   const cases: Array<[string[], number, RegExp]> = [
-    [['run', '--network', 'nope', 'true'], 1, /network nope not found/],
-    [['run', '--network', 'n', '--ip', '10.9.9.9', 'true'], 1, /10\.9\.9\.9: it does not belong to any of network n's subnets/],
-    [['run', '--network', 'n', '--ip', '10.84.0.5', 'true'], 1, /10\.84\.0\.5/],
-    [['run', '--name', 'taken', '--network', 'n', 'true'], 1, /The container name "\/taken" is already in use by container/],
-    [['run', '--network', 'n', '--rootfs', '/nonexistent', 'true'], 1, /rootfs \/nonexistent is not a directory/],
+    [['run', '--network', 'nope', 'true'], 125, /network nope not found/],
+    [['run', '--network', 'n', '--ip', '10.9.9.9', 'true'], 125, /10\.9\.9\.9: it does not belong to any of network n's subnets/],
+    [['run', '--network', 'n', '--ip', '10.84.0.5', 'true'], 125, /10\.84\.0\.5/],
+    [['run', '--name', 'taken', '--network', 'n', 'true'], 125, /The container name "\/taken" is already in use by container/],
+    [['run', '--network', 'n', '--rootfs', '/nonexistent', 'true'], 125, /rootfs \/nonexistent is not a directory/],
+    [['run', '--network', 'n', '-p', '80:80:80', 'true'], 125, /invalid publish "80:80:80"/],
     [['run', '--network', 'n'], 125, /requires a command/],
     [['run', '--network', 'n', '--rm', 'nosuchcommand'], 127, /exec nosuchcommand: executable file not found in \$PATH/],
   ];
@@ -156,4 +157,54 @@ test('daemon kill -9 with containers running: traffic goes on, they are listed a
   t.is(await pingFrom(netctl, 'a', b), 0);
   await ok(netctl, ['stop', '-t', '0', 'b']);
   t.is((await inspect(netctl, 'b')).State.ExitCode, 137);
+});
+
+test('published ports: reached from outside, from the host itself (also 127.0.0.1) and from a neighbour; conflicts refused; withdrawn at stop', async (t) => {
+  const { ns, netctl } = await setup(t);
+  const outside = createTestNamespace(t, 'nctl-out');
+  ns.run('ip', 'link', 'set', 'lo', 'up');
+  ns.run('ip', 'link', 'add', 'uplink', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', outside.path);
+  ns.run('ip', 'addr', 'add', '192.0.2.1/24', 'dev', 'uplink');
+  ns.run('ip', 'link', 'set', 'uplink', 'up');
+  outside.run('ip', 'addr', 'add', '192.0.2.2/24', 'dev', 'eth0');
+  outside.run('ip', 'link', 'set', 'eth0', 'up');
+  await ok(netctl, ['network', 'create', '--subnet', '10.86.0.0/24', 'web']);
+  const serve = ['sh', '-c', 'mkdir -p /www && echo hello from $(hostname) > /www/index.html && exec httpd -f -p 80 -h /www'];
+  await ok(netctl, ['run', '-d', '--name', 'site', '--hostname', 'site', '--network', 'web', '-p', '8080:80', ...serve]);
+  await ok(netctl, ['run', '-d', '--name', 'client', '--network', 'web', 'sleep', '300']);
+  /** The body of an HTTP GET, through bash's /dev/tcp (busybox wget crashes when a connect fails). */
+  const fetch = (where: string[], url: string): string => {
+    const { hostname, port } = new URL(url);
+    try {
+      const reply = ns.run(...where, 'timeout', '3', 'bash', '-c', `exec 3<>/dev/tcp/${hostname}/${port}; printf 'GET / HTTP/1.0\\r\\n\\r\\n' >&3; cat <&3`);
+      return reply.split('\r\n\r\n')[1]?.trim() ?? '';
+    } catch {
+      return '';
+    }
+  };
+  // httpd may need a moment to listen after its container started.
+  for (let i = 0; i < 20 && fetch([], 'http://10.86.0.2:80/') === ''; i++) await new Promise((resolve) => setTimeout(resolve, 100));
+  t.is(fetch(['nsenter', `--net=${outside.path}`], 'http://192.0.2.1:8080/'), 'hello from site', 'from outside, through the uplink');
+  t.is(fetch([], 'http://192.0.2.1:8080/'), 'hello from site', "from the host's own address");
+  t.is(fetch([], 'http://127.0.0.1:8080/'), 'hello from site', "from the host's loopback");
+  const fromNeighbour = await ok(netctl, ['exec', 'client', 'sh', '-c', 'printf "GET / HTTP/1.0\\r\\n\\r\\n" | nc -w 3 192.0.2.1 8080']);
+  t.is(fromNeighbour.split('\r\n\r\n')[1]?.trim(), 'hello from site', 'from a neighbour (hairpin)');
+  t.regex(await ok(netctl, ['ps']), /0\.0\.0\.0:8080->80\/tcp +site/);
+  t.deepEqual(((JSON.parse(await ok(netctl, ['inspect', 'site'])) as Array<{ NetworkSettings: { Ports: unknown } }>)[0]!).NetworkSettings.Ports, { '80/tcp': [{ HostIp: '0.0.0.0', HostPort: '8080' }] });
+
+  const taken = await netctl(['run', '-d', '--network', 'web', '-p', '8080:80', ...serve]);
+  t.is(taken.code, 125);
+  t.regex(taken.stderr, /Bind for 0\.0\.0\.0:8080 failed: port is already allocated/);
+  const listener = ns.run('sh', '-c', 'busybox nc -l -p 9090 >/dev/null 2>&1 & echo $!').trim();
+  t.teardown(() => void ns.run('kill', listener));
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  const busy = await netctl(['run', '-d', '--network', 'web', '-p', '9090:80', ...serve]);
+  t.is(busy.code, 125);
+  t.regex(busy.stderr, /Bind for 0\.0\.0\.0:9090 failed: address already in use by a process of the host/);
+
+  await ok(netctl, ['stop', '-t', '0', 'site']);
+  t.notRegex(ns.run('iptables-save', '-t', 'nat'), /--dport 8080/, 'a stopped container publishes nothing');
+  await ok(netctl, ['run', '-d', '--name', 'again', '--hostname', 'again', '--network', 'web', '-p', '8080:80', ...serve]);
+  for (let i = 0; i < 20 && fetch([], 'http://127.0.0.1:8080/') === ''; i++) await new Promise((resolve) => setTimeout(resolve, 100));
+  t.is(fetch([], 'http://127.0.0.1:8080/'), 'hello from again');
 });

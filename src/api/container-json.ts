@@ -1,6 +1,8 @@
 // Containers in the Docker Engine API's JSON shape: the create request read field by field, and
 // the container as inspect and list show it.
+import net from 'node:net';
 import type { EndpointRecord, NetworkRecord, SandboxRecord } from '../controller';
+import type { PortMapping } from '../drivers/driver';
 import type { ContainerRecord, CreateRequest } from '../launcher';
 import { badRequest } from './errors';
 
@@ -50,7 +52,9 @@ export function parseContainerCreate(body: unknown, name: string | undefined, bu
   const workdir = optionalString(body['WorkingDir'], 'WorkingDir');
   const env = stringList(body['Env'], 'Env');
   const cmd = stringList(body['Cmd'], 'Cmd') ?? [];
+  const ports = parsePortBindings(hostConfig['PortBindings']);
   return {
+    ...(ports.length > 0 ? { ports } : {}),
     cmd,
     rootfs: rootfs ?? busyboxRoot(),
     ...(name ? { name } : {}),
@@ -62,6 +66,34 @@ export function parseContainerCreate(body: unknown, name: string | undefined, bu
     ...(ipv6 ? { ipv6 } : {}),
     ...(aliases ? { aliases } : {}),
   };
+}
+
+/** HostConfig.PortBindings: {"80/tcp": [{"HostIp": "", "HostPort": "8080"}]}; an empty HostPort picks a free one. */
+export function parsePortBindings(value: unknown): PortMapping[] {
+  if (value === undefined || value === null) return [];
+  if (!isObject(value)) throw badRequest('HostConfig.PortBindings must be an object like {"80/tcp": [{"HostPort": "8080"}]}');
+  const mappings: PortMapping[] = [];
+  for (const [key, bindings] of Object.entries(value)) {
+    const match = /^(\d+)(?:\/(tcp|udp|sctp))?$/.exec(key);
+    const containerPort = Number(match?.[1]);
+    if (!match || containerPort < 1 || containerPort > 65535) throw badRequest(`invalid container port "${key}": use PORT or PORT/tcp|udp|sctp, with PORT from 1 to 65535`);
+    for (const binding of Array.isArray(bindings) ? bindings : []) {
+      const hostIp = isObject(binding) ? optionalString(binding['HostIp'], 'HostIp') : undefined;
+      const hostPortText = isObject(binding) ? (optionalString(binding['HostPort'], 'HostPort') ?? '0') : '0';
+      const hostPort = Number(hostPortText);
+      if (!/^\d+$/.test(hostPortText) || hostPort > 65535) throw badRequest(`invalid host port "${hostPortText}" for ${key}: use a port from 1 to 65535, or none for a free one`);
+      if (hostIp !== undefined && net.isIP(hostIp) !== 4) throw badRequest(`invalid host address "${hostIp}" for ${key}: use an IPv4 address`);
+      mappings.push({ protocol: (match[2] ?? 'tcp') as PortMapping['protocol'], hostPort, containerPort, ...(hostIp !== undefined && hostIp !== '0.0.0.0' ? { hostIp } : {}) });
+    }
+  }
+  return mappings;
+}
+
+/** NetworkSettings.Ports: {"80/tcp": [{"HostIp": "0.0.0.0", "HostPort": "8080"}]}. */
+function portsJson(ports: readonly PortMapping[]): Record<string, Array<{ HostIp: string; HostPort: string }>> {
+  const json: Record<string, Array<{ HostIp: string; HostPort: string }>> = {};
+  for (const p of ports) (json[`${p.containerPort}/${p.protocol}`] ??= []).push({ HostIp: p.hostIp ?? '0.0.0.0', HostPort: String(p.hostPort) });
+  return json;
 }
 
 function networksJson(attachments: readonly Attachment[]): Record<string, unknown> {
@@ -115,8 +147,8 @@ export function containerInspectJson(container: ContainerRecord, sandbox: Sandbo
     Image: 'busybox',
     Name: `/${config.name}`,
     Config: { Hostname: config.hostname, Env: config.env, Cmd: config.cmd, WorkingDir: config.workdir, Image: 'busybox', Rootfs: config.rootfs },
-    HostConfig: { NetworkMode: config.network },
-    NetworkSettings: { SandboxID: sandbox?.id ?? '', SandboxKey: sandbox?.key ?? '', Networks: networksJson(attachments) },
+    HostConfig: { NetworkMode: config.network, PortBindings: portsJson(config.ports) },
+    NetworkSettings: { SandboxID: sandbox?.id ?? '', SandboxKey: sandbox?.key ?? '', Ports: portsJson(container.state.ports ?? []), Networks: networksJson(attachments) },
   };
 }
 
@@ -146,7 +178,7 @@ export function containerListJson(container: ContainerRecord, attachments: reado
     Created: Math.floor(Date.parse(container.created) / 1000),
     State: container.state.status,
     Status: statusText(container),
-    Ports: [],
+    Ports: (container.state.ports ?? []).map((p) => ({ IP: p.hostIp ?? '0.0.0.0', PrivatePort: p.containerPort, PublicPort: p.hostPort, Type: p.protocol })),
     HostConfig: { NetworkMode: container.config.network },
     NetworkSettings: { Networks: networksJson(attachments) },
   };

@@ -13,6 +13,18 @@ interface ContainerSummary {
   Command: string;
   Created: number;
   Status: string;
+  Ports: Array<{ IP: string; PrivatePort: number; PublicPort: number; Type: string }>;
+}
+
+/** `-p [IP:][HOSTPORT:]PORT[/PROTOCOL]` flags into HostConfig.PortBindings; no host port picks a free one. */
+export function portBindings(flags: string[]): Record<string, Array<{ HostIp: string; HostPort: string }>> {
+  const bindings: Record<string, Array<{ HostIp: string; HostPort: string }>> = {};
+  for (const flag of flags) {
+    const match = /^(?:(?:(\d{1,3}(?:\.\d{1,3}){3}):)?(\d*):)?(\d+)(?:\/(tcp|udp|sctp))?$/.exec(flag);
+    if (!match) throw new UsageError(`invalid publish "${flag}": use [IP:][HOSTPORT:]PORT[/tcp|udp|sctp], e.g. 8080:80 or 127.0.0.1:5353:53/udp`);
+    (bindings[`${match[3]}/${match[4] ?? 'tcp'}`] ??= []).push({ HostIp: match[1] ?? '', HostPort: match[2] ?? '' });
+  }
+  return bindings;
 }
 
 /** Writes a multiplexed stream to stdout and stderr as it arrives. */
@@ -47,6 +59,7 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
       { name: 'env', short: 'e', type: 'list', description: 'set environment variables KEY=VALUE' },
       { name: 'workdir', short: 'w', type: 'string', description: 'working directory inside the container' },
       { name: 'rm', type: 'boolean', description: 'automatically remove the container when it exits' },
+      { name: 'publish', short: 'p', type: 'list', description: "publish a container's port to the host: [IP:][HOSTPORT:]PORT[/tcp|udp|sctp]" },
     ],
     async run(args, client, io) {
       const cmd = args.positionals;
@@ -55,15 +68,23 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
       const endpoint = { IPAMConfig: { IPv4Address: str(args, 'ip') ?? '', IPv6Address: str(args, 'ip6') ?? '' }, Aliases: list(args, 'network-alias') };
       const name = str(args, 'name');
       const rootfs = str(args, 'rootfs');
-      const created = await client.post<{ Id: string }>(`/containers/create${name ? `?name=${encodeURIComponent(name)}` : ''}`, {
+      let created: { Id: string };
+      try {
+        created = await client.post<{ Id: string }>(`/containers/create${name ? `?name=${encodeURIComponent(name)}` : ''}`, {
         Cmd: cmd,
         Env: list(args, 'env'),
         Hostname: str(args, 'hostname') ?? '',
         WorkingDir: str(args, 'workdir') ?? '',
         ...(rootfs ? { Rootfs: path.resolve(rootfs) } : {}),
-        HostConfig: { NetworkMode: network ?? 'default' },
+        HostConfig: { NetworkMode: network ?? 'default', PortBindings: portBindings(list(args, 'publish')) },
         NetworkingConfig: { EndpointsConfig: network && network !== 'host' && network !== 'none' ? { [network]: endpoint } : {} },
-      });
+        });
+      } catch (error) {
+        if (!(error instanceof DaemonError)) throw error;
+        // Docker's run: 125 when the daemon refused.
+        io.err(`Error response from daemon: ${error.message}\n`);
+        return 125;
+      }
       const id = created.Id;
       const removeAfter = async (): Promise<void> => {
         if (bool(args, 'rm')) await client.delete(`/containers/${id}?force=1`);
@@ -72,10 +93,10 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
         await client.post(`/containers/${id}/start`);
       } catch (error) {
         await removeAfter();
-        if (!(error instanceof DaemonError) || error.status !== 400) throw error;
-        // Docker's codes for a command that cannot run: 127 not found, 126 not runnable.
+        if (!(error instanceof DaemonError)) throw error;
+        // Docker's codes: 127 the command was not found, 126 it could not run, 125 the daemon refused.
         io.err(`Error response from daemon: ${error.message}\n`);
-        return /not found/.test(error.message) ? 127 : 126;
+        return error.status !== 400 ? 125 : /not found/.test(error.message) ? 127 : 126;
       }
       if (bool(args, 'detach')) {
         io.out(`${id}\n`);
@@ -104,7 +125,8 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
         io.out(containers.map((c) => `${id(c)}\n`).join(''));
         return 0;
       }
-      const rows = containers.map((c) => [id(c), c.Image, full ? `"${c.Command}"` : quoteCommand(c.Command), ago(c.Created), c.Status, '', c.Names.map((n) => n.slice(1)).join(',')]);
+      const ports = (c: ContainerSummary): string => c.Ports.map((p) => `${p.IP}:${p.PublicPort}->${p.PrivatePort}/${p.Type}`).join(', ');
+      const rows = containers.map((c) => [id(c), c.Image, full ? `"${c.Command}"` : quoteCommand(c.Command), ago(c.Created), c.Status, ports(c), c.Names.map((n) => n.slice(1)).join(',')]);
       io.out(table(['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'PORTS', 'NAMES'], rows));
       return 0;
     },

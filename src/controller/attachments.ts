@@ -5,7 +5,7 @@
 import crypto from 'node:crypto';
 import net from 'node:net';
 import type pino from 'pino';
-import type { Driver, JoinInfo } from '../drivers/driver';
+import type { Driver, JoinInfo, PortMapping } from '../drivers/driver';
 import { type Ipam } from '../ipam';
 import { addressOf, InvalidAddressError, ipToBigInt, parsePrefix, prefixContains } from '../ip/address';
 import { Sandbox } from '../sandbox';
@@ -192,6 +192,36 @@ export class Attachments {
       if (!endpoint) throw new ForbiddenError(`sandbox ${sandboxId.slice(0, 12)} is not connected to network ${network.name}`);
       await this.detach(endpoint, Sandbox.open(this.sandbox(sandboxId).key));
     });
+  }
+
+  /**
+   * Publishes ports of the sandbox through the endpoint that carries its IPv4 default route (the
+   * first-connected one otherwise); an empty list withdraws what was published. Resolves with
+   * the ports as published.
+   */
+  async publish(sandboxId: string, ports: readonly PortMapping[]): Promise<PortMapping[]> {
+    this.sandbox(sandboxId);
+    return this.serially(sandboxId, async () => {
+      const endpoints = this.ofSandbox(sandboxId);
+      let resolved: PortMapping[] = [];
+      for (const endpoint of endpoints.filter((e) => (e.ports ?? []).length > 0)) {
+        await this.program(endpoint, []);
+      }
+      if (ports.length === 0) return resolved;
+      const carrier = endpoints.find((e) => e.gateway4 !== undefined) ?? endpoints[0];
+      if (!carrier) throw new InvalidParameterError('publishing ports needs a network: the container is connected to none');
+      resolved = await this.program(carrier, ports);
+      return resolved;
+    });
+  }
+
+  private async program(endpoint: EndpointRecord, ports: readonly PortMapping[]): Promise<PortMapping[]> {
+    const network = this.deps.networkById(endpoint.networkId)!;
+    const resolved = await this.deps.driverOf(network).programExternalConnectivity(specOf(network), { ...endpointSpecOf(endpoint), ports: [...ports] });
+    if (resolved.length > 0) endpoint.ports = resolved;
+    else delete endpoint.ports;
+    await this.deps.store.put(ENDPOINT_PREFIX + endpoint.id, encode(endpoint));
+    return resolved;
   }
 
   /**

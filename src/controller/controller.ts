@@ -3,7 +3,7 @@
 // delegated to attachments.ts.
 import crypto from 'node:crypto';
 import type pino from 'pino';
-import { type Driver, InvalidOptionError } from '../drivers/driver';
+import { type Driver, InvalidOptionError, type PortMapping } from '../drivers/driver';
 import { addressOf } from '../ip/address';
 import { AUX_ADDRESS_NAME, GATEWAY_ADDRESS_TYPE, type Ipam, LOCAL_SPACE, REQUEST_ADDRESS_TYPE } from '../ipam';
 import type { Store } from '../store/types';
@@ -99,6 +99,11 @@ export class Controller {
 
   disconnect(network: string, sandboxId: string): Promise<void> {
     return this.attachments.disconnect(network, sandboxId);
+  }
+
+  /** Publishes a sandbox's ports on the host (an empty list withdraws them); see Attachments.publish. */
+  publish(sandboxId: string, ports: readonly PortMapping[]): Promise<PortMapping[]> {
+    return this.attachments.publish(sandboxId, ports);
   }
 
   /** A network's endpoints, or a sandbox's in the order they were connected. */

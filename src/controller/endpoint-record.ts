@@ -1,7 +1,7 @@
 // Sandboxes and endpoints as the controller stores them (keys `sandboxes/<id>` and
 // `endpoints/<id>` in the local store). An endpoint keeps the pool IDs of its addresses so
 // exactly those are released, and its interface name so a restart can join it again.
-import type { EndpointSpec } from '../drivers/driver';
+import type { EndpointSpec, PortMapping } from '../drivers/driver';
 
 export interface SandboxRecord {
   id: string;
@@ -33,6 +33,8 @@ export interface EndpointRecord {
   /** The gateways the driver offered at join (none on internal networks). */
   gateway4?: string;
   gateway6?: string;
+  /** Ports published through this endpoint, host ports resolved. */
+  ports?: PortMapping[];
   created: string;
 }
 
@@ -43,5 +45,6 @@ export function endpointSpecOf(record: EndpointRecord): EndpointSpec {
     mac: record.mac,
     ...(record.ipv4 ? { ipv4: record.ipv4.address } : {}),
     ...(record.ipv6 ? { ipv6: record.ipv6.address } : {}),
+    ...(record.ports ? { ports: record.ports } : {}),
   };
 }

@@ -32,13 +32,23 @@ export interface NetworkSpec {
   ipv6: IpamData[];
 }
 
-/** An endpoint as the core allocated it: its addresses in CIDR form, its MAC. */
+/** A port of a container published on the host (`-p [hostIp:]hostPort:containerPort[/protocol]`). */
+export interface PortMapping {
+  protocol: 'tcp' | 'udp' | 'sctp';
+  /** Host address to listen on; every address when absent. */
+  hostIp?: string;
+  hostPort: number;
+  containerPort: number;
+}
+
+/** An endpoint as the core allocated it: its addresses in CIDR form, its MAC, its published ports. */
 export interface EndpointSpec {
   id: string;
   networkId: string;
   mac: string;
   ipv4?: string;
   ipv6?: string;
+  ports?: PortMapping[];
 }
 
 /**
@@ -85,11 +95,22 @@ export interface Driver {
   /** Takes the endpoint's interface away; an interface already gone is not an error. */
   leave(network: NetworkSpec, endpoint: EndpointSpec): Promise<void>;
   /**
+   * Publishes `endpoint.ports` on the host and resolves with them as published (a host port 0
+   * becomes a free one). A port another endpoint or a host process holds is refused with
+   * PortConflictError, and nothing changes; an empty list withdraws the endpoint's ports.
+   */
+  programExternalConnectivity(network: NetworkSpec, endpoint: EndpointSpec): Promise<PortMapping[]>;
+  /**
    * At daemon start: make the kernel match `networks` (recreate what is missing) and remove the
    * driver's objects that belong to no network or endpoint, left by a crash between steps.
    * Returns the IDs of `endpoints` whose interface is gone, for the core to join again.
    */
   restore(networks: readonly NetworkSpec[], endpoints: readonly EndpointSpec[]): Promise<string[]>;
+}
+
+/** A published port another endpoint or a host process already holds. */
+export class PortConflictError extends Error {
+  override readonly name = 'PortConflictError';
 }
 
 /** A driver option the driver cannot take; the message says which and what is allowed. */

@@ -11,13 +11,16 @@ export interface FamilyTraits {
   command: 'iptables' | 'ip6tables';
   /** Prefix length of one host address. */
   hostLength: 32 | 128;
-  /** Loopback destinations, which published ports are not reached through from OUTPUT. */
-  loopback: string;
+  /**
+   * Loopback, when published ports cannot be reached through it: IPv4 routes 127.0.0.0/8 into a
+   * bridge with route_localnet (and masquerades it), IPv6 has no such switch.
+   */
+  unreachableLoopback: string | undefined;
   /** How iptables spells a DNAT target. */
   dnatTarget(address: string, port: number): string;
   /** Addresses meaning "every local address" for a published port. */
   anyAddress: string;
 }
 
-export const IPV4: FamilyTraits = { family: 'ipv4', command: 'iptables', hostLength: 32, loopback: '127.0.0.0/8', dnatTarget: (a, p) => `${a}:${p}`, anyAddress: '0.0.0.0' };
-export const IPV6: FamilyTraits = { family: 'ipv6', command: 'ip6tables', hostLength: 128, loopback: '::1/128', dnatTarget: (a, p) => `[${a}]:${p}`, anyAddress: '::' };
+export const IPV4: FamilyTraits = { family: 'ipv4', command: 'iptables', hostLength: 32, unreachableLoopback: undefined, dnatTarget: (a, p) => `${a}:${p}`, anyAddress: '0.0.0.0' };
+export const IPV6: FamilyTraits = { family: 'ipv6', command: 'ip6tables', hostLength: 128, unreachableLoopback: '::1/128', dnatTarget: (a, p) => `[${a}]:${p}`, anyAddress: '::' };

@@ -62,7 +62,7 @@ class BatchBuilder {
   }
 }
 
-const outputHook = (traits: FamilyTraits): string => `OUTPUT ! -d ${traits.loopback} -m addrtype --dst-type LOCAL -j ${DNAT}`;
+const outputHook = (traits: FamilyTraits): string => `OUTPUT ${traits.unreachableLoopback ? `! -d ${traits.unreachableLoopback} ` : ''}-m addrtype --dst-type LOCAL -j ${DNAT}`;
 
 const portMatch = (p: PublishedPort, port: number): string => `-p ${p.protocol} -m ${p.protocol} --dport ${port}`;
 
@@ -95,8 +95,12 @@ function masqueradeRules(rules: NetworkRules, traits: FamilyTraits): string[] {
   if (rules.internal) return [];
   return [
     ...(rules.masquerade ? rules.subnets.map((s) => `-s ${s} ! -o ${rules.bridge} -j MASQUERADE`) : []),
-    // Hairpin: a container reaching its own published port must see the reply come back via the host.
-    ...rules.ports.map((p) => `-s ${p.containerIp}/${traits.hostLength} -d ${p.containerIp}/${traits.hostLength} ${portMatch(p, p.containerPort)} -j MASQUERADE`),
+    // The host's own 127.0.0.1 reaching a published port leaves loopback for the bridge.
+    ...(rules.ports.length > 0 && !traits.unreachableLoopback ? [`-s 127.0.0.0/8 -o ${rules.bridge} -j MASQUERADE`] : []),
+    // Hairpin: a container of this network reaching a published port through a host address must
+    // see the reply come back through the host too, not straight across the bridge. Only
+    // connections that were DNATed: direct traffic between neighbours keeps its source.
+    ...rules.ports.flatMap((p) => rules.subnets.map((s) => `-s ${s} -d ${p.containerIp}/${traits.hostLength} ${portMatch(p, p.containerPort)} -m conntrack --ctstate DNAT -j MASQUERADE`)),
   ];
 }
 

@@ -1,4 +1,5 @@
 // A container as the launcher stores it (key `containers/<id>` in the local store).
+import type { PortMapping } from '../drivers/driver';
 
 export type ContainerStatus = 'created' | 'running' | 'exited';
 
@@ -16,6 +17,8 @@ export interface ContainerConfig {
   ipv4?: string;
   ipv6?: string;
   aliases: string[];
+  /** `-p`: published while the container runs; a host port 0 is chosen at start. */
+  ports: PortMapping[];
 }
 
 export interface ContainerState {
@@ -29,6 +32,8 @@ export interface ContainerState {
   finishedAt?: string;
   /** Why the last start failed, as Docker's State.Error. */
   error?: string;
+  /** The ports as published while running (host ports resolved). */
+  ports?: PortMapping[];
 }
 
 export interface ContainerRecord {

@@ -9,6 +9,7 @@ import { constants as osConstants } from 'node:os';
 import path from 'node:path';
 import type pino from 'pino';
 import { currentNamespacePath } from '../native/netns';
+import type { PortMapping } from '../drivers/driver';
 import type { Store } from '../store/types';
 import { Rollback } from '../util/rollback';
 import type { ContainerConfig, ContainerRecord } from './container-record';
@@ -27,6 +28,7 @@ export interface Networking {
   createSandbox(options: { containerId?: string }): Promise<{ id: string; key: string }>;
   sandbox(id: string): { key: string };
   deleteSandbox(id: string): Promise<void>;
+  publish(sandboxId: string, ports: readonly PortMapping[]): Promise<PortMapping[]>;
   connect(network: string, sandboxId: string, request: { name?: string; ipv4?: string; ipv6?: string; aliases?: string[] }): Promise<{ ipv4?: { address: string }; ipv6?: { address: string } }>;
 }
 
@@ -53,7 +55,8 @@ export class InvalidContainerConfigError extends Error {
   override readonly name = 'InvalidContainerConfigError';
 }
 
-export type CreateRequest = Omit<ContainerConfig, 'name' | 'hostname' | 'workdir' | 'env' | 'aliases' | 'network'> & Partial<Pick<ContainerConfig, 'name' | 'hostname' | 'workdir' | 'env' | 'aliases' | 'network'>>;
+type Defaulted = 'name' | 'hostname' | 'workdir' | 'env' | 'aliases' | 'network' | 'ports';
+export type CreateRequest = Omit<ContainerConfig, Defaulted> & Partial<Pick<ContainerConfig, Defaulted>>;
 
 export class Launcher {
   private readonly containers = new Map<string, ContainerRecord>();
@@ -115,6 +118,7 @@ export class Launcher {
       rootfs: request.rootfs,
       network: request.network ?? 'bridge',
       aliases: request.aliases ?? [],
+      ports: request.ports ?? [],
       ...(request.ipv4 !== undefined ? { ipv4: request.ipv4 } : {}),
       ...(request.ipv6 !== undefined ? { ipv6: request.ipv6 } : {}),
     };
@@ -154,7 +158,12 @@ export class Launcher {
     const stateDir = this.stateDir(record.id);
     fs.rmSync(path.join(stateDir, 'exit'), { force: true });
     const { config } = record;
+    let ports: PortMapping[] = [];
     try {
+      if (config.ports.length > 0) {
+        if (!record.sandboxId || config.network === 'none') throw new InvalidContainerConfigError(`publishing ports needs a network; the container runs with --network ${config.network}`);
+        ports = await this.deps.networking.publish(record.sandboxId, config.ports);
+      }
       const pid = await startShim({
         stateDir,
         netns: record.sandboxId ? this.deps.networking.sandbox(record.sandboxId).key : currentNamespacePath(),
@@ -163,10 +172,11 @@ export class Launcher {
         workdir: config.workdir,
         cmd: config.cmd,
       }, envObject(config.env));
-      record.state = { status: 'running', pid, startTicks: startTicksOf(pid) ?? 0, startedAt: new Date().toISOString() };
+      record.state = { status: 'running', pid, startTicks: startTicksOf(pid) ?? 0, startedAt: new Date().toISOString(), ...(ports.length > 0 ? { ports } : {}) };
       this.watchExit(record);
       await this.save(record);
     } catch (error) {
+      if (ports.length > 0) await this.withdrawPorts(record);
       record.state = { ...record.state, status: record.state.status === 'created' ? 'created' : 'exited', error: (error as Error).message };
       await this.save(record);
       throw error;
@@ -291,11 +301,21 @@ export class Launcher {
     }
   }
 
+  /** A stopped container's ports are free for others, as in Docker. */
+  private async withdrawPorts(record: ContainerRecord): Promise<void> {
+    if (!record.sandboxId) return;
+    await this.deps.networking.publish(record.sandboxId, []).catch((error: unknown) => this.deps.log.error({ err: error, container: record.id }, 'could not withdraw published ports'));
+  }
+
   private async markExited(record: ContainerRecord, code: number): Promise<void> {
     if (record.state.status !== 'running') return;
     record.state = { ...record.state, status: 'exited', exitCode: code, finishedAt: new Date().toISOString() };
     delete record.state.pid;
     delete record.state.startTicks;
+    if (record.state.ports) {
+      delete record.state.ports;
+      await this.withdrawPorts(record);
+    }
     await this.save(record).catch((error: unknown) => this.deps.log.error({ err: error, container: record.id }, 'could not record the exit'));
     for (const resolve of this.exitWaiters.get(record.id) ?? []) resolve(code);
     this.exitWaiters.delete(record.id);

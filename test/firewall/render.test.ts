@@ -36,7 +36,7 @@ test('internal, ICC off, no masquerade and published ports render as Docker user
   const ports = renderApply({ ...base, hostBindingIpv4: '192.0.2.1', ports: [{ protocol: 'udp', hostPort: 5353, containerIp: '172.18.0.2', containerPort: 53 }, { protocol: 'tcp', hostIp: '0.0.0.0', hostPort: 80, containerIp: '172.18.0.3', containerPort: 8080 }] }, empty, empty, IPV4);
   t.true(ports.nat.includes('-A NETCTL-D-0123456789ab -d 192.0.2.1/32 -p udp -m udp --dport 5353 -j DNAT --to-destination 172.18.0.2:53'));
   t.true(ports.nat.includes('-A NETCTL-D-0123456789ab -p tcp -m tcp --dport 80 -j DNAT --to-destination 172.18.0.3:8080'));
-  t.true(ports.nat.includes('-A NETCTL-M-0123456789ab -s 172.18.0.3/32 -d 172.18.0.3/32 -p tcp -m tcp --dport 8080 -j MASQUERADE'));
+  t.true(ports.nat.includes('-A NETCTL-M-0123456789ab -s 172.18.0.0/16 -d 172.18.0.3/32 -p tcp -m tcp --dport 8080 -m conntrack --ctstate DNAT -j MASQUERADE'));
   t.true(ports.filter.includes('-A NETCTL-N-0123456789ab -d 172.18.0.2/32 ! -i br0 -o br0 -p udp -m udp --dport 53 -j ACCEPT'));
 });
 

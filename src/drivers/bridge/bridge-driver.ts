@@ -3,13 +3,14 @@
 // alias naming its network, so a restart can tell netctl's bridges from the admin's and remove
 // those a crash orphaned.
 import type pino from 'pino';
-import type { Firewall, NetworkRules } from '../../firewall';
+import type { Firewall, NetworkRules, PublishedPort } from '../../firewall';
 import { addressOf } from '../../ip/address';
 import { ensureSysctl } from '../../kernel/sysctl';
 import type { Link, NetlinkHandle } from '../../netlink';
 import { Rollback } from '../../util/rollback';
-import { type Capability, type Driver, type EndpointSpec, InvalidOptionError, type JoinInfo, type JoinTarget, type NetworkSpec } from '../driver';
+import { type Capability, type Driver, type EndpointSpec, InvalidOptionError, type JoinInfo, type JoinTarget, type NetworkSpec, type PortMapping } from '../driver';
 import { type BridgeOptions, bridgeNameOf, parseBridgeOptions } from './options';
+import { PortTable } from './ports';
 
 const ALIAS_PREFIX = 'netctl-network:';
 
@@ -32,6 +33,7 @@ export class BridgeDriver implements Driver {
   readonly type = 'bridge';
   readonly capability: Capability = { dataScope: 'local', connectivityScope: 'local' };
   readonly usesIpam = true;
+  private readonly ports = new PortTable();
 
   constructor(private readonly deps: BridgeDriverDeps) {}
 
@@ -57,7 +59,7 @@ export class BridgeDriver implements Driver {
       const bridge = await this.makeBridge(spec, options, name);
       rollback.push(`deleting bridge ${name}`, () => netlink.linkDel(bridge.index));
       this.enableForwarding(spec, options);
-      await this.deps.firewall.applyNetwork(firewallRules(spec, options, name));
+      await this.deps.firewall.applyNetwork(this.firewallRules(spec, options, name));
     } catch (error) {
       for (const failure of await rollback.run()) this.deps.log.error({ err: failure.error, network: spec.id }, `rollback: ${failure.what} failed`);
       throw error;
@@ -71,6 +73,7 @@ export class BridgeDriver implements Driver {
     const removeBridge = this.deps.netlink.linkDel(name).catch(unlessGone);
     const removeRules = this.deps.firewall.removeNetwork(spec.id);
     await Promise.all([removeBridge, removeRules]);
+    this.ports.forgetNetwork(spec.id);
   }
 
   /**
@@ -95,8 +98,33 @@ export class BridgeDriver implements Driver {
     return { ...(gateway4 ? { gateway4: addressOf(gateway4) } : {}), ...(gateway6 && endpoint.ipv6 ? { gateway6: addressOf(gateway6) } : {}) };
   }
 
-  async leave(_network: NetworkSpec, endpoint: EndpointSpec): Promise<void> {
+  async leave(network: NetworkSpec, endpoint: EndpointSpec): Promise<void> {
+    if ((endpoint.ports ?? []).length > 0) await this.programExternalConnectivity(network, { ...endpoint, ports: [] });
     await this.deps.netlink.linkDel(hostVethName(endpoint.id)).catch(unlessGone);
+  }
+
+  /**
+   * Published ports are DNAT rules in the network's own chains: the network's rules are rendered
+   * again with every endpoint's ports. Loopback is routed into the bridge (route_localnet) so the
+   * host's own 127.0.0.1 reaches them too, as Docker does without its userland proxy.
+   */
+  async programExternalConnectivity(network: NetworkSpec, endpoint: EndpointSpec): Promise<PortMapping[]> {
+    const options = parseBridgeOptions(network.options);
+    const name = bridgeNameOf(network.id, options);
+    const wanted = endpoint.ports ?? [];
+    if (wanted.length > 0 && !endpoint.ipv4) throw new InvalidOptionError('publishing ports needs an IPv4 address on the endpoint');
+    const resolved = await this.ports.resolve(endpoint.id, wanted);
+    const before = this.ports.published(network.id);
+    const containerIp = endpoint.ipv4 ? addressOf(endpoint.ipv4) : '';
+    this.ports.set(network.id, endpoint.id, containerIp, resolved);
+    try {
+      if (resolved.length > 0) ensureSysctl(`net/ipv4/conf/${name}/route_localnet`, '1');
+      await this.deps.firewall.applyNetwork(this.firewallRules(network, options, name));
+    } catch (error) {
+      this.ports.set(network.id, endpoint.id, containerIp, before.filter((p) => p.containerIp === containerIp).map(({ containerIp: _, ...mapping }) => mapping));
+      throw error;
+    }
+    return resolved;
   }
 
   async restore(networks: readonly NetworkSpec[], endpoints: readonly EndpointSpec[]): Promise<string[]> {
@@ -124,9 +152,12 @@ export class BridgeDriver implements Driver {
         await netlink.linkDel(link.index).catch(unlessGone);
       }
     }
+    for (const endpoint of endpoints) {
+      if (endpoint.ports && endpoint.ports.length > 0 && endpoint.ipv4) this.ports.set(endpoint.networkId, endpoint.id, addressOf(endpoint.ipv4), endpoint.ports);
+    }
     const rules = networks.map((spec) => {
       const options = parseBridgeOptions(spec.options);
-      return firewallRules(spec, options, bridgeNameOf(spec.id, options));
+      return this.firewallRules(spec, options, bridgeNameOf(spec.id, options));
     });
     await this.deps.firewall.reconcile(rules);
     return this.restoreEndpoints(endpoints);
@@ -190,9 +221,13 @@ export class BridgeDriver implements Driver {
       return undefined;
     }
   }
+
+  private firewallRules(spec: NetworkSpec, options: BridgeOptions, bridge: string): NetworkRules {
+    return firewallRules(spec, options, bridge, this.ports.published(spec.id));
+  }
 }
 
-function firewallRules(spec: NetworkSpec, options: BridgeOptions, bridge: string): NetworkRules {
+function firewallRules(spec: NetworkSpec, options: BridgeOptions, bridge: string, ports: PublishedPort[]): NetworkRules {
   return {
     id: spec.id,
     bridge,
@@ -201,6 +236,6 @@ function firewallRules(spec: NetworkSpec, options: BridgeOptions, bridge: string
     masquerade: options.masquerade,
     internal: spec.internal,
     ...(options.hostBindingIpv4 !== undefined ? { hostBindingIpv4: options.hostBindingIpv4 } : {}),
-    ports: [],
+    ports,
   };
 }

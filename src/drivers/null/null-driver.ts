@@ -1,6 +1,6 @@
 // The "null" driver of Docker's predefined `none` network: a sandbox with loopback only. It has
 // no kernel objects of its own and takes no addresses.
-import { type Capability, type Driver, InvalidOptionError, type JoinInfo, type NetworkSpec } from '../driver';
+import { type Capability, type Driver, type EndpointSpec, InvalidOptionError, type JoinInfo, type NetworkSpec, type PortMapping } from '../driver';
 
 /** Shared by drivers whose networks have nothing in the kernel: null and host. */
 export abstract class StatelessDriver implements Driver {
@@ -27,6 +27,12 @@ export abstract class StatelessDriver implements Driver {
   }
 
   async leave(): Promise<void> {}
+
+  /** No network of its own to publish on: the host driver's containers listen on the host directly. */
+  async programExternalConnectivity(_network: NetworkSpec, endpoint: EndpointSpec): Promise<PortMapping[]> {
+    if ((endpoint.ports ?? []).length > 0) throw new InvalidOptionError(`driver ${this.type} cannot publish ports: its containers have no network of their own`);
+    return [];
+  }
 
   async restore(): Promise<string[]> {
     return [];
