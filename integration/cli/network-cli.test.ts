@@ -98,7 +98,7 @@ test('netctl network prune asks first, honours filters, and keeps predefined net
   t.deepEqual((await netctl(['network', 'ls', '--format', '{{.Name}}'])).stdout.split('\n').filter(Boolean), ['host', 'kept', 'none']);
 });
 
-test("Docker's own NETCTL_CLI manages netctl's networks: create, ls, inspect, rm, prune", async (t) => {
+test("Docker's own CLI manages netctl's networks: create, ls, inspect, rm, prune", async (t) => {
   if (!DOCKER) return t.fail('the docker client is missing; scripts/setup.sh installs docker.io');
   const { ns, socket } = await setup(t);
   // A private config dir: the test must not read or write the user's ~/.docker.
