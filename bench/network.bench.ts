@@ -1,7 +1,7 @@
 // `npm run bench -- network`: creating and removing a bridge network with an explicit subnet
 // through the Docker Engine API, netctl against dockerd, each in its own test host, in one run.
-import http from 'node:http';
 import { type BenchDaemon, startDockerd, startNetctl } from './daemons';
+import { call } from './http';
 import { benchNamespace, removeNamespace } from './namespaces';
 import { median, msSince, report } from './report';
 
@@ -10,23 +10,6 @@ const DOCKER_ROUNDS = 40;
 const WARMUP = 3;
 const MEMORY_NETWORKS = 50;
 const SCALE = 200;
-
-function call(socketPath: string, method: string, path: string, body?: unknown): Promise<{ status: number; text: string }> {
-  const payload = body === undefined ? undefined : JSON.stringify(body);
-  return new Promise((resolve, reject) => {
-    const request = http.request(
-      { socketPath, method, path, timeout: 30_000, headers: payload ? { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(payload) } : {} },
-      (response) => {
-        let text = '';
-        response.on('data', (c: Buffer) => (text += c.toString('utf8')));
-        response.on('end', () => resolve({ status: response.statusCode ?? 0, text }));
-      },
-    );
-    request.on('timeout', () => request.destroy(new Error(`${method} ${path} timed out`)));
-    request.on('error', reject);
-    request.end(payload);
-  });
-}
 
 async function createNetwork(daemon: BenchDaemon, name: string, subnet: string): Promise<string> {
   const reply = await call(daemon.socketPath, 'POST', '/v1.41/networks/create', { Name: name, Driver: 'bridge', IPAM: { Config: [{ Subnet: subnet }] } });

@@ -137,7 +137,9 @@ export function addContainerRoutes(router: Router, controller: Controller, launc
     const reference = isObject(body) ? body['Container'] : undefined;
     if (typeof reference !== 'string' || reference === '') throw badRequest(`Container is required: name the container to ${verb}`);
     const container = launcher.find(reference);
-    if (!container.sandboxId || container.config.network === 'none') throw new ApiError(403, `container ${container.config.name} cannot be ${verb}ed: it runs with --network ${container.config.network}`);
+    // A --network none container has a sandbox of its own and may join networks, as in Docker; a
+    // --network host one shares the host's namespace and may not.
+    if (!container.sandboxId) throw new ApiError(403, `container ${container.config.name} cannot be ${verb}ed: it shares the host's network namespace (--network host)`);
     if (verb === 'disconnect') {
       await controller.disconnect(network.id, container.sandboxId);
       return { status: 200 };
