@@ -170,6 +170,16 @@ int main(int argc, char **argv) {
   signal(SIGPIPE, SIG_IGN);
   signal(SIGHUP, SIG_IGN);
   signal(SIGINT, SIG_IGN);
+  // Leave the daemon at once, as containerd's shims do: its child exits, this one lives on under
+  // init (the daemon keeps nothing per container), and the result line still reaches the daemon
+  // through the stdout both share.
+  pid_t detached = fork();
+  if (detached < 0) {
+    printf("error fork: %s\n", strerror(errno));
+    return 1;
+  }
+  if (detached > 0) _exit(0);
+  setsid();
   char log_path[4096];
   snprintf(log_path, sizeof log_path, "%s/log", argv[1]);
   int log = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);

@@ -309,3 +309,13 @@ test('moving a link to a namespace that does not exist is refused before the ker
   await t.throwsAsync(h.linkSetNetns('stay', '/run/netns/nctl-does-not-exist'), { instanceOf: InvalidArgumentError, message: /network namespace "\/run\/netns\/nctl-does-not-exist": cannot be opened \(ENOENT\)/ });
   t.true(ns.run('ip', 'link').includes('stay'));
 });
+
+test('addrgenmode none set while down keeps IPv6 silent: no link-local address once up', async (t) => {
+  const { ns, h } = setup(t);
+  await h.linkAdd({ kind: 'veth', name: 'quiet', peer: { name: 'chatty' } });
+  await Promise.all([h.linkSetAddrGenMode('quiet', 'none'), h.linkSetUp('quiet'), h.linkSetUp('chatty')]);
+  t.regex(ns.run('ip', '-d', 'link', 'show', 'quiet'), /addrgenmode none/);
+  const inet6 = (name: string): unknown[] => ns.json<Array<{ addr_info: unknown[] }>>('ip', '-6', '-j', 'addr', 'show', 'dev', name)[0]?.addr_info ?? [];
+  t.deepEqual(inet6('quiet'), []);
+  t.is(inet6('chatty').length, 1, 'the other end, left alone, has its link-local address');
+});

@@ -8,7 +8,7 @@ import type pino from 'pino';
 import type { Driver, JoinInfo, PortMapping } from '../drivers/driver';
 import { type Ipam } from '../ipam';
 import { addressOf, InvalidAddressError, ipToBigInt, parsePrefix, prefixContains } from '../ip/address';
-import { Sandbox } from '../sandbox';
+import { type Family, Sandbox } from '../sandbox';
 import type { Store } from '../store/types';
 import { Rollback } from '../util/rollback';
 import { SerialQueue } from '../util/serial';
@@ -50,7 +50,8 @@ function macFor(ipv4: string | undefined): string {
   return ['02', '42', ...bytes.map((b) => b.toString(16).padStart(2, '0'))].join(':');
 }
 
-const byConnectOrder = (a: EndpointRecord, b: EndpointRecord): number => a.created.localeCompare(b.created) || a.id.localeCompare(b.id);
+const compare = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+const byConnectOrder = (a: EndpointRecord, b: EndpointRecord): number => compare(a.created, b.created) || compare(a.id, b.id);
 
 const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i;
 
@@ -95,7 +96,6 @@ export class Attachments {
       const sandbox = Sandbox.open(this.sandbox(endpoint.sandboxId).key);
       await this.serially(endpoint.sandboxId, async () => {
         await this.plumb(endpoint, sandbox, new Rollback());
-        await this.pointGateways(sandbox, endpoint, 'joined');
       });
     }
   }
@@ -173,7 +173,6 @@ export class Attachments {
         endpoint.mac = request.mac?.toLowerCase() ?? macFor(endpoint.ipv4?.address);
         const sandbox = Sandbox.open(sandboxRecord.key);
         await this.plumb(endpoint, sandbox, rollback);
-        await this.pointGateways(sandbox, endpoint, 'joined');
         await this.deps.store.put(ENDPOINT_PREFIX + endpoint.id, encode(endpoint), 0);
         this.deps.log.info({ endpoint: endpoint.id, network: network.id, sandbox: sandboxId, ifname: endpoint.ifname }, 'endpoint connected');
         return endpoint;
@@ -225,36 +224,38 @@ export class Attachments {
   }
 
   /**
-   * The driver's join and the layer 3 inside the sandbox. The endpoint's gateways are recorded
-   * on it; which endpoint carries the default route is decided by pointGateways.
+   * The driver's join and the layer 3 inside the sandbox: addresses, up, and the default routes
+   * the endpoint now carries (see gatewayChanges), on one socket.
    */
   private async plumb(endpoint: EndpointRecord, sandbox: Sandbox, rollback: Rollback): Promise<void> {
     const network = this.deps.networkById(endpoint.networkId)!;
     const driver = this.deps.driverOf(network);
     const info: JoinInfo = await driver.join(specOf(network), endpointSpecOf(endpoint), { sandboxKey: sandbox.key, ifname: endpoint.ifname });
     rollback.push(`leaving network ${network.name}`, () => driver.leave(specOf(network), endpointSpecOf(endpoint)));
-    const addresses = [endpoint.ipv4?.address, endpoint.ipv6?.address].filter((a): a is string => a !== undefined);
-    await sandbox.configureInterface(endpoint.ifname, addresses);
     delete endpoint.gateway4;
     delete endpoint.gateway6;
     if (info.gateway4) endpoint.gateway4 = info.gateway4;
     if (info.gateway6) endpoint.gateway6 = info.gateway6;
+    const addresses = [endpoint.ipv4?.address, endpoint.ipv6?.address].filter((a): a is string => a !== undefined);
+    await sandbox.configureInterface(endpoint.ifname, addresses, this.gatewayChanges(endpoint, 'joined'));
   }
 
   /**
    * The default route of each family goes via the first-connected endpoint that offers a
-   * gateway: set when `changed` has just become that endpoint, moved on when it was that
-   * endpoint and has left (the kernel took its route away with its interface).
+   * gateway. Returns the routes to set because `changed` has just become that endpoint, or
+   * because it was that endpoint and has left (the kernel took its route away with its interface).
    */
-  private async pointGateways(sandbox: Sandbox, changed: EndpointRecord, how: 'joined' | 'left'): Promise<void> {
+  private gatewayChanges(changed: EndpointRecord, how: 'joined' | 'left'): Partial<Record<Family, string>> {
     const remaining = this.ofSandbox(changed.sandboxId);
     const before = how === 'joined' ? remaining.filter((e) => e !== changed) : [...remaining, changed].sort(byConnectOrder);
+    const changes: Partial<Record<Family, string>> = {};
     for (const family of ['ipv4', 'ipv6'] as const) {
       const gatewayOf = (e: EndpointRecord): string | undefined => (family === 'ipv4' ? e.gateway4 : e.gateway6);
       const carrierBefore = before.find((e) => gatewayOf(e) !== undefined);
       const carrier = remaining.find((e) => gatewayOf(e) !== undefined);
-      if (carrier && carrier !== carrierBefore) await sandbox.setGateway(family, gatewayOf(carrier)!);
+      if (carrier && carrier !== carrierBefore) changes[family] = gatewayOf(carrier)!;
     }
+    return changes;
   }
 
   /** Leave, release, forget; then the default route moves on if this endpoint carried it. */
@@ -262,7 +263,7 @@ export class Attachments {
     const network = this.deps.networkById(endpoint.networkId)!;
     await this.deps.driverOf(network).leave(specOf(network), endpointSpecOf(endpoint));
     await this.forget(endpoint);
-    if (sandbox) await this.pointGateways(sandbox, endpoint, 'left');
+    if (sandbox) await sandbox.setGateways(this.gatewayChanges(endpoint, 'left'));
     this.deps.log.info({ endpoint: endpoint.id, network: network.id, sandbox: endpoint.sandboxId }, 'endpoint disconnected');
   }
 

@@ -86,8 +86,9 @@ export class Launcher {
     this.watchers.clear();
   }
 
+  /** Newest first, as `ps` lists them. */
   list(): ContainerRecord[] {
-    return [...this.containers.values()].sort((a, b) => b.created.localeCompare(a.created));
+    return [...this.containers.values()].sort((a, b) => (a.created < b.created ? 1 : a.created > b.created ? -1 : 0));
   }
 
   /** By full ID, exact name, or unique ID prefix, as Docker resolves a container. */
@@ -95,9 +96,8 @@ export class Launcher {
     const byId = this.containers.get(reference);
     if (byId) return byId;
     const name = reference.startsWith('/') ? reference.slice(1) : reference;
-    const byName = this.list().find((c) => c.config.name === name);
-    if (byName) return byName;
-    const byPrefix = /^[0-9a-f]+$/.test(reference) ? this.list().filter((c) => c.id.startsWith(reference)) : [];
+    for (const container of this.containers.values()) if (container.config.name === name) return container;
+    const byPrefix = /^[0-9a-f]+$/.test(reference) ? [...this.containers.values()].filter((c) => c.id.startsWith(reference)) : [];
     if (byPrefix.length === 1) return byPrefix[0]!;
     throw new NoSuchContainerError(`No such container: ${reference}`);
   }
@@ -251,7 +251,7 @@ export class Launcher {
   private validate(config: ContainerConfig): void {
     if (config.cmd.length === 0) throw new InvalidContainerConfigError('No command specified: give the command after --');
     if (!NAME.test(config.name)) throw new InvalidContainerConfigError(`Invalid container name (${config.name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
-    const holder = this.list().find((c) => c.config.name === config.name);
+    const holder = [...this.containers.values()].find((c) => c.config.name === config.name);
     if (holder) throw new ContainerConflictError(`Conflict. The container name "/${config.name}" is already in use by container "${holder.id}". You have to remove (or rename) that container to be able to reuse that name.`);
     let isDir = false;
     try {

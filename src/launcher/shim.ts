@@ -1,5 +1,6 @@
-// Starting a container through netctl-shim (addon/shim/netctl-shim.c): the shim is spawned
-// detached, says "pid N" or "error MESSAGE" on stdout, and then lives on alone.
+// Starting a container through netctl-shim (addon/shim/netctl-shim.c): the process spawned here
+// exits at once (the shim detaches itself from the daemon), and the shim says "pid N" or
+// "error MESSAGE" on the stdout they share, then lives on alone.
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 
@@ -28,7 +29,7 @@ export function startShim(request: ShimRequest, env: Record<string, string>): Pr
   child.stderr!.on('data', (c: Buffer) => (err += c.toString('utf8')));
   return new Promise((resolve, reject) => {
     child.once('error', (error) => reject(new ContainerStartError(`cannot run ${SHIM}: ${error.message}; build netctl (npm run build)`)));
-    // stdout closes when the shim has said its word; it goes on running, unwatched.
+    // stdout closes when the shim has said its word.
     child.stdout!.once('end', () => {
       child.unref();
       const line = out.trim();

@@ -58,12 +58,17 @@ export const IFLA = {
   OPERSTATE: 16,
   LINKINFO: 18,
   IFALIAS: 20,
+  AF_SPEC: 26,
   NET_NS_FD: 28,
   EXT_MASK: 29,
   LINK_NETNSID: 37,
 } as const;
 
 export const IFLA_INFO = { KIND: 1, DATA: 2, SLAVE_KIND: 4 } as const;
+/** IPv6 per-link settings, nested as AF_INET6 in IFLA_AF_SPEC. */
+export const IFLA_INET6_ADDR_GEN_MODE = 8;
+/** enum in6_addr_gen_mode. */
+export const ADDR_GEN_MODE = { eui64: 0, none: 1, 'stable-privacy': 2, random: 3 } as const;
 export const VETH_INFO_PEER = 1;
 /** Bridge port attributes, nested in IFLA_PROTINFO of an AF_BRIDGE message. */
 export const IFLA_BRPORT = { MODE: 4, LEARNING: 8, UNICAST_FLOOD: 9 } as const;

@@ -1,6 +1,6 @@
 // A netlink handle bound to one network namespace: one function per kernel operation.
 import { AttributeWriter } from './attributes';
-import { AF, IFF_UP, IFLA, IFLA_BRPORT, NLM_F, RTEXT_FILTER_SKIP_STATS, RTM } from './constants';
+import { ADDR_GEN_MODE, AF, IFF_UP, IFLA, IFLA_BRPORT, IFLA_INET6_ADDR_GEN_MODE, NLM_F, RTEXT_FILTER_SKIP_STATS, RTM } from './constants';
 import { InvalidArgumentError, LinkNotFoundError, NetlinkError } from './errors';
 import { type Address, type AddressSpec, decodeAddress, encodeAddress, encodeAddressDump } from './address';
 import { decodeLink, encodeIfinfo, linkIndexOf, linkNameOf, encodeLinkCreate, type Link, type LinkRef, type LinkSpec, NamespaceFds, type ResolvedRefs } from './link';
@@ -162,6 +162,17 @@ export class NetlinkHandle {
   linkSetAlias(link: LinkRef, alias: string): Promise<void> {
     if (Buffer.byteLength(alias) > 255) throw new InvalidArgumentError('link alias', alias, 'is longer than 255 bytes');
     return this.modifyLink(link, 'setting the alias of link', 0, 0, (w) => w.string(IFLA.IFALIAS, alias));
+  }
+
+  /**
+   * How the link makes its IPv6 link-local address (`ip link set X addrgenmode`): 'none' while
+   * the link is down keeps IPv6 silent on it, no link-local address, no DAD, no router
+   * solicitations, no MLD reports.
+   */
+  linkSetAddrGenMode(link: LinkRef, mode: keyof typeof ADDR_GEN_MODE): Promise<void> {
+    return this.modifyLink(link, 'setting the IPv6 address generation mode of link', 0, 0, (w) =>
+      w.nested(IFLA.AF_SPEC, (spec) => spec.nested(AF.INET6, (inet6) => inet6.u8(IFLA_INET6_ADDR_GEN_MODE, ADDR_GEN_MODE[mode]))),
+    );
   }
 
   /**
