@@ -1,4 +1,6 @@
 // netctl's command line: `netctl daemon` runs the daemon; every other command is a client of it.
+// First, before anything else loads: see threadpool.ts.
+import './threadpool';
 import { UsageError } from './args';
 import { CONTAINER_COMMANDS, containerCommandsHelp, runContainerCommand } from './container-command';
 import { runDaemon } from './daemon-command';
@@ -18,10 +20,6 @@ Global options:
 
 Run 'netctl COMMAND --help' for more information on a command.
 `;
-
-// Device deletes wait in the kernel on the thread pool (src/netlink/socket.ts); libuv reads this
-// once, at the pool's first use.
-process.env['UV_THREADPOOL_SIZE'] ??= '32';
 
 /** Global `-H/--host` before the command, as `docker -H ... network ls`. */
 function takeGlobalHost(argv: string[]): string[] {
