@@ -20,13 +20,14 @@ process.once('exit', () => {
   for (const child of running) child.kill('SIGKILL');
 });
 
-const CLI = path.resolve(__dirname, '..', 'src', 'cli', 'main.js');
+/** The command users run (its node flags included); dist/bench → bin. */
+const NETCTL = path.resolve(__dirname, '..', '..', 'bin', 'netctl');
 
 /** `netctl daemon` in the namespace `netns` (a name under /run/netns). */
 export function startNetctl(netns: string, args: string[] = ['--bridge', 'none']): Promise<BenchDaemon> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nctl-bench-'));
   const socketPath = path.join(dir, 'netctl.sock');
-  return launch('netctl', dir, socketPath, ['nsenter', `--net=/run/netns/${netns}`, process.execPath, CLI, 'daemon', '--root', path.join(dir, 'root'), '--exec-root', path.join(dir, 'run'), '-H', `unix://${socketPath}`, '--log-level', 'warn', ...args]);
+  return launch('netctl', dir, socketPath, ['nsenter', `--net=/run/netns/${netns}`, NETCTL, 'daemon', '--root', path.join(dir, 'root'), '--exec-root', path.join(dir, 'run'), '-H', `unix://${socketPath}`, '--log-level', 'warn', ...args]);
 }
 
 /**

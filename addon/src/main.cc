@@ -1,4 +1,5 @@
 // netctl's native addon: only the syscalls Node cannot make itself (see src/native/addon.ts).
+#include <malloc.h>
 #include <napi.h>
 
 #include "netlink_socket.h"
@@ -14,11 +15,20 @@ static Napi::Value OpenNetlink(const Napi::CallbackInfo& info) {
   return netlinkSocketClass->New(args);
 }
 
+// glibc gives each thread that allocates an arena of its own (up to 8 per core); a daemon whose
+// thread pool has 32 threads keeps many mostly empty arenas resident. Called by the daemon only.
+static Napi::Value LimitMallocArenas(const Napi::CallbackInfo& info) {
+  const int arenas = info[0].As<Napi::Number>().Int32Value();
+  if (mallopt(M_ARENA_MAX, arenas) != 1) Napi::Error::New(info.Env(), "mallopt(M_ARENA_MAX) failed").ThrowAsJavaScriptException();
+  return info.Env().Undefined();
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   Napi::Function socketClass = NetlinkSocket::Define(env);
   netlinkSocketClass = new Napi::FunctionReference(Napi::Persistent(socketClass));
   env.SetInstanceData(netlinkSocketClass);
   exports.Set("openNetlink", Napi::Function::New(env, OpenNetlink));
+  exports.Set("limitMallocArenas", Napi::Function::New(env, LimitMallocArenas));
   InitNetns(env, exports);
   return exports;
 }

@@ -1,5 +1,6 @@
 // `netctl daemon`: runs the daemon in the foreground until SIGTERM or SIGINT.
 import { Daemon } from '../daemon/daemon';
+import { native } from '../native/addon';
 import { DEFAULT_HOST, DEFAULT_ROOT, DEFAULT_RUN_DIR, type DaemonOptions, defaultOptions } from '../daemon/options';
 import { type FlagSpec, helpText, parseArgs, UsageError } from './args';
 
@@ -40,7 +41,11 @@ export async function runDaemon(argv: string[]): Promise<number> {
     process.stdout.write(DAEMON_HELP);
     return 0;
   }
-  const daemon = new Daemon(parseDaemonOptions(argv));
+  const options = parseDaemonOptions(argv);
+  // A long-running process with a 32-thread pool: two malloc arenas instead of up to 16 keep
+  // ~10 MB less resident (measured with 500 containers).
+  native().limitMallocArenas(2);
+  const daemon = new Daemon(options);
   await daemon.start();
   return new Promise<number>((resolve) => {
     const shutdown = (signal: NodeJS.Signals): void => {

@@ -51,6 +51,8 @@ export interface NativeAddon {
    * Node to adopt (`dgram` `bind({fd})`, `net.Server.listen({fd})`). SO_REUSEADDR is set.
    */
   socketInNetns(nsPath: string, kind: 'udp4' | 'udp6' | 'tcp4' | 'tcp6', address: string, port: number): number;
+  /** glibc's mallopt(M_ARENA_MAX): caps the malloc arenas threads get (the daemon's memory). */
+  limitMallocArenas(arenas: number): void;
 }
 
 let loaded: NativeAddon | undefined;
