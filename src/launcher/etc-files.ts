@@ -16,9 +16,9 @@ const HOSTS_HEADER = ['127.0.0.1\tlocalhost', '::1\tlocalhost ip6-localhost ip6-
  * namespace); with none left, Google's public resolvers, as Docker falls back.
  */
 export function containerResolvConf(hostResolvConf: string): string {
-  const lines = hostResolvConf.split('\n').filter((line) => !/^\s*nameserver\s+(127\.|::1\b)/.test(line));
+  const lines = hostResolvConf.split('\n').filter((line) => line.trim() !== '' && !/^\s*nameserver\s+(127\.|::1\b)/.test(line));
   if (!lines.some((line) => /^\s*nameserver\s/.test(line))) lines.push('nameserver 8.8.8.8', 'nameserver 8.8.4.4');
-  return `${lines.filter((line, i) => line !== '' || i < lines.length - 1).join('\n').trim()}\n`;
+  return `${lines.join('\n')}\n`;
 }
 
 export function writeEtcFiles(stateDir: string, files: EtcFiles): void {

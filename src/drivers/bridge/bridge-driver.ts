@@ -20,7 +20,7 @@ const unlessGone = (error: unknown): void => {
 };
 
 /** The host end of an endpoint's veth pair: named after the endpoint, so no lookup is needed to find it. */
-export const hostVethName = (endpointId: string): string => `veth${endpointId.slice(0, 11)}`;
+const hostVethName = (endpointId: string): string => `veth${endpointId.slice(0, 11)}`;
 
 export interface BridgeDriverDeps {
   /** A netlink handle in the namespace the daemon manages. */
