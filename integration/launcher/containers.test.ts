@@ -88,8 +88,11 @@ test('two containers on one network reach each other; a third on another network
   t.is(await ok(netctl, ['exec', 'c', 'sh', '-c', 'ls /sys/class/net | sort | tr "\\n" " "']), 'eth0 eth1 lo ');
   t.is(await pingFrom(netctl, 'c', a), 0, 'connected: reachable');
   t.regex(await ok(netctl, ['exec', 'c', 'ip', 'route']), /^default via 10\.83\.0\.1 dev eth0/m, 'the default route stays on the first network');
+  const cOnFront = await ipOf(netctl, 'c', 'front');
+  t.regex(await ok(netctl, ['exec', 'c', 'cat', '/etc/hosts']), new RegExp(`^${cOnFront.replace(/\./g, '\\.')}\t`, 'm'), "/etc/hosts lists the new network's address");
   t.is((await netctl(['network', 'disconnect', 'front', 'c'])).code, 0);
   t.not(await pingFrom(netctl, 'c', a), 0, 'disconnected: isolated again');
+  t.notRegex(await ok(netctl, ['exec', 'c', 'cat', '/etc/hosts']), new RegExp(`^${cOnFront.replace(/\./g, '\\.')}\t`, 'm'), 'and no longer lists it');
 
   const refused = await netctl(['network', 'rm', 'front']);
   t.is(refused.code, 1);
@@ -110,6 +113,8 @@ test('refused runs leave nothing behind: unknown network, address outside or tak
     [['run', '--name', 'taken', '--network', 'n', 'true'], 125, /The container name "\/taken" is already in use by container/],
     [['run', '--network', 'n', '--rootfs', '/nonexistent', 'true'], 125, /rootfs \/nonexistent is not a directory/],
     [['run', '--network', 'n', '-p', '80:80:80', 'true'], 125, /invalid publish "80:80:80"/],
+    [['stop', 'nosuch'], 1, /No such container: nosuch/],
+    [['exec', 'nosuch', 'true'], 1, /No such container: nosuch/],
     [['run', '--network', 'n'], 125, /requires a command/],
     [['run', '--network', 'n', '--rm', 'nosuchcommand'], 127, /exec nosuchcommand: executable file not found in \$PATH/],
   ];

@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { ServerResponse } from 'node:http';
 import type { Controller } from '../controller';
+import { addressOf } from '../ip/address';
 import type { ContainerRecord, Launcher } from '../launcher';
 import { type Attachment, containerInspectJson, containerListJson, parseContainerCreate } from './container-json';
 import { ApiError, badRequest } from './errors';
@@ -140,8 +141,14 @@ export function addContainerRoutes(router: Router, controller: Controller, launc
     // A --network none container has a sandbox of its own and may join networks, as in Docker; a
     // --network host one shares the host's namespace and may not.
     if (!container.sandboxId) throw new ApiError(403, `container ${container.config.name} cannot be ${verb}ed: it shares the host's network namespace (--network host)`);
+    const sandboxId = container.sandboxId;
+    const refreshHosts = (): void => {
+      const addresses = controller.endpoints({ sandboxId }).flatMap((e) => [e.ipv4?.address, e.ipv6?.address].filter((a): a is string => a !== undefined).map(addressOf));
+      launcher.updateHosts(container.id, addresses);
+    };
     if (verb === 'disconnect') {
-      await controller.disconnect(network.id, container.sandboxId);
+      await controller.disconnect(network.id, sandboxId);
+      refreshHosts();
       return { status: 200 };
     }
     const config = isObject(body) && isObject(body['EndpointConfig']) ? body['EndpointConfig'] : {};
@@ -149,7 +156,8 @@ export function addContainerRoutes(router: Router, controller: Controller, launc
     const aliases = Array.isArray(config['Aliases']) ? config['Aliases'].filter((a): a is string => typeof a === 'string') : [];
     const ipv4 = typeof ipam['IPv4Address'] === 'string' && ipam['IPv4Address'] !== '' ? ipam['IPv4Address'] : undefined;
     const ipv6 = typeof ipam['IPv6Address'] === 'string' && ipam['IPv6Address'] !== '' ? ipam['IPv6Address'] : undefined;
-    await controller.connect(network.id, container.sandboxId, { name: container.config.name, aliases, ...(ipv4 ? { ipv4 } : {}), ...(ipv6 ? { ipv6 } : {}) });
+    await controller.connect(network.id, sandboxId, { name: container.config.name, aliases, ...(ipv4 ? { ipv4 } : {}), ...(ipv6 ? { ipv6 } : {}) });
+    refreshHosts();
     return { status: 200 };
   };
   router.add('POST', '/networks/{id}/connect', attach('connect'));

@@ -21,9 +21,17 @@ export function containerResolvConf(hostResolvConf: string): string {
   return `${lines.join('\n')}\n`;
 }
 
-export function writeEtcFiles(stateDir: string, files: EtcFiles): void {
+/**
+ * The container's /etc/hosts: localhost and its own addresses under its hostname. Rewritten in
+ * place (same inode), so a running container sees the change through its bind mount.
+ */
+export function writeHosts(stateDir: string, files: EtcFiles): void {
   const hosts = [...HOSTS_HEADER, ...files.addresses.map((address) => `${address}\t${files.hostname}`)];
   fs.writeFileSync(path.join(stateDir, 'hosts'), `${hosts.join('\n')}\n`);
+}
+
+export function writeEtcFiles(stateDir: string, files: EtcFiles): void {
+  writeHosts(stateDir, files);
   fs.writeFileSync(path.join(stateDir, 'hostname'), `${files.hostname}\n`);
   let host = '';
   try {

@@ -13,7 +13,7 @@ import type { PortMapping } from '../drivers/driver';
 import type { Store } from '../store/types';
 import { Rollback } from '../util/rollback';
 import type { ContainerConfig, ContainerRecord } from './container-record';
-import { writeEtcFiles } from './etc-files';
+import { writeEtcFiles, writeHosts } from './etc-files';
 import { isAlive, startTicksOf } from './process';
 import { startShim } from './shim';
 
@@ -181,6 +181,12 @@ export class Launcher {
       await this.save(record);
       throw error;
     }
+  }
+
+  /** After a connect or disconnect: /etc/hosts lists the container's addresses (plain) on every network it is on. */
+  updateHosts(reference: string, addresses: readonly string[]): void {
+    const record = this.find(reference);
+    writeHosts(this.stateDir(record.id), { hostname: record.config.hostname, addresses: [...addresses] });
   }
 
   /** SIGTERM, then SIGKILL after `timeoutSeconds`; resolves once the process has exited. */
