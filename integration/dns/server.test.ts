@@ -1,0 +1,115 @@
+// The embedded DNS in a sandbox, asked with dig from inside it: names, aliases, AAAA, PTR, case,
+// TCP, scope, forwarding past a dead first upstream, an internal sandbox that never forwards,
+// and hostile packets that change nothing.
+import test from 'ava';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { createNamespace, deleteNamespace } from '../../src/native/netns';
+import { createTestNamespace } from '../helpers/netns';
+
+const run = promisify(execFile);
+const HELPER = path.resolve(__dirname, '..', 'helpers', 'dns-process.js');
+const dir = `/run/nctl-dns-${crypto.randomBytes(4).toString('hex')}`;
+
+test.after.always(() => {
+  if (!fs.existsSync(dir)) return;
+  for (const name of fs.readdirSync(dir)) deleteNamespace(path.join(dir, name));
+  void run('umount', [dir]).then(() => fs.rmdirSync(dir));
+});
+
+const NAMES = [
+  { networkId: 'n1', networkName: 'front', name: 'web', hostname: 'webhost', aliases: ['site'], ipv4: '10.1.0.2', ipv6: 'fd00:1::2' },
+  { networkId: 'n1', networkName: 'front', name: 'web2', aliases: ['site'], ipv4: '10.1.0.3' },
+  { networkId: 'n2', networkName: 'back', name: 'db', aliases: [], ipv4: '10.2.0.2' },
+];
+
+interface Sandbox {
+  dig(...args: string[]): Promise<string>;
+  /** Sends raw bytes over UDP from inside the sandbox; resolves with the reply, or undefined after 300 ms. */
+  send(bytes: Buffer): Promise<Buffer | undefined>;
+}
+
+const SEND = `const s = require('dgram').createSocket('udp4'); const t = setTimeout(() => process.exit(0), 300);
+s.on('message', (m) => { process.stdout.write(m.toString('hex')); clearTimeout(t); process.exit(0); });
+s.send(Buffer.from(process.argv[1], 'hex'), 53, '127.0.0.11');`;
+
+/** A test host running the DNS for a fresh sandbox; dig and raw sends from inside that sandbox. */
+async function setup(t: Parameters<typeof createTestNamespace>[0], scope: { networkIds: string[]; mayForward: boolean }): Promise<Sandbox> {
+  const host = createTestNamespace(t, 'nctl-dns');
+  host.run('ip', 'link', 'set', 'lo', 'up');
+  const sandbox = createNamespace(dir, `sb-${crypto.randomBytes(4).toString('hex')}`);
+  t.teardown(() => deleteNamespace(sandbox));
+  await run('nsenter', [`--net=${sandbox}`, 'ip', 'link', 'set', 'lo', 'up']);
+  const child: ChildProcess = spawn('nsenter', [`--net=${host.path}`, process.execPath, HELPER, sandbox, JSON.stringify({ names: NAMES, ...scope })], { stdio: ['pipe', 'pipe', 'pipe'] });
+  t.teardown(() => void child.kill('SIGKILL'));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('dns helper did not start')), 20_000);
+    child.stdout!.on('data', (c: Buffer) => c.toString().includes('ready') && (clearTimeout(timer), resolve()));
+    child.once('exit', (code) => reject(new Error(`dns helper exited ${code}`)));
+  });
+  return {
+    dig: async (...args) => (await run('nsenter', [`--net=${sandbox}`, 'dig', '@127.0.0.11', '+time=3', '+tries=1', ...args])).stdout,
+    send: async (bytes) => {
+      const out = (await run('nsenter', [`--net=${sandbox}`, process.execPath, '-e', SEND, bytes.toString('hex')])).stdout;
+      return out === '' ? undefined : Buffer.from(out, 'hex');
+    },
+  };
+}
+
+const answers = (out: string): string[] => out.trim().split('\n').filter(Boolean).sort();
+
+test('names, hostnames, shared aliases, AAAA, PTR, case and name.network; over UDP and TCP', async (t) => {
+  const { dig } = await setup(t, { networkIds: ['n1', 'n2'], mayForward: true });
+  t.deepEqual(answers(await dig('+short', 'web')), ['10.1.0.2']);
+  t.deepEqual(answers(await dig('+short', 'WebHost.')), ['10.1.0.2']);
+  t.deepEqual(answers(await dig('+short', 'site')), ['10.1.0.2', '10.1.0.3']);
+  t.deepEqual(answers(await dig('+short', 'web', 'AAAA')), ['fd00:1::2']);
+  t.deepEqual(answers(await dig('+short', 'db.back')), ['10.2.0.2']);
+  t.deepEqual(answers(await dig('+short', '-x', '10.1.0.3')), ['web2.front.']);
+  t.deepEqual(answers(await dig('+short', '+tcp', 'web2')), ['10.1.0.3']);
+  const full = await dig('web', 'A');
+  t.regex(full, /status: NOERROR/);
+  t.regex(full, /^web\.\s+600\s+IN\s+A\s+10\.1\.0\.2$/m, "Docker's TTL of 600");
+  const otherFamily = await dig('web2', 'AAAA');
+  t.regex(otherFamily, /status: NOERROR/);
+  t.regex(otherFamily, /ANSWER: 0/, 'a known name asked for the other family: no answer, not forwarded');
+});
+
+test('scope: names of networks the sandbox is not on are not answered (the question goes upstream)', async (t) => {
+  const { dig } = await setup(t, { networkIds: ['n1'], mayForward: true });
+  t.regex(await dig('db'), /status: NXDOMAIN/);
+  t.deepEqual(answers(await dig('+short', 'web')), ['10.1.0.2']);
+});
+
+test('forwarding: the first upstream is dead, the answer still comes within 100 ms, over UDP and TCP', async (t) => {
+  const { dig } = await setup(t, { networkIds: ['n1'], mayForward: true });
+  const first = await dig('example.org');
+  t.regex(first, /^example\.org\.\s+30\s+IN\s+A\s+192\.0\.2\.99$/m);
+  t.true(Number(/Query time: (\d+) msec/.exec(first)?.[1]) < 100, first);
+  const again = await dig('example.org');
+  t.true(Number(/Query time: (\d+) msec/.exec(again)?.[1]) < 100, again);
+  t.deepEqual(answers(await dig('+short', '+tcp', 'example.org')), ['192.0.2.99']);
+});
+
+test('a sandbox only on internal networks never forwards: REFUSED, while its names still answer', async (t) => {
+  const { dig } = await setup(t, { networkIds: ['n1'], mayForward: false });
+  t.regex(await dig('example.org'), /status: REFUSED/);
+  t.deepEqual(answers(await dig('+short', 'web')), ['10.1.0.2']);
+});
+
+test('hostile packets get FORMERR or nothing, and the resolver answers on', async (t) => {
+  const { dig, send } = await setup(t, { networkIds: ['n1'], mayForward: true });
+  const header = (id: number, counts: number[]): Buffer => Buffer.from([id >> 8, id & 255, 0x01, 0x00, ...counts.flatMap((c) => [c >> 8, c & 255])]);
+  const loop = Buffer.concat([header(0x1234, [1, 0, 0, 0]), Buffer.from([0xc0, 0x0c, 0x00, 0x01, 0x00, 0x01])]);
+  const formerr = await send(loop);
+  t.is(formerr?.readUInt16BE(0), 0x1234, 'the reply carries the query ID');
+  t.is((formerr?.[3] ?? 0) & 0x0f, 1, 'FORMERR for a compression loop');
+  const huge = Buffer.concat([header(0x1235, [0xffff, 0xffff, 0xffff, 0xffff]), Buffer.from([1, 0x61, 0, 0, 1, 0, 1])]);
+  t.is(((await send(huge))?.[3] ?? 0) & 0x0f, 1, 'FORMERR for counts the message cannot hold');
+  t.is(await send(Buffer.from([1, 2, 3])), undefined, 'too short to carry an ID: no answer');
+  for (let i = 0; i < 20; i++) await send(crypto.randomBytes(12 + i * 3));
+  t.deepEqual(answers(await dig('+short', 'web')), ['10.1.0.2']);
+});

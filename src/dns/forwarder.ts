@@ -1,0 +1,159 @@
+// Queries the embedded DNS does not answer go to the host's resolvers, from the daemon's own
+// namespace. Docker asks them one after another with a 4 s timeout each, so a dead first resolver
+// costs 4 s per query (moby/moby#31960). Here the next resolver is asked as well (hedged) when the
+// first has not answered within a short delay, and resolvers that stopped answering are asked
+// last until they answer again; the first answer wins and is relayed as it came.
+import dgram from 'node:dgram';
+import net from 'node:net';
+
+export interface Upstream {
+  address: string;
+  port: number;
+}
+
+export type Transport = 'udp' | 'tcp';
+
+export interface ForwarderOptions {
+  /** Delay before the next resolver is asked as well (default 50 ms). */
+  hedgeAfterMs?: number;
+  /** Give up (the caller answers SERVFAIL) after this long (default 5 s). */
+  timeoutMs?: number;
+  /** Forwards in flight at most; beyond, the caller answers REFUSED (default 1024). */
+  maxInFlight?: number;
+}
+
+/** The resolvers of a resolv.conf, at most three as libc reads them; loopback ones are kept (the daemon runs in the host's namespace). */
+export function upstreamsOf(resolvConf: string): Upstream[] {
+  const found: Upstream[] = [];
+  for (const line of resolvConf.split('\n')) {
+    const match = /^\s*nameserver\s+(\S+)/.exec(line);
+    const address = match?.[1]?.replace(/%.*$/, '');
+    if (address && net.isIP(address) !== 0) found.push({ address, port: 53 });
+  }
+  return found.slice(0, 3);
+}
+
+export class Forwarder {
+  private inFlight = 0;
+  /** Upstreams that missed their last answer, until they answer again. */
+  private readonly unhealthy = new Set<string>();
+  private readonly hedgeAfterMs: number;
+  private readonly timeoutMs: number;
+  private readonly maxInFlight: number;
+
+  constructor(
+    private readonly upstreams: readonly Upstream[],
+    options: ForwarderOptions = {},
+  ) {
+    this.hedgeAfterMs = options.hedgeAfterMs ?? 50;
+    this.timeoutMs = options.timeoutMs ?? 5000;
+    this.maxInFlight = options.maxInFlight ?? 1024;
+  }
+
+  /** Whether one more forward may start now. */
+  get saturated(): boolean {
+    return this.inFlight >= this.maxInFlight;
+  }
+
+  /** The first upstream answer to `query` (same transport), or undefined when none came in time. */
+  async forward(query: Buffer, transport: Transport): Promise<Buffer | undefined> {
+    if (this.upstreams.length === 0) return undefined;
+    this.inFlight++;
+    const order = [...this.upstreams].sort((a, b) => Number(this.unhealthy.has(key(a))) - Number(this.unhealthy.has(key(b))));
+    const cancels: Array<() => void> = [];
+    let winner: Upstream | undefined;
+    try {
+      return await new Promise<Buffer | undefined>((resolve) => {
+        let settled = false;
+        let failed = 0;
+        let next = 0;
+        let hedge: NodeJS.Timeout | undefined;
+        const finish = (answer: Buffer | undefined): void => {
+          if (settled) return;
+          settled = true;
+          clearTimeout(overall);
+          clearTimeout(hedge);
+          resolve(answer);
+        };
+        // Asks the next upstream in order, and arms the hedge that asks the one after it.
+        const askNext = (): void => {
+          clearTimeout(hedge);
+          const upstream = order[next++];
+          if (!upstream || settled) return;
+          cancels.push(
+            (transport === 'udp' ? askUdp : askTcp)(upstream, query, (answer) => {
+              if (answer) {
+                winner = upstream;
+                finish(answer);
+              } else if (++failed === order.length) finish(undefined);
+              else if (next - failed === 0) askNext();
+            }),
+          );
+          if (next < order.length) hedge = setTimeout(askNext, this.hedgeAfterMs);
+        };
+        const overall = setTimeout(() => finish(undefined), this.timeoutMs);
+        askNext();
+      });
+    } finally {
+      this.inFlight--;
+      for (const cancel of cancels) cancel();
+      // An upstream asked that did not answer first is asked later next time, until it answers first.
+      for (const upstream of order.slice(0, cancels.length)) {
+        if (upstream === winner) this.unhealthy.delete(key(upstream));
+        else this.unhealthy.add(key(upstream));
+      }
+    }
+  }
+}
+
+const key = (u: Upstream): string => `${u.address}#${u.port}`;
+
+/** One UDP exchange from a fresh socket (a random source port per query); returns a canceller. */
+function askUdp(upstream: Upstream, query: Buffer, done: (answer: Buffer | undefined) => void): () => void {
+  const socket = dgram.createSocket(upstream.address.includes(':') ? 'udp6' : 'udp4');
+  let closed = false;
+  const close = (): void => {
+    if (closed) return;
+    closed = true;
+    socket.close();
+  };
+  socket.on('message', (answer) => {
+    // The same ID, from the upstream asked: anything else is not our answer.
+    if (answer.length >= 2 && answer.readUInt16BE(0) === query.readUInt16BE(0)) {
+      close();
+      done(answer);
+    }
+  });
+  socket.on('error', () => {
+    close();
+    done(undefined);
+  });
+  socket.send(query, upstream.port, upstream.address);
+  return close;
+}
+
+/** One TCP exchange (two-byte length prefix each way); returns a canceller. */
+function askTcp(upstream: Upstream, query: Buffer, done: (answer: Buffer | undefined) => void): () => void {
+  const socket = net.connect({ host: upstream.address, port: upstream.port });
+  const length = Buffer.alloc(2);
+  length.writeUInt16BE(query.length);
+  socket.end(Buffer.concat([length, query]));
+  let received = Buffer.alloc(0);
+  let answered = false;
+  socket.on('data', (chunk: Buffer) => {
+    received = Buffer.concat([received, chunk]);
+    if (!answered && received.length >= 2 && received.length >= 2 + received.readUInt16BE(0)) {
+      answered = true;
+      socket.destroy();
+      done(received.subarray(2, 2 + received.readUInt16BE(0)));
+    }
+  });
+  socket.on('error', () => undefined);
+  socket.on('close', () => {
+    if (!answered) {
+      answered = true;
+      done(undefined);
+    }
+  });
+  return () => socket.destroy();
+}
