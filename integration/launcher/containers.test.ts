@@ -14,9 +14,9 @@ interface Inspect {
   NetworkSettings: { SandboxKey: string; Networks: Record<string, { IPAddress: string; Gateway: string; MacAddress: string }> };
 }
 
-async function setup(t: Parameters<typeof startDaemon>[0] & Parameters<typeof createTestNamespace>[0]): Promise<{ ns: TestNamespace; daemon: TestDaemon; netctl: Runner }> {
+async function setup(t: Parameters<typeof startDaemon>[0] & Parameters<typeof createTestNamespace>[0], args = ['--bridge', 'none']): Promise<{ ns: TestNamespace; daemon: TestDaemon; netctl: Runner }> {
   const ns = createTestNamespace(t, 'nctl-run');
-  const daemon = await startDaemon(t, { netns: ns.path, args: ['--bridge', 'none'] });
+  const daemon = await startDaemon(t, { netns: ns.path, args });
   const netctl = netctlCli(daemon.socketPath);
   t.teardown(async () => {
     // Containers outlive the daemon by design: the test takes its own down.
@@ -212,4 +212,25 @@ test('published ports: reached from outside, from the host itself (also 127.0.0.
   await ok(netctl, ['run', '-d', '--name', 'again', '--hostname', 'again', '--network', 'web', '-p', '8080:80', ...serve]);
   for (let i = 0; i < 20 && fetch([], 'http://127.0.0.1:8080/') === ''; i++) await new Promise((resolve) => setTimeout(resolve, 100));
   t.is(fetch([], 'http://127.0.0.1:8080/'), 'hello from again');
+});
+
+test('embedded DNS: containers of a user-defined network find each other by name, alias, hostname and name.network; the default bridge has no names', async (t) => {
+  const { netctl } = await setup(t, []);
+  await ok(netctl, ['network', 'create', '--subnet', '10.87.0.0/24', 'front']);
+  await ok(netctl, ['run', '-d', '--name', 'web', '--hostname', 'webhost', '--network-alias', 'site', '--network', 'front', 'sleep', '300']);
+  await ok(netctl, ['run', '-d', '--name', 'client', '--network', 'front', 'sleep', '300']);
+  const web = await ipOf(netctl, 'web', 'front');
+  const resolv = await ok(netctl, ['exec', 'client', 'cat', '/etc/resolv.conf']);
+  t.regex(resolv, /^nameserver 127\.0\.0\.11$/m);
+  t.regex(resolv, /^options ndots:0$/m);
+  for (const name of ['web', 'WEB', 'site', 'webhost', 'web.front']) {
+    t.regex(await ok(netctl, ['exec', 'client', 'nslookup', name]), new RegExp(`Address: ${web.replace(/\./g, '\\.')}`), name);
+  }
+  t.is(await pingFrom(netctl, 'client', 'site'), 0, 'ping by alias');
+
+  await ok(netctl, ['run', '-d', '--name', 'plain', '--network', 'bridge', 'sleep', '300']);
+  t.notRegex(await ok(netctl, ['exec', 'plain', 'cat', '/etc/resolv.conf']), /127\.0\.0\.11/, 'the default bridge keeps the host resolvers, as Docker');
+
+  await ok(netctl, ['rm', '-f', 'web']);
+  t.not((await netctl(['exec', 'client', 'nslookup', 'web'])).code, 0, 'the name is gone with the container');
 });

@@ -13,6 +13,7 @@ import type { Store } from '../store/types';
 import { Rollback } from '../util/rollback';
 import { SerialQueue } from '../util/serial';
 import { type EndpointAddress, type EndpointRecord, endpointSpecOf, type SandboxRecord } from './endpoint-record';
+import type { DnsRegistry } from './dns-registry';
 import { ForbiddenError, InvalidParameterError, NotFoundError } from './errors';
 import { type NetworkRecord, type PoolAllocation, specOf } from './network-record';
 
@@ -22,6 +23,8 @@ const ENDPOINT_PREFIX = 'endpoints/';
 export interface ConnectRequest {
   /** The endpoint's name; Docker uses the container's name. Defaults to the sandbox's ID prefix. */
   name?: string;
+  /** The container's hostname, also answered by the embedded DNS. */
+  hostname?: string;
   /** Static addresses (plain, without a prefix length), as `--ip` and `--ip6`. */
   ipv4?: string;
   ipv6?: string;
@@ -39,6 +42,8 @@ export interface AttachmentDeps {
   /** A network by ID; undefined once its removal has begun. */
   networkById(id: string): NetworkRecord | undefined;
   driverOf(network: NetworkRecord): Driver;
+  /** The embedded DNS, when the daemon runs one. */
+  dns?: DnsRegistry;
 }
 
 const newId = (): string => crypto.randomBytes(32).toString('hex');
@@ -84,6 +89,17 @@ export class Attachments {
       if (this.sandboxes.has(endpoint.sandboxId) && this.deps.networkById(endpoint.networkId)) continue;
       log.warn({ endpoint: endpoint.id }, 'endpoint of no sandbox or network: dropping it');
       await this.forget(endpoint);
+    }
+    for (const endpoint of this.endpoints.values()) this.deps.dns?.register(endpoint, this.deps.networkById(endpoint.networkId)!);
+    for (const sandbox of this.sandboxes.values()) this.openDns(sandbox);
+  }
+
+  /** The sandbox's DNS listeners; a sandbox whose namespace cannot take them still works, without names. */
+  private openDns(sandbox: SandboxRecord): void {
+    try {
+      this.deps.dns?.open(sandbox.key, () => this.ofSandbox(sandbox.id).map((e) => ({ network: this.deps.networkById(e.networkId)! })).filter((e) => e.network));
+    } catch (error) {
+      this.deps.log.error({ err: error, sandbox: sandbox.id }, 'could not open the DNS listeners in the sandbox');
     }
   }
 
@@ -131,6 +147,7 @@ export class Attachments {
       throw error;
     }
     this.sandboxes.set(id, record);
+    this.openDns(record);
     return record;
   }
 
@@ -139,6 +156,7 @@ export class Attachments {
     const record = this.sandbox(id);
     await this.serially(id, async () => {
       for (const endpoint of this.ofSandbox(id).reverse()) await this.detach(endpoint, undefined);
+      this.deps.dns?.close(record.key);
       Sandbox.open(record.key).destroy();
       await this.deps.store.delete(SANDBOX_PREFIX + id);
       this.sandboxes.delete(id);
@@ -158,7 +176,17 @@ export class Attachments {
     return this.serially(sandboxId, async () => {
       if (!this.deps.networkById(network.id)) throw new NotFoundError(`network ${networkReference} not found`);
       if (this.ofSandbox(sandboxId).some((e) => e.networkId === network.id)) throw new ForbiddenError(`endpoint with name ${name} already exists in network ${network.name}`);
-      const endpoint: EndpointRecord = { id: newId(), name, networkId: network.id, sandboxId, ifname: this.nextIfname(sandboxId), mac: '', aliases: [...(request.aliases ?? [])], created: new Date().toISOString() };
+      const endpoint: EndpointRecord = {
+        id: newId(),
+        name,
+        ...(request.hostname ? { hostname: request.hostname } : {}),
+        networkId: network.id,
+        sandboxId,
+        ifname: this.nextIfname(sandboxId),
+        mac: '',
+        aliases: [...(request.aliases ?? [])],
+        created: new Date().toISOString(),
+      };
       // Listed before any await: a network removal from now on sees the endpoint and refuses.
       this.endpoints.set(endpoint.id, endpoint);
       const rollback = new Rollback();
@@ -174,6 +202,7 @@ export class Attachments {
         const sandbox = Sandbox.open(sandboxRecord.key);
         await this.plumb(endpoint, sandbox, rollback);
         await this.deps.store.put(ENDPOINT_PREFIX + endpoint.id, encode(endpoint), 0);
+        this.deps.dns?.register(endpoint, network);
         this.deps.log.info({ endpoint: endpoint.id, network: network.id, sandbox: sandboxId, ifname: endpoint.ifname }, 'endpoint connected');
         return endpoint;
       } catch (error) {
@@ -269,6 +298,7 @@ export class Attachments {
 
   /** Releases the endpoint's addresses and removes its record. */
   private async forget(endpoint: EndpointRecord): Promise<void> {
+    this.deps.dns?.unregister(endpoint.id);
     for (const held of [endpoint.ipv4, endpoint.ipv6]) {
       if (!held) continue;
       await this.deps.ipam.releaseAddress(held.poolId, held.address).catch((error: unknown) => {

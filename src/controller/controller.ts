@@ -9,6 +9,7 @@ import { AUX_ADDRESS_NAME, GATEWAY_ADDRESS_TYPE, type Ipam, LOCAL_SPACE, REQUEST
 import type { Store } from '../store/types';
 import { Rollback } from '../util/rollback';
 import { Attachments, type ConnectRequest } from './attachments';
+import { type DnsDeps, DnsRegistry, hasNames } from './dns-registry';
 import { endpointSpecOf, type EndpointRecord, type SandboxRecord } from './endpoint-record';
 import { ConflictError, ForbiddenError, InvalidParameterError, NotFoundError } from './errors';
 import { type IpamConfig, type NetworkRecord, type PoolAllocation, specOf } from './network-record';
@@ -36,6 +37,8 @@ export interface ControllerDeps {
   hostRoutes(): Promise<string[]>;
   /** Where sandbox namespaces are made (the daemon's exec root + /netns). */
   sandboxDir: string;
+  /** The embedded DNS, when there is one: endpoints get names, sandboxes listeners. */
+  dns?: DnsDeps;
 }
 
 const isV6 = (text: string): boolean => text.includes(':');
@@ -59,6 +62,7 @@ export class Controller {
       network: (reference) => this.find(reference),
       networkById: (id) => (this.removing.has(id) ? undefined : this.networks.get(id)),
       driverOf: (network) => this.drivers.get(network.driver)!,
+      ...(deps.dns ? { dns: new DnsRegistry(deps.dns) } : {}),
     });
   }
 
@@ -99,6 +103,11 @@ export class Controller {
 
   disconnect(network: string, sandboxId: string): Promise<void> {
     return this.attachments.disconnect(network, sandboxId);
+  }
+
+  /** Whether containers on this network resolve names through the embedded DNS (127.0.0.11). */
+  servesNames(network: string): boolean {
+    return this.deps.dns !== undefined && hasNames(this.find(network));
   }
 
   /** Publishes a sandbox's ports on the host (an empty list withdraws them); see Attachments.publish. */

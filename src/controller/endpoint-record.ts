@@ -22,6 +22,8 @@ export interface EndpointRecord {
   id: string;
   /** Docker names an endpoint after its container. */
   name: string;
+  /** The container's hostname, a name the embedded DNS answers too. */
+  hostname?: string;
   networkId: string;
   sandboxId: string;
   /** ethN inside the sandbox. */

@@ -3,7 +3,9 @@
 // the kernel data plane, and the containers, as they are.
 import path from 'node:path';
 import type pino from 'pino';
+import fs from 'node:fs';
 import { Controller } from '../controller';
+import { DnsServer, Forwarder, NameTable, upstreamsOf } from '../dns';
 import { BridgeDriver } from '../drivers/bridge/bridge-driver';
 import { HostDriver } from '../drivers/host/host-driver';
 import { NullDriver } from '../drivers/null/null-driver';
@@ -35,8 +37,11 @@ export async function openStack(options: StackOptions): Promise<Stack> {
   let ipam: Ipam | undefined;
   let netlink: NetlinkHandle | undefined;
   let launcher: Launcher | undefined;
+  const names = new NameTable();
+  const dns = new DnsServer(names, new Forwarder(upstreamsOf(readResolvConf())));
   const close = async (): Promise<void> => {
     launcher?.close();
+    dns.closeAll();
     await ipam?.close();
     netlink?.close();
     await store.close();
@@ -51,6 +56,7 @@ export async function openStack(options: StackOptions): Promise<Stack> {
       log: options.log,
       hostRoutes: async () => (await handle.routeList()).filter((r) => r.destination !== 'default').map((r) => r.destination),
       sandboxDir: path.join(options.runDir, 'netns'),
+      dns: { server: dns, names },
     });
     launcher = new Launcher({ store, networking: controller, log: options.log, root: options.root });
     await launcher.load();
@@ -58,5 +64,14 @@ export async function openStack(options: StackOptions): Promise<Stack> {
   } catch (error) {
     await close();
     throw error;
+  }
+}
+
+/** The host's resolvers, which the embedded DNS forwards to (none: every forward is SERVFAIL). */
+function readResolvConf(): string {
+  try {
+    return fs.readFileSync('/etc/resolv.conf', 'utf8');
+  } catch {
+    return '';
   }
 }

@@ -30,7 +30,17 @@ export function writeHosts(stateDir: string, files: EtcFiles): void {
   fs.writeFileSync(path.join(stateDir, 'hosts'), `${hosts.join('\n')}\n`);
 }
 
-export function writeEtcFiles(stateDir: string, files: EtcFiles): void {
+/**
+ * On a user-defined network, Docker's resolv.conf: the embedded DNS, the host's search domains,
+ * ndots:0 (a dotted name such as `web.front` is asked as it is).
+ */
+export function embeddedResolvConf(hostResolvConf: string): string {
+  const search = hostResolvConf.split('\n').filter((line) => /^\s*(search|domain)\s/.test(line)).map((line) => line.trim().replace(/^domain\s/, 'search '));
+  return `${['nameserver 127.0.0.11', ...search.slice(-1), 'options ndots:0'].join('\n')}\n`;
+}
+
+/** The container's /etc files; `embeddedDns` for a container on a network with names. */
+export function writeEtcFiles(stateDir: string, files: EtcFiles, embeddedDns: boolean): void {
   writeHosts(stateDir, files);
   fs.writeFileSync(path.join(stateDir, 'hostname'), `${files.hostname}\n`);
   let host = '';
@@ -39,5 +49,5 @@ export function writeEtcFiles(stateDir: string, files: EtcFiles): void {
   } catch {
     // No resolv.conf on the host: the fallback resolvers.
   }
-  fs.writeFileSync(path.join(stateDir, 'resolv.conf'), containerResolvConf(host));
+  fs.writeFileSync(path.join(stateDir, 'resolv.conf'), embeddedDns ? embeddedResolvConf(host) : containerResolvConf(host));
 }

@@ -29,7 +29,9 @@ export interface Networking {
   sandbox(id: string): { key: string };
   deleteSandbox(id: string): Promise<void>;
   publish(sandboxId: string, ports: readonly PortMapping[]): Promise<PortMapping[]>;
-  connect(network: string, sandboxId: string, request: { name?: string; ipv4?: string; ipv6?: string; aliases?: string[] }): Promise<{ ipv4?: { address: string }; ipv6?: { address: string } }>;
+  connect(network: string, sandboxId: string, request: { name?: string; hostname?: string; ipv4?: string; ipv6?: string; aliases?: string[] }): Promise<{ ipv4?: { address: string }; ipv6?: { address: string } }>;
+  /** Whether the network's containers resolve names through the embedded DNS. */
+  servesNames(network: string): boolean;
 }
 
 export interface LauncherDeps {
@@ -133,16 +135,18 @@ export class Launcher {
       fs.mkdirSync(stateDir, { recursive: true, mode: 0o700 });
       rollback.push('removing the state directory', () => fs.rmSync(stateDir, { recursive: true, force: true }));
       const addresses: string[] = [];
+      let embeddedDns = false;
       if (config.network !== 'host') {
         const sandbox = await this.deps.networking.createSandbox({ containerId: id });
         rollback.push('removing the sandbox', () => this.deps.networking.deleteSandbox(sandbox.id));
         record.sandboxId = sandbox.id;
         if (config.network !== 'none') {
-          const endpoint = await this.deps.networking.connect(config.network, sandbox.id, { name: config.name, aliases: config.aliases, ...(config.ipv4 ? { ipv4: config.ipv4 } : {}), ...(config.ipv6 ? { ipv6: config.ipv6 } : {}) });
+          const endpoint = await this.deps.networking.connect(config.network, sandbox.id, { name: config.name, hostname: config.hostname, aliases: config.aliases, ...(config.ipv4 ? { ipv4: config.ipv4 } : {}), ...(config.ipv6 ? { ipv6: config.ipv6 } : {}) });
+          embeddedDns = this.deps.networking.servesNames(config.network);
           for (const held of [endpoint.ipv4, endpoint.ipv6]) if (held) addresses.push(held.address.split('/')[0]!);
         }
       }
-      writeEtcFiles(stateDir, { hostname: config.hostname, addresses });
+      writeEtcFiles(stateDir, { hostname: config.hostname, addresses }, embeddedDns);
       await this.save(record);
       return record;
     } catch (error) {

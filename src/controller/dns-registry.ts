@@ -1,0 +1,54 @@
+// What the CNM core tells the embedded DNS: each endpoint's names (on user-defined networks, as
+// Docker: the default bridge, host and none have none), and each sandbox's listeners with its
+// scope, asked per query so a connect or disconnect changes what the sandbox sees at once.
+import { addressOf } from '../ip/address';
+import type { DnsServer, NameTable } from '../dns';
+import type { EndpointRecord } from './endpoint-record';
+import type { NetworkRecord } from './network-record';
+
+export interface DnsDeps {
+  server: DnsServer;
+  names: NameTable;
+}
+
+/** Docker gives names on user-defined networks only. */
+export const hasNames = (network: NetworkRecord): boolean => !network.predefined;
+
+export class DnsRegistry {
+  constructor(private readonly deps: DnsDeps) {}
+
+  register(endpoint: EndpointRecord, network: NetworkRecord): void {
+    if (!hasNames(network)) return;
+    this.deps.names.add(endpoint.id, {
+      networkId: network.id,
+      networkName: network.name,
+      name: endpoint.name,
+      aliases: endpoint.aliases,
+      ...(endpoint.hostname ? { hostname: endpoint.hostname } : {}),
+      ...(endpoint.ipv4 ? { ipv4: addressOf(endpoint.ipv4.address) } : {}),
+      ...(endpoint.ipv6 ? { ipv6: addressOf(endpoint.ipv6.address) } : {}),
+    });
+  }
+
+  unregister(endpointId: string): void {
+    this.deps.names.remove(endpointId);
+  }
+
+  /**
+   * Opens the sandbox's listeners. `endpoints` gives its current endpoints with their networks:
+   * it sees the names of those networks, and forwards unless all of them are --internal.
+   */
+  open(key: string, endpoints: () => Array<{ network: NetworkRecord }>): void {
+    this.deps.server.open(key, {
+      networkIds: () => endpoints().filter((e) => hasNames(e.network)).map((e) => e.network.id),
+      mayForward: () => {
+        const attached = endpoints();
+        return attached.length === 0 || attached.some((e) => !e.network.internal);
+      },
+    });
+  }
+
+  close(key: string): void {
+    this.deps.server.close(key);
+  }
+}
