@@ -45,7 +45,13 @@ export function reverseAddress(name: string): string | undefined {
   return undefined;
 }
 
-export function decide(message: Buffer, names: NameTable, networkIds: readonly string[]): Decision {
+/** The most a UDP reply may carry: 512 bytes, or what the client's EDNS OPT record offers. */
+function udpLimit(request: InstanceType<typeof Packet>): number {
+  const opt = request.additionals.find((r) => r.type === Packet.TYPE.EDNS);
+  return opt ? Math.max(512, Math.min(opt.class, 65535)) : 512;
+}
+
+export function decide(message: Buffer, names: NameTable, networkIds: readonly string[], transport: 'udp' | 'tcp' = 'udp'): Decision {
   if (message.length < HEADER_BYTES) return { drop: true };
   if ((message[2]! & 0x80) !== 0) return { drop: true };
   let request: InstanceType<typeof Packet>;
@@ -61,8 +67,16 @@ export function decide(message: Buffer, names: NameTable, networkIds: readonly s
 
   const response = Packet.createResponseFromRequest(request);
   response.header.ra = 1;
+  // A client that speaks EDNS gets an OPT back (RFC 6891 §6.1.1), stating what this server takes.
+  const edns = request.additionals.some((r) => r.type === Packet.TYPE.EDNS);
+  if (edns) response.additionals.push(Packet.Resource.EDNS([]) as never);
   const answer = (records: Array<{ type: number; address?: string; domain?: string }>): Decision => {
     for (const record of records) response.answers.push(Packet.createResourceFromQuestion(question, { ...record, class: Packet.CLASS.IN, ttl: TTL }));
+    const reply = response.toBuffer();
+    if (transport === 'tcp' || reply.length <= udpLimit(request)) return { reply };
+    // Too big for this client over UDP: the question with TC set, so it asks again over TCP.
+    response.answers = [];
+    response.header.tc = 1;
     return { reply: response.toBuffer() };
   };
 

@@ -25,7 +25,12 @@ interface Listeners {
   udp: dgram.Socket;
   tcp: net.Server;
   connections: Set<net.Socket>;
+  /** This sandbox's forwards in flight: a flood from one sandbox must leave room for the others. */
+  forwarding: number;
 }
+
+/** Forwards one sandbox may have in flight (of the forwarder's 1,024); beyond, REFUSED. */
+const SANDBOX_FORWARDS = 256;
 
 /** SERVFAIL (no upstream answered) or REFUSED (not forwarded) for a query that parsed. */
 function errorReply(query: Buffer, rcode: number): Buffer | undefined {
@@ -49,17 +54,18 @@ export class DnsServer {
     if (this.sandboxes.has(key)) return;
     const udp = dgram.createSocket('udp4');
     udp.bind({ fd: socketInNamespace(key, 'udp4', DNS_ADDRESS, 53) });
+    const connections = new Set<net.Socket>();
+    const tcp = net.createServer((connection) => this.serveTcp(connection, listeners, scope));
+    const listeners: Listeners = { udp, tcp, connections, forwarding: 0 };
     udp.on('message', (query, peer) => {
-      void this.resolve(query, 'udp', scope).then((reply) => {
+      void this.resolve(query, 'udp', scope, listeners).then((reply) => {
         if (reply) udp.send(reply, peer.port, peer.address);
       });
     });
     udp.on('error', () => undefined);
-    const connections = new Set<net.Socket>();
-    const tcp = net.createServer((connection) => this.serveTcp(connection, scope, connections));
     tcp.listen({ fd: socketInNamespace(key, 'tcp4', DNS_ADDRESS, 53) });
     tcp.on('error', () => undefined);
-    this.sandboxes.set(key, { udp, tcp, connections });
+    this.sandboxes.set(key, listeners);
   }
 
   /** Stops answering in a sandbox (its teardown). */
@@ -76,18 +82,23 @@ export class DnsServer {
     for (const key of [...this.sandboxes.keys()]) this.close(key);
   }
 
-  private async resolve(query: Buffer, transport: Transport, scope: SandboxScope): Promise<Buffer | undefined> {
-    const decision = decide(query, this.names, scope.networkIds());
+  private async resolve(query: Buffer, transport: Transport, scope: SandboxScope, listeners: Listeners): Promise<Buffer | undefined> {
+    const decision = decide(query, this.names, scope.networkIds(), transport);
     if ('reply' in decision) return decision.reply;
     if ('drop' in decision) return undefined;
-    if (!scope.mayForward() || this.forwarder.saturated) return errorReply(query, Packet.RCODE.REFUSED);
-    return (await this.forwarder.forward(query, transport)) ?? errorReply(query, Packet.RCODE.SERVFAIL);
+    if (!scope.mayForward() || this.forwarder.saturated || listeners.forwarding >= SANDBOX_FORWARDS) return errorReply(query, Packet.RCODE.REFUSED);
+    listeners.forwarding++;
+    try {
+      return (await this.forwarder.forward(query, transport)) ?? errorReply(query, Packet.RCODE.SERVFAIL);
+    } finally {
+      listeners.forwarding--;
+    }
   }
 
   /** DNS over TCP: each message with a two-byte length, answered in order of arrival. */
-  private serveTcp(connection: net.Socket, scope: SandboxScope, connections: Set<net.Socket>): void {
-    connections.add(connection);
-    connection.on('close', () => connections.delete(connection));
+  private serveTcp(connection: net.Socket, listeners: Listeners, scope: SandboxScope): void {
+    listeners.connections.add(connection);
+    connection.on('close', () => listeners.connections.delete(connection));
     connection.on('error', () => undefined);
     connection.setTimeout(10_000, () => connection.destroy());
     let buffered = Buffer.alloc(0);
@@ -98,7 +109,7 @@ export class DnsServer {
         const query = buffered.subarray(2, 2 + buffered.readUInt16BE(0));
         buffered = buffered.subarray(2 + query.length);
         chain = chain.then(async () => {
-          const reply = await this.resolve(query, 'tcp', scope);
+          const reply = await this.resolve(query, 'tcp', scope, listeners);
           if (!reply || connection.destroyed) return;
           const length = Buffer.alloc(2);
           length.writeUInt16BE(reply.length);

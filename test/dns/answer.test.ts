@@ -70,3 +70,20 @@ test('malformed, truncated and non-query messages: FORMERR or NOTIMP, or dropped
   response[2]! |= 0x80;
   t.deepEqual(decide(response, names(), ['n1']), { drop: true }, 'responses are never answered');
 });
+
+test('an answer too big for UDP is truncated (TC, no records) unless EDNS offers room; over TCP it goes whole', (t) => {
+  const many = new NameTable();
+  for (let i = 0; i < 60; i++) many.add(`e${i}`, { networkId: 'n1', networkName: 'front', name: `c${i}`, aliases: ['pool'], ipv4: `10.1.0.${i + 2}` });
+  const plain = reply(decide(query('pool', Packet.TYPE.A), many, ['n1']));
+  t.is(plain.header.tc, 1);
+  t.is(plain.answers.length, 0);
+  t.is(reply(decide(query('pool', Packet.TYPE.A), many, ['n1'], 'tcp')).answers.length, 60);
+  const withEdns = new Packet();
+  withEdns.header.id = 9;
+  withEdns.questions.push({ name: 'pool', type: Packet.TYPE.A, class: Packet.CLASS.IN } as never);
+  withEdns.additionals.push(Packet.Resource.EDNS([], { udpPayloadSize: 4096 }) as never);
+  const big = reply(decide(withEdns.toBuffer(), many, ['n1']));
+  t.is(big.header.tc, 0);
+  t.is(big.answers.length, 60);
+  t.true(big.additionals.some((r) => r.type === Packet.TYPE.EDNS), 'an EDNS query gets an OPT back');
+});
