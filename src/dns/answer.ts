@@ -3,6 +3,7 @@
 // in, a decision out. The wire format is dns2's.
 import DNS from 'dns2';
 import { bytesToIp } from '../ip/address';
+import { encodeAnswer, questionEnd, type RecordData } from './encode';
 import type { NameTable } from './names';
 
 const { Packet } = DNS;
@@ -65,20 +66,14 @@ export function decide(message: Buffer, names: NameTable, networkIds: readonly s
   const question = request.questions[0]!;
   if (question.class !== Packet.CLASS.IN) return { forward: true };
 
-  const response = Packet.createResponseFromRequest(request);
-  response.header.ra = 1;
   // A client that speaks EDNS gets an OPT back (RFC 6891 §6.1.1), stating what this server takes.
   const edns = request.additionals.some((r) => r.type === Packet.TYPE.EDNS);
-  if (edns) response.additionals.push(Packet.Resource.EDNS([]) as never);
-  const answer = (records: Array<{ type: number; address?: string; domain?: string }>): Decision => {
-    for (const record of records) response.answers.push(Packet.createResourceFromQuestion(question, { ...record, class: Packet.CLASS.IN, ttl: TTL }));
-    const reply = response.toBuffer();
-    if (transport === 'tcp' || reply.length <= udpLimit(request)) return { reply };
-    // Too big for this client over UDP: the question with TC set, so it asks again over TCP.
-    response.answers = [];
-    response.header.tc = 1;
-    return { reply: response.toBuffer() };
-  };
+  const end = questionEnd(message);
+  const limit = transport === 'tcp' ? 65535 : udpLimit(request);
+  // The only question comes right after the header, so its name cannot point back at anything:
+  // a name that is not plain labels is malformed.
+  const answer = (records: RecordData[]): Decision =>
+    end !== undefined ? { reply: encodeAnswer(message, end, records, TTL, edns, limit) } : { reply: Packet.createErrorResponseFromRequest(request, Packet.RCODE.FORMERR).toBuffer() };
 
   if (question.type === Packet.TYPE.A || question.type === Packet.TYPE.AAAA) {
     const family = question.type === Packet.TYPE.A ? 'A' : 'AAAA';

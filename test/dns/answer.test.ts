@@ -87,3 +87,4 @@ test('an answer too big for UDP is truncated (TC, no records) unless EDNS offers
   t.is(big.answers.length, 60);
   t.true(big.additionals.some((r) => r.type === Packet.TYPE.EDNS), 'an EDNS query gets an OPT back');
 });
+
