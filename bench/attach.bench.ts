@@ -2,12 +2,11 @@
 // them: netctl (`POST /networks/{id}/connect` on running containers made with --network none),
 // Docker (`network connect` on the same kind of containers), the CNI bridge plugin with
 // host-local and netavark (a process per call, in fresh namespaces), each in its own test host.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ensureBusyboxRoot } from '../src/launcher/rootfs';
-import { type BenchDaemon, startDockerd, startNetctl } from './daemons';
+import { type BenchDaemon, importBusybox, startDockerd, startNetctl } from './daemons';
 import { call } from './http';
 import { benchNamespace, removeNamespace } from './namespaces';
 import { median, msSince, report } from './report';
@@ -78,17 +77,6 @@ function peerInHost(kind: 'cni' | 'netavark', count: number): Promise<Timings> {
   });
 }
 
-/** dockerd needs an image: the same busybox root netctl runs, imported once into its data root. */
-function importImage(docker: BenchDaemon): string {
-  const root = ensureBusyboxRoot(fs.mkdtempSync(path.join(os.tmpdir(), 'nctl-img-')));
-  const config = fs.mkdtempSync(path.join(os.tmpdir(), 'nctl-dockercfg-'));
-  const result = spawnSync('sh', ['-c', `tar -C '${root}' -c . | docker -H 'unix://${docker.socketPath}' import - netctl-bench:busybox`], { env: { ...process.env, DOCKER_CONFIG: config } });
-  fs.rmSync(path.dirname(path.dirname(root)), { recursive: true, force: true });
-  fs.rmSync(config, { recursive: true, force: true });
-  if (result.status !== 0) throw new Error(`docker import failed: ${String(result.stderr)}`);
-  return 'netctl-bench:busybox';
-}
-
 const first10 = (samples: number[]): number => median(samples.slice(0, 10));
 const last10 = (samples: number[]): number => median(samples.slice(-10));
 
@@ -102,7 +90,7 @@ export async function run(): Promise<void> {
     const cni = await peerInHost('cni', PEER_COUNT);
     const netavark = await peerInHost('netavark', PEER_COUNT);
     docker = await startDockerd(dockerHost);
-    const theirs = await throughApi(docker, importImage(docker), '10.94.0.0/16', PEER_COUNT, true);
+    const theirs = await throughApi(docker, importBusybox(docker), '10.94.0.0/16', PEER_COUNT, true);
 
     const peers = [
       { name: 'CNI bridge + host-local (a process per call)', timings: cni },

@@ -1,11 +1,12 @@
 // Daemons for benchmarks, each inside its own test host: netctl's and, as the peer, Docker's
 // dockerd (with the containerd it starts for itself). Stopped and cleaned up on exit, also after
 // a failure or Ctrl-C.
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
+import { ensureBusyboxRoot } from '../src/launcher/rootfs';
 
 export interface BenchDaemon {
   socketPath: string;
@@ -106,4 +107,15 @@ function treeRss(pid: number): number {
     }
   }
   return total;
+}
+
+/** dockerd needs an image: the same busybox root netctl runs, imported once into its data root. */
+export function importBusybox(docker: BenchDaemon): string {
+  const root = ensureBusyboxRoot(fs.mkdtempSync(path.join(os.tmpdir(), 'nctl-img-')));
+  const config = fs.mkdtempSync(path.join(os.tmpdir(), 'nctl-dockercfg-'));
+  const result = spawnSync('sh', ['-c', `tar -C '${root}' -c . | docker -H 'unix://${docker.socketPath}' import - netctl-bench:busybox`], { env: { ...process.env, DOCKER_CONFIG: config } });
+  fs.rmSync(path.dirname(path.dirname(root)), { recursive: true, force: true });
+  fs.rmSync(config, { recursive: true, force: true });
+  if (result.status !== 0) throw new Error(`docker import failed: ${String(result.stderr)}`);
+  return 'netctl-bench:busybox';
 }
