@@ -4,6 +4,7 @@
 
 #include "netlink_socket.h"
 #include "netns.h"
+#include "udp_batch.h"
 
 namespace netctl {
 
@@ -30,6 +31,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("openNetlink", Napi::Function::New(env, OpenNetlink));
   exports.Set("limitMallocArenas", Napi::Function::New(env, LimitMallocArenas));
   InitNetns(env, exports);
+  exports.Set("UdpBatch", UdpBatch::Define(env));
   return exports;
 }
 

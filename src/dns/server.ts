@@ -1,9 +1,9 @@
 // The embedded DNS: one resolver in the daemon serving every sandbox through a UDP and a TCP
-// socket bound to 127.0.0.11:53 inside each sandbox's namespace (made by the addon, adopted by
-// Node): no process per container, no NAT rule to redirect queries.
-import dgram from 'node:dgram';
+// socket bound to 127.0.0.11:53 inside each sandbox's namespace (made by the addon; UDP served in
+// batches by the addon, TCP adopted by Node): no process per container, no NAT rule.
 import net from 'node:net';
 import DNS from 'dns2';
+import { native, type NativeUdpBatch } from '../native/addon';
 import { socketInNamespace } from '../native/netns';
 import { decide } from './answer';
 import type { Forwarder, Transport } from './forwarder';
@@ -22,7 +22,7 @@ export interface SandboxScope {
 }
 
 interface Listeners {
-  udp: dgram.Socket;
+  udp: NativeUdpBatch;
   tcp: net.Server;
   connections: Set<net.Socket>;
   /** This sandbox's forwards in flight: a flood from one sandbox must leave room for the others. */
@@ -52,17 +52,11 @@ export class DnsServer {
   /** Starts answering in the sandbox at `key` (a namespace path). */
   open(key: string, scope: SandboxScope): void {
     if (this.sandboxes.has(key)) return;
-    const udp = dgram.createSocket('udp4');
-    udp.bind({ fd: socketInNamespace(key, 'udp4', DNS_ADDRESS, 53) });
+    const udp = new (native().UdpBatch)(socketInNamespace(key, 'udp4', DNS_ADDRESS, 53));
     const connections = new Set<net.Socket>();
     const tcp = net.createServer((connection) => this.serveTcp(connection, listeners, scope));
     const listeners: Listeners = { udp, tcp, connections, forwarding: 0 };
-    udp.on('message', (query, peer) => {
-      void this.resolve(query, 'udp', scope, listeners).then((reply) => {
-        if (reply) udp.send(reply, peer.port, peer.address);
-      });
-    });
-    udp.on('error', () => undefined);
+    udp.start((queries, peers) => this.serveUdp(queries, peers, listeners, scope));
     tcp.listen({ fd: socketInNamespace(key, 'tcp4', DNS_ADDRESS, 53) });
     tcp.on('error', () => undefined);
     this.sandboxes.set(key, listeners);
@@ -86,6 +80,11 @@ export class DnsServer {
     const decision = decide(query, this.names, scope.networkIds(), transport);
     if ('reply' in decision) return decision.reply;
     if ('drop' in decision) return undefined;
+    return this.forward(query, transport, scope, listeners);
+  }
+
+  /** Hands a query to the upstream resolvers; SERVFAIL when none answers, REFUSED when not allowed now. */
+  private async forward(query: Buffer, transport: Transport, scope: SandboxScope, listeners: Listeners): Promise<Buffer | undefined> {
     if (!scope.mayForward() || this.forwarder.saturated || listeners.forwarding >= SANDBOX_FORWARDS) return errorReply(query, Packet.RCODE.REFUSED);
     listeners.forwarding++;
     try {
@@ -93,6 +92,28 @@ export class DnsServer {
     } finally {
       listeners.forwarding--;
     }
+  }
+
+  /**
+   * A batch of UDP queries: the ones answered here go back in one batch at once; forwarded ones
+   * are sent as their answers arrive.
+   */
+  private serveUdp(queries: Buffer[], peers: Buffer[], listeners: Listeners, scope: SandboxScope): void {
+    const replies: Buffer[] = [];
+    const to: Buffer[] = [];
+    const networkIds = scope.networkIds();
+    queries.forEach((query, i) => {
+      const decision = decide(query, this.names, networkIds, 'udp');
+      if ('reply' in decision) {
+        replies.push(decision.reply);
+        to.push(peers[i]!);
+      } else if ('forward' in decision) {
+        void this.forward(query, 'udp', scope, listeners).then((reply) => {
+          if (reply) listeners.udp.send([reply], [peers[i]!]);
+        });
+      }
+    });
+    if (replies.length > 0) listeners.udp.send(replies, to);
   }
 
   /** DNS over TCP: each message with a two-byte length, answered in order of arrival. */

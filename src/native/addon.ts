@@ -27,7 +27,18 @@ export interface NativeNetlinkSocket {
   close(): void;
 }
 
+/** A bound IPv4 UDP socket served in batches (recvmmsg/sendmmsg); see addon/src/udp_batch.h. */
+export interface NativeUdpBatch {
+  /** onBatch gets the datagrams of one receive and, for each, its sender as 6 bytes (address, port). */
+  start(onBatch: (messages: Buffer[], peers: Buffer[]) => void): void;
+  /** Sends each reply to its peer (as onBatch gave it) in one system call; returns how many went out. */
+  send(replies: Buffer[], peers: Buffer[]): number;
+  close(): void;
+}
+
 export interface NativeAddon {
+  /** Takes over a bound UDP socket's descriptor (from socketInNetns). */
+  UdpBatch: new (fd: number) => NativeUdpBatch;
   /**
    * Opens a netlink socket of `protocol` (NETLINK_ROUTE = 0), bound to multicast `groups`,
    * inside the network namespace at `netnsPath` (null: the caller's own).
