@@ -2,6 +2,7 @@
 // codes, exec, stop and rm; traffic between containers and across networks with live connect and
 // disconnect; refusals that leave nothing behind; and a daemon killed with containers running.
 import test from 'ava';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { netctlCli, type Runner } from '../helpers/cli';
@@ -233,4 +234,29 @@ test('embedded DNS: containers of a user-defined network find each other by name
 
   await ok(netctl, ['rm', '-f', 'web']);
   t.not((await netctl(['exec', 'client', 'nslookup', 'web'])).code, 0, 'the name is gone with the container');
+});
+
+test('embedded DNS forwards what it does not know to the daemon\'s --dns resolver (one the test runs in the test host)', async (t) => {
+  const ns = createTestNamespace(t, 'nctl-run');
+  ns.run('ip', 'link', 'set', 'lo', 'up');
+  const dns2 = path.dirname(require.resolve('dns2/package.json'));
+  const upstream = `const { Packet } = require(${JSON.stringify(dns2)}); const s = require('dgram').createSocket('udp4');
+s.on('message', (m, peer) => { const q = Packet.parse(m); const r = Packet.createResponseFromRequest(q); const question = q.questions[0];
+  if (question.name.toLowerCase() !== 'example.org') r.header.rcode = Packet.RCODE.NXDOMAIN;
+  else if (question.type === Packet.TYPE.A) r.answers.push(Packet.createResourceFromQuestion(question, { type: 1, class: 1, ttl: 30, address: '192.0.2.99' }));
+  s.send(r.toBuffer(), peer.port, peer.address); });
+s.bind(53, '127.0.0.53', () => process.stdout.write('ready\\n'));`;
+  const child = spawn('nsenter', [`--net=${ns.path}`, process.execPath, '-e', upstream], { stdio: ['ignore', 'pipe', 'ignore'] });
+  t.teardown(() => void child.kill('SIGKILL'));
+  await new Promise<void>((resolve) => child.stdout!.once('data', () => resolve()));
+  const daemon = await startDaemon(t, { netns: ns.path, args: ['--bridge', 'none', '--dns', '127.0.0.53'] });
+  const netctl = netctlCli(daemon.socketPath);
+  t.teardown(async () => void (await netctl(['rm', '-f', 'client'])));
+  await ok(netctl, ['network', 'create', '--subnet', '10.88.0.0/24', 'front']);
+  await ok(netctl, ['run', '-d', '--name', 'client', '--network', 'front', 'sleep', '300']);
+  t.regex(await ok(netctl, ['exec', 'client', 'nslookup', 'example.org']), /Address: 192\.0\.2\.99/);
+  t.not((await netctl(['exec', 'client', 'nslookup', 'nosuch.example'])).code, 0, 'NXDOMAIN relayed');
+  const refused = await netctl(['daemon', '--dns', 'not-an-ip']);
+  t.is(refused.code, 125);
+  t.regex(refused.stderr, /invalid --dns "not-an-ip"/);
 });

@@ -1,4 +1,5 @@
 // `netctl daemon`: runs the daemon in the foreground until SIGTERM or SIGINT.
+import net from 'node:net';
 import { Daemon } from '../daemon/daemon';
 import { native } from '../native/addon';
 import { DEFAULT_HOST, DEFAULT_ROOT, DEFAULT_RUN_DIR, type DaemonOptions, defaultOptions } from '../daemon/options';
@@ -12,6 +13,7 @@ export const DAEMON_FLAGS: FlagSpec[] = [
   { name: 'host', short: 'H', type: 'string', description: 'socket to serve the API on', defaultText: DEFAULT_HOST },
   { name: 'bridge', type: 'string', description: '"none" disables the default bridge network' },
   { name: 'default-address-pool', type: 'list', description: 'default pool for networks, base=CIDR,size=N (repeatable)' },
+  { name: 'dns', type: 'list', description: "resolver the embedded DNS forwards to (repeatable, at most 3; default: the host's /etc/resolv.conf)" },
   { name: 'log-level', type: 'string', description: `one of ${LOG_LEVELS.join(', ')}`, defaultText: 'info' },
   { name: 'help', type: 'boolean', description: 'print this help' },
 ];
@@ -30,6 +32,10 @@ export function parseDaemonOptions(argv: string[]): DaemonOptions {
     throw new UsageError(`invalid --bridge "${options.bridge}": only "none" is supported (it disables the default bridge network)`);
   }
   options.defaultAddressPools = (flags.get('default-address-pool') as string[] | undefined) ?? [];
+  options.dns = (flags.get('dns') as string[] | undefined) ?? [];
+  const badDns = options.dns.find((ip) => net.isIP(ip) === 0);
+  if (badDns !== undefined) throw new UsageError(`invalid --dns "${badDns}": give the IP address of a resolver, e.g. --dns 192.0.2.53`);
+  if (options.dns.length > 3) throw new UsageError(`too many --dns resolvers (${options.dns.length}): at most 3, as in resolv.conf`);
   const level = (flags.get('log-level') as string | undefined) ?? options.logLevel;
   if (!(LOG_LEVELS as readonly string[]).includes(level)) throw new UsageError(`invalid --log-level "${level}": use one of ${LOG_LEVELS.join(', ')}`);
   options.logLevel = level as DaemonOptions['logLevel'];

@@ -36,7 +36,7 @@ export class Daemon {
     fs.mkdirSync(this.options.runDir, { recursive: true, mode: 0o755 });
     claimPidFile(this.pidFile);
     try {
-      this.stack = await openStack({ root: this.options.root, runDir: this.options.runDir, localPools: this.options.defaultAddressPools.map(parseDefaultAddressPool), log: this.log });
+      this.stack = await openStack({ root: this.options.root, runDir: this.options.runDir, localPools: this.options.defaultAddressPools.map(parseDefaultAddressPool), dns: this.options.dns, log: this.log });
       const { controller, launcher } = this.stack;
       await controller.ensurePredefined({ bridge: this.options.bridge !== 'none' });
       const router = new Router();

@@ -11,6 +11,8 @@ export interface DaemonOptions {
   bridge: string;
   /** Repeated --default-address-pool values, raw "base=CIDR,size=N" strings. */
   defaultAddressPools: string[];
+  /** --dns: the resolvers the embedded DNS forwards to; empty means the host's /etc/resolv.conf. */
+  dns: string[];
   logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
 }
 
@@ -19,7 +21,7 @@ export const DEFAULT_RUN_DIR = '/run/netctl';
 export const DEFAULT_HOST = `unix://${DEFAULT_RUN_DIR}/netctl.sock`;
 
 export function defaultOptions(): DaemonOptions {
-  return { root: DEFAULT_ROOT, runDir: DEFAULT_RUN_DIR, host: DEFAULT_HOST, bridge: '', defaultAddressPools: [], logLevel: 'info' };
+  return { root: DEFAULT_ROOT, runDir: DEFAULT_RUN_DIR, host: DEFAULT_HOST, bridge: '', defaultAddressPools: [], dns: [], logLevel: 'info' };
 }
 
 /** The socket path of a unix:// host address; other schemes are refused with the reason. */

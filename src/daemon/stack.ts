@@ -23,6 +23,8 @@ export interface StackOptions {
   /** Holds sandbox namespaces (netns/). */
   runDir: string;
   localPools?: PoolTemplate[];
+  /** Resolvers the embedded DNS forwards to; default: the host's /etc/resolv.conf. */
+  dns?: string[];
   log: pino.Logger;
 }
 
@@ -38,7 +40,8 @@ export async function openStack(options: StackOptions): Promise<Stack> {
   let netlink: NetlinkHandle | undefined;
   let launcher: Launcher | undefined;
   const names = new NameTable();
-  const dns = new DnsServer(names, new Forwarder(upstreamsOf(readResolvConf())));
+  const upstreams = options.dns && options.dns.length > 0 ? options.dns.map((address) => ({ address, port: 53 })) : upstreamsOf(readResolvConf());
+  const dns = new DnsServer(names, new Forwarder(upstreams));
   const close = async (): Promise<void> => {
     launcher?.close();
     dns.closeAll();
