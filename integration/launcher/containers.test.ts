@@ -236,27 +236,38 @@ test('embedded DNS: containers of a user-defined network find each other by name
   t.not((await netctl(['exec', 'client', 'nslookup', 'web'])).code, 0, 'the name is gone with the container');
 });
 
-test('embedded DNS forwards what it does not know to the daemon\'s --dns resolver (one the test runs in the test host)', async (t) => {
+test('embedded DNS forwards to the daemon\'s --dns resolver, or to a container\'s own --dns (resolvers the test runs in the test host)', async (t) => {
   const ns = createTestNamespace(t, 'nctl-run');
   ns.run('ip', 'link', 'set', 'lo', 'up');
   const dns2 = path.dirname(require.resolve('dns2/package.json'));
-  const upstream = `const { Packet } = require(${JSON.stringify(dns2)}); const s = require('dgram').createSocket('udp4');
+  // A resolver on ADDRESS answering example.org with ANSWER, and NXDOMAIN for other names.
+  const upstream = `const [address, answer] = process.argv.slice(1); const { Packet } = require(${JSON.stringify(dns2)}); const s = require('dgram').createSocket('udp4');
 s.on('message', (m, peer) => { const q = Packet.parse(m); const r = Packet.createResponseFromRequest(q); const question = q.questions[0];
   if (question.name.toLowerCase() !== 'example.org') r.header.rcode = Packet.RCODE.NXDOMAIN;
-  else if (question.type === Packet.TYPE.A) r.answers.push(Packet.createResourceFromQuestion(question, { type: 1, class: 1, ttl: 30, address: '192.0.2.99' }));
+  else if (question.type === Packet.TYPE.A) r.answers.push(Packet.createResourceFromQuestion(question, { type: 1, class: 1, ttl: 30, address: answer }));
   s.send(r.toBuffer(), peer.port, peer.address); });
-s.bind(53, '127.0.0.53', () => process.stdout.write('ready\\n'));`;
-  const child = spawn('nsenter', [`--net=${ns.path}`, process.execPath, '-e', upstream], { stdio: ['ignore', 'pipe', 'ignore'] });
-  t.teardown(() => void child.kill('SIGKILL'));
-  await new Promise<void>((resolve) => child.stdout!.once('data', () => resolve()));
+s.bind(53, address, () => process.stdout.write('ready\\n'));`;
+  for (const [address, answer] of [['127.0.0.53', '192.0.2.99'], ['127.0.0.54', '192.0.2.98']]) {
+    const child = spawn('nsenter', [`--net=${ns.path}`, process.execPath, '-e', upstream, address!, answer!], { stdio: ['ignore', 'pipe', 'ignore'] });
+    t.teardown(() => void child.kill('SIGKILL'));
+    await new Promise<void>((resolve) => child.stdout!.once('data', () => resolve()));
+  }
   const daemon = await startDaemon(t, { netns: ns.path, args: ['--bridge', 'none', '--dns', '127.0.0.53'] });
   const netctl = netctlCli(daemon.socketPath);
-  t.teardown(async () => void (await netctl(['rm', '-f', 'client'])));
+  t.teardown(async () => void (await netctl(['rm', '-f', 'client', 'own'])));
   await ok(netctl, ['network', 'create', '--subnet', '10.88.0.0/24', 'front']);
   await ok(netctl, ['run', '-d', '--name', 'client', '--network', 'front', 'sleep', '300']);
   t.regex(await ok(netctl, ['exec', 'client', 'nslookup', 'example.org']), /Address: 192\.0\.2\.99/);
   t.not((await netctl(['exec', 'client', 'nslookup', 'nosuch.example'])).code, 0, 'NXDOMAIN relayed');
+
+  await ok(netctl, ['run', '-d', '--name', 'own', '--network', 'front', '--dns', '127.0.0.54', '--dns-search', 'a.test', '--dns-option', 'ndots:2', 'sleep', '300']);
+  t.regex(await ok(netctl, ['exec', 'own', 'nslookup', 'example.org']), /Address: 192\.0\.2\.98/, "the container's own resolver");
+  t.is(await ok(netctl, ['exec', 'own', 'cat', '/etc/resolv.conf']), 'nameserver 127.0.0.11\nsearch a.test\noptions ndots:2\n');
+
   const refused = await netctl(['daemon', '--dns', 'not-an-ip']);
   t.is(refused.code, 125);
   t.regex(refused.stderr, /invalid --dns "not-an-ip"/);
+  const bad = await netctl(['run', '--network', 'front', '--dns', 'nope', 'true']);
+  t.is(bad.code, 125);
+  t.regex(bad.stderr, /invalid DNS server "nope"/);
 });

@@ -53,7 +53,13 @@ export function parseContainerCreate(body: unknown, name: string | undefined, bu
   const env = stringList(body['Env'], 'Env');
   const cmd = stringList(body['Cmd'], 'Cmd') ?? [];
   const ports = parsePortBindings(hostConfig['PortBindings']);
+  const servers = stringList(hostConfig['Dns'], 'HostConfig.Dns') ?? [];
+  const badServer = servers.find((ip) => net.isIP(ip) === 0);
+  if (badServer !== undefined) throw badRequest(`invalid DNS server "${badServer}": give an IP address`);
+  const search = stringList(hostConfig['DnsSearch'], 'HostConfig.DnsSearch') ?? [];
+  const options = stringList(hostConfig['DnsOptions'], 'HostConfig.DnsOptions') ?? [];
   return {
+    dns: { ...(servers.length ? { servers } : {}), ...(search.length ? { search } : {}), ...(options.length ? { options } : {}) },
     ...(ports.length > 0 ? { ports } : {}),
     cmd,
     rootfs: rootfs ?? busyboxRoot(),
@@ -147,7 +153,7 @@ export function containerInspectJson(container: ContainerRecord, sandbox: Sandbo
     Image: 'busybox',
     Name: `/${config.name}`,
     Config: { Hostname: config.hostname, Env: config.env, Cmd: config.cmd, WorkingDir: config.workdir, Image: 'busybox', Rootfs: config.rootfs },
-    HostConfig: { NetworkMode: config.network, PortBindings: portsJson(config.ports) },
+    HostConfig: { NetworkMode: config.network, PortBindings: portsJson(config.ports), Dns: config.dns.servers ?? [], DnsSearch: config.dns.search ?? [], DnsOptions: config.dns.options ?? [] },
     NetworkSettings: { SandboxID: sandbox?.id ?? '', SandboxKey: sandbox?.key ?? '', Ports: portsJson(container.state.ports ?? []), Networks: networksJson(attachments) },
   };
 }

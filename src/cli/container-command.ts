@@ -60,6 +60,9 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
       { name: 'workdir', short: 'w', type: 'string', description: 'working directory inside the container' },
       { name: 'rm', type: 'boolean', description: 'automatically remove the container when it exits' },
       { name: 'publish', short: 'p', type: 'list', description: "publish a container's port to the host: [IP:][HOSTPORT:]PORT[/tcp|udp|sctp]" },
+      { name: 'dns', type: 'list', description: 'set a custom DNS server (the embedded DNS forwards to it on user-defined networks)' },
+      { name: 'dns-search', type: 'list', description: 'set custom DNS search domains' },
+      { name: 'dns-option', type: 'list', description: 'set DNS options (resolv.conf)' },
     ],
     async run(args, client, io) {
       const cmd = args.positionals;
@@ -76,7 +79,7 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
         Hostname: str(args, 'hostname') ?? '',
         WorkingDir: str(args, 'workdir') ?? '',
         ...(rootfs ? { Rootfs: path.resolve(rootfs) } : {}),
-        HostConfig: { NetworkMode: network ?? 'default', PortBindings: portBindings(list(args, 'publish')) },
+        HostConfig: { NetworkMode: network ?? 'default', PortBindings: portBindings(list(args, 'publish')), Dns: list(args, 'dns'), DnsSearch: list(args, 'dns-search'), DnsOptions: list(args, 'dns-option') },
         NetworkingConfig: { EndpointsConfig: network && network !== 'host' && network !== 'none' ? { [network]: endpoint } : {} },
         });
       } catch (error) {

@@ -32,6 +32,12 @@ export interface ConnectRequest {
   aliases?: string[];
 }
 
+export interface SandboxOptions {
+  containerId?: string;
+  /** Resolvers its embedded DNS forwards to instead of the daemon's. */
+  dns?: string[];
+}
+
 export interface AttachmentDeps {
   store: Store;
   ipam: Ipam;
@@ -97,7 +103,7 @@ export class Attachments {
   /** The sandbox's DNS listeners; a sandbox whose namespace cannot take them still works, without names. */
   private openDns(sandbox: SandboxRecord): void {
     try {
-      this.deps.dns?.open(sandbox.key, () => this.ofSandbox(sandbox.id).map((e) => ({ network: this.deps.networkById(e.networkId)! })).filter((e) => e.network));
+      this.deps.dns?.open(sandbox, () => this.ofSandbox(sandbox.id).map((e) => ({ network: this.deps.networkById(e.networkId)! })).filter((e) => e.network));
     } catch (error) {
       this.deps.log.error({ err: error, sandbox: sandbox.id }, 'could not open the DNS listeners in the sandbox');
     }
@@ -136,10 +142,18 @@ export class Attachments {
     return [...this.endpoints.values()].filter((e) => e.sandboxId === sandboxId).sort(byConnectOrder);
   }
 
-  async createSandbox(options: { containerId?: string } = {}): Promise<SandboxRecord> {
+  async createSandbox(options: SandboxOptions = {}): Promise<SandboxRecord> {
+    const bad = (options.dns ?? []).find((ip) => net.isIP(ip) === 0);
+    if (bad !== undefined) throw new InvalidParameterError(`invalid DNS server "${bad}": give an IP address`);
     const id = newId();
     const sandbox = await Sandbox.create(this.deps.sandboxDir, id.slice(0, 12));
-    const record: SandboxRecord = { id, key: sandbox.key, ...(options.containerId ? { containerId: options.containerId } : {}), created: new Date().toISOString() };
+    const record: SandboxRecord = {
+      id,
+      key: sandbox.key,
+      ...(options.containerId ? { containerId: options.containerId } : {}),
+      ...(options.dns && options.dns.length > 0 ? { dns: [...options.dns] } : {}),
+      created: new Date().toISOString(),
+    };
     try {
       await this.deps.store.put(SANDBOX_PREFIX + id, encode(record), 0);
     } catch (error) {

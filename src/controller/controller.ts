@@ -8,7 +8,7 @@ import { addressOf } from '../ip/address';
 import { AUX_ADDRESS_NAME, GATEWAY_ADDRESS_TYPE, type Ipam, LOCAL_SPACE, REQUEST_ADDRESS_TYPE } from '../ipam';
 import type { Store } from '../store/types';
 import { Rollback } from '../util/rollback';
-import { Attachments, type ConnectRequest } from './attachments';
+import { Attachments, type ConnectRequest, type SandboxOptions } from './attachments';
 import { type DnsDeps, DnsRegistry, hasNames } from './dns-registry';
 import { endpointSpecOf, type EndpointRecord, type SandboxRecord } from './endpoint-record';
 import { ConflictError, ForbiddenError, InvalidParameterError, NotFoundError } from './errors';
@@ -85,7 +85,7 @@ export class Controller {
 
   // ---- sandboxes and endpoints (see attachments.ts) ----
 
-  createSandbox(options: { containerId?: string } = {}): Promise<SandboxRecord> {
+  createSandbox(options: SandboxOptions = {}): Promise<SandboxRecord> {
     return this.attachments.createSandbox(options);
   }
 

@@ -3,7 +3,7 @@
 // scope, asked per query so a connect or disconnect changes what the sandbox sees at once.
 import { addressOf } from '../ip/address';
 import type { DnsServer, NameTable } from '../dns';
-import type { EndpointRecord } from './endpoint-record';
+import type { EndpointRecord, SandboxRecord } from './endpoint-record';
 import type { NetworkRecord } from './network-record';
 
 export interface DnsDeps {
@@ -36,10 +36,12 @@ export class DnsRegistry {
 
   /**
    * Opens the sandbox's listeners. `endpoints` gives its current endpoints with their networks:
-   * it sees the names of those networks, and forwards unless all of them are --internal.
+   * it sees the names of those networks, and forwards unless all of them are --internal, to the
+   * sandbox's own resolvers if it has some.
    */
-  open(key: string, endpoints: () => Array<{ network: NetworkRecord }>): void {
-    this.deps.server.open(key, {
+  open(sandbox: SandboxRecord, endpoints: () => Array<{ network: NetworkRecord }>): void {
+    this.deps.server.open(sandbox.key, {
+      ...(sandbox.dns ? { upstreams: sandbox.dns.map((address) => ({ address, port: 53 })) } : {}),
       networkIds: () => endpoints().filter((e) => hasNames(e.network)).map((e) => e.network.id),
       mayForward: () => {
         const attached = endpoints();

@@ -9,6 +9,8 @@ export interface SandboxRecord {
   key: string;
   /** The container the sandbox belongs to, when a launcher or engine said so. */
   containerId?: string;
+  /** Resolvers the sandbox's embedded DNS forwards to instead of the daemon's (`run --dns`). */
+  dns?: string[];
   created: string;
 }
 

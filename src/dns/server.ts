@@ -6,7 +6,7 @@ import DNS from 'dns2';
 import { native, type NativeUdpBatch } from '../native/addon';
 import { socketInNamespace } from '../native/netns';
 import { decide } from './answer';
-import type { Forwarder, Transport } from './forwarder';
+import { Forwarder, type Transport, type Upstream } from './forwarder';
 import type { NameTable } from './names';
 
 const { Packet } = DNS;
@@ -19,6 +19,8 @@ export interface SandboxScope {
   networkIds(): readonly string[];
   /** False when every network of the sandbox is --internal: nothing is forwarded. */
   mayForward(): boolean;
+  /** Resolvers of this sandbox's own (`run --dns`), asked instead of the daemon's. */
+  upstreams?: Upstream[];
 }
 
 interface Listeners {
@@ -27,6 +29,7 @@ interface Listeners {
   connections: Set<net.Socket>;
   /** This sandbox's forwards in flight: a flood from one sandbox must leave room for the others. */
   forwarding: number;
+  forwarder: Forwarder;
 }
 
 /** Forwards one sandbox may have in flight (of the forwarder's 1,024); beyond, REFUSED. */
@@ -55,7 +58,7 @@ export class DnsServer {
     const udp = new (native().UdpBatch)(socketInNamespace(key, 'udp4', DNS_ADDRESS, 53));
     const connections = new Set<net.Socket>();
     const tcp = net.createServer((connection) => this.serveTcp(connection, listeners, scope));
-    const listeners: Listeners = { udp, tcp, connections, forwarding: 0 };
+    const listeners: Listeners = { udp, tcp, connections, forwarding: 0, forwarder: scope.upstreams ? new Forwarder(scope.upstreams) : this.forwarder };
     udp.start((queries, peers) => this.serveUdp(queries, peers, listeners, scope));
     tcp.listen({ fd: socketInNamespace(key, 'tcp4', DNS_ADDRESS, 53) });
     tcp.on('error', () => undefined);
@@ -85,10 +88,10 @@ export class DnsServer {
 
   /** Hands a query to the upstream resolvers; SERVFAIL when none answers, REFUSED when not allowed now. */
   private async forward(query: Buffer, transport: Transport, scope: SandboxScope, listeners: Listeners): Promise<Buffer | undefined> {
-    if (!scope.mayForward() || this.forwarder.saturated || listeners.forwarding >= SANDBOX_FORWARDS) return errorReply(query, Packet.RCODE.REFUSED);
+    if (!scope.mayForward() || listeners.forwarder.saturated || listeners.forwarding >= SANDBOX_FORWARDS) return errorReply(query, Packet.RCODE.REFUSED);
     listeners.forwarding++;
     try {
-      return (await this.forwarder.forward(query, transport)) ?? errorReply(query, Packet.RCODE.SERVFAIL);
+      return (await listeners.forwarder.forward(query, transport)) ?? errorReply(query, Packet.RCODE.SERVFAIL);
     } finally {
       listeners.forwarding--;
     }

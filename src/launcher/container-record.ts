@@ -1,5 +1,6 @@
 // A container as the launcher stores it (key `containers/<id>` in the local store).
 import type { PortMapping } from '../drivers/driver';
+import type { DnsSettings } from './etc-files';
 
 export type ContainerStatus = 'created' | 'running' | 'exited';
 
@@ -19,6 +20,8 @@ export interface ContainerConfig {
   aliases: string[];
   /** `-p`: published while the container runs; a host port 0 is chosen at start. */
   ports: PortMapping[];
+  /** `--dns`, `--dns-search`, `--dns-option`. */
+  dns: DnsSettings;
 }
 
 export interface ContainerState {

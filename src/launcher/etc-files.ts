@@ -11,14 +11,27 @@ export interface EtcFiles {
 
 const HOSTS_HEADER = ['127.0.0.1\tlocalhost', '::1\tlocalhost ip6-localhost ip6-loopback', 'fe00::0\tip6-localnet', 'ff00::0\tip6-mcastprefix', 'ff02::1\tip6-allnodes', 'ff02::2\tip6-allrouters'];
 
+/** `run --dns`, `--dns-search`, `--dns-option`: each replaces what the host's resolv.conf says. */
+export interface DnsSettings {
+  servers?: string[];
+  search?: string[];
+  options?: string[];
+}
+
+const linesOf = (conf: string, keyword: RegExp): string[] => conf.split('\n').filter((line) => keyword.test(line)).map((line) => line.trim());
+
 /**
- * The host's resolv.conf without loopback nameservers (unreachable from a container's own
- * namespace); with none left, Google's public resolvers, as Docker falls back.
+ * A container's resolv.conf. With the embedded DNS (a user-defined network): nameserver
+ * 127.0.0.11 (`--dns` servers are what it forwards to), the search domains, `options ndots:0`
+ * unless options are given. Without: the servers (`--dns`, else the host's without loopback ones,
+ * unreachable from the container's namespace; with none left, Google's, as Docker falls back).
  */
-export function containerResolvConf(hostResolvConf: string): string {
-  const lines = hostResolvConf.split('\n').filter((line) => line.trim() !== '' && !/^\s*nameserver\s+(127\.|::1\b)/.test(line));
-  if (!lines.some((line) => /^\s*nameserver\s/.test(line))) lines.push('nameserver 8.8.8.8', 'nameserver 8.8.4.4');
-  return `${lines.join('\n')}\n`;
+export function containerResolvConf(hostResolvConf: string, embedded: boolean, settings: DnsSettings = {}): string {
+  const hostServers = linesOf(hostResolvConf, /^\s*nameserver\s/).filter((line) => !/^nameserver\s+(127\.|::1\b)/.test(line));
+  const servers = embedded ? ['nameserver 127.0.0.11'] : settings.servers?.length ? settings.servers.map((ip) => `nameserver ${ip}`) : hostServers.length > 0 ? hostServers : ['nameserver 8.8.8.8', 'nameserver 8.8.4.4'];
+  const search = settings.search?.length ? [`search ${settings.search.join(' ')}`] : linesOf(hostResolvConf, /^\s*(search|domain)\s/).map((line) => line.replace(/^domain\s/, 'search ')).slice(-1);
+  const options = settings.options?.length ? [`options ${settings.options.join(' ')}`] : embedded ? ['options ndots:0'] : linesOf(hostResolvConf, /^\s*options\s/);
+  return `${[...servers, ...search, ...options].join('\n')}\n`;
 }
 
 /**
@@ -30,17 +43,8 @@ export function writeHosts(stateDir: string, files: EtcFiles): void {
   fs.writeFileSync(path.join(stateDir, 'hosts'), `${hosts.join('\n')}\n`);
 }
 
-/**
- * On a user-defined network, Docker's resolv.conf: the embedded DNS, the host's search domains,
- * ndots:0 (a dotted name such as `web.front` is asked as it is).
- */
-export function embeddedResolvConf(hostResolvConf: string): string {
-  const search = hostResolvConf.split('\n').filter((line) => /^\s*(search|domain)\s/.test(line)).map((line) => line.trim().replace(/^domain\s/, 'search '));
-  return `${['nameserver 127.0.0.11', ...search.slice(-1), 'options ndots:0'].join('\n')}\n`;
-}
-
 /** The container's /etc files; `embeddedDns` for a container on a network with names. */
-export function writeEtcFiles(stateDir: string, files: EtcFiles, embeddedDns: boolean): void {
+export function writeEtcFiles(stateDir: string, files: EtcFiles, embeddedDns: boolean, dns: DnsSettings = {}): void {
   writeHosts(stateDir, files);
   fs.writeFileSync(path.join(stateDir, 'hostname'), `${files.hostname}\n`);
   let host = '';
@@ -49,5 +53,5 @@ export function writeEtcFiles(stateDir: string, files: EtcFiles, embeddedDns: bo
   } catch {
     // No resolv.conf on the host: the fallback resolvers.
   }
-  fs.writeFileSync(path.join(stateDir, 'resolv.conf'), embeddedDns ? embeddedResolvConf(host) : containerResolvConf(host));
+  fs.writeFileSync(path.join(stateDir, 'resolv.conf'), containerResolvConf(host, embeddedDns, dns));
 }

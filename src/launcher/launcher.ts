@@ -25,7 +25,7 @@ const envObject = (env: readonly string[]): Record<string, string> => Object.fro
 
 /** What the launcher needs of the CNM core: sandboxes and endpoints. */
 export interface Networking {
-  createSandbox(options: { containerId?: string }): Promise<{ id: string; key: string }>;
+  createSandbox(options: { containerId?: string; dns?: string[] }): Promise<{ id: string; key: string }>;
   sandbox(id: string): { key: string };
   deleteSandbox(id: string): Promise<void>;
   publish(sandboxId: string, ports: readonly PortMapping[]): Promise<PortMapping[]>;
@@ -57,7 +57,7 @@ export class InvalidContainerConfigError extends Error {
   override readonly name = 'InvalidContainerConfigError';
 }
 
-type Defaulted = 'name' | 'hostname' | 'workdir' | 'env' | 'aliases' | 'network' | 'ports';
+type Defaulted = 'name' | 'hostname' | 'workdir' | 'env' | 'aliases' | 'network' | 'ports' | 'dns';
 export type CreateRequest = Omit<ContainerConfig, Defaulted> & Partial<Pick<ContainerConfig, Defaulted>>;
 
 export class Launcher {
@@ -121,6 +121,7 @@ export class Launcher {
       network: request.network ?? 'bridge',
       aliases: request.aliases ?? [],
       ports: request.ports ?? [],
+      dns: request.dns ?? {},
       ...(request.ipv4 !== undefined ? { ipv4: request.ipv4 } : {}),
       ...(request.ipv6 !== undefined ? { ipv6: request.ipv6 } : {}),
     };
@@ -137,7 +138,7 @@ export class Launcher {
       const addresses: string[] = [];
       let embeddedDns = false;
       if (config.network !== 'host') {
-        const sandbox = await this.deps.networking.createSandbox({ containerId: id });
+        const sandbox = await this.deps.networking.createSandbox({ containerId: id, ...(config.dns.servers?.length ? { dns: config.dns.servers } : {}) });
         rollback.push('removing the sandbox', () => this.deps.networking.deleteSandbox(sandbox.id));
         record.sandboxId = sandbox.id;
         if (config.network !== 'none') {
@@ -146,7 +147,7 @@ export class Launcher {
           for (const held of [endpoint.ipv4, endpoint.ipv6]) if (held) addresses.push(held.address.split('/')[0]!);
         }
       }
-      writeEtcFiles(stateDir, { hostname: config.hostname, addresses }, embeddedDns);
+      writeEtcFiles(stateDir, { hostname: config.hostname, addresses }, embeddedDns, config.dns);
       await this.save(record);
       return record;
     } catch (error) {
