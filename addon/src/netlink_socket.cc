@@ -8,6 +8,7 @@
 #include <string>
 
 #include "errno_error.h"
+#include "poll_watch.h"
 #include "netns.h"
 
 #ifndef SOL_NETLINK
@@ -179,17 +180,7 @@ Napi::Value NetlinkSocket::Start(const Napi::CallbackInfo& info) {
   onDatagrams_ = Napi::Persistent(info[0].As<Napi::Function>());
   onError_ = Napi::Persistent(info[1].As<Napi::Function>());
 
-  uv_loop_t* loop = nullptr;
-  napi_get_uv_event_loop(env, &loop);
-  poll_ = new uv_poll_t;
-  int status = uv_poll_init(loop, poll_, fd_);
-  if (status < 0) {
-    delete poll_;
-    poll_ = nullptr;
-    throw ErrnoError(env, -status, "uv_poll_init", "");
-  }
-  poll_->data = this;
-  uv_poll_start(poll_, UV_READABLE, OnReadable);
+  poll_ = WatchReadable(env, fd_, this, OnReadable);
   started_ = true;
   // While watched, the JavaScript object must outlive the poll handle that points at it.
   Napi::ObjectWrap<NetlinkSocket>::Ref();
@@ -242,15 +233,8 @@ Napi::Value NetlinkSocket::Close(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-void NetlinkSocket::OnClosed(uv_handle_t* handle) { delete reinterpret_cast<uv_poll_t*>(handle); }
-
 void NetlinkSocket::CloseNow() {
-  if (poll_ != nullptr) {
-    uv_poll_stop(poll_);
-    poll_->data = nullptr;
-    uv_close(reinterpret_cast<uv_handle_t*>(poll_), OnClosed);
-    poll_ = nullptr;
-  }
+  StopWatching(poll_);
   started_ = false;
   if (fd_ >= 0) {
     close(fd_);

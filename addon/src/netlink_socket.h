@@ -25,7 +25,6 @@ class NetlinkSocket : public Napi::ObjectWrap<NetlinkSocket> {
   Napi::Value Close(const Napi::CallbackInfo& info);
 
   static void OnReadable(uv_poll_t* handle, int status, int events);
-  static void OnClosed(uv_handle_t* handle);
   // Receives one datagram into buffer_; returns its length, 0 if none is queued, or -errno.
   ssize_t ReceiveOne();
   void CloseNow();

@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "errno_error.h"
+#include "poll_watch.h"
 
 namespace netctl {
 
@@ -39,17 +40,7 @@ Napi::Value UdpBatch::Start(const Napi::CallbackInfo& info) {
   if (fd_ < 0) throw ErrnoError(env, EBADF, "start", "socket is closed");
   if (started_ || info.Length() < 1 || !info[0].IsFunction()) throw Napi::TypeError::New(env, "start(onBatch) takes a function, once");
   onBatch_ = Napi::Persistent(info[0].As<Napi::Function>());
-  uv_loop_t* loop = nullptr;
-  napi_get_uv_event_loop(env, &loop);
-  poll_ = new uv_poll_t;
-  int status = uv_poll_init(loop, poll_, fd_);
-  if (status < 0) {
-    delete poll_;
-    poll_ = nullptr;
-    throw ErrnoError(env, -status, "uv_poll_init", "");
-  }
-  poll_->data = this;
-  uv_poll_start(poll_, UV_READABLE, OnReadable);
+  poll_ = WatchReadable(env, fd_, this, OnReadable);
   started_ = true;
   Napi::ObjectWrap<UdpBatch>::Ref();
   return env.Undefined();
@@ -133,15 +124,8 @@ Napi::Value UdpBatch::Close(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-void UdpBatch::OnClosed(uv_handle_t* handle) { delete reinterpret_cast<uv_poll_t*>(handle); }
-
 void UdpBatch::CloseNow() {
-  if (poll_ != nullptr) {
-    uv_poll_stop(poll_);
-    poll_->data = nullptr;
-    uv_close(reinterpret_cast<uv_handle_t*>(poll_), OnClosed);
-    poll_ = nullptr;
-  }
+  StopWatching(poll_);
   started_ = false;
   if (fd_ >= 0) {
     close(fd_);

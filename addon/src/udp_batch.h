@@ -23,7 +23,6 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
   Napi::Value Close(const Napi::CallbackInfo& info);
 
   static void OnReadable(uv_poll_t* handle, int status, int events);
-  static void OnClosed(uv_handle_t* handle);
   void CloseNow();
 
   static constexpr unsigned kBatch = 64;
