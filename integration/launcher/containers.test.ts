@@ -271,3 +271,55 @@ s.bind(53, address, () => process.stdout.write('ready\\n'));`;
   t.is(bad.code, 125);
   t.regex(bad.stderr, /invalid DNS server "nope"/);
 });
+
+test('embedded DNS through the daemon, asked with dig in a container\'s namespace: round robin, AAAA, PTR, TCP, case, a dead first resolver, an internal network', async (t) => {
+  const ns = createTestNamespace(t, 'nctl-run');
+  ns.run('ip', 'link', 'set', 'lo', 'up');
+  const dns2 = path.dirname(require.resolve('dns2/package.json'));
+  // 127.0.0.61 drops every query (a dead resolver); 127.0.0.62 answers example.org.
+  const resolvers = `const { Packet } = require(${JSON.stringify(dns2)}); const dgram = require('dgram');
+const dead = dgram.createSocket('udp4'); dead.on('message', () => {});
+const live = dgram.createSocket('udp4');
+live.on('message', (m, peer) => { const q = Packet.parse(m); const r = Packet.createResponseFromRequest(q); const question = q.questions[0];
+  if (question.name.toLowerCase() !== 'example.org') r.header.rcode = Packet.RCODE.NXDOMAIN;
+  else if (question.type === Packet.TYPE.A) r.answers.push(Packet.createResourceFromQuestion(question, { type: 1, class: 1, ttl: 30, address: '192.0.2.97' }));
+  live.send(r.toBuffer(), peer.port, peer.address); });
+dead.bind(53, '127.0.0.61', () => live.bind(53, '127.0.0.62', () => process.stdout.write('ready\\n')));`;
+  const child = spawn('nsenter', [`--net=${ns.path}`, process.execPath, '-e', resolvers], { stdio: ['ignore', 'pipe', 'ignore'] });
+  t.teardown(() => void child.kill('SIGKILL'));
+  await new Promise<void>((resolve) => child.stdout!.once('data', () => resolve()));
+  const daemon = await startDaemon(t, { netns: ns.path, args: ['--bridge', 'none', '--dns', '127.0.0.61', '--dns', '127.0.0.62'] });
+  const netctl = netctlCli(daemon.socketPath);
+  t.teardown(async () => void (await netctl(['rm', '-f', 'web', 'web2', 'client', 'inside'])));
+  await ok(netctl, ['network', 'create', '--subnet', '10.89.0.0/24', 'front']);
+  await ok(netctl, ['network', 'create', '--internal', '--subnet', '10.90.0.0/24', 'inner']);
+  await ok(netctl, ['run', '-d', '--name', 'web', '--network', 'front', '--network-alias', 'pool', 'sleep', '300']);
+  await ok(netctl, ['run', '-d', '--name', 'web2', '--network', 'front', '--network-alias', 'pool', 'sleep', '300']);
+  await ok(netctl, ['run', '-d', '--name', 'client', '--network', 'front', 'sleep', '300']);
+  await ok(netctl, ['run', '-d', '--name', 'inside', '--network', 'inner', 'sleep', '300']);
+  const [web, web2] = [await ipOf(netctl, 'web', 'front'), await ipOf(netctl, 'web2', 'front')];
+  const digIn = async (container: string, ...args: string[]): Promise<string> => {
+    const key = (await inspect(netctl, container)).NetworkSettings.SandboxKey;
+    return ns.run('nsenter', `--net=${key}`, 'dig', '@127.0.0.11', '+time=3', '+tries=1', ...args);
+  };
+  const short = async (container: string, ...args: string[]): Promise<string[]> => (await digIn(container, '+short', ...args)).trim().split('\n').filter(Boolean).sort();
+
+  t.deepEqual(await short('client', 'pool'), [web, web2].sort());
+  const orders = new Set<string>();
+  for (let i = 0; i < 12; i++) orders.add((await digIn('client', '+short', 'pool')).trim());
+  t.is(orders.size, 2, 'both orders seen: round robin');
+  t.deepEqual(await short('client', 'WEB.Front.'), [web]);
+  t.deepEqual(await short('client', '+tcp', 'web2'), [web2]);
+  t.deepEqual(await short('client', '-x', web), ['web.front.']);
+  const aaaa = await digIn('client', 'web', 'AAAA');
+  t.regex(aaaa, /status: NOERROR/);
+  t.regex(aaaa, /ANSWER: 0/);
+  t.deepEqual(await short('client', 'inside'), [], 'another network\'s names are invisible');
+
+  const forwarded = await digIn('client', 'example.org');
+  t.regex(forwarded, /^example\.org\.\s+30\s+IN\s+A\s+192\.0\.2\.97$/m);
+  t.true(Number(/Query time: (\d+) msec/.exec(forwarded)?.[1]) < 100, `a dead first resolver costs under 100 ms:\n${forwarded}`);
+
+  t.regex(await digIn('inside', 'example.org'), /status: REFUSED/, 'an internal network never forwards');
+  t.deepEqual(await short('inside', 'inside'), [await ipOf(netctl, 'inside', 'inner')]);
+});
