@@ -4,6 +4,7 @@
 // first has not answered within a short delay, and resolvers that stopped answering are asked
 // last until they answer again; the first answer wins and is relayed as it came.
 import dgram from 'node:dgram';
+import { bytesToIp, ipToBytes } from '../ip/address';
 import net from 'node:net';
 
 export interface Upstream {
@@ -40,11 +41,11 @@ export class Forwarder {
   private readonly hedgeAfterMs: number;
   private readonly timeoutMs: number;
   private readonly maxInFlight: number;
+  private readonly upstreams: readonly Upstream[];
 
-  constructor(
-    private readonly upstreams: readonly Upstream[],
-    options: ForwarderOptions = {},
-  ) {
+  constructor(upstreams: readonly Upstream[], options: ForwarderOptions = {}) {
+    // Canonical text, as answers' source addresses are reported (2001:DB8::0:1 → 2001:db8::1).
+    this.upstreams = upstreams.map((u) => ({ ...u, address: bytesToIp(ipToBytes(u.address)) }));
     this.hedgeAfterMs = options.hedgeAfterMs ?? 50;
     this.timeoutMs = options.timeoutMs ?? 5000;
     this.maxInFlight = options.maxInFlight ?? 1024;
@@ -117,9 +118,9 @@ function askUdp(upstream: Upstream, query: Buffer, done: (answer: Buffer | undef
     closed = true;
     socket.close();
   };
-  socket.on('message', (answer) => {
-    // The same ID, from the upstream asked: anything else is not our answer.
-    if (answer.length >= 2 && answer.readUInt16BE(0) === query.readUInt16BE(0)) {
+  socket.on('message', (answer, from) => {
+    // The same ID, from the upstream asked: anything else (a spoofed or stray datagram) is not our answer.
+    if (from.port === upstream.port && from.address === upstream.address && answer.length >= 2 && answer.readUInt16BE(0) === query.readUInt16BE(0)) {
       close();
       done(answer);
     }
