@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { type BenchDaemon, importBusybox, startDockerd, startNetctl } from './daemons';
-import { call } from './http';
+import { call, expectOk } from './http';
 import { benchNamespace, removeNamespace } from './namespaces';
 import { median, msSince, report } from './report';
 
@@ -21,11 +21,7 @@ interface Timings {
   rss?: number;
 }
 
-async function ok(daemon: BenchDaemon, method: string, urlPath: string, body?: unknown): Promise<string> {
-  const reply = await call(daemon.socketPath, method, `/v1.41${urlPath}`, body);
-  if (reply.status >= 300 && reply.status !== 304) throw new Error(`${method} ${urlPath}: ${reply.status} ${reply.text}`);
-  return reply.text;
-}
+const ok = (daemon: BenchDaemon, method: string, urlPath: string, body?: unknown): Promise<string> => expectOk(daemon.socketPath, method, urlPath, body);
 
 const ownRss = (pid: number): number => Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
 

@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { type BenchDaemon, importBusybox, startDockerd, startNetctl } from './daemons';
-import { call } from './http';
+import { call, expectOk } from './http';
 import { benchNamespace, removeNamespace } from './namespaces';
 import { report } from './report';
 
@@ -24,11 +24,7 @@ interface DnsFigures {
   p99: number;
 }
 
-async function ok(daemon: BenchDaemon, method: string, urlPath: string, body?: unknown): Promise<string> {
-  const reply = await call(daemon.socketPath, method, `/v1.41${urlPath}`, body);
-  if (reply.status >= 300 && reply.status !== 304) throw new Error(`${method} ${urlPath}: ${reply.status} ${reply.text}`);
-  return reply.text;
-}
+const ok = (daemon: BenchDaemon, method: string, urlPath: string, body?: unknown): Promise<string> => expectOk(daemon.socketPath, method, urlPath, body);
 
 /** One UDP query at a time from inside `netns`, 2,000 of them: RTT percentiles in ms. */
 const RTT = `const s = require('dgram').createSocket('udp4'); const [server, name] = process.argv.slice(1);

@@ -17,3 +17,10 @@ export function call(socketPath: string, method: string, path: string, body?: un
     request.end(payload);
   });
 }
+
+/** A call on the daemon's Engine API (v1.41) that must succeed (304, "nothing to do", counts); resolves with the body. */
+export async function expectOk(socketPath: string, method: string, urlPath: string, body?: unknown): Promise<string> {
+  const reply = await call(socketPath, method, `/v1.41${urlPath}`, body);
+  if (reply.status >= 300 && reply.status !== 304) throw new Error(`${method} ${urlPath}: ${reply.status} ${reply.text}`);
+  return reply.text;
+}

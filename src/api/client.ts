@@ -2,6 +2,7 @@
 // and for engines that drive a running daemon.
 import http from 'node:http';
 import { unixSocketPath } from '../daemon/options';
+import { FrameReader } from './stream';
 
 /** The daemon answered with an error status; `message` is the daemon's own text. */
 export class DaemonError extends Error {
@@ -46,17 +47,12 @@ export class ApiClient {
     const payload = body === undefined ? undefined : JSON.stringify(body);
     return new Promise((resolve, reject) => {
       const request = http.request({ socketPath: this.socketPath, method, path: `/v1.41${path}`, headers: payload === undefined ? {} : { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(payload) } }, (response) => {
-        let pending = Buffer.alloc(0);
+        const frames = new FrameReader();
         const chunks: Buffer[] = [];
         const failed = (response.statusCode ?? 0) >= 400;
         response.on('data', (chunk: Buffer) => {
           if (failed) return void chunks.push(chunk);
-          pending = Buffer.concat([pending, chunk]);
-          while (pending.length >= 8 && pending.length >= 8 + pending.readUInt32BE(4)) {
-            const length = pending.readUInt32BE(4);
-            onFrame(pending[0]!, pending.subarray(8, 8 + length));
-            pending = pending.subarray(8 + length);
-          }
+          for (const f of frames.push(chunk)) onFrame(f.stream, f.data);
         });
         response.on('error', reject);
         response.on('end', () => {

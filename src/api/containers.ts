@@ -9,18 +9,10 @@ import { addressOf } from '../ip/address';
 import type { ContainerRecord, Launcher } from '../launcher';
 import { type Attachment, containerInspectJson, containerListJson, parseContainerCreate } from './container-json';
 import { ApiError, badRequest } from './errors';
+import { FrameReader, frame, STREAM_TYPE } from './stream';
 import type { Router } from './router';
 
-/** Docker's non-TTY stream: per frame a stream byte, three zeros and a big-endian length. */
-const STREAM_TYPE = 'application/vnd.docker.raw-stream';
 const FOLLOW_POLL_MS = 100;
-
-export function frame(stream: 1 | 2, data: Buffer): Buffer {
-  const header = Buffer.alloc(8);
-  header[0] = stream;
-  header.writeUInt32BE(data.length, 4);
-  return Buffer.concat([header, data]);
-}
 
 const truthy = (value: string | null): boolean => value === '1' || value === 'true';
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
@@ -169,7 +161,7 @@ async function streamLog(out: ServerResponse, logFile: string, wanted: ReadonlyS
   let closed = false;
   out.once('close', () => (closed = true));
   let file: fs.promises.FileHandle | undefined;
-  let pending = Buffer.alloc(0);
+  const frames = new FrameReader();
   const buffer = Buffer.alloc(64 * 1024);
   try {
     for (;;) {
@@ -177,12 +169,7 @@ async function streamLog(out: ServerResponse, logFile: string, wanted: ReadonlyS
       file ??= await fs.promises.open(logFile, 'r').catch(() => undefined);
       // Read to the end of what is there now; position null reads on from the last read.
       for (let n = file ? (await file.read(buffer, 0, buffer.length, null)).bytesRead : 0; n > 0; n = (await file!.read(buffer, 0, buffer.length, null)).bytesRead) {
-        pending = Buffer.concat([pending, buffer.subarray(0, n)]);
-      }
-      while (pending.length >= 8 && pending.length >= 8 + pending.readUInt32BE(4)) {
-        const length = 8 + pending.readUInt32BE(4);
-        if (wanted.has(pending[0]!)) out.write(pending.subarray(0, length));
-        pending = pending.subarray(length);
+        for (const f of frames.push(Buffer.from(buffer.subarray(0, n)))) if (wanted.has(f.stream)) out.write(f.raw);
       }
       if (closed || !stillRunning) break;
       await new Promise((resolve) => setTimeout(resolve, FOLLOW_POLL_MS));

@@ -122,10 +122,6 @@ export class Attachments {
     }
   }
 
-  listSandboxes(): SandboxRecord[] {
-    return [...this.sandboxes.values()];
-  }
-
   sandbox(id: string): SandboxRecord {
     const record = this.sandboxes.get(id);
     if (!record) throw new NotFoundError(`sandbox ${id} not found`);
@@ -245,15 +241,11 @@ export class Attachments {
     this.sandbox(sandboxId);
     return this.serially(sandboxId, async () => {
       const endpoints = this.ofSandbox(sandboxId);
-      let resolved: PortMapping[] = [];
-      for (const endpoint of endpoints.filter((e) => (e.ports ?? []).length > 0)) {
-        await this.program(endpoint, []);
-      }
-      if (ports.length === 0) return resolved;
+      for (const endpoint of endpoints.filter((e) => (e.ports ?? []).length > 0)) await this.program(endpoint, []);
+      if (ports.length === 0) return [];
       const carrier = endpoints.find((e) => e.gateway4 !== undefined) ?? endpoints[0];
       if (!carrier) throw new InvalidParameterError('publishing ports needs a network: the container is connected to none');
-      resolved = await this.program(carrier, ports);
-      return resolved;
+      return this.program(carrier, ports);
     });
   }
 

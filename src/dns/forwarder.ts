@@ -5,6 +5,7 @@
 // last until they answer again; the first answer wins and is relayed as it came.
 import dgram from 'node:dgram';
 import { bytesToIp, ipToBytes } from '../ip/address';
+import { MessageReader, withLength } from './tcp-framing';
 import net from 'node:net';
 
 export interface Upstream {
@@ -136,17 +137,15 @@ function askUdp(upstream: Upstream, query: Buffer, done: (answer: Buffer | undef
 /** One TCP exchange (two-byte length prefix each way); returns a canceller. */
 function askTcp(upstream: Upstream, query: Buffer, done: (answer: Buffer | undefined) => void): () => void {
   const socket = net.connect({ host: upstream.address, port: upstream.port });
-  const length = Buffer.alloc(2);
-  length.writeUInt16BE(query.length);
-  socket.end(Buffer.concat([length, query]));
-  let received = Buffer.alloc(0);
+  socket.end(withLength(query));
+  const reader = new MessageReader();
   let answered = false;
   socket.on('data', (chunk: Buffer) => {
-    received = Buffer.concat([received, chunk]);
-    if (!answered && received.length >= 2 && received.length >= 2 + received.readUInt16BE(0)) {
+    const [answer] = reader.push(chunk);
+    if (!answered && answer) {
       answered = true;
       socket.destroy();
-      done(received.subarray(2, 2 + received.readUInt16BE(0)));
+      done(answer);
     }
   });
   socket.on('error', () => undefined);

@@ -8,6 +8,7 @@ import { socketInNamespace } from '../native/netns';
 import { decide } from './answer';
 import { Forwarder, type Transport, type Upstream } from './forwarder';
 import type { NameTable } from './names';
+import { MessageReader, withLength } from './tcp-framing';
 
 const { Packet } = DNS;
 
@@ -125,19 +126,13 @@ export class DnsServer {
     connection.on('close', () => listeners.connections.delete(connection));
     connection.on('error', () => undefined);
     connection.setTimeout(10_000, () => connection.destroy());
-    let buffered = Buffer.alloc(0);
+    const reader = new MessageReader();
     let chain = Promise.resolve();
     connection.on('data', (chunk: Buffer) => {
-      buffered = Buffer.concat([buffered, chunk]);
-      while (buffered.length >= 2 && buffered.length >= 2 + buffered.readUInt16BE(0)) {
-        const query = buffered.subarray(2, 2 + buffered.readUInt16BE(0));
-        buffered = buffered.subarray(2 + query.length);
+      for (const query of reader.push(chunk)) {
         chain = chain.then(async () => {
           const reply = await this.resolve(query, 'tcp', scope, listeners);
-          if (!reply || connection.destroyed) return;
-          const length = Buffer.alloc(2);
-          length.writeUInt16BE(reply.length);
-          connection.write(Buffer.concat([length, reply]));
+          if (reply && !connection.destroyed) connection.write(withLength(reply));
         });
       }
     });
