@@ -97,11 +97,16 @@ export class Launcher {
   find(reference: string): ContainerRecord {
     const byId = this.containers.get(reference);
     if (byId) return byId;
-    const name = reference.startsWith('/') ? reference.slice(1) : reference;
-    for (const container of this.containers.values()) if (container.config.name === name) return container;
+    const byName = this.named(reference.startsWith('/') ? reference.slice(1) : reference);
+    if (byName) return byName;
     const byPrefix = /^[0-9a-f]+$/.test(reference) ? [...this.containers.values()].filter((c) => c.id.startsWith(reference)) : [];
     if (byPrefix.length === 1) return byPrefix[0]!;
     throw new NoSuchContainerError(`No such container: ${reference}`);
+  }
+
+  private named(name: string): ContainerRecord | undefined {
+    for (const container of this.containers.values()) if (container.config.name === name) return container;
+    return undefined;
   }
 
   stateDir(id: string): string {
@@ -262,7 +267,7 @@ export class Launcher {
   private validate(config: ContainerConfig): void {
     if (config.cmd.length === 0) throw new InvalidContainerConfigError('No command specified: give the command after --');
     if (!NAME.test(config.name)) throw new InvalidContainerConfigError(`Invalid container name (${config.name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
-    const holder = [...this.containers.values()].find((c) => c.config.name === config.name);
+    const holder = this.named(config.name);
     if (holder) throw new ContainerConflictError(`Conflict. The container name "/${config.name}" is already in use by container "${holder.id}". You have to remove (or rename) that container to be able to reuse that name.`);
     let isDir = false;
     try {
