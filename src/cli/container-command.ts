@@ -97,9 +97,11 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
       } catch (error) {
         await removeAfter();
         if (!(error instanceof DaemonError)) throw error;
-        // Docker's codes: 127 the command was not found, 126 it could not run, 125 the daemon refused.
+        // Docker's codes: 127 the command was not found, 126 it could not run, 125 the daemon
+        // refused (a network or port it could not set up included).
         io.err(`Error response from daemon: ${error.message}\n`);
-        return error.status !== 400 ? 125 : /not found/.test(error.message) ? 127 : 126;
+        if (!/^exec /.test(error.message)) return 125;
+        return /executable file not found|No such file/.test(error.message) ? 127 : 126;
       }
       if (bool(args, 'detach')) {
         io.out(`${id}\n`);

@@ -5,7 +5,7 @@
 import crypto from 'node:crypto';
 import net from 'node:net';
 import type pino from 'pino';
-import type { Driver, JoinInfo, PortMapping } from '../drivers/driver';
+import type { Driver, EndpointSpec, JoinInfo, PortMapping } from '../drivers/driver';
 import { type Ipam } from '../ipam';
 import { addressOf, InvalidAddressError, ipToBigInt, parsePrefix, prefixContains } from '../ip/address';
 import { type Family, Sandbox } from '../sandbox';
@@ -126,6 +126,11 @@ export class Attachments {
     const record = this.sandboxes.get(id);
     if (!record) throw new NotFoundError(`sandbox ${id} not found`);
     return record;
+  }
+
+  /** The driver's view of an endpoint. */
+  endpointSpec(endpoint: EndpointRecord): EndpointSpec {
+    return endpointSpecOf(endpoint, this.sandboxes.get(endpoint.sandboxId)?.key);
   }
 
   /** Endpoints of a network, including those being connected right now. */
@@ -251,7 +256,7 @@ export class Attachments {
 
   private async program(endpoint: EndpointRecord, ports: readonly PortMapping[]): Promise<PortMapping[]> {
     const network = this.deps.networkById(endpoint.networkId)!;
-    const resolved = await this.deps.driverOf(network).programExternalConnectivity(specOf(network), { ...endpointSpecOf(endpoint), ports: [...ports] });
+    const resolved = await this.deps.driverOf(network).programExternalConnectivity(specOf(network), { ...this.endpointSpec(endpoint), ports: [...ports] });
     if (resolved.length > 0) endpoint.ports = resolved;
     else delete endpoint.ports;
     await this.deps.store.put(ENDPOINT_PREFIX + endpoint.id, encode(endpoint));
@@ -265,8 +270,8 @@ export class Attachments {
   private async plumb(endpoint: EndpointRecord, sandbox: Sandbox, rollback: Rollback): Promise<void> {
     const network = this.deps.networkById(endpoint.networkId)!;
     const driver = this.deps.driverOf(network);
-    const info: JoinInfo = await driver.join(specOf(network), endpointSpecOf(endpoint), { sandboxKey: sandbox.key, ifname: endpoint.ifname });
-    rollback.push(`leaving network ${network.name}`, () => driver.leave(specOf(network), endpointSpecOf(endpoint)));
+    const info: JoinInfo = await driver.join(specOf(network), this.endpointSpec(endpoint), { sandboxKey: sandbox.key, ifname: endpoint.ifname });
+    rollback.push(`leaving network ${network.name}`, () => driver.leave(specOf(network), this.endpointSpec(endpoint)));
     delete endpoint.gateway4;
     delete endpoint.gateway6;
     if (info.gateway4) endpoint.gateway4 = info.gateway4;
@@ -296,7 +301,7 @@ export class Attachments {
   /** Leave, release, forget; then the default route moves on if this endpoint carried it. */
   private async detach(endpoint: EndpointRecord, sandbox: Sandbox | undefined): Promise<void> {
     const network = this.deps.networkById(endpoint.networkId)!;
-    await this.deps.driverOf(network).leave(specOf(network), endpointSpecOf(endpoint));
+    await this.deps.driverOf(network).leave(specOf(network), this.endpointSpec(endpoint));
     await this.forget(endpoint);
     if (sandbox) await sandbox.setGateways(this.gatewayChanges(endpoint, 'left'));
     this.deps.log.info({ endpoint: endpoint.id, network: network.id, sandbox: endpoint.sandboxId }, 'endpoint disconnected');

@@ -10,7 +10,7 @@ import type { Store } from '../store/types';
 import { Rollback } from '../util/rollback';
 import { Attachments, type ConnectRequest, type SandboxOptions } from './attachments';
 import { type DnsDeps, DnsRegistry, hasNames } from './dns-registry';
-import { endpointSpecOf, type EndpointRecord, type SandboxRecord } from './endpoint-record';
+import { type EndpointRecord, type SandboxRecord } from './endpoint-record';
 import { ConflictError, ForbiddenError, InvalidParameterError, NotFoundError } from './errors';
 import { type IpamConfig, type NetworkRecord, type PoolAllocation, specOf } from './network-record';
 
@@ -76,7 +76,7 @@ export class Controller {
     await controller.attachments.load();
     for (const driver of controller.drivers.values()) {
       const networks = controller.list().filter((n) => n.driver === driver.type);
-      const endpoints = networks.flatMap((n) => controller.attachments.ofNetwork(n.id)).map(endpointSpecOf);
+      const endpoints = networks.flatMap((n) => controller.attachments.ofNetwork(n.id)).map((e) => controller.attachments.endpointSpec(e));
       await controller.attachments.rejoin(await driver.restore(networks.map(specOf), endpoints));
     }
     await controller.releaseOrphanPools();

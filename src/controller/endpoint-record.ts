@@ -42,7 +42,8 @@ export interface EndpointRecord {
   created: string;
 }
 
-export function endpointSpecOf(record: EndpointRecord): EndpointSpec {
+/** The driver's view of an endpoint; `sandboxKey` tells where its interface is. */
+export function endpointSpecOf(record: EndpointRecord, sandboxKey: string | undefined): EndpointSpec {
   return {
     id: record.id,
     networkId: record.networkId,
@@ -50,5 +51,6 @@ export function endpointSpecOf(record: EndpointRecord): EndpointSpec {
     ...(record.ipv4 ? { ipv4: record.ipv4.address } : {}),
     ...(record.ipv6 ? { ipv6: record.ipv6.address } : {}),
     ...(record.ports ? { ports: record.ports } : {}),
+    ...(sandboxKey !== undefined ? { sandbox: { sandboxKey, ifname: record.ifname } } : {}),
   };
 }

@@ -8,6 +8,7 @@ import { Controller } from '../controller';
 import { DnsServer, Forwarder, NameTable, upstreamsOf } from '../dns';
 import { BridgeDriver } from '../drivers/bridge/bridge-driver';
 import { HostDriver } from '../drivers/host/host-driver';
+import { MacvlanDriver } from '../drivers/macvlan/macvlan-driver';
 import { NullDriver } from '../drivers/null/null-driver';
 import { Firewall } from '../firewall';
 import { Ipam, type PoolTemplate } from '../ipam';
@@ -55,7 +56,7 @@ export async function openStack(options: StackOptions): Promise<Stack> {
     const controller = await Controller.open({
       store,
       ipam,
-      drivers: [new BridgeDriver({ netlink: handle, firewall: new Firewall(), log: options.log }), new NullDriver(), new HostDriver()],
+      drivers: [new BridgeDriver({ netlink: handle, firewall: new Firewall(), log: options.log }), new MacvlanDriver({ netlink: handle, log: options.log }), new NullDriver(), new HostDriver()],
       log: options.log,
       hostRoutes: async () => (await handle.routeList()).filter((r) => r.destination !== 'default').map((r) => r.destination),
       sandboxDir: path.join(options.runDir, 'netns'),

@@ -49,6 +49,11 @@ export interface EndpointSpec {
   ipv4?: string;
   ipv6?: string;
   ports?: PortMapping[];
+  /**
+   * Where the endpoint's interface is, once joined: for drivers whose interface lives only in the
+   * sandbox (macvlan), where to find it to take it away.
+   */
+  sandbox?: JoinTarget;
 }
 
 /**
@@ -116,4 +121,17 @@ export class PortConflictError extends Error {
 /** A driver option the driver cannot take; the message says which and what is allowed. */
 export class InvalidOptionError extends Error {
   override readonly name = 'InvalidOptionError';
+}
+
+/**
+ * What the request asks for needs a kernel feature this machine lacks (the kernel refused the
+ * link type with EOPNOTSUPP); the message names the feature.
+ */
+export class MissingKernelFeatureError extends InvalidOptionError {
+  constructor(
+    readonly feature: string,
+    message: string,
+  ) {
+    super(message);
+  }
 }

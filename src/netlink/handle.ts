@@ -69,19 +69,20 @@ export class NetlinkHandle {
    * taken from the kernel's NLM_F_ECHO copy (Linux ≥ 6.3); older kernels cost one more lookup.
    */
   async linkAdd(spec: LinkSpec): Promise<Link> {
-    const refs = await this.resolveRefs(spec);
-    const namespaces = new NamespaceFds();
-    let replies;
-    try {
-      const payload = encodeLinkCreate(spec, refs, namespaces);
-      replies = await this.socket.request(RTM.NEWLINK, CREATE, payload, { operation: 'creating link', object: `"${spec.name}"`, echo: true });
-    } finally {
-      namespaces.close();
-    }
+    const replies = await this.createLink(spec, undefined, true);
     // Several copies may come (the link as registered, then as brought up; a same-namespace veth
     // peer's): the last one named like the request is the link's final state.
     const echoed = replies.filter((m) => m.type === RTM.NEWLINK && linkNameOf(m.payload) === spec.name).pop();
     return echoed ? decodeLink(echoed.payload) : this.linkGet(spec.name);
+  }
+
+  /**
+   * Creates a link directly inside another network namespace (a path like /run/netns/x), in one
+   * request; the links it names (parent, master) are looked up in this handle's namespace. The
+   * kernel's copy of the new link goes to that namespace, so there is nothing to describe here.
+   */
+  async linkAddInNamespace(spec: LinkSpec, netns: string): Promise<void> {
+    await this.createLink(spec, netns, false);
   }
 
   /**
@@ -309,6 +310,18 @@ export class NetlinkHandle {
     attributes?.(w);
     const payload = Buffer.concat([this.linkSelector(link, flags, change), w.toBuffer()]);
     await this.socket.request(RTM.NEWLINK, 0, payload, { operation, object: describe(link) });
+  }
+
+  private async createLink(spec: LinkSpec, netns: string | undefined, echo: boolean): Promise<Message[]> {
+    const refs = await this.resolveRefs(spec);
+    const namespaces = new NamespaceFds();
+    try {
+      const payload = encodeLinkCreate(spec, refs, namespaces, netns);
+      const where = netns === undefined ? '' : ` in ${netns}`;
+      return await this.socket.request(RTM.NEWLINK, CREATE, payload, { operation: 'creating link', object: `"${spec.name}"${where}`, echo });
+    } finally {
+      namespaces.close();
+    }
   }
 
   private async resolveRefs(spec: LinkSpec): Promise<ResolvedRefs> {

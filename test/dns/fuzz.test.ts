@@ -25,6 +25,7 @@ test('random and mutated packets: no exception, bounded time, correct answers af
   };
   const start = Date.now();
   let slowest = 0;
+  let slowestMessage: Buffer = Buffer.alloc(0);
   for (let i = 0; i < 100_000; i++) {
     let message: Buffer;
     if (i % 2 === 0) {
@@ -38,10 +39,18 @@ test('random and mutated packets: no exception, bounded time, correct answers af
     }
     const before = process.hrtime.bigint();
     t.notThrows(() => decide(message, names, ['n1']), `message ${message.toString('hex')}`);
-    slowest = Math.max(slowest, Number(process.hrtime.bigint() - before) / 1e6);
+    const took = Number(process.hrtime.bigint() - before) / 1e6;
+    if (took > slowest) [slowest, slowestMessage] = [took, message];
   }
   t.log(`100,000 messages in ${Date.now() - start} ms, slowest ${slowest.toFixed(2)} ms`);
-  t.true(slowest < 50, `no message takes long (slowest ${slowest} ms)`);
+  // A message that is slow by its content (a compression loop, huge counts) is slow every time;
+  // one that met a GC pause or a busy machine is not: the best of five runs tells them apart.
+  const rerun = Array.from({ length: 5 }, () => {
+    const before = process.hrtime.bigint();
+    decide(slowestMessage, names, ['n1']);
+    return Number(process.hrtime.bigint() - before) / 1e6;
+  });
+  t.true(Math.min(...rerun) < 5, `no message is slow to answer (the slowest took ${Math.min(...rerun)} ms at best: ${slowestMessage.toString('hex')})`);
   const after = decide(seeds[0]!, names, ['n1']);
   t.true('reply' in after);
   if ('reply' in after) t.deepEqual(Packet.parse(after.reply).answers.map((r) => r.address), ['10.1.0.2']);

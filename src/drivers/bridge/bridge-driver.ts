@@ -8,6 +8,7 @@ import { addressOf } from '../../ip/address';
 import { ensureSysctl } from '../../kernel/sysctl';
 import type { Link, NetlinkHandle } from '../../netlink';
 import { Rollback } from '../../util/rollback';
+import { gatewaysFor } from '../gateways';
 import { type Capability, type Driver, type EndpointSpec, InvalidOptionError, type JoinInfo, type JoinTarget, type NetworkSpec, type PortMapping } from '../driver';
 import { type BridgeOptions, bridgeNameOf, parseBridgeOptions } from './options';
 import { PortTable } from './ports';
@@ -96,10 +97,7 @@ export class BridgeDriver implements Driver {
       await netlink.linkDel(hostName).catch(() => undefined);
       throw error;
     }
-    if (network.internal) return {};
-    const gateway4 = network.ipv4.find((d) => d.gateway !== undefined)?.gateway;
-    const gateway6 = network.ipv6.find((d) => d.gateway !== undefined)?.gateway;
-    return { ...(gateway4 ? { gateway4: addressOf(gateway4) } : {}), ...(gateway6 && endpoint.ipv6 ? { gateway6: addressOf(gateway6) } : {}) };
+    return gatewaysFor(network, endpoint);
   }
 
   async leave(network: NetworkSpec, endpoint: EndpointSpec): Promise<void> {

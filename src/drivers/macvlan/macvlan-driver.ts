@@ -1,0 +1,156 @@
+// The macvlan driver: containers appear as hosts of their own on the parent interface's segment,
+// each with its own MAC. An endpoint is one macvlan interface, created directly inside the
+// sandbox with its final name and MAC (one request); there is no bridge, NAT or firewall, so a
+// network is only its parent, and a container is reached at its own address.
+import type pino from 'pino';
+import { InvalidArgumentError, type MacvlanMode, NetlinkHandle } from '../../netlink';
+import { type Capability, type Driver, type EndpointSpec, InvalidOptionError, type JoinInfo, type JoinTarget, type NetworkSpec, type PortMapping } from '../driver';
+import { gatewaysFor } from '../gateways';
+import { parseMacvlanOptions } from './options';
+import { ensureParent, isGone, OWNED_PARENT_ALIAS, type ParentPlan, planParent, removeOwnedParent } from './parent';
+
+export interface MacvlanDriverDeps {
+  /** A netlink handle in the namespace the daemon manages (where parents are). */
+  netlink: NetlinkHandle;
+  log: pino.Logger;
+}
+
+interface MacvlanNetwork {
+  name: string;
+  parent: ParentPlan;
+  mode: MacvlanMode;
+}
+
+export class MacvlanDriver implements Driver {
+  readonly type = 'macvlan';
+  readonly capability: Capability = { dataScope: 'local', connectivityScope: 'global' };
+  readonly usesIpam = true;
+  /** The networks this driver has, by ID: which parents are in use, and how. */
+  private readonly networks = new Map<string, MacvlanNetwork>();
+
+  constructor(private readonly deps: MacvlanDriverDeps) {}
+
+  validateOptions(options: Readonly<Record<string, string>>): void {
+    parseMacvlanOptions(options);
+  }
+
+  effectiveOptions(spec: NetworkSpec): Record<string, string> {
+    return { ...spec.options };
+  }
+
+  async createNetwork(spec: NetworkSpec): Promise<void> {
+    const network = this.describe(spec);
+    this.checkSharing(network);
+    await ensureParent(this.deps.netlink, network.parent);
+    this.networks.set(spec.id, network);
+  }
+
+  async deleteNetwork(spec: NetworkSpec): Promise<void> {
+    const network = this.networks.get(spec.id) ?? this.describe(spec);
+    this.networks.delete(spec.id);
+    if (this.usersOf(network.parent.name).length === 0) await removeOwnedParent(this.deps.netlink, network.parent.name);
+  }
+
+  async join(network: NetworkSpec, endpoint: EndpointSpec, target: JoinTarget): Promise<JoinInfo> {
+    const { parent, mode, name } = this.networks.get(network.id) ?? this.describe(network);
+    try {
+      await this.deps.netlink.linkAddInNamespace({ kind: 'macvlan', name: target.ifname, parent: parent.name, mode, mac: endpoint.mac }, target.sandboxKey);
+    } catch (error) {
+      if (isGone(error)) throw new Error(`parent interface "${parent.name}" of macvlan network "${name}" no longer exists: create it again, or remove the network`);
+      if (mode === 'passthru' && (error as { code?: string }).code === 'EINVAL') {
+        throw new InvalidOptionError(`macvlan network "${name}" is in passthru mode, which gives its parent "${parent.name}" to one interface, and that one is taken: disconnect its container first`);
+      }
+      throw error;
+    }
+    return parent.kind === 'own' ? {} : gatewaysFor(network, endpoint);
+  }
+
+  /** The interface lives only in the sandbox: it goes from there (or with the sandbox's namespace). */
+  async leave(_network: NetworkSpec, endpoint: EndpointSpec): Promise<void> {
+    if (!endpoint.sandbox) return;
+    const netlink = openIn(endpoint.sandbox.sandboxKey);
+    if (!netlink) return;
+    try {
+      await netlink.linkDel(endpoint.sandbox.ifname).catch((error: unknown) => {
+        if (!isGone(error)) throw error;
+      });
+    } finally {
+      netlink.close();
+    }
+  }
+
+  /** A macvlan container is reached at its own address: there is no host port to publish on. */
+  async programExternalConnectivity(network: NetworkSpec, endpoint: EndpointSpec): Promise<PortMapping[]> {
+    if ((endpoint.ports ?? []).length > 0) {
+      throw new InvalidOptionError(`macvlan network "${network.name}" cannot publish ports: its containers are reached directly at their own addresses${endpoint.ipv4 ? ` (this one at ${endpoint.ipv4.split('/')[0]})` : ''}`);
+    }
+    return [];
+  }
+
+  async restore(networks: readonly NetworkSpec[], endpoints: readonly EndpointSpec[]): Promise<string[]> {
+    const { netlink, log } = this.deps;
+    for (const spec of networks) {
+      const network = this.describe(spec);
+      this.networks.set(spec.id, network);
+      try {
+        if (await ensureParent(netlink, network.parent)) log.warn({ network: spec.id, parent: network.parent.name }, 'macvlan parent missing: recreated it');
+      } catch (error) {
+        // The admin's interface is gone or down: the network stays, and joins say why they fail.
+        log.error({ err: error, network: spec.id, parent: network.parent.name }, 'macvlan parent unusable');
+      }
+    }
+    const wanted = new Set([...this.networks.values()].map((n) => n.parent.name));
+    for (const link of await netlink.linkList()) {
+      if (link.alias !== OWNED_PARENT_ALIAS || wanted.has(link.name)) continue;
+      log.warn({ link: link.name }, 'macvlan parent of no network (left by a crash): removing it');
+      await removeOwnedParent(netlink, link.name);
+    }
+    return missingInterfaces(endpoints);
+  }
+
+  private describe(spec: NetworkSpec): MacvlanNetwork {
+    const options = parseMacvlanOptions(spec.options);
+    return { name: spec.name, parent: planParent(spec, options), mode: options.mode };
+  }
+
+  private usersOf(parent: string): MacvlanNetwork[] {
+    return [...this.networks.values()].filter((n) => n.parent.name === parent);
+  }
+
+  /** Networks may share a parent, except where the kernel cannot: passthru takes the parent whole. */
+  private checkSharing(network: MacvlanNetwork): void {
+    const other = this.usersOf(network.parent.name)[0];
+    if (!other || (network.mode !== 'passthru' && other.mode !== 'passthru')) return;
+    throw new InvalidOptionError(`parent "${network.parent.name}" already carries macvlan network "${other.name}"${other.mode === 'passthru' ? ' in passthru mode' : ''}: a passthru network needs its parent for itself; use another parent`);
+  }
+}
+
+/** A handle in a sandbox's namespace; undefined when the namespace is gone. */
+function openIn(sandboxKey: string): NetlinkHandle | undefined {
+  try {
+    return NetlinkHandle.open({ netns: sandboxKey });
+  } catch (error) {
+    if (error instanceof InvalidArgumentError) return undefined;
+    throw error;
+  }
+}
+
+/** The endpoints whose interface is not in their sandbox (a parent recreated takes its children with it). */
+async function missingInterfaces(endpoints: readonly EndpointSpec[]): Promise<string[]> {
+  const missing: string[] = [];
+  const bySandbox = new Map<string, EndpointSpec[]>();
+  for (const endpoint of endpoints) {
+    if (endpoint.sandbox) bySandbox.set(endpoint.sandbox.sandboxKey, [...(bySandbox.get(endpoint.sandbox.sandboxKey) ?? []), endpoint]);
+  }
+  for (const [key, members] of bySandbox) {
+    const netlink = openIn(key);
+    if (!netlink) continue;
+    try {
+      const present = new Set((await netlink.linkList()).filter((l) => l.kind === 'macvlan').map((l) => l.name));
+      missing.push(...members.filter((e) => !present.has(e.sandbox!.ifname)).map((e) => e.id));
+    } finally {
+      netlink.close();
+    }
+  }
+  return missing;
+}

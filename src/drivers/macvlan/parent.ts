@@ -1,0 +1,124 @@
+// The parent interface of a macvlan network: the admin's own interface; a VLAN sub-interface
+// netctl makes on it for `-o parent=IFACE.VID`; or, for a network with no way out (no parent, or
+// --internal), a link of netctl's own. What netctl made carries an alias, so it is removed with
+// the last network using it and never otherwise.
+import { type Link, LinkNotFoundError, type NetlinkHandle } from '../../netlink';
+import { InvalidOptionError, MissingKernelFeatureError, type NetworkSpec } from '../driver';
+import type { MacvlanOptions } from './options';
+
+/** The alias of links netctl made to be macvlan parents. */
+export const OWNED_PARENT_ALIAS = 'netctl-macvlan-parent';
+
+export type ParentPlan =
+  | { kind: 'host'; name: string }
+  | { kind: 'vlan'; name: string; base: string; vlanId: number }
+  /** Docker names its dummy parent dm-<network ID prefix>; the veth fallback's other end is dp-<same>. */
+  | { kind: 'own'; name: string; peer: string };
+
+export function planParent(spec: NetworkSpec, options: MacvlanOptions): ParentPlan {
+  // As Docker: --internal and no parent are the same thing, a segment of the host's own.
+  if (spec.internal || !options.parent) return { kind: 'own', name: `dm-${spec.id.slice(0, 12)}`, peer: `dp-${spec.id.slice(0, 12)}` };
+  const { name, vlan } = options.parent;
+  return vlan ? { kind: 'vlan', name, base: vlan.base, vlanId: vlan.id } : { kind: 'host', name };
+}
+
+export const isGone = (error: unknown): boolean => (error as { code?: string }).code === 'ENODEV';
+
+async function findLink(netlink: NetlinkHandle, name: string): Promise<Link | undefined> {
+  try {
+    return await netlink.linkGet(name);
+  } catch (error) {
+    if (error instanceof LinkNotFoundError || isGone(error)) return undefined;
+    throw error;
+  }
+}
+
+/**
+ * Makes sure the plan's parent exists and can carry macvlan interfaces, creating a VLAN
+ * sub-interface or an own parent as needed. Resolves with whether it created one; on failure
+ * nothing it made is left.
+ */
+export async function ensureParent(netlink: NetlinkHandle, plan: ParentPlan): Promise<boolean> {
+  const existing = await findLink(netlink, plan.name);
+  if (existing) {
+    if (existing.alias !== OWNED_PARENT_ALIAS) await checkUsable(netlink, existing);
+    return false;
+  }
+  switch (plan.kind) {
+    case 'host':
+      throw new InvalidOptionError(`parent interface "${plan.name}" not found: name an existing interface of the host (see "ip link")`);
+    case 'vlan': {
+      const base = await findLink(netlink, plan.base);
+      if (!base) throw new InvalidOptionError(`parent interface "${plan.base}" of VLAN sub-interface "${plan.name}" not found: name an existing interface of the host (see "ip link")`);
+      await checkUsable(netlink, base);
+      await owned(netlink, plan.name, () => createVlan(netlink, plan));
+      return true;
+    }
+    case 'own':
+      await owned(netlink, plan.name, () => createOwn(netlink, plan));
+      return true;
+  }
+}
+
+/** Removes a parent netctl made; the admin's interfaces are never touched. */
+export async function removeOwnedParent(netlink: NetlinkHandle, name: string): Promise<void> {
+  const link = await findLink(netlink, name);
+  if (link?.alias !== OWNED_PARENT_ALIAS) return;
+  await netlink.linkDel(link.index).catch((error: unknown) => {
+    if (!isGone(error)) throw error;
+  });
+}
+
+async function checkUsable(netlink: NetlinkHandle, link: Link): Promise<void> {
+  if (link.name === 'lo' || link.mac === undefined) throw new InvalidOptionError(`parent interface "${link.name}" is not an Ethernet interface: macvlan interfaces need one`);
+  if (link.masterIndex !== undefined) {
+    const master = await netlink.linkGet(link.masterIndex).then((m) => `"${m.name}"`, () => `#${link.masterIndex}`);
+    throw new InvalidOptionError(`parent interface "${link.name}" is enslaved to ${master}: a port of a bridge or bond cannot carry macvlan interfaces; use ${master} as the parent instead`);
+  }
+  if (!link.up) throw new InvalidOptionError(`parent interface "${link.name}" is down: bring it up ("ip link set ${link.name} up") and create the network again`);
+}
+
+/** Creates a link, then marks it as netctl's; a link that cannot be marked is removed again. */
+async function owned(netlink: NetlinkHandle, name: string, create: () => Promise<void>): Promise<void> {
+  await create();
+  try {
+    await netlink.linkSetAlias(name, OWNED_PARENT_ALIAS);
+  } catch (error) {
+    await netlink.linkDel(name).catch(() => undefined);
+    throw error;
+  }
+}
+
+const unsupported = (error: unknown): boolean => (error as { code?: string }).code === 'EOPNOTSUPP';
+
+async function createVlan(netlink: NetlinkHandle, plan: Extract<ParentPlan, { kind: 'vlan' }>): Promise<void> {
+  try {
+    await netlink.linkAdd({ kind: 'vlan', name: plan.name, parent: plan.base, vlanId: plan.vlanId, up: true });
+  } catch (error) {
+    if (!unsupported(error)) throw error;
+    throw new MissingKernelFeatureError(
+      '802.1q VLAN',
+      `cannot create VLAN sub-interface "${plan.name}": the kernel has no 802.1q VLAN support (CONFIG_VLAN_8021Q, module 8021q); load it ("modprobe 8021q") or use a parent without a VLAN ID`,
+    );
+  }
+}
+
+/**
+ * A dummy link, as Docker uses; kernels built without the dummy driver get one end of a veth
+ * pair instead (both ends up, so the macvlan interfaces on it have carrier).
+ */
+async function createOwn(netlink: NetlinkHandle, plan: Extract<ParentPlan, { kind: 'own' }>): Promise<void> {
+  try {
+    await netlink.linkAdd({ kind: 'dummy', name: plan.name, up: true });
+    return;
+  } catch (error) {
+    if (!unsupported(error)) throw error;
+  }
+  await netlink.linkAdd({ kind: 'veth', name: plan.name, up: true, peer: { name: plan.peer } });
+  try {
+    await netlink.linkSetUp(plan.peer);
+  } catch (error) {
+    await netlink.linkDel(plan.name).catch(() => undefined);
+    throw error;
+  }
+}
