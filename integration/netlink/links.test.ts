@@ -80,6 +80,18 @@ for (const mode of ['bridge', 'private', 'vepa', 'passthru'] as const) {
   });
 }
 
+test('linkAddInNamespace: a macvlan made inside another namespace in one request, its parent looked up here', async (t) => {
+  const { h } = setup(t);
+  const sandbox = createTestNamespace(t);
+  await h.linkAdd({ kind: 'veth', name: 'parent0', peer: { name: 'parent0-p' } });
+  await h.linkAddInNamespace({ kind: 'macvlan', name: 'eth0', parent: 'parent0', mode: 'private', mac: '02:42:0a:00:00:07' }, sandbox.path);
+  const [inside] = sandbox.json<IpLink[]>('ip', '-d', 'link', 'show', 'dev', 'eth0');
+  t.like(inside, { ifname: 'eth0', address: '02:42:0a:00:00:07', linkinfo: { info_kind: 'macvlan', info_data: { mode: 'private' } } });
+  t.is(typeof inside!.link_netnsid, 'number', 'its parent is in another namespace');
+  await t.throwsAsync(h.linkGet('eth0'), { instanceOf: LinkNotFoundError }, 'nothing of it here');
+  await t.throwsAsync(h.linkAddInNamespace({ kind: 'macvlan', name: 'eth0', parent: 'parent0' }, sandbox.path), { instanceOf: NetlinkError, message: /EEXIST creating link "eth0" in \/run\/netns\// });
+});
+
 /**
  * Kinds this kernel may lack, probed once at load (tests are declared synchronously) with
  * iproute2 in a throwaway namespace, so a missing kind is a real, visible skip with its reason.
