@@ -1,53 +1,91 @@
-// Runs inside a test host (`nsenter --net=HOST node attach-peer.js KIND COUNT WORKDIR`): attaches
-// COUNT fresh namespaces to one bridge network with the CNI bridge plugin (host-local IPAM) or
-// netavark, one at a time, then detaches them, timing each call as its users make it (a process
-// per call). Prints {"attach": [ms...], "detach": [ms...]} on stdout.
+// Runs inside a test host (`nsenter --net=HOST node attach-peer.js KIND DRIVER COUNT WORKDIR`):
+// attaches COUNT fresh namespaces to one network of DRIVER (bridge, or macvlan on the test host's
+// `ul0`) with the CNI plugin of that name (host-local IPAM) or netavark, one at a time, then
+// detaches them, timing each call as its users make it (a process per call). Prints
+// {"attach": [ms...], "detach": [ms...]} on stdout.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { createNamespace, deleteNamespace } from '../src/native/netns';
+import { type AttachDriver, expectAttached, MACVLAN_PARENT } from './links';
 
-const CNI_BRIDGE = '/usr/lib/cni/bridge';
+const CNI_PLUGINS = '/usr/lib/cni';
 const NETAVARK = '/usr/lib/podman/netavark';
+/** No call of a peer takes anywhere near this; one that does is hung, and the run fails. */
+const CALL_TIMEOUT_MS = 60_000;
 
 interface Peer {
   attach(index: number, netns: string): void;
   detach(index: number, netns: string): void;
 }
 
+/** One network as each peer is configured for it; the /16s differ per peer only to tell them apart. */
+interface PeerNetwork {
+  /** The CNI plugin's own fields (name and ipam are added); `type` names the binary. */
+  cni: { type: string } & Record<string, unknown>;
+  cniSubnet: string;
+  /** netavark's network_info fields that depend on the driver. */
+  netavark: { driver: string; network_interface: string; options?: Record<string, string> };
+  /** First two octets of netavark's /16. */
+  netavarkNet: string;
+}
+
+const NETWORKS: Record<AttachDriver, PeerNetwork> = {
+  bridge: {
+    cni: { type: 'bridge', bridge: 'cni-bench', isGateway: true, ipMasq: true },
+    cniSubnet: '10.91.0.0/16',
+    netavark: { driver: 'bridge', network_interface: 'nv-bench' },
+    netavarkNet: '10.92',
+  },
+  macvlan: {
+    cni: { type: 'macvlan', master: MACVLAN_PARENT, mode: 'bridge' },
+    cniSubnet: '10.97.0.0/16',
+    netavark: { driver: 'macvlan', network_interface: MACVLAN_PARENT, options: { mode: 'bridge' } },
+    netavarkNet: '10.98',
+  },
+};
+
 function check(what: string, result: ReturnType<typeof spawnSync>): void {
+  if (result.error) throw new Error(`${what} failed: ${result.error.message}`);
   if (result.status !== 0) throw new Error(`${what} failed (${result.status}): ${String(result.stderr)}${String(result.stdout)}`);
 }
 
-function cni(workdir: string): Peer {
-  const config = JSON.stringify({ cniVersion: '1.0.0', name: 'bench', type: 'bridge', bridge: 'cni-bench', isGateway: true, ipMasq: true, ipam: { type: 'host-local', subnet: '10.91.0.0/16', dataDir: path.join(workdir, 'ipam') } });
+function cni(network: PeerNetwork, workdir: string): Peer {
+  const plugin = path.join(CNI_PLUGINS, network.cni.type);
+  const config = JSON.stringify({ cniVersion: '1.0.0', name: 'bench', ...network.cni, ipam: { type: 'host-local', subnet: network.cniSubnet, dataDir: path.join(workdir, 'ipam') } });
   const call = (command: string, index: number, netns: string): void => {
-    const env = { CNI_COMMAND: command, CNI_CONTAINERID: `bench${index}`, CNI_NETNS: netns, CNI_IFNAME: 'eth0', CNI_PATH: path.dirname(CNI_BRIDGE), PATH: process.env['PATH'] ?? '/usr/sbin:/usr/bin:/sbin:/bin' };
-    check(`CNI ${command}`, spawnSync(CNI_BRIDGE, [], { input: config, env }));
+    const env = { CNI_COMMAND: command, CNI_CONTAINERID: `bench${index}`, CNI_NETNS: netns, CNI_IFNAME: 'eth0', CNI_PATH: CNI_PLUGINS, PATH: process.env['PATH'] ?? '/usr/sbin:/usr/bin:/sbin:/bin' };
+    check(`CNI ${network.cni.type} ${command}`, spawnSync(plugin, [], { input: config, env, timeout: CALL_TIMEOUT_MS }));
   };
   return { attach: (i, ns) => call('ADD', i, ns), detach: (i, ns) => call('DEL', i, ns) };
 }
 
-function netavark(workdir: string): Peer {
+function netavark(network: PeerNetwork, workdir: string): Peer {
+  const net = network.netavarkNet;
   // netavark leaves address management to its caller (podman): the addresses are given.
   const options = (index: number): string =>
     JSON.stringify({
       container_id: index.toString(16).padStart(64, '0'),
       container_name: `bench${index}`,
-      networks: { bench: { interface_name: 'eth0', static_ips: [`10.92.${(index + 2) >> 8}.${(index + 2) & 255}`] } },
+      networks: { bench: { interface_name: 'eth0', static_ips: [`${net}.${(index + 2) >> 8}.${(index + 2) & 255}`] } },
       network_info: {
-        bench: { dns_enabled: false, driver: 'bridge', id: 'b'.repeat(64), internal: false, ipv6_enabled: false, name: 'bench', network_interface: 'nv-bench', ipam_options: { driver: 'host-local' }, subnets: [{ subnet: '10.92.0.0/16', gateway: '10.92.0.1' }] },
+        bench: { dns_enabled: false, id: 'b'.repeat(64), internal: false, ipv6_enabled: false, name: 'bench', ...network.netavark, ipam_options: { driver: 'host-local' }, subnets: [{ subnet: `${net}.0.0/16`, gateway: `${net}.0.1` }] },
       },
     });
-  const call = (command: string, index: number, netns: string): void => check(`netavark ${command}`, spawnSync(NETAVARK, ['--config', path.join(workdir, 'netavark'), command, netns], { input: options(index) }));
+  const call = (command: string, index: number, netns: string): void =>
+    check(`netavark ${network.netavark.driver} ${command}`, spawnSync(NETAVARK, ['--config', path.join(workdir, 'netavark'), command, netns], { input: options(index), timeout: CALL_TIMEOUT_MS }));
   return { attach: (i, ns) => call('setup', i, ns), detach: (i, ns) => call('teardown', i, ns) };
 }
 
+const isDriver = (text: string | undefined): text is AttachDriver => text !== undefined && Object.hasOwn(NETWORKS, text);
+const PEERS: Record<string, (network: PeerNetwork, workdir: string) => Peer> = { cni, netavark };
+
 function main(): void {
-  const [kind, countText, workdir] = process.argv.slice(2);
+  const [kind, driver, countText, workdir] = process.argv.slice(2);
   const count = Number(countText);
-  const peer = kind === 'cni' ? cni(workdir!) : kind === 'netavark' ? netavark(workdir!) : undefined;
-  if (!peer || !Number.isInteger(count) || !workdir) throw new Error('usage: attach-peer.js cni|netavark COUNT WORKDIR');
+  const makePeer = kind !== undefined && Object.hasOwn(PEERS, kind) ? PEERS[kind] : undefined;
+  if (!makePeer || !isDriver(driver) || !Number.isInteger(count) || !workdir) throw new Error('usage: attach-peer.js cni|netavark bridge|macvlan COUNT WORKDIR');
+  const peer = makePeer(NETWORKS[driver], workdir);
   fs.mkdirSync(workdir, { recursive: true });
   const namespaces: string[] = [];
   const timed = (work: () => void): number => {
@@ -62,6 +100,7 @@ function main(): void {
       const netns = createNamespace(path.join(workdir, 'netns'), `c${i}`);
       namespaces.push(netns);
       attach.push(timed(() => peer.attach(i, netns)));
+      if (i === 0) expectAttached(netns, driver, `${kind} ${driver}`);
     }
     namespaces.forEach((netns, i) => detach.push(timed(() => peer.detach(i, netns))));
   } finally {
