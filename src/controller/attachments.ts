@@ -68,6 +68,8 @@ const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i;
 
 export class Attachments {
   private readonly sandboxes = new Map<string, SandboxRecord>();
+  /** Sandboxes worked on since the start, each keeping its netlink socket. */
+  private readonly opened = new Map<string, Sandbox>();
   private readonly endpoints = new Map<string, EndpointRecord>();
   private readonly queues = new Map<string, SerialQueue>();
 
@@ -115,11 +117,24 @@ export class Attachments {
       const endpoint = this.endpoints.get(id);
       if (!endpoint) continue;
       this.deps.log.warn({ endpoint: id, ifname: endpoint.ifname }, 'endpoint interface missing: joining it again');
-      const sandbox = Sandbox.open(this.sandbox(endpoint.sandboxId).key);
+      const sandbox = this.opening(endpoint.sandboxId);
       await this.serially(endpoint.sandboxId, async () => {
         await this.plumb(endpoint, sandbox, new Rollback());
       });
     }
+  }
+
+  /** Lets go of the sandboxes' netlink sockets (the sandboxes stay). */
+  close(): void {
+    for (const sandbox of this.opened.values()) sandbox.close();
+    this.opened.clear();
+  }
+
+  /** The sandbox to work on, its socket kept for the next time. */
+  private opening(id: string): Sandbox {
+    let sandbox = this.opened.get(id);
+    if (!sandbox) this.opened.set(id, (sandbox = Sandbox.open(this.sandbox(id).key)));
+    return sandbox;
   }
 
   sandbox(id: string): SandboxRecord {
@@ -148,6 +163,7 @@ export class Attachments {
     if (bad !== undefined) throw new InvalidParameterError(`invalid DNS server "${bad}": give an IP address`);
     const id = newId();
     const sandbox = await Sandbox.create(this.deps.sandboxDir, id.slice(0, 12));
+    this.opened.set(id, sandbox);
     const record: SandboxRecord = {
       id,
       key: sandbox.key,
@@ -158,6 +174,7 @@ export class Attachments {
     try {
       await this.deps.store.put(SANDBOX_PREFIX + id, encode(record), 0);
     } catch (error) {
+      this.opened.delete(id);
       sandbox.destroy();
       throw error;
     }
@@ -172,7 +189,8 @@ export class Attachments {
     await this.serially(id, async () => {
       for (const endpoint of this.ofSandbox(id).reverse()) await this.detach(endpoint, undefined);
       this.deps.dns?.close(record.key);
-      Sandbox.open(record.key).destroy();
+      this.opening(id).destroy();
+      this.opened.delete(id);
       await this.deps.store.delete(SANDBOX_PREFIX + id);
       this.sandboxes.delete(id);
     });
@@ -181,7 +199,7 @@ export class Attachments {
 
   async connect(networkReference: string, sandboxId: string, request: ConnectRequest = {}): Promise<EndpointRecord> {
     const network = this.deps.network(networkReference);
-    const sandboxRecord = this.sandbox(sandboxId);
+    this.sandbox(sandboxId);
     const name = request.name ?? sandboxId.slice(0, 12);
     if (request.mac !== undefined && !MAC.test(request.mac)) throw new InvalidParameterError(`invalid MAC address "${request.mac}": use six hex pairs like 02:42:ac:11:00:02`);
     for (const [family, ip] of [['IPv4', request.ipv4], ['IPv6', request.ipv6]] as const) {
@@ -214,7 +232,7 @@ export class Attachments {
           if (ipv6) endpoint.ipv6 = ipv6;
         }
         endpoint.mac = request.mac?.toLowerCase() ?? macFor(endpoint.ipv4?.address);
-        const sandbox = Sandbox.open(sandboxRecord.key);
+        const sandbox = this.opening(sandboxId);
         await this.plumb(endpoint, sandbox, rollback);
         await this.deps.store.put(ENDPOINT_PREFIX + endpoint.id, encode(endpoint), 0);
         this.deps.dns?.register(endpoint, network);
@@ -233,7 +251,7 @@ export class Attachments {
     await this.serially(sandboxId, async () => {
       const endpoint = this.ofSandbox(sandboxId).find((e) => e.networkId === network.id);
       if (!endpoint) throw new ForbiddenError(`sandbox ${sandboxId.slice(0, 12)} is not connected to network ${network.name}`);
-      await this.detach(endpoint, Sandbox.open(this.sandbox(sandboxId).key));
+      await this.detach(endpoint, this.opening(sandboxId));
     });
   }
 
@@ -277,7 +295,7 @@ export class Attachments {
     if (info.gateway4) endpoint.gateway4 = info.gateway4;
     if (info.gateway6) endpoint.gateway6 = info.gateway6;
     const addresses = [endpoint.ipv4?.address, endpoint.ipv6?.address].filter((a): a is string => a !== undefined);
-    await sandbox.configureInterface(endpoint.ifname, addresses, this.gatewayChanges(endpoint, 'joined'));
+    await sandbox.configureInterface(info.interfaceIndex ?? endpoint.ifname, addresses, this.gatewayChanges(endpoint, 'joined'));
   }
 
   /**

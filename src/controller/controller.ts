@@ -93,6 +93,11 @@ export class Controller {
     return this.attachments.deleteSandbox(id);
   }
 
+  /** Lets go of the sockets kept in sandboxes; networks, sandboxes and endpoints stay as they are. */
+  close(): void {
+    this.attachments.close();
+  }
+
   sandbox(id: string): SandboxRecord {
     return this.attachments.sandbox(id);
   }

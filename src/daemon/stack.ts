@@ -40,11 +40,13 @@ export async function openStack(options: StackOptions): Promise<Stack> {
   let ipam: Ipam | undefined;
   let netlink: NetlinkHandle | undefined;
   let launcher: Launcher | undefined;
+  let controller: Controller | undefined;
   const names = new NameTable();
   const upstreams = options.dns && options.dns.length > 0 ? options.dns.map((address) => ({ address, port: 53 })) : upstreamsOf(readResolvConf());
   const dns = new DnsServer(names, new Forwarder(upstreams));
   const close = async (): Promise<void> => {
     launcher?.close();
+    controller?.close();
     dns.closeAll();
     await ipam?.close();
     netlink?.close();
@@ -53,7 +55,7 @@ export async function openStack(options: StackOptions): Promise<Stack> {
   try {
     ipam = await Ipam.open({ local: store, ...(options.localPools && options.localPools.length > 0 ? { localPools: options.localPools } : {}) });
     const handle = (netlink = NetlinkHandle.open());
-    const controller = await Controller.open({
+    controller = await Controller.open({
       store,
       ipam,
       drivers: [new BridgeDriver({ netlink: handle, firewall: new Firewall(), log: options.log }), new MacvlanDriver({ netlink: handle, log: options.log }), new NullDriver(), new HostDriver()],

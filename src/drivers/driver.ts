@@ -70,6 +70,8 @@ export interface JoinTarget {
 export interface JoinInfo {
   gateway4?: string;
   gateway6?: string;
+  /** The interface's index inside the sandbox, when the driver learnt it: saves the core a lookup. */
+  interfaceIndex?: number;
 }
 
 export interface Driver {

@@ -40,7 +40,23 @@ export function containerResolvConf(hostResolvConf: string, embedded: boolean, s
  */
 export function writeHosts(stateDir: string, files: EtcFiles): void {
   const hosts = [...HOSTS_HEADER, ...files.addresses.map((address) => `${address}\t${files.hostname}`)];
-  fs.writeFileSync(path.join(stateDir, 'hosts'), `${hosts.join('\n')}\n`);
+  overwrite(path.join(stateDir, 'hosts'), `${hosts.join('\n')}\n`);
+}
+
+/**
+ * Writes the file's new content over the old and cuts off the rest, keeping the inode. Not
+ * O_TRUNC: ext4 takes a truncation to zero followed by a rewrite for a file being replaced and
+ * starts its write-out at close (auto_da_alloc), which made a connect's hosts update cost ~0.4 ms.
+ */
+function overwrite(file: string, text: string): void {
+  const fd = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_CREAT, 0o644);
+  try {
+    const bytes = Buffer.from(text);
+    fs.writeSync(fd, bytes, 0, bytes.length, 0);
+    fs.ftruncateSync(fd, bytes.length);
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 /** The container's /etc files; `embeddedDns` for a container on a network with names. */

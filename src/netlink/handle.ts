@@ -21,6 +21,11 @@ function describe(link: LinkRef): string {
   return typeof link === 'string' ? `"${link}"` : `#${link}`;
 }
 
+function checkIndex(link: number): number {
+  if (!Number.isInteger(link) || link <= 0) throw new InvalidArgumentError('link index', link, 'must be a positive integer');
+  return link;
+}
+
 function familyOf(family: Family | undefined): number {
   const value = FAMILY[family ?? 'all'];
   if (value === undefined) throw new InvalidArgumentError('address family', family, "must be 'all', 'ipv4' or 'ipv6'");
@@ -194,13 +199,11 @@ export class NetlinkHandle {
   // ---- addresses ----
 
   async addrAdd(link: LinkRef, spec: AddressSpec): Promise<void> {
-    const index = await this.linkIndex(link);
-    await this.socket.request(RTM.NEWADDR, CREATE, encodeAddress(index, spec), { operation: `adding address ${spec.address} to link`, object: describe(link) });
+    await this.withIndex(link, (index) => this.socket.request(RTM.NEWADDR, CREATE, encodeAddress(index, spec), { operation: `adding address ${spec.address} to link`, object: describe(link) }));
   }
 
   async addrDel(link: LinkRef, address: string): Promise<void> {
-    const index = await this.linkIndex(link);
-    await this.socket.request(RTM.DELADDR, 0, encodeAddress(index, { address, broadcast: 'none' }), { operation: `deleting address ${address} from link`, object: describe(link) });
+    await this.withIndex(link, (index) => this.socket.request(RTM.DELADDR, 0, encodeAddress(index, { address, broadcast: 'none' }), { operation: `deleting address ${address} from link`, object: describe(link) }));
   }
 
   async addrList(filter: { link?: LinkRef; family?: Family } = {}): Promise<Address[]> {
@@ -282,12 +285,22 @@ export class NetlinkHandle {
 
   // ---- helpers ----
 
+  /**
+   * Runs `send` with the link's index: at once for an index, so requests naming links by index go
+   * to the kernel in the order they were made (a batch may rely on it); after a lookup for a name.
+   */
+  private withIndex<T>(link: LinkRef, send: (index: number) => Promise<T>): Promise<T> {
+    if (typeof link === 'string') return this.linkIndex(link).then(send);
+    try {
+      return send(checkIndex(link));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
   /** The index of a link; numbers are taken as they are. */
   async linkIndex(link: LinkRef): Promise<number> {
-    if (typeof link === 'number') {
-      if (!Number.isInteger(link) || link <= 0) throw new InvalidArgumentError('link index', link, 'must be a positive integer');
-      return link;
-    }
+    if (typeof link === 'number') return checkIndex(link);
     return (await this.linkGet(link)).index;
   }
 
@@ -297,10 +310,7 @@ export class NetlinkHandle {
 
   /** ifinfomsg selecting a link by index, or by IFLA_IFNAME when named. */
   private linkSelector(link: LinkRef, flags = 0, change = 0): Buffer {
-    if (typeof link === 'number') {
-      if (!Number.isInteger(link) || link <= 0) throw new InvalidArgumentError('link index', link, 'must be a positive integer');
-      return encodeIfinfo(link, flags, change);
-    }
+    if (typeof link === 'number') return encodeIfinfo(checkIndex(link), flags, change);
     checkLinkName(link);
     return Buffer.concat([encodeIfinfo(0, flags, change), new AttributeWriter().string(IFLA.IFNAME, link).toBuffer()]);
   }
@@ -333,16 +343,15 @@ export class NetlinkHandle {
   }
 
   private async changeRoute(type: number, flags: number, spec: RouteSpec, operation: string): Promise<void> {
-    const index = spec.link === undefined ? undefined : await this.linkIndex(spec.link);
     const context: RequestContext = { operation, object: `${spec.destination}${spec.gateway ? ` via ${spec.gateway}` : ''}${spec.link !== undefined ? ` dev ${describe(spec.link)}` : ''}` };
-    await this.socket.request(type, flags, encodeRoute(spec, index, type === RTM.DELROUTE), context);
+    const send = (index: number | undefined): Promise<Message[]> => this.socket.request(type, flags, encodeRoute(spec, index, type === RTM.DELROUTE), context);
+    await (spec.link === undefined ? send(undefined) : this.withIndex(spec.link, send));
   }
 
   private async changeNeighbour(type: number, flags: number, link: LinkRef, spec: NeighbourSpec, operation: string): Promise<void> {
     ipFamily(spec.ip);
-    const index = await this.linkIndex(link);
     const context: RequestContext = { operation, object: `${spec.ip}${spec.proxy ? ' (proxy)' : ''} on ${describe(link)}` };
-    await this.socket.request(type, flags, encodeNeighbour(index, spec, type === RTM.DELNEIGH), context);
+    await this.withIndex(link, (index) => this.socket.request(type, flags, encodeNeighbour(index, spec, type === RTM.DELNEIGH), context));
   }
 }
 

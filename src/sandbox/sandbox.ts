@@ -1,18 +1,19 @@
 // A sandbox: a container's network namespace and what netctl configures inside it (loopback,
 // the addresses of its interfaces, its default routes). Drivers put interfaces in; the sandbox
-// gives them their layer 3. A netlink socket opened inside the namespace serves each operation.
+// gives them their layer 3. One netlink socket opened inside the namespace serves every
+// operation and is kept until close() or destroy(): opening one costs more than the work it does.
 import { createNamespace, deleteNamespace, sameNamespace } from '../native/netns';
-import { NetlinkHandle } from '../netlink';
+import { type LinkRef, NetlinkHandle, type RouteSpec } from '../netlink';
 
 export type Family = 'ipv4' | 'ipv6';
 
 const isGone = (error: unknown): boolean => ['ENODEV', 'ESRCH', 'ENOENT'].includes((error as { code?: string }).code ?? '');
 
-async function replaceDefaultRoutes(netlink: NetlinkHandle, gateways: Partial<Record<Family, string>>): Promise<void> {
-  await Promise.all(Object.entries(gateways).map(([family, gateway]) => netlink.routeReplace({ destination: 'default', family: family as Family, gateway })));
-}
+const defaultRoutes = (gateways: Partial<Record<Family, string>>): RouteSpec[] => Object.entries(gateways).map(([family, gateway]) => ({ destination: 'default', family: family as Family, gateway }));
 
 export class Sandbox {
+  private netlink: NetlinkHandle | undefined;
+
   private constructor(
     /** The namespace's path (a bind mount), what Docker calls the sandbox key. */
     readonly key: string,
@@ -22,7 +23,7 @@ export class Sandbox {
   static async create(dir: string, name: string): Promise<Sandbox> {
     const sandbox = new Sandbox(createNamespace(dir, name));
     try {
-      await sandbox.withNetlink((netlink) => netlink.linkSetUp('lo'));
+      await sandbox.handle().linkSetUp('lo');
       return sandbox;
     } catch (error) {
       sandbox.destroy();
@@ -45,33 +46,43 @@ export class Sandbox {
   }
 
   /**
-   * Gives an interface a driver put in its addresses (CIDR) and brings it up, then points the
-   * default routes of `gateways` through it, on one socket.
+   * Gives an interface a driver put in its addresses (CIDR), brings it up and points the default
+   * routes of `gateways` through it. Named by index (when the driver learnt it) everything goes
+   * to the kernel in one datagram, executed in order; by name it takes one lookup first.
    */
-  async configureInterface(ifname: string, addresses: readonly string[], gateways: Partial<Record<Family, string>> = {}): Promise<void> {
+  async configureInterface(link: LinkRef, addresses: readonly string[], gateways: Partial<Record<Family, string>> = {}): Promise<void> {
     // Without an IPv6 address the interface stays silent in IPv6 (as Docker disables IPv6 there):
     // otherwise its link-local address, DAD, router solicitations and MLD reports are flooded to
     // every port of the bridge, a cost that grows with the square of the containers on it.
     const ipv6 = addresses.some((address) => address.includes(':'));
-    await this.withNetlink(async (netlink) => {
-      // One datagram, executed in order: the generation mode is set while the link is still down.
-      await Promise.all([
-        ...(ipv6 ? [] : [netlink.linkSetAddrGenMode(ifname, 'none')]),
-        ...addresses.map((address) => netlink.addrAdd(ifname, { address, noDad: address.includes(':') })),
-        netlink.linkSetUp(ifname),
-      ]);
-      await replaceDefaultRoutes(netlink, gateways);
-    });
+    const netlink = this.handle();
+    const index = await netlink.linkIndex(link);
+    // The generation mode is set while the link is still down; the routes come after the
+    // addresses and the up that make their gateways reachable.
+    await Promise.all([
+      ...(ipv6 ? [] : [netlink.linkSetAddrGenMode(index, 'none')]),
+      ...addresses.map((address) => netlink.addrAdd(index, { address, noDad: address.includes(':') })),
+      netlink.linkSetUp(index),
+      ...defaultRoutes(gateways).map((route) => netlink.routeReplace(route)),
+    ]);
   }
 
   /** Points the default route of each family given at its gateway, replacing the one there was. */
   async setGateways(gateways: Partial<Record<Family, string>>): Promise<void> {
     if (Object.keys(gateways).length === 0) return;
-    await this.withNetlink((netlink) => replaceDefaultRoutes(netlink, gateways));
+    const netlink = this.handle();
+    await Promise.all(defaultRoutes(gateways).map((route) => netlink.routeReplace(route)));
+  }
+
+  /** Lets go of the sandbox's netlink socket (the namespace stays). */
+  close(): void {
+    this.netlink?.close();
+    this.netlink = undefined;
   }
 
   /** Removes the namespace's name; the kernel takes its interfaces away once nothing holds it. */
   destroy(): void {
+    this.close();
     try {
       deleteNamespace(this.key);
     } catch (error) {
@@ -79,12 +90,7 @@ export class Sandbox {
     }
   }
 
-  private async withNetlink<T>(work: (netlink: NetlinkHandle) => Promise<T>): Promise<T> {
-    const netlink = NetlinkHandle.open({ netns: this.key });
-    try {
-      return await work(netlink);
-    } finally {
-      netlink.close();
-    }
+  private handle(): NetlinkHandle {
+    return (this.netlink ??= NetlinkHandle.open({ netns: this.key }));
   }
 }

@@ -97,7 +97,8 @@ export class BridgeDriver implements Driver {
       await netlink.linkDel(hostName).catch(() => undefined);
       throw error;
     }
-    return gatewaysFor(network, endpoint);
+    // The host end's IFLA_LINK is its peer's index in the sandbox.
+    return { ...gatewaysFor(network, endpoint), ...(veth.parentIndex !== undefined ? { interfaceIndex: veth.parentIndex } : {}) };
   }
 
   async leave(network: NetworkSpec, endpoint: EndpointSpec): Promise<void> {
