@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <string>
+#include <vector>
 
 #include "errno_error.h"
 #include "poll_watch.h"
@@ -23,6 +24,14 @@ static constexpr size_t kDatagramCapacity = 256 * 1024;
 // How many datagrams one event-loop wake-up hands to JavaScript, so a flood cannot starve the loop.
 static constexpr int kDatagramsPerWakeup = 256;
 static constexpr int kReceiveBufferBytes = 4 * 1024 * 1024;
+
+// One receive buffer per thread, shared by every socket: datagrams are received on the
+// JavaScript thread only, one at a time, each copied out before the next. A buffer per socket
+// cost 256 KiB each, and the daemon keeps a socket in every sandbox.
+static std::vector<uint8_t>& ReceiveBuffer() {
+  static thread_local std::vector<uint8_t> buffer(kDatagramCapacity);
+  return buffer;
+}
 
 Napi::Function NetlinkSocket::Define(Napi::Env env) {
   return DefineClass(env, "NetlinkSocket",
@@ -81,7 +90,6 @@ NetlinkSocket::NetlinkSocket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<
   }
   socklen_t length = sizeof local;
   if (getsockname(fd_, reinterpret_cast<sockaddr*>(&local), &length) == 0) portId_ = local.nl_pid;
-  buffer_.resize(kDatagramCapacity);
 }
 
 NetlinkSocket::~NetlinkSocket() { CloseNow(); }
@@ -150,9 +158,10 @@ Napi::Value NetlinkSocket::SendOffloaded(const Napi::CallbackInfo& info) {
 
 ssize_t NetlinkSocket::ReceiveOne() {
   for (;;) {
-    ssize_t length = recv(fd_, buffer_.data(), buffer_.size(), MSG_DONTWAIT | MSG_TRUNC);
+    std::vector<uint8_t>& buffer = ReceiveBuffer();
+    ssize_t length = recv(fd_, buffer.data(), buffer.size(), MSG_DONTWAIT | MSG_TRUNC);
     if (length >= 0) {
-      if (static_cast<size_t>(length) > buffer_.size()) return -EMSGSIZE;
+      if (static_cast<size_t>(length) > buffer.size()) return -EMSGSIZE;
       return length;
     }
     if (errno == EINTR) continue;
@@ -167,7 +176,7 @@ Napi::Value NetlinkSocket::TryReceive(const Napi::CallbackInfo& info) {
   ssize_t length = ReceiveOne();
   if (length < 0) throw ErrnoError(env, static_cast<int>(-length), "recv", "");
   if (length == 0) return env.Null();
-  return Napi::Buffer<uint8_t>::Copy(env, buffer_.data(), static_cast<size_t>(length));
+  return Napi::Buffer<uint8_t>::Copy(env, ReceiveBuffer().data(), static_cast<size_t>(length));
 }
 
 Napi::Value NetlinkSocket::Start(const Napi::CallbackInfo& info) {
@@ -206,7 +215,7 @@ void NetlinkSocket::OnReadable(uv_poll_t* handle, int status, int /*events*/) {
       failure = static_cast<int>(-length);
       break;
     }
-    datagrams.Set(count++, Napi::Buffer<uint8_t>::Copy(env, self->buffer_.data(), static_cast<size_t>(length)));
+    datagrams.Set(count++, Napi::Buffer<uint8_t>::Copy(env, ReceiveBuffer().data(), static_cast<size_t>(length)));
   }
   if (count > 0) self->onDatagrams_.MakeCallback(env.Global(), {datagrams});
   // ENOBUFS means the kernel dropped messages (a multicast flood); the caller must resync.

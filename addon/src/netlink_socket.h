@@ -2,7 +2,6 @@
 #include <napi.h>
 #include <uv.h>
 
-#include <vector>
 
 namespace netctl {
 
@@ -25,7 +24,7 @@ class NetlinkSocket : public Napi::ObjectWrap<NetlinkSocket> {
   Napi::Value Close(const Napi::CallbackInfo& info);
 
   static void OnReadable(uv_poll_t* handle, int status, int events);
-  // Receives one datagram into buffer_; returns its length, 0 if none is queued, or -errno.
+  // Receives one datagram into the thread's receive buffer; returns its length, 0 if none is queued, or -errno.
   ssize_t ReceiveOne();
   void CloseNow();
 
@@ -33,7 +32,6 @@ class NetlinkSocket : public Napi::ObjectWrap<NetlinkSocket> {
   uint32_t portId_ = 0;
   uv_poll_t* poll_ = nullptr;  // owned until its close callback runs
   bool started_ = false;
-  std::vector<uint8_t> buffer_;
   Napi::FunctionReference onDatagrams_;
   Napi::FunctionReference onError_;
 };
