@@ -27,6 +27,7 @@ const NAMES = [
 ];
 
 interface Sandbox {
+  key: string;
   dig(...args: string[]): Promise<string>;
   /** Sends raw bytes over UDP from inside the sandbox; resolves with the reply, or undefined after 300 ms. */
   send(bytes: Buffer): Promise<Buffer | undefined>;
@@ -36,28 +37,43 @@ const SEND = `const s = require('dgram').createSocket('udp4'); const t = setTime
 s.on('message', (m) => { process.stdout.write(m.toString('hex')); clearTimeout(t); process.exit(0); });
 s.send(Buffer.from(process.argv[1], 'hex'), 53, '127.0.0.11');`;
 
-/** A test host running the DNS for a fresh sandbox; dig and raw sends from inside that sandbox. */
-async function setup(t: Parameters<typeof createTestNamespace>[0], scope: { networkIds: string[]; mayForward: boolean }): Promise<Sandbox> {
+interface Scope {
+  networkIds: string[];
+  mayForward: boolean;
+  /** Forward to the dead upstream alone, giving up after timeoutMs. */
+  deadOnly?: boolean;
+  timeoutMs?: number;
+}
+
+/** A test host running the DNS for fresh sandboxes; dig and raw sends from inside each. */
+async function setupMany(t: Parameters<typeof createTestNamespace>[0], count: number, scope: Scope): Promise<Sandbox[]> {
   const host = createTestNamespace(t, 'nctl-dns');
   host.run('ip', 'link', 'set', 'lo', 'up');
-  const sandbox = createNamespace(dir, `sb-${crypto.randomBytes(4).toString('hex')}`);
-  t.teardown(() => deleteNamespace(sandbox));
-  await run('nsenter', [`--net=${sandbox}`, 'ip', 'link', 'set', 'lo', 'up']);
-  const child: ChildProcess = spawn('nsenter', [`--net=${host.path}`, process.execPath, HELPER, sandbox, JSON.stringify({ names: NAMES, ...scope })], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const keys: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const sandbox = createNamespace(dir, `sb-${crypto.randomBytes(4).toString('hex')}`);
+    t.teardown(() => deleteNamespace(sandbox));
+    await run('nsenter', [`--net=${sandbox}`, 'ip', 'link', 'set', 'lo', 'up']);
+    keys.push(sandbox);
+  }
+  const child: ChildProcess = spawn('nsenter', [`--net=${host.path}`, process.execPath, HELPER, keys.join(','), JSON.stringify({ names: NAMES, ...scope })], { stdio: ['pipe', 'pipe', 'pipe'] });
   t.teardown(() => void child.kill('SIGKILL'));
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('dns helper did not start')), 20_000);
     child.stdout!.on('data', (c: Buffer) => c.toString().includes('ready') && (clearTimeout(timer), resolve()));
     child.once('exit', (code) => reject(new Error(`dns helper exited ${code}`)));
   });
-  return {
+  return keys.map((sandbox) => ({
+    key: sandbox,
     dig: async (...args) => (await run('nsenter', [`--net=${sandbox}`, 'dig', '@127.0.0.11', '+time=3', '+tries=1', ...args])).stdout,
     send: async (bytes) => {
       const out = (await run('nsenter', [`--net=${sandbox}`, process.execPath, '-e', SEND, bytes.toString('hex')])).stdout;
       return out === '' ? undefined : Buffer.from(out, 'hex');
     },
-  };
+  }));
 }
+
+const setup = async (t: Parameters<typeof createTestNamespace>[0], scope: Scope): Promise<Sandbox> => (await setupMany(t, 1, scope))[0]!;
 
 const answers = (out: string): string[] => out.trim().split('\n').filter(Boolean).sort();
 
@@ -112,4 +128,30 @@ test('hostile packets get FORMERR or nothing, and the resolver answers on', asyn
   t.is(await send(Buffer.from([1, 2, 3])), undefined, 'too short to carry an ID: no answer');
   for (let i = 0; i < 20; i++) await send(crypto.randomBytes(12 + i * 3));
   t.deepEqual(answers(await dig('+short', 'web')), ['10.1.0.2']);
+});
+
+/**
+ * Sends `count` queries for distinct outside names from inside a sandbox, in bursts the socket
+ * buffers hold, and counts the replies by rcode that come within 1.5 s.
+ */
+const FLOOD = `const s = require('dgram').createSocket('udp4'); const count = Number(process.argv[1]); const rcodes = {};
+s.on('message', (m) => { const r = m[3] & 15; rcodes[r] = (rcodes[r] || 0) + 1; });
+const query = (i) => { const name = Buffer.from('q' + i + '.example.net'); const labels = Buffer.concat(String(name).split('.').map((l) => Buffer.concat([Buffer.from([l.length]), Buffer.from(l)])));
+  return Buffer.concat([Buffer.from([i >> 8, i & 255, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0]), labels, Buffer.from([0, 0, 1, 0, 1])]); };
+let sent = 0; const burst = () => { for (let k = 0; k < 50 && sent < count; k++) s.send(query(sent++), 53, '127.0.0.11'); if (sent < count) setTimeout(burst, 2); else setTimeout(() => { console.log(JSON.stringify(rcodes)); process.exit(0); }, 1500); };
+burst();`;
+
+const flood = async (sandbox: Sandbox, count: number): Promise<Record<string, number>> =>
+  JSON.parse((await run('nsenter', [`--net=${sandbox.key}`, process.execPath, '-e', FLOOD, String(count)])).stdout) as Record<string, number>;
+
+test('forwards in flight are bounded: beyond 256 from one sandbox and 1,024 in all, REFUSED at once; names still answer', async (t) => {
+  // The only upstream never answers: every forward stays in flight for the 20 s of the test.
+  const sandboxes = await setupMany(t, 5, { networkIds: ['n1'], mayForward: true, deadOnly: true, timeoutMs: 20_000 });
+  const [first, ...others] = sandboxes;
+  t.deepEqual(await flood(first!, 300), { 5: 44 }, 'one sandbox: 256 in flight, the other 44 REFUSED (rcode 5), nothing else answered yet');
+  const replies = await Promise.all(others.map((sandbox) => flood(sandbox, 250)));
+  t.is(replies.reduce((sum, r) => sum + (r['5'] ?? 0), 0), 256 + 4 * 250 - 1024, 'all sandboxes: 1,024 in flight, the rest REFUSED');
+  t.true(replies.every((r) => Object.keys(r).every((rcode) => rcode === '5')), 'and nothing else answered yet');
+  t.deepEqual(answers(await first!.dig('+short', 'web')), ['10.1.0.2'], "the sandboxes' own names still answer");
+  t.regex(await others[3]!.dig('example.org'), /status: REFUSED/, 'a new outside query is refused while saturated');
 });

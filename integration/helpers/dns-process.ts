@@ -1,8 +1,9 @@
-// The embedded DNS for tests, run inside a test host (`nsenter --net=...`): serves one sandbox
-// (argv: sandbox key, JSON of {names, networkIds, mayForward}), forwarding to two upstreams it
-// runs itself in the test host: 127.0.0.1:5301 drops every packet (a dead resolver), and
-// 127.0.0.1:5300 answers example.org with 192.0.2.99 and anything else NXDOMAIN. Prints
-// "ready"; stdin closing ends it.
+// The embedded DNS for tests, run inside a test host (`nsenter --net=...`): serves sandboxes
+// (argv: sandbox keys joined by commas, JSON of {names, networkIds, mayForward, deadOnly?,
+// timeoutMs?}), forwarding to two upstreams it runs itself in the test host: 127.0.0.1:5301 drops
+// every packet (a dead resolver), and 127.0.0.1:5300 answers example.org with 192.0.2.99 and
+// anything else NXDOMAIN; with deadOnly, to the dead one alone. Prints "ready"; stdin closing
+// ends it.
 import dgram from 'node:dgram';
 import net from 'node:net';
 import DNS from 'dns2';
@@ -49,13 +50,15 @@ function fakeUpstream(): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  const [key, json] = process.argv.slice(2);
-  const config = JSON.parse(json!) as { names: NamedEndpoint[]; networkIds: string[]; mayForward: boolean };
+  const [keys, json] = process.argv.slice(2);
+  const config = JSON.parse(json!) as { names: NamedEndpoint[]; networkIds: string[]; mayForward: boolean; deadOnly?: boolean; timeoutMs?: number };
   await fakeUpstream();
   const names = new NameTable();
   config.names.forEach((endpoint, i) => names.add(`e${i}`, endpoint));
-  const server = new DnsServer(names, new Forwarder([{ address: '127.0.0.1', port: 5301 }, { address: '127.0.0.1', port: 5300 }]));
-  server.open(key!, { networkIds: () => config.networkIds, mayForward: () => config.mayForward });
+  const dead = { address: '127.0.0.1', port: 5301 };
+  const upstreams = config.deadOnly ? [dead] : [dead, { address: '127.0.0.1', port: 5300 }];
+  const server = new DnsServer(names, new Forwarder(upstreams, config.timeoutMs !== undefined ? { timeoutMs: config.timeoutMs } : {}));
+  for (const key of keys!.split(',')) server.open(key, { networkIds: () => config.networkIds, mayForward: () => config.mayForward });
   process.stdout.write('ready\n');
   process.stdin.resume();
   process.stdin.on('end', () => {

@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { netctlCli, type Runner } from '../helpers/cli';
-import { startDaemon, type TestDaemon } from '../helpers/daemon';
+import { request, startDaemon, type TestDaemon } from '../helpers/daemon';
 import { createTestNamespace, type TestNamespace } from '../helpers/netns';
 
 interface Inspect {
@@ -215,8 +215,8 @@ test('published ports: reached from outside, from the host itself (also 127.0.0.
   t.is(fetch([], 'http://127.0.0.1:8080/'), 'hello from again');
 });
 
-test('embedded DNS: containers of a user-defined network find each other by name, alias, hostname and name.network; the default bridge has no names', async (t) => {
-  const { netctl } = await setup(t, []);
+test('embedded DNS: containers of a user-defined network find each other by name, alias, hostname and name.network, from creation on; the default bridge has no names', async (t) => {
+  const { daemon, netctl } = await setup(t, []);
   await ok(netctl, ['network', 'create', '--subnet', '10.87.0.0/24', 'front']);
   await ok(netctl, ['run', '-d', '--name', 'web', '--hostname', 'webhost', '--network-alias', 'site', '--network', 'front', 'sleep', '300']);
   await ok(netctl, ['run', '-d', '--name', 'client', '--network', 'front', 'sleep', '300']);
@@ -228,6 +228,12 @@ test('embedded DNS: containers of a user-defined network find each other by name
     t.regex(await ok(netctl, ['exec', 'client', 'nslookup', name]), new RegExp(`Address: ${web.replace(/\./g, '\\.')}`), name);
   }
   t.is(await pingFrom(netctl, 'client', 'site'), 0, 'ping by alias');
+
+  // Created, not started: its name answers already, before its process runs (as in Docker).
+  const created = await request(daemon.socketPath, 'POST', '/containers/create?name=later', { Cmd: ['sleep', '300'], HostConfig: { NetworkMode: 'front' } });
+  t.is(created.status, 201, created.text);
+  t.like(await inspect(netctl, 'later'), { State: { Status: 'created', Running: false } });
+  t.regex(await ok(netctl, ['exec', 'client', 'nslookup', 'later']), new RegExp(`Address: ${(await ipOf(netctl, 'later', 'front')).replace(/\./g, '\\.')}`));
 
   await ok(netctl, ['run', '-d', '--name', 'plain', '--network', 'bridge', 'sleep', '300']);
   t.notRegex(await ok(netctl, ['exec', 'plain', 'cat', '/etc/resolv.conf']), /127\.0\.0\.11/, 'the default bridge keeps the host resolvers, as Docker');
