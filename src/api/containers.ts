@@ -1,6 +1,5 @@
 // The Docker Engine API's container routes, as far as the launcher goes: create, start, stop,
 // kill, wait, list, inspect, logs, exec, remove; and network connect/disconnect of containers.
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { ServerResponse } from 'node:http';
@@ -11,6 +10,7 @@ import { type Attachment, containerInspectJson, containerListJson, parseContaine
 import { ApiError, badRequest } from './errors';
 import { FrameReader, frame, STREAM_TYPE } from './stream';
 import type { Router } from './router';
+import { newId } from '../util/id';
 
 const FOLLOW_POLL_MS = 100;
 
@@ -91,7 +91,7 @@ export function addContainerRoutes(router: Router, controller: Controller, launc
     const cmd = isObject(body) ? body['Cmd'] : undefined;
     if (!Array.isArray(cmd) || cmd.length === 0 || !cmd.every((c) => typeof c === 'string')) throw badRequest('No exec command specified: Cmd must be a non-empty list of strings');
     if (container.state.status !== 'running') throw new ApiError(409, `Container ${container.id} is not running`);
-    const exec: ExecInstance = { id: crypto.randomBytes(32).toString('hex'), containerId: container.id, cmd: cmd as string[], running: false, exitCode: null };
+    const exec: ExecInstance = { id: newId(), containerId: container.id, cmd: cmd as string[], running: false, exitCode: null };
     execs.set(exec.id, exec);
     return { status: 201, body: { Id: exec.id } };
   });

@@ -16,6 +16,7 @@ import { type EndpointAddress, type EndpointRecord, endpointSpecOf, type Sandbox
 import type { DnsRegistry } from './dns-registry';
 import { ForbiddenError, InvalidParameterError, NotFoundError } from './errors';
 import { type NetworkRecord, type PoolAllocation, specOf } from './network-record';
+import { newId } from '../util/id';
 
 const SANDBOX_PREFIX = 'sandboxes/';
 const ENDPOINT_PREFIX = 'endpoints/';
@@ -52,7 +53,6 @@ export interface AttachmentDeps {
   dns?: DnsRegistry;
 }
 
-const newId = (): string => crypto.randomBytes(32).toString('hex');
 const encode = (value: unknown): Buffer => Buffer.from(JSON.stringify(value));
 
 /** Docker's bridge MACs: 02:42 and the IPv4 address, so a reused address keeps its MAC in neighbours' caches. */

@@ -1,7 +1,6 @@
 // The CNM core: networks with unique names and 64-hex IDs, each created as one transaction over
 // IPAM, a driver and the store, and brought back on daemon start; sandboxes and endpoints are
 // delegated to attachments.ts.
-import crypto from 'node:crypto';
 import type pino from 'pino';
 import { type Driver, InvalidOptionError, type PortMapping } from '../drivers/driver';
 import { addressOf } from '../ip/address';
@@ -13,6 +12,7 @@ import { type DnsDeps, DnsRegistry, hasNames } from './dns-registry';
 import { type EndpointRecord, type SandboxRecord } from './endpoint-record';
 import { ConflictError, ForbiddenError, InvalidParameterError, NotFoundError } from './errors';
 import { type IpamConfig, type NetworkRecord, type PoolAllocation, specOf } from './network-record';
+import { newId } from '../util/id';
 
 const NETWORK_PREFIX = 'networks/';
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
@@ -166,7 +166,7 @@ export class Controller {
     const rollback = new Rollback();
     try {
       const record: NetworkRecord = {
-        id: crypto.randomBytes(32).toString('hex'),
+        id: newId(),
         name,
         driver: driverName,
         scope: driver.capability.dataScope,

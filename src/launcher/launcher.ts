@@ -3,7 +3,6 @@
 // shim that runs its first process. Creating is a transaction; a container's process outliving
 // the daemon is found again, by PID and start time, when the daemon comes back.
 import { spawn } from 'node:child_process';
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import path from 'node:path';
@@ -16,6 +15,7 @@ import type { ContainerConfig, ContainerRecord } from './container-record';
 import { writeEtcFiles, writeHosts } from './etc-files';
 import { isAlive, startTicksOf } from './process';
 import { startShim } from './shim';
+import { newId } from '../util/id';
 
 const CONTAINER_PREFIX = 'containers/';
 const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -115,7 +115,7 @@ export class Launcher {
 
   /** The sandbox, endpoints, /etc files and record of a new container; nothing runs yet. */
   async create(request: CreateRequest): Promise<ContainerRecord> {
-    const id = crypto.randomBytes(32).toString('hex');
+    const id = newId();
     const config: ContainerConfig = {
       name: request.name ?? `netctl_${id.slice(0, 8)}`,
       hostname: request.hostname ?? id.slice(0, 12),
@@ -303,7 +303,8 @@ export class Launcher {
       this.watchers.delete(record.id);
       void this.markExited(record, code);
     };
-    this.watchers.set(record.id, fs.watch(stateDir, check));
+    // The directory also holds the log and the /etc files: only the exit file is worth a read.
+    this.watchers.set(record.id, fs.watch(stateDir, (_event, file) => (file === null || file === 'exit') && check()));
     // It may have exited before the watch began.
     check();
   }
