@@ -9,16 +9,12 @@ import { ensureSysctl } from '../../kernel/sysctl';
 import type { Link, NetlinkHandle } from '../../netlink';
 import { Rollback } from '../../util/rollback';
 import { gatewaysFor } from '../gateways';
+import { findLink, unlessGone } from '../links';
 import { type Capability, type Driver, type EndpointSpec, InvalidOptionError, type JoinInfo, type JoinTarget, type NetworkSpec, type PortMapping } from '../driver';
 import { type BridgeOptions, bridgeNameOf, parseBridgeOptions } from './options';
 import { PortTable } from './ports';
 
 const ALIAS_PREFIX = 'netctl-network:';
-
-/** For deletes: a link already gone is what was wanted. */
-const unlessGone = (error: unknown): void => {
-  if ((error as { code?: string }).code !== 'ENODEV') throw error;
-};
 
 /** The host end of an endpoint's veth pair: named after the endpoint, so no lookup is needed to find it. */
 const hostVethName = (endpointId: string): string => `veth${endpointId.slice(0, 11)}`;
@@ -52,7 +48,7 @@ export class BridgeDriver implements Driver {
     const { netlink } = this.deps;
     const rollback = new Rollback();
     try {
-      const existing = await this.findLink(name);
+      const existing = await findLink(netlink, name);
       if (existing) {
         const owner = existing.alias?.startsWith(ALIAS_PREFIX) ? ` by network ${existing.alias.slice(ALIAS_PREFIX.length, ALIAS_PREFIX.length + 12)}` : ' and is not managed by netctl';
         throw new InvalidOptionError(`cannot create bridge "${name}": a device of that name is already in use${owner}; choose another com.docker.network.bridge.name`);
@@ -216,14 +212,6 @@ export class BridgeDriver implements Driver {
     }
   }
 
-  private async findLink(name: string): Promise<Link | undefined> {
-    try {
-      return await this.deps.netlink.linkGet(name);
-    } catch (error) {
-      unlessGone(error);
-      return undefined;
-    }
-  }
 
   private firewallRules(spec: NetworkSpec, options: BridgeOptions, bridge: string): NetworkRules {
     return firewallRules(spec, options, bridge, this.ports.published(spec.id));

@@ -6,8 +6,9 @@ import type pino from 'pino';
 import { InvalidArgumentError, type MacvlanMode, NetlinkHandle } from '../../netlink';
 import { type Capability, type Driver, type EndpointSpec, InvalidOptionError, type JoinInfo, type JoinTarget, type NetworkSpec, type PortMapping } from '../driver';
 import { gatewaysFor } from '../gateways';
+import { isGone, unlessGone } from '../links';
 import { parseMacvlanOptions } from './options';
-import { ensureParent, isGone, OWNED_PARENT_ALIAS, type ParentPlan, planParent, removeOwnedParent } from './parent';
+import { ensureParent, OWNED_PARENT_ALIAS, type ParentPlan, planParent, removeOwnedParent } from './parent';
 
 export interface MacvlanDriverDeps {
   /** A netlink handle in the namespace the daemon manages (where parents are). */
@@ -41,8 +42,14 @@ export class MacvlanDriver implements Driver {
   async createNetwork(spec: NetworkSpec): Promise<void> {
     const network = this.describe(spec);
     this.checkSharing(network);
-    await ensureParent(this.deps.netlink, network.parent);
+    // Listed before the await, so a concurrent create on the same parent sees it.
     this.networks.set(spec.id, network);
+    try {
+      await ensureParent(this.deps.netlink, network.parent);
+    } catch (error) {
+      this.networks.delete(spec.id);
+      throw error;
+    }
   }
 
   async deleteNetwork(spec: NetworkSpec): Promise<void> {
@@ -71,9 +78,7 @@ export class MacvlanDriver implements Driver {
     const netlink = openIn(endpoint.sandbox.sandboxKey);
     if (!netlink) return;
     try {
-      await netlink.linkDel(endpoint.sandbox.ifname).catch((error: unknown) => {
-        if (!isGone(error)) throw error;
-      });
+      await netlink.linkDel(endpoint.sandbox.ifname).catch(unlessGone);
     } finally {
       netlink.close();
     }

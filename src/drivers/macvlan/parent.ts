@@ -2,8 +2,9 @@
 // netctl makes on it for `-o parent=IFACE.VID`; or, for a network with no way out (no parent, or
 // --internal), a link of netctl's own. What netctl made carries an alias, so it is removed with
 // the last network using it and never otherwise.
-import { type Link, LinkNotFoundError, type NetlinkHandle } from '../../netlink';
+import type { Link, NetlinkHandle } from '../../netlink';
 import { InvalidOptionError, MissingKernelFeatureError, type NetworkSpec } from '../driver';
+import { findLink, unlessGone } from '../links';
 import type { MacvlanOptions } from './options';
 
 /** The alias of links netctl made to be macvlan parents. */
@@ -20,17 +21,6 @@ export function planParent(spec: NetworkSpec, options: MacvlanOptions): ParentPl
   if (spec.internal || !options.parent) return { kind: 'own', name: `dm-${spec.id.slice(0, 12)}`, peer: `dp-${spec.id.slice(0, 12)}` };
   const { name, vlan } = options.parent;
   return vlan ? { kind: 'vlan', name, base: vlan.base, vlanId: vlan.id } : { kind: 'host', name };
-}
-
-export const isGone = (error: unknown): boolean => (error as { code?: string }).code === 'ENODEV';
-
-async function findLink(netlink: NetlinkHandle, name: string): Promise<Link | undefined> {
-  try {
-    return await netlink.linkGet(name);
-  } catch (error) {
-    if (error instanceof LinkNotFoundError || isGone(error)) return undefined;
-    throw error;
-  }
 }
 
 /**
@@ -64,9 +54,7 @@ export async function ensureParent(netlink: NetlinkHandle, plan: ParentPlan): Pr
 export async function removeOwnedParent(netlink: NetlinkHandle, name: string): Promise<void> {
   const link = await findLink(netlink, name);
   if (link?.alias !== OWNED_PARENT_ALIAS) return;
-  await netlink.linkDel(link.index).catch((error: unknown) => {
-    if (!isGone(error)) throw error;
-  });
+  await netlink.linkDel(link.index).catch(unlessGone);
 }
 
 async function checkUsable(netlink: NetlinkHandle, link: Link): Promise<void> {
