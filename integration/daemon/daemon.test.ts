@@ -39,6 +39,18 @@ test('/version describes the daemon and the kernel', async (t) => {
   t.regex(body.Version, /^\d+\.\d+\.\d+/);
 });
 
+test('a body over 1 MiB gets 413 (answered, not cut off), invalid JSON 400, and nothing is created', async (t) => {
+  const daemon = await startDaemon(t, { netns: testHost(t), args: ['--bridge', 'none'] });
+  const huge = await request(daemon.socketPath, 'POST', '/v1.41/networks/create', JSON.stringify({ Name: 'big', Labels: { pad: 'x'.repeat(2 * 1024 * 1024) } }));
+  t.is(huge.status, 413);
+  t.regex(huge.json<{ message: string }>().message, /request body is larger than 1048576 bytes/);
+  const broken = await request(daemon.socketPath, 'POST', '/v1.41/networks/create', '{"Name": ');
+  t.is(broken.status, 400);
+  t.regex(broken.json<{ message: string }>().message, /invalid JSON in request body/);
+  const names = (await request(daemon.socketPath, 'GET', '/v1.41/networks')).json<Array<{ Name: string }>>().map((n) => n.Name);
+  t.deepEqual(names.sort(), ['host', 'none']);
+});
+
 test('unknown paths get 404 and wrong methods 405, as JSON messages', async (t) => {
   const daemon = await startDaemon(t, { netns: testHost(t) });
   const missing = await request(daemon.socketPath, 'GET', '/v1.41/no/such/thing');

@@ -246,3 +246,20 @@ test('daemon kill -9, own parent deleted meanwhile: the restart makes it again a
   t.true(await pings(netctl, 'r1', '10.78.0.12'), 'and the containers are on it again');
   t.regex(second.logs(), /macvlan parent missing: recreated it/);
 });
+
+test('a parent deleted under a running daemon: joins say so clearly; made again (a new index), joins work again', async (t) => {
+  const h1 = await host(t, undefined);
+  await ok(h1.netctl, ['network', 'create', '-d', 'macvlan', '--subnet', '10.79.0.0/24', '-o', 'parent=up0', 'lan']);
+  await ok(h1.netctl, ['run', '-d', '--name', 'before', '--network', 'lan', 'sleep', '300']);
+  h1.ns.run('ip', 'link', 'del', 'up0');
+  const refused = await h1.netctl(['run', '-d', '--name', 'orphan', '--network', 'lan', 'sleep', '300']);
+  t.is(refused.code, 125);
+  t.regex(refused.stderr, /parent interface "up0" of macvlan network "lan" no longer exists: create it again, or remove the network/);
+  h1.ns.run('ip', 'link', 'add', 'up0', 'type', 'veth', 'peer', 'name', 'up0p');
+  h1.ns.run('ip', 'link', 'set', 'up0p', 'up');
+  h1.ns.run('ip', 'link', 'set', 'up0', 'up');
+  h1.ns.run('ip', 'addr', 'add', '10.79.0.254/24', 'dev', 'up0p');
+  await ok(h1.netctl, ['run', '-d', '--name', 'after', '--network', 'lan', '--ip', '10.79.0.20', 'sleep', '300']);
+  t.like(linksIn((await inspect(h1.netctl, 'after')).NetworkSettings.SandboxKey).find((l) => l.ifname === 'eth0'), { linkinfo: { info_kind: 'macvlan' } });
+  t.true(await pings(h1.netctl, 'after', '10.79.0.254'), 'on the new parent: reaches the other end of it');
+});

@@ -92,20 +92,37 @@ function match(pattern: string[], segments: string[]): Record<string, string> | 
 }
 
 async function readJson(incoming: IncomingMessage): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of incoming as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_BODY_BYTES) throw new ApiError(413, `request body is larger than ${MAX_BODY_BYTES} bytes`);
-    chunks.push(chunk);
-  }
-  const text = Buffer.concat(chunks).toString('utf8').trim();
+  const text = (await readBody(incoming)).toString('utf8').trim();
   if (text === '') return undefined;
   try {
     return JSON.parse(text) as unknown;
   } catch (error) {
     throw badRequest(`invalid JSON in request body: ${(error as Error).message}`);
   }
+}
+
+/**
+ * The request body, by events (an async iterator over the request cost ~0.1 ms a request). Past
+ * the limit the rest is read and dropped, so the 413 can still be answered.
+ */
+function readBody(incoming: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer): void => {
+      size += chunk.length;
+      if (size <= MAX_BODY_BYTES) {
+        chunks.push(chunk);
+        return;
+      }
+      incoming.off('data', onData);
+      incoming.resume();
+      reject(new ApiError(413, `request body is larger than ${MAX_BODY_BYTES} bytes`));
+    };
+    incoming.on('data', onData);
+    incoming.once('end', () => resolve(Buffer.concat(chunks)));
+    incoming.once('error', reject);
+  });
 }
 
 function errorReply(error: unknown): Reply {

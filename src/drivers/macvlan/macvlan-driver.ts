@@ -20,6 +20,11 @@ interface MacvlanNetwork {
   name: string;
   parent: ParentPlan;
   mode: MacvlanMode;
+  /**
+   * The parent's index as last seen: joins name the parent by it, saving a lookup each. A parent
+   * deleted since answers ENODEV, and the join looks it up by name again.
+   */
+  parentIndex?: number;
 }
 
 export class MacvlanDriver implements Driver {
@@ -45,7 +50,7 @@ export class MacvlanDriver implements Driver {
     // Listed before the await, so a concurrent create on the same parent sees it.
     this.networks.set(spec.id, network);
     try {
-      await ensureParent(this.deps.netlink, network.parent);
+      network.parentIndex = (await ensureParent(this.deps.netlink, network.parent)).parent.index;
     } catch (error) {
       this.networks.delete(spec.id);
       throw error;
@@ -59,9 +64,16 @@ export class MacvlanDriver implements Driver {
   }
 
   async join(network: NetworkSpec, endpoint: EndpointSpec, target: JoinTarget): Promise<JoinInfo> {
-    const { parent, mode, name } = this.networks.get(network.id) ?? this.describe(network);
+    const known = this.networks.get(network.id) ?? this.describe(network);
+    const { parent, mode, name } = known;
+    const create = (parentRef: string | number): Promise<void> =>
+      this.deps.netlink.linkAddInNamespace({ kind: 'macvlan', name: target.ifname, parent: parentRef, mode, mac: endpoint.mac }, target.sandboxKey);
     try {
-      await this.deps.netlink.linkAddInNamespace({ kind: 'macvlan', name: target.ifname, parent: parent.name, mode, mac: endpoint.mac }, target.sandboxKey);
+      await create(known.parentIndex ?? parent.name).catch((error: unknown) => {
+        if (known.parentIndex === undefined || !isGone(error)) throw error;
+        delete known.parentIndex;
+        return create(parent.name);
+      });
     } catch (error) {
       if (isGone(error)) throw new Error(`parent interface "${parent.name}" of macvlan network "${name}" no longer exists: create it again, or remove the network`);
       if (mode === 'passthru' && (error as { code?: string }).code === 'EINVAL') {
@@ -98,7 +110,9 @@ export class MacvlanDriver implements Driver {
       const network = this.describe(spec);
       this.networks.set(spec.id, network);
       try {
-        if (await ensureParent(netlink, network.parent)) log.warn({ network: spec.id, parent: network.parent.name }, 'macvlan parent missing: recreated it');
+        const { parent, created } = await ensureParent(netlink, network.parent);
+        network.parentIndex = parent.index;
+        if (created) log.warn({ network: spec.id, parent: network.parent.name }, 'macvlan parent missing: recreated it');
       } catch (error) {
         // The admin's interface is gone or down: the network stays, and joins say why they fail.
         log.error({ err: error, network: spec.id, parent: network.parent.name }, 'macvlan parent unusable');

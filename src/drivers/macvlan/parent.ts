@@ -25,14 +25,14 @@ export function planParent(spec: NetworkSpec, options: MacvlanOptions): ParentPl
 
 /**
  * Makes sure the plan's parent exists and can carry macvlan interfaces, creating a VLAN
- * sub-interface or an own parent as needed. Resolves with whether it created one; on failure
- * nothing it made is left.
+ * sub-interface or an own parent as needed. Resolves with the parent and whether it was made
+ * now; on failure nothing it made is left.
  */
-export async function ensureParent(netlink: NetlinkHandle, plan: ParentPlan): Promise<boolean> {
+export async function ensureParent(netlink: NetlinkHandle, plan: ParentPlan): Promise<{ parent: Link; created: boolean }> {
   const existing = await findLink(netlink, plan.name);
   if (existing) {
     if (existing.alias !== OWNED_PARENT_ALIAS) await checkUsable(netlink, existing);
-    return false;
+    return { parent: existing, created: false };
   }
   switch (plan.kind) {
     case 'host':
@@ -41,12 +41,10 @@ export async function ensureParent(netlink: NetlinkHandle, plan: ParentPlan): Pr
       const base = await findLink(netlink, plan.base);
       if (!base) throw new InvalidOptionError(`parent interface "${plan.base}" of VLAN sub-interface "${plan.name}" not found: name an existing interface of the host (see "ip link")`);
       await checkUsable(netlink, base);
-      await owned(netlink, plan.name, () => createVlan(netlink, plan));
-      return true;
+      return { parent: await owned(netlink, plan.name, () => createVlan(netlink, plan)), created: true };
     }
     case 'own':
-      await owned(netlink, plan.name, () => createOwn(netlink, plan));
-      return true;
+      return { parent: await owned(netlink, plan.name, () => createOwn(netlink, plan)), created: true };
   }
 }
 
@@ -67,10 +65,11 @@ async function checkUsable(netlink: NetlinkHandle, link: Link): Promise<void> {
 }
 
 /** Creates a link, then marks it as netctl's; a link that cannot be marked is removed again. */
-async function owned(netlink: NetlinkHandle, name: string, create: () => Promise<void>): Promise<void> {
-  await create();
+async function owned(netlink: NetlinkHandle, name: string, create: () => Promise<Link>): Promise<Link> {
+  const link = await create();
   try {
-    await netlink.linkSetAlias(name, OWNED_PARENT_ALIAS);
+    await netlink.linkSetAlias(link.index, OWNED_PARENT_ALIAS);
+    return link;
   } catch (error) {
     await netlink.linkDel(name).catch(() => undefined);
     throw error;
@@ -79,9 +78,9 @@ async function owned(netlink: NetlinkHandle, name: string, create: () => Promise
 
 const unsupported = (error: unknown): boolean => (error as { code?: string }).code === 'EOPNOTSUPP';
 
-async function createVlan(netlink: NetlinkHandle, plan: Extract<ParentPlan, { kind: 'vlan' }>): Promise<void> {
+async function createVlan(netlink: NetlinkHandle, plan: Extract<ParentPlan, { kind: 'vlan' }>): Promise<Link> {
   try {
-    await netlink.linkAdd({ kind: 'vlan', name: plan.name, parent: plan.base, vlanId: plan.vlanId, up: true });
+    return await netlink.linkAdd({ kind: 'vlan', name: plan.name, parent: plan.base, vlanId: plan.vlanId, up: true });
   } catch (error) {
     if (!unsupported(error)) throw error;
     throw new MissingKernelFeatureError(
@@ -95,16 +94,16 @@ async function createVlan(netlink: NetlinkHandle, plan: Extract<ParentPlan, { ki
  * A dummy link, as Docker uses; kernels built without the dummy driver get one end of a veth
  * pair instead (both ends up, so the macvlan interfaces on it have carrier).
  */
-async function createOwn(netlink: NetlinkHandle, plan: Extract<ParentPlan, { kind: 'own' }>): Promise<void> {
+async function createOwn(netlink: NetlinkHandle, plan: Extract<ParentPlan, { kind: 'own' }>): Promise<Link> {
   try {
-    await netlink.linkAdd({ kind: 'dummy', name: plan.name, up: true });
-    return;
+    return await netlink.linkAdd({ kind: 'dummy', name: plan.name, up: true });
   } catch (error) {
     if (!unsupported(error)) throw error;
   }
-  await netlink.linkAdd({ kind: 'veth', name: plan.name, up: true, peer: { name: plan.peer } });
+  const link = await netlink.linkAdd({ kind: 'veth', name: plan.name, up: true, peer: { name: plan.peer } });
   try {
     await netlink.linkSetUp(plan.peer);
+    return link;
   } catch (error) {
     await netlink.linkDel(plan.name).catch(() => undefined);
     throw error;
