@@ -263,3 +263,22 @@ test('a parent deleted under a running daemon: joins say so clearly; made again 
   t.like(linksIn((await inspect(h1.netctl, 'after')).NetworkSettings.SandboxKey).find((l) => l.ifname === 'eth0'), { linkinfo: { info_kind: 'macvlan' } });
   t.true(await pings(h1.netctl, 'after', '10.79.0.254'), 'on the new parent: reaches the other end of it');
 });
+
+test('dual stack: containers on two hosts reach each other over IPv6 too; --internal keeps to a segment of its own even with a parent', async (t) => {
+  const segment = underlay(t);
+  const [h1, h2] = [await host(t, segment), await host(t, segment)];
+  for (const [h, range] of [[h1, '10.71.0.0/28'], [h2, '10.71.0.16/28']] as const) {
+    await ok(h.netctl, ['network', 'create', '-d', 'macvlan', '--ipv6', '--subnet', '10.71.0.0/24', '--gateway', '10.71.0.254', '--ip-range', range, '--subnet', 'fd71::/64', '-o', 'parent=up0', 'lan']);
+  }
+  await ok(h1.netctl, ['run', '-d', '--name', 'a', '--network', 'lan', '--ip6', 'fd71::a', 'sleep', '300']);
+  await ok(h2.netctl, ['run', '-d', '--name', 'b', '--network', 'lan', '--ip6', 'fd71::b', 'sleep', '300']);
+  t.regex(await ok(h1.netctl, ['exec', 'a', 'ip', '-6', 'addr', 'show', 'eth0']), /inet6 fd71::a\/64/);
+  t.true(await pings(h1.netctl, 'a', 'fd71::b'), 'IPv6 across hosts');
+  t.true(await pings(h2.netctl, 'b', '10.71.0.1'), 'and IPv4');
+
+  const id = (await ok(h1.netctl, ['network', 'create', '-d', 'macvlan', '--internal', '--subnet', '10.72.9.0/24', '-o', 'parent=up0', 'inner'])).trim();
+  await ok(h1.netctl, ['run', '-d', '--name', 'i', '--network', 'inner', 'sleep', '300']);
+  t.like(linksIn((await inspect(h1.netctl, 'i')).NetworkSettings.SandboxKey).find((l) => l.ifname === 'eth0'), { linkinfo: { info_kind: 'macvlan' } });
+  t.true(linkNames(h1.ns).includes(`dm-${id.slice(0, 12)}`), '--internal: the parent is a segment of its own, as Docker does');
+  t.notRegex(await ok(h1.netctl, ['exec', 'i', 'ip', 'route']), /default/);
+});
