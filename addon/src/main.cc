@@ -1,7 +1,11 @@
 // netctl's native addon: only the syscalls Node cannot make itself (see src/native/addon.ts).
 #include <malloc.h>
 #include <napi.h>
+#include <sys/resource.h>
 
+#include <cerrno>
+
+#include "errno_error.h"
 #include "netlink_socket.h"
 #include "netns.h"
 #include "udp_batch.h"
@@ -24,12 +28,27 @@ static Napi::Value LimitMallocArenas(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// Each sandbox holds descriptors (a netlink socket, DNS listeners); a shell's soft limit of 1,024
+// would stop a daemon at a few hundred containers while the hard limit allows far more. Returns
+// the soft limit now in force. Called by the daemon only.
+static Napi::Value RaiseOpenFileLimit(const Napi::CallbackInfo& info) {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) throw ErrnoError(info.Env(), errno, "getrlimit", "RLIMIT_NOFILE");
+  if (limit.rlim_cur < limit.rlim_max) {
+    rlimit raised{limit.rlim_max, limit.rlim_max};
+    if (setrlimit(RLIMIT_NOFILE, &raised) != 0) throw ErrnoError(info.Env(), errno, "setrlimit", "RLIMIT_NOFILE");
+    limit = raised;
+  }
+  return Napi::Number::New(info.Env(), static_cast<double>(limit.rlim_cur));
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   Napi::Function socketClass = NetlinkSocket::Define(env);
   netlinkSocketClass = new Napi::FunctionReference(Napi::Persistent(socketClass));
   env.SetInstanceData(netlinkSocketClass);
   exports.Set("openNetlink", Napi::Function::New(env, OpenNetlink));
   exports.Set("limitMallocArenas", Napi::Function::New(env, LimitMallocArenas));
+  exports.Set("raiseOpenFileLimit", Napi::Function::New(env, RaiseOpenFileLimit));
   InitNetns(env, exports);
   exports.Set("UdpBatch", UdpBatch::Define(env));
   return exports;

@@ -51,6 +51,12 @@ test('a body over 1 MiB gets 413 (answered, not cut off), invalid JSON 400, and 
   t.deepEqual(names.sort(), ['host', 'none']);
 });
 
+test('the daemon raises its soft limit of open files to the hard limit (descriptors per sandbox)', async (t) => {
+  const daemon = await startDaemon(t, { netns: testHost(t), prefix: ['prlimit', '--nofile=1024:8192'] });
+  const limits = fs.readFileSync(`/proc/${daemon.process.pid}/limits`, 'utf8');
+  t.regex(limits, /^Max open files\s+8192\s+8192\s+files/m);
+});
+
 test('unknown paths get 404 and wrong methods 405, as JSON messages', async (t) => {
   const daemon = await startDaemon(t, { netns: testHost(t) });
   const missing = await request(daemon.socketPath, 'GET', '/v1.41/no/such/thing');

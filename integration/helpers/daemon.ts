@@ -52,6 +52,8 @@ export interface StartOptions {
   /** Path of the test host's namespace, e.g. /run/netns/nctl-abc. */
   netns: string;
   args?: string[];
+  /** A command the daemon runs under (it execs the rest), e.g. ['prlimit', '--nofile=1024:8192']. */
+  prefix?: string[];
   /** Reuse the state of an earlier daemon (restart tests). */
   root?: string;
   runDir?: string;
@@ -62,7 +64,8 @@ export async function startDaemon(t: { teardown(fn: () => Promise<void> | void):
   const root = options.root ?? path.join(base!, 'root');
   const runDir = options.runDir ?? path.join(base!, 'run');
   const socketPath = path.join(runDir, 'netctl.sock');
-  const child = spawn('nsenter', [`--net=${options.netns}`, process.execPath, CLI, 'daemon', '--root', root, '--exec-root', runDir, '-H', `unix://${socketPath}`, ...(options.args ?? [])], {
+  const [command, ...prefixArgs] = [...(options.prefix ?? []), 'nsenter'];
+  const child = spawn(command!, [...prefixArgs, `--net=${options.netns}`, process.execPath, CLI, 'daemon', '--root', root, '--exec-root', runDir, '-H', `unix://${socketPath}`, ...(options.args ?? [])], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';

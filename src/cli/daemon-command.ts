@@ -51,6 +51,9 @@ export async function runDaemon(argv: string[]): Promise<number> {
   // A long-running process with a 32-thread pool: two malloc arenas instead of up to 16 keep
   // ~10 MB less resident (measured with 500 containers).
   native().limitMallocArenas(2);
+  // Descriptors per sandbox (its netlink socket, DNS listeners): a shell's soft limit of 1,024
+  // would stop the daemon at a few hundred containers.
+  native().raiseOpenFileLimit();
   const daemon = new Daemon(options);
   await daemon.start();
   return new Promise<number>((resolve) => {

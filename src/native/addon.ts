@@ -64,6 +64,8 @@ export interface NativeAddon {
   socketInNetns(nsPath: string, kind: 'udp4' | 'udp6' | 'tcp4' | 'tcp6', address: string, port: number): number;
   /** glibc's mallopt(M_ARENA_MAX): caps the malloc arenas threads get (the daemon's memory). */
   limitMallocArenas(arenas: number): void;
+  /** Raises the soft limit of open files to the hard limit; returns the soft limit in force. */
+  raiseOpenFileLimit(): number;
 }
 
 let loaded: NativeAddon | undefined;
