@@ -6,34 +6,15 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { netctlCli, type Runner } from '../helpers/cli';
+import { daemonWithCli, inspect, ok } from '../helpers/containers';
 import { request, startDaemon, type TestDaemon } from '../helpers/daemon';
 import { createTestNamespace, type TestNamespace } from '../helpers/netns';
 
-interface Inspect {
-  Id: string;
-  State: { Status: string; Running: boolean; Pid: number; ExitCode: number };
-  NetworkSettings: { SandboxKey: string; Networks: Record<string, { IPAddress: string; Gateway: string; MacAddress: string }> };
-}
-
 async function setup(t: Parameters<typeof startDaemon>[0] & Parameters<typeof createTestNamespace>[0], args = ['--bridge', 'none']): Promise<{ ns: TestNamespace; daemon: TestDaemon; netctl: Runner }> {
   const ns = createTestNamespace(t, 'nctl-run');
-  const daemon = await startDaemon(t, { netns: ns.path, args });
-  const netctl = netctlCli(daemon.socketPath);
-  t.teardown(async () => {
-    // Containers outlive the daemon by design: the test takes its own down.
-    const ids = (await netctl(['ps', '-aq', '--no-trunc'])).stdout.split('\n').filter(Boolean);
-    if (ids.length > 0) await netctl(['rm', '-f', ...ids]);
-  });
-  return { ns, daemon, netctl };
+  return { ns, ...(await daemonWithCli(t, { netns: ns.path, args })) };
 }
 
-async function ok(netctl: Runner, args: string[]): Promise<string> {
-  const run = await netctl(args);
-  if (run.code !== 0) throw new Error(`netctl ${args.join(' ')} exited ${run.code}: ${run.stderr}`);
-  return run.stdout;
-}
-
-const inspect = async (netctl: Runner, name: string): Promise<Inspect> => (JSON.parse(await ok(netctl, ['inspect', name])) as Inspect[])[0]!;
 const ipOf = async (netctl: Runner, name: string, network: string): Promise<string> => (await inspect(netctl, name)).NetworkSettings.Networks[network]!.IPAddress;
 const pingFrom = async (netctl: Runner, name: string, ip: string): Promise<number | null> => (await netctl(['exec', name, '--', 'ping', '-c', '1', '-W', '1', ip])).code;
 const veths = (ns: TestNamespace): string[] => ns.json<Array<{ ifname: string }>>('ip', '-j', 'link', 'show', 'type', 'veth').map((l) => l.ifname);

@@ -6,6 +6,7 @@
 import test from 'ava';
 import { execFileSync } from 'node:child_process';
 import { netctlCli, type Runner } from '../helpers/cli';
+import { daemonWithCli, inspect, ok } from '../helpers/containers';
 import { startDaemon, type TestDaemon } from '../helpers/daemon';
 import { createTestNamespace, type TestNamespace } from '../helpers/netns';
 
@@ -15,11 +16,6 @@ interface TestHost {
   ns: TestNamespace;
   daemon: TestDaemon;
   netctl: Runner;
-}
-
-interface Inspect {
-  State: { Pid: number };
-  NetworkSettings: { SandboxKey: string; Networks: Record<string, { IPAddress: string; Gateway: string; MacAddress: string }> };
 }
 
 interface IpLink {
@@ -49,22 +45,8 @@ async function host(t: T, segment: TestNamespace | undefined): Promise<TestHost>
     ns.run('ip', 'link', 'set', 'up0p', 'up');
   }
   ns.run('ip', 'link', 'set', 'up0', 'up');
-  const daemon = await startDaemon(t, { netns: ns.path, args: ['--bridge', 'none'] });
-  const netctl = netctlCli(daemon.socketPath);
-  t.teardown(async () => {
-    const ids = (await netctl(['ps', '-aq', '--no-trunc'])).stdout.split('\n').filter(Boolean);
-    if (ids.length > 0) await netctl(['rm', '-f', ...ids]);
-  });
-  return { ns, daemon, netctl };
+  return { ns, ...(await daemonWithCli(t, { netns: ns.path, args: ['--bridge', 'none'] })) };
 }
-
-async function ok(netctl: Runner, args: string[]): Promise<string> {
-  const run = await netctl(args);
-  if (run.code !== 0) throw new Error(`netctl ${args.join(' ')} exited ${run.code}: ${run.stderr}`);
-  return run.stdout;
-}
-
-const inspect = async (netctl: Runner, name: string): Promise<Inspect> => (JSON.parse(await ok(netctl, ['inspect', name])) as Inspect[])[0]!;
 
 /** Bounded: a few attempts where a reply is expected (a loaded machine can miss one), one where it is not. */
 async function pings(netctl: Runner, from: string, ip: string, attempts = 3): Promise<boolean> {

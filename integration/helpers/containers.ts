@@ -1,0 +1,31 @@
+// netctl's container CLI in tests: a daemon in a test host with the CLI against it, whose
+// containers (they outlive a daemon by design) are removed after the test, and the calls most
+// tests make.
+import { netctlCli, type Runner } from './cli';
+import { type StartOptions, startDaemon, type TestDaemon } from './daemon';
+
+/** `netctl inspect CONTAINER`, the fields tests read. */
+export interface ContainerInspect {
+  Id: string;
+  State: { Status: string; Running: boolean; Pid: number; ExitCode: number };
+  NetworkSettings: { SandboxKey: string; Networks: Record<string, { IPAddress: string; Gateway: string; MacAddress: string }> };
+}
+
+export async function daemonWithCli(t: Parameters<typeof startDaemon>[0], options: StartOptions): Promise<{ daemon: TestDaemon; netctl: Runner }> {
+  const daemon = await startDaemon(t, options);
+  const netctl = netctlCli(daemon.socketPath);
+  t.teardown(async () => {
+    const ids = (await netctl(['ps', '-aq', '--no-trunc'])).stdout.split('\n').filter(Boolean);
+    if (ids.length > 0) await netctl(['rm', '-f', ...ids]);
+  });
+  return { daemon, netctl };
+}
+
+/** A netctl command that must succeed; resolves with its output. */
+export async function ok(netctl: Runner, args: string[]): Promise<string> {
+  const run = await netctl(args);
+  if (run.code !== 0) throw new Error(`netctl ${args.join(' ')} exited ${run.code}: ${run.stderr}`);
+  return run.stdout;
+}
+
+export const inspect = async (netctl: Runner, name: string): Promise<ContainerInspect> => (JSON.parse(await ok(netctl, ['inspect', name])) as ContainerInspect[])[0]!;
