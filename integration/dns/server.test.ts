@@ -101,13 +101,24 @@ test('scope: names of networks the sandbox is not on are not answered (the quest
 });
 
 test('forwarding: the first upstream is dead, the answer still comes within 100 ms, over UDP and TCP', async (t) => {
-  const { dig } = await setup(t, { networkIds: ['n1'], mayForward: true });
-  const first = await dig('example.org');
-  t.regex(first, /^example\.org\.\s+30\s+IN\s+A\s+192\.0\.2\.99$/m);
-  t.true(Number(/Query time: (\d+) msec/.exec(first)?.[1]) < 100, first);
-  const again = await dig('example.org');
-  t.true(Number(/Query time: (\d+) msec/.exec(again)?.[1]) < 100, again);
-  t.deepEqual(answers(await dig('+short', '+tcp', 'example.org')), ['192.0.2.99']);
+  const queryTime = (out: string): number => Number(/Query time: (\d+) msec/.exec(out)?.[1]);
+  // A resolver that waited on the dead upstream would take seconds on every try; a loaded machine
+  // (CI runs test files in parallel) may stall one try's event loop past the bound. So each try is a
+  // fresh resolver that has never seen the dead upstream, and the best try is bounded.
+  const tries: string[] = [];
+  let dig: Sandbox['dig'] | undefined;
+  for (let attempt = 0; attempt < 3 && !tries.some((out) => queryTime(out) < 100); attempt++) {
+    dig = (await setup(t, { networkIds: ['n1'], mayForward: true })).dig;
+    const first = await dig('example.org');
+    t.regex(first, /^example\.org\.\s+30\s+IN\s+A\s+192\.0\.2\.99$/m);
+    tries.push(first);
+  }
+  t.true(tries.some((out) => queryTime(out) < 100), tries.join('\n'));
+  // The dead upstream is now asked last: no wait for the 50 ms hedge (best of three, as above).
+  const again: string[] = [];
+  for (let attempt = 0; attempt < 3 && !again.some((out) => queryTime(out) < 40); attempt++) again.push(await dig!('example.org'));
+  t.true(again.some((out) => queryTime(out) < 40), again.join('\n'));
+  t.deepEqual(answers(await dig!('+short', '+tcp', 'example.org')), ['192.0.2.99']);
 });
 
 test('a sandbox only on internal networks never forwards: REFUSED, while its names still answer', async (t) => {

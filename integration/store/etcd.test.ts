@@ -207,9 +207,13 @@ test('etcd: with one of two endpoints dead, every operation still succeeds promp
 
 test('etcd: when etcd is down, operations and watches fail with StoreUnavailableError within the retry window', async (t) => {
   const etcd = await startEtcd(t);
+  // Written with the default timeouts: on a loaded machine a first connection may take longer
+  // than the 500 ms attempts of the store under test.
+  const seeder = new GlobalStore({ endpoints: [etcd.endpoint] });
+  await seeder.put('before', b('1'));
+  await seeder.close();
   const store = new GlobalStore({ endpoints: [etcd.endpoint], retryWindowMs: 1500, attemptTimeoutMs: 500 });
   t.teardown(() => store.close());
-  await store.put('before', b('1'));
   await etcd.stop();
   for (const [name, operation] of [
     ['get', () => store.get('before')],
