@@ -28,10 +28,11 @@ export class Sandbox {
   static async create(dir: string, name: string): Promise<Sandbox> {
     const sandbox = new Sandbox(createNamespace(dir, name));
     try {
-      // A fresh namespace gives the daemon's no id yet: asked for in the same datagram as lo's up.
+      // A fresh namespace gives the daemon's no id yet: asked for in the same datagram as lo's up
+      // (needed only by children made later, which ask again if this failed).
       const netlink = sandbox.handle();
-      sandbox.daemonNamespaceId = netlink.netnsIdAssign(DAEMON_NAMESPACE);
-      await Promise.all([netlink.linkSetUp('lo'), sandbox.daemonNamespaceId]);
+      sandbox.remember(netlink.netnsIdAssign(DAEMON_NAMESPACE));
+      await netlink.linkSetUp('lo');
       return sandbox;
     } catch (error) {
       sandbox.destroy();
@@ -108,11 +109,18 @@ export class Sandbox {
     }
   }
 
-  /** Asked of the kernel once per sandbox opened after a restart; a failed ask is asked again next time. */
+  /** Asked of the kernel once per sandbox opened after a restart (made ones asked at creation). */
   private idOfDaemonNamespace(netlink: NetlinkHandle): Promise<number> {
-    this.daemonNamespaceId ??= (async () => (await netlink.netnsIdGet(DAEMON_NAMESPACE)) ?? netlink.netnsIdAssign(DAEMON_NAMESPACE))();
-    this.daemonNamespaceId.catch(() => (this.daemonNamespaceId = undefined));
-    return this.daemonNamespaceId;
+    return this.daemonNamespaceId ?? this.remember((async () => (await netlink.netnsIdGet(DAEMON_NAMESPACE)) ?? netlink.netnsIdAssign(DAEMON_NAMESPACE))());
+  }
+
+  /** Keeps the id while the ask holds; a failed ask is forgotten, so the next child asks again. */
+  private remember(id: Promise<number>): Promise<number> {
+    this.daemonNamespaceId = id;
+    id.catch(() => {
+      if (this.daemonNamespaceId === id) this.daemonNamespaceId = undefined;
+    });
+    return id;
   }
 
   private handle(): NetlinkHandle {
