@@ -80,33 +80,16 @@ for (const mode of ['bridge', 'private', 'vepa', 'passthru'] as const) {
   });
 }
 
-test('namespace ids: none at first, one assigned (the kernel picks it, iproute2 agrees), a second assign refused', async (t) => {
-  const { ns, h } = setup(t);
-  const other = createTestNamespace(t);
-  t.is(await h.netnsIdGet(other.path), undefined);
-  const id = await h.netnsIdAssign(other.path);
-  t.is(await h.netnsIdGet(other.path), id);
-  t.regex(ns.run('ip', 'netns', 'list-id'), new RegExp(`^nsid ${id} `, 'm'));
-  await t.throwsAsync(h.netnsIdAssign(other.path), { instanceOf: NetlinkError, message: /EEXIST assigning an id to namespace .*already has a nsid/ });
-  await t.throwsAsync(h.netnsIdGet('/run/netns/nctl-no-such-namespace'), { instanceOf: InvalidArgumentError, message: /cannot be opened/ });
-});
-
-test('macvlan made from inside a sandbox namespace, its parent in another one named by namespace id and index', async (t) => {
-  const { h: host } = setup(t);
+test('linkAddInNamespace: a macvlan made inside another namespace in one request, its parent looked up here', async (t) => {
+  const { h } = setup(t);
   const sandbox = createTestNamespace(t);
-  const inside = NetlinkHandle.open({ netns: sandbox.path });
-  t.teardown(() => inside.close());
-  const parent = await host.linkAdd({ kind: 'veth', name: 'parent0', peer: { name: 'parent0-p' } });
-  const hostId = await inside.netnsIdAssign(host.netns!);
-  const child = await inside.linkAdd({ kind: 'macvlan', name: 'eth0', parent: parent.index, parentNetnsId: hostId, mode: 'private', mac: '02:42:0a:00:00:07' });
-  const [ip] = sandbox.json<IpLink[]>('ip', '-d', 'link', 'show', 'dev', 'eth0');
-  t.like(ip, { ifname: 'eth0', address: '02:42:0a:00:00:07', link_netnsid: hostId, linkinfo: { info_kind: 'macvlan', info_data: { mode: 'private' } } });
-  t.is(child.index, ip!.ifindex, "the index comes from the kernel's copy of the new link");
-  t.like(child, { kind: 'macvlan', parentIndex: parent.index, linkNetnsId: hostId });
-  await t.throwsAsync(host.linkGet('eth0'), { instanceOf: LinkNotFoundError }, 'nothing of it in the parent namespace');
-  await t.throwsAsync(inside.linkAdd({ kind: 'macvlan', name: 'eth1', parent: 'parent0', parentNetnsId: hostId }), { instanceOf: InvalidArgumentError, message: /must be an index when the parent is in another namespace/ });
-  await t.throwsAsync(inside.linkAdd({ kind: 'macvlan', name: 'eth1', parent: 99_999, parentNetnsId: hostId }), { instanceOf: NetlinkError, message: /ENODEV creating link "eth1"/ });
-  t.deepEqual(sandbox.json<IpLink[]>('ip', 'link', 'show').map((l) => l.ifname).sort(), ['eth0', 'lo'], 'the refused ones left nothing');
+  await h.linkAdd({ kind: 'veth', name: 'parent0', peer: { name: 'parent0-p' } });
+  await h.linkAddInNamespace({ kind: 'macvlan', name: 'eth0', parent: 'parent0', mode: 'private', mac: '02:42:0a:00:00:07' }, sandbox.path);
+  const [inside] = sandbox.json<IpLink[]>('ip', '-d', 'link', 'show', 'dev', 'eth0');
+  t.like(inside, { ifname: 'eth0', address: '02:42:0a:00:00:07', linkinfo: { info_kind: 'macvlan', info_data: { mode: 'private' } } });
+  t.is(typeof inside!.link_netnsid, 'number', 'its parent is in another namespace');
+  await t.throwsAsync(h.linkGet('eth0'), { instanceOf: LinkNotFoundError }, 'nothing of it here');
+  await t.throwsAsync(h.linkAddInNamespace({ kind: 'macvlan', name: 'eth0', parent: 'parent0' }, sandbox.path), { instanceOf: NetlinkError, message: /EEXIST creating link "eth0" in \/run\/netns\// });
 });
 
 /**

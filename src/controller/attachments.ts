@@ -5,7 +5,7 @@
 import crypto from 'node:crypto';
 import net from 'node:net';
 import type pino from 'pino';
-import type { Driver, EndpointSpec, JoinInfo, JoinTarget, PortMapping } from '../drivers/driver';
+import type { Driver, EndpointSpec, JoinInfo, PortMapping } from '../drivers/driver';
 import { type Ipam } from '../ipam';
 import { addressOf, InvalidAddressError, ipToBigInt, parsePrefix, prefixContains } from '../ip/address';
 import { type Family, Sandbox } from '../sandbox';
@@ -288,8 +288,7 @@ export class Attachments {
   private async plumb(endpoint: EndpointRecord, sandbox: Sandbox, rollback: Rollback): Promise<void> {
     const network = this.deps.networkById(endpoint.networkId)!;
     const driver = this.deps.driverOf(network);
-    const target: JoinTarget = { sandboxKey: sandbox.key, ifname: endpoint.ifname, createChild: (spec) => sandbox.createChild(endpoint.ifname, spec) };
-    const info: JoinInfo = await driver.join(specOf(network), this.endpointSpec(endpoint), target);
+    const info: JoinInfo = await driver.join(specOf(network), this.endpointSpec(endpoint), { sandboxKey: sandbox.key, ifname: endpoint.ifname });
     rollback.push(`leaving network ${network.name}`, () => driver.leave(specOf(network), this.endpointSpec(endpoint)));
     delete endpoint.gateway4;
     delete endpoint.gateway6;

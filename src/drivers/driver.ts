@@ -2,7 +2,6 @@
 // owns names, IDs, IPAM and the store; a driver owns the kernel objects of its networks. The remote
 // driver and the plugin server map this same contract onto the Docker plugin protocol, so no
 // driver is special to the core.
-import type { MacvlanSpec } from '../netlink';
 
 export type Scope = 'local' | 'global';
 
@@ -54,29 +53,17 @@ export interface EndpointSpec {
    * Where the endpoint's interface is, once joined: for drivers whose interface lives only in the
    * sandbox (macvlan), where to find it to take it away.
    */
-  sandbox?: InterfacePlace;
+  sandbox?: JoinTarget;
 }
-
-/** Where an endpoint's interface is: the sandbox's namespace and the name the core chose there (eth0, eth1...). */
-export interface InterfacePlace {
-  sandboxKey: string;
-  ifname: string;
-}
-
-/** An interface made as the child of a link of the daemon's namespace (given by index): a macvlan. */
-export type ChildLinkSpec = Omit<MacvlanSpec, 'name' | 'parent' | 'parentNetnsId'> & { parent: number };
 
 /**
- * Where a joining endpoint's interface goes. Drivers create the interface in place, with its final
- * name, in one request, rather than creating it in the host, moving it and renaming it.
+ * Where a joining endpoint's interface goes: the sandbox's namespace and the name the core chose
+ * there (eth0, eth1...). Drivers create the interface in place, with that name, in one request,
+ * rather than creating it in the host, moving it and renaming it.
  */
-export interface JoinTarget extends InterfacePlace {
-  /**
-   * Creates the interface, named ifname, as a child of a link of the daemon's namespace, from
-   * inside the sandbox (its own netlink socket, which the kernel answers with the new interface);
-   * resolves with the interface's index there.
-   */
-  createChild(spec: ChildLinkSpec): Promise<number>;
+export interface JoinTarget {
+  sandboxKey: string;
+  ifname: string;
 }
 
 /** What a join tells the core: the gateways a default route may use (none on internal networks). */

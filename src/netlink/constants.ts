@@ -40,8 +40,6 @@ export const RTM = {
   NEWNEIGH: 28,
   DELNEIGH: 29,
   GETNEIGH: 30,
-  NEWNSID: 88,
-  GETNSID: 90,
 } as const;
 
 export const AF = { UNSPEC: 0, INET: 2, BRIDGE: 7, INET6: 10 } as const;
@@ -65,9 +63,6 @@ export const IFLA = {
   EXT_MASK: 29,
   LINK_NETNSID: 37,
 } as const;
-
-/** Namespace id attributes (net_namespace.h); an id of -1 asks the kernel to pick one, or says there is none. */
-export const NETNSA = { NSID: 1, FD: 3 } as const;
 
 export const IFLA_INFO = { KIND: 1, DATA: 2, SLAVE_KIND: 4 } as const;
 /** IPv6 per-link settings, nested as AF_INET6 in IFLA_AF_SPEC. */

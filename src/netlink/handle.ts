@@ -6,7 +6,6 @@ import { type Address, type AddressSpec, decodeAddress, encodeAddress, encodeAdd
 import { decodeLink, encodeIfinfo, linkIndexOf, linkNameOf, encodeLinkCreate, type Link, type LinkRef, type LinkSpec, NamespaceFds, type ResolvedRefs } from './link';
 import { decodeFdb, encodeFdb, encodeFdbDump, type FdbEntry, type FdbSpec } from './fdb';
 import { decodeNeighbour, encodeNeighbour, encodeNeighbourDump, type Neighbour, type NeighbourSpec } from './neighbour';
-import { decodeNsid, encodeNsid } from './nsid';
 import { decodeRoute, encodeRoute, encodeRouteDump, type Route, type RouteSpec } from './route';
 import type { Message } from './message';
 import { type RequestContext, RouteSocket } from './socket';
@@ -75,11 +74,20 @@ export class NetlinkHandle {
    * taken from the kernel's NLM_F_ECHO copy (Linux ≥ 6.3); older kernels cost one more lookup.
    */
   async linkAdd(spec: LinkSpec): Promise<Link> {
-    const replies = await this.createLink(spec);
+    const replies = await this.createLink(spec, undefined, true);
     // Several copies may come (the link as registered, then as brought up; a same-namespace veth
     // peer's): the last one named like the request is the link's final state.
     const echoed = replies.filter((m) => m.type === RTM.NEWLINK && linkNameOf(m.payload) === spec.name).pop();
     return echoed ? decodeLink(echoed.payload) : this.linkGet(spec.name);
+  }
+
+  /**
+   * Creates a link directly inside another network namespace (a path like /run/netns/x), in one
+   * request; the links it names (parent, master) are looked up in this handle's namespace. The
+   * kernel's copy of the new link goes to that namespace, so there is nothing to describe here.
+   */
+  async linkAddInNamespace(spec: LinkSpec, netns: string): Promise<void> {
+    await this.createLink(spec, netns, false);
   }
 
   /**
@@ -229,26 +237,6 @@ export class NetlinkHandle {
       .filter((r) => r.table === table && (index === undefined || r.linkIndex === index));
   }
 
-  // ---- namespace ids ----
-
-  /** The id this handle's namespace gives the namespace at `netnsPath`, or undefined when it gives none. */
-  async netnsIdGet(netnsPath: string): Promise<number | undefined> {
-    const [reply] = await this.withNamespaceFd(netnsPath, (fd) => this.socket.request(RTM.GETNSID, 0, encodeNsid(fd, false), { operation: 'getting the id of namespace', object: netnsPath }));
-    return reply ? decodeNsid(reply.payload) : undefined;
-  }
-
-  /**
-   * Gives the namespace at `netnsPath` an id in this handle's namespace, the kernel picking the
-   * number, and resolves with it (the kernel's NLM_F_ECHO copy carries it). EEXIST when it has one.
-   */
-  async netnsIdAssign(netnsPath: string): Promise<number> {
-    const replies = await this.withNamespaceFd(netnsPath, (fd) => this.socket.request(RTM.NEWNSID, 0, encodeNsid(fd, true), { operation: 'assigning an id to namespace', object: netnsPath, echo: true }));
-    const echoed = replies.find((m) => m.type === RTM.NEWNSID);
-    const id = echoed ? decodeNsid(echoed.payload) : await this.netnsIdGet(netnsPath);
-    if (id === undefined) throw new Error(`the kernel gave namespace ${netnsPath} an id but did not tell which`);
-    return id;
-  }
-
   // ---- neighbours ----
 
   async neighAdd(link: LinkRef, spec: NeighbourSpec): Promise<void> {
@@ -316,15 +304,6 @@ export class NetlinkHandle {
     return (await this.linkGet(link)).index;
   }
 
-  private async withNamespaceFd<T>(netnsPath: string, use: (fd: number) => Promise<T>): Promise<T> {
-    const namespaces = new NamespaceFds();
-    try {
-      return await use(namespaces.open(netnsPath));
-    } finally {
-      namespaces.close();
-    }
-  }
-
   private where(): string {
     return this.netns ? `in ${this.netns}` : 'in the current namespace';
   }
@@ -343,12 +322,13 @@ export class NetlinkHandle {
     await this.socket.request(RTM.NEWLINK, 0, payload, { operation, object: describe(link) });
   }
 
-  private async createLink(spec: LinkSpec): Promise<Message[]> {
+  private async createLink(spec: LinkSpec, netns: string | undefined, echo: boolean): Promise<Message[]> {
     const refs = await this.resolveRefs(spec);
     const namespaces = new NamespaceFds();
     try {
-      const payload = encodeLinkCreate(spec, refs, namespaces);
-      return await this.socket.request(RTM.NEWLINK, CREATE, payload, { operation: 'creating link', object: `"${spec.name}"`, echo: true });
+      const payload = encodeLinkCreate(spec, refs, namespaces, netns);
+      const where = netns === undefined ? '' : ` in ${netns}`;
+      return await this.socket.request(RTM.NEWLINK, CREATE, payload, { operation: 'creating link', object: `"${spec.name}"${where}`, echo });
     } finally {
       namespaces.close();
     }
@@ -357,9 +337,6 @@ export class NetlinkHandle {
   private async resolveRefs(spec: LinkSpec): Promise<ResolvedRefs> {
     const refs: ResolvedRefs = {};
     if (spec.master !== undefined) refs.master = await this.linkIndex(spec.master);
-    if (spec.kind === 'macvlan' && spec.parentNetnsId !== undefined && typeof spec.parent !== 'number') {
-      throw new InvalidArgumentError('macvlan parent', spec.parent, 'must be an index when the parent is in another namespace (parentNetnsId)');
-    }
     if (spec.kind === 'macvlan' || spec.kind === 'vlan') refs.parent = await this.linkIndex(spec.parent);
     if (spec.kind === 'vxlan' && spec.device !== undefined) refs.device = await this.linkIndex(spec.device);
     return refs;

@@ -69,11 +69,6 @@ export interface MacvlanSpec extends CommonLinkSpec {
   kind: 'macvlan';
   parent: LinkRef;
   mode?: MacvlanMode;
-  /**
-   * The parent is a link of another namespace: the id this handle's namespace gives that one
-   * (see netnsIdAssign). `parent` is then its index there.
-   */
-  parentNetnsId?: number;
 }
 
 export interface VlanSpec extends CommonLinkSpec {
@@ -157,7 +152,7 @@ function common(w: AttributeWriter, spec: { mtu?: number; mac?: string; txQueueL
 }
 
 /** The RTM_NEWLINK payload creating `spec`: one request, so a failure leaves nothing behind. */
-export function encodeLinkCreate(spec: LinkSpec, refs: ResolvedRefs, namespaces: NamespaceFds): Buffer {
+export function encodeLinkCreate(spec: LinkSpec, refs: ResolvedRefs, namespaces: NamespaceFds, netns?: string): Buffer {
   if (!LINK_KINDS.includes((spec as { kind: string }).kind as LinkKind)) {
     throw new InvalidArgumentError('link kind', (spec as { kind: string }).kind, `must be one of ${LINK_KINDS.join(', ')}`);
   }
@@ -167,7 +162,7 @@ export function encodeLinkCreate(spec: LinkSpec, refs: ResolvedRefs, namespaces:
   common(w, spec);
   if (refs.master !== undefined) w.u32(IFLA.MASTER, refs.master);
   if (refs.parent !== undefined) w.u32(IFLA.LINK, refs.parent);
-  if (spec.kind === 'macvlan' && spec.parentNetnsId !== undefined) w.i32(IFLA.LINK_NETNSID, spec.parentNetnsId);
+  if (netns !== undefined) w.u32(IFLA.NET_NS_FD, namespaces.open(netns));
   w.nested(IFLA.LINKINFO, (info) => {
     info.string(IFLA_INFO.KIND, spec.kind);
     const data = kindData(spec, refs, namespaces);

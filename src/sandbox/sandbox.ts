@@ -3,21 +3,16 @@
 // gives them their layer 3. One netlink socket opened inside the namespace serves every
 // operation and is kept until close() or destroy(): opening one costs more than the work it does.
 import { createNamespace, deleteNamespace, sameNamespace } from '../native/netns';
-import { type LinkRef, type MacvlanSpec, NetlinkHandle, type RouteSpec } from '../netlink';
+import { type LinkRef, NetlinkHandle, type RouteSpec } from '../netlink';
 
 export type Family = 'ipv4' | 'ipv6';
 
 const isGone = (error: unknown): boolean => ['ENODEV', 'ESRCH', 'ENOENT'].includes((error as { code?: string }).code ?? '');
 
-/** The namespace the daemon runs in and manages: parents of interfaces made in sandboxes are there. */
-const DAEMON_NAMESPACE = '/proc/self/ns/net';
-
 const defaultRoutes = (gateways: Partial<Record<Family, string>>): RouteSpec[] => Object.entries(gateways).map(([family, gateway]) => ({ destination: 'default', family: family as Family, gateway }));
 
 export class Sandbox {
   private netlink: NetlinkHandle | undefined;
-  /** The id this namespace gives the daemon's (links made here name their parents with it). */
-  private daemonNamespaceId: Promise<number> | undefined;
 
   private constructor(
     /** The namespace's path (a bind mount), what Docker calls the sandbox key. */
@@ -28,11 +23,7 @@ export class Sandbox {
   static async create(dir: string, name: string): Promise<Sandbox> {
     const sandbox = new Sandbox(createNamespace(dir, name));
     try {
-      // A fresh namespace gives the daemon's no id yet: asked for in the same datagram as lo's up
-      // (needed only by children made later, which ask again if this failed).
-      const netlink = sandbox.handle();
-      sandbox.remember(netlink.netnsIdAssign(DAEMON_NAMESPACE));
-      await netlink.linkSetUp('lo');
+      await sandbox.handle().linkSetUp('lo');
       return sandbox;
     } catch (error) {
       sandbox.destroy();
@@ -76,16 +67,6 @@ export class Sandbox {
     ]);
   }
 
-  /**
-   * Creates an interface inside the sandbox as the child of a link of the daemon's namespace (by
-   * index), in one request on the sandbox's socket; resolves with its index, from the kernel's copy.
-   */
-  async createChild(name: string, spec: Omit<MacvlanSpec, 'name' | 'parentNetnsId'> & { parent: number }): Promise<number> {
-    const netlink = this.handle();
-    const link = await netlink.linkAdd({ ...spec, name, parentNetnsId: await this.idOfDaemonNamespace(netlink) });
-    return link.index;
-  }
-
   /** Points the default route of each family given at its gateway, replacing the one there was. */
   async setGateways(gateways: Partial<Record<Family, string>>): Promise<void> {
     if (Object.keys(gateways).length === 0) return;
@@ -107,20 +88,6 @@ export class Sandbox {
     } catch (error) {
       if (!isGone(error)) throw error;
     }
-  }
-
-  /** Asked of the kernel once per sandbox opened after a restart (made ones asked at creation). */
-  private idOfDaemonNamespace(netlink: NetlinkHandle): Promise<number> {
-    return this.daemonNamespaceId ?? this.remember((async () => (await netlink.netnsIdGet(DAEMON_NAMESPACE)) ?? netlink.netnsIdAssign(DAEMON_NAMESPACE))());
-  }
-
-  /** Keeps the id while the ask holds; a failed ask is forgotten, so the next child asks again. */
-  private remember(id: Promise<number>): Promise<number> {
-    this.daemonNamespaceId = id;
-    id.catch(() => {
-      if (this.daemonNamespaceId === id) this.daemonNamespaceId = undefined;
-    });
-    return id;
   }
 
   private handle(): NetlinkHandle {

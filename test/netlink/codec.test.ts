@@ -4,14 +4,13 @@ import test from 'ava';
 import fs from 'node:fs';
 import path from 'node:path';
 import { AttributeWriter, parseAttributes, readBe16, readString, readU16, readU32, readU8 } from '../../src/netlink/attributes';
-import { AF, NETNSA, NLM_F, NLMSG, RTM } from '../../src/netlink/constants';
+import { AF, NLM_F, NLMSG, RTM } from '../../src/netlink/constants';
 import { decodeDone, decodeError, decodeMessages, encodeError, encodeMessage } from '../../src/netlink/message';
 import { decodeLink, encodeLinkCreate, linkIndexOf, linkNameOf, type LinkSpec, NamespaceFds } from '../../src/netlink/link';
 import { decodeAddress, encodeAddress } from '../../src/netlink/address';
 import { decodeRoute, encodeRoute } from '../../src/netlink/route';
 import { decodeNeighbour, encodeNeighbour } from '../../src/netlink/neighbour';
 import { decodeFdb, encodeFdb } from '../../src/netlink/fdb';
-import { decodeNsid, encodeNsid } from '../../src/netlink/nsid';
 import { InvalidArgumentError, NetlinkError } from '../../src/netlink/errors';
 import { bytesToIp, checkLinkName, ipToBytes, ipv4Broadcast, macToBytes, networkAddress, parseCidr } from '../../src/netlink/validate';
 
@@ -114,7 +113,6 @@ test('link requests decode back to their spec for every kind', (t) => {
     [{ kind: 'vxlan', name: 'vx0', vni: 4097, local: '192.0.2.1', learning: false, l3miss: true, ttl: 8 }, (l) => t.like(l.vxlan, { vni: 4097, port: 4789, local: '192.0.2.1', learning: false, l3miss: true, ttl: 8 })],
     [{ kind: 'vxlan', name: 'vx6', vni: 1, local: '2001:db8::1', port: 8472 }, (l) => t.like(l.vxlan, { vni: 1, port: 8472, local: '2001:db8::1', learning: true })],
     [{ kind: 'macvlan', name: 'mv0', parent: 3, mode: 'passthru' }, (l) => t.deepEqual(l.macvlan, { mode: 'passthru' })],
-    [{ kind: 'macvlan', name: 'mv1', parent: 3, parentNetnsId: 2 }, (l) => t.is(l.linkNetnsId, 2)],
     [{ kind: 'vlan', name: 'eth0.10', parent: 3, vlanId: 10 }, (l) => t.deepEqual(l.vlan, { vlanId: 10 })],
     [{ kind: 'dummy', name: 'd0', mtu: 9000 }, (l) => t.is(l.mtu, 9000)],
     [{ kind: 'veth', name: 'v0', peer: { name: 'p0' } }, (l) => t.is(l.kind, 'veth')],
@@ -293,17 +291,4 @@ test('DONE with an error and extended-ack text, as the kernel sends for a failed
   const payload = Buffer.concat([Buffer.from([0xea, 0xff, 0xff, 0xff]), new AttributeWriter().string(1, 'Invalid values in header for dump request').toBuffer()]);
   const [done] = decodeMessages(encodeMessage({ type: NLMSG.DONE, flags: NLM_F.MULTI | NLM_F.ACK_TLVS, seq: 1, portId: 0 }, payload));
   t.deepEqual(decodeDone(done!), { errno: 22, kernelMessage: 'Invalid values in header for dump request' });
-});
-
-test('namespace id messages: rtgenmsg then the fd, and -1 to assign; an id of -1 in a reply means none', (t) => {
-  const assign = encodeNsid(9, true);
-  t.deepEqual([...assign.subarray(0, 4)], [0, 0, 0, 0], 'AF_UNSPEC, padded');
-  const attributes = parseAttributes(assign, 4);
-  t.is(attributes.get(NETNSA.FD)?.readUInt32LE(0), 9);
-  t.is(attributes.get(NETNSA.NSID)?.readInt32LE(0), -1);
-  t.false(parseAttributes(encodeNsid(9, false), 4).has(NETNSA.NSID), 'a query carries no id');
-  const reply = (id: number): Buffer => Buffer.concat([Buffer.alloc(4), new AttributeWriter().i32(NETNSA.NSID, id).toBuffer()]);
-  t.is(decodeNsid(reply(5)), 5);
-  t.is(decodeNsid(reply(-1)), undefined);
-  t.is(decodeNsid(Buffer.alloc(4)), undefined);
 });

@@ -66,17 +66,13 @@ export class MacvlanDriver implements Driver {
   async join(network: NetworkSpec, endpoint: EndpointSpec, target: JoinTarget): Promise<JoinInfo> {
     const known = this.networks.get(network.id) ?? this.describe(network);
     const { parent, mode, name } = known;
-    const create = async (): Promise<number> => {
-      known.parentIndex ??= await this.deps.netlink.linkIndex(parent.name);
-      return target.createChild({ kind: 'macvlan', parent: known.parentIndex, mode, mac: endpoint.mac });
-    };
-    let interfaceIndex: number;
+    const create = (parentRef: string | number): Promise<void> =>
+      this.deps.netlink.linkAddInNamespace({ kind: 'macvlan', name: target.ifname, parent: parentRef, mode, mac: endpoint.mac }, target.sandboxKey);
     try {
-      interfaceIndex = await create().catch((error: unknown) => {
-        // The parent may have been made again since its index was seen: looked up once more.
-        if (!isGone(error)) throw error;
+      await create(known.parentIndex ?? parent.name).catch((error: unknown) => {
+        if (known.parentIndex === undefined || !isGone(error)) throw error;
         delete known.parentIndex;
-        return create();
+        return create(parent.name);
       });
     } catch (error) {
       if (isGone(error)) throw new Error(`parent interface "${parent.name}" of macvlan network "${name}" no longer exists: create it again, or remove the network`);
@@ -85,7 +81,7 @@ export class MacvlanDriver implements Driver {
       }
       throw error;
     }
-    return { interfaceIndex, ...(parent.kind === 'own' ? {} : gatewaysFor(network, endpoint)) };
+    return parent.kind === 'own' ? {} : gatewaysFor(network, endpoint);
   }
 
   /** The interface lives only in the sandbox: it goes from there (or with the sandbox's namespace). */
