@@ -43,6 +43,8 @@ interface Scope {
   /** Forward to the dead upstream alone, giving up after timeoutMs. */
   deadOnly?: boolean;
   timeoutMs?: number;
+  /** Sandboxes from this index on forward to their own resolver (the dead one), as `run --dns` makes them. */
+  ownUpstreamsFrom?: number;
 }
 
 /** A test host running the DNS for fresh sandboxes; dig and raw sends from inside each. */
@@ -155,9 +157,10 @@ burst();`;
 const flood = async (sandbox: Sandbox, count: number): Promise<Record<string, number>> =>
   JSON.parse((await run('nsenter', [`--net=${sandbox.key}`, process.execPath, '-e', FLOOD, String(count)])).stdout) as Record<string, number>;
 
-test('forwards in flight are bounded: beyond 256 from one sandbox and 1,024 in all, REFUSED at once; names still answer', async (t) => {
-  // The only upstream never answers: every forward stays in flight for the 20 s of the test.
-  const sandboxes = await setupMany(t, 5, { networkIds: ['n1'], mayForward: true, deadOnly: true, timeoutMs: 20_000 });
+test('forwards in flight are bounded: beyond 256 from one sandbox and 1,024 in all (own --dns resolvers too), REFUSED at once; names still answer', async (t) => {
+  // The only upstream never answers: every forward stays in flight for the 20 s of the test. The
+  // last two sandboxes forward to a resolver of their own: their forwards count in the same 1,024.
+  const sandboxes = await setupMany(t, 5, { networkIds: ['n1'], mayForward: true, deadOnly: true, timeoutMs: 20_000, ownUpstreamsFrom: 3 });
   const [first, ...others] = sandboxes;
   t.deepEqual(await flood(first!, 300), { 5: 44 }, 'one sandbox: 256 in flight, the other 44 REFUSED (rcode 5), nothing else answered yet');
   const replies = await Promise.all(others.map((sandbox) => flood(sandbox, 250)));

@@ -1,5 +1,5 @@
-// Queries the embedded DNS does not answer go to the host's resolvers, from the daemon's own
-// namespace. Docker asks them one after another with a 4 s timeout each, so a dead first resolver
+// Queries the embedded DNS does not answer go to the host's resolvers (or a container's own
+// `--dns` ones), from the daemon's own namespace. Docker asks them one after another with a 4 s timeout each, so a dead first resolver
 // costs 4 s per query (moby/moby#31960). Here the next resolver is asked as well (hedged) when the
 // first has not answered within a short delay, and resolvers that stopped answering are asked
 // last until they answer again; the first answer wins and is relayed as it came.
@@ -35,8 +35,12 @@ export function upstreamsOf(resolvConf: string): Upstream[] {
   return found.slice(0, 3);
 }
 
+/** Forwards in flight, counted across a forwarder and those made from it for other resolvers. */
+interface InFlight {
+  count: number;
+}
+
 export class Forwarder {
-  private inFlight = 0;
   /** Upstreams that missed their last answer, until they answer again. */
   private readonly unhealthy = new Set<string>();
   private readonly hedgeAfterMs: number;
@@ -44,8 +48,12 @@ export class Forwarder {
   private readonly maxInFlight: number;
   private readonly upstreams: readonly Upstream[];
 
-  constructor(upstreams: readonly Upstream[], options: ForwarderOptions = {}) {
-    // Canonical text, as answers' source addresses are reported (2001:DB8::0:1 → 2001:db8::1).
+  constructor(
+    upstreams: readonly Upstream[],
+    private readonly options: ForwarderOptions = {},
+    private readonly inFlight: InFlight = { count: 0 },
+  ) {
+    // Canonical text (2001:DB8::0:1 → 2001:db8::1): one resolver has one health entry however written.
     this.upstreams = upstreams.map((u) => ({ ...u, address: bytesToIp(ipToBytes(u.address)) }));
     this.hedgeAfterMs = options.hedgeAfterMs ?? 50;
     this.timeoutMs = options.timeoutMs ?? 5000;
@@ -54,13 +62,18 @@ export class Forwarder {
 
   /** Whether one more forward may start now. */
   get saturated(): boolean {
-    return this.inFlight >= this.maxInFlight;
+    return this.inFlight.count >= this.maxInFlight;
+  }
+
+  /** A forwarder asking other resolvers (a sandbox's own --dns) within the same limits and count of forwards in flight. */
+  withUpstreams(upstreams: readonly Upstream[]): Forwarder {
+    return new Forwarder(upstreams, this.options, this.inFlight);
   }
 
   /** The first upstream answer to `query` (same transport), or undefined when none came in time. */
   async forward(query: Buffer, transport: Transport): Promise<Buffer | undefined> {
     if (this.upstreams.length === 0) return undefined;
-    this.inFlight++;
+    this.inFlight.count++;
     const order = [...this.upstreams].sort((a, b) => Number(this.unhealthy.has(key(a))) - Number(this.unhealthy.has(key(b))));
     const cancels: Array<() => void> = [];
     let winner: Upstream | undefined;
@@ -97,7 +110,7 @@ export class Forwarder {
         askNext();
       });
     } finally {
-      this.inFlight--;
+      this.inFlight.count--;
       for (const cancel of cancels) cancel();
       // An upstream asked that did not answer first is asked later next time, until it answers first.
       for (const upstream of order.slice(0, cancels.length)) {
@@ -113,6 +126,7 @@ const key = (u: Upstream): string => `${u.address}#${u.port}`;
 /** One UDP exchange from a fresh socket (a random source port per query); returns a canceller. */
 function askUdp(upstream: Upstream, query: Buffer, done: (answer: Buffer | undefined) => void): () => void {
   const socket = dgram.createSocket(upstream.address.includes(':') ? 'udp6' : 'udp4');
+  const expected = ipToBytes(upstream.address);
   let closed = false;
   const close = (): void => {
     if (closed) return;
@@ -120,8 +134,9 @@ function askUdp(upstream: Upstream, query: Buffer, done: (answer: Buffer | undef
     socket.close();
   };
   socket.on('message', (answer, from) => {
-    // The same ID, from the upstream asked: anything else (a spoofed or stray datagram) is not our answer.
-    if (from.port === upstream.port && from.address === upstream.address && answer.length >= 2 && answer.readUInt16BE(0) === query.readUInt16BE(0)) {
+    // The same ID, from the upstream asked: anything else (a spoofed or stray datagram) is not our
+    // answer. Addresses compared as bytes: Node reports ::ffff:c000:201 as ::ffff:192.0.2.1.
+    if (from.port === upstream.port && ipToBytes(from.address).equals(expected) && answer.length >= 2 && answer.readUInt16BE(0) === query.readUInt16BE(0)) {
       close();
       done(answer);
     }

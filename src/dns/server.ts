@@ -6,7 +6,7 @@ import DNS from 'dns2';
 import { native, type NativeUdpBatch } from '../native/addon';
 import { socketInNamespace } from '../native/netns';
 import { decide } from './answer';
-import { Forwarder, type Transport, type Upstream } from './forwarder';
+import type { Forwarder, Transport, Upstream } from './forwarder';
 import type { NameTable } from './names';
 import { MessageReader, withLength } from './tcp-framing';
 
@@ -33,7 +33,7 @@ interface Listeners {
   forwarder: Forwarder;
 }
 
-/** Forwards one sandbox may have in flight (of the forwarder's 1,024); beyond, REFUSED. */
+/** Forwards one sandbox may have in flight (of the 1,024 of all sandboxes); beyond, REFUSED. */
 const SANDBOX_FORWARDS = 256;
 
 /** SERVFAIL (no upstream answered) or REFUSED (not forwarded) for a query that parsed. */
@@ -59,7 +59,7 @@ export class DnsServer {
     const udp = new (native().UdpBatch)(socketInNamespace(key, 'udp4', DNS_ADDRESS, 53));
     const connections = new Set<net.Socket>();
     const tcp = net.createServer((connection) => this.serveTcp(connection, listeners, scope));
-    const listeners: Listeners = { udp, tcp, connections, forwarding: 0, forwarder: scope.upstreams ? new Forwarder(scope.upstreams) : this.forwarder };
+    const listeners: Listeners = { udp, tcp, connections, forwarding: 0, forwarder: scope.upstreams ? this.forwarder.withUpstreams(scope.upstreams) : this.forwarder };
     udp.start((queries, peers) => this.serveUdp(queries, peers, listeners, scope));
     tcp.listen({ fd: socketInNamespace(key, 'tcp4', DNS_ADDRESS, 53) });
     tcp.on('error', () => undefined);

@@ -72,6 +72,8 @@ export class Launcher {
   async load(): Promise<void> {
     for (const entry of await this.deps.store.list(CONTAINER_PREFIX)) {
       const record = JSON.parse(entry.value.toString('utf8')) as ContainerRecord;
+      // Records written before `--dns` was kept have no DNS settings: the host's, as then.
+      record.config.dns ??= {};
       this.containers.set(record.id, record);
       if (record.state.status !== 'running') continue;
       if (record.state.pid !== undefined && record.state.startTicks !== undefined && isAlive(record.state.pid, record.state.startTicks)) {
