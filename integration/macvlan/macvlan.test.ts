@@ -154,6 +154,13 @@ test('no parent: an internal segment of netctl’s own, removed with the network
   await ok(h1.netctl, ['rm', '-f', 'c']);
   await ok(h1.netctl, ['network', 'rm', 'v']);
   t.false(linkNames(h1.ns).includes('up0.10'), 'netctl made it, so netctl removes it');
+  // Two creates at once on one missing sub-interface: one makes it, the other adopts it; it goes with the last network.
+  const both = await Promise.all(['w1', 'w2'].map((name, i) => h1.netctl(['network', 'create', '-d', 'macvlan', '--subnet', `10.77.${i}.0/24`, '-o', 'parent=up0.30', name])));
+  t.deepEqual(both.map((run) => run.code), [0, 0], both.map((run) => run.stderr).join(''));
+  await ok(h1.netctl, ['network', 'rm', 'w1']);
+  t.true(linkNames(h1.ns).includes('up0.30'), 'still carrying w2');
+  await ok(h1.netctl, ['network', 'rm', 'w2']);
+  t.false(linkNames(h1.ns).includes('up0.30'));
 });
 
 (HAS_VLAN ? test.skip : test)('without 802.1q in the kernel, a VLAN parent is refused with the missing feature named, and nothing is made', async (t) => {

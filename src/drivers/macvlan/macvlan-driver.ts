@@ -7,6 +7,7 @@ import { InvalidArgumentError, type MacvlanMode, NetlinkHandle } from '../../net
 import { type Capability, type Driver, type EndpointSpec, InvalidOptionError, type JoinInfo, type JoinTarget, type NetworkSpec, type PortMapping } from '../driver';
 import { gatewaysFor } from '../gateways';
 import { isGone, unlessGone } from '../links';
+import { SerialQueue } from '../../util/serial';
 import { parseMacvlanOptions } from './options';
 import { ensureParent, OWNED_PARENT_ALIAS, type ParentPlan, planParent, removeOwnedParent } from './parent';
 
@@ -33,6 +34,12 @@ export class MacvlanDriver implements Driver {
   readonly usesIpam = true;
   /** The networks this driver has, by ID: which parents are in use, and how. */
   private readonly networks = new Map<string, MacvlanNetwork>();
+  /**
+   * Parents are made and removed one operation at a time: two creates on one missing VLAN
+   * sub-interface would both make it, and a removal deciding "no user left" while a create adopts
+   * the link would take it from under the new network.
+   */
+  private readonly parentChanges = new SerialQueue();
 
   constructor(private readonly deps: MacvlanDriverDeps) {}
 
@@ -47,10 +54,11 @@ export class MacvlanDriver implements Driver {
   async createNetwork(spec: NetworkSpec): Promise<void> {
     const network = this.describe(spec);
     this.checkSharing(network);
-    // Listed before the await, so a concurrent create on the same parent sees it.
+    // Listed before the await: a concurrent create on the same parent sees it (passthru sharing),
+    // and so does a concurrent removal deciding whether the parent has users left.
     this.networks.set(spec.id, network);
     try {
-      network.parentIndex = (await ensureParent(this.deps.netlink, network.parent)).parent.index;
+      network.parentIndex = (await this.parentChanges.run(() => ensureParent(this.deps.netlink, network.parent))).parent.index;
     } catch (error) {
       this.networks.delete(spec.id);
       throw error;
@@ -60,7 +68,9 @@ export class MacvlanDriver implements Driver {
   async deleteNetwork(spec: NetworkSpec): Promise<void> {
     const network = this.networks.get(spec.id) ?? this.describe(spec);
     this.networks.delete(spec.id);
-    if (this.usersOf(network.parent.name).length === 0) await removeOwnedParent(this.deps.netlink, network.parent.name);
+    await this.parentChanges.run(async () => {
+      if (this.usersOf(network.parent.name).length === 0) await removeOwnedParent(this.deps.netlink, network.parent.name);
+    });
   }
 
   async join(network: NetworkSpec, endpoint: EndpointSpec, target: JoinTarget): Promise<JoinInfo> {
