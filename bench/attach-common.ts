@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { type BenchDaemon, importBusybox, startDockerd, startNetctl } from './daemons';
-import { call, expectOk } from './http';
+import { call, ok } from './http';
 import { type AttachDriver, expectAttached } from './links';
 import { benchNamespace, removeNamespace } from './namespaces';
 import { median, msSince, report } from './report';
@@ -48,7 +48,6 @@ export interface AttachResults {
   docker: Timings;
 }
 
-const ok = (daemon: BenchDaemon, method: string, urlPath: string, body?: unknown): Promise<string> => expectOk(daemon.socketPath, method, urlPath, body);
 
 const ownRss = (pid: number): number => Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
 

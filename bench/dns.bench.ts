@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { type BenchDaemon, importBusybox, startDockerd, startNetctl } from './daemons';
-import { call, expectOk } from './http';
+import { call, ok } from './http';
 import { benchNamespace, removeNamespace } from './namespaces';
 import { report } from './report';
 
@@ -26,7 +26,6 @@ interface DnsFigures {
   p99: number;
 }
 
-const ok = (daemon: BenchDaemon, method: string, urlPath: string, body?: unknown): Promise<string> => expectOk(daemon.socketPath, method, urlPath, body);
 
 /** One UDP query at a time from inside `netns`, RTT_SAMPLES of them: RTT percentiles in ms. */
 const RTT = `const s = require('dgram').createSocket('udp4'); const [server, name] = process.argv.slice(1);

@@ -24,3 +24,6 @@ export async function expectOk(socketPath: string, method: string, urlPath: stri
   if (reply.status >= 300 && reply.status !== 304) throw new Error(`${method} ${urlPath}: ${reply.status} ${reply.text}`);
   return reply.text;
 }
+
+/** expectOk on a daemon's socket. */
+export const ok = (daemon: { socketPath: string }, method: string, urlPath: string, body?: unknown): Promise<string> => expectOk(daemon.socketPath, method, urlPath, body);
