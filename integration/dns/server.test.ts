@@ -45,6 +45,8 @@ interface Scope {
   timeoutMs?: number;
   /** Sandboxes from this index on forward to their own resolver (the dead one), as `run --dns` makes them. */
   ownUpstreamsFrom?: number;
+  /** Instead of [dead, live]: 127.0.0.1:5300 is the live one. */
+  upstreams?: Array<{ address: string; port: number }>;
 }
 
 /** A test host running the DNS for fresh sandboxes; dig and raw sends from inside each. */
@@ -121,6 +123,23 @@ test('forwarding: the first upstream is dead, the answer still comes within 100 
   for (let attempt = 0; attempt < 3 && !again.some((out) => queryTime(out) < 40); attempt++) again.push(await dig!('example.org'));
   t.true(again.some((out) => queryTime(out) < 40), again.join('\n'));
   t.deepEqual(answers(await dig!('+short', '+tcp', 'example.org')), ['192.0.2.99']);
+});
+
+test('an upstream that refuses (nothing on its port) or cannot be reached (no route) is passed over at once, not after the hedge', async (t) => {
+  const queryTime = (out: string): number => Number(/Query time: (\d+) msec/.exec(out)?.[1]);
+  const live = { address: '127.0.0.1', port: 5300 };
+  for (const [what, first] of [['refused', { address: '127.0.0.1', port: 5399 }], ['no route', { address: '192.0.2.1', port: 53 }]] as const) {
+    const { dig } = await setup(t, { networkIds: ['n1'], mayForward: true, upstreams: [first, live] });
+    // Best of three fresh queries (a loaded machine may stall one): a wait for the 50 ms hedge would show in all.
+    const tries: string[] = [];
+    for (let attempt = 0; attempt < 3 && !tries.some((out) => queryTime(out) < 40); attempt++) tries.push(await dig(`q${attempt}.example.org`));
+    t.regex(tries[0]!, /status: NXDOMAIN/, `${what}: the live upstream's answer`);
+    t.true(tries.some((out) => queryTime(out) < 40), `${what}: ${tries.join('\n')}`);
+  }
+  const { dig } = await setup(t, { networkIds: ['n1'], mayForward: true, upstreams: [{ address: '127.0.0.1', port: 5399 }] });
+  const alone = await dig('example.org');
+  t.regex(alone, /status: SERVFAIL/);
+  t.true(queryTime(alone) < 1000, `the only upstream refuses: SERVFAIL at once, not after the 5 s timeout\n${alone}`);
 });
 
 test('a sandbox only on internal networks never forwards: REFUSED, while its names still answer', async (t) => {

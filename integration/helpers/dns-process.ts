@@ -1,9 +1,10 @@
 // The embedded DNS for tests, run inside a test host (`nsenter --net=...`): serves sandboxes
 // (argv: sandbox keys joined by commas, JSON of {names, networkIds, mayForward, deadOnly?,
-// timeoutMs?, ownUpstreamsFrom?}), forwarding to two upstreams it runs itself in the test host: 127.0.0.1:5301 drops
+// timeoutMs?, ownUpstreamsFrom?, upstreams?}), forwarding to two upstreams it runs itself in the test host: 127.0.0.1:5301 drops
 // every packet (a dead resolver), and 127.0.0.1:5300 answers example.org with 192.0.2.99 and
 // anything else NXDOMAIN; with deadOnly, to the dead one alone. Sandboxes from the index
-// ownUpstreamsFrom on have the dead one as their own resolver (as `run --dns` gives). Prints "ready"; stdin closing
+// ownUpstreamsFrom on have the dead one as their own resolver (as `run --dns` gives). `upstreams`
+// replaces the list (addresses where nothing listens, or no route goes). Prints "ready"; stdin closing
 // ends it.
 import dgram from 'node:dgram';
 import net from 'node:net';
@@ -52,12 +53,12 @@ function fakeUpstream(): Promise<void> {
 
 async function main(): Promise<void> {
   const [keys, json] = process.argv.slice(2);
-  const config = JSON.parse(json!) as { names: NamedEndpoint[]; networkIds: string[]; mayForward: boolean; deadOnly?: boolean; timeoutMs?: number; ownUpstreamsFrom?: number };
+  const config = JSON.parse(json!) as { names: NamedEndpoint[]; networkIds: string[]; mayForward: boolean; deadOnly?: boolean; timeoutMs?: number; ownUpstreamsFrom?: number; upstreams?: Array<{ address: string; port: number }> };
   await fakeUpstream();
   const names = new NameTable();
   config.names.forEach((endpoint, i) => names.add(`e${i}`, endpoint));
   const dead = { address: '127.0.0.1', port: 5301 };
-  const upstreams = config.deadOnly ? [dead] : [dead, { address: '127.0.0.1', port: 5300 }];
+  const upstreams = config.upstreams ?? (config.deadOnly ? [dead] : [dead, { address: '127.0.0.1', port: 5300 }]);
   const server = new DnsServer(names, new Forwarder(upstreams, config.timeoutMs !== undefined ? { timeoutMs: config.timeoutMs } : {}));
   keys!.split(',').forEach((key, i) => {
     const own = config.ownUpstreamsFrom !== undefined && i >= config.ownUpstreamsFrom;

@@ -123,29 +123,33 @@ export class Forwarder {
 
 const key = (u: Upstream): string => `${u.address}#${u.port}`;
 
-/** One UDP exchange from a fresh socket (a random source port per query); returns a canceller. */
+/**
+ * One UDP exchange from a fresh socket (a random source port per query); returns a canceller.
+ * The socket is connected: the kernel then drops datagrams from anyone but the upstream, and an
+ * upstream with nothing on its port (ICMP port unreachable) fails at once as ECONNREFUSED instead
+ * of waiting for the hedge or the timeout; so does a send with no route to it.
+ */
 function askUdp(upstream: Upstream, query: Buffer, done: (answer: Buffer | undefined) => void): () => void {
   const socket = dgram.createSocket(upstream.address.includes(':') ? 'udp6' : 'udp4');
-  const expected = ipToBytes(upstream.address);
   let closed = false;
   const close = (): void => {
     if (closed) return;
     closed = true;
     socket.close();
   };
-  socket.on('message', (answer, from) => {
-    // The same ID, from the upstream asked: anything else (a spoofed or stray datagram) is not our
-    // answer. Addresses compared as bytes: Node reports ::ffff:c000:201 as ::ffff:192.0.2.1.
-    if (from.port === upstream.port && ipToBytes(from.address).equals(expected) && answer.length >= 2 && answer.readUInt16BE(0) === query.readUInt16BE(0)) {
-      close();
-      done(answer);
-    }
-  });
-  socket.on('error', () => {
+  const finish = (answer: Buffer | undefined): void => {
+    if (closed) return;
     close();
-    done(undefined);
+    done(answer);
+  };
+  // The same ID: a stray datagram from the upstream (a late answer to another query) is not ours.
+  socket.on('message', (answer) => answer.length >= 2 && answer.readUInt16BE(0) === query.readUInt16BE(0) && finish(answer));
+  socket.on('error', () => finish(undefined));
+  // Connecting (a route lookup) and sending report failures to their callbacks, not as 'error'.
+  socket.connect(upstream.port, upstream.address, (connectError?: Error) => {
+    if (connectError) finish(undefined);
+    else if (!closed) socket.send(query, (sendError) => sendError && finish(undefined));
   });
-  socket.send(query, upstream.port, upstream.address);
   return close;
 }
 
