@@ -1,8 +1,9 @@
 // Queries the embedded DNS does not answer go to the host's resolvers (or a container's own
-// `--dns` ones), from the daemon's own namespace. Docker asks them one after another with a 4 s timeout each, so a dead first resolver
-// costs 4 s per query (moby/moby#31960). Here the next resolver is asked as well (hedged) when the
-// first has not answered within a short delay, and resolvers that stopped answering are asked
-// last until they answer again; the first answer wins and is relayed as it came.
+// `--dns` ones), from the daemon's own namespace. Docker asks them one after another with a 4 s
+// timeout each, so a dead first resolver costs 4 s per query (moby/moby#31960). Here the next
+// resolver is asked as well (hedged) when the first has not answered within a short delay, and
+// resolvers that stopped answering are asked last until they answer again; the first answer wins
+// and is relayed as it came.
 import dgram from 'node:dgram';
 import { bytesToIp, ipToBytes } from '../ip/address';
 import { MessageReader, withLength } from './tcp-framing';
@@ -65,7 +66,7 @@ export class Forwarder {
     return this.inFlight.count >= this.maxInFlight;
   }
 
-  /** A forwarder asking other resolvers (a sandbox's own --dns) within the same limits and count of forwards in flight. */
+  /** A forwarder asking other resolvers (a sandbox's own --dns), within the same limits and count of forwards in flight. */
   withUpstreams(upstreams: readonly Upstream[]): Forwarder {
     return new Forwarder(upstreams, this.options, this.inFlight);
   }

@@ -212,7 +212,6 @@ export class BridgeDriver implements Driver {
     }
   }
 
-
   private firewallRules(spec: NetworkSpec, options: BridgeOptions, bridge: string): NetworkRules {
     return firewallRules(spec, options, bridge, this.ports.published(spec.id));
   }
