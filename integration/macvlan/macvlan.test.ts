@@ -19,6 +19,7 @@ interface TestHost {
 }
 
 interface IpLink {
+  ifindex: number;
   ifname: string;
   address?: string;
   linkinfo?: { info_kind: string; info_data?: { mode?: string } };
@@ -91,7 +92,7 @@ test('containers on two hosts and a plain address on the underlay reach each oth
   const a2 = await inspect(h1.netctl, 'a2');
   t.like(a1.NetworkSettings.Networks['lan'], { IPAddress: '10.71.0.1', Gateway: '10.71.0.254', MacAddress: '02:42:0a:47:00:01' });
   const eth0 = linksIn(a1.NetworkSettings.SandboxKey).find((l) => l.ifname === 'eth0');
-  t.like(eth0, { address: '02:42:0a:47:00:01', linkinfo: { info_kind: 'macvlan', info_data: { mode: 'bridge' } } });
+  t.like(eth0, { ifindex: 2, address: '02:42:0a:47:00:01', linkinfo: { info_kind: 'macvlan', info_data: { mode: 'bridge' } } });
   t.deepEqual(linkNames(h1.ns), before, 'the endpoint lives only in the sandbox: nothing in the host');
 
   t.true(await pings(h1.netctl, 'a1', '10.71.0.21'), 'a container on the other host');
@@ -234,6 +235,21 @@ test('daemon kill -9, own parent deleted meanwhile: the restart makes it again a
   t.true(linkNames(ns).includes(`dm-${id.slice(0, 12)}`), 'the parent is back');
   t.true(await pings(netctl, 'r1', '10.78.0.12'), 'and the containers are on it again');
   t.regex(second.logs(), /macvlan parent missing: recreated it/);
+});
+
+test('eth0 is made at index 2 when that is free; where something holds it, the kernel picks the index and the join still works', async (t) => {
+  const h1 = await host(t, undefined);
+  h1.ns.run('ip', 'addr', 'add', '10.78.0.254/24', 'dev', 'up0p');
+  await ok(h1.netctl, ['network', 'create', '-d', 'macvlan', '--subnet', '10.78.0.0/24', '--gateway', '10.78.0.254', '-o', 'parent=up0', 'lan']);
+  await ok(h1.netctl, ['run', '-d', '--name', 'c', '--network', 'none', 'sleep', '300']);
+  const sandbox = (await inspect(h1.netctl, 'c')).NetworkSettings.SandboxKey;
+  execFileSync('nsenter', [`--net=${sandbox}`, 'ip', 'link', 'add', 'taken', 'index', '2', 'type', 'veth', 'peer', 'name', 'taken2', 'index', '3']);
+  await ok(h1.netctl, ['network', 'connect', 'lan', 'c']);
+  const eth0 = linksIn(sandbox).find((l) => l.ifname === 'eth0');
+  t.like(eth0, { linkinfo: { info_kind: 'macvlan' } });
+  t.false([2, 3].includes(eth0?.ifindex ?? 2), 'eth0 took an index of the kernel’s choosing');
+  t.regex(await ok(h1.netctl, ['exec', 'c', 'ip', 'route']), /^default via 10\.78\.0\.254 dev eth0/m, 'addresses and routes went to the right interface');
+  t.true(await pings(h1.netctl, 'c', '10.78.0.254'));
 });
 
 test('a parent deleted under a running daemon: joins say so clearly; made again (a new index), joins work again', async (t) => {

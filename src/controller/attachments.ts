@@ -61,6 +61,15 @@ function macFor(ipv4: string | undefined): string {
   return ['02', '42', ...bytes.map((b) => b.toString(16).padStart(2, '0'))].join(':');
 }
 
+/**
+ * In a namespace netctl made, lo is 1 and the interfaces it adds are eth0, eth1...: ethN most
+ * likely finds index N + 2 free (the kernel would pick the same for the first one).
+ */
+function preferredIndex(ifname: string): number | undefined {
+  const n = /^eth(\d{1,4})$/.exec(ifname)?.[1];
+  return n === undefined ? undefined : Number(n) + 2;
+}
+
 const compare = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 const byConnectOrder = (a: EndpointRecord, b: EndpointRecord): number => compare(a.created, b.created) || compare(a.id, b.id);
 
@@ -288,7 +297,7 @@ export class Attachments {
   private async plumb(endpoint: EndpointRecord, sandbox: Sandbox, rollback: Rollback): Promise<void> {
     const network = this.deps.networkById(endpoint.networkId)!;
     const driver = this.deps.driverOf(network);
-    const info: JoinInfo = await driver.join(specOf(network), this.endpointSpec(endpoint), { sandboxKey: sandbox.key, ifname: endpoint.ifname });
+    const info: JoinInfo = await driver.join(specOf(network), this.endpointSpec(endpoint), { sandboxKey: sandbox.key, ifname: endpoint.ifname, preferredIndex: preferredIndex(endpoint.ifname) });
     rollback.push(`leaving network ${network.name}`, () => driver.leave(specOf(network), this.endpointSpec(endpoint)));
     delete endpoint.gateway4;
     delete endpoint.gateway6;

@@ -64,6 +64,12 @@ export interface EndpointSpec {
 export interface JoinTarget {
   sandboxKey: string;
   ifname: string;
+  /**
+   * An index the interface can most likely have there (the core knows what it put in the
+   * sandbox). A driver that asks the kernel for it and gets it reports it back as interfaceIndex;
+   * when it is taken, the kernel's choice does as well.
+   */
+  preferredIndex?: number;
 }
 
 /** What a join tells the core: the gateways a default route may use (none on internal networks). */

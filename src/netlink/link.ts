@@ -19,6 +19,12 @@ export interface ResolvedRefs {
 
 interface CommonLinkSpec {
   name: string;
+  /**
+   * The index the new link gets in the namespace it is made in (the kernel picks one when
+   * omitted). A caller that knows a free index saves looking the link up after creating it; an
+   * index in use fails the create with EEXIST (EBUSY on older kernels).
+   */
+  index?: number;
   mtu?: number;
   mac?: string;
   /** Bring the link up as it is created. */
@@ -158,6 +164,7 @@ export function encodeLinkCreate(spec: LinkSpec, refs: ResolvedRefs, namespaces:
   }
   checkLinkName(spec.name);
   checkRange('MTU', spec.mtu, 68, 65535);
+  checkRange('link index', spec.index, 1, 0x7fffffff);
   const w = new AttributeWriter().string(IFLA.IFNAME, spec.name);
   common(w, spec);
   if (refs.master !== undefined) w.u32(IFLA.MASTER, refs.master);
@@ -168,7 +175,7 @@ export function encodeLinkCreate(spec: LinkSpec, refs: ResolvedRefs, namespaces:
     const data = kindData(spec, refs, namespaces);
     if (data) info.bytes(IFLA_INFO.DATA | NLA_F_NESTED, data);
   });
-  const head = spec.up ? encodeIfinfo(0, IFF_UP, IFF_UP) : encodeIfinfo(0);
+  const head = spec.up ? encodeIfinfo(spec.index ?? 0, IFF_UP, IFF_UP) : encodeIfinfo(spec.index ?? 0);
   return Buffer.concat([head, w.toBuffer()]);
 }
 

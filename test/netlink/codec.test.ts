@@ -113,6 +113,7 @@ test('link requests decode back to their spec for every kind', (t) => {
     [{ kind: 'vxlan', name: 'vx0', vni: 4097, local: '192.0.2.1', learning: false, l3miss: true, ttl: 8 }, (l) => t.like(l.vxlan, { vni: 4097, port: 4789, local: '192.0.2.1', learning: false, l3miss: true, ttl: 8 })],
     [{ kind: 'vxlan', name: 'vx6', vni: 1, local: '2001:db8::1', port: 8472 }, (l) => t.like(l.vxlan, { vni: 1, port: 8472, local: '2001:db8::1', learning: true })],
     [{ kind: 'macvlan', name: 'mv0', parent: 3, mode: 'passthru' }, (l) => t.deepEqual(l.macvlan, { mode: 'passthru' })],
+    [{ kind: 'macvlan', name: 'eth0', parent: 3, index: 2 }, (l) => t.is(l.index, 2, 'the index asked for goes in ifinfomsg')],
     [{ kind: 'vlan', name: 'eth0.10', parent: 3, vlanId: 10 }, (l) => t.deepEqual(l.vlan, { vlanId: 10 })],
     [{ kind: 'dummy', name: 'd0', mtu: 9000 }, (l) => t.is(l.mtu, 9000)],
     [{ kind: 'veth', name: 'v0', peer: { name: 'p0' } }, (l) => t.is(l.kind, 'veth')],
@@ -134,6 +135,7 @@ test('link requests refuse bad input before anything is sent', (t) => {
   t.throws(() => encodeLinkCreate({ kind: 'vlan', name: 'v', parent: 2, vlanId: 4095 }, { parent: 2 }, noNamespaces), { instanceOf: InvalidArgumentError, message: /VLAN id/ });
   t.throws(() => encodeLinkCreate({ kind: 'veth', name: 'v0', peer: { name: 'x'.repeat(16) } }, {}, noNamespaces), { instanceOf: InvalidArgumentError, message: /veth peer name/ });
   t.throws(() => encodeLinkCreate({ kind: 'macvlan', name: 'm', parent: 2, mode: 'loud' as 'bridge' }, { parent: 2 }, noNamespaces), { instanceOf: InvalidArgumentError, message: /macvlan mode/ });
+  t.throws(() => encodeLinkCreate({ kind: 'macvlan', name: 'm', parent: 2, index: 0 }, { parent: 2 }, noNamespaces), { instanceOf: InvalidArgumentError, message: /link index/ });
   t.throws(() => encodeLinkCreate({ kind: 'veth', name: 'v0', peer: { name: 'p0', netns: '/nonexistent/ns' } }, {}, noNamespaces), { instanceOf: InvalidArgumentError, message: /cannot be opened/ });
 });
 

@@ -76,14 +76,9 @@ export class MacvlanDriver implements Driver {
   async join(network: NetworkSpec, endpoint: EndpointSpec, target: JoinTarget): Promise<JoinInfo> {
     const known = this.networks.get(network.id) ?? this.describe(network);
     const { parent, mode, name } = known;
-    const create = (parentRef: string | number): Promise<void> =>
-      this.deps.netlink.linkAddInNamespace({ kind: 'macvlan', name: target.ifname, parent: parentRef, mode, mac: endpoint.mac }, target.sandboxKey);
+    let index: number | undefined;
     try {
-      await create(known.parentIndex ?? parent.name).catch((error: unknown) => {
-        if (known.parentIndex === undefined || !isGone(error)) throw error;
-        delete known.parentIndex;
-        return create(parent.name);
-      });
+      index = await this.createChild(known, endpoint.mac, target);
     } catch (error) {
       if (isGone(error)) throw new Error(`parent interface "${parent.name}" of macvlan network "${name}" no longer exists: create it again, or remove the network`);
       if (mode === 'passthru' && (error as { code?: string }).code === 'EINVAL') {
@@ -91,7 +86,33 @@ export class MacvlanDriver implements Driver {
       }
       throw error;
     }
-    return parent.kind === 'own' ? {} : gatewaysFor(network, endpoint);
+    return { ...(parent.kind === 'own' ? {} : gatewaysFor(network, endpoint)), ...(index === undefined ? {} : { interfaceIndex: index }) };
+  }
+
+  /**
+   * Makes the endpoint's macvlan in the sandbox, in one request, at the index the core suggests;
+   * resolves with that index, or undefined when the kernel chose. A parent index gone stale (the
+   * parent was recreated) is retried by name, a suggested index already taken without it: at most
+   * three requests.
+   */
+  private async createChild(network: MacvlanNetwork, mac: string, target: JoinTarget): Promise<number | undefined> {
+    let parent: string | number = network.parentIndex ?? network.parent.name;
+    let index = target.preferredIndex;
+    for (;;) {
+      try {
+        await this.deps.netlink.linkAddInNamespace({ kind: 'macvlan', name: target.ifname, parent, mode: network.mode, mac, ...(index === undefined ? {} : { index }) }, target.sandboxKey);
+        return index;
+      } catch (error) {
+        if (typeof parent === 'number' && isGone(error)) {
+          delete network.parentIndex;
+          parent = network.parent.name;
+        } else if (index !== undefined && isTaken(error)) {
+          index = undefined;
+        } else {
+          throw error;
+        }
+      }
+    }
   }
 
   /** The interface lives only in the sandbox: it goes from there (or with the sandbox's namespace). */
@@ -153,6 +174,9 @@ export class MacvlanDriver implements Driver {
     throw new InvalidOptionError(`parent "${network.parent.name}" already carries macvlan network "${other.name}"${other.mode === 'passthru' ? ' in passthru mode' : ''}: a passthru network needs its parent for itself; use another parent`);
   }
 }
+
+/** An index asked for is in use (EEXIST; EBUSY on older kernels), or so is the name: a retry without the index tells. */
+const isTaken = (error: unknown): boolean => ['EEXIST', 'EBUSY'].includes((error as { code?: string }).code ?? '');
 
 /** A handle in a sandbox's namespace; undefined when the namespace is gone. */
 function openIn(sandboxKey: string): NetlinkHandle | undefined {
