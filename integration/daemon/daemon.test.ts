@@ -4,6 +4,7 @@ import test from 'ava';
 import { execFileSync, spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { request, startDaemon } from '../helpers/daemon';
 
@@ -49,6 +50,48 @@ test('a body over 1 MiB gets 413 (answered, not cut off), invalid JSON 400, and 
   t.regex(broken.json<{ message: string }>().message, /invalid JSON in request body/);
   const names = (await request(daemon.socketPath, 'GET', '/v1.41/networks')).json<Array<{ Name: string }>>().map((n) => n.Name);
   t.deepEqual(names.sort(), ['host', 'none']);
+});
+
+/** Writes raw HTTP/1.1 to the daemon's socket, piece by piece with a pause between, and returns the reply's status line. */
+function rawRequest(socketPath: string, pieces: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = net.createConnection(socketPath);
+    let reply = '';
+    socket.setTimeout(10_000, () => socket.destroy(new Error('no reply within 10 s')));
+    socket.on('data', (c: Buffer) => {
+      reply += c.toString('utf8');
+      if (reply.includes('\r\n')) {
+        socket.end();
+        resolve(reply.split('\r\n')[0]!);
+      }
+    });
+    socket.on('error', reject);
+    socket.on('connect', async () => {
+      for (const piece of pieces) {
+        socket.write(piece);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    });
+  });
+}
+
+test('a body is read whole however it comes: with the head, after it, in chunks', async (t) => {
+  const daemon = await startDaemon(t, { netns: testHost(t), args: ['--bridge', 'none'] });
+  const create = (name: string): { head: string; body: string } => {
+    const body = JSON.stringify({ Name: name, Driver: 'bridge' });
+    return { head: `POST /v1.41/networks/create HTTP/1.1\r\nHost: d\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`, body };
+  };
+  const together = create('together');
+  t.regex(await rawRequest(daemon.socketPath, [together.head + together.body]), / 201 /);
+  const later = create('later');
+  t.regex(await rawRequest(daemon.socketPath, [later.head, later.body.slice(0, 5), later.body.slice(5)]), / 201 /);
+  const chunkedBody = JSON.stringify({ Name: 'chunked', Driver: 'bridge' });
+  const chunk = (text: string): string => `${text.length.toString(16)}\r\n${text}\r\n`;
+  const chunkedHead = 'POST /v1.41/networks/create HTTP/1.1\r\nHost: d\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n';
+  t.regex(await rawRequest(daemon.socketPath, [chunkedHead + chunk(chunkedBody.slice(0, 7)) + chunk(chunkedBody.slice(7)) + '0\r\n\r\n']), / 201 /);
+  t.regex(await rawRequest(daemon.socketPath, [chunkedHead + chunk(chunkedBody.slice(0, 7)), chunk(chunkedBody.slice(7).replace('chunked', 'chunked2')) + '0\r\n\r\n']), / 201 /);
+  const names = (await request(daemon.socketPath, 'GET', '/v1.41/networks')).json<Array<{ Name: string }>>().map((n) => n.Name);
+  t.deepEqual(names.sort(), ['chunked', 'chunked2', 'host', 'later', 'none', 'together']);
 });
 
 test('the daemon raises its soft limit of open files to the hard limit (descriptors per sandbox)', async (t) => {
