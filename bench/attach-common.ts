@@ -48,7 +48,6 @@ export interface AttachResults {
   docker: Timings;
 }
 
-
 const ownRss = (pid: number): number => Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
 
 interface ApiRun {
@@ -110,14 +109,27 @@ function testHost(role: string, setup: AttachSetup): string {
   return host;
 }
 
-/** Peer runners still going and their workdirs: a failure or Ctrl-C in the bench ends and removes them. */
+/**
+ * Peer runners still going and their workdirs: a failure or Ctrl-C in the bench ends and removes
+ * them. Each runner leads a process group of its own, so killing the group also ends a peer
+ * process it is waiting for (it waits without a timeout of its own).
+ */
 const livePeers = new Map<ChildProcess, string>();
+const killGroup = (child: ChildProcess): void => {
+  try {
+    process.kill(-child.pid!, 'SIGKILL');
+  } catch {
+    // Already gone.
+  }
+};
 process.once('exit', () => {
   for (const [child, workdir] of livePeers) {
-    child.kill('SIGKILL');
+    killGroup(child);
     removeWorkdir(workdir);
   }
 });
+/** A runner makes at most a few hundred calls of well under a second: one still going after this is hung. */
+const PEER_RUN_TIMEOUT_MS = 10 * 60_000;
 
 /**
  * A runner killed before its own cleanup leaves its namespaces mounted under its workdir; they are
@@ -134,16 +146,21 @@ function removeWorkdir(workdir: string): void {
 function peerInHost(kind: 'cni' | 'netavark', setup: AttachSetup): Promise<Timings> {
   const host = testHost(kind, setup);
   const workdir = fs.mkdtempSync(path.join(os.tmpdir(), `nctl-${kind}-`));
-  const child = spawn('nsenter', [`--net=/run/netns/${host}`, process.execPath, path.join(__dirname, 'attach-peer.js'), kind, setup.driver, String(setup.peerCount), workdir], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('nsenter', [`--net=/run/netns/${host}`, process.execPath, path.join(__dirname, 'attach-peer.js'), kind, setup.driver, String(setup.peerCount), workdir], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   livePeers.set(child, workdir);
   let out = '';
   let err = '';
   child.stdout.on('data', (c: Buffer) => (out += c.toString('utf8')));
   child.stderr.on('data', (c: Buffer) => (err += c.toString('utf8')));
+  const timer = setTimeout(() => {
+    err += `\nstill running after ${PEER_RUN_TIMEOUT_MS / 60_000} minutes: killed`;
+    killGroup(child);
+  }, PEER_RUN_TIMEOUT_MS);
   return new Promise((resolve, reject) => {
     // 'error' (nsenter could not start) may come without 'close': whichever is first settles.
     const finish = (failure: Error | undefined): void => {
       if (!livePeers.delete(child)) return;
+      clearTimeout(timer);
       removeNamespace(host);
       removeWorkdir(workdir);
       if (failure) reject(failure);

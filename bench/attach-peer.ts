@@ -1,22 +1,35 @@
 // Runs inside a test host (`nsenter --net=HOST node attach-peer.js KIND DRIVER COUNT WORKDIR`):
 // attaches COUNT fresh namespaces to one network of DRIVER (bridge, or macvlan on the test host's
 // `ul0`) with the CNI plugin of that name (host-local IPAM) or netavark, one at a time, then
-// detaches them, timing each call as its users make it (a process per call). Prints
-// {"attach": [ms...], "detach": [ms...]} on stdout.
+// detaches them, timing each call as its users make it: a process per call, started as Go and
+// Rust callers (podman, containerd) start one, without a fork of this process (see spawnAndWait
+// in src/native/addon.ts). Prints {"attach": [ms...], "detach": [ms...]} on stdout.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { native } from '../src/native/addon';
 import { createNamespace, deleteNamespace } from '../src/native/netns';
 import { type AttachDriver, expectAttached, MACVLAN_PARENT } from './links';
 
 const CNI_PLUGINS = '/usr/lib/cni';
 const NETAVARK = '/usr/lib/podman/netavark';
-/** No call of a peer takes anywhere near this; one that does is hung, and the run fails. */
-const CALL_TIMEOUT_MS = 60_000;
+
+/** One run of a peer's binary, as the peer's callers make it. */
+interface PeerCall {
+  /** Names the call in errors. */
+  what: string;
+  file: string;
+  /** argv[0] included. */
+  argv: string[];
+  /** "KEY=value" entries; absent: this process's environment. */
+  env?: string[];
+  /** The JSON the binary reads on stdin. */
+  input: string;
+}
 
 interface Peer {
-  attach(index: number, netns: string): void;
-  detach(index: number, netns: string): void;
+  attach(index: number, netns: string): PeerCall;
+  detach(index: number, netns: string): PeerCall;
 }
 
 /** One network as each peer is configured for it; the /16s differ per peer only to tell them apart. */
@@ -45,17 +58,12 @@ const NETWORKS: Record<AttachDriver, PeerNetwork> = {
   },
 };
 
-function check(what: string, result: ReturnType<typeof spawnSync>): void {
-  if (result.error) throw new Error(`${what} failed: ${result.error.message}`);
-  if (result.status !== 0) throw new Error(`${what} failed (${result.status}): ${String(result.stderr)}${String(result.stdout)}`);
-}
-
 function cni(network: PeerNetwork, workdir: string): Peer {
   const plugin = path.join(CNI_PLUGINS, network.cni.type);
   const config = JSON.stringify({ cniVersion: '1.0.0', name: 'bench', ...network.cni, ipam: { type: 'host-local', subnet: network.cniSubnet, dataDir: path.join(workdir, 'ipam') } });
-  const call = (command: string, index: number, netns: string): void => {
+  const call = (command: string, index: number, netns: string): PeerCall => {
     const env = { CNI_COMMAND: command, CNI_CONTAINERID: `bench${index}`, CNI_NETNS: netns, CNI_IFNAME: 'eth0', CNI_PATH: CNI_PLUGINS, PATH: process.env['PATH'] ?? '/usr/sbin:/usr/bin:/sbin:/bin' };
-    check(`CNI ${network.cni.type} ${command}`, spawnSync(plugin, [], { input: config, env, timeout: CALL_TIMEOUT_MS }));
+    return { what: `CNI ${network.cni.type} ${command}`, file: plugin, argv: [plugin], env: Object.entries(env).map(([key, value]) => `${key}=${value}`), input: config };
   };
   return { attach: (i, ns) => call('ADD', i, ns), detach: (i, ns) => call('DEL', i, ns) };
 }
@@ -72,13 +80,49 @@ function netavark(network: PeerNetwork, workdir: string): Peer {
         bench: { dns_enabled: false, id: 'b'.repeat(64), internal: false, ipv6_enabled: false, name: 'bench', ...network.netavark, ipam_options: { driver: 'host-local' }, subnets: [{ subnet: `${net}.0.0/16`, gateway: `${net}.0.1` }] },
       },
     });
-  const call = (command: string, index: number, netns: string): void =>
-    check(`netavark ${network.netavark.driver} ${command}`, spawnSync(NETAVARK, ['--config', path.join(workdir, 'netavark'), command, netns], { input: options(index), timeout: CALL_TIMEOUT_MS }));
+  const call = (command: string, index: number, netns: string): PeerCall => ({
+    what: `netavark ${network.netavark.driver} ${command}`,
+    file: NETAVARK,
+    argv: [NETAVARK, '--config', path.join(workdir, 'netavark'), command, netns],
+    input: options(index),
+  });
   return { attach: (i, ns) => call('setup', i, ns), detach: (i, ns) => call('teardown', i, ns) };
 }
 
 const isDriver = (text: string | undefined): text is AttachDriver => text !== undefined && Object.hasOwn(NETWORKS, text);
 const PEERS: Record<string, (network: PeerNetwork, workdir: string) => Peer> = { cni, netavark };
+
+const timed = (work: () => void): number => {
+  const start = process.hrtime.bigint();
+  work();
+  return Number(process.hrtime.bigint() - start) / 1e6;
+};
+
+/**
+ * Makes one call and returns its time in ms. Its input, stdout and stderr are files in `workdir`,
+ * written and opened before the clock starts: only the process's start, run and exit are timed.
+ * spawnAndWait blocks until the peer exits: the bench bounds the whole run instead, killing this
+ * runner's process group (the peer with it) when it hangs or the bench exits (attach-common.ts).
+ */
+function timedCall(call: PeerCall, workdir: string): number {
+  const input = path.join(workdir, 'call.in');
+  const output = path.join(workdir, 'call.out');
+  const errors = path.join(workdir, 'call.err');
+  fs.writeFileSync(input, call.input);
+  const stdin = fs.openSync(input, 'r');
+  const stdout = fs.openSync(output, 'w');
+  const stderr = fs.openSync(errors, 'w');
+  const { spawnAndWait } = native();
+  let status = 0;
+  let ms: number;
+  try {
+    ms = timed(() => (status = spawnAndWait(call.file, call.argv, stdin, stdout, stderr, call.env)));
+  } finally {
+    for (const fd of [stdin, stdout, stderr]) fs.closeSync(fd);
+  }
+  if (status !== 0) throw new Error(`${call.what} failed (${status}): ${fs.readFileSync(errors, 'utf8')}${fs.readFileSync(output, 'utf8')}`);
+  return ms;
+}
 
 function main(): void {
   const [kind, driver, countText, workdir] = process.argv.slice(2);
@@ -88,21 +132,16 @@ function main(): void {
   const peer = makePeer(NETWORKS[driver], workdir);
   fs.mkdirSync(workdir, { recursive: true });
   const namespaces: string[] = [];
-  const timed = (work: () => void): number => {
-    const start = process.hrtime.bigint();
-    work();
-    return Number(process.hrtime.bigint() - start) / 1e6;
-  };
   const attach: number[] = [];
   const detach: number[] = [];
   try {
     for (let i = 0; i < count; i++) {
       const netns = createNamespace(path.join(workdir, 'netns'), `c${i}`);
       namespaces.push(netns);
-      attach.push(timed(() => peer.attach(i, netns)));
+      attach.push(timedCall(peer.attach(i, netns), workdir));
       if (i === 0) expectAttached(netns, driver, `${kind} ${driver}`);
     }
-    namespaces.forEach((netns, i) => detach.push(timed(() => peer.detach(i, netns))));
+    namespaces.forEach((netns, i) => detach.push(timedCall(peer.detach(i, netns), workdir)));
   } finally {
     for (const netns of namespaces) deleteNamespace(netns);
     spawnSync('umount', [path.join(workdir, 'netns')]);

@@ -8,6 +8,7 @@
 #include "errno_error.h"
 #include "netlink_socket.h"
 #include "netns.h"
+#include "spawn.h"
 #include "udp_batch.h"
 
 namespace netctl {
@@ -50,6 +51,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("limitMallocArenas", Napi::Function::New(env, LimitMallocArenas));
   exports.Set("raiseOpenFileLimit", Napi::Function::New(env, RaiseOpenFileLimit));
   InitNetns(env, exports);
+  InitSpawn(env, exports);
   exports.Set("UdpBatch", UdpBatch::Define(env));
   return exports;
 }

@@ -1,5 +1,6 @@
 // Typed view of the C++ addon (addon/src/*.cc). Only syscalls Node lacks live there:
-// netlink sockets, named network namespaces, and sockets opened inside another namespace.
+// netlink sockets, named network namespaces, sockets opened inside another namespace, and
+// posix_spawn (for the benchmarks).
 import path from 'node:path';
 
 /** A raw AF_NETLINK socket owned by the addon; framing, sequencing and parsing live in TypeScript. */
@@ -66,6 +67,16 @@ export interface NativeAddon {
   limitMallocArenas(arenas: number): void;
   /** Raises the soft limit of open files to the hard limit; returns the soft limit in force. */
   raiseOpenFileLimit(): number;
+  /**
+   * Starts `file` (a path: PATH is not searched) with `argv` (argv[0] included, as execv takes it)
+   * through posix_spawn, which does not copy this process's page tables as child_process's fork
+   * does: the start costs what it costs a Go or Rust caller. The three descriptors become the
+   * child's 0, 1 and 2; its environment is `env` ("KEY=value" entries), or this process's when
+   * absent. Blocks the calling thread until the child exits (for benchmarks, which do nothing
+   * else meanwhile) and returns its exit code, or 128 + the signal that killed it. Throws an
+   * errno error (code ENOENT, EACCES...) when the process cannot be started.
+   */
+  spawnAndWait(file: string, argv: string[], stdinFd: number, stdoutFd: number, stderrFd: number, env?: string[]): number;
 }
 
 let loaded: NativeAddon | undefined;

@@ -1,0 +1,9 @@
+#pragma once
+#include <napi.h>
+
+namespace netctl {
+
+// Registers spawnAndWait (see spawn.cc and src/native/addon.ts).
+void InitSpawn(Napi::Env env, Napi::Object exports);
+
+}  // namespace netctl
