@@ -104,21 +104,12 @@ async function readJson(incoming: IncomingMessage): Promise<unknown> {
 }
 
 /**
- * The request body. A small body usually comes in the same read as the head: the parser has
- * queued all of it by the time a microtask runs, and it is taken from the stream's buffer at
- * once (waiting for the stream's data and end events cost ~60 µs a request). Otherwise by events
- * (an async iterator over the request cost ~0.1 ms a request). Past the limit the rest is read
- * and dropped, and the 413 waits for its end: a reply while the client is still sending makes the
- * server close under it, and the client sees EPIPE instead of the 413. A body past
- * DRAIN_LIMIT_BYTES is not waited for.
+ * The request body, by events (an async iterator over the request cost ~0.1 ms a request). Past
+ * the limit the rest is read and dropped, and the 413 waits for its end: a reply while the client
+ * is still sending makes the server close under it, and the client sees EPIPE instead of the 413.
+ * A body past DRAIN_LIMIT_BYTES is not waited for.
  */
-async function readBody(incoming: IncomingMessage): Promise<Buffer> {
-  // The handler runs inside the parser's callback for the head; one microtask later the parser
-  // has gone through the rest of the read.
-  await null;
-  if (incoming.complete && incoming.readableLength <= MAX_BODY_BYTES && incoming.listenerCount('data') === 0) {
-    return (incoming.read() as Buffer | null) ?? Buffer.alloc(0);
-  }
+function readBody(incoming: IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
