@@ -5,6 +5,7 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { native } from '../src/native/addon';
 import { type BenchDaemon, importBusybox, startDockerd, startNetctl } from './daemons';
 import { call, ok } from './http';
 import { type AttachDriver, expectAttached } from './links';
@@ -46,6 +47,29 @@ export interface AttachResults {
   cni: Timings;
   netavark: Timings;
   docker: Timings;
+  /** Median ms to start and reap /bin/true on this machine: the least a process per call costs. */
+  processStart: number;
+}
+
+/**
+ * What starting a process costs here, as the peers are started (posix_spawn). It differs between
+ * machines far more than netctl's own work does (3 ms on a busy VM, 0.8 ms where peers.md was
+ * measured), so the peers' figures, and the ratios, are read against it.
+ */
+function processStartMs(): number {
+  const samples: number[] = [];
+  const devNull = fs.openSync('/dev/null', 'r+');
+  try {
+    for (let i = 0; i < 20; i++) {
+      const start = process.hrtime.bigint();
+      const status = native().spawnAndWait('/bin/true', ['/bin/true'], devNull, devNull, devNull);
+      samples.push(msSince(start));
+      if (status !== 0) throw new Error(`/bin/true exited ${status}`);
+    }
+  } finally {
+    fs.closeSync(devNull);
+  }
+  return median(samples);
 }
 
 const ownRss = (pid: number): number => Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
@@ -185,7 +209,7 @@ export async function measureAttach(setup: AttachSetup): Promise<AttachResults> 
     const netavark = await peerInHost('netavark', setup);
     docker = await startDockerd(dockerHost);
     const theirs = await throughApi(docker, { who: 'dockerd', image: importBusybox(docker), driver: setup.driver, network: setup.dockerNetwork, count: setup.peerCount, leaveNone: true });
-    return { ours, cni, netavark, docker: theirs };
+    return { ours, cni, netavark, docker: theirs, processStart: processStartMs() };
   } finally {
     await netctl?.stop();
     await docker?.stop();
@@ -210,6 +234,7 @@ export function reportAgainstPeers(setup: AttachSetup, results: AttachResults): 
   for (const peer of peers) report(bench, `attach median, attachments 1-${peerCount}`, median(ours.attach.slice(0, peerCount)), 'ms', 'lower', { name: peer.name, value: median(peer.timings.attach) });
   // Our last peerCount detaches: the ones made with as many endpoints left as the peers had.
   for (const peer of peers) report(bench, `detach median, ${peerCount} endpoints`, median(ours.detach.slice(-peerCount)), 'ms', 'lower', { name: peer.name, value: median(peer.timings.detach) });
+  report(bench, 'starting a process on this machine (posix_spawn of /bin/true, median of 20): each CNI and netavark call pays it at least once', results.processStart, 'ms', 'lower');
 }
 
 /** The daemons' own RSS with all their endpoints attached: ours with ourCount, dockerd with peerCount. */

@@ -2,30 +2,16 @@
 // attaches COUNT fresh namespaces to one network of DRIVER (bridge, or macvlan on the test host's
 // `ul0`) with the CNI plugin of that name (host-local IPAM) or netavark, one at a time, then
 // detaches them, timing each call as its users make it: a process per call, started as Go and
-// Rust callers (podman, containerd) start one, without a fork of this process (see spawnAndWait
-// in src/native/addon.ts). Prints {"attach": [ms...], "detach": [ms...]} on stdout.
+// Rust callers (podman, containerd) start one (see peer-call.ts). Prints {"attach": [ms...], "detach": [ms...]} on stdout.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { native } from '../src/native/addon';
 import { createNamespace, deleteNamespace } from '../src/native/netns';
 import { type AttachDriver, expectAttached, MACVLAN_PARENT } from './links';
+import { type PeerCall, timedCall } from './peer-call';
 
 const CNI_PLUGINS = '/usr/lib/cni';
 const NETAVARK = '/usr/lib/podman/netavark';
-
-/** One run of a peer's binary, as the peer's callers make it. */
-interface PeerCall {
-  /** Names the call in errors. */
-  what: string;
-  file: string;
-  /** argv[0] included. */
-  argv: string[];
-  /** "KEY=value" entries; absent: this process's environment. */
-  env?: string[];
-  /** The JSON the binary reads on stdin. */
-  input: string;
-}
 
 interface Peer {
   attach(index: number, netns: string): PeerCall;
@@ -63,7 +49,7 @@ function cni(network: PeerNetwork, workdir: string): Peer {
   const config = JSON.stringify({ cniVersion: '1.0.0', name: 'bench', ...network.cni, ipam: { type: 'host-local', subnet: network.cniSubnet, dataDir: path.join(workdir, 'ipam') } });
   const call = (command: string, index: number, netns: string): PeerCall => {
     const env = { CNI_COMMAND: command, CNI_CONTAINERID: `bench${index}`, CNI_NETNS: netns, CNI_IFNAME: 'eth0', CNI_PATH: CNI_PLUGINS, PATH: process.env['PATH'] ?? '/usr/sbin:/usr/bin:/sbin:/bin' };
-    return { what: `CNI ${network.cni.type} ${command}`, file: plugin, argv: [plugin], env: Object.entries(env).map(([key, value]) => `${key}=${value}`), input: config };
+    return { what: `CNI ${network.cni.type} ${command}`, file: plugin, argv: [plugin], env, input: config };
   };
   return { attach: (i, ns) => call('ADD', i, ns), detach: (i, ns) => call('DEL', i, ns) };
 }
@@ -91,38 +77,6 @@ function netavark(network: PeerNetwork, workdir: string): Peer {
 
 const isDriver = (text: string | undefined): text is AttachDriver => text !== undefined && Object.hasOwn(NETWORKS, text);
 const PEERS: Record<string, (network: PeerNetwork, workdir: string) => Peer> = { cni, netavark };
-
-const timed = (work: () => void): number => {
-  const start = process.hrtime.bigint();
-  work();
-  return Number(process.hrtime.bigint() - start) / 1e6;
-};
-
-/**
- * Makes one call and returns its time in ms. Its input, stdout and stderr are files in `workdir`,
- * written and opened before the clock starts: only the process's start, run and exit are timed.
- * spawnAndWait blocks until the peer exits: the bench bounds the whole run instead, killing this
- * runner's process group (the peer with it) when it hangs or the bench exits (attach-common.ts).
- */
-function timedCall(call: PeerCall, workdir: string): number {
-  const input = path.join(workdir, 'call.in');
-  const output = path.join(workdir, 'call.out');
-  const errors = path.join(workdir, 'call.err');
-  fs.writeFileSync(input, call.input);
-  const stdin = fs.openSync(input, 'r');
-  const stdout = fs.openSync(output, 'w');
-  const stderr = fs.openSync(errors, 'w');
-  const { spawnAndWait } = native();
-  let status = 0;
-  let ms: number;
-  try {
-    ms = timed(() => (status = spawnAndWait(call.file, call.argv, stdin, stdout, stderr, call.env)));
-  } finally {
-    for (const fd of [stdin, stdout, stderr]) fs.closeSync(fd);
-  }
-  if (status !== 0) throw new Error(`${call.what} failed (${status}): ${fs.readFileSync(errors, 'utf8')}${fs.readFileSync(output, 'utf8')}`);
-  return ms;
-}
 
 function main(): void {
   const [kind, driver, countText, workdir] = process.argv.slice(2);

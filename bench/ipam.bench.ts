@@ -1,18 +1,16 @@
 // `npm run bench -- ipam`: allocation speed in memory, on the durable local store, against the
 // CNI host-local IPAM plugin (same run), and on etcd from two concurrent allocators.
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { parsePrefix } from '../src/ip/address';
 import { GLOBAL_SPACE, Ipam, LOCAL_SPACE } from '../src/ipam';
 import { PoolAllocator } from '../src/ipam/allocator';
 import { GlobalStore, LocalStore } from '../src/store';
 import { startEtcd } from '../integration/helpers/etcd';
+import { timedCall } from './peer-call';
 import { median, msSince, report } from './report';
 
-const exec = promisify(execFile);
 const BENCH = 'ipam';
 const SLASH16 = 65_534;
 
@@ -51,17 +49,17 @@ async function durableSlash16(dir: string): Promise<{ samples: number[]; rate: n
   }
 }
 
-async function hostLocal(dir: string, count: number): Promise<number> {
-  const config = JSON.stringify({ cniVersion: '1.0.0', name: 'bench', type: 'host-local', ipam: { type: 'host-local', ranges: [[{ subnet: '10.2.0.0/16' }]], dataDir: dir } });
-  const start = process.hrtime.bigint();
+/** Allocations per second by the CNI host-local plugin, a process per allocation (as its callers run it). */
+function hostLocal(dir: string, count: number): number {
+  const config = JSON.stringify({ cniVersion: '1.0.0', name: 'bench', type: 'host-local', ipam: { type: 'host-local', ranges: [[{ subnet: '10.2.0.0/16' }]], dataDir: path.join(dir, 'data') } });
+  const calls = path.join(dir, 'calls');
+  fs.mkdirSync(calls, { recursive: true });
+  let ms = 0;
   for (let i = 0; i < count; i++) {
-    const child = exec('/usr/lib/cni/host-local', [], {
-      env: { CNI_COMMAND: 'ADD', CNI_CONTAINERID: `bench-${i}`, CNI_NETNS: '/proc/self/ns/net', CNI_IFNAME: 'eth0', CNI_PATH: '/usr/lib/cni', PATH: process.env['PATH'] },
-    });
-    child.child.stdin!.end(config);
-    await child;
+    const env = { CNI_COMMAND: 'ADD', CNI_CONTAINERID: `bench-${i}`, CNI_NETNS: '/proc/self/ns/net', CNI_IFNAME: 'eth0', CNI_PATH: '/usr/lib/cni', PATH: process.env['PATH'] ?? '/usr/sbin:/usr/bin:/sbin:/bin' };
+    ms += timedCall({ what: 'CNI host-local ADD', file: '/usr/lib/cni/host-local', argv: ['/usr/lib/cni/host-local'], env, input: config }, calls);
   }
-  return count / (msSince(start) / 1000);
+  return count / (ms / 1000);
 }
 
 async function etcdTwoAllocators(count: number): Promise<number> {
@@ -100,7 +98,7 @@ export async function run(): Promise<void> {
     report(BENCH, 'allocation on the local store, median of the first 1,000', median(durable.samples.slice(0, 1000)), 'µs', 'lower');
     report(BENCH, 'allocation on the local store, median of the last 1,000', median(durable.samples.slice(-1000)), 'µs', 'lower');
 
-    const hostLocalRate = await hostLocal(path.join(dir, 'host-local'), 1000);
+    const hostLocalRate = hostLocal(path.join(dir, 'host-local'), 1000);
     report(BENCH, 'allocations per second (local store, durable)', durable.rate, 'allocations/s', 'higher', { name: 'CNI host-local (containernetworking-plugins)', value: hostLocalRate });
 
     report(BENCH, 'allocations per second on etcd, two concurrent allocators', await etcdTwoAllocators(1000), 'allocations/s', 'higher');
