@@ -80,6 +80,11 @@ export class Attachments {
   /** Sandboxes worked on since the start, each keeping its netlink socket. */
   private readonly opened = new Map<string, Sandbox>();
   private readonly endpoints = new Map<string, EndpointRecord>();
+  /**
+   * The same endpoints by sandbox: every DNS query asks for its sandbox's endpoints, and a scan of
+   * all of them would make each query cost more the more containers the host runs.
+   */
+  private readonly bySandbox = new Map<string, Set<EndpointRecord>>();
   private readonly queues = new Map<string, SerialQueue>();
 
   constructor(private readonly deps: AttachmentDeps) {}
@@ -93,7 +98,7 @@ export class Attachments {
     }
     for (const entry of await store.list(ENDPOINT_PREFIX)) {
       const record = JSON.parse(entry.value.toString('utf8')) as EndpointRecord;
-      this.endpoints.set(record.id, record);
+      this.track(record);
     }
     for (const sandbox of [...this.sandboxes.values()]) {
       if (Sandbox.open(sandbox.key).exists()) continue;
@@ -164,7 +169,21 @@ export class Attachments {
 
   /** Endpoints of a sandbox in the order they were connected. */
   ofSandbox(sandboxId: string): EndpointRecord[] {
-    return [...this.endpoints.values()].filter((e) => e.sandboxId === sandboxId).sort(byConnectOrder);
+    return [...(this.bySandbox.get(sandboxId) ?? [])].sort(byConnectOrder);
+  }
+
+  private track(endpoint: EndpointRecord): void {
+    this.endpoints.set(endpoint.id, endpoint);
+    let members = this.bySandbox.get(endpoint.sandboxId);
+    if (!members) this.bySandbox.set(endpoint.sandboxId, (members = new Set()));
+    members.add(endpoint);
+  }
+
+  private untrack(endpoint: EndpointRecord): void {
+    this.endpoints.delete(endpoint.id);
+    const members = this.bySandbox.get(endpoint.sandboxId);
+    members?.delete(endpoint);
+    if (members?.size === 0) this.bySandbox.delete(endpoint.sandboxId);
   }
 
   async createSandbox(options: SandboxOptions = {}): Promise<SandboxRecord> {
@@ -230,9 +249,9 @@ export class Attachments {
         created: new Date().toISOString(),
       };
       // Listed before any await: a network removal from now on sees the endpoint and refuses.
-      this.endpoints.set(endpoint.id, endpoint);
+      this.track(endpoint);
       const rollback = new Rollback();
-      rollback.push('forgetting the endpoint', () => this.endpoints.delete(endpoint.id));
+      rollback.push('forgetting the endpoint', () => this.untrack(endpoint));
       try {
         if (this.deps.driverOf(network).usesIpam) {
           const ipv4 = await this.allocate(network, false, request.ipv4, rollback);
@@ -344,7 +363,7 @@ export class Attachments {
       });
     }
     await this.deps.store.delete(ENDPOINT_PREFIX + endpoint.id);
-    this.endpoints.delete(endpoint.id);
+    this.untrack(endpoint);
   }
 
   /** An address of one family: the given one from the pool that holds it, else the next free one of the first pool with room. */
