@@ -1,11 +1,14 @@
-// Starting a process the way Go and Rust runtimes do, for the benchmarks that time other tools.
+// Starting processes the way Go and Rust runtimes do: for the benchmarks that time other tools
+// (spawnAndWait) and for the daemon's own tools, iptables (runProcess).
 // libuv (child_process) forks the whole Node process: fork copies the caller's page tables, so its
-// cost grows with the caller's size, and a tool timed that way is charged milliseconds its real
+// cost grows with the caller's size, and a tool started that way is charged milliseconds its real
 // callers never pay. posix_spawn, in glibc a clone(CLONE_VM | CLONE_VFORK), shares the caller's
 // memory until the child calls exec, so the start costs the same from a large process as from a
 // small one.
 #include "spawn.h"
 
+#include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -14,6 +17,7 @@
 #include <cerrno>
 #include <climits>
 #include <cmath>
+#include <new>
 #include <string>
 #include <vector>
 
@@ -21,7 +25,14 @@
 
 namespace netctl {
 
-// Owns what posix_spawn is given, so a throw on the way frees it.
+// A failed call as plain numbers: a pool thread must not touch JavaScript, so the ErrnoError is
+// built later, on the main thread.
+struct Failure {
+  int number = 0;
+  const char* syscall = "";
+};
+
+// Owns what posix_spawn is given, so every way out frees it.
 struct SpawnSetup {
   posix_spawn_file_actions_t actions;
   posix_spawnattr_t attributes;
@@ -32,6 +43,49 @@ struct SpawnSetup {
     if (hasAttributes) posix_spawnattr_destroy(&attributes);
   }
 };
+
+// Starts `file` with fds[0..2] as its 0, 1 and 2. Safe on any thread: it touches no JavaScript.
+static Failure StartChild(const std::string& file, char* const* argv, char* const* envp, const int fds[3], pid_t* pid) {
+  SpawnSetup setup;
+  int err = posix_spawn_file_actions_init(&setup.actions);
+  if (err != 0) return {err, "posix_spawn_file_actions_init"};
+  setup.hasActions = true;
+  // dup2 clears close-on-exec on the copy: the child keeps these three and, since Node, libuv and
+  // runProcess open everything close-on-exec, nothing else of ours.
+  for (int target = 0; target < 3; target++) {
+    err = posix_spawn_file_actions_adddup2(&setup.actions, fds[target], target);
+    if (err != 0) return {err, "posix_spawn_file_actions_adddup2"};
+  }
+  err = posix_spawnattr_init(&setup.attributes);
+  if (err != 0) return {err, "posix_spawnattr_init"};
+  setup.hasAttributes = true;
+  // An ignored signal stays ignored across exec, and Node ignores SIGPIPE: the child would not die
+  // writing to a closed pipe as it does under its real callers. Default dispositions and an empty
+  // mask, as libuv gives its children.
+  sigset_t all;
+  sigset_t none;
+  sigfillset(&all);
+  sigemptyset(&none);
+  posix_spawnattr_setsigdefault(&setup.attributes, &all);
+  posix_spawnattr_setsigmask(&setup.attributes, &none);
+  posix_spawnattr_setflags(&setup.attributes, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+  // posix_spawn returns the error (an exec failure such as ENOENT included) rather than setting errno.
+  err = posix_spawn(pid, file.c_str(), &setup.actions, &setup.attributes, argv, envp);
+  if (err != 0) return {err, "posix_spawn"};
+  return {};
+}
+
+// Reaps the child; `result` is its exit code, or 128 + the signal that killed it (the shell's
+// convention, so one number tells an exit code from a signal).
+static Failure WaitChild(pid_t pid, int* result) {
+  int status;
+  // A signal handled without SA_RESTART ends the wait early; the child is still running.
+  while (waitpid(pid, &status, 0) < 0) {
+    if (errno != EINTR) return {errno, "waitpid"};
+  }
+  *result = WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
+  return {};
+}
 
 // Strings handed to exec: an embedded NUL would silently cut one short, so it is refused.
 static std::vector<std::string> StringsArg(const Napi::CallbackInfo& info, size_t index, const char* name) {
@@ -47,6 +101,17 @@ static std::vector<std::string> StringsArg(const Napi::CallbackInfo& info, size_
     if (strings.back().find('\0') != std::string::npos) throw Napi::TypeError::New(info.Env(), message);
   }
   return strings;
+}
+
+static std::string FileArg(const Napi::CallbackInfo& info) {
+  if (info.Length() < 1 || !info[0].IsString()) throw Napi::TypeError::New(info.Env(), "file must be a string (a path: PATH is not searched)");
+  return info[0].As<Napi::String>().Utf8Value();
+}
+
+static std::vector<std::string> ArgvArg(const Napi::CallbackInfo& info) {
+  std::vector<std::string> argv = StringsArg(info, 1, "argv");
+  if (argv.empty()) throw Napi::TypeError::New(info.Env(), "argv must hold at least argv[0]");
+  return argv;
 }
 
 static int FdArg(const Napi::CallbackInfo& info, size_t index, const char* name) {
@@ -70,55 +135,229 @@ static std::vector<char*> CStrings(std::vector<std::string>& strings) {
 // the child exits, on purpose: a benchmark times the call and does nothing else meanwhile.
 static Napi::Value SpawnAndWait(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 1 || !info[0].IsString()) throw Napi::TypeError::New(env, "file must be a string (a path: PATH is not searched)");
-  const std::string file = info[0].As<Napi::String>().Utf8Value();
-  std::vector<std::string> argv = StringsArg(info, 1, "argv");
-  if (argv.empty()) throw Napi::TypeError::New(env, "argv must hold at least argv[0]");
+  const std::string file = FileArg(info);
+  std::vector<std::string> argv = ArgvArg(info);
   const int fds[3] = {FdArg(info, 2, "stdinFd"), FdArg(info, 3, "stdoutFd"), FdArg(info, 4, "stderrFd")};
   const bool ownEnvironment = info.Length() > 5 && !info[5].IsUndefined();
   std::vector<std::string> environment = ownEnvironment ? StringsArg(info, 5, "env") : std::vector<std::string>();
   std::vector<char*> argvPointers = CStrings(argv);
   std::vector<char*> envPointers = CStrings(environment);
 
-  SpawnSetup setup;
-  int err = posix_spawn_file_actions_init(&setup.actions);
-  if (err != 0) throw ErrnoError(env, err, "posix_spawn_file_actions_init", file);
-  setup.hasActions = true;
-  // dup2 clears close-on-exec on the copy: the child keeps these three and, since Node and libuv
-  // open everything close-on-exec, nothing else of ours.
-  for (int target = 0; target < 3; target++) {
-    err = posix_spawn_file_actions_adddup2(&setup.actions, fds[target], target);
-    if (err != 0) throw ErrnoError(env, err, "posix_spawn_file_actions_adddup2", file);
-  }
-  err = posix_spawnattr_init(&setup.attributes);
-  if (err != 0) throw ErrnoError(env, err, "posix_spawnattr_init", file);
-  setup.hasAttributes = true;
-  // An ignored signal stays ignored across exec, and Node ignores SIGPIPE: the child would not die
-  // writing to a closed pipe as it does under its real callers. Default dispositions and an empty
-  // mask, as libuv gives its children.
-  sigset_t all;
-  sigset_t none;
-  sigfillset(&all);
-  sigemptyset(&none);
-  posix_spawnattr_setsigdefault(&setup.attributes, &all);
-  posix_spawnattr_setsigmask(&setup.attributes, &none);
-  posix_spawnattr_setflags(&setup.attributes, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
-
   pid_t pid;
-  // posix_spawn returns the error (an exec failure such as ENOENT included) rather than setting errno.
-  err = posix_spawn(&pid, file.c_str(), &setup.actions, &setup.attributes, argvPointers.data(), ownEnvironment ? envPointers.data() : environ);
-  if (err != 0) throw ErrnoError(env, err, "posix_spawn", file);
-
-  int status;
-  // A signal handled without SA_RESTART ends the wait early; the child is still running.
-  while (waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) throw ErrnoError(env, errno, "waitpid", file);
+  Failure failure = StartChild(file, argvPointers.data(), ownEnvironment ? envPointers.data() : environ, fds, &pid);
+  if (failure.number == 0) {
+    int result;
+    failure = WaitChild(pid, &result);
+    if (failure.number == 0) return Napi::Number::New(env, result);
   }
-  // The shell's convention, so one number tells an exit code from a signal.
-  const int result = WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
-  return Napi::Number::New(env, result);
+  throw ErrnoError(env, failure.number, failure.syscall, file);
 }
 
-void InitSpawn(Napi::Env env, Napi::Object exports) { exports.Set("spawnAndWait", Napi::Function::New(env, SpawnAndWait)); }
+// A descriptor closed on every way out, error paths included.
+class Descriptor {
+ public:
+  Descriptor() = default;
+  Descriptor(const Descriptor&) = delete;
+  Descriptor& operator=(const Descriptor&) = delete;
+  ~Descriptor() { Close(); }
+  void Reset(int fd) {
+    Close();
+    fd_ = fd;
+  }
+  int Get() const { return fd_; }
+  bool IsOpen() const { return fd_ >= 0; }
+  void Close() {
+    if (fd_ >= 0) close(fd_);
+    fd_ = -1;
+  }
+
+ private:
+  int fd_ = -1;
+};
+
+// Close-on-exec from the start: a process another thread forks and execs meanwhile (libuv's
+// child_process, another runProcess) inherits none of our ends, which would hold a pipe open.
+static Failure OpenPipe(Descriptor& readEnd, Descriptor& writeEnd) {
+  int ends[2];
+  if (pipe2(ends, O_CLOEXEC) != 0) return {errno, "pipe2"};
+  readEnd.Reset(ends[0]);
+  writeEnd.Reset(ends[1]);
+  return {};
+}
+
+// A started child that is reaped on every way out: waited for by Wait(), or, when the run is
+// abandoned on an error, killed and then reaped, so that neither a zombie nor a pool thread
+// waiting on a child no one talks to any more is left behind.
+class Child {
+ public:
+  explicit Child(pid_t pid) : pid_(pid) {}
+  Child(const Child&) = delete;
+  Child& operator=(const Child&) = delete;
+  ~Child() {
+    if (pid_ <= 0) return;
+    kill(pid_, SIGKILL);
+    int ignored;
+    WaitChild(pid_, &ignored);
+  }
+  Failure Wait(int* result) {
+    const Failure failure = WaitChild(pid_, result);
+    pid_ = -1;
+    return failure;
+  }
+
+ private:
+  pid_t pid_;
+};
+
+// runProcess(file, argv, input, callback(error, {status, stdout, stderr})): the daemon's way to
+// run a tool without forking its address space (see the top of this file) and without blocking
+// its event loop: everything that waits (the start, the pipes, the exit) runs on a libuv pool
+// thread.
+//
+// SIGCHLD: libuv's handler (uv__wait_children, src/unix/process.c) calls waitpid on the pid of
+// each process it started itself, never waitpid(-1): it does not reap our child, and our waitpid
+// on a pool thread takes nothing of its.
+class RunProcess : public Napi::AsyncWorker {
+ public:
+  RunProcess(Napi::Function& callback, std::string file, std::vector<std::string> argv, std::vector<std::string> environment, std::vector<uint8_t> input)
+      : Napi::AsyncWorker(callback), file_(std::move(file)), argv_(std::move(argv)), environment_(std::move(environment)), input_(std::move(input)) {}
+
+  void Execute() override {
+    try {
+      failure_ = Run();
+    } catch (const std::bad_alloc&) {
+      // Output too large to hold; the descriptors and the child went with the stack.
+      failure_ = {ENOMEM, "read"};
+    }
+  }
+
+  void OnOK() override {
+    Napi::Env env = Env();
+    if (failure_.number != 0) {
+      Callback().Call({ErrnoError(env, failure_.number, failure_.syscall, file_).Value()});
+      return;
+    }
+    Napi::Object result = Napi::Object::New(env);
+    result.Set("status", Napi::Number::New(env, status_));
+    result.Set("stdout", Napi::Buffer<char>::Copy(env, stdout_.data(), stdout_.size()));
+    result.Set("stderr", Napi::Buffer<char>::Copy(env, stderr_.data(), stderr_.size()));
+    Callback().Call({env.Null(), result});
+  }
+
+ private:
+  Failure Run() {
+    // [0]: the child's stdin, [1] stdout, [2] stderr; each the child's end and ours.
+    Descriptor theirs[3];
+    Descriptor ours[3];
+    Failure failure = OpenPipe(theirs[0], ours[0]);
+    if (failure.number == 0) failure = OpenPipe(ours[1], theirs[1]);
+    if (failure.number == 0) failure = OpenPipe(ours[2], theirs[2]);
+    if (failure.number != 0) return failure;
+    // Our end of stdin is fed as poll allows, never waited on: the child may be blocked writing.
+    const int flags = fcntl(ours[0].Get(), F_GETFL);
+    if (flags < 0 || fcntl(ours[0].Get(), F_SETFL, flags | O_NONBLOCK) != 0) return {errno, "fcntl"};
+
+    std::vector<char*> argvPointers = CStrings(argv_);
+    std::vector<char*> envPointers = CStrings(environment_);
+    const int fds[3] = {theirs[0].Get(), theirs[1].Get(), theirs[2].Get()};
+    pid_t pid;
+    failure = StartChild(file_, argvPointers.data(), envPointers.data(), fds, &pid);
+    if (failure.number != 0) return failure;
+    Child child(pid);
+    // Holding the child's ends would keep its stdout and stderr from ever reaching end of file.
+    for (Descriptor& end : theirs) end.Close();
+
+    failure = Exchange(ours[0], ours[1], ours[2]);
+    if (failure.number != 0) return failure;
+    return child.Wait(&status_);
+  }
+
+  // Feeds stdin while draining stdout and stderr, all three in one poll: a child that fills one
+  // pipe while we wait on another would wait for us as we wait for it.
+  Failure Exchange(Descriptor& in, Descriptor& out, Descriptor& err) {
+    size_t written = 0;
+    if (input_.empty()) in.Close();
+    Descriptor* ends[3] = {&in, &out, &err};
+    std::string* sinks[3] = {nullptr, &stdout_, &stderr_};
+    char buffer[65536];
+    for (;;) {
+      pollfd polled[3];
+      int which[3];
+      nfds_t count = 0;
+      for (int i = 0; i < 3; i++) {
+        if (!ends[i]->IsOpen()) continue;
+        polled[count] = {ends[i]->Get(), static_cast<short>(i == 0 ? POLLOUT : POLLIN), 0};
+        which[count++] = i;
+      }
+      if (count == 0) return {};
+      if (poll(polled, count, -1) < 0) {
+        if (errno == EINTR) continue;
+        return {errno, "poll"};
+      }
+      for (nfds_t k = 0; k < count; k++) {
+        if (polled[k].revents == 0) continue;
+        Descriptor& end = *ends[which[k]];
+        if (which[k] == 0) {
+          const ssize_t n = write(end.Get(), input_.data() + written, input_.size() - written);
+          if (n >= 0) {
+            written += static_cast<size_t>(n);
+            if (written == input_.size()) end.Close();
+          } else if (errno == EPIPE) {
+            // A tool that exits early (a refused batch) closes its stdin: its status tells why.
+            end.Close();
+          } else if (errno != EINTR && errno != EAGAIN) {
+            return {errno, "write"};
+          }
+        } else {
+          const ssize_t n = read(end.Get(), buffer, sizeof buffer);
+          if (n > 0) {
+            sinks[which[k]]->append(buffer, static_cast<size_t>(n));
+          } else if (n == 0) {
+            end.Close();
+          } else if (errno != EINTR && errno != EAGAIN) {
+            return {errno, "read"};
+          }
+        }
+      }
+    }
+  }
+
+  std::string file_;
+  std::vector<std::string> argv_;
+  std::vector<std::string> environment_;
+  std::vector<uint8_t> input_;
+  Failure failure_;
+  int status_ = -1;
+  std::string stdout_;
+  std::string stderr_;
+};
+
+static Napi::Value RunProcessExport(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string file = FileArg(info);
+  std::vector<std::string> argv = ArgvArg(info);
+  std::vector<uint8_t> input;
+  if (info.Length() > 2 && info[2].IsBuffer()) {
+    // Copied here: the Buffer belongs to JavaScript and must not be read from a pool thread.
+    auto buffer = info[2].As<Napi::Buffer<uint8_t>>();
+    input.assign(buffer.Data(), buffer.Data() + buffer.Length());
+  } else if (info.Length() > 2 && !info[2].IsUndefined()) {
+    throw Napi::TypeError::New(env, "input must be a Buffer or undefined");
+  }
+  if (info.Length() < 4 || !info[3].IsFunction()) throw Napi::TypeError::New(env, "callback must be a function");
+  // The environment as it is now, copied on the main thread: process.env writes (setenv) on this
+  // thread may move environ's array while a pool thread would read it.
+  std::vector<std::string> environment;
+  for (char** entry = environ; *entry != nullptr; entry++) environment.emplace_back(*entry);
+  Napi::Function callback = info[3].As<Napi::Function>();
+  auto* worker = new RunProcess(callback, std::move(file), std::move(argv), std::move(environment), std::move(input));
+  worker->Queue();
+  return env.Undefined();
+}
+
+void InitSpawn(Napi::Env env, Napi::Object exports) {
+  exports.Set("spawnAndWait", Napi::Function::New(env, SpawnAndWait));
+  exports.Set("runProcess", Napi::Function::New(env, RunProcessExport));
+}
 
 }  // namespace netctl

@@ -3,7 +3,7 @@
 
 namespace netctl {
 
-// Registers spawnAndWait (see spawn.cc and src/native/addon.ts).
+// Registers spawnAndWait and runProcess (see spawn.cc and src/native/addon.ts).
 void InitSpawn(Napi::Env env, Napi::Object exports);
 
 }  // namespace netctl

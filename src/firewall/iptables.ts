@@ -1,8 +1,12 @@
 // The only place netctl runs iptables: iptables-save to read the tables, iptables-restore
 // --noflush to apply a batch (each table commits atomically), for either family, optionally
 // inside another network namespace. One process per change: every iptables-nft process that
-// deleted something waits an RCU grace period when it closes its netlink socket.
-import { spawn } from 'node:child_process';
+// deleted something waits an RCU grace period when it closes its netlink socket. The processes
+// start through the addon's posix_spawn (runProcess), off the event loop: child_process forks the
+// whole daemon, whose page tables cost milliseconds to copy on every change.
+import fs from 'node:fs';
+import path from 'node:path';
+import { native } from '../native/addon';
 import { FirewallError } from './errors';
 import type { FamilyTraits } from './family';
 import type { Batches, Table } from './render';
@@ -17,21 +21,45 @@ export type Tables = Record<Table, TableState>;
 
 const TABLES: readonly Table[] = ['filter', 'nat'];
 
-function run(options: IptablesOptions, command: string, args: string[], input?: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  const argv = options.netns ? ['nsenter', `--net=${options.netns}`, command, ...args] : [command, ...args];
-  return new Promise((resolve, reject) => {
-    const child = spawn(argv[0]!, argv.slice(1), { stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout!.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-    if (child.stdin) {
-      // A tool that exits early (a refused batch) closes its stdin: its exit code tells the story.
-      child.stdin.on('error', () => undefined);
-      child.stdin.end(input);
+/** Absolute paths of the tools found so far, by name; one that was not found is looked for again. */
+const located = new Map<string, string>();
+
+/** posix_spawn does not search PATH as child_process did: each tool is looked up once. */
+function locate(command: string): string {
+  let file = located.get(command);
+  if (file === undefined) {
+    const search = process.env.PATH ?? '';
+    file = search
+      .split(':')
+      .filter((dir) => path.isAbsolute(dir))
+      .map((dir) => path.join(dir, command))
+      .find((candidate) => {
+        try {
+          fs.accessSync(candidate, fs.constants.X_OK);
+          return fs.statSync(candidate).isFile();
+        } catch {
+          return false;
+        }
+      });
+    if (file === undefined) {
+      const error: NodeJS.ErrnoException = new Error(`${command} not found on PATH (${search}): install ${command === 'nsenter' ? 'util-linux' : 'iptables'}`);
+      error.code = 'ENOENT';
+      throw error;
     }
+    located.set(command, file);
+  }
+  return file;
+}
+
+function run(options: IptablesOptions, command: string, args: string[], input?: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const tool = locate(command);
+    // nsenter would search PATH for the tool itself; it is given the path found here instead.
+    const [file, argv] = options.netns ? [locate('nsenter'), ['nsenter', `--net=${options.netns}`, tool, ...args]] : [tool, [command, ...args]];
+    native().runProcess(file, argv, input === undefined ? undefined : Buffer.from(input), (error, result) => {
+      if (error) reject(error);
+      else resolve({ code: result!.status, stdout: result!.stdout.toString(), stderr: result!.stderr.toString() });
+    });
   });
 }
 

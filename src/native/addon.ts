@@ -1,6 +1,6 @@
 // Typed view of the C++ addon (addon/src/*.cc). Only syscalls Node lacks live there:
 // netlink sockets, named network namespaces, sockets opened inside another namespace, and
-// posix_spawn (for the benchmarks).
+// posix_spawn (for the benchmarks, and for the daemon's iptables runs).
 import path from 'node:path';
 
 /** A raw AF_NETLINK socket owned by the addon; framing, sequencing and parsing live in TypeScript. */
@@ -77,6 +77,22 @@ export interface NativeAddon {
    * errno error (code ENOENT, EACCES...) when the process cannot be started.
    */
   spawnAndWait(file: string, argv: string[], stdinFd: number, stdoutFd: number, stderrFd: number, env?: string[]): number;
+  /**
+   * Runs `file` (a path: PATH is not searched) with `argv` (argv[0] included) through posix_spawn,
+   * as spawnAndWait does, but without blocking: starting it, feeding it `input` on stdin (then
+   * closing it; without input, stdin is closed at once), collecting its stdout and stderr and
+   * waiting for its exit all happen on a libuv pool thread. The child gets this process's
+   * environment as it is at the call. `callback` gets the exit code (or 128 + the signal that
+   * killed it) and both outputs whole, or an errno error (code ENOENT, EACCES...) when the
+   * process cannot be started. A child that closes its stdin before reading all of `input` is not
+   * an error: its status tells.
+   */
+  runProcess(
+    file: string,
+    argv: string[],
+    input: Buffer | undefined,
+    callback: (error: NodeJS.ErrnoException | null, result?: { status: number; stdout: Buffer; stderr: Buffer }) => void,
+  ): void;
 }
 
 let loaded: NativeAddon | undefined;

@@ -1,0 +1,101 @@
+// runProcess without root: /bin/sh scripts stand in for iptables. Input reaches stdin, large
+// outputs on both pipes come back whole (no deadlock), exit codes and signals are told apart, a
+// missing file is an errno error, parallel runs leave no descriptor behind, and a child that
+// closes its stdin early is reported, not a crash.
+import test from 'ava';
+import fs from 'node:fs';
+import { native } from '../../src/native/addon';
+
+interface Result {
+  status: number;
+  stdout: Buffer;
+  stderr: Buffer;
+}
+
+function run(file: string, argv: string[], input?: Buffer): Promise<Result> {
+  return new Promise((resolve, reject) => native().runProcess(file, argv, input, (error, result) => (error ? reject(error) : resolve(result!))));
+}
+
+const sh = (script: string, input?: Buffer): Promise<Result> => run('/bin/sh', ['sh', '-c', script], input);
+const openDescriptors = (): number => fs.readdirSync('/proc/self/fd').length;
+
+// Serial, and so before the others: the count of open descriptors must not see theirs.
+test.serial('50 runs in parallel all succeed and leave no descriptor open', async (t) => {
+  t.timeout(30_000);
+  await sh('true');
+  const before = openDescriptors();
+  const results = await Promise.all(Array.from({ length: 50 }, (_, i) => sh('cat; echo " $1" >&2', Buffer.from(`run ${i}`))));
+  results.forEach((r, i) => {
+    t.is(r.status, 0);
+    t.is(r.stdout.toString(), `run ${i}`);
+    t.is(r.stderr.toString(), ' \n');
+  });
+  t.is(openDescriptors(), before);
+});
+
+test('input reaches stdin and comes back on stdout, also larger than a pipe holds', async (t) => {
+  t.timeout(10_000);
+  const small = await sh('cat', Buffer.from('*filter\nCOMMIT\n'));
+  t.is(small.status, 0);
+  t.is(small.stdout.toString(), '*filter\nCOMMIT\n');
+  t.is(small.stderr.length, 0);
+  // cat writes while we still feed it: both pipes fill unless they are served together.
+  const large = Buffer.alloc(3 * 1024 * 1024, 'abcdefgh');
+  const echoed = await sh('cat', large);
+  t.is(echoed.status, 0);
+  t.true(echoed.stdout.equals(large));
+});
+
+test('without input, stdin is at end of file at once', async (t) => {
+  t.timeout(10_000);
+  const result = await sh('wc -c');
+  t.is(result.status, 0);
+  t.is(result.stdout.toString().trim(), '0');
+});
+
+test('more than 1 MiB on both stdout and stderr comes back whole, whichever fills first', async (t) => {
+  t.timeout(10_000);
+  const result = await sh('head -c 1300000 /dev/zero >&2; head -c 1500000 /dev/zero; head -c 200000 /dev/zero >&2');
+  t.is(result.status, 0);
+  t.is(result.stdout.length, 1_500_000);
+  t.is(result.stderr.length, 1_500_000);
+});
+
+test('the exit code is the status', async (t) => {
+  t.timeout(10_000);
+  const result = await sh('echo refused >&2; exit 3');
+  t.is(result.status, 3);
+  t.is(result.stderr.toString(), 'refused\n');
+});
+
+test('a child killed by a signal has status 128 + the signal', async (t) => {
+  t.timeout(10_000);
+  t.is((await sh('kill -KILL $$')).status, 137);
+});
+
+test('the child does not inherit the SIGPIPE Node ignores', async (t) => {
+  t.timeout(10_000);
+  // An ignored signal would leave the shell running on to exit 0.
+  t.is((await sh('kill -PIPE $$; exit 0')).status, 141);
+});
+
+test('a file that does not exist is an errno error', async (t) => {
+  t.timeout(10_000);
+  const error = await t.throwsAsync(run('/nonexistent/iptables-restore', ['iptables-restore']));
+  t.is((error as NodeJS.ErrnoException).code, 'ENOENT');
+  t.is((error as NodeJS.ErrnoException).syscall, 'posix_spawn');
+});
+
+test('a child that closes its stdin before reading a large input is reported, not an error', async (t) => {
+  t.timeout(10_000);
+  const result = await sh('exec 0<&-; echo gone >&2; exit 5', Buffer.alloc(8 * 1024 * 1024, 'x'));
+  t.is(result.status, 5);
+  t.is(result.stderr.toString(), 'gone\n');
+});
+
+test('arguments are checked before anything starts', (t) => {
+  const callback = (): void => t.fail('no run expected');
+  t.throws(() => native().runProcess('/bin/true', [], undefined, callback), { instanceOf: TypeError });
+  t.throws(() => native().runProcess('/bin/true', ['true', 'a\0b'], undefined, callback), { instanceOf: TypeError });
+  t.throws(() => native().runProcess('/bin/true', ['true'], 'text' as unknown as Buffer, callback), { instanceOf: TypeError });
+});
