@@ -209,7 +209,7 @@ class Child {
   pid_t pid_;
 };
 
-// runProcess(file, argv, input, callback(error, {status, stdout, stderr})): the daemon's way to
+// runProcess(file, argv, input, env, callback(error, {status, stdout, stderr})): the daemon's way to
 // run a tool without forking its address space (see the top of this file) and without blocking
 // its event loop: everything that waits (the start, the pipes, the exit) runs on a libuv pool
 // thread.
@@ -344,12 +344,16 @@ static Napi::Value RunProcessExport(const Napi::CallbackInfo& info) {
   } else if (info.Length() > 2 && !info[2].IsUndefined()) {
     throw Napi::TypeError::New(env, "input must be a Buffer or undefined");
   }
-  if (info.Length() < 4 || !info[3].IsFunction()) throw Napi::TypeError::New(env, "callback must be a function");
-  // The environment as it is now, copied on the main thread: process.env writes (setenv) on this
-  // thread may move environ's array while a pool thread would read it.
+  if (info.Length() < 5 || !info[4].IsFunction()) throw Napi::TypeError::New(env, "callback must be a function");
+  // The environment given, or ours as it is now, copied on the main thread: process.env writes
+  // (setenv) on this thread may move environ's array while a pool thread would read it.
   std::vector<std::string> environment;
-  for (char** entry = environ; *entry != nullptr; entry++) environment.emplace_back(*entry);
-  Napi::Function callback = info[3].As<Napi::Function>();
+  if (!info[3].IsUndefined()) {
+    environment = StringsArg(info, 3, "env");
+  } else {
+    for (char** entry = environ; *entry != nullptr; entry++) environment.emplace_back(*entry);
+  }
+  Napi::Function callback = info[4].As<Napi::Function>();
   auto* worker = new RunProcess(callback, std::move(file), std::move(argv), std::move(environment), std::move(input));
   worker->Queue();
   return env.Undefined();

@@ -56,7 +56,7 @@ function run(options: IptablesOptions, command: string, args: string[], input?: 
     const tool = locate(command);
     // nsenter would search PATH for the tool itself; it is given the path found here instead.
     const [file, argv] = options.netns ? [locate('nsenter'), ['nsenter', `--net=${options.netns}`, tool, ...args]] : [tool, [command, ...args]];
-    native().runProcess(file, argv, input === undefined ? undefined : Buffer.from(input), (error, result) => {
+    native().runProcess(file, argv, input === undefined ? undefined : Buffer.from(input), undefined, (error, result) => {
       if (error) reject(error);
       else resolve({ code: result!.status, stdout: result!.stdout.toString(), stderr: result!.stderr.toString() });
     });

@@ -1,8 +1,8 @@
 // Starting a container through netctl-shim (addon/shim/netctl-shim.c): the process spawned here
 // exits at once (the shim detaches itself from the daemon), and the shim says "pid N" or
 // "error MESSAGE" on the stdout they share, then lives on alone.
-import { spawn } from 'node:child_process';
 import path from 'node:path';
+import { native } from '../native/addon';
 
 const SHIM = path.resolve(__dirname, '..', '..', '..', 'addon', 'build', 'Release', 'netctl-shim');
 
@@ -20,21 +20,24 @@ export interface ShimRequest {
   cmd: string[];
 }
 
-/** Resolves with the container process's host PID once it runs (its command has been exec'd). */
+/**
+ * Resolves with the container process's host PID once it runs (its command has been exec'd). The
+ * shim is started with posix_spawn off the event loop (the addon's runProcess), as iptables is:
+ * child_process would fork the whole daemon for every container.
+ */
 export function startShim(request: ShimRequest, env: Record<string, string>): Promise<number> {
-  const child = spawn(SHIM, [request.stateDir, request.netns, request.rootfs, request.hostname, request.workdir, ...request.cmd], { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env });
-  let out = '';
-  let err = '';
-  child.stdout!.on('data', (c: Buffer) => (out += c.toString('utf8')));
-  child.stderr!.on('data', (c: Buffer) => (err += c.toString('utf8')));
+  const argv = [SHIM, request.stateDir, request.netns, request.rootfs, request.hostname, request.workdir, ...request.cmd];
+  const environment = Object.entries(env).map(([key, value]) => `${key}=${value}`);
   return new Promise((resolve, reject) => {
-    child.once('error', (error) => reject(new ContainerStartError(`cannot run ${SHIM}: ${error.message}; build netctl (npm run build)`)));
-    // stdout closes when the shim has said its word.
-    child.stdout!.once('end', () => {
-      child.unref();
-      const line = out.trim();
+    // Output ends when the shim has said its word and let go of stdout and stderr.
+    native().runProcess(SHIM, argv, undefined, environment, (error, result) => {
+      if (error) {
+        reject(new ContainerStartError(`cannot run ${SHIM}: ${error.message}; build netctl (npm run build)`));
+        return;
+      }
+      const line = result!.stdout.toString('utf8').trim();
       if (line.startsWith('pid ')) resolve(Number(line.slice(4)));
-      else reject(new ContainerStartError(line.startsWith('error ') ? line.slice(6) : `netctl-shim failed: ${(line || err).trim() || 'no output'}`));
+      else reject(new ContainerStartError(line.startsWith('error ') ? line.slice(6) : `netctl-shim failed: ${(line || result!.stderr.toString('utf8')).trim() || 'no output'}`));
     });
   });
 }

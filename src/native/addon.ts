@@ -81,8 +81,8 @@ export interface NativeAddon {
    * Runs `file` (a path: PATH is not searched) with `argv` (argv[0] included) through posix_spawn,
    * as spawnAndWait does, but without blocking: starting it, feeding it `input` on stdin (then
    * closing it; without input, stdin is closed at once), collecting its stdout and stderr and
-   * waiting for its exit all happen on a libuv pool thread. The child gets this process's
-   * environment as it is at the call. `callback` gets the exit code (or 128 + the signal that
+   * waiting for its exit all happen on a libuv pool thread. The child gets `env` ("KEY=value"
+   * entries), or this process's environment as it is at the call. `callback` gets the exit code (or 128 + the signal that
    * killed it) and both outputs whole, or an errno error (code ENOENT, EACCES...) when the
    * process cannot be started. A child that closes its stdin before reading all of `input` is not
    * an error: its status tells.
@@ -91,6 +91,7 @@ export interface NativeAddon {
     file: string,
     argv: string[],
     input: Buffer | undefined,
+    env: string[] | undefined,
     callback: (error: NodeJS.ErrnoException | null, result?: { status: number; stdout: Buffer; stderr: Buffer }) => void,
   ): void;
 }

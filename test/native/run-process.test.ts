@@ -12,8 +12,8 @@ interface Result {
   stderr: Buffer;
 }
 
-function run(file: string, argv: string[], input?: Buffer): Promise<Result> {
-  return new Promise((resolve, reject) => native().runProcess(file, argv, input, (error, result) => (error ? reject(error) : resolve(result!))));
+function run(file: string, argv: string[], input?: Buffer, env?: string[]): Promise<Result> {
+  return new Promise((resolve, reject) => native().runProcess(file, argv, input, env, (error, result) => (error ? reject(error) : resolve(result!))));
 }
 
 const sh = (script: string, input?: Buffer): Promise<Result> => run('/bin/sh', ['sh', '-c', script], input);
@@ -93,9 +93,16 @@ test('a child that closes its stdin before reading a large input is reported, no
   t.is(result.stderr.toString(), 'gone\n');
 });
 
+test('the child gets the environment given, or else this process’s', async (t) => {
+  t.timeout(10_000);
+  t.is((await run('/bin/sh', ['sh', '-c', 'echo "$A|$HOME"'], undefined, ['A=given'])).stdout.toString(), 'given|\n');
+  t.is((await sh('echo "$HOME"')).stdout.toString(), `${process.env['HOME'] ?? ''}\n`);
+});
+
 test('arguments are checked before anything starts', (t) => {
   const callback = (): void => t.fail('no run expected');
-  t.throws(() => native().runProcess('/bin/true', [], undefined, callback), { instanceOf: TypeError });
-  t.throws(() => native().runProcess('/bin/true', ['true', 'a\0b'], undefined, callback), { instanceOf: TypeError });
-  t.throws(() => native().runProcess('/bin/true', ['true'], 'text' as unknown as Buffer, callback), { instanceOf: TypeError });
+  t.throws(() => native().runProcess('/bin/true', [], undefined, undefined, callback), { instanceOf: TypeError });
+  t.throws(() => native().runProcess('/bin/true', ['true', 'a\0b'], undefined, undefined, callback), { instanceOf: TypeError });
+  t.throws(() => native().runProcess('/bin/true', ['true'], 'text' as unknown as Buffer, undefined, callback), { instanceOf: TypeError });
+  t.throws(() => native().runProcess('/bin/true', ['true'], undefined, [1] as unknown as string[], callback), { instanceOf: TypeError });
 });
