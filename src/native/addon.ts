@@ -1,6 +1,6 @@
 // Typed view of the C++ addon (addon/src/*.cc). Only syscalls Node lacks live there:
 // netlink sockets, named network namespaces, sockets opened inside another namespace, and
-// posix_spawn (for the benchmarks, and for the daemon's iptables runs).
+// posix_spawn (the daemon's iptables runs and container shims, and the benchmarks' peers).
 import path from 'node:path';
 
 /** A raw AF_NETLINK socket owned by the addon; framing, sequencing and parsing live in TypeScript. */
@@ -82,10 +82,11 @@ export interface NativeAddon {
    * as spawnAndWait does, but without blocking: starting it, feeding it `input` on stdin (then
    * closing it; without input, stdin is closed at once), collecting its stdout and stderr and
    * waiting for its exit all happen on a libuv pool thread. The child gets `env` ("KEY=value"
-   * entries), or this process's environment as it is at the call. `callback` gets the exit code (or 128 + the signal that
-   * killed it) and both outputs whole, or an errno error (code ENOENT, EACCES...) when the
-   * process cannot be started. A child that closes its stdin before reading all of `input` is not
-   * an error: its status tells.
+   * entries), or this process's environment as it is at the call. `callback` gets the exit code
+   * (or 128 + the signal that killed it) and both outputs whole, or an errno error (code ENOENT,
+   * EACCES...) when the process cannot be started. A child that closes its stdin before reading
+   * all of `input` is not an error: its status tells. Output ends when every holder of the
+   * child's stdout and stderr has let go of them, so a child that daemonises must close them.
    */
   runProcess(
     file: string,
