@@ -1,5 +1,6 @@
 // Starting processes the way Go and Rust runtimes do: for the benchmarks that time other tools
-// (spawnAndWait) and for the daemon's own tools, iptables (runProcess).
+// (spawnAndWait), and for the processes the daemon starts, iptables and container shims
+// (runProcess).
 // libuv (child_process) forks the whole Node process: fork copies the caller's page tables, so its
 // cost grows with the caller's size, and a tool started that way is charged milliseconds its real
 // callers never pay. posix_spawn, in glibc a clone(CLONE_VM | CLONE_VFORK), shares the caller's
