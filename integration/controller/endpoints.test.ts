@@ -135,6 +135,21 @@ test('refused connects leave nothing behind: no veth, no interface, no address t
   t.is(hostVeths(ns).length, 1);
 });
 
+test('a bridge made again by hand under a running controller (a new index): the next connect finds it by name', async (t) => {
+  const { ns, c } = await setup(t);
+  const net = await network(c, 'n1', '10.74.0.0/24');
+  const bridge = `br-${net.id.slice(0, 12)}`;
+  const [a, b] = [await c.call<SandboxRecord>('createSandbox', {}), await c.call<SandboxRecord>('createSandbox', {})];
+  await c.call<EndpointRecord>('connect', 'n1', a.id);
+  ns.run('ip', 'link', 'del', bridge);
+  ns.run('ip', 'link', 'add', bridge, 'type', 'bridge');
+  ns.run('ip', 'addr', 'add', '10.74.0.1/24', 'dev', bridge);
+  ns.run('ip', 'link', 'set', bridge, 'up');
+  const eb = await c.call<EndpointRecord>('connect', 'n1', b.id);
+  t.like(hostVeths(ns).find((l) => l.ifname === `veth${eb.id.slice(0, 11)}`), { master: bridge }, 'the veth is on the bridge as it is now');
+  t.true(pings({ path: b.key }, '10.74.0.1'));
+});
+
 test('restart: endpoints come back, a missing veth is joined again, orphan veths go, a vanished sandbox is dropped', async (t) => {
   const { ns } = await setup(t);
   const first = await startController(t, { netns: ns.path });
