@@ -74,7 +74,8 @@ export async function tcpEcho(t: Teardown, where: TestNamespace, port: number): 
   const child = spawn('nsenter', [`--net=${where.path}`, process.execPath, '-e', script], { stdio: ['ignore', 'pipe', 'ignore'] });
   t.teardown(() => child.kill('SIGKILL'));
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`echo server on port ${port} did not start within 10 s`)), 10_000);
+    // A bound on a hang, not on speed: a Node start took over 10 s on a loaded 2-core machine.
+    const timer = setTimeout(() => reject(new Error(`echo server on port ${port} did not start within 30 s`)), 30_000);
     child.stdout!.on('data', (chunk: Buffer) => {
       if (chunk.toString().includes('ready')) {
         clearTimeout(timer);
