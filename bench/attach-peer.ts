@@ -8,9 +8,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createNamespace, deleteNamespace } from '../src/native/netns';
 import { type AttachDriver, expectAttached, MACVLAN_PARENT } from './links';
-import { type PeerCall, timedCall } from './peer-call';
+import { CNI_PLUGINS, cniEnvironment, type PeerCall, timedCall } from './peer-call';
 
-const CNI_PLUGINS = '/usr/lib/cni';
 const NETAVARK = '/usr/lib/podman/netavark';
 
 interface Peer {
@@ -47,10 +46,13 @@ const NETWORKS: Record<AttachDriver, PeerNetwork> = {
 function cni(network: PeerNetwork, workdir: string): Peer {
   const plugin = path.join(CNI_PLUGINS, network.cni.type);
   const config = JSON.stringify({ cniVersion: '1.0.0', name: 'bench', ...network.cni, ipam: { type: 'host-local', subnet: network.cniSubnet, dataDir: path.join(workdir, 'ipam') } });
-  const call = (command: string, index: number, netns: string): PeerCall => {
-    const env = { CNI_COMMAND: command, CNI_CONTAINERID: `bench${index}`, CNI_NETNS: netns, CNI_IFNAME: 'eth0', CNI_PATH: CNI_PLUGINS, PATH: process.env['PATH'] ?? '/usr/sbin:/usr/bin:/sbin:/bin' };
-    return { what: `CNI ${network.cni.type} ${command}`, file: plugin, argv: [plugin], env, input: config };
-  };
+  const call = (command: 'ADD' | 'DEL', index: number, netns: string): PeerCall => ({
+    what: `CNI ${network.cni.type} ${command}`,
+    file: plugin,
+    argv: [plugin],
+    env: cniEnvironment(command, `bench${index}`, netns),
+    input: config,
+  });
   return { attach: (i, ns) => call('ADD', i, ns), detach: (i, ns) => call('DEL', i, ns) };
 }
 

@@ -8,7 +8,7 @@ import { GLOBAL_SPACE, Ipam, LOCAL_SPACE } from '../src/ipam';
 import { PoolAllocator } from '../src/ipam/allocator';
 import { GlobalStore, LocalStore } from '../src/store';
 import { startEtcd } from '../integration/helpers/etcd';
-import { timedCall } from './peer-call';
+import { CNI_PLUGINS, cniEnvironment, timedCall } from './peer-call';
 import { median, msSince, report } from './report';
 
 const BENCH = 'ipam';
@@ -56,8 +56,8 @@ function hostLocal(dir: string, count: number): number {
   fs.mkdirSync(calls, { recursive: true });
   let ms = 0;
   for (let i = 0; i < count; i++) {
-    const env = { CNI_COMMAND: 'ADD', CNI_CONTAINERID: `bench-${i}`, CNI_NETNS: '/proc/self/ns/net', CNI_IFNAME: 'eth0', CNI_PATH: '/usr/lib/cni', PATH: process.env['PATH'] ?? '/usr/sbin:/usr/bin:/sbin:/bin' };
-    ms += timedCall({ what: 'CNI host-local ADD', file: '/usr/lib/cni/host-local', argv: ['/usr/lib/cni/host-local'], env, input: config }, calls);
+    const file = path.join(CNI_PLUGINS, 'host-local');
+    ms += timedCall({ what: 'CNI host-local ADD', file, argv: [file], env: cniEnvironment('ADD', `bench-${i}`, '/proc/self/ns/net'), input: config }, calls);
   }
   return count / (ms / 1000);
 }

@@ -6,6 +6,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { native } from '../src/native/addon';
 
+/** Where Debian's containernetworking-plugins are. */
+export const CNI_PLUGINS = '/usr/lib/cni';
+
+/** A CNI plugin's whole environment: the spec passes a call's parameters in CNI_* variables. */
+export function cniEnvironment(command: 'ADD' | 'DEL', containerId: string, netns: string): Record<string, string> {
+  return { CNI_COMMAND: command, CNI_CONTAINERID: containerId, CNI_NETNS: netns, CNI_IFNAME: 'eth0', CNI_PATH: CNI_PLUGINS, PATH: process.env['PATH'] ?? '/usr/sbin:/usr/bin:/sbin:/bin' };
+}
+
 /** One run of a peer's binary, as the peer's callers make it. */
 export interface PeerCall {
   /** Names the call in errors. */
