@@ -2,7 +2,8 @@
 // attaches COUNT fresh namespaces to one network of DRIVER (bridge, or macvlan on the test host's
 // `ul0`) with the CNI plugin of that name (host-local IPAM) or netavark, one at a time, then
 // detaches them, timing each call as its users make it: a process per call, started as Go and
-// Rust callers (podman, containerd) start one (see peer-call.ts). Prints {"attach": [ms...], "detach": [ms...]} on stdout.
+// Rust callers (podman, containerd) start one (see peer-call.ts). Prints
+// {"attach": [ms...], "detach": [ms...]} on stdout.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';

@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { native } from '../src/native/addon';
+import { environmentEntries } from '../src/native/process';
 
 /** Where Debian's containernetworking-plugins are. */
 export const CNI_PLUGINS = '/usr/lib/cni';
@@ -42,7 +43,7 @@ export function timedCall(call: PeerCall, workdir: string): number {
   const stdout = fs.openSync(output, 'w');
   const stderr = fs.openSync(errors, 'w');
   const { spawnAndWait } = native();
-  const environment = call.env && Object.entries(call.env).map(([key, value]) => `${key}=${value}`);
+  const environment = call.env && environmentEntries(call.env);
   let status: number;
   let ms: number;
   try {

@@ -123,6 +123,16 @@ static int FdArg(const Napi::CallbackInfo& info, size_t index, const char* name)
   return static_cast<int>(value);
 }
 
+// The child's environment: the entries given at `index`, or ours as they are now. Copied on the
+// main thread: process.env writes (setenv) there may move environ's array while a pool thread
+// would read it.
+static std::vector<std::string> EnvironmentArg(const Napi::CallbackInfo& info, size_t index) {
+  if (info.Length() > index && !info[index].IsUndefined()) return StringsArg(info, index, "env");
+  std::vector<std::string> environment;
+  for (char** entry = environ; *entry != nullptr; entry++) environment.emplace_back(*entry);
+  return environment;
+}
+
 // The argv/envp exec wants: pointers into `strings`, ending in a null pointer.
 static std::vector<char*> CStrings(std::vector<std::string>& strings) {
   std::vector<char*> pointers;
@@ -139,13 +149,12 @@ static Napi::Value SpawnAndWait(const Napi::CallbackInfo& info) {
   const std::string file = FileArg(info);
   std::vector<std::string> argv = ArgvArg(info);
   const int fds[3] = {FdArg(info, 2, "stdinFd"), FdArg(info, 3, "stdoutFd"), FdArg(info, 4, "stderrFd")};
-  const bool ownEnvironment = info.Length() > 5 && !info[5].IsUndefined();
-  std::vector<std::string> environment = ownEnvironment ? StringsArg(info, 5, "env") : std::vector<std::string>();
+  std::vector<std::string> environment = EnvironmentArg(info, 5);
   std::vector<char*> argvPointers = CStrings(argv);
   std::vector<char*> envPointers = CStrings(environment);
 
   pid_t pid;
-  Failure failure = StartChild(file, argvPointers.data(), ownEnvironment ? envPointers.data() : environ, fds, &pid);
+  Failure failure = StartChild(file, argvPointers.data(), envPointers.data(), fds, &pid);
   if (failure.number == 0) {
     int result;
     failure = WaitChild(pid, &result);
@@ -210,10 +219,10 @@ class Child {
   pid_t pid_;
 };
 
-// runProcess(file, argv, input, env, callback(error, {status, stdout, stderr})): the daemon's way to
-// run a tool without forking its address space (see the top of this file) and without blocking
-// its event loop: everything that waits (the start, the pipes, the exit) runs on a libuv pool
-// thread.
+// runProcess(file, argv, input, env, callback(error, {status, stdout, stderr})): the daemon's way
+// to run a tool without forking its address space (see the top of this file) and without
+// blocking its event loop: everything that waits (the start, the pipes, the exit) runs on a libuv
+// pool thread.
 //
 // SIGCHLD: libuv's handler (uv__wait_children, src/unix/process.c) calls waitpid on the pid of
 // each process it started itself, never waitpid(-1): it does not reap our child, and our waitpid
@@ -346,16 +355,8 @@ static Napi::Value RunProcessExport(const Napi::CallbackInfo& info) {
     throw Napi::TypeError::New(env, "input must be a Buffer or undefined");
   }
   if (info.Length() < 5 || !info[4].IsFunction()) throw Napi::TypeError::New(env, "callback must be a function");
-  // The environment given, or ours as it is now, copied on the main thread: process.env writes
-  // (setenv) on this thread may move environ's array while a pool thread would read it.
-  std::vector<std::string> environment;
-  if (!info[3].IsUndefined()) {
-    environment = StringsArg(info, 3, "env");
-  } else {
-    for (char** entry = environ; *entry != nullptr; entry++) environment.emplace_back(*entry);
-  }
   Napi::Function callback = info[4].As<Napi::Function>();
-  auto* worker = new RunProcess(callback, std::move(file), std::move(argv), std::move(environment), std::move(input));
+  auto* worker = new RunProcess(callback, std::move(file), std::move(argv), EnvironmentArg(info, 3), std::move(input));
   worker->Queue();
   return env.Undefined();
 }

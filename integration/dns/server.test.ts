@@ -80,6 +80,7 @@ async function setupMany(t: Parameters<typeof createTestNamespace>[0], count: nu
 const setup = async (t: Parameters<typeof createTestNamespace>[0], scope: Scope): Promise<Sandbox> => (await setupMany(t, 1, scope))[0]!;
 
 const answers = (out: string): string[] => out.trim().split('\n').filter(Boolean).sort();
+const queryTime = (out: string): number => Number(/Query time: (\d+) msec/.exec(out)?.[1]);
 
 test('names, hostnames, shared aliases, AAAA, PTR, case and name.network; over UDP and TCP', async (t) => {
   const { dig } = await setup(t, { networkIds: ['n1', 'n2'], mayForward: true });
@@ -105,7 +106,6 @@ test('scope: names of networks the sandbox is not on are not answered (the quest
 });
 
 test('forwarding: the first upstream is dead, the answer still comes within 100 ms, over UDP and TCP', async (t) => {
-  const queryTime = (out: string): number => Number(/Query time: (\d+) msec/.exec(out)?.[1]);
   // A resolver that waited on the dead upstream would take seconds on every try; a loaded machine
   // (CI runs test files in parallel) may stall one try's event loop past the bound. So each try is a
   // fresh resolver that has never seen the dead upstream, and the best try is bounded.
@@ -126,7 +126,6 @@ test('forwarding: the first upstream is dead, the answer still comes within 100 
 });
 
 test('an upstream that refuses (nothing on its port) or cannot be reached (no route) is passed over at once, not after the hedge', async (t) => {
-  const queryTime = (out: string): number => Number(/Query time: (\d+) msec/.exec(out)?.[1]);
   const live = { address: '127.0.0.1', port: 5300 };
   for (const [what, first] of [['refused', { address: '127.0.0.1', port: 5399 }], ['no route', { address: '192.0.2.1', port: 53 }]] as const) {
     const { dig } = await setup(t, { networkIds: ['n1'], mayForward: true, upstreams: [first, live] });

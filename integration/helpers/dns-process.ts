@@ -1,11 +1,11 @@
 // The embedded DNS for tests, run inside a test host (`nsenter --net=...`): serves sandboxes
 // (argv: sandbox keys joined by commas, JSON of {names, networkIds, mayForward, deadOnly?,
-// timeoutMs?, ownUpstreamsFrom?, upstreams?}), forwarding to two upstreams it runs itself in the test host: 127.0.0.1:5301 drops
-// every packet (a dead resolver), and 127.0.0.1:5300 answers example.org with 192.0.2.99 and
-// anything else NXDOMAIN; with deadOnly, to the dead one alone. Sandboxes from the index
-// ownUpstreamsFrom on have the dead one as their own resolver (as `run --dns` gives). `upstreams`
-// replaces the list (addresses where nothing listens, or no route goes). Prints "ready"; stdin closing
-// ends it.
+// timeoutMs?, ownUpstreamsFrom?, upstreams?}), forwarding to two upstreams it runs itself in the
+// test host: 127.0.0.1:5301 drops every packet (a dead resolver), and 127.0.0.1:5300 answers
+// example.org with 192.0.2.99 and anything else NXDOMAIN; with deadOnly, to the dead one alone.
+// Sandboxes from the index ownUpstreamsFrom on have the dead one as their own resolver (as `run
+// --dns` gives). `upstreams` replaces the list (addresses where nothing listens, or no route
+// goes). Prints "ready"; stdin closing ends it.
 import dgram from 'node:dgram';
 import net from 'node:net';
 import DNS from 'dns2';

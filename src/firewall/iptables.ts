@@ -6,7 +6,7 @@
 // whole daemon, whose page tables cost milliseconds to copy on every change.
 import fs from 'node:fs';
 import path from 'node:path';
-import { native } from '../native/addon';
+import { runProcess } from '../native/process';
 import { FirewallError } from './errors';
 import type { FamilyTraits } from './family';
 import type { Batches, Table } from './render';
@@ -51,16 +51,12 @@ function locate(command: string): string {
   return file;
 }
 
-function run(options: IptablesOptions, command: string, args: string[], input?: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const tool = locate(command);
-    // nsenter would search PATH for the tool itself; it is given the path found here instead.
-    const [file, argv] = options.netns ? [locate('nsenter'), ['nsenter', `--net=${options.netns}`, tool, ...args]] : [tool, [command, ...args]];
-    native().runProcess(file, argv, input === undefined ? undefined : Buffer.from(input), undefined, (error, result) => {
-      if (error) reject(error);
-      else resolve({ code: result!.status, stdout: result!.stdout.toString(), stderr: result!.stderr.toString() });
-    });
-  });
+async function run(options: IptablesOptions, command: string, args: string[], input?: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  const tool = locate(command);
+  // nsenter would search PATH for the tool itself; it is given the path found here instead.
+  const [file, argv] = options.netns ? [locate('nsenter'), ['nsenter', `--net=${options.netns}`, tool, ...args]] : [tool, [command, ...args]];
+  const result = await runProcess(file, argv, input === undefined ? {} : { input });
+  return { code: result.status, stdout: result.stdout.toString(), stderr: result.stderr.toString() };
 }
 
 /** Both tables from one iptables-save; a table nothing has used yet is empty. */

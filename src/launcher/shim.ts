@@ -2,7 +2,7 @@
 // exits at once (the shim detaches itself from the daemon), and the shim says "pid N" or
 // "error MESSAGE" on the stdout they share, then lives on alone.
 import path from 'node:path';
-import { native } from '../native/addon';
+import { runProcess } from '../native/process';
 
 const SHIM = path.resolve(__dirname, '..', '..', '..', 'addon', 'build', 'Release', 'netctl-shim');
 
@@ -25,19 +25,13 @@ export interface ShimRequest {
  * shim is started with posix_spawn off the event loop (the addon's runProcess), as iptables is:
  * child_process would fork the whole daemon for every container.
  */
-export function startShim(request: ShimRequest, env: Record<string, string>): Promise<number> {
+export async function startShim(request: ShimRequest, env: Record<string, string>): Promise<number> {
   const argv = [SHIM, request.stateDir, request.netns, request.rootfs, request.hostname, request.workdir, ...request.cmd];
-  const environment = Object.entries(env).map(([key, value]) => `${key}=${value}`);
-  return new Promise((resolve, reject) => {
-    // Output ends when the shim has said its word and let go of stdout and stderr.
-    native().runProcess(SHIM, argv, undefined, environment, (error, result) => {
-      if (error) {
-        reject(new ContainerStartError(`cannot run ${SHIM}: ${error.message}; build netctl (npm run build)`));
-        return;
-      }
-      const line = result!.stdout.toString('utf8').trim();
-      if (line.startsWith('pid ')) resolve(Number(line.slice(4)));
-      else reject(new ContainerStartError(line.startsWith('error ') ? line.slice(6) : `netctl-shim failed: ${(line || result!.stderr.toString('utf8')).trim() || 'no output'}`));
-    });
+  // Output ends when the shim has said its word and let go of stdout and stderr.
+  const result = await runProcess(SHIM, argv, { env }).catch((error: Error) => {
+    throw new ContainerStartError(`cannot run ${SHIM}: ${error.message}; build netctl (npm run build)`);
   });
+  const line = result.stdout.toString('utf8').trim();
+  if (line.startsWith('pid ')) return Number(line.slice(4));
+  throw new ContainerStartError(line.startsWith('error ') ? line.slice(6) : `netctl-shim failed: ${(line || result.stderr.toString('utf8')).trim() || 'no output'}`);
 }

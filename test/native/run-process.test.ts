@@ -5,18 +5,11 @@
 import test from 'ava';
 import fs from 'node:fs';
 import { native } from '../../src/native/addon';
+import { type ProcessResult, runProcess } from '../../src/native/process';
 
-interface Result {
-  status: number;
-  stdout: Buffer;
-  stderr: Buffer;
-}
+const run = (file: string, argv: string[], input?: Buffer, env?: Record<string, string>): Promise<ProcessResult> => runProcess(file, argv, { ...(input ? { input } : {}), ...(env ? { env } : {}) });
 
-function run(file: string, argv: string[], input?: Buffer, env?: string[]): Promise<Result> {
-  return new Promise((resolve, reject) => native().runProcess(file, argv, input, env, (error, result) => (error ? reject(error) : resolve(result!))));
-}
-
-const sh = (script: string, input?: Buffer): Promise<Result> => run('/bin/sh', ['sh', '-c', script], input);
+const sh = (script: string, input?: Buffer): Promise<ProcessResult> => run('/bin/sh', ['sh', '-c', script], input);
 const openDescriptors = (): number => fs.readdirSync('/proc/self/fd').length;
 
 // Serial, and so before the others: the count of open descriptors must not see theirs.
@@ -95,7 +88,7 @@ test('a child that closes its stdin before reading a large input is reported, no
 
 test('the child gets the environment given, or else this process’s', async (t) => {
   t.timeout(10_000);
-  t.is((await run('/bin/sh', ['sh', '-c', 'echo "$A|$HOME"'], undefined, ['A=given'])).stdout.toString(), 'given|\n');
+  t.is((await run('/bin/sh', ['sh', '-c', 'echo "$A|$HOME"'], undefined, { A: 'given' })).stdout.toString(), 'given|\n');
   t.is((await sh('echo "$HOME"')).stdout.toString(), `${process.env['HOME'] ?? ''}\n`);
 });
 

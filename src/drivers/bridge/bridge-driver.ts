@@ -90,14 +90,15 @@ export class BridgeDriver implements Driver {
     const { netlink } = this.deps;
     const hostName = hostVethName(endpoint.id);
     const mtu = options.mtu !== undefined ? { mtu: options.mtu } : {};
+    const bridge = bridgeNameOf(network.id, options);
     const create = (master: string | number): Promise<Link> =>
       netlink.linkAdd({ kind: 'veth', name: hostName, master, up: true, ...mtu, peer: { name: target.ifname, netns: target.sandboxKey, mac: endpoint.mac, ...mtu } });
     const known = this.bridgeIndex.get(network.id);
     // A master index that names no device is EINVAL, and the pair is not left behind.
-    const veth = await (known === undefined ? create(bridgeNameOf(network.id, options)) : create(known)).catch((error: unknown) => {
+    const veth = await create(known ?? bridge).catch((error: unknown) => {
       if (known === undefined || (error as { code?: string }).code !== 'EINVAL') throw error;
       this.bridgeIndex.delete(network.id);
-      return create(bridgeNameOf(network.id, options));
+      return create(bridge);
     });
     try {
       // By index: a lookup by name makes the kernel describe the veth, whose cost grows with the
