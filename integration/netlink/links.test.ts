@@ -1,6 +1,7 @@
 // Link operations against the kernel, each checked with iproute2 (`ip -j -d link`) as oracle.
 import test from 'ava';
 import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
 import { type Link, NetlinkError, NetlinkHandle, InvalidArgumentError, LinkNotFoundError } from '../../src/netlink';
 import { createTestNamespace, type TestNamespace } from '../helpers/netns';
 
@@ -90,6 +91,18 @@ test('linkAddInNamespace: a macvlan made inside another namespace in one request
   t.is(typeof inside!.link_netnsid, 'number', 'its parent is in another namespace');
   await t.throwsAsync(h.linkGet('eth0'), { instanceOf: LinkNotFoundError }, 'nothing of it here');
   await t.throwsAsync(h.linkAddInNamespace({ kind: 'macvlan', name: 'eth0', parent: 'parent0' }, sandbox.path), { instanceOf: NetlinkError, message: /EEXIST creating link "eth0" in \/run\/netns\// });
+});
+
+test('a namespace named by an open descriptor: the link lands there and the descriptor stays the caller\'s', async (t) => {
+  const { h } = setup(t);
+  const sandbox = createTestNamespace(t);
+  const fd = fs.openSync(sandbox.path, 'r');
+  t.teardown(() => fs.closeSync(fd));
+  await h.linkAdd({ kind: 'veth', name: 'parent0', peer: { name: 'parent0-p' } });
+  await h.linkAddInNamespace({ kind: 'macvlan', name: 'eth0', parent: 'parent0' }, fd);
+  await h.linkAdd({ kind: 'veth', name: 'host-end', peer: { name: 'eth1', netns: fd } });
+  t.deepEqual(sandbox.json<IpLink[]>('ip', 'link', 'show').map((l) => l.ifname).sort(), ['eth0', 'eth1', 'lo']);
+  t.true(fs.fstatSync(fd).isFile(), 'still open after both requests');
 });
 
 /**

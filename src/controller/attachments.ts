@@ -316,7 +316,7 @@ export class Attachments {
   private async plumb(endpoint: EndpointRecord, sandbox: Sandbox, rollback: Rollback): Promise<void> {
     const network = this.deps.networkById(endpoint.networkId)!;
     const driver = this.deps.driverOf(network);
-    const info: JoinInfo = await driver.join(specOf(network), this.endpointSpec(endpoint), { sandboxKey: sandbox.key, ifname: endpoint.ifname, preferredIndex: preferredIndex(endpoint.ifname) });
+    const info: JoinInfo = await driver.join(specOf(network), this.endpointSpec(endpoint), { sandboxKey: sandbox.key, sandboxFd: sandbox.descriptor(), ifname: endpoint.ifname, preferredIndex: preferredIndex(endpoint.ifname) });
     rollback.push(`leaving network ${network.name}`, () => driver.leave(specOf(network), this.endpointSpec(endpoint)));
     delete endpoint.gateway4;
     delete endpoint.gateway6;

@@ -36,7 +36,8 @@ export interface Stack {
 }
 
 export async function openStack(options: StackOptions): Promise<Stack> {
-  const store = new LocalStore(path.join(options.root, 'store.db'));
+  // The daemon's pidfile makes it the root's only user.
+  const store = new LocalStore(path.join(options.root, 'store.db'), { exclusive: true });
   let ipam: Ipam | undefined;
   let netlink: NetlinkHandle | undefined;
   let launcher: Launcher | undefined;

@@ -63,6 +63,11 @@ export interface EndpointSpec {
  */
 export interface JoinTarget {
   sandboxKey: string;
+  /**
+   * The sandbox's namespace, open, for the duration of the join: drivers that create the
+   * interface through netlink give it to the kernel instead of opening sandboxKey again.
+   */
+  sandboxFd?: number;
   ifname: string;
   /**
    * An index the interface can most likely have there (the core knows what it put in the

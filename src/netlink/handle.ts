@@ -3,7 +3,7 @@ import { AttributeWriter } from './attributes';
 import { ADDR_GEN_MODE, AF, IFF_UP, IFLA, IFLA_BRPORT, IFLA_INET6_ADDR_GEN_MODE, NLM_F, RTEXT_FILTER_SKIP_STATS, RTM } from './constants';
 import { InvalidArgumentError, LinkNotFoundError, NetlinkError } from './errors';
 import { type Address, type AddressSpec, decodeAddress, encodeAddress, encodeAddressDump } from './address';
-import { decodeLink, encodeIfinfo, linkIndexOf, linkNameOf, encodeLinkCreate, type Link, type LinkRef, type LinkSpec, NamespaceFds, type ResolvedRefs } from './link';
+import { decodeLink, encodeIfinfo, linkIndexOf, linkNameOf, encodeLinkCreate, type Link, type LinkRef, type LinkSpec, NamespaceFds, type NamespaceRef, type ResolvedRefs } from './link';
 import { decodeFdb, encodeFdb, encodeFdbDump, type FdbEntry, type FdbSpec } from './fdb';
 import { decodeNeighbour, encodeNeighbour, encodeNeighbourDump, type Neighbour, type NeighbourSpec } from './neighbour';
 import { decodeRoute, encodeRoute, encodeRouteDump, type Route, type RouteSpec } from './route';
@@ -82,11 +82,11 @@ export class NetlinkHandle {
   }
 
   /**
-   * Creates a link directly inside another network namespace (a path like /run/netns/x), in one
+   * Creates a link directly inside another network namespace (its path or an open descriptor), in one
    * request; the links it names (parent, master) are looked up in this handle's namespace. The
    * kernel's copy of the new link goes to that namespace, so there is nothing to describe here.
    */
-  async linkAddInNamespace(spec: LinkSpec, netns: string): Promise<void> {
+  async linkAddInNamespace(spec: LinkSpec, netns: NamespaceRef): Promise<void> {
     await this.createLink(spec, netns, false);
   }
 
@@ -322,12 +322,12 @@ export class NetlinkHandle {
     await this.socket.request(RTM.NEWLINK, 0, payload, { operation, object: describe(link) });
   }
 
-  private async createLink(spec: LinkSpec, netns: string | undefined, echo: boolean): Promise<Message[]> {
+  private async createLink(spec: LinkSpec, netns: NamespaceRef | undefined, echo: boolean): Promise<Message[]> {
     const refs = await this.resolveRefs(spec);
     const namespaces = new NamespaceFds();
     try {
       const payload = encodeLinkCreate(spec, refs, namespaces, netns);
-      const where = netns === undefined ? '' : ` in ${netns}`;
+      const where = netns === undefined ? '' : typeof netns === 'number' ? ' in another namespace' : ` in ${netns}`;
       return await this.socket.request(RTM.NEWLINK, CREATE, payload, { operation: 'creating link', object: `"${spec.name}"${where}`, echo });
     } finally {
       namespaces.close();

@@ -10,6 +10,12 @@ export type MacvlanMode = keyof typeof MACVLAN_MODE;
 /** A link named by name or by index. */
 export type LinkRef = string | number;
 
+/**
+ * A network namespace: its path (a bind mount like /run/netns/x, opened for the request), or a
+ * descriptor the caller keeps open for as long as the request runs.
+ */
+export type NamespaceRef = string | number;
+
 /** Indices of the links a spec names, looked up by the handle before encoding. */
 export interface ResolvedRefs {
   master?: number;
@@ -38,8 +44,8 @@ export interface VethSpec extends CommonLinkSpec {
   kind: 'veth';
   peer: {
     name: string;
-    /** Create the peer directly inside this network namespace (a path like /run/netns/x). */
-    netns?: string;
+    /** Create the peer directly inside this network namespace. */
+    netns?: NamespaceRef;
     mac?: string;
     mtu?: number;
   };
@@ -130,13 +136,15 @@ function checkRange(argument: string, value: number | undefined, min: number, ma
 }
 
 /**
- * Opens the namespace files a request refers to; the caller closes them once the kernel has
- * answered (the kernel resolves IFLA_NET_NS_FD while handling the request).
+ * Opens the namespace files a request refers to by path; the caller closes them once the kernel
+ * has answered (the kernel resolves IFLA_NET_NS_FD while handling the request). Descriptors given
+ * by the caller stay the caller's.
  */
 export class NamespaceFds {
   private readonly fds: number[] = [];
 
-  open(nsPath: string): number {
+  open(nsPath: NamespaceRef): number {
+    if (typeof nsPath === 'number') return nsPath;
     try {
       const fd = fs.openSync(nsPath, 'r');
       this.fds.push(fd);
@@ -158,7 +166,7 @@ function common(w: AttributeWriter, spec: { mtu?: number; mac?: string; txQueueL
 }
 
 /** The RTM_NEWLINK payload creating `spec`: one request, so a failure leaves nothing behind. */
-export function encodeLinkCreate(spec: LinkSpec, refs: ResolvedRefs, namespaces: NamespaceFds, netns?: string): Buffer {
+export function encodeLinkCreate(spec: LinkSpec, refs: ResolvedRefs, namespaces: NamespaceFds, netns?: NamespaceRef): Buffer {
   if (!LINK_KINDS.includes((spec as { kind: string }).kind as LinkKind)) {
     throw new InvalidArgumentError('link kind', (spec as { kind: string }).kind, `must be one of ${LINK_KINDS.join(', ')}`);
   }

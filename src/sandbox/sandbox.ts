@@ -2,6 +2,8 @@
 // the addresses of its interfaces, its default routes). Drivers put interfaces in; the sandbox
 // gives them their layer 3. One netlink socket opened inside the namespace serves every
 // operation and is kept until close() or destroy(): opening one costs more than the work it does.
+// So is a descriptor of the namespace, which drivers hand the kernel to create links in it.
+import fs from 'node:fs';
 import { createNamespace, deleteNamespace, sameNamespace } from '../native/netns';
 import { type LinkRef, NetlinkHandle, type RouteSpec } from '../netlink';
 
@@ -13,6 +15,7 @@ const defaultRoutes = (gateways: Partial<Record<Family, string>>): RouteSpec[] =
 
 export class Sandbox {
   private netlink: NetlinkHandle | undefined;
+  private namespaceFd: number | undefined;
 
   private constructor(
     /** The namespace's path (a bind mount), what Docker calls the sandbox key. */
@@ -74,10 +77,24 @@ export class Sandbox {
     await Promise.all(defaultRoutes(gateways).map((route) => netlink.routeReplace(route)));
   }
 
-  /** Lets go of the sandbox's netlink socket (the namespace stays). */
+  /** An open descriptor of the namespace, valid until close() or destroy(). */
+  descriptor(): number {
+    if (this.namespaceFd === undefined) {
+      try {
+        this.namespaceFd = fs.openSync(this.key, 'r');
+      } catch (error) {
+        throw new Error(`the network namespace of sandbox ${this.key} cannot be opened (${(error as NodeJS.ErrnoException).code ?? 'error'}): it was removed outside netctl; remove the container`);
+      }
+    }
+    return this.namespaceFd;
+  }
+
+  /** Lets go of the sandbox's netlink socket and descriptor (the namespace stays). */
   close(): void {
     this.netlink?.close();
     this.netlink = undefined;
+    if (this.namespaceFd !== undefined) fs.closeSync(this.namespaceFd);
+    this.namespaceFd = undefined;
   }
 
   /** Removes the namespace's name; the kernel takes its interfaces away once nothing holds it. */

@@ -104,6 +104,37 @@ test('keys containing the highest code point are still listed under their prefix
   );
 });
 
+storeContract('sqlite (file, exclusive)', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nctl-store-'));
+  const store = await openLocalStore(path.join(dir, 'store.db'), { exclusive: true });
+  const close = store.close.bind(store);
+  store.close = async () => {
+    await close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  };
+  return store;
+});
+
+test('an exclusive store keeps other users out until it is closed, and its writes stay', async (t) => {
+  const file = path.join(tempDir(t), 'store.db');
+  const owner = await openLocalStore(file, { exclusive: true });
+  const version = await owner.put('x/k', Buffer.from('mine'));
+  // The WAL index lives in the owner's memory: no shared-memory file for others to map.
+  t.false(fs.existsSync(`${file}-shm`));
+  const intruder = await openLocalStore(file, { busyTimeoutMs: 20 }).catch((error: unknown) => error);
+  if (intruder instanceof LocalStore) {
+    const error = await t.throwsAsync(intruder.get('x/k'), { instanceOf: StoreUnavailableError });
+    t.regex(error!.message, /locked/);
+    await intruder.close();
+  } else {
+    t.true(intruder instanceof StoreUnavailableError, String(intruder));
+  }
+  await owner.close();
+  const reopened = await openLocalStore(file);
+  t.teardown(() => reopened.close());
+  t.deepEqual(await reopened.get('x/k'), { key: 'x/k', value: Buffer.from('mine'), version });
+});
+
 test('two stores of one process on one file share versions and watches', async (t) => {
   const file = path.join(tempDir(t), 'store.db');
   const a = await openLocalStore(file);

@@ -92,7 +92,7 @@ export class BridgeDriver implements Driver {
     const mtu = options.mtu !== undefined ? { mtu: options.mtu } : {};
     const bridge = bridgeNameOf(network.id, options);
     const create = (master: string | number): Promise<Link> =>
-      netlink.linkAdd({ kind: 'veth', name: hostName, master, up: true, ...mtu, peer: { name: target.ifname, netns: target.sandboxKey, mac: endpoint.mac, ...mtu } });
+      netlink.linkAdd({ kind: 'veth', name: hostName, master, up: true, ...mtu, peer: { name: target.ifname, netns: target.sandboxFd ?? target.sandboxKey, mac: endpoint.mac, ...mtu } });
     const known = this.bridgeIndex.get(network.id);
     // A master index that names no device is EINVAL, and the pair is not left behind.
     const veth = await create(known ?? bridge).catch((error: unknown) => {

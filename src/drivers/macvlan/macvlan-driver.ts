@@ -100,7 +100,7 @@ export class MacvlanDriver implements Driver {
     let index = target.preferredIndex;
     for (;;) {
       try {
-        await this.deps.netlink.linkAddInNamespace({ kind: 'macvlan', name: target.ifname, parent, mode: network.mode, mac, ...(index === undefined ? {} : { index }) }, target.sandboxKey);
+        await this.deps.netlink.linkAddInNamespace({ kind: 'macvlan', name: target.ifname, parent, mode: network.mode, mac, ...(index === undefined ? {} : { index }) }, target.sandboxFd ?? target.sandboxKey);
         return index;
       } catch (error) {
         if (typeof parent === 'number' && isGone(error)) {
