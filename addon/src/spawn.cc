@@ -12,12 +12,15 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <climits>
 #include <cmath>
+#include <cstdint>
 #include <new>
 #include <string>
 #include <vector>
@@ -195,21 +198,52 @@ static Failure OpenPipe(Descriptor& readEnd, Descriptor& writeEnd) {
   return {};
 }
 
+// When a run must be over: poll timeouts count down to it. No deadline: wait as long as it takes.
+class Deadline {
+ public:
+  explicit Deadline(int64_t timeoutMs) : at_(timeoutMs > 0 ? Now() + timeoutMs : -1) {}
+  // For poll: the ms left (0 once passed), or -1 without a deadline.
+  int Remaining() const {
+    if (at_ < 0) return -1;
+    const int64_t left = at_ - Now();
+    return left <= 0 ? 0 : static_cast<int>(left < INT_MAX ? left : INT_MAX);
+  }
+
+ private:
+  static int64_t Now() {
+    timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return static_cast<int64_t>(now.tv_sec) * 1000 + now.tv_nsec / 1000000;
+  }
+  int64_t at_;
+};
+
 // A started child that is reaped on every way out: waited for by Wait(), or, when the run is
-// abandoned on an error, killed and then reaped, so that neither a zombie nor a pool thread
-// waiting on a child no one talks to any more is left behind.
+// abandoned on an error or its deadline, killed and then reaped, so that neither a zombie nor a
+// pool thread waiting on a child no one talks to any more is left behind.
 class Child {
  public:
-  explicit Child(pid_t pid) : pid_(pid) {}
+  // The pidfd lets Wait() wait with a deadline; without one (kernels before 5.3) it waits as long
+  // as it takes.
+  explicit Child(pid_t pid) : pid_(pid), pidfd_(static_cast<int>(syscall(SYS_pidfd_open, pid, 0))) {}
   Child(const Child&) = delete;
   Child& operator=(const Child&) = delete;
   ~Child() {
+    if (pidfd_ >= 0) close(pidfd_);
     if (pid_ <= 0) return;
     kill(pid_, SIGKILL);
     int ignored;
     WaitChild(pid_, &ignored);
   }
-  Failure Wait(int* result) {
+  Failure Wait(const Deadline& deadline, int* result) {
+    if (pidfd_ >= 0) {
+      pollfd exited = {pidfd_, POLLIN, 0};
+      int ready;
+      while ((ready = poll(&exited, 1, deadline.Remaining())) < 0 && errno == EINTR) {
+      }
+      if (ready < 0) return {errno, "poll"};
+      if (ready == 0) return {ETIMEDOUT, "waitpid"};
+    }
     const Failure failure = WaitChild(pid_, result);
     pid_ = -1;
     return failure;
@@ -217,20 +251,22 @@ class Child {
 
  private:
   pid_t pid_;
+  int pidfd_;
 };
 
-// runProcess(file, argv, input, env, callback(error, {status, stdout, stderr})): the daemon's way
-// to run a tool without forking its address space (see the top of this file) and without
-// blocking its event loop: everything that waits (the start, the pipes, the exit) runs on a libuv
-// pool thread.
+// runProcess(file, argv, input, env, timeoutMs, callback(error, {status, stdout, stderr})): the
+// daemon's way to run a tool without forking its address space (see the top of this file) and
+// without blocking its event loop: everything that waits (the start, the pipes, the exit) runs on
+// a libuv pool thread, for at most timeoutMs (0: no limit), after which the child is killed and
+// the error is ETIMEDOUT: a hung tool must not hold a pool thread, or its caller, for ever.
 //
 // SIGCHLD: libuv's handler (uv__wait_children, src/unix/process.c) calls waitpid on the pid of
 // each process it started itself, never waitpid(-1): it does not reap our child, and our waitpid
 // on a pool thread takes nothing of its.
 class RunProcess : public Napi::AsyncWorker {
  public:
-  RunProcess(Napi::Function& callback, std::string file, std::vector<std::string> argv, std::vector<std::string> environment, std::vector<uint8_t> input)
-      : Napi::AsyncWorker(callback), file_(std::move(file)), argv_(std::move(argv)), environment_(std::move(environment)), input_(std::move(input)) {}
+  RunProcess(Napi::Function& callback, std::string file, std::vector<std::string> argv, std::vector<std::string> environment, std::vector<uint8_t> input, int64_t timeoutMs)
+      : Napi::AsyncWorker(callback), file_(std::move(file)), argv_(std::move(argv)), environment_(std::move(environment)), input_(std::move(input)), timeoutMs_(timeoutMs) {}
 
   void Execute() override {
     try {
@@ -256,6 +292,7 @@ class RunProcess : public Napi::AsyncWorker {
 
  private:
   Failure Run() {
+    const Deadline deadline(timeoutMs_);
     // [0]: the child's stdin, [1] stdout, [2] stderr; each the child's end and ours.
     Descriptor theirs[3];
     Descriptor ours[3];
@@ -277,14 +314,14 @@ class RunProcess : public Napi::AsyncWorker {
     // Holding the child's ends would keep its stdout and stderr from ever reaching end of file.
     for (Descriptor& end : theirs) end.Close();
 
-    failure = Exchange(ours[0], ours[1], ours[2]);
+    failure = Exchange(ours[0], ours[1], ours[2], deadline);
     if (failure.number != 0) return failure;
-    return child.Wait(&status_);
+    return child.Wait(deadline, &status_);
   }
 
   // Feeds stdin while draining stdout and stderr, all three in one poll: a child that fills one
   // pipe while we wait on another would wait for us as we wait for it.
-  Failure Exchange(Descriptor& in, Descriptor& out, Descriptor& err) {
+  Failure Exchange(Descriptor& in, Descriptor& out, Descriptor& err, const Deadline& deadline) {
     size_t written = 0;
     if (input_.empty()) in.Close();
     Descriptor* ends[3] = {&in, &out, &err};
@@ -300,10 +337,12 @@ class RunProcess : public Napi::AsyncWorker {
         which[count++] = i;
       }
       if (count == 0) return {};
-      if (poll(polled, count, -1) < 0) {
+      const int ready = poll(polled, count, deadline.Remaining());
+      if (ready < 0) {
         if (errno == EINTR) continue;
         return {errno, "poll"};
       }
+      if (ready == 0) return {ETIMEDOUT, "poll"};
       for (nfds_t k = 0; k < count; k++) {
         if (polled[k].revents == 0) continue;
         Descriptor& end = *ends[which[k]];
@@ -336,6 +375,7 @@ class RunProcess : public Napi::AsyncWorker {
   std::vector<std::string> argv_;
   std::vector<std::string> environment_;
   std::vector<uint8_t> input_;
+  int64_t timeoutMs_;
   Failure failure_;
   int status_ = -1;
   std::string stdout_;
@@ -354,9 +394,17 @@ static Napi::Value RunProcessExport(const Napi::CallbackInfo& info) {
   } else if (info.Length() > 2 && !info[2].IsUndefined()) {
     throw Napi::TypeError::New(env, "input must be a Buffer or undefined");
   }
-  if (info.Length() < 5 || !info[4].IsFunction()) throw Napi::TypeError::New(env, "callback must be a function");
-  Napi::Function callback = info[4].As<Napi::Function>();
-  auto* worker = new RunProcess(callback, std::move(file), std::move(argv), EnvironmentArg(info, 3), std::move(input));
+  int64_t timeoutMs = 0;
+  if (info.Length() > 4 && info[4].IsNumber()) {
+    const double given = info[4].As<Napi::Number>().DoubleValue();
+    if (!std::isfinite(given) || given < 0) throw Napi::RangeError::New(env, "timeoutMs must be a finite number >= 0");
+    timeoutMs = static_cast<int64_t>(std::ceil(given));
+  } else if (info.Length() > 4 && !info[4].IsUndefined()) {
+    throw Napi::TypeError::New(env, "timeoutMs must be a number or undefined");
+  }
+  if (info.Length() < 6 || !info[5].IsFunction()) throw Napi::TypeError::New(env, "callback must be a function");
+  Napi::Function callback = info[5].As<Napi::Function>();
+  auto* worker = new RunProcess(callback, std::move(file), std::move(argv), EnvironmentArg(info, 3), std::move(input), timeoutMs);
   worker->Queue();
   return env.Undefined();
 }

@@ -51,11 +51,18 @@ function locate(command: string): string {
   return file;
 }
 
+/**
+ * A save or restore takes milliseconds, seconds with tens of thousands of rules on a loaded
+ * machine. One that runs this long is hung (e.g. on a lock held by another program): it is
+ * killed, and the change fails and is rolled back, rather than stalling the daemon for good.
+ */
+const TOOL_TIMEOUT_MS = 60_000;
+
 async function run(options: IptablesOptions, command: string, args: string[], input?: string): Promise<{ code: number; stdout: string; stderr: string }> {
   const tool = locate(command);
   // nsenter would search PATH for the tool itself; it is given the path found here instead.
   const [file, argv] = options.netns ? [locate('nsenter'), ['nsenter', `--net=${options.netns}`, tool, ...args]] : [tool, [command, ...args]];
-  const result = await runProcess(file, argv, input === undefined ? {} : { input });
+  const result = await runProcess(file, argv, { timeoutMs: TOOL_TIMEOUT_MS, ...(input === undefined ? {} : { input }) });
   return { code: result.status, stdout: result.stdout.toString(), stderr: result.stderr.toString() };
 }
 

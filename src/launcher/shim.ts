@@ -20,6 +20,9 @@ export interface ShimRequest {
   cmd: string[];
 }
 
+/** The shim sets up mounts and namespaces and execs the command: milliseconds. This long is a hang. */
+const SHIM_TIMEOUT_MS = 30_000;
+
 /**
  * Resolves with the container process's host PID once it runs (its command has been exec'd). The
  * shim is started with posix_spawn off the event loop (the addon's runProcess), as iptables is:
@@ -28,7 +31,8 @@ export interface ShimRequest {
 export async function startShim(request: ShimRequest, env: Record<string, string>): Promise<number> {
   const argv = [SHIM, request.stateDir, request.netns, request.rootfs, request.hostname, request.workdir, ...request.cmd];
   // Output ends when the shim has said its word and let go of stdout and stderr.
-  const result = await runProcess(SHIM, argv, { env }).catch((error: Error) => {
+  const result = await runProcess(SHIM, argv, { env, timeoutMs: SHIM_TIMEOUT_MS }).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ETIMEDOUT') throw new ContainerStartError(`the container did not start: ${error.message}; check the command and the machine's load`);
     throw new ContainerStartError(`cannot run ${SHIM}: ${error.message}; build netctl (npm run build)`);
   });
   const line = result.stdout.toString('utf8').trim();

@@ -87,12 +87,15 @@ export interface NativeAddon {
    * EACCES...) when the process cannot be started. A child that closes its stdin before reading
    * all of `input` is not an error: its status tells. Output ends when every holder of the
    * child's stdout and stderr has let go of them, so a child that daemonises must close them.
+   * After `timeoutMs` (when given and > 0) a child still running is killed (SIGKILL) and reaped,
+   * and the error's code is ETIMEDOUT.
    */
   runProcess(
     file: string,
     argv: string[],
     input: Buffer | undefined,
     env: string[] | undefined,
+    timeoutMs: number | undefined,
     callback: (error: NodeJS.ErrnoException | null, result?: { status: number; stdout: Buffer; stderr: Buffer }) => void,
   ): void;
 }

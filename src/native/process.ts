@@ -14,6 +14,8 @@ export interface ProcessOptions {
   input?: string | Buffer;
   /** Its whole environment; this process's when absent. */
   env?: Record<string, string>;
+  /** Killed (SIGKILL) when still running after this long; the promise then rejects with ETIMEDOUT. */
+  timeoutMs?: number;
 }
 
 /** Environment entries as exec takes them ("KEY=value"). */
@@ -21,10 +23,17 @@ export const environmentEntries = (env: Record<string, string>): string[] => Obj
 
 /**
  * Runs `file` (a path: PATH is not searched) with `argv` (argv[0] included) to its end; rejects
- * with an errno error (ENOENT, EACCES...) only when it cannot be started.
+ * with an errno error when it cannot be started (ENOENT, EACCES...) or ran past its timeout
+ * (ETIMEDOUT, with the message saying so).
  */
 export function runProcess(file: string, argv: string[], options: ProcessOptions = {}): Promise<ProcessResult> {
   const input = typeof options.input === 'string' ? Buffer.from(options.input) : options.input;
   const env = options.env && environmentEntries(options.env);
-  return new Promise((resolve, reject) => native().runProcess(file, argv, input, env, (error, result) => (error ? reject(error) : resolve(result!))));
+  return new Promise((resolve, reject) =>
+    native().runProcess(file, argv, input, env, options.timeoutMs, (error, result) => {
+      if (error?.code === 'ETIMEDOUT') error.message = `${file} was still running after ${options.timeoutMs} ms: killed`;
+      if (error) reject(error);
+      else resolve(result!);
+    }),
+  );
 }

@@ -94,8 +94,48 @@ test('the child gets the environment given, or else this process’s', async (t)
 
 test('arguments are checked before anything starts', (t) => {
   const callback = (): void => t.fail('no run expected');
-  t.throws(() => native().runProcess('/bin/true', [], undefined, undefined, callback), { instanceOf: TypeError });
-  t.throws(() => native().runProcess('/bin/true', ['true', 'a\0b'], undefined, undefined, callback), { instanceOf: TypeError });
-  t.throws(() => native().runProcess('/bin/true', ['true'], 'text' as unknown as Buffer, undefined, callback), { instanceOf: TypeError });
-  t.throws(() => native().runProcess('/bin/true', ['true'], undefined, [1] as unknown as string[], callback), { instanceOf: TypeError });
+  t.throws(() => native().runProcess('/bin/true', [], undefined, undefined, undefined, callback), { instanceOf: TypeError });
+  t.throws(() => native().runProcess('/bin/true', ['true', 'a\0b'], undefined, undefined, undefined, callback), { instanceOf: TypeError });
+  t.throws(() => native().runProcess('/bin/true', ['true'], 'text' as unknown as Buffer, undefined, undefined, callback), { instanceOf: TypeError });
+  t.throws(() => native().runProcess('/bin/true', ['true'], undefined, [1] as unknown as string[], undefined, callback), { instanceOf: TypeError });
+  t.throws(() => native().runProcess('/bin/true', ['true'], undefined, undefined, -1, callback), { instanceOf: RangeError });
+  t.throws(() => native().runProcess('/bin/true', ['true'], undefined, undefined, '5' as unknown as number, callback), { instanceOf: TypeError });
+});
+
+/** Runs `script` (which writes its PID to the file given as $1) with a 300 ms timeout; returns the error and that PID. */
+async function timedOut(t: { teardown(fn: () => void): void }, script: string): Promise<{ error: NodeJS.ErrnoException; pid: number }> {
+  const pidFile = `${fs.mkdtempSync('/tmp/nctl-rp-')}/pid`;
+  t.teardown(() => fs.rmSync(pidFile.slice(0, -4), { recursive: true, force: true }));
+  const started = Date.now();
+  const error = await runProcess('/bin/sh', ['sh', '-c', script, 'sh', pidFile], { timeoutMs: 300 }).then(
+    () => undefined,
+    (e: NodeJS.ErrnoException) => e,
+  );
+  if (!error) throw new Error('the run was expected to time out');
+  if (Date.now() - started > 5_000) throw new Error(`the timeout took ${Date.now() - started} ms`);
+  return { error, pid: Number(fs.readFileSync(pidFile, 'utf8')) };
+}
+
+const isGone = (pid: number): boolean => !fs.existsSync(`/proc/${pid}`);
+
+test('a child still running after its timeout is killed and reaped, with ETIMEDOUT', async (t) => {
+  t.timeout(10_000);
+  const { error, pid } = await timedOut(t, 'echo $$ > "$1"; exec sleep 30');
+  t.is(error.code, 'ETIMEDOUT');
+  t.regex(error.message, /still running after 300 ms: killed/);
+  t.true(isGone(pid), 'killed and reaped: not even a zombie');
+});
+
+test('a child that let go of its output but runs on also times out', async (t) => {
+  t.timeout(10_000);
+  const { error, pid } = await timedOut(t, 'echo $$ > "$1"; exec sleep 30 </dev/null >/dev/null 2>&1');
+  t.is(error.code, 'ETIMEDOUT');
+  t.true(isGone(pid));
+});
+
+test('a child done within its timeout is reported as usual', async (t) => {
+  t.timeout(10_000);
+  const result = await runProcess('/bin/sh', ['sh', '-c', 'echo done; exit 3'], { timeoutMs: 5_000 });
+  t.is(result.status, 3);
+  t.is(result.stdout.toString(), 'done\n');
 });
