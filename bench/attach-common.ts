@@ -74,6 +74,19 @@ function processStartMs(): number {
 
 const ownRss = (pid: number): number => Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
 
+/**
+ * One side of the comparison, attaching and detaching in rounds the harness asks for: each call
+ * times the next `count` attachments (or detachments) and resolves with their ms.
+ */
+interface Contender {
+  /** Attachments in all; a round makes a tenth of them. */
+  count: number;
+  attach(count: number): Promise<number[]>;
+  detach(count: number): Promise<number[]>;
+  /** Removes what it made; safe to call at any point. */
+  close(): Promise<void>;
+}
+
 interface ApiRun {
   who: string;
   image: string;
@@ -90,35 +103,48 @@ async function expectContainerAttached(daemon: BenchDaemon, name: string, run: A
   expectAttached(inspect.NetworkSettings.SandboxKey, run.driver, run.who);
 }
 
-/** Containers with --network none running `sleep`, then each connected and disconnected, timed. */
-async function throughApi(daemon: BenchDaemon, run: ApiRun): Promise<Timings> {
+/** A daemon's containers, made with --network none running `sleep` (untimed), connected and disconnected through its Engine API. */
+async function throughApi(daemon: BenchDaemon, run: ApiRun): Promise<Contender> {
   const names = Array.from({ length: run.count }, (_, i) => `bench${i}`);
-  const timings: Timings = { attach: [], detach: [] };
+  let attached = 0;
+  let detached = 0;
+  const close = async (): Promise<void> => {
+    for (const name of names) await call(daemon.socketPath, 'DELETE', `/v1.41/containers/${name}?force=1`);
+    await call(daemon.socketPath, 'DELETE', '/v1.41/networks/bench');
+  };
+  const timed = async (verb: 'connect' | 'disconnect', name: string): Promise<number> => {
+    const start = process.hrtime.bigint();
+    await ok(daemon, 'POST', `/networks/bench/${verb}`, { Container: name });
+    return msSince(start);
+  };
   try {
     await ok(daemon, 'POST', '/networks/create', { Name: 'bench', Driver: run.driver, ...run.network });
-    // Containers outlive a daemon (netctl finds them again): made inside the try, so the finally removes them.
     for (const name of names) {
       await ok(daemon, 'POST', `/containers/create?name=${name}`, { Image: run.image, Cmd: ['sleep', '3600'], HostConfig: { NetworkMode: 'none' } });
       await ok(daemon, 'POST', `/containers/${name}/start`);
       if (run.leaveNone) await ok(daemon, 'POST', '/networks/none/disconnect', { Container: name });
     }
-    for (const name of names) {
-      const start = process.hrtime.bigint();
-      await ok(daemon, 'POST', '/networks/bench/connect', { Container: name });
-      timings.attach.push(msSince(start));
-      if (timings.attach.length === 1) await expectContainerAttached(daemon, name, run);
-    }
-    timings.rss = ownRss(daemon.pid);
-    for (const name of names) {
-      const start = process.hrtime.bigint();
-      await ok(daemon, 'POST', '/networks/bench/disconnect', { Container: name });
-      timings.detach.push(msSince(start));
-    }
-  } finally {
-    for (const name of names) await call(daemon.socketPath, 'DELETE', `/v1.41/containers/${name}?force=1`);
-    await call(daemon.socketPath, 'DELETE', '/v1.41/networks/bench');
+  } catch (error) {
+    await close();
+    throw error;
   }
-  return timings;
+  return {
+    count: run.count,
+    attach: async (count) => {
+      const times: number[] = [];
+      for (const name of names.slice(attached, (attached += count))) {
+        times.push(await timed('connect', name));
+        if (name === names[0]) await expectContainerAttached(daemon, name, run);
+      }
+      return times;
+    },
+    detach: async (count) => {
+      const times: number[] = [];
+      for (const name of names.slice(detached, (detached += count))) times.push(await timed('disconnect', name));
+      return times;
+    },
+    close,
+  };
 }
 
 /** A test host, readied by the setup; removed again if that fails. */
@@ -152,8 +178,8 @@ process.once('exit', () => {
     removeWorkdir(workdir);
   }
 });
-/** A runner makes at most a few hundred calls of well under a second: one still going after this is hung. */
-const PEER_RUN_TIMEOUT_MS = 10 * 60_000;
+/** A round makes at most a few dozen calls of well under a second: one still going after this is hung. */
+const PEER_ROUND_TIMEOUT_MS = 5 * 60_000;
 
 /**
  * A runner killed before its own cleanup leaves its namespaces mounted under its workdir; they are
@@ -167,58 +193,143 @@ function removeWorkdir(workdir: string): void {
   fs.rmSync(workdir, { recursive: true, force: true });
 }
 
-function peerInHost(kind: 'cni' | 'netavark', setup: AttachSetup): Promise<Timings> {
+/** A peer (the CNI plugin or netavark) driven by attach-peer.js in a test host of its own, a round per command. */
+async function peerInHost(kind: 'cni' | 'netavark', setup: AttachSetup): Promise<Contender> {
   const host = testHost(kind, setup);
   const workdir = fs.mkdtempSync(path.join(os.tmpdir(), `nctl-${kind}-`));
-  const child = spawn('nsenter', [`--net=/run/netns/${host}`, process.execPath, path.join(__dirname, 'attach-peer.js'), kind, setup.driver, String(setup.peerCount), workdir], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const child = spawn('nsenter', [`--net=/run/netns/${host}`, process.execPath, path.join(__dirname, 'attach-peer.js'), kind, setup.driver, workdir], { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
   livePeers.set(child, workdir);
   let out = '';
   let err = '';
-  child.stdout.on('data', (c: Buffer) => (out += c.toString('utf8')));
-  child.stderr.on('data', (c: Buffer) => (err += c.toString('utf8')));
-  const timer = setTimeout(() => {
-    err += `\nstill running after ${PEER_RUN_TIMEOUT_MS / 60_000} minutes: killed`;
-    killGroup(child);
-  }, PEER_RUN_TIMEOUT_MS);
-  return new Promise((resolve, reject) => {
-    // 'error' (nsenter could not start) may come without 'close': whichever is first settles.
-    const finish = (failure: Error | undefined): void => {
-      if (!livePeers.delete(child)) return;
-      clearTimeout(timer);
-      removeNamespace(host);
-      removeWorkdir(workdir);
-      if (failure) reject(failure);
-      else resolve(JSON.parse(out) as Timings);
-    };
-    child.once('error', (error) => finish(error));
-    child.once('close', (code) => finish(code === 0 ? undefined : new Error(`${kind} runner exited ${code}: ${err}`)));
+  let waiting: { resolve(line: string): void; reject(error: Error): void } | undefined;
+  const failure = (why: string): Error => new Error(`${kind} runner ${why}: ${err}`);
+  const deliver = (): void => {
+    const end = out.indexOf('\n');
+    if (end < 0 || !waiting) return;
+    waiting.resolve(out.slice(0, end));
+    waiting = undefined;
+    out = out.slice(end + 1);
+  };
+  child.stdout!.on('data', (chunk: Buffer) => {
+    out += chunk.toString('utf8');
+    deliver();
   });
+  child.stderr!.on('data', (chunk: Buffer) => (err = (err + chunk.toString('utf8')).slice(-4000)));
+  // A runner that died makes writes fail with EPIPE: its exit is what gets reported.
+  child.stdin!.on('error', () => undefined);
+  const exited = new Promise<number | null>((resolve) => {
+    // 'error' (nsenter could not start) may come without 'close': whichever is first settles.
+    const done = (code: number | null): void => {
+      waiting?.reject(failure(`exited ${code}`));
+      waiting = undefined;
+      resolve(code);
+    };
+    child.once('error', () => done(null));
+    child.once('close', done);
+  });
+  /** The runner's next line: its answer to `command`, or (none) that it has started. */
+  const answer = async (command?: string): Promise<Record<string, number[]>> => {
+    if (child.exitCode !== null || child.signalCode !== null) throw failure('is gone');
+    const reply = new Promise<string>((resolve, reject) => (waiting = { resolve, reject }));
+    deliver();
+    if (command !== undefined) child.stdin!.write(`${command}\n`);
+    const timer = setTimeout(() => {
+      err += `\nno answer to "${command ?? 'start'}" after ${PEER_ROUND_TIMEOUT_MS / 60_000} minutes: killed`;
+      killGroup(child);
+    }, PEER_ROUND_TIMEOUT_MS);
+    try {
+      return JSON.parse(await reply) as Record<string, number[]>;
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+  let closed = false;
+  const close = async (): Promise<void> => {
+    if (closed) return;
+    closed = true;
+    child.stdin!.end();
+    const timer = setTimeout(() => killGroup(child), PEER_ROUND_TIMEOUT_MS);
+    const code = await exited;
+    clearTimeout(timer);
+    livePeers.delete(child);
+    removeNamespace(host);
+    removeWorkdir(workdir);
+    if (code !== 0) throw failure(`exited ${code}`);
+  };
+  // Started (Node's start takes a core for a while) before any contender is timed.
+  try {
+    await answer();
+  } catch (error) {
+    await close().catch(() => undefined);
+    throw error;
+  }
+  return {
+    count: setup.peerCount,
+    attach: async (count) => (await answer(`attach ${count}`))['attach']!,
+    detach: async (count) => (await answer(`detach ${count}`))['detach']!,
+    close,
+  };
 }
 
-/** netctl, then the CNI plugin, netavark and dockerd, one after another, each in its own test host. */
+/**
+ * Rounds in which every contender makes a tenth of its attachments (then of its detachments) in
+ * turn: the machine's speed drifts by tens of percent within minutes here, and measuring netctl,
+ * then each peer, one after another, put that drift into the ratios. Interleaved, the ratios
+ * compare work done in the same stretches of time. `attached` runs between the two phases.
+ */
+const ROUNDS = 10;
+
+async function inRounds(contenders: Contender[], attached: () => void): Promise<Timings[]> {
+  const timings: Timings[] = contenders.map(() => ({ attach: [], detach: [] }));
+  for (const phase of ['attach', 'detach'] as const) {
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const [i, contender] of contenders.entries()) timings[i]![phase].push(...(await contender[phase](contender.count / ROUNDS)));
+    }
+    if (phase === 'attach') attached();
+  }
+  return timings;
+}
+
+/**
+ * netctl, the CNI plugin and netavark, each in its own test host, measured in interleaved rounds;
+ * then dockerd. Docker's containers (a containerd shim each) keep ~10% of a core busy while they
+ * sit idle, which would slow the other contenders' rounds; its figures are an order of magnitude
+ * beyond the rest, so measuring it apart changes no conclusion.
+ */
 export async function measureAttach(setup: AttachSetup): Promise<AttachResults> {
-  const netctlHost = testHost('netctl', setup);
-  let dockerHost: string | undefined;
-  let netctl: BenchDaemon | undefined;
-  let docker: BenchDaemon | undefined;
+  for (const count of [setup.ourCount, setup.peerCount]) if (count % ROUNDS !== 0) throw new Error(`attachment counts must be multiples of ${ROUNDS}: ${count}`);
+  const hosts: string[] = [];
+  const daemons: BenchDaemon[] = [];
+  const contenders: Contender[] = [];
+  const start = async (role: string, launch: (host: string) => Promise<BenchDaemon>): Promise<BenchDaemon> => {
+    const host = testHost(role, setup);
+    hosts.push(host);
+    const daemon = await launch(host);
+    daemons.push(daemon);
+    return daemon;
+  };
   try {
-    dockerHost = testHost('docker', setup);
-    netctl = await startNetctl(netctlHost);
-    const ours = await throughApi(netctl, { who: 'netctl', image: 'busybox', driver: setup.driver, network: setup.ourNetwork, count: setup.ourCount });
-    const cni = await peerInHost('cni', setup);
-    const netavark = await peerInHost('netavark', setup);
-    docker = await startDockerd(dockerHost);
-    const theirs = await throughApi(docker, { who: 'dockerd', image: importBusybox(docker), driver: setup.driver, network: setup.dockerNetwork, count: setup.peerCount, leaveNone: true });
-    return { ours, cni, netavark, docker: theirs, processStart: processStartMs() };
+    const netctl = await start('netctl', startNetctl);
+    contenders.push(await throughApi(netctl, { who: 'netctl', image: 'busybox', driver: setup.driver, network: setup.ourNetwork, count: setup.ourCount }));
+    contenders.push(await peerInHost('cni', setup), await peerInHost('netavark', setup));
+    let ourRss = 0;
+    const [ours, cni, netavark] = (await inRounds(contenders, () => (ourRss = ownRss(netctl.pid)))) as [Timings, Timings, Timings];
+    for (const contender of contenders.splice(0)) await contender.close();
+    const docker = await start('docker', startDockerd);
+    contenders.push(await throughApi(docker, { who: 'dockerd', image: importBusybox(docker), driver: setup.driver, network: setup.dockerNetwork, count: setup.peerCount, leaveNone: true }));
+    let dockerRss = 0;
+    const [theirs] = (await inRounds(contenders, () => (dockerRss = ownRss(docker.pid)))) as [Timings];
+    return { ours: { ...ours, rss: ourRss }, cni, netavark, docker: { ...theirs, rss: dockerRss }, processStart: processStartMs() };
   } finally {
-    await netctl?.stop();
-    await docker?.stop();
-    removeNamespace(netctlHost);
-    if (dockerHost !== undefined) removeNamespace(dockerHost);
+    for (const contender of contenders) await contender.close().catch((error: unknown) => console.error(`cleanup: ${(error as Error).message}`));
+    for (const daemon of daemons) await daemon.stop();
+    for (const host of hosts) removeNamespace(host);
   }
 }
 
 export const first10 = (samples: number[]): number => median(samples.slice(0, 10));
+/** The first attachment of each round: made after the contender sat idle while the others had their turn. */
+const firstOfRounds = (samples: number[]): number => median(samples.filter((_, i) => i % (samples.length / ROUNDS) === 0));
 export const last10 = (samples: number[]): number => median(samples.slice(-10));
 
 /** Our attach (first 10, and the first peerCount) and detach medians against each peer's. */
@@ -232,6 +343,10 @@ export function reportAgainstPeers(setup: AttachSetup, results: AttachResults): 
   ];
   for (const peer of peers) report(bench, 'attach median, first 10', first10(ours.attach), 'ms', 'lower', { name: peer.name, value: first10(peer.timings.attach) });
   for (const peer of peers) report(bench, `attach median, attachments 1-${peerCount}`, median(ours.attach.slice(0, peerCount)), 'ms', 'lower', { name: peer.name, value: median(peer.timings.attach) });
+  // A daemon idle for a while answers its next request slower (cold caches; on a VM, a halted
+  // vCPU woken first), while a process per call pays its start every time anyway. A container
+  // started now and then meets the daemon in that state. dockerd runs apart: it has no idle rounds.
+  for (const peer of peers.slice(0, 2)) report(bench, 'attach median, the first of each round (after ~0.5 s idle)', firstOfRounds(ours.attach), 'ms', 'lower', { name: peer.name, value: firstOfRounds(peer.timings.attach) });
   // Our last peerCount detaches: the ones made with as many endpoints left as the peers had.
   for (const peer of peers) report(bench, `detach median, ${peerCount} endpoints`, median(ours.detach.slice(-peerCount)), 'ms', 'lower', { name: peer.name, value: median(peer.timings.detach) });
   report(bench, 'starting a process on this machine (posix_spawn of /bin/true, median of 20): each CNI and netavark call pays it at least once', results.processStart, 'ms', 'lower');

@@ -1,9 +1,12 @@
-// Runs inside a test host (`nsenter --net=HOST node attach-peer.js KIND DRIVER COUNT WORKDIR`):
-// attaches COUNT fresh namespaces to one network of DRIVER (bridge, or macvlan on the test host's
-// `ul0`) with the CNI plugin of that name (host-local IPAM) or netavark, one at a time, then
-// detaches them, timing each call as its users make it: a process per call, started as Go and
-// Rust callers (podman, containerd) start one (see peer-call.ts). Prints
-// {"attach": [ms...], "detach": [ms...]} on stdout.
+// Runs inside a test host (`nsenter --net=HOST node attach-peer.js KIND DRIVER WORKDIR`): attaches
+// fresh namespaces to one network of DRIVER (bridge, or macvlan on the test host's `ul0`) with the
+// CNI plugin of that name (host-local IPAM) or netavark, one at a time, and detaches them again,
+// timing each call as its users make it: a process per call, started as Go and Rust callers
+// (podman, containerd) start one (see peer-call.ts).
+// It works in rounds the bench asks for, so that every contender is timed in the same stretch of
+// the machine's (varying) speed. Started, it answers {} on a line of stdout; a line `attach N` on stdin attaches the next N namespaces and
+// answers {"attach": [ms...]} on a line of stdout; `detach N` detaches the next N, answering
+// {"detach": [ms...]}; end of input removes what is left and exits.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -81,29 +84,63 @@ function netavark(network: PeerNetwork, workdir: string): Peer {
 const isDriver = (text: string | undefined): text is AttachDriver => text !== undefined && Object.hasOwn(NETWORKS, text);
 const PEERS: Record<string, (network: PeerNetwork, workdir: string) => Peer> = { cni, netavark };
 
+/** The lines of stdin, read as they come (the bench writes one command at a time and waits). */
+function* lines(): Generator<string> {
+  const buffer = Buffer.alloc(4096);
+  let pending = '';
+  for (;;) {
+    let n: number;
+    try {
+      n = fs.readSync(0, buffer, 0, buffer.length, null);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EAGAIN') continue;
+      throw error;
+    }
+    if (n === 0) return;
+    pending += buffer.toString('utf8', 0, n);
+    for (let end = pending.indexOf('\n'); end >= 0; end = pending.indexOf('\n')) {
+      yield pending.slice(0, end);
+      pending = pending.slice(end + 1);
+    }
+  }
+}
+
 function main(): void {
-  const [kind, driver, countText, workdir] = process.argv.slice(2);
-  const count = Number(countText);
+  const [kind, driver, workdir] = process.argv.slice(2);
   const makePeer = kind !== undefined && Object.hasOwn(PEERS, kind) ? PEERS[kind] : undefined;
-  if (!makePeer || !isDriver(driver) || !Number.isInteger(count) || !workdir) throw new Error('usage: attach-peer.js cni|netavark bridge|macvlan COUNT WORKDIR');
+  if (!makePeer || !isDriver(driver) || !workdir) throw new Error('usage: attach-peer.js cni|netavark bridge|macvlan WORKDIR');
   const peer = makePeer(NETWORKS[driver], workdir);
   fs.mkdirSync(workdir, { recursive: true });
   const namespaces: string[] = [];
-  const attach: number[] = [];
-  const detach: number[] = [];
+  let detached = 0;
+  const answer = (reply: Record<string, number[]>): void => void fs.writeSync(1, `${JSON.stringify(reply)}\n`);
+  answer({});
   try {
-    for (let i = 0; i < count; i++) {
-      const netns = createNamespace(path.join(workdir, 'netns'), `c${i}`);
-      namespaces.push(netns);
-      attach.push(timedCall(peer.attach(i, netns), workdir));
-      if (i === 0) expectAttached(netns, driver, `${kind} ${driver}`);
+    for (const line of lines()) {
+      const [command, countText] = line.trim().split(/\s+/);
+      const count = Number(countText);
+      if (!Number.isInteger(count) || count < 1) throw new Error(`bad command "${line}": expected attach N or detach N`);
+      const times: number[] = [];
+      if (command === 'attach') {
+        for (let n = 0; n < count; n++) {
+          const i = namespaces.length;
+          const netns = createNamespace(path.join(workdir, 'netns'), `c${i}`);
+          namespaces.push(netns);
+          times.push(timedCall(peer.attach(i, netns), workdir));
+          if (i === 0) expectAttached(netns, driver, `${kind} ${driver}`);
+        }
+        answer({ attach: times });
+      } else if (command === 'detach' && detached + count <= namespaces.length) {
+        for (let n = 0; n < count; n++, detached++) times.push(timedCall(peer.detach(detached, namespaces[detached]!), workdir));
+        answer({ detach: times });
+      } else {
+        throw new Error(`bad command "${line}": expected attach N, or detach N of the ${namespaces.length - detached} attached`);
+      }
     }
-    namespaces.forEach((netns, i) => detach.push(timedCall(peer.detach(i, netns), workdir)));
   } finally {
     for (const netns of namespaces) deleteNamespace(netns);
     spawnSync('umount', [path.join(workdir, 'netns')]);
   }
-  process.stdout.write(`${JSON.stringify({ attach, detach })}\n`);
 }
 
 main();
