@@ -63,6 +63,15 @@ export function prefixEnd(prefix: string): string | undefined {
   return undefined;
 }
 
+/** What to do about a failure of SQLite, by its code. */
+function adviceFor(error: unknown): string {
+  const code = (error as { code?: string }).code ?? '';
+  // A daemon keeps its store locked for as long as it runs (exclusive mode).
+  if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) return 'another process has it open, such as a netctl daemon on the same --root: stop that one, or give this one a root of its own';
+  if (code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB') return 'the file is damaged or not a netctl store: move it away to start afresh (netctl reconciles with the kernel on start)';
+  return 'check the disk (space, permissions) and that the file is a netctl store';
+}
+
 /** Emitters shared by the LocalStores of this process on one file, so each sees the others' writes. */
 const sharedEmitters = new Map<string, { emitter: EventEmitter; users: number }>();
 
@@ -126,7 +135,7 @@ export class LocalStore implements Store {
       this.transaction = this.db.transaction((ops: Op[], events: WatchEvent[]) => this.applyOps(ops, events));
     } catch (error) {
       this.db.close();
-      throw new StoreUnavailableError(`cannot use the local store ${file}: ${(error as Error).message}; check that it is a netctl store and not damaged`, error);
+      throw new StoreUnavailableError(`cannot use the local store ${file}: ${(error as Error).message}; ${adviceFor(error)}`, error);
     }
     // Share the emitter with the other stores of this process on the same file.
     this.sharedKey = this.db.memory || file === '' ? undefined : fs.realpathSync(file);
@@ -254,7 +263,7 @@ export class LocalStore implements Store {
       return body();
     } catch (error) {
       if (error instanceof CasConflictError) throw error;
-      throw new StoreUnavailableError(`the local store ${this.file} failed: ${(error as Error).message}; check the disk (space, permissions) and that no other program holds the file locked`, error);
+      throw new StoreUnavailableError(`the local store ${this.file} failed: ${(error as Error).message}; ${adviceFor(error)}`, error);
     }
   }
 }
