@@ -1,6 +1,6 @@
 // Starting processes the way Go and Rust runtimes do: for the benchmarks that time other tools
-// (spawnAndWait), and for the processes the daemon starts, iptables and container shims
-// (runProcess).
+// (spawnAndWait), and for the processes the daemon starts: iptables and container shims
+// (runProcess), commands exec'd in containers (spawnStreaming, reapIfExited).
 // libuv (child_process) forks the whole Node process: fork copies the caller's page tables, so its
 // cost grows with the caller's size, and a tool started that way is charged milliseconds its real
 // callers never pay. posix_spawn, in glibc a clone(CLONE_VM | CLONE_VFORK), shares the caller's
@@ -179,6 +179,12 @@ class Descriptor {
   }
   int Get() const { return fd_; }
   bool IsOpen() const { return fd_ >= 0; }
+  // Hands the descriptor over: it is no longer closed here.
+  int Release() {
+    const int fd = fd_;
+    fd_ = -1;
+    return fd;
+  }
   void Close() {
     if (fd_ >= 0) close(fd_);
     fd_ = -1;
@@ -409,9 +415,85 @@ static Napi::Value RunProcessExport(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// spawnStreaming(file, argv, env, callback(error, {pid, stdout, stderr})): starts a process whose
+// output the caller reads as it comes (exec in a container), from a libuv pool thread like
+// runProcess. Its stdin is /dev/null; `stdout` and `stderr` are the read ends of its pipes, now
+// the caller's to read and close. The caller reaps it with reapIfExited once its output has ended.
+class SpawnStreaming : public Napi::AsyncWorker {
+ public:
+  SpawnStreaming(Napi::Function& callback, std::string file, std::vector<std::string> argv, std::vector<std::string> environment)
+      : Napi::AsyncWorker(callback), file_(std::move(file)), argv_(std::move(argv)), environment_(std::move(environment)) {}
+
+  void Execute() override {
+    Descriptor theirs[3];
+    theirs[0].Reset(open("/dev/null", O_RDONLY | O_CLOEXEC));
+    if (!theirs[0].IsOpen()) {
+      failure_ = {errno, "open"};
+      return;
+    }
+    failure_ = OpenPipe(stdout_, theirs[1]);
+    if (failure_.number == 0) failure_ = OpenPipe(stderr_, theirs[2]);
+    if (failure_.number != 0) return;
+    std::vector<char*> argvPointers = CStrings(argv_);
+    std::vector<char*> envPointers = CStrings(environment_);
+    const int fds[3] = {theirs[0].Get(), theirs[1].Get(), theirs[2].Get()};
+    failure_ = StartChild(file_, argvPointers.data(), envPointers.data(), fds, &pid_);
+  }
+
+  void OnOK() override {
+    Napi::Env env = Env();
+    if (failure_.number != 0) {
+      Callback().Call({ErrnoError(env, failure_.number, failure_.syscall, file_).Value()});
+      return;
+    }
+    Napi::Object result = Napi::Object::New(env);
+    result.Set("pid", Napi::Number::New(env, pid_));
+    // The descriptors go to JavaScript: ours no longer close them.
+    result.Set("stdout", Napi::Number::New(env, stdout_.Release()));
+    result.Set("stderr", Napi::Number::New(env, stderr_.Release()));
+    Callback().Call({env.Null(), result});
+  }
+
+ private:
+  std::string file_;
+  std::vector<std::string> argv_;
+  std::vector<std::string> environment_;
+  Failure failure_;
+  pid_t pid_ = -1;
+  Descriptor stdout_;
+  Descriptor stderr_;
+};
+
+static Napi::Value SpawnStreamingExport(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string file = FileArg(info);
+  std::vector<std::string> argv = ArgvArg(info);
+  if (info.Length() < 4 || !info[3].IsFunction()) throw Napi::TypeError::New(env, "callback must be a function");
+  Napi::Function callback = info[3].As<Napi::Function>();
+  (new SpawnStreaming(callback, std::move(file), std::move(argv), EnvironmentArg(info, 2)))->Queue();
+  return env.Undefined();
+}
+
+// reapIfExited(pid): the exit code (128 + signal when killed) of a child that has ended, now
+// reaped; null while it runs.
+static Napi::Value ReapIfExited(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const double value = info.Length() > 0 && info[0].IsNumber() ? info[0].As<Napi::Number>().DoubleValue() : 0;
+  if (!(value >= 1 && value <= INT_MAX && std::floor(value) == value)) throw Napi::TypeError::New(env, "pid must be an integer >= 1");
+  int status;
+  pid_t reaped;
+  while ((reaped = waitpid(static_cast<pid_t>(value), &status, WNOHANG)) < 0 && errno == EINTR) {
+  }
+  if (reaped < 0) throw ErrnoError(env, errno, "waitpid", std::to_string(static_cast<pid_t>(value)));
+  if (reaped == 0) return env.Null();
+  return Napi::Number::New(env, WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status));
+}
+
 void InitSpawn(Napi::Env env, Napi::Object exports) {
   exports.Set("spawnAndWait", Napi::Function::New(env, SpawnAndWait));
   exports.Set("runProcess", Napi::Function::New(env, RunProcessExport));
+  exports.Set("spawnStreaming", Napi::Function::New(env, SpawnStreamingExport));
+  exports.Set("reapIfExited", Napi::Function::New(env, ReapIfExited));
 }
 
 }  // namespace netctl

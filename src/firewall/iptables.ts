@@ -4,9 +4,7 @@
 // deleted something waits an RCU grace period when it closes its netlink socket. The processes
 // start through the addon's posix_spawn (runProcess), off the event loop: child_process forks the
 // whole daemon, whose page tables cost milliseconds to copy on every change.
-import fs from 'node:fs';
-import path from 'node:path';
-import { runProcess } from '../native/process';
+import { locateTool, runProcess } from '../native/process';
 import { FirewallError } from './errors';
 import type { FamilyTraits } from './family';
 import type { Batches, Table } from './render';
@@ -21,36 +19,6 @@ export type Tables = Record<Table, TableState>;
 
 const TABLES: readonly Table[] = ['filter', 'nat'];
 
-/** Absolute paths of the tools found so far, by name; one that was not found is looked for again. */
-const located = new Map<string, string>();
-
-/** posix_spawn does not search PATH as child_process did: each tool is looked up once. */
-function locate(command: string): string {
-  let file = located.get(command);
-  if (file === undefined) {
-    const search = process.env.PATH ?? '';
-    file = search
-      .split(':')
-      .filter((dir) => path.isAbsolute(dir))
-      .map((dir) => path.join(dir, command))
-      .find((candidate) => {
-        try {
-          fs.accessSync(candidate, fs.constants.X_OK);
-          return fs.statSync(candidate).isFile();
-        } catch {
-          return false;
-        }
-      });
-    if (file === undefined) {
-      const error: NodeJS.ErrnoException = new Error(`${command} not found on PATH (${search}): install ${command === 'nsenter' ? 'util-linux' : 'iptables'}`);
-      error.code = 'ENOENT';
-      throw error;
-    }
-    located.set(command, file);
-  }
-  return file;
-}
-
 /**
  * A save or restore takes milliseconds, seconds with tens of thousands of rules on a loaded
  * machine. One that runs this long is hung (e.g. on a lock held by another program): it is
@@ -59,9 +27,9 @@ function locate(command: string): string {
 const TOOL_TIMEOUT_MS = 60_000;
 
 async function run(options: IptablesOptions, command: string, args: string[], input?: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  const tool = locate(command);
+  const tool = locateTool(command, 'iptables');
   // nsenter would search PATH for the tool itself; it is given the path found here instead.
-  const [file, argv] = options.netns ? [locate('nsenter'), ['nsenter', `--net=${options.netns}`, tool, ...args]] : [tool, [command, ...args]];
+  const [file, argv] = options.netns ? [locateTool('nsenter', 'util-linux'), ['nsenter', `--net=${options.netns}`, tool, ...args]] : [tool, [command, ...args]];
   const result = await runProcess(file, argv, { timeoutMs: TOOL_TIMEOUT_MS, ...(input === undefined ? {} : { input }) });
   return { code: result.status, stdout: result.stdout.toString(), stderr: result.stderr.toString() };
 }

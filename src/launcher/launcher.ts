@@ -2,12 +2,11 @@
 // endpoints), a state directory (its /etc files, its log, its exit code, its writable layer) and a
 // shim that runs its first process. Creating is a transaction; a container's process outliving
 // the daemon is found again, by PID and start time, when the daemon comes back.
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import { constants as osConstants } from 'node:os';
 import path from 'node:path';
 import type pino from 'pino';
 import { currentNamespacePath } from '../native/netns';
+import { locateTool, spawnStreaming, type StreamingProcess } from '../native/process';
 import type { PortMapping } from '../drivers/driver';
 import type { Store } from '../store/types';
 import { Rollback } from '../util/rollback';
@@ -251,19 +250,22 @@ export class Launcher {
    * Runs a command in all of a running container's namespaces, passing its output on as it
    * comes (1 = stdout, 2 = stderr); resolves with its exit code.
    */
-  exec(reference: string, cmd: string[], onOutput: (stream: 1 | 2, chunk: Buffer) => void): Promise<number> {
+  async exec(reference: string, cmd: string[], onOutput: (stream: 1 | 2, chunk: Buffer) => void): Promise<number> {
     const record = this.find(reference);
     if (record.state.status !== 'running') throw new ContainerConflictError(`Container ${record.id} is not running`);
     if (cmd.length === 0) throw new InvalidContainerConfigError('No exec command specified');
     const pid = String(record.state.pid);
     const args = ['--target', pid, '--mount', '--uts', '--ipc', '--net', '--pid', `--root=/proc/${pid}/root`, `--wd=/proc/${pid}/root${record.config.workdir}`, ...cmd];
-    const child = spawn('nsenter', args, { stdio: ['ignore', 'pipe', 'pipe'], env: envObject(record.config.env) });
-    child.stdout!.on('data', (chunk: Buffer) => onOutput(1, chunk));
-    child.stderr!.on('data', (chunk: Buffer) => onOutput(2, chunk));
-    return new Promise((resolve) => {
-      child.once('error', () => resolve(126));
-      child.once('close', (code, signal) => resolve(code ?? 128 + (signal ? (osConstants.signals[signal] ?? 0) : 0)));
-    });
+    // posix_spawn (the addon), not child_process, which would fork the whole daemon for each exec.
+    let child: StreamingProcess;
+    try {
+      child = await spawnStreaming(locateTool('nsenter', 'util-linux'), ['nsenter', ...args], { env: envObject(record.config.env) });
+    } catch {
+      return 126;
+    }
+    child.stdout.on('data', (chunk: Buffer) => onOutput(1, chunk));
+    child.stderr.on('data', (chunk: Buffer) => onOutput(2, chunk));
+    return child.exited;
   }
 
   private validate(config: ContainerConfig): void {

@@ -98,6 +98,19 @@ export interface NativeAddon {
     timeoutMs: number | undefined,
     callback: (error: NodeJS.ErrnoException | null, result?: { status: number; stdout: Buffer; stderr: Buffer }) => void,
   ): void;
+  /**
+   * Starts `file` as runProcess does (posix_spawn from a pool thread; `env` or this process's),
+   * with stdin /dev/null, and hands over the read ends of its stdout and stderr pipes: the
+   * caller reads them as output comes, closes them, and reaps the child with reapIfExited.
+   */
+  spawnStreaming(
+    file: string,
+    argv: string[],
+    env: string[] | undefined,
+    callback: (error: NodeJS.ErrnoException | null, result?: { pid: number; stdout: number; stderr: number }) => void,
+  ): void;
+  /** waitpid(WNOHANG) on a child of spawnStreaming: its exit code (128 + signal) once it ended, else null. */
+  reapIfExited(pid: number): number | null;
 }
 
 let loaded: NativeAddon | undefined;

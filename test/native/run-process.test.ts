@@ -1,11 +1,13 @@
 // runProcess without root: /bin/sh scripts stand in for iptables. Input reaches stdin, large
 // outputs on both pipes come back whole (no deadlock), exit codes and signals are told apart, a
 // missing file is an errno error, parallel runs leave no descriptor behind, and a child that
-// closes its stdin early is reported, not a crash.
+// closes its stdin early is reported, not a crash, a run past its timeout is killed; spawnStreaming
+// streams output as it comes and reaps the process.
 import test from 'ava';
 import fs from 'node:fs';
+import path from 'node:path';
 import { native } from '../../src/native/addon';
-import { type ProcessResult, runProcess } from '../../src/native/process';
+import { locateTool, type ProcessResult, runProcess, spawnStreaming } from '../../src/native/process';
 
 const run = (file: string, argv: string[], input?: Buffer, env?: Record<string, string>): Promise<ProcessResult> => runProcess(file, argv, { ...(input ? { input } : {}), ...(env ? { env } : {}) });
 
@@ -138,4 +140,44 @@ test('a child done within its timeout is reported as usual', async (t) => {
   const result = await runProcess('/bin/sh', ['sh', '-c', 'echo done; exit 3'], { timeoutMs: 5_000 });
   t.is(result.status, 3);
   t.is(result.stdout.toString(), 'done\n');
+});
+
+/** Runs a shell script through spawnStreaming: what came on each stream, in order, and the exit code. */
+async function streamed(script: string, env?: Record<string, string>): Promise<{ chunks: string[]; status: number }> {
+  const child = await spawnStreaming('/bin/sh', ['sh', '-c', script], env ? { env } : {});
+  const chunks: string[] = [];
+  child.stdout.on('data', (chunk: Buffer) => chunks.push(`1:${chunk.toString()}`));
+  child.stderr.on('data', (chunk: Buffer) => chunks.push(`2:${chunk.toString()}`));
+  return { chunks, status: await child.exited };
+}
+
+test.serial('spawnStreaming: output arrives as it comes, on its stream, then the exit code; no descriptor is left open', async (t) => {
+  t.timeout(20_000);
+  await streamed('true');
+  const before = openDescriptors();
+  const { chunks, status } = await streamed('echo out; sleep 0.2; echo err >&2; exit 4');
+  t.deepEqual(chunks, ['1:out\n', '2:err\n']);
+  t.is(status, 4);
+  const many = await Promise.all(Array.from({ length: 20 }, (_, i) => streamed(`echo ${i}`)));
+  many.forEach((run, i) => t.deepEqual(run, { chunks: [`1:${i}\n`], status: 0 }));
+  t.is(openDescriptors(), before);
+});
+
+test('spawnStreaming: stdin is empty, the environment is the one given, a signal is 128 + it', async (t) => {
+  t.timeout(10_000);
+  t.deepEqual(await streamed('cat; echo "[$A]"', { A: 'given' }), { chunks: ['1:[given]\n'], status: 0 });
+  t.is((await streamed('kill -9 $$')).status, 137);
+});
+
+test('spawnStreaming: a process that closes its output and runs on is waited for', async (t) => {
+  t.timeout(10_000);
+  const started = Date.now();
+  t.is((await streamed('exec >&- 2>&-; sleep 0.3; exit 2')).status, 2);
+  t.true(Date.now() - started >= 300);
+});
+
+test('spawnStreaming: a file that cannot be run is an errno error; tools are found on PATH or named', async (t) => {
+  await t.throwsAsync(spawnStreaming('/nonexistent/tool', ['tool']), { code: 'ENOENT' });
+  t.true(path.isAbsolute(locateTool('sh', 'dash')));
+  t.throws(() => locateTool('nctl-no-such-tool', 'some-package'), { code: 'ENOENT', message: /nctl-no-such-tool not found on PATH .*: install some-package/ });
 });
