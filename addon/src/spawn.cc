@@ -260,6 +260,31 @@ class Child {
   int pidfd_;
 };
 
+// A start (and for runProcess, the whole run) of `file` on a pool thread; the callback gets an
+// errno error built on the main thread, or what Result() makes of the run.
+class SpawnWorker : public Napi::AsyncWorker {
+ public:
+  SpawnWorker(Napi::Function& callback, std::string file, std::vector<std::string> argv, std::vector<std::string> environment)
+      : Napi::AsyncWorker(callback), file_(std::move(file)), argv_(std::move(argv)), environment_(std::move(environment)) {}
+
+  void OnOK() override {
+    Napi::Env env = Env();
+    if (failure_.number != 0) {
+      Callback().Call({ErrnoError(env, failure_.number, failure_.syscall, file_).Value()});
+      return;
+    }
+    Callback().Call({env.Null(), Result(env)});
+  }
+
+ protected:
+  virtual Napi::Object Result(Napi::Env env) = 0;
+
+  std::string file_;
+  std::vector<std::string> argv_;
+  std::vector<std::string> environment_;
+  Failure failure_;
+};
+
 // runProcess(file, argv, input, env, timeoutMs, callback(error, {status, stdout, stderr})): the
 // daemon's way to run a tool without forking its address space (see the top of this file) and
 // without blocking its event loop: everything that waits (the start, the pipes, the exit) runs on
@@ -269,10 +294,10 @@ class Child {
 // SIGCHLD: libuv's handler (uv__wait_children, src/unix/process.c) calls waitpid on the pid of
 // each process it started itself, never waitpid(-1): it does not reap our child, and our waitpid
 // on a pool thread takes nothing of its.
-class RunProcess : public Napi::AsyncWorker {
+class RunProcess : public SpawnWorker {
  public:
   RunProcess(Napi::Function& callback, std::string file, std::vector<std::string> argv, std::vector<std::string> environment, std::vector<uint8_t> input, int64_t timeoutMs)
-      : Napi::AsyncWorker(callback), file_(std::move(file)), argv_(std::move(argv)), environment_(std::move(environment)), input_(std::move(input)), timeoutMs_(timeoutMs) {}
+      : SpawnWorker(callback, std::move(file), std::move(argv), std::move(environment)), input_(std::move(input)), timeoutMs_(timeoutMs) {}
 
   void Execute() override {
     try {
@@ -283,17 +308,12 @@ class RunProcess : public Napi::AsyncWorker {
     }
   }
 
-  void OnOK() override {
-    Napi::Env env = Env();
-    if (failure_.number != 0) {
-      Callback().Call({ErrnoError(env, failure_.number, failure_.syscall, file_).Value()});
-      return;
-    }
+  Napi::Object Result(Napi::Env env) override {
     Napi::Object result = Napi::Object::New(env);
     result.Set("status", Napi::Number::New(env, status_));
     result.Set("stdout", Napi::Buffer<char>::Copy(env, stdout_.data(), stdout_.size()));
     result.Set("stderr", Napi::Buffer<char>::Copy(env, stderr_.data(), stderr_.size()));
-    Callback().Call({env.Null(), result});
+    return result;
   }
 
  private:
@@ -377,12 +397,8 @@ class RunProcess : public Napi::AsyncWorker {
     }
   }
 
-  std::string file_;
-  std::vector<std::string> argv_;
-  std::vector<std::string> environment_;
   std::vector<uint8_t> input_;
   int64_t timeoutMs_;
-  Failure failure_;
   int status_ = -1;
   std::string stdout_;
   std::string stderr_;
@@ -419,10 +435,10 @@ static Napi::Value RunProcessExport(const Napi::CallbackInfo& info) {
 // output the caller reads as it comes (exec in a container), from a libuv pool thread like
 // runProcess. Its stdin is /dev/null; `stdout` and `stderr` are the read ends of its pipes, now
 // the caller's to read and close. The caller reaps it with reapIfExited once its output has ended.
-class SpawnStreaming : public Napi::AsyncWorker {
+class SpawnStreaming : public SpawnWorker {
  public:
   SpawnStreaming(Napi::Function& callback, std::string file, std::vector<std::string> argv, std::vector<std::string> environment)
-      : Napi::AsyncWorker(callback), file_(std::move(file)), argv_(std::move(argv)), environment_(std::move(environment)) {}
+      : SpawnWorker(callback, std::move(file), std::move(argv), std::move(environment)) {}
 
   void Execute() override {
     Descriptor theirs[3];
@@ -440,25 +456,16 @@ class SpawnStreaming : public Napi::AsyncWorker {
     failure_ = StartChild(file_, argvPointers.data(), envPointers.data(), fds, &pid_);
   }
 
-  void OnOK() override {
-    Napi::Env env = Env();
-    if (failure_.number != 0) {
-      Callback().Call({ErrnoError(env, failure_.number, failure_.syscall, file_).Value()});
-      return;
-    }
+  Napi::Object Result(Napi::Env env) override {
     Napi::Object result = Napi::Object::New(env);
     result.Set("pid", Napi::Number::New(env, pid_));
     // The descriptors go to JavaScript: ours no longer close them.
     result.Set("stdout", Napi::Number::New(env, stdout_.Release()));
     result.Set("stderr", Napi::Number::New(env, stderr_.Release()));
-    Callback().Call({env.Null(), result});
+    return result;
   }
 
  private:
-  std::string file_;
-  std::vector<std::string> argv_;
-  std::vector<std::string> environment_;
-  Failure failure_;
   pid_t pid_ = -1;
   Descriptor stdout_;
   Descriptor stderr_;
