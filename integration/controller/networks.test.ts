@@ -143,7 +143,7 @@ test('bad requests: Docker status codes and wording, and nothing is created', as
     [{ Name: 'x4', Driver: 'nope' }, 404, /^plugin "nope" not found$/],
     [{ Name: 'x5', Options: { 'com.docker.network.bridge.enable_icc': 'maybe' } }, 400, /enable_icc: use true or false/],
     [{ Name: 'x6', Options: { 'no.such.option': '1' } }, 400, /unknown option "no\.such\.option"/],
-    [{ Name: 'x7', Options: { 'com.docker.network.bridge.name': 'busy0' } }, 400, /"busy0": a device of that name is already in use and is not managed by netctl/],
+    [{ Name: 'x7', Options: { 'com.docker.network.bridge.name': 'busy0' } }, 400, /cannot use "busy0" as the network's bridge: it is a veth link, not a bridge/],
     [{ Name: 'x8', IPAM: { Config: [{ Subnet: 'fd00:8::/64' }] } }, 400, /IPv6 is not enabled/],
     [{ Name: 'bad name!' }, 400, /invalid network name/],
     [{ Driver: 'bridge' }, 400, /Name is required/],

@@ -26,6 +26,17 @@ interface IpRoute {
   scope?: string;
 }
 
+test('address protocol (IFA_PROTO) marks who added an address; unmarked ones read 0; out of range is refused', async (t) => {
+  const { h } = await setup(t);
+  await h.addrAdd('br0', { address: '10.45.0.1/24', protocol: 110 });
+  await h.addrAdd('br0', { address: 'fd45::1/64', noDad: true, protocol: 110 });
+  await h.addrAdd('br0', { address: '10.45.1.1/24' });
+  // iproute2 6.1 neither sets nor shows it: the kernel's own dump is the witness.
+  const listed = (await h.addrList({ link: 'br0' })).filter((a) => a.scope === 'universe').map((a) => [a.address, a.protocol]);
+  t.deepEqual(listed.sort(), [['10.45.0.1/24', 110], ['10.45.1.1/24', 0], ['fd45::1/64', 110]]);
+  await t.throwsAsync(h.addrAdd('br0', { address: '10.45.2.1/24', protocol: 256 }), { instanceOf: InvalidArgumentError, message: /address protocol.*0 to 255/ });
+});
+
 test('addresses: IPv4 with broadcast and label, IPv6 without DAD; list agrees with ip; delete', async (t) => {
   const { ns, h } = await setup(t);
   await h.addrAdd('br0', { address: '10.44.0.1/24', label: 'br0:gw' });

@@ -1,5 +1,5 @@
 // Interface addresses (RTM_NEWADDR/DELADDR/GETADDR), IPv4 and IPv6.
-import { AttributeWriter, parseAttributes, readString, readU32 } from './attributes';
+import { AttributeWriter, parseAttributes, readString, readU32, readU8 } from './attributes';
 import { AF, IFA, IFA_F_NODAD, RT_SCOPE } from './constants';
 import { InvalidArgumentError } from './errors';
 import { bytesToIp, ipToBytes, ipv4Broadcast, parseCidr } from './validate';
@@ -16,6 +16,11 @@ export interface AddressSpec {
   label?: string;
   /** IPv6: skip duplicate address detection so the address is usable at once (containers). */
   noDad?: boolean;
+  /**
+   * Who added the address (IFA_PROTO, 0–255; Linux ≥ 5.18), as `ip address add ... proto N`: a
+   * mark that tells a program's addresses from an admin's on a shared device.
+   */
+  protocol?: number;
 }
 
 export interface Address {
@@ -29,6 +34,8 @@ export interface Address {
   scope: Scope | number;
   label: string | undefined;
   flags: number;
+  /** IFA_PROTO; 0 when the kernel reported none. */
+  protocol: number;
 }
 
 const SCOPE_NAMES = new Map<number, Scope>(Object.entries(RT_SCOPE).map(([k, v]) => [v, k as Scope]));
@@ -50,6 +57,9 @@ export function encodeAddress(linkIndex: number, spec: AddressSpec): Buffer {
   if (spec.label !== undefined && (Buffer.byteLength(spec.label) > 15 || !/^[^\s/]+$/.test(spec.label))) {
     throw new InvalidArgumentError('address label', spec.label, "must be at most 15 bytes without whitespace or '/', like eth0:1");
   }
+  if (spec.protocol !== undefined && !(Number.isInteger(spec.protocol) && spec.protocol >= 0 && spec.protocol <= 255)) {
+    throw new InvalidArgumentError('address protocol', spec.protocol, 'must be an integer from 0 to 255');
+  }
   const ip = ipToBytes(cidr.ip);
   const w = new AttributeWriter();
   if (cidr.family === AF.INET) {
@@ -62,6 +72,7 @@ export function encodeAddress(linkIndex: number, spec: AddressSpec): Buffer {
     w.bytes(IFA.ADDRESS, ip);
     if (spec.noDad) w.u32(IFA.FLAGS, IFA_F_NODAD);
   }
+  if (spec.protocol !== undefined) w.u8(IFA.PROTO, spec.protocol);
   return Buffer.concat([encodeIfaddr(cidr.family, cidr.prefixLength, RT_SCOPE[spec.scope ?? 'universe'], linkIndex), w.toBuffer()]);
 }
 
@@ -88,5 +99,6 @@ export function decodeAddress(payload: Buffer): Address {
     scope: SCOPE_NAMES.get(scope) ?? scope,
     label: readString(attrs.get(IFA.LABEL)),
     flags: readU32(attrs.get(IFA.FLAGS)) ?? payload.readUInt8(2),
+    protocol: readU8(attrs.get(IFA.PROTO)) ?? 0,
   };
 }

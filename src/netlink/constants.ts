@@ -95,7 +95,7 @@ export const MACVLAN_MODE = { private: 1, vepa: 2, bridge: 4, passthru: 8, sourc
 /** RTEXT_FILTER_SKIP_STATS: dumps without per-VF statistics are smaller and faster. */
 export const RTEXT_FILTER_SKIP_STATS = 1 << 3;
 
-export const IFA = { ADDRESS: 1, LOCAL: 2, LABEL: 3, BROADCAST: 4, FLAGS: 8 } as const;
+export const IFA = { ADDRESS: 1, LOCAL: 2, LABEL: 3, BROADCAST: 4, FLAGS: 8, PROTO: 11 } as const;
 export const IFA_F_NODAD = 0x02;
 
 export const RTA = { DST: 1, SRC: 2, OIF: 4, GATEWAY: 5, PRIORITY: 6, PREFSRC: 7, TABLE: 15 } as const;

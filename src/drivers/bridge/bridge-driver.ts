@@ -1,7 +1,9 @@
 // The bridge driver: one Linux bridge per network with the gateway addresses on it, the
 // network's firewall chains, and the sysctls forwarding needs. Every bridge it makes carries an
 // alias naming its network, so a restart can tell netctl's bridges from the admin's and remove
-// those a crash orphaned.
+// those a crash orphaned. A network may instead use an admin's bridge, named in its options, as
+// Docker does: netctl then adds only its gateway addresses, marked as its own (IFA_PROTO), and
+// takes away only those when the network goes.
 import type pino from 'pino';
 import type { Firewall, NetworkRules, PublishedPort } from '../../firewall';
 import { addressOf } from '../../ip/address';
@@ -11,10 +13,14 @@ import { Rollback } from '../../util/rollback';
 import { gatewaysFor } from '../gateways';
 import { findLink, unlessGone } from '../links';
 import { type Capability, type Driver, type EndpointSpec, InvalidOptionError, type JoinInfo, type JoinTarget, type NetworkSpec, type PortMapping } from '../driver';
-import { type BridgeOptions, bridgeNameOf, parseBridgeOptions } from './options';
+import { BRIDGE_NAME, type BridgeOptions, bridgeNameOf, parseBridgeOptions } from './options';
 import { PortTable } from './ports';
 
 const ALIAS_PREFIX = 'netctl-network:';
+const isOurs = (bridge: Link): boolean => bridge.alias?.startsWith(ALIAS_PREFIX) ?? false;
+
+/** IFA_PROTO of the gateway addresses netctl adds (iproute2 shows it as `proto 110`): not an admin's. */
+const GATEWAY_PROTOCOL = 110;
 
 /** The host end of an endpoint's veth pair: named after the endpoint, so no lookup is needed to find it. */
 const hostVethName = (endpointId: string): string => `veth${endpointId.slice(0, 11)}`;
@@ -55,12 +61,20 @@ export class BridgeDriver implements Driver {
     const rollback = new Rollback();
     try {
       const existing = await findLink(netlink, name);
+      let bridge: Link;
       if (existing) {
-        const owner = existing.alias?.startsWith(ALIAS_PREFIX) ? ` by network ${existing.alias.slice(ALIAS_PREFIX.length, ALIAS_PREFIX.length + 12)}` : ' and is not managed by netctl';
-        throw new InvalidOptionError(`cannot create bridge "${name}": a device of that name is already in use${owner}; choose another com.docker.network.bridge.name`);
+        this.checkAdoptable(existing);
+        bridge = existing;
+        rollback.push(`removing the gateway addresses from bridge ${name}`, () => this.removeGatewayAddresses(bridge, spec));
+        await this.ensureAddresses(bridge, spec, options);
+        if (!bridge.up) {
+          await netlink.linkSetUp(bridge.index);
+          rollback.push(`setting bridge ${name} down again`, () => netlink.linkSetDown(bridge.index));
+        }
+      } else {
+        bridge = await this.makeBridge(spec, options, name);
+        rollback.push(`deleting bridge ${name}`, () => netlink.linkDel(bridge.index));
       }
-      const bridge = await this.makeBridge(spec, options, name);
-      rollback.push(`deleting bridge ${name}`, () => netlink.linkDel(bridge.index));
       this.enableForwarding(spec, options);
       await this.deps.firewall.applyNetwork(this.firewallRules(spec, options, name));
       this.bridgeIndex.set(spec.id, bridge.index);
@@ -72,9 +86,12 @@ export class BridgeDriver implements Driver {
 
   async deleteNetwork(spec: NetworkSpec): Promise<void> {
     const name = bridgeNameOf(spec.id, parseBridgeOptions(spec.options));
+    const { netlink } = this.deps;
+    const bridge = await findLink(netlink, name);
     // Both wait on the kernel (RCU grace periods for the device and for nf_tables chain removal),
     // and neither needs the other gone first: rules naming a missing interface match nothing.
-    const removeBridge = this.deps.netlink.linkDel(name).catch(unlessGone);
+    // An admin's bridge stays, without what netctl added to it.
+    const removeBridge = !bridge ? Promise.resolve() : isOurs(bridge) ? netlink.linkDel(bridge.index).catch(unlessGone) : this.removeGatewayAddresses(bridge, spec);
     const removeRules = this.deps.firewall.removeNetwork(spec.id);
     await Promise.all([removeBridge, removeRules]);
     this.ports.forgetNetwork(spec.id);
@@ -157,14 +174,14 @@ export class BridgeDriver implements Driver {
         log.warn({ network: spec.id, bridge: name }, 'bridge missing: recreating it');
         this.bridgeIndex.set(spec.id, (await this.makeBridge(spec, options, name)).index);
       } else {
-        await this.ensureAddresses(link, spec);
+        await this.ensureAddresses(link, spec, options);
         if (!link.up) await netlink.linkSetUp(link.index);
         this.bridgeIndex.set(spec.id, link.index);
       }
       this.enableForwarding(spec, options);
     }
     for (const link of links) {
-      if (link.kind === 'bridge' && link.alias?.startsWith(ALIAS_PREFIX) && !wanted.has(link.name)) {
+      if (link.kind === 'bridge' && isOurs(link) && !wanted.has(link.name)) {
         log.warn({ bridge: link.name }, 'bridge of no network (left by a crash): removing it');
         await netlink.linkDel(link.index).catch(unlessGone);
       }
@@ -180,11 +197,14 @@ export class BridgeDriver implements Driver {
     return this.restoreEndpoints(endpoints);
   }
 
-  /** Removes host veths on netctl's bridges that belong to no endpoint; returns the endpoints whose veth is gone. */
+  /**
+   * Removes host veths on netctl's own bridges that belong to no endpoint (an admin's bridge may
+   * have veths of other programs, so none goes there); returns the endpoints whose veth is gone.
+   */
   private async restoreEndpoints(endpoints: readonly EndpointSpec[]): Promise<string[]> {
     const { netlink, log } = this.deps;
     const links = await netlink.linkList();
-    const ours = new Set(links.filter((l) => l.kind === 'bridge' && l.alias?.startsWith(ALIAS_PREFIX)).map((l) => l.index));
+    const ours = new Set(links.filter((l) => l.kind === 'bridge' && isOurs(l)).map((l) => l.index));
     const wanted = new Set(endpoints.map((e) => hostVethName(e.id)));
     for (const link of links) {
       if (link.kind !== 'veth' || link.masterIndex === undefined || !ours.has(link.masterIndex) || wanted.has(link.name)) continue;
@@ -201,7 +221,7 @@ export class BridgeDriver implements Driver {
     const bridge = await netlink.linkAdd({ kind: 'bridge', name, ...(options.mtu !== undefined ? { mtu: options.mtu } : {}) });
     try {
       await netlink.linkSetAlias(bridge.index, `${ALIAS_PREFIX}${spec.id}`);
-      await this.ensureAddresses(bridge, spec);
+      await this.ensureAddresses(bridge, spec, options);
       await netlink.linkSetUp(bridge.index);
       return bridge;
     } catch (error) {
@@ -210,13 +230,35 @@ export class BridgeDriver implements Driver {
     }
   }
 
-  private async ensureAddresses(link: Link, spec: NetworkSpec): Promise<void> {
+  /**
+   * A bridge named in the options that netctl did not make is used if it is a bridge that no
+   * other network uses.
+   */
+  private checkAdoptable(existing: Link): void {
+    const owner = isOurs(existing) ? existing.alias!.slice(ALIAS_PREFIX.length, ALIAS_PREFIX.length + 12) : [...this.bridgeIndex].find(([, index]) => index === existing.index)?.[0].slice(0, 12);
+    if (owner !== undefined) throw new InvalidOptionError(`cannot use bridge "${existing.name}": it is the bridge of network ${owner}; choose another ${BRIDGE_NAME}`);
+    if (existing.kind !== 'bridge') {
+      throw new InvalidOptionError(`cannot use "${existing.name}" as the network's bridge: it is a ${existing.kind || 'device'} link, not a bridge; choose another ${BRIDGE_NAME}, or a free name for netctl to create`);
+    }
+  }
+
+  /** The gateway addresses the bridge lacks (IPv4 ones unless inhibited), marked as netctl's. */
+  private async ensureAddresses(link: Link, spec: NetworkSpec, options: BridgeOptions): Promise<void> {
     const { netlink } = this.deps;
     const present = new Set((await netlink.addrList({ link: link.index })).map((a) => a.address));
-    for (const data of [...spec.ipv4, ...spec.ipv6]) {
+    for (const data of [...(options.inhibitIpv4 ? [] : spec.ipv4), ...spec.ipv6]) {
       if (data.gateway === undefined || present.has(data.gateway)) continue;
       // No duplicate address detection: the gateway must answer at once, and IPAM already made it unique.
-      await netlink.addrAdd(link.index, { address: data.gateway, noDad: data.gateway.includes(':') });
+      await netlink.addrAdd(link.index, { address: data.gateway, noDad: data.gateway.includes(':'), protocol: GATEWAY_PROTOCOL });
+    }
+  }
+
+  /** Takes the network's gateway addresses off an admin's bridge: those netctl added, no other. */
+  private async removeGatewayAddresses(bridge: Link, spec: NetworkSpec): Promise<void> {
+    const { netlink } = this.deps;
+    const gateways = new Set([...spec.ipv4, ...spec.ipv6].map((data) => data.gateway));
+    for (const address of await netlink.addrList({ link: bridge.index })) {
+      if (address.protocol === GATEWAY_PROTOCOL && gateways.has(address.address)) await netlink.addrDel(bridge.index, address.address).catch(unlessGone);
     }
   }
 

@@ -10,12 +10,18 @@ export const HOST_BINDING_IPV4 = 'com.docker.network.bridge.host_binding_ipv4';
 export const DEFAULT_BRIDGE = 'com.docker.network.bridge.default_bridge';
 export const DRIVER_MTU = 'com.docker.network.driver.mtu';
 export const CONTAINER_IFACE_PREFIX = 'com.docker.network.container_iface_prefix';
+export const INHIBIT_IPV4 = 'com.docker.network.bridge.inhibit_ipv4';
 
-const KNOWN = [BRIDGE_NAME, ENABLE_IP_MASQUERADE, ENABLE_ICC, HOST_BINDING_IPV4, DEFAULT_BRIDGE, DRIVER_MTU, CONTAINER_IFACE_PREFIX];
+const KNOWN = [BRIDGE_NAME, ENABLE_IP_MASQUERADE, ENABLE_ICC, HOST_BINDING_IPV4, DEFAULT_BRIDGE, DRIVER_MTU, CONTAINER_IFACE_PREFIX, INHIBIT_IPV4];
 
 export interface BridgeOptions {
-  /** The Linux bridge device; undefined: br-<first 12 hex of the network ID>. */
+  /**
+   * The Linux bridge device; undefined: br-<first 12 hex of the network ID>. A bridge of that name
+   * that netctl did not make (an admin's, maybe with an uplink) is used as it is, and kept.
+   */
   bridgeName: string | undefined;
+  /** No IPv4 gateway address on the bridge: the gateway is a router elsewhere on the bridge's segment. */
+  inhibitIpv4: boolean;
   masquerade: boolean;
   icc: boolean;
   hostBindingIpv4: string | undefined;
@@ -67,6 +73,7 @@ export function parseBridgeOptions(options: Readonly<Record<string, string>>): B
     icc: flag(ENABLE_ICC, true),
     hostBindingIpv4: hostBinding === '0.0.0.0' ? undefined : hostBinding,
     defaultBridge: flag(DEFAULT_BRIDGE, false),
+    inhibitIpv4: flag(INHIBIT_IPV4, false),
     mtu,
     containerIfacePrefix: prefix,
   };
