@@ -1,10 +1,12 @@
 // A network on an admin's bridge (com.docker.network.bridge.name naming a bridge netctl did not
 // make), as Docker allows: used as it is, with its ports and addresses, and kept when the network
 // goes; only the gateway address netctl added (marked with IFA_PROTO) goes with it. Containers
-// reach a router behind the bridge's uplink; inhibit_ipv4 keeps the gateway off the bridge.
+// reach a router behind the bridge's uplink; inhibit_ipv4 keeps the gateway off the bridge; a
+// restarted daemon keeps the bridge.
 import test from 'ava';
-import { type Runner } from '../helpers/cli';
+import { netctlCli, type Runner } from '../helpers/cli';
 import { daemonWithCli, ok } from '../helpers/containers';
+import { startDaemon } from '../helpers/daemon';
 import { createTestNamespace, type TestNamespace } from '../helpers/netns';
 import { NetlinkHandle } from '../../src/netlink';
 
@@ -41,7 +43,8 @@ test("an admin's bridge is used as it is and kept; containers reach the router b
   router.run('ip', 'addr', 'add', '10.61.0.1/24', 'dev', 'up0-r');
   router.run('ip', 'addr', 'add', '10.63.0.254/24', 'dev', 'up0-r');
   router.run('ip', 'link', 'set', 'up0-r', 'up');
-  const { netctl } = await daemonWithCli(t, { netns: ns.path, args: ['--bridge', 'none'] });
+  const { daemon, netctl: first } = await daemonWithCli(t, { netns: ns.path, args: ['--bridge', 'none'] });
+  let netctl = first;
   const bridge = (): IpLink => ns.json<IpLink[]>('ip', 'addr', 'show', 'dev', 'br-admin')[0]!;
   const adminOnly: Array<[string, number]> = [['192.0.2.5/24', 0]];
 
@@ -74,6 +77,14 @@ test("an admin's bridge is used as it is and kept; containers reach the router b
   await ok(netctl, ['run', '-d', '--name', 'c2', '--network', 'routed', 'busybox', 'sleep', '300']);
   t.is(await pingFrom(netctl, 'c2', '10.63.0.1'), 0, 'the gateway on the bridge');
   t.is(await pingFrom(netctl, 'c2', '10.63.0.254'), 0, 'a host behind the uplink');
+
+  // A restarted daemon keeps the admin's bridge (no alias: not an orphan of netctl's) and its port.
+  await daemon.stop();
+  ns.run('ip', 'addr', 'del', '10.63.0.1/24', 'dev', 'br-admin');
+  const second = await startDaemon(t, { netns: ns.path, args: ['--bridge', 'none'], root: daemon.root, runDir: daemon.runDir });
+  netctl = netctlCli(second.socketPath);
+  t.deepEqual(await addressesOf(ns, 'br-admin'), [['10.63.0.1/24', 110], ...adminOnly], 'the lost gateway is put back');
+  t.is(await pingFrom(netctl, 'c2', '10.63.0.254'), 0, 'the container still reaches past the uplink');
   await ok(netctl, ['rm', '-f', 'c2']);
   await ok(netctl, ['network', 'rm', 'routed']);
   t.deepEqual(await addressesOf(ns, 'br-admin'), adminOnly);
