@@ -311,7 +311,8 @@ export async function measureAttach(setup: AttachSetup): Promise<AttachResults> 
   try {
     const netctl = await start('netctl', startNetctl);
     contenders.push(await throughApi(netctl, { who: 'netctl', image: 'busybox', driver: setup.driver, network: setup.ourNetwork, count: setup.ourCount }));
-    contenders.push(await peerInHost('cni', setup), await peerInHost('netavark', setup));
+    contenders.push(await peerInHost('cni', setup));
+    contenders.push(await peerInHost('netavark', setup));
     let ourRss = 0;
     const [ours, cni, netavark] = (await inRounds(contenders, () => (ourRss = ownRss(netctl.pid)))) as [Timings, Timings, Timings];
     for (const contender of contenders.splice(0)) await contender.close();
