@@ -238,7 +238,7 @@ export class BridgeDriver implements Driver {
     const owner = isOurs(existing) ? existing.alias!.slice(ALIAS_PREFIX.length, ALIAS_PREFIX.length + 12) : [...this.bridgeIndex].find(([, index]) => index === existing.index)?.[0].slice(0, 12);
     if (owner !== undefined) throw new InvalidOptionError(`cannot use bridge "${existing.name}": it is the bridge of network ${owner}; choose another ${BRIDGE_NAME}`);
     if (existing.kind !== 'bridge') {
-      throw new InvalidOptionError(`cannot use "${existing.name}" as the network's bridge: it is a ${existing.kind || 'device'} link, not a bridge; choose another ${BRIDGE_NAME}, or a free name for netctl to create`);
+      throw new InvalidOptionError(`cannot use "${existing.name}" as the network's bridge: it is ${existing.kind ? `a ${existing.kind} link` : 'a device'}, not a bridge; choose another ${BRIDGE_NAME}, or a free name for netctl to create`);
     }
   }
 
