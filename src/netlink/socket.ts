@@ -1,7 +1,10 @@
 // Requests and replies over one netlink socket: sequence numbers, many requests in flight,
 // multi-part dumps, acks and errors. Requests made in the same tick are batched: they go to the
 // kernel as one datagram at the end of the current microtask run. The kernel sees requests in
-// the order they were queued, as on any netlink socket.
+// the order they were queued, as on any netlink socket. In a batch only the last request asks for
+// an ack: the kernel handles a datagram's messages in order and answers a failed one with its
+// error whether asked or not, so the last one's answer settles the quiet ones before it, as
+// succeeded unless their own error came first (fewer replies to make, queue and read).
 // rtnetlink answers inside sendto, so replies are read at once without waiting for the event
 // loop; the loop watcher is only the slow path.
 // Slow requests (device deletion waits for RCU grace periods inside sendto) are sent from the
@@ -37,6 +40,8 @@ interface Pending {
   replies: Message[];
   resolve(replies: Message[]): void;
   reject(error: Error): void;
+  /** Requests of its batch sent without an ack: settled when this one is. */
+  quietBefore?: number[];
 }
 
 interface Queued {
@@ -45,7 +50,14 @@ interface Queued {
   context: RequestContext;
   dump: boolean;
   offload: boolean;
+  /** May go without NLM_F_ACK when a later request of its batch has one: it expects no data back. */
+  quietable: boolean;
 }
+
+/** rtnetlink's GET requests (RTM_GETLINK, RTM_GETADDR...) answer with data: type % 4 == 2. */
+const isGet = (type: number): boolean => type >= 16 && (type & 3) === 2;
+/** Where nlmsg_flags sits in a message header. */
+const FLAGS_OFFSET = 6;
 
 const NETLINK_ROUTE = 0;
 /** A batch is cut into datagrams of at most this size (well inside the socket's send buffer). */
@@ -145,7 +157,10 @@ export class RouteSocket {
       this.pending.set(seq, { context, replies: [], resolve, reject });
     });
     const message = encodeMessage({ type, flags, seq, portId: 0 }, payload);
-    this.queued.push({ seq, message, context, dump: (flags & NLM_F.DUMP) === NLM_F.DUMP, offload: context.offload === true });
+    const dump = (flags & NLM_F.DUMP) === NLM_F.DUMP;
+    const offload = context.offload === true;
+    const quietable = !dump && !offload && !context.echo && !context.settledBy && !isGet(type);
+    this.queued.push({ seq, message, context, dump, offload, quietable });
     this.scheduleFlush();
     return promise;
   }
@@ -179,6 +194,7 @@ export class RouteSocket {
       const sent = batch;
       batch = [];
       size = 0;
+      this.quietenAllButLast(sent);
       try {
         this.socket.send(sent.length === 1 ? sent[0]!.message : Buffer.concat(sent.map((q) => q.message)));
         this.datagramsSent++;
@@ -224,6 +240,29 @@ export class RouteSocket {
     sendBatch();
     this.drain();
     if (this.pending.size > 0) this.watch();
+  }
+
+  /** Clears NLM_F_ACK on the batch's quietable requests but the last, which settles them (see top). */
+  private quietenAllButLast(batch: Queued[]): void {
+    const last = this.pending.get(batch[batch.length - 1]!.seq);
+    if (!last) return;
+    const quiet: number[] = [];
+    for (const q of batch.slice(0, -1)) {
+      if (!q.quietable) continue;
+      q.message.writeUInt16LE(q.message.readUInt16LE(FLAGS_OFFSET) & ~NLM_F.ACK, FLAGS_OFFSET);
+      quiet.push(q.seq);
+    }
+    if (quiet.length > 0) last.quietBefore = quiet;
+  }
+
+  /** A request left `pending`: the quiet ones before it that no error has failed have succeeded. */
+  private settleQuiet(p: Pending): void {
+    for (const seq of p.quietBefore ?? []) {
+      const quiet = this.pending.get(seq);
+      if (!quiet) continue;
+      this.pending.delete(seq);
+      quiet.resolve(quiet.replies);
+    }
   }
 
   private workerDone(): void {
@@ -283,12 +322,14 @@ export class RouteSocket {
       if (message.type === NLMSG.ERROR) {
         this.pending.delete(message.seq);
         this.settled(message.seq);
+        this.settleQuiet(p);
         const { errno, kernelMessage } = decodeError(message);
         if (errno === 0) p.resolve(p.replies);
         else p.reject(new NetlinkError(errno, p.context.operation, p.context.object, kernelMessage));
       } else if (message.type === NLMSG.DONE) {
         this.pending.delete(message.seq);
         this.settled(message.seq);
+        this.settleQuiet(p);
         const { errno, kernelMessage } = decodeDone(message);
         if (errno > 0) p.reject(new NetlinkError(errno, p.context.operation, p.context.object, kernelMessage));
         else p.resolve(p.replies);
@@ -297,6 +338,7 @@ export class RouteSocket {
         if (p.context.settledBy?.(message)) {
           this.pending.delete(message.seq);
           this.settled(message.seq);
+          this.settleQuiet(p);
           p.resolve(p.replies);
         }
       }

@@ -22,10 +22,11 @@ class ScriptedKernel implements NativeNetlinkSocket {
 
   constructor(private readonly reply: Reply = ack) {}
 
+  /** As the kernel does, a success is acked only when the request asked for it (NLM_F_ACK). */
   send(datagram: Buffer): void {
     const messages = decodeMessages(datagram);
     this.sent.push(messages);
-    for (const m of messages) this.queue.push(...this.reply(m));
+    for (const m of messages) this.queue.push(...this.reply(m).filter((reply) => m.flags & NLM_F.ACK || !isSuccessAck(reply)));
   }
 
   sendOffloaded(datagram: Buffer, done: (error: NodeJS.ErrnoException | null) => void): void {
@@ -60,6 +61,8 @@ class ScriptedKernel implements NativeNetlinkSocket {
   }
 }
 
+const isSuccessAck = (reply: Buffer): boolean => decodeMessages(reply).every((m) => m.type === NLMSG.ERROR && m.payload.readInt32LE(0) === 0);
+
 function ack(request: Message): Buffer[] {
   return [errorReply(request, 0)];
 }
@@ -83,7 +86,12 @@ test('requests of one tick share a datagram, get distinct sequence numbers, and 
   t.is(kernel.sent.length, 1);
   const seqs = kernel.sent[0]!.map((m) => m.seq);
   t.is(new Set(seqs).size, 3);
-  t.true(kernel.sent[0]!.every((m) => (m.flags & (NLM_F.REQUEST | NLM_F.ACK)) === (NLM_F.REQUEST | NLM_F.ACK)));
+  t.true(kernel.sent[0]!.every((m) => m.flags & NLM_F.REQUEST));
+  t.deepEqual(
+    kernel.sent[0]!.map((m) => Boolean(m.flags & NLM_F.ACK)),
+    [false, false, true],
+    'only the last asks for an ack',
+  );
   t.deepEqual(
     results.map((r) => r.status),
     ['fulfilled', 'rejected', 'fulfilled'],
@@ -93,6 +101,41 @@ test('requests of one tick share a datagram, get distinct sequence numbers, and 
   t.is(error.code, 'EEXIST');
   t.is(error.message, 'EEXIST testing b: file already exists (kernel: Link already exists)');
   t.false(kernel.refed, 'nothing pending: the watcher must not keep the process alive');
+});
+
+test('quiet requests settle with the last one of their batch: on its ack, or on its error, and never before', async (t) => {
+  // The last request fails: the quiet ones before it, which got no error, succeeded.
+  let kernel = new ScriptedKernel((m) => [m.payload.toString() === 'c' ? errorReply(m, 22) : errorReply(m, 0)]);
+  let socket = new RouteSocket(kernel);
+  let results = await Promise.allSettled(['a', 'b', 'c'].map((body) => socket.request(RTM.NEWADDR, 0, Buffer.from(body), context(body))));
+  t.deepEqual(
+    results.map((r) => r.status),
+    ['fulfilled', 'fulfilled', 'rejected'],
+  );
+  t.is(kernel.queue.length, 0);
+
+  // Requests that answer with data (a GET, an echo) keep their ack; the quiet ones wait for the
+  // last request's answer even when that comes later, from the event loop.
+  kernel = new ScriptedKernel((m) => (m.payload.toString() === 'late' ? [] : m.type === RTM.GETLINK ? [data(m, RTM.NEWLINK, 'link'), errorReply(m, 0)] : [errorReply(m, 0)]));
+  socket = new RouteSocket(kernel);
+  let quietSettled = false;
+  const quiet = socket.request(RTM.SETLINK, 0, Buffer.from('quiet'), context('quiet')).then(() => (quietSettled = true));
+  const get = socket.request(RTM.GETLINK, 0, Buffer.from('get'), context('get'));
+  const echo = socket.request(RTM.NEWLINK, NLM_F.CREATE, Buffer.from('echo'), { ...context('echo'), echo: true });
+  const late = socket.request(RTM.SETLINK, 0, Buffer.from('late'), context('late'));
+  t.deepEqual((await get).map((m) => m.payload.toString()), ['link']);
+  await echo;
+  t.deepEqual(
+    kernel.sent[0]!.map((m) => Boolean(m.flags & NLM_F.ACK)),
+    [false, true, true, true],
+  );
+  await tick();
+  t.false(quietSettled, 'no answer yet to the last request: the quiet one is not known to have succeeded');
+  const lastRequest = kernel.sent[0]!.at(-1)!;
+  kernel.deliver(errorReply(lastRequest, 0));
+  await Promise.all([quiet, late]);
+  t.true(quietSettled);
+  t.false(kernel.refed);
 });
 
 test('a dump collects every part up to NLMSG_DONE, across datagrams, and goes in a datagram of its own', async (t) => {
