@@ -115,7 +115,8 @@ export function spawnStreaming(file: string, argv: string[], options: { env?: Re
       // Pipes on the event loop (libuv opens them non-blocking), not fs reads on the thread pool.
       const stdout = new net.Socket({ fd: outFd, readable: true, writable: false });
       const stderr = new net.Socket({ fd: errFd, readable: true, writable: false });
-      const closed = (socket: net.Socket): Promise<void> => new Promise((done) => socket.once('close', () => done()));
+      // A read error ends that stream ('close' follows); unheard, it would crash the process.
+      const closed = (socket: net.Socket): Promise<void> => new Promise((done) => socket.on('error', () => undefined).once('close', () => done()));
       resolve({ stdout, stderr, exited: Promise.all([closed(stdout), closed(stderr)]).then(() => reaped(pid)) });
     }),
   );

@@ -255,12 +255,17 @@ export class RouteSocket {
     if (quiet.length > 0) last.quietBefore = quiet;
   }
 
-  /** A request left `pending`: the quiet ones before it that no error has failed have succeeded. */
-  private settleQuiet(p: Pending): void {
-    for (const seq of p.quietBefore ?? []) {
-      const quiet = this.pending.get(seq);
+  /**
+   * The kernel has answered request `seq`: it leaves `pending`, and the quiet ones of its batch
+   * before it that no error has failed have succeeded.
+   */
+  private answered(seq: number, p: Pending): void {
+    this.pending.delete(seq);
+    this.settled(seq);
+    for (const quietSeq of p.quietBefore ?? []) {
+      const quiet = this.pending.get(quietSeq);
       if (!quiet) continue;
-      this.pending.delete(seq);
+      this.pending.delete(quietSeq);
       quiet.resolve(quiet.replies);
     }
   }
@@ -320,25 +325,19 @@ export class RouteSocket {
       const p = this.pending.get(message.seq);
       if (!p) continue;
       if (message.type === NLMSG.ERROR) {
-        this.pending.delete(message.seq);
-        this.settled(message.seq);
-        this.settleQuiet(p);
+        this.answered(message.seq, p);
         const { errno, kernelMessage } = decodeError(message);
         if (errno === 0) p.resolve(p.replies);
         else p.reject(new NetlinkError(errno, p.context.operation, p.context.object, kernelMessage));
       } else if (message.type === NLMSG.DONE) {
-        this.pending.delete(message.seq);
-        this.settled(message.seq);
-        this.settleQuiet(p);
+        this.answered(message.seq, p);
         const { errno, kernelMessage } = decodeDone(message);
         if (errno > 0) p.reject(new NetlinkError(errno, p.context.operation, p.context.object, kernelMessage));
         else p.resolve(p.replies);
       } else if (message.type !== NLMSG.NOOP) {
         p.replies.push(message);
         if (p.context.settledBy?.(message)) {
-          this.pending.delete(message.seq);
-          this.settled(message.seq);
-          this.settleQuiet(p);
+          this.answered(message.seq, p);
           p.resolve(p.replies);
         }
       }
