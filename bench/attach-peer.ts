@@ -87,14 +87,17 @@ const PEERS: Record<string, (network: PeerNetwork, workdir: string) => Peer> = {
 /** The lines of stdin, read as they come (the bench writes one command at a time and waits). */
 function* lines(): Generator<string> {
   const buffer = Buffer.alloc(4096);
+  const nap = new Int32Array(new SharedArrayBuffer(4));
   let pending = '';
   for (;;) {
     let n: number;
     try {
       n = fs.readSync(0, buffer, 0, buffer.length, null);
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'EAGAIN') continue;
-      throw error;
+      if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') throw error;
+      // A non-blocking stdin with nothing yet: wait a little rather than spin a core the others are timed on.
+      Atomics.wait(nap, 0, 0, 5);
+      continue;
     }
     if (n === 0) return;
     pending += buffer.toString('utf8', 0, n);
