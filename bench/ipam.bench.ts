@@ -54,9 +54,9 @@ function hostLocal(dir: string, count: number): number {
   const config = JSON.stringify({ cniVersion: '1.0.0', name: 'bench', type: 'host-local', ipam: { type: 'host-local', ranges: [[{ subnet: '10.2.0.0/16' }]], dataDir: path.join(dir, 'data') } });
   const calls = path.join(dir, 'calls');
   fs.mkdirSync(calls, { recursive: true });
+  const file = path.join(CNI_PLUGINS, 'host-local');
   let ms = 0;
   for (let i = 0; i < count; i++) {
-    const file = path.join(CNI_PLUGINS, 'host-local');
     ms += timedCall({ what: 'CNI host-local ADD', file, argv: [file], env: cniEnvironment('ADD', `bench-${i}`, '/proc/self/ns/net'), input: config }, calls);
   }
   return count / (ms / 1000);

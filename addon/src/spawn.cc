@@ -48,8 +48,19 @@ struct SpawnSetup {
   }
 };
 
+// The argv/envp exec wants: pointers into `strings`, ending in a null pointer.
+static std::vector<char*> CStrings(std::vector<std::string>& strings) {
+  std::vector<char*> pointers;
+  pointers.reserve(strings.size() + 1);
+  for (std::string& s : strings) pointers.push_back(s.data());
+  pointers.push_back(nullptr);
+  return pointers;
+}
+
 // Starts `file` with fds[0..2] as its 0, 1 and 2. Safe on any thread: it touches no JavaScript.
-static Failure StartChild(const std::string& file, char* const* argv, char* const* envp, const int fds[3], pid_t* pid) {
+static Failure StartChild(const std::string& file, std::vector<std::string>& argv, std::vector<std::string>& environment, const int fds[3], pid_t* pid) {
+  std::vector<char*> argvPointers = CStrings(argv);
+  std::vector<char*> envPointers = CStrings(environment);
   SpawnSetup setup;
   int err = posix_spawn_file_actions_init(&setup.actions);
   if (err != 0) return {err, "posix_spawn_file_actions_init"};
@@ -74,20 +85,25 @@ static Failure StartChild(const std::string& file, char* const* argv, char* cons
   posix_spawnattr_setsigmask(&setup.attributes, &none);
   posix_spawnattr_setflags(&setup.attributes, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
   // posix_spawn returns the error (an exec failure such as ENOENT included) rather than setting errno.
-  err = posix_spawn(pid, file.c_str(), &setup.actions, &setup.attributes, argv, envp);
+  err = posix_spawn(pid, file.c_str(), &setup.actions, &setup.attributes, argvPointers.data(), envPointers.data());
   if (err != 0) return {err, "posix_spawn"};
   return {};
 }
 
-// Reaps the child; `result` is its exit code, or 128 + the signal that killed it (the shell's
-// convention, so one number tells an exit code from a signal).
+// A wait status as one number: the exit code, or 128 + the signal that killed the child (the
+// shell's convention, so one number tells an exit code from a signal).
+static int ExitCode(int status) {
+  return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
+}
+
+// Reaps the child; `result` is its ExitCode.
 static Failure WaitChild(pid_t pid, int* result) {
   int status;
   // A signal handled without SA_RESTART ends the wait early; the child is still running.
   while (waitpid(pid, &status, 0) < 0) {
     if (errno != EINTR) return {errno, "waitpid"};
   }
-  *result = WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
+  *result = ExitCode(status);
   return {};
 }
 
@@ -136,15 +152,6 @@ static std::vector<std::string> EnvironmentArg(const Napi::CallbackInfo& info, s
   return environment;
 }
 
-// The argv/envp exec wants: pointers into `strings`, ending in a null pointer.
-static std::vector<char*> CStrings(std::vector<std::string>& strings) {
-  std::vector<char*> pointers;
-  pointers.reserve(strings.size() + 1);
-  for (std::string& s : strings) pointers.push_back(s.data());
-  pointers.push_back(nullptr);
-  return pointers;
-}
-
 // spawnAndWait(file, argv, stdinFd, stdoutFd, stderrFd, env?): blocks the calling thread until
 // the child exits, on purpose: a benchmark times the call and does nothing else meanwhile.
 static Napi::Value SpawnAndWait(const Napi::CallbackInfo& info) {
@@ -153,11 +160,8 @@ static Napi::Value SpawnAndWait(const Napi::CallbackInfo& info) {
   std::vector<std::string> argv = ArgvArg(info);
   const int fds[3] = {FdArg(info, 2, "stdinFd"), FdArg(info, 3, "stdoutFd"), FdArg(info, 4, "stderrFd")};
   std::vector<std::string> environment = EnvironmentArg(info, 5);
-  std::vector<char*> argvPointers = CStrings(argv);
-  std::vector<char*> envPointers = CStrings(environment);
-
   pid_t pid;
-  Failure failure = StartChild(file, argvPointers.data(), envPointers.data(), fds, &pid);
+  Failure failure = StartChild(file, argv, environment, fds, &pid);
   if (failure.number == 0) {
     int result;
     failure = WaitChild(pid, &result);
@@ -330,11 +334,9 @@ class RunProcess : public SpawnWorker {
     const int flags = fcntl(ours[0].Get(), F_GETFL);
     if (flags < 0 || fcntl(ours[0].Get(), F_SETFL, flags | O_NONBLOCK) != 0) return {errno, "fcntl"};
 
-    std::vector<char*> argvPointers = CStrings(argv_);
-    std::vector<char*> envPointers = CStrings(environment_);
     const int fds[3] = {theirs[0].Get(), theirs[1].Get(), theirs[2].Get()};
     pid_t pid;
-    failure = StartChild(file_, argvPointers.data(), envPointers.data(), fds, &pid);
+    failure = StartChild(file_, argv_, environment_, fds, &pid);
     if (failure.number != 0) return failure;
     Child child(pid);
     // Holding the child's ends would keep its stdout and stderr from ever reaching end of file.
@@ -450,10 +452,8 @@ class SpawnStreaming : public SpawnWorker {
     failure_ = OpenPipe(stdout_, theirs[1]);
     if (failure_.number == 0) failure_ = OpenPipe(stderr_, theirs[2]);
     if (failure_.number != 0) return;
-    std::vector<char*> argvPointers = CStrings(argv_);
-    std::vector<char*> envPointers = CStrings(environment_);
     const int fds[3] = {theirs[0].Get(), theirs[1].Get(), theirs[2].Get()};
-    failure_ = StartChild(file_, argvPointers.data(), envPointers.data(), fds, &pid_);
+    failure_ = StartChild(file_, argv_, environment_, fds, &pid_);
   }
 
   Napi::Object Result(Napi::Env env) override {
@@ -493,7 +493,7 @@ static Napi::Value ReapIfExited(const Napi::CallbackInfo& info) {
   }
   if (reaped < 0) throw ErrnoError(env, errno, "waitpid", std::to_string(static_cast<pid_t>(value)));
   if (reaped == 0) return env.Null();
-  return Napi::Number::New(env, WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status));
+  return Napi::Number::New(env, ExitCode(status));
 }
 
 void InitSpawn(Napi::Env env, Napi::Object exports) {

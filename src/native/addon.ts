@@ -1,6 +1,6 @@
 // Typed view of the C++ addon (addon/src/*.cc). Only syscalls Node lacks live there:
 // netlink sockets, named network namespaces, sockets opened inside another namespace, and
-// posix_spawn (the daemon's iptables runs and container shims, and the benchmarks' peers).
+// posix_spawn (the daemon's iptables runs, container shims and execs, and the benchmarks' peers).
 import path from 'node:path';
 
 /** A raw AF_NETLINK socket owned by the addon; framing, sequencing and parsing live in TypeScript. */
