@@ -237,6 +237,32 @@ test('daemon kill -9, own parent deleted meanwhile: the restart makes it again a
   t.regex(second.logs(), /macvlan parent missing: recreated it/);
 });
 
+test('daemon kill -9, an admin’s parent deleted meanwhile: the daemon starts anyway and says why the container is off the network; disconnect and connect again work', async (t) => {
+  const h1 = await host(t, undefined);
+  await ok(h1.netctl, ['network', 'create', '-d', 'macvlan', '--subnet', '10.80.0.0/24', '--gateway', '10.80.0.254', '-o', 'parent=up0', 'lan']);
+  await ok(h1.netctl, ['network', 'create', '-d', 'macvlan', '--subnet', '10.81.0.0/24', 'island']);
+  await ok(h1.netctl, ['run', '-d', '--name', 'c', '--network', 'lan', 'sleep', '300']);
+  await ok(h1.netctl, ['network', 'connect', 'island', 'c']);
+  await ok(h1.netctl, ['run', '-d', '--name', 'd', '--network', 'island', 'sleep', '300']);
+  h1.daemon.process.kill('SIGKILL');
+  await h1.daemon.stop();
+  h1.ns.run('ip', 'link', 'del', 'up0');
+  const second = await startDaemon(t, { netns: h1.ns.path, root: h1.daemon.root, runDir: h1.daemon.runDir, args: ['--bridge', 'none'] });
+  const netctl = netctlCli(second.socketPath);
+  t.teardown(async () => void (await netctl(['rm', '-f', 'c', 'd'])));
+  t.regex(second.logs(), /endpoint could not join again \(parent interface \\?"up0\\?" of macvlan network \\?"lan\\?" no longer exists/);
+  const sandbox = (await inspect(netctl, 'c')).NetworkSettings.SandboxKey;
+  t.deepEqual(linksIn(sandbox).map((l) => l.ifname).sort(), ['eth1', 'lo'], 'no half-made interface is left for lan');
+  t.true(await pings(netctl, 'c', (await inspect(netctl, 'd')).NetworkSettings.Networks['island']!.IPAddress), 'its other network works');
+  await ok(netctl, ['network', 'disconnect', 'lan', 'c']);
+  h1.ns.run('ip', 'link', 'add', 'up0', 'type', 'veth', 'peer', 'name', 'up0p');
+  h1.ns.run('ip', 'link', 'set', 'up0p', 'up');
+  h1.ns.run('ip', 'link', 'set', 'up0', 'up');
+  h1.ns.run('ip', 'addr', 'add', '10.80.0.254/24', 'dev', 'up0p');
+  await ok(netctl, ['network', 'connect', 'lan', 'c']);
+  t.true(await pings(netctl, 'c', '10.80.0.254'), 'connected again, on the parent made again');
+});
+
 test('eth0 is made at index 2 when that is free; where something holds it, the kernel picks the index and the join still works', async (t) => {
   const h1 = await host(t, undefined);
   h1.ns.run('ip', 'addr', 'add', '10.78.0.254/24', 'dev', 'up0p');

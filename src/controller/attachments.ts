@@ -125,7 +125,11 @@ export class Attachments {
     }
   }
 
-  /** Joins again endpoints whose interface a driver reported missing at restore. */
+  /**
+   * Joins again endpoints whose interface a driver reported missing at restore. One that cannot
+   * join (its macvlan parent is gone, say) is logged with the reason and kept, without an
+   * interface, for its container to disconnect: the daemon starts and serves the others.
+   */
   async rejoin(endpointIds: readonly string[]): Promise<void> {
     for (const id of endpointIds) {
       const endpoint = this.endpoints.get(id);
@@ -133,7 +137,13 @@ export class Attachments {
       this.deps.log.warn({ endpoint: id, ifname: endpoint.ifname }, 'endpoint interface missing: joining it again');
       const sandbox = this.opening(endpoint.sandboxId);
       await this.serially(endpoint.sandboxId, async () => {
-        await this.plumb(endpoint, sandbox, new Rollback());
+        const rollback = new Rollback();
+        try {
+          await this.plumb(endpoint, sandbox, rollback);
+        } catch (error) {
+          for (const failure of await rollback.run()) this.deps.log.error({ err: failure.error, endpoint: id }, `rollback: ${failure.what} failed`);
+          this.deps.log.error({ err: error, endpoint: id, sandbox: endpoint.sandboxId }, `endpoint could not join again (${(error as Error).message}): its container has no interface on that network until it is disconnected and connected again`);
+        }
       });
     }
   }
