@@ -181,7 +181,7 @@ test('bad input is refused with the reason, and nothing is made', async (t) => {
   h1.ns.run('ip', 'link', 'add', 'br9', 'type', 'bridge');
   h1.ns.run('ip', 'link', 'add', 'port0', 'type', 'veth', 'peer', 'name', 'port0p');
   h1.ns.run('ip', 'link', 'set', 'port0', 'master', 'br9', 'up');
-  await ok(h1.netctl, ['network', 'create', '-d', 'macvlan', '--subnet', '10.75.0.0/24', '-o', 'parent=up0', 'first']);
+  await ok(h1.netctl, ['network', 'create', '-d', 'macvlan', '--ipv6', '--subnet', '10.75.0.0/24', '--subnet', 'fd75::/64', '-o', 'parent=up0', 'first']);
   const before = linkNames(h1.ns);
   const networksBefore = await ok(h1.netctl, ['network', 'ls', '-q']);
   const cases: Array<[string[], RegExp]> = [
@@ -195,6 +195,8 @@ test('bad input is refused with the reason, and nothing is made', async (t) => {
     [['-o', 'parent=up0', '-o', 'colour=red'], /unknown option "colour" for driver macvlan/],
     [['-o', 'parent=up0', '-o', 'macvlan_mode=passthru'], /parent "up0" already carries macvlan network "first": a passthru network needs its parent for itself/],
     [['-o', 'parent=up0', '--subnet', '10.75.0.128/25'], /overlaps with pool 10\.75\.0\.0\/24/],
+    [['-o', 'parent=up0', '--subnet', '10.75.0.0/24'], /subnet 10\.75\.0\.0\/24 clashes with 10\.75\.0\.0\/24 of macvlan network "first" on the same parent "up0": both would hand out the same addresses/],
+    [['-o', 'parent=up0', '--ipv6', '--subnet', '10.74.0.0/24', '--subnet', 'fd75::/64'], /subnet fd75::\/64 clashes with fd75::\/64 of macvlan network "first" on the same parent "up0"/],
   ];
   for (const [extra, message] of cases) {
     const args = ['network', 'create', '-d', 'macvlan', ...(extra.includes('--subnet') ? [] : ['--subnet', '10.76.0.0/24']), ...extra, 'second'];
@@ -206,6 +208,9 @@ test('bad input is refused with the reason, and nothing is made', async (t) => {
   t.is(await ok(h1.netctl, ['network', 'ls', '-q']), networksBefore);
   // The refused passthru network's subnet was given back: it can be used now.
   await ok(h1.netctl, ['network', 'create', '-d', 'macvlan', '--subnet', '10.76.0.0/24', '-o', 'parent=up0', 'second']);
+  // And the refused clashes took no share of first's pools: with first gone, parts of them are free.
+  await ok(h1.netctl, ['network', 'rm', 'first']);
+  await ok(h1.netctl, ['network', 'create', '-d', 'macvlan', '--ipv6', '--subnet', '10.75.0.0/25', '--subnet', 'fd75::/80', '-o', 'parent=up0', 'third']);
 });
 
 test('passthru: the network holds one container, a second is refused clearly', async (t) => {
