@@ -211,6 +211,14 @@ test('bad input is refused with the reason, and nothing is made', async (t) => {
   // And the refused clashes took no share of first's pools: with first gone, parts of them are free.
   await ok(h1.netctl, ['network', 'rm', 'first']);
   await ok(h1.netctl, ['network', 'create', '-d', 'macvlan', '--ipv6', '--subnet', '10.75.0.0/25', '--subnet', 'fd75::/80', '-o', 'parent=up0', 'third']);
+  // A name that reads as IFACE.VID with a VID out of range is refused above only because no
+  // interface has it: an admin's interface of that name is a parent like any other.
+  h1.ns.run('ip', 'link', 'add', 'up0.0', 'type', 'veth', 'peer', 'name', 'up0.0p');
+  h1.ns.run('ip', 'link', 'set', 'up0.0p', 'up');
+  h1.ns.run('ip', 'link', 'set', 'up0.0', 'up');
+  await ok(h1.netctl, ['network', 'create', '-d', 'macvlan', '--subnet', '10.73.0.0/24', '-o', 'parent=up0.0', 'dotted']);
+  await ok(h1.netctl, ['run', '-d', '--name', 'dc', '--network', 'dotted', 'sleep', '300']);
+  t.like(linksIn((await inspect(h1.netctl, 'dc')).NetworkSettings.SandboxKey).find((l) => l.ifname === 'eth0'), { linkinfo: { info_kind: 'macvlan' } });
 });
 
 test('passthru: the network holds one container, a second is refused clearly', async (t) => {

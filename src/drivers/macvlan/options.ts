@@ -15,6 +15,11 @@ export interface ParentOption {
   name: string;
   /** Present for `IFACE.VID`: the VLAN sub-interface netctl creates when it does not exist. */
   vlan?: { base: string; id: number };
+  /**
+   * `IFACE.N` with N outside 1-4094: an error only if no interface has that name (an admin's
+   * `br.0` is a parent like any other; Docker too uses an existing link before reading a VLAN ID).
+   */
+  badVlan?: string;
 }
 
 export interface MacvlanOptions {
@@ -39,6 +44,6 @@ function parseParent(name: string): ParentOption {
   const vlan = /^(.+)\.(\d+)$/.exec(name);
   if (!vlan) return { name };
   const id = Number(vlan[2]);
-  if (id < 1 || id > 4094) throw new InvalidOptionError(`invalid VLAN ID ${vlan[2]} in parent "${name}": an 802.1q VLAN ID is from 1 to 4094`);
+  if (id < 1 || id > 4094) return { name, badVlan: `invalid VLAN ID ${vlan[2]} in parent "${name}": an 802.1q VLAN ID is from 1 to 4094` };
   return { name, vlan: { base: vlan[1]!, id } };
 }

@@ -11,7 +11,8 @@ import type { MacvlanOptions } from './options';
 export const OWNED_PARENT_ALIAS = 'netctl-macvlan-parent';
 
 export type ParentPlan =
-  | { kind: 'host'; name: string }
+  /** `badVlan`: what is wrong with the name read as IFACE.VID, should no interface have it. */
+  | { kind: 'host'; name: string; badVlan?: string }
   | { kind: 'vlan'; name: string; base: string; vlanId: number }
   /** Docker names its dummy parent dm-<network ID prefix>; the veth fallback's other end is dp-<same>. */
   | { kind: 'own'; name: string; peer: string };
@@ -19,8 +20,9 @@ export type ParentPlan =
 export function planParent(spec: NetworkSpec, options: MacvlanOptions): ParentPlan {
   // As Docker: --internal and no parent are the same thing, a segment of the host's own.
   if (spec.internal || !options.parent) return { kind: 'own', name: `dm-${spec.id.slice(0, 12)}`, peer: `dp-${spec.id.slice(0, 12)}` };
-  const { name, vlan } = options.parent;
-  return vlan ? { kind: 'vlan', name, base: vlan.base, vlanId: vlan.id } : { kind: 'host', name };
+  const { name, vlan, badVlan } = options.parent;
+  if (vlan) return { kind: 'vlan', name, base: vlan.base, vlanId: vlan.id };
+  return { kind: 'host', name, ...(badVlan ? { badVlan } : {}) };
 }
 
 /**
@@ -36,7 +38,7 @@ export async function ensureParent(netlink: NetlinkHandle, plan: ParentPlan): Pr
   }
   switch (plan.kind) {
     case 'host':
-      throw new InvalidOptionError(`parent interface "${plan.name}" not found: name an existing interface of the host (see "ip link")`);
+      throw new InvalidOptionError(plan.badVlan ?? `parent interface "${plan.name}" not found: name an existing interface of the host (see "ip link")`);
     case 'vlan': {
       const base = await findLink(netlink, plan.base);
       if (!base) throw new InvalidOptionError(`parent interface "${plan.base}" of VLAN sub-interface "${plan.name}" not found: name an existing interface of the host (see "ip link")`);
