@@ -8,7 +8,9 @@ import { execFileSync } from 'node:child_process';
 import { netctlCli, type Runner } from '../helpers/cli';
 import { daemonWithCli, inspect, ok } from '../helpers/containers';
 import { startDaemon, type TestDaemon } from '../helpers/daemon';
+import { RemoteError, startController } from '../helpers/controller-host';
 import { createTestNamespace, type TestNamespace } from '../helpers/netns';
+import type { EndpointRecord, SandboxRecord } from '../../src/controller';
 
 type T = Parameters<typeof startDaemon>[0] & Parameters<typeof createTestNamespace>[0];
 
@@ -229,6 +231,29 @@ test('passthru: the network holds one container, a second is refused clearly', a
   t.is(second.code, 125);
   t.regex(second.stderr, /macvlan network "solo" is in passthru mode, which gives its parent "up0" to one interface, and that one is taken/);
   t.is((await ok(h1.netctl, ['ps', '-aq'])).trim().split('\n').length, 1);
+  // The kernel gives a passthru interface its parent's MAC: inspect says so too.
+  const parentMac = linksIn(h1.ns.path).find((l) => l.ifname === 'up0')!.address!;
+  const s1 = await inspect(h1.netctl, 's1');
+  t.is(linksIn(s1.NetworkSettings.SandboxKey).find((l) => l.ifname === 'eth0')?.address, parentMac);
+  t.is(s1.NetworkSettings.Networks['solo']?.MacAddress, parentMac);
+});
+
+test('passthru through the library: a MAC asked for is refused (the interface takes its parent’s) and nothing is left', async (t) => {
+  const ns = createTestNamespace(t, 'nctl-mvh');
+  ns.run('ip', 'link', 'add', 'up0', 'type', 'veth', 'peer', 'name', 'up0p');
+  ns.run('ip', 'link', 'set', 'up0p', 'up');
+  ns.run('ip', 'link', 'set', 'up0', 'up');
+  const parentMac = linksIn(ns.path).find((l) => l.ifname === 'up0')!.address!;
+  const c = await startController(t, { netns: ns.path });
+  await c.call('create', { name: 'solo', driver: 'macvlan', options: { parent: 'up0', macvlan_mode: 'passthru' }, ipam: { config: [{ subnet: '10.77.0.0/24' }] } });
+  const sandbox = await c.call<SandboxRecord>('createSandbox', {});
+  const error = await t.throwsAsync(c.call('connect', 'solo', sandbox.id, { mac: '02:42:00:00:00:99' }), { instanceOf: RemoteError });
+  t.is(error?.name, 'InvalidParameterError');
+  t.regex(error?.message ?? '', new RegExp(`network solo \\(driver macvlan\\) gives its interface the MAC address ${parentMac}, not the one asked for \\(02:42:00:00:00:99\\)`));
+  t.deepEqual(linksIn(sandbox.key).map((l) => l.ifname), ['lo'], 'the interface was taken away again');
+  // The address the refused connect had is free again.
+  const endpoint = await c.call<EndpointRecord>('connect', 'solo', sandbox.id, { ipv4: '10.77.0.2' });
+  t.is(endpoint.mac, parentMac);
 });
 
 test('daemon kill -9, own parent deleted meanwhile: the restart makes it again and joins the containers again', async (t) => {

@@ -140,6 +140,7 @@ export class Attachments {
         const rollback = new Rollback();
         try {
           await this.plumb(endpoint, sandbox, rollback);
+          await this.deps.store.put(ENDPOINT_PREFIX + endpoint.id, encode(endpoint));
         } catch (error) {
           for (const failure of await rollback.run()) this.deps.log.error({ err: failure.error, endpoint: id }, `rollback: ${failure.what} failed`);
           this.deps.log.error({ err: error, endpoint: id, sandbox: endpoint.sandboxId }, `endpoint could not join again (${(error as Error).message}): its container has no interface on that network until it is disconnected and connected again`);
@@ -271,7 +272,7 @@ export class Attachments {
         }
         endpoint.mac = request.mac?.toLowerCase() ?? macFor(endpoint.ipv4?.address);
         const sandbox = this.opening(sandboxId);
-        await this.plumb(endpoint, sandbox, rollback);
+        await this.plumb(endpoint, sandbox, rollback, request.mac !== undefined);
         await this.deps.store.put(ENDPOINT_PREFIX + endpoint.id, encode(endpoint), 0);
         this.deps.dns?.register(endpoint, network);
         this.deps.log.info({ endpoint: endpoint.id, network: network.id, sandbox: sandboxId, ifname: endpoint.ifname }, 'endpoint connected');
@@ -323,11 +324,15 @@ export class Attachments {
    * The driver's join and the layer 3 inside the sandbox: addresses, up, and the default routes
    * the endpoint now carries (see gatewayChanges), on one socket.
    */
-  private async plumb(endpoint: EndpointRecord, sandbox: Sandbox, rollback: Rollback): Promise<void> {
+  private async plumb(endpoint: EndpointRecord, sandbox: Sandbox, rollback: Rollback, macRequested = false): Promise<void> {
     const network = this.deps.networkById(endpoint.networkId)!;
     const driver = this.deps.driverOf(network);
     const info: JoinInfo = await driver.join(specOf(network), this.endpointSpec(endpoint), { sandboxKey: sandbox.key, sandboxFd: sandbox.descriptor(), ifname: endpoint.ifname, preferredIndex: preferredIndex(endpoint.ifname) });
     rollback.push(`leaving network ${network.name}`, () => driver.leave(specOf(network), this.endpointSpec(endpoint)));
+    if (info.mac !== undefined) {
+      if (macRequested) throw new InvalidParameterError(`network ${network.name} (driver ${network.driver}) gives its interface the MAC address ${info.mac}, not the one asked for (${endpoint.mac}): connect without a MAC address`);
+      endpoint.mac = info.mac;
+    }
     delete endpoint.gateway4;
     delete endpoint.gateway6;
     if (info.gateway4) endpoint.gateway4 = info.gateway4;

@@ -83,6 +83,8 @@ export interface JoinInfo {
   gateway6?: string;
   /** The interface's index inside the sandbox, when the driver learnt it: saves the core a lookup. */
   interfaceIndex?: number;
+  /** The interface's MAC when the kernel did not give it the endpoint's (macvlan passthru: the parent's own). */
+  mac?: string;
 }
 
 export interface Driver {

@@ -89,7 +89,13 @@ export class MacvlanDriver implements Driver {
       }
       throw error;
     }
-    return { ...(parent.kind === 'own' ? {} : gatewaysFor(network, endpoint)), ...(index === undefined ? {} : { interfaceIndex: index }) };
+    // A passthru interface takes its parent's MAC whatever the request said (the kernel's rule).
+    const mac = mode === 'passthru' ? (await this.deps.netlink.linkGet(known.parentIndex ?? parent.name)).mac : undefined;
+    return {
+      ...(parent.kind === 'own' ? {} : gatewaysFor(network, endpoint)),
+      ...(index === undefined ? {} : { interfaceIndex: index }),
+      ...(mac === undefined || mac === endpoint.mac ? {} : { mac }),
+    };
   }
 
   /**
