@@ -5,12 +5,12 @@
 import type pino from 'pino';
 import { formatPrefix, parsePrefix, type Prefix, prefixesOverlap } from '../../ip/address';
 import { InvalidArgumentError, type MacvlanMode, NetlinkHandle } from '../../netlink';
-import { type Capability, type Driver, type EndpointSpec, InvalidOptionError, type JoinInfo, type JoinTarget, type NetworkSpec, type PortMapping } from '../driver';
+import { type Capability, type Driver, type EndpointSpec, InvalidOptionError, type JoinInfo, type JoinTarget, MissingKernelFeatureError, type NetworkSpec, type PortMapping } from '../driver';
 import { gatewaysFor } from '../gateways';
 import { isGone, unlessGone } from '../links';
 import { SerialQueue } from '../../util/serial';
 import { parseMacvlanOptions } from './options';
-import { ensureParent, OWNED_PARENT_ALIAS, type ParentPlan, planParent, removeOwnedParent } from './parent';
+import { ensureParent, OWNED_PARENT_ALIAS, type ParentPlan, planParent, removeOwnedParent, unsupported } from './parent';
 
 export interface MacvlanDriverDeps {
   /** A netlink handle in the namespace the daemon manages (where parents are). */
@@ -84,6 +84,9 @@ export class MacvlanDriver implements Driver {
       index = await this.createChild(known, endpoint.mac, target);
     } catch (error) {
       if (isGone(error)) throw new Error(`parent interface "${parent.name}" of macvlan network "${name}" no longer exists: create it again, or remove the network`);
+      if (unsupported(error)) {
+        throw new MissingKernelFeatureError('macvlan', `cannot create the macvlan interface of network "${name}": the kernel has no macvlan support (CONFIG_MACVLAN, module macvlan); load it ("modprobe macvlan") or use the bridge driver`);
+      }
       if (mode === 'passthru' && (error as { code?: string }).code === 'EINVAL') {
         throw new InvalidOptionError(`macvlan network "${name}" is in passthru mode, which gives its parent "${parent.name}" to one interface, and that one is taken: disconnect its container first`);
       }

@@ -78,7 +78,8 @@ async function owned(netlink: NetlinkHandle, name: string, create: () => Promise
   }
 }
 
-const unsupported = (error: unknown): boolean => (error as { code?: string }).code === 'EOPNOTSUPP';
+/** The kernel has no such link type (or no such option of it). */
+export const unsupported = (error: unknown): boolean => (error as { code?: string }).code === 'EOPNOTSUPP';
 
 async function createVlan(netlink: NetlinkHandle, plan: Extract<ParentPlan, { kind: 'vlan' }>): Promise<Link> {
   try {
