@@ -85,6 +85,15 @@ async function createVlan(netlink: NetlinkHandle, plan: Extract<ParentPlan, { ki
   try {
     return await netlink.linkAdd({ kind: 'vlan', name: plan.name, parent: plan.base, vlanId: plan.vlanId, up: true });
   } catch (error) {
+    // No link has the name (looked up before): the kernel has this VLAN on the base already, under
+    // another name (eth0.10 for eth0.010, or an admin's vlan10).
+    if ((error as { code?: string }).code === 'EEXIST') {
+      const base = await netlink.linkGet(plan.base);
+      const twin = (await netlink.linkList()).find((l) => l.kind === 'vlan' && l.parentIndex === base.index && l.vlan?.vlanId === plan.vlanId);
+      throw new InvalidOptionError(
+        `cannot create VLAN sub-interface "${plan.name}": VLAN ${plan.vlanId} on "${plan.base}" exists already${twin ? ` as "${twin.name}"` : ''} (the kernel allows one interface per VLAN ID); use ${twin ? `-o parent=${twin.name}` : 'that interface as the parent'}`,
+      );
+    }
     if (!unsupported(error)) throw error;
     throw new MissingKernelFeatureError(
       '802.1q VLAN',
