@@ -184,6 +184,8 @@ test('bad input is refused with the reason, and nothing is made', async (t) => {
   h1.ns.run('ip', 'link', 'add', 'port0', 'type', 'veth', 'peer', 'name', 'port0p');
   h1.ns.run('ip', 'link', 'set', 'port0', 'master', 'br9', 'up');
   await ok(h1.netctl, ['network', 'create', '-d', 'macvlan', '--ipv6', '--subnet', '10.75.0.0/24', '--subnet', 'fd75::/64', '-o', 'parent=up0', 'first']);
+  // Another name of up0 (the kernel finds a link by its altnames too): the same parent.
+  h1.ns.run('ip', 'link', 'property', 'add', 'dev', 'up0', 'altname', 'upalt');
   const before = linkNames(h1.ns);
   const networksBefore = await ok(h1.netctl, ['network', 'ls', '-q']);
   const cases: Array<[string[], RegExp]> = [
@@ -199,6 +201,8 @@ test('bad input is refused with the reason, and nothing is made', async (t) => {
     [['-o', 'parent=up0', '--subnet', '10.75.0.128/25'], /overlaps with pool 10\.75\.0\.0\/24/],
     [['-o', 'parent=up0', '--subnet', '10.75.0.0/24'], /subnet 10\.75\.0\.0\/24 clashes with 10\.75\.0\.0\/24 of macvlan network "first" on the same parent "up0": both would hand out the same addresses/],
     [['-o', 'parent=up0', '--ipv6', '--subnet', '10.74.0.0/24', '--subnet', 'fd75::/64'], /subnet fd75::\/64 clashes with fd75::\/64 of macvlan network "first" on the same parent "up0"/],
+    [['-o', 'parent=upalt', '--subnet', '10.75.0.0/24'], /subnet 10\.75\.0\.0\/24 clashes with 10\.75\.0\.0\/24 of macvlan network "first" on the same parent "up0"/],
+    [['-o', 'parent=upalt', '-o', 'macvlan_mode=passthru'], /parent "up0" already carries macvlan network "first": a passthru network needs its parent for itself/],
   ];
   for (const [extra, message] of cases) {
     const args = ['network', 'create', '-d', 'macvlan', ...(extra.includes('--subnet') ? [] : ['--subnet', '10.76.0.0/24']), ...extra, 'second'];

@@ -7,7 +7,7 @@ import { formatPrefix, parsePrefix, type Prefix, prefixesOverlap } from '../../i
 import { InvalidArgumentError, type MacvlanMode, NetlinkHandle } from '../../netlink';
 import { type Capability, type Driver, type EndpointSpec, InvalidOptionError, type JoinInfo, type JoinTarget, MissingKernelFeatureError, type NetworkSpec, type PortMapping } from '../driver';
 import { gatewaysFor } from '../gateways';
-import { isGone, unlessGone } from '../links';
+import { findLink, isGone, unlessGone } from '../links';
 import { SerialQueue } from '../../util/serial';
 import { parseMacvlanOptions } from './options';
 import { ensureParent, OWNED_PARENT_ALIAS, type ParentPlan, planParent, removeOwnedParent, unsupported } from './parent';
@@ -56,16 +56,19 @@ export class MacvlanDriver implements Driver {
 
   async createNetwork(spec: NetworkSpec): Promise<void> {
     const network = this.describe(spec);
-    this.checkSharing(network);
-    // Listed before the await: a concurrent create on the same parent sees it (passthru sharing),
-    // and so does a concurrent removal deciding whether the parent has users left.
-    this.networks.set(spec.id, network);
-    try {
-      network.parentIndex = (await this.parentChanges.run(() => ensureParent(this.deps.netlink, network.parent))).parent.index;
-    } catch (error) {
-      this.networks.delete(spec.id);
-      throw error;
-    }
+    // In the queue of parent changes: a concurrent create on the same parent sees this one
+    // (sharing, subnets), and so does a removal deciding whether the parent has users left.
+    await this.parentChanges.run(async () => {
+      await this.useKernelName(network);
+      this.checkSharing(network);
+      this.networks.set(spec.id, network);
+      try {
+        network.parentIndex = (await ensureParent(this.deps.netlink, network.parent)).parent.index;
+      } catch (error) {
+        this.networks.delete(spec.id);
+        throw error;
+      }
+    });
   }
 
   async deleteNetwork(spec: NetworkSpec): Promise<void> {
@@ -153,6 +156,7 @@ export class MacvlanDriver implements Driver {
       const network = this.describe(spec);
       this.networks.set(spec.id, network);
       try {
+        await this.useKernelName(network);
         const { parent, created } = await ensureParent(netlink, network.parent);
         network.parentIndex = parent.index;
         if (created) log.warn({ network: spec.id, parent: network.parent.name }, 'macvlan parent missing: recreated it');
@@ -174,6 +178,17 @@ export class MacvlanDriver implements Driver {
     const options = parseMacvlanOptions(spec.options);
     const subnets = [...spec.ipv4, ...spec.ipv6].map((data) => parsePrefix(data.pool));
     return { name: spec.name, parent: planParent(spec, options), mode: options.mode, subnets };
+  }
+
+  /**
+   * The kernel finds a link by any of its names (altnames too: `enp1s0` may be `eth0`), so an
+   * admin's parent is known by the name the kernel reports, and two networks on one interface
+   * are seen sharing it whichever names they gave.
+   */
+  private async useKernelName(network: MacvlanNetwork): Promise<void> {
+    if (network.parent.kind !== 'host') return;
+    const link = await findLink(this.deps.netlink, network.parent.name);
+    if (link) network.parent = { ...network.parent, name: link.name };
   }
 
   private usersOf(parent: string): MacvlanNetwork[] {
