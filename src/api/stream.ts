@@ -2,6 +2,8 @@
 // (1 stdout, 2 stderr), three zero bytes, a big-endian length, then the data. The shim writes
 // container logs in this format; the API relays it and the CLI splits it.
 
+import { LengthPrefixedReader } from '../util/length-prefixed';
+
 export const STREAM_TYPE = 'application/vnd.docker.raw-stream';
 
 export function frame(stream: 1 | 2, data: Buffer): Buffer {
@@ -20,16 +22,9 @@ export interface Frame {
 
 /** Cuts whole frames out of chunks as they arrive; a partial frame waits for the next chunk. */
 export class FrameReader {
-  private pending: Buffer = Buffer.alloc(0);
+  private readonly records = new LengthPrefixedReader(8, (header) => header.readUInt32BE(4));
 
   push(chunk: Buffer): Frame[] {
-    this.pending = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
-    const frames: Frame[] = [];
-    while (this.pending.length >= 8 && this.pending.length >= 8 + this.pending.readUInt32BE(4)) {
-      const end = 8 + this.pending.readUInt32BE(4);
-      frames.push({ stream: this.pending[0]!, data: this.pending.subarray(8, end), raw: this.pending.subarray(0, end) });
-      this.pending = this.pending.subarray(end);
-    }
-    return frames;
+    return this.records.push(chunk).map((raw) => ({ stream: raw[0]!, data: raw.subarray(8), raw }));
   }
 }
