@@ -5,9 +5,12 @@
 // stream, three zero bytes, a big-endian length, the data), and writes its exit code to
 // STATE_DIR/exit. It outlives the daemon that started it: a restarted daemon finds the code there.
 //
-// usage: netctl-shim STATE_DIR NETNS ROOTFS HOSTNAME WORKDIR CMD [ARG...]
+// usage: netctl-shim STATE_DIR NETNS ROOTFS HOSTNAME WORKDIR START_TIMEOUT_MS CMD [ARG...]
 // The container gets the shim's environment. On stdout the shim says "pid N" once the command
-// runs, or "error MESSAGE" when it could not start it (then it exits 1), and closes it.
+// runs, or "error MESSAGE" when it could not start it (then it exits 1), and closes it. A start
+// that has not reached exec after START_TIMEOUT_MS (a stalled file system under the root, a
+// FIFO where the sandbox should be) is killed by the shim itself: the daemon only sees the
+// first process, which has exited long before, so it could not kill what hangs.
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -22,11 +25,41 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/time.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 static int report_fd = -1;  // the child's end of the start-up error pipe
+
+// The start's deadline: its handler may only use async-signal-safe calls, so the message is
+// formatted when the timer is armed.
+static volatile pid_t starting_child = 0;
+static char deadline_message[256];
+static size_t deadline_message_length = 0;
+
+static void on_start_deadline(int signal_number) {
+  (void)signal_number;
+  if (starting_child > 0) kill(starting_child, SIGKILL);  // pid 1 of its pid namespace: all of it goes
+  if (write(STDOUT_FILENO, deadline_message, deadline_message_length) < 0) _exit(1);
+  _exit(1);
+}
+
+static int arm_start_deadline(long timeout_ms) {
+  int length = snprintf(deadline_message, sizeof deadline_message,
+                        "error the container did not start within %ld ms (its root, its sandbox or its command hung): killed\n", timeout_ms);
+  deadline_message_length = length < (int)sizeof deadline_message ? (size_t)length : sizeof deadline_message - 1;
+  struct sigaction action;
+  memset(&action, 0, sizeof action);
+  action.sa_handler = on_start_deadline;
+  struct itimerval timer = {{0, 0}, {timeout_ms / 1000, (timeout_ms % 1000) * 1000}};
+  return sigaction(SIGALRM, &action, NULL) < 0 || setitimer(ITIMER_REAL, &timer, NULL) < 0 ? -1 : 0;
+}
+
+static void disarm_start_deadline(void) {
+  struct itimerval off = {{0, 0}, {0, 0}};
+  setitimer(ITIMER_REAL, &off, NULL);
+}
 
 // In the child before exec: say what failed on the error pipe and give up.
 static void fail(const char *format, ...) {
@@ -137,9 +170,10 @@ static void run_container(char **argv, int out, int err) {
   if (sethostname(hostname, strlen(hostname)) < 0) fail("sethostname %s: %s", hostname, strerror(errno));
   if (chdir(root) < 0 || chroot(".") < 0) fail("chroot %s: %s", root, strerror(errno));
   if (chdir(workdir) < 0) fail("working directory %s: %s", workdir, strerror(errno));
-  signal(SIGPIPE, SIG_DFL);
-  execvp(argv[6], argv + 6);
-  fail("exec %s: %s", argv[6], errno == ENOENT ? "executable file not found in $PATH" : strerror(errno));
+  // Ignored signals stay ignored through exec: the command starts with none of the shim's.
+  for (int signal_number = 1; signal_number < SIGRTMIN; signal_number++) signal(signal_number, SIG_DFL);
+  execvp(argv[7], argv + 7);
+  fail("exec %s: %s", argv[7], errno == ENOENT ? "executable file not found in $PATH" : strerror(errno));
 }
 
 /** Appends one frame of Docker's multiplexed stream (1 = stdout, 2 = stderr) to the log. */
@@ -163,8 +197,10 @@ static void write_exit_code(const char *state, int code) {
 }
 
 int main(int argc, char **argv) {
-  if (argc < 7) {
-    fprintf(stderr, "usage: netctl-shim STATE_DIR NETNS ROOTFS HOSTNAME WORKDIR CMD [ARG...]\n");
+  char *end = NULL;
+  long start_timeout_ms = argc > 6 ? strtol(argv[6], &end, 10) : 0;
+  if (argc < 8 || end == argv[6] || *end != 0 || start_timeout_ms <= 0) {
+    fprintf(stderr, "usage: netctl-shim STATE_DIR NETNS ROOTFS HOSTNAME WORKDIR START_TIMEOUT_MS CMD [ARG...]\n");
     return 2;
   }
   signal(SIGPIPE, SIG_IGN);
@@ -180,6 +216,11 @@ int main(int argc, char **argv) {
   }
   if (detached > 0) _exit(0);
   setsid();
+  // Armed in the detached process: timers are not inherited across fork.
+  if (arm_start_deadline(start_timeout_ms) < 0) {
+    printf("error start deadline: %s\n", strerror(errno));
+    return 1;
+  }
   char log_path[4096];
   snprintf(log_path, sizeof log_path, "%s/log", argv[1]);
   int log = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
@@ -193,20 +234,31 @@ int main(int argc, char **argv) {
     printf("error new pid namespace: %s\n", strerror(errno));
     return 1;
   }
+  // The deadline must not strike between fork and knowing the child's pid, or the child would
+  // outlive it: SIGALRM waits until then.
+  sigset_t alarm_only, previous;
+  sigemptyset(&alarm_only);
+  sigaddset(&alarm_only, SIGALRM);
+  sigprocmask(SIG_BLOCK, &alarm_only, &previous);
   pid_t child = fork();
   if (child < 0) {
     printf("error fork: %s\n", strerror(errno));
     return 1;
   }
   if (child == 0) {
+    // A blocked signal would stay blocked in the container's process through exec.
+    sigprocmask(SIG_SETMASK, &previous, NULL);
     report_fd = report[1];
     run_container(argv, out[1], err[1]);
   }
+  starting_child = child;
+  sigprocmask(SIG_SETMASK, &previous, NULL);
   close(out[1]);
   close(err[1]);
   close(report[1]);
   char message[1024];
   ssize_t length = read(report[0], message, sizeof message - 1);
+  disarm_start_deadline();
   if (length > 0) {
     message[length] = 0;
     waitpid(child, NULL, 0);

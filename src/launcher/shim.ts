@@ -18,10 +18,17 @@ export interface ShimRequest {
   hostname: string;
   workdir: string;
   cmd: string[];
+  /** How long the start may take before the shim kills it; 20 s when absent. */
+  startTimeoutMs?: number;
 }
 
 /** The shim sets up mounts and namespaces and execs the command: milliseconds. This long is a hang. */
-const SHIM_TIMEOUT_MS = 30_000;
+const DEFAULT_START_TIMEOUT_MS = 20_000;
+/**
+ * The shim kills a hung start itself (the daemon cannot: what hangs is the shim's detached copy
+ * and its child). This backstop beyond it covers a shim that hangs before it could arm that.
+ */
+const BACKSTOP_MS = 10_000;
 
 /**
  * Resolves with the container process's host PID once it runs (its command has been exec'd). The
@@ -29,9 +36,10 @@ const SHIM_TIMEOUT_MS = 30_000;
  * child_process would fork the whole daemon for every container.
  */
 export async function startShim(request: ShimRequest, env: Record<string, string>): Promise<number> {
-  const argv = [SHIM, request.stateDir, request.netns, request.rootfs, request.hostname, request.workdir, ...request.cmd];
+  const startTimeoutMs = request.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS;
+  const argv = [SHIM, request.stateDir, request.netns, request.rootfs, request.hostname, request.workdir, String(startTimeoutMs), ...request.cmd];
   // Output ends when the shim has said its word and let go of stdout and stderr.
-  const result = await runProcess(SHIM, argv, { env, timeoutMs: SHIM_TIMEOUT_MS }).catch((error: NodeJS.ErrnoException) => {
+  const result = await runProcess(SHIM, argv, { env, timeoutMs: startTimeoutMs + BACKSTOP_MS }).catch((error: NodeJS.ErrnoException) => {
     if (error.code === 'ETIMEDOUT') throw new ContainerStartError(`the container did not start: ${error.message}; check the command and the machine's load`);
     throw new ContainerStartError(`cannot run ${SHIM}: ${error.message}; build netctl (npm run build)`);
   });
