@@ -2,7 +2,7 @@
 // make), as Docker allows: used as it is, with its ports and addresses, and kept when the network
 // goes; only the gateway address netctl added (marked with IFA_PROTO) goes with it. Containers
 // reach a router behind the bridge's uplink; inhibit_ipv4 keeps the gateway off the bridge; a
-// restarted daemon keeps the bridge.
+// restarted daemon keeps the bridge and the admin's ports, and removes veths a crash orphaned there.
 import test from 'ava';
 import { netctlCli, type Runner } from '../helpers/cli';
 import { daemonWithCli, ok } from '../helpers/containers';
@@ -78,13 +78,26 @@ test("an admin's bridge is used as it is and kept; containers reach the router b
   t.is(await pingFrom(netctl, 'c2', '10.63.0.1'), 0, 'the gateway on the bridge');
   t.is(await pingFrom(netctl, 'c2', '10.63.0.254'), 0, 'a host behind the uplink');
 
-  // A restarted daemon keeps the admin's bridge (no alias: not an orphan of netctl's) and its port.
+  // An endpoint's veth names it, as an admin's ports do not.
+  const portsOf = (): IpLink[] => ns.json<IpLink[]>('ip', '-d', 'link', 'show', 'master', 'br-admin');
+  const [c2Veth, ...others] = portsOf().filter((port) => port.ifname !== 'up0');
+  t.deepEqual(others, []);
+  t.regex(c2Veth!.ifalias ?? '', /^netctl-endpoint:[0-9a-f]{64}$/);
+
+  // A restarted daemon keeps the admin's bridge (no alias: not an orphan of netctl's) and its ports,
+  // and removes a veth an endpoint left there (a crash between the veth and the endpoint's record).
   await daemon.stop();
   ns.run('ip', 'addr', 'del', '10.63.0.1/24', 'dev', 'br-admin');
+  for (const [name, alias] of [['vethadm', undefined], ['vethgone', `netctl-endpoint:${'cd'.repeat(32)}`]] as const) {
+    ns.run('ip', 'link', 'add', name, 'type', 'veth', 'peer', 'name', `${name}-p`);
+    ns.run('ip', 'link', 'set', name, 'master', 'br-admin');
+    if (alias) ns.run('ip', 'link', 'set', name, 'alias', alias);
+  }
   const second = await startDaemon(t, { netns: ns.path, args: ['--bridge', 'none'], root: daemon.root, runDir: daemon.runDir });
   netctl = netctlCli(second.socketPath);
   t.deepEqual(await addressesOf(ns, 'br-admin'), [['10.63.0.1/24', 110], ...adminOnly], 'the lost gateway is put back');
   t.is(await pingFrom(netctl, 'c2', '10.63.0.254'), 0, 'the container still reaches past the uplink');
+  t.deepEqual(portsOf().map((port) => port.ifname).sort(), [c2Veth!.ifname, 'up0', 'vethadm'].sort(), "the orphan went; the admin's port and c2's stayed");
   await ok(netctl, ['rm', '-f', 'c2']);
   await ok(netctl, ['network', 'rm', 'routed']);
   t.deepEqual(await addressesOf(ns, 'br-admin'), adminOnly);

@@ -3,7 +3,8 @@
 // alias naming its network, so a restart can tell netctl's bridges from the admin's and remove
 // those a crash orphaned. A network may instead use an admin's bridge, named in its options, as
 // Docker does: netctl then adds only its gateway addresses, marked as its own (IFA_PROTO), and
-// takes away only those when the network goes.
+// takes away only those when the network goes. Endpoints' veths on such a bridge carry an alias
+// naming the endpoint, so a restart can remove those a crash orphaned there too.
 import type pino from 'pino';
 import type { Firewall, NetworkRules, PublishedPort } from '../../firewall';
 import { addressOf } from '../../ip/address';
@@ -18,6 +19,9 @@ import { PortTable } from './ports';
 
 const ALIAS_PREFIX = 'netctl-network:';
 const isOurs = (bridge: Link): boolean => bridge.alias?.startsWith(ALIAS_PREFIX) ?? false;
+
+/** Marks a host veth on a bridge named in the options, which may be an admin's with ports of others. */
+const ENDPOINT_ALIAS_PREFIX = 'netctl-endpoint:';
 
 /** IFA_PROTO of the gateway addresses netctl adds (iproute2 shows it as `proto 110`): not an admin's. */
 const GATEWAY_PROTOCOL = 110;
@@ -122,7 +126,12 @@ export class BridgeDriver implements Driver {
       // number of namespaces its peers live in (4 ms at 500 containers).
       // A bridge port needs no IPv6 of its own: set while its peer is still down, so the host end
       // gets no link-local address, routes or MLD reports (one datagram with the port settings).
-      await Promise.all([netlink.bridgePortSet(veth.index, { hairpin: true }), netlink.linkSetAddrGenMode(veth.index, 'none')]);
+      await Promise.all([
+        netlink.bridgePortSet(veth.index, { hairpin: true }),
+        netlink.linkSetAddrGenMode(veth.index, 'none'),
+        // The kernel ignores IFLA_IFALIAS when it creates a link: a message of its own, paid only here.
+        options.bridgeName !== undefined ? netlink.linkSetAlias(veth.index, `${ENDPOINT_ALIAS_PREFIX}${endpoint.id}`) : undefined,
+      ]);
     } catch (error) {
       await netlink.linkDel(hostName).catch(() => undefined);
       throw error;
@@ -198,8 +207,9 @@ export class BridgeDriver implements Driver {
   }
 
   /**
-   * Removes host veths on netctl's own bridges that belong to no endpoint (an admin's bridge may
-   * have veths of other programs, so none goes there); returns the endpoints whose veth is gone.
+   * Removes host veths of no endpoint (left by a crash): any on netctl's own bridges, and on a
+   * bridge named in the options (maybe an admin's, with ports of other programs) those marked as
+   * an endpoint's. Returns the endpoints whose veth is gone.
    */
   private async restoreEndpoints(endpoints: readonly EndpointSpec[]): Promise<string[]> {
     const { netlink, log } = this.deps;
@@ -207,7 +217,8 @@ export class BridgeDriver implements Driver {
     const ours = new Set(links.filter((l) => l.kind === 'bridge' && isOurs(l)).map((l) => l.index));
     const wanted = new Set(endpoints.map((e) => hostVethName(e.id)));
     for (const link of links) {
-      if (link.kind !== 'veth' || link.masterIndex === undefined || !ours.has(link.masterIndex) || wanted.has(link.name)) continue;
+      const netctls = (link.masterIndex !== undefined && ours.has(link.masterIndex)) || (link.alias?.startsWith(ENDPOINT_ALIAS_PREFIX) ?? false);
+      if (link.kind !== 'veth' || !netctls || wanted.has(link.name)) continue;
       log.warn({ link: link.name }, 'veth of no endpoint (left by a crash): removing it');
       await netlink.linkDel(link.index).catch(unlessGone);
     }
