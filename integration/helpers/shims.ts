@@ -11,7 +11,9 @@ function childrenOf(pid: number): number[] {
   }
 }
 
-export function killContainersUnder(root: string): void {
+/** PIDs of running netctl-shims (detached copies, or children before exec) whose state dir passes `matches`. */
+export function shimPids(matches: (stateDir: string) => boolean): number[] {
+  const pids: number[] = [];
   for (const entry of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     let argv: string[];
@@ -20,8 +22,13 @@ export function killContainersUnder(root: string): void {
     } catch {
       continue;
     }
-    if (!argv[0]?.endsWith('netctl-shim') || !argv[1]?.startsWith(`${root}/`)) continue;
-    const shim = Number(entry);
+    if (argv[0]?.endsWith('netctl-shim') && argv[1] !== undefined && matches(argv[1])) pids.push(Number(entry));
+  }
+  return pids;
+}
+
+export function killContainersUnder(root: string): void {
+  for (const shim of shimPids((stateDir) => stateDir.startsWith(`${root}/`))) {
     for (const pid of [...childrenOf(shim), shim]) {
       try {
         process.kill(pid, 'SIGKILL');

@@ -8,26 +8,16 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ContainerStartError, startShim } from '../../src/launcher/shim';
-import { killContainersUnder } from '../helpers/shims';
+import { killContainersUnder, shimPids } from '../helpers/shims';
 
-/** Processes still running as the shim of `stateDir` (its detached copy or its child before exec). */
-function shimsOf(stateDir: string): number[] {
-  return fs.readdirSync('/proc').filter((entry) => /^\d+$/.test(entry)).filter((pid) => {
-    try {
-      const argv = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-      return argv[0]?.endsWith('netctl-shim') && argv[1] === stateDir;
-    } catch {
-      return false;
-    }
-  }).map(Number);
-}
-
+/** Waits at most `ms` for the shims of `stateDir` to be gone; returns those still running. */
 async function noShimsWithin(stateDir: string, ms: number): Promise<number[]> {
   const until = Date.now() + ms;
-  let left = shimsOf(stateDir);
+  const shimsOf = (): number[] => shimPids((dir) => dir === stateDir);
+  let left = shimsOf();
   while (left.length > 0 && Date.now() < until) {
     await new Promise((resolve) => setTimeout(resolve, 20));
-    left = shimsOf(stateDir);
+    left = shimsOf();
   }
   return left;
 }
