@@ -217,8 +217,9 @@ export class BridgeDriver implements Driver {
     const ours = new Set(links.filter((l) => l.kind === 'bridge' && isOurs(l)).map((l) => l.index));
     const wanted = new Set(endpoints.map((e) => hostVethName(e.id)));
     for (const link of links) {
-      const netctls = (link.masterIndex !== undefined && ours.has(link.masterIndex)) || (link.alias?.startsWith(ENDPOINT_ALIAS_PREFIX) ?? false);
-      if (link.kind !== 'veth' || !netctls || wanted.has(link.name)) continue;
+      if (link.kind !== 'veth' || wanted.has(link.name)) continue;
+      const onOurBridge = link.masterIndex !== undefined && ours.has(link.masterIndex);
+      if (!onOurBridge && !link.alias?.startsWith(ENDPOINT_ALIAS_PREFIX)) continue;
       log.warn({ link: link.name }, 'veth of no endpoint (left by a crash): removing it');
       await netlink.linkDel(link.index).catch(unlessGone);
     }
