@@ -3,11 +3,15 @@
 // sandbox's network namespace and a root of its own (an overlay over the image root), holds its
 // stdout and stderr (framed into STATE_DIR/log as Docker's multiplexed stream: a byte for the
 // stream, three zero bytes, a big-endian length, the data), and writes its exit code to
-// STATE_DIR/exit. It outlives the daemon that started it: a restarted daemon finds the code there.
+// STATE_DIR/exit. It outlives the daemon that started it: a restarted daemon finds the code there,
+// and finds a start it did not see finish through STATE_DIR/pids ("SHIM_PID SHIM_START" once the
+// shim has detached, "... CHILD_PID CHILD_START" once the command runs; start times in clock ticks
+// since boot, so a reused PID is never taken for these). The command dies with its shim.
 //
 // usage: netctl-shim STATE_DIR NETNS ROOTFS HOSTNAME WORKDIR START_TIMEOUT_MS CMD [ARG...]
-// The container gets the shim's environment. On stdout the shim says "pid N" once the command
-// runs, or "error MESSAGE" when it could not start it (then it exits 1), and closes it. A start
+// The container gets the shim's environment. On stdout the shim says "pid N shim M" once the
+// command runs (N is its PID, M the shim's), or "error MESSAGE" when it could not start it (then
+// it exits 1), and closes it. A start
 // that has not reached exec after START_TIMEOUT_MS (a stalled file system under the root, a
 // FIFO where the sandbox should be) is killed by the shim itself: the daemon only sees the
 // first process, which has exited long before, so it could not kill what hangs.
@@ -23,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/time.h>
@@ -185,6 +190,35 @@ static void log_frame(int log, uint8_t stream, const char *data, size_t length) 
   }
 }
 
+/** Field 22 of /proc/PID/stat: when the process started, in clock ticks since boot. */
+static unsigned long long start_ticks(pid_t pid) {
+  char path[64], stat[1024];
+  snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  ssize_t length = read(fd, stat, sizeof stat - 1);
+  close(fd);
+  if (length <= 0) return 0;
+  stat[length] = 0;
+  // The command name (field 2) may hold spaces and parentheses: count from the last ')'.
+  char *field = strrchr(stat, ')');
+  for (int i = 2; field != NULL && i < 22; i++) field = strchr(field + 1, ' ');
+  return field != NULL ? strtoull(field + 1, NULL, 10) : 0;
+}
+
+/** STATE_DIR/pids, replaced whole (a reader never sees half a line). */
+static void write_pids(const char *state, pid_t child) {
+  char path[4096], temporary[4096], text[128];
+  path_join(path, sizeof path, state, "pids");
+  path_join(temporary, sizeof temporary, state, "pids.tmp");
+  int length = child > 0 ? snprintf(text, sizeof text, "%d %llu %d %llu\n", (int)getpid(), start_ticks(getpid()), (int)child, start_ticks(child))
+                         : snprintf(text, sizeof text, "%d %llu\n", (int)getpid(), start_ticks(getpid()));
+  int fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return;
+  if (write(fd, text, (size_t)length) == length) rename(temporary, path);
+  close(fd);
+}
+
 static void write_exit_code(const char *state, int code) {
   char path[4096], temporary[4096], text[16];
   path_join(path, sizeof path, state, "exit");
@@ -216,6 +250,7 @@ int main(int argc, char **argv) {
   }
   if (detached > 0) _exit(0);
   setsid();
+  write_pids(argv[1], 0);
   // Armed in the detached process: timers are not inherited across fork.
   if (arm_start_deadline(start_timeout_ms) < 0) {
     printf("error start deadline: %s\n", strerror(errno));
@@ -246,6 +281,9 @@ int main(int argc, char **argv) {
     return 1;
   }
   if (child == 0) {
+    // The container goes with its shim (a shim killed cannot record the exit), as containerd
+    // kills a container whose shim died; one killed before this line is left to the daemon.
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
     // A blocked signal would stay blocked in the container's process through exec.
     sigprocmask(SIG_SETMASK, &previous, NULL);
     report_fd = report[1];
@@ -265,7 +303,8 @@ int main(int argc, char **argv) {
     printf("error %s\n", message);
     return 1;
   }
-  printf("pid %d\n", child);
+  write_pids(argv[1], child);
+  printf("pid %d shim %d\n", child, (int)getpid());
   fflush(stdout);
   // The daemon has what it needs: from here the shim answers to nobody.
   int null = open("/dev/null", O_RDWR);

@@ -8,6 +8,7 @@
 #include "errno_error.h"
 #include "netlink_socket.h"
 #include "netns.h"
+#include "process_watch.h"
 #include "spawn.h"
 #include "udp_batch.h"
 
@@ -53,6 +54,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitNetns(env, exports);
   InitSpawn(env, exports);
   exports.Set("UdpBatch", UdpBatch::Define(env));
+  exports.Set("ProcessExitWatch", ProcessExitWatch::Define(env));
   return exports;
 }
 

@@ -3,13 +3,16 @@
 // addresses and up inside, the default route, the store; a failure undoes every step. Work on
 // one sandbox is serialised (interface names and the default route depend on its other endpoints).
 import crypto from 'node:crypto';
+import fs from 'node:fs';
 import net from 'node:net';
+import path from 'node:path';
 import type pino from 'pino';
 import type { Driver, EndpointSpec, JoinInfo, PortMapping } from '../drivers/driver';
-import { type Ipam } from '../ipam';
+import { type Ipam, LOCAL_SPACE } from '../ipam';
 import { addressOf, InvalidAddressError, ipToBigInt, parsePrefix, prefixContains } from '../ip/address';
 import { type Family, Sandbox } from '../sandbox';
 import type { Store } from '../store/types';
+import { crashPoint } from '../util/crash-point';
 import { Rollback } from '../util/rollback';
 import { SerialQueue } from '../util/serial';
 import { type EndpointAddress, type EndpointRecord, endpointSpecOf, type SandboxRecord } from './endpoint-record';
@@ -49,6 +52,8 @@ export interface AttachmentDeps {
   /** A network by ID; undefined once its removal has begun. */
   networkById(id: string): NetworkRecord | undefined;
   driverOf(network: NetworkRecord): Driver;
+  /** Why a network could not be brought back at start, if it could not: it takes no endpoints. */
+  failure(networkId: string): string | undefined;
   /** The embedded DNS, when the daemon runs one. */
   dns?: DnsRegistry;
 }
@@ -89,7 +94,11 @@ export class Attachments {
 
   constructor(private readonly deps: AttachmentDeps) {}
 
-  /** Loads what the store holds; sandboxes whose namespace is gone are dropped with their endpoints. */
+  /**
+   * Loads what the store holds and repairs what a crash may have left between steps: namespaces
+   * of no sandbox and interfaces of no endpoint are removed; sandboxes whose namespace is gone (a
+   * reboot) are dropped with their endpoints.
+   */
   async load(): Promise<void> {
     const { store, log } = this.deps;
     for (const entry of await store.list(SANDBOX_PREFIX)) {
@@ -100,6 +109,7 @@ export class Attachments {
       const record = JSON.parse(entry.value.toString('utf8')) as EndpointRecord;
       this.track(record);
     }
+    this.removeOrphanNamespaces();
     for (const sandbox of [...this.sandboxes.values()]) {
       if (Sandbox.open(sandbox.key).exists()) continue;
       log.warn({ sandbox: sandbox.id, key: sandbox.key }, 'sandbox namespace gone: dropping the sandbox and its endpoints');
@@ -112,8 +122,77 @@ export class Attachments {
       log.warn({ endpoint: endpoint.id }, 'endpoint of no sandbox or network: dropping it');
       await this.forget(endpoint);
     }
+    await this.removeStrayInterfaces();
     for (const endpoint of this.endpoints.values()) this.deps.dns?.register(endpoint, this.deps.networkById(endpoint.networkId)!);
     for (const sandbox of this.sandboxes.values()) this.openDns(sandbox);
+  }
+
+  /** Namespaces in the sandbox directory that no sandbox owns: a crash came between making one and recording it. */
+  private removeOrphanNamespaces(): void {
+    const owned = new Set([...this.sandboxes.values()].map((s) => s.key));
+    let names: string[];
+    try {
+      names = fs.readdirSync(this.deps.sandboxDir);
+    } catch {
+      return; // no sandbox was ever made here
+    }
+    for (const key of names.map((name) => path.join(this.deps.sandboxDir, name)).filter((key) => !owned.has(key))) {
+      this.deps.log.warn({ key }, 'network namespace of no sandbox (left by a crash): removing it');
+      try {
+        Sandbox.open(key).destroy();
+      } catch (error) {
+        this.deps.log.error({ err: error, key }, 'could not remove the namespace');
+      }
+    }
+  }
+
+  /** Interfaces netctl put in a sandbox for an endpoint it never recorded (a crash between the two). */
+  private async removeStrayInterfaces(): Promise<void> {
+    for (const id of this.sandboxes.keys()) {
+      const sandbox = this.opening(id);
+      try {
+        const removed = await sandbox.removeStrayInterfaces(new Set(this.ofSandbox(id).map((e) => e.ifname)));
+        if (removed.length > 0) this.deps.log.warn({ sandbox: id, interfaces: removed }, 'interfaces of no endpoint (left by a crash): removed them');
+      } catch (error) {
+        this.deps.log.error({ err: error, sandbox: id }, 'could not check the sandbox for interfaces of no endpoint');
+      } finally {
+        // A sandbox is opened again when it is worked on; holding every one from the start would not scale.
+        sandbox.close();
+        this.opened.delete(id);
+      }
+    }
+  }
+
+  /**
+   * Makes the IPAM agree with the endpoints in the local address space: an address no endpoint
+   * holds is released (a crash between allocating it and recording the endpoint), and one an
+   * endpoint holds but the IPAM does not is taken again, so it is never handed out twice.
+   */
+  async reconcileAddresses(networks: readonly NetworkRecord[]): Promise<void> {
+    const held = new Map<string, Set<string>>();
+    for (const endpoint of this.endpoints.values()) {
+      for (const address of [endpoint.ipv4, endpoint.ipv6]) {
+        if (!address) continue;
+        if (!held.has(address.poolId)) held.set(address.poolId, new Set());
+        held.get(address.poolId)!.add(addressOf(address.address));
+      }
+    }
+    const pools = new Set(networks.flatMap((n) => n.allocations.filter((a) => a.addressSpace === LOCAL_SPACE).map((a) => a.poolId)));
+    const { ipam, log } = this.deps;
+    for (const poolId of pools) {
+      const wanted = held.get(poolId) ?? new Set<string>();
+      const allocated = new Set(await ipam.endpointAddresses(poolId));
+      for (const address of allocated) {
+        if (wanted.has(address)) continue;
+        log.warn({ pool: poolId, address }, 'address of no endpoint (left by a crash): releasing it');
+        await ipam.releaseAddress(poolId, address);
+      }
+      for (const address of wanted) {
+        if (allocated.has(address)) continue;
+        log.warn({ pool: poolId, address }, 'endpoint address the IPAM had released (left by a crash): taking it again');
+        await ipam.requestAddress(poolId, address).catch((error: unknown) => log.error({ err: error, pool: poolId, address }, 'could not take the address again'));
+      }
+    }
   }
 
   /** The sandbox's DNS listeners; a sandbox whose namespace cannot take them still works, without names. */
@@ -162,6 +241,10 @@ export class Attachments {
     return sandbox;
   }
 
+  sandboxList(): SandboxRecord[] {
+    return [...this.sandboxes.values()];
+  }
+
   sandbox(id: string): SandboxRecord {
     const record = this.sandboxes.get(id);
     if (!record) throw new NotFoundError(`sandbox ${id} not found`);
@@ -202,6 +285,7 @@ export class Attachments {
     if (bad !== undefined) throw new InvalidParameterError(`invalid DNS server "${bad}": give an IP address`);
     const id = newId();
     const sandbox = await Sandbox.create(this.deps.sandboxDir, id.slice(0, 12));
+    crashPoint('sandbox-create:namespace-made');
     this.opened.set(id, sandbox);
     const record: SandboxRecord = {
       id,
@@ -227,9 +311,11 @@ export class Attachments {
     const record = this.sandbox(id);
     await this.serially(id, async () => {
       for (const endpoint of this.ofSandbox(id).reverse()) await this.detach(endpoint, undefined);
+      crashPoint('sandbox-delete:endpoints-gone');
       this.deps.dns?.close(record.key);
       this.opening(id).destroy();
       this.opened.delete(id);
+      crashPoint('sandbox-delete:namespace-gone');
       await this.deps.store.delete(SANDBOX_PREFIX + id);
       this.sandboxes.delete(id);
     });
@@ -245,6 +331,8 @@ export class Attachments {
       if (ip !== undefined && net.isIP(ip) !== (family === 'IPv4' ? 4 : 6)) throw new InvalidParameterError(`invalid ${family} address "${ip}"`);
     }
     if (request.ipv6 !== undefined && !network.enableIPv6) throw new InvalidParameterError(`network ${network.name} has no IPv6: it was created without --ipv6`);
+    const failure = this.deps.failure(network.id);
+    if (failure !== undefined) throw new ForbiddenError(`network ${network.name} could not be brought back when the daemon started (${failure}): remove it and create it again`);
     return this.serially(sandboxId, async () => {
       if (!this.deps.networkById(network.id)) throw new NotFoundError(`network ${networkReference} not found`);
       if (this.ofSandbox(sandboxId).some((e) => e.networkId === network.id)) throw new ForbiddenError(`endpoint with name ${name} already exists in network ${network.name}`);
@@ -270,9 +358,11 @@ export class Attachments {
           if (ipv4) endpoint.ipv4 = ipv4;
           if (ipv6) endpoint.ipv6 = ipv6;
         }
+        crashPoint('connect:addresses-allocated');
         endpoint.mac = request.mac?.toLowerCase() ?? macFor(endpoint.ipv4?.address);
         const sandbox = this.opening(sandboxId);
         await this.plumb(endpoint, sandbox, rollback, request.mac !== undefined);
+        crashPoint('connect:configured');
         await this.deps.store.put(ENDPOINT_PREFIX + endpoint.id, encode(endpoint), 0);
         this.deps.dns?.register(endpoint, network);
         this.deps.log.info({ endpoint: endpoint.id, network: network.id, sandbox: sandboxId, ifname: endpoint.ifname }, 'endpoint connected');
@@ -314,6 +404,7 @@ export class Attachments {
   private async program(endpoint: EndpointRecord, ports: readonly PortMapping[]): Promise<PortMapping[]> {
     const network = this.deps.networkById(endpoint.networkId)!;
     const resolved = await this.deps.driverOf(network).programExternalConnectivity(specOf(network), { ...this.endpointSpec(endpoint), ports: [...ports] });
+    crashPoint('publish:rules-applied');
     if (resolved.length > 0) endpoint.ports = resolved;
     else delete endpoint.ports;
     await this.deps.store.put(ENDPOINT_PREFIX + endpoint.id, encode(endpoint));
@@ -329,6 +420,7 @@ export class Attachments {
     const driver = this.deps.driverOf(network);
     const info: JoinInfo = await driver.join(specOf(network), this.endpointSpec(endpoint), { sandboxKey: sandbox.key, sandboxFd: sandbox.descriptor(), ifname: endpoint.ifname, preferredIndex: preferredIndex(endpoint.ifname) });
     rollback.push(`leaving network ${network.name}`, () => driver.leave(specOf(network), this.endpointSpec(endpoint)));
+    crashPoint('connect:joined');
     if (info.mac !== undefined) {
       if (macRequested) throw new InvalidParameterError(`network ${network.name} (driver ${network.driver}) gives its interface the MAC address ${info.mac}, not the one asked for (${endpoint.mac}): connect without a MAC address`);
       endpoint.mac = info.mac;
@@ -359,26 +451,41 @@ export class Attachments {
     return changes;
   }
 
-  /** Leave, release, forget; then the default route moves on if this endpoint carried it. */
+  /**
+   * Leave, forget; then the default route moves on if this endpoint carried it. On a network that
+   * could not be brought back the driver may fail to leave: the endpoint goes anyway (what it
+   * leaves in the kernel is in netctl's link group, for the next start to remove).
+   */
   private async detach(endpoint: EndpointRecord, sandbox: Sandbox | undefined): Promise<void> {
     const network = this.deps.networkById(endpoint.networkId)!;
-    await this.deps.driverOf(network).leave(specOf(network), this.endpointSpec(endpoint));
+    try {
+      await this.deps.driverOf(network).leave(specOf(network), this.endpointSpec(endpoint));
+    } catch (error) {
+      if (this.deps.failure(network.id) === undefined) throw error;
+      this.deps.log.warn({ err: error, endpoint: endpoint.id, network: network.id }, 'the driver could not take the interface of an endpoint of a failed network away');
+    }
+    crashPoint('disconnect:left');
     await this.forget(endpoint);
     if (sandbox) await sandbox.setGateways(this.gatewayChanges(endpoint, 'left'));
     this.deps.log.info({ endpoint: endpoint.id, network: network.id, sandbox: endpoint.sandboxId }, 'endpoint disconnected');
   }
 
-  /** Releases the endpoint's addresses and removes its record. */
+  /**
+   * Removes the endpoint's record, then releases its addresses: in this order a crash between the
+   * two leaves an address of no endpoint, which the next start releases, never an endpoint
+   * holding an address the IPAM could hand out again.
+   */
   private async forget(endpoint: EndpointRecord): Promise<void> {
     this.deps.dns?.unregister(endpoint.id);
+    await this.deps.store.delete(ENDPOINT_PREFIX + endpoint.id);
+    this.untrack(endpoint);
+    crashPoint('disconnect:record-deleted');
     for (const held of [endpoint.ipv4, endpoint.ipv6]) {
       if (!held) continue;
       await this.deps.ipam.releaseAddress(held.poolId, held.address).catch((error: unknown) => {
         this.deps.log.warn({ err: error, endpoint: endpoint.id, address: held.address }, 'could not release an endpoint address');
       });
     }
-    await this.deps.store.delete(ENDPOINT_PREFIX + endpoint.id);
-    this.untrack(endpoint);
   }
 
   /** An address of one family: the given one from the pool that holds it, else the next free one of the first pool with room. */

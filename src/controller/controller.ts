@@ -6,6 +6,7 @@ import { type Driver, InvalidOptionError, type PortMapping } from '../drivers/dr
 import { addressOf } from '../ip/address';
 import { AUX_ADDRESS_NAME, GATEWAY_ADDRESS_TYPE, type Ipam, LOCAL_SPACE, REQUEST_ADDRESS_TYPE } from '../ipam';
 import type { Store } from '../store/types';
+import { crashPoint } from '../util/crash-point';
 import { Rollback } from '../util/rollback';
 import { Attachments, type ConnectRequest, type SandboxOptions } from './attachments';
 import { type DnsDeps, DnsRegistry, hasNames } from './dns-registry';
@@ -50,6 +51,8 @@ export class Controller {
   private readonly reservedNames = new Set<string>();
   /** Networks whose removal has begun: no endpoint may join them any more. */
   private readonly removing = new Set<string>();
+  /** Networks that could not be brought back at start, and why: listed and removable, never joined. */
+  private readonly failures = new Map<string, string>();
   private readonly attachments: Attachments;
 
   private constructor(private readonly deps: ControllerDeps) {
@@ -61,26 +64,60 @@ export class Controller {
       sandboxDir: deps.sandboxDir,
       network: (reference) => this.find(reference),
       networkById: (id) => (this.removing.has(id) ? undefined : this.networks.get(id)),
-      driverOf: (network) => this.drivers.get(network.driver)!,
+      driverOf: (network) => this.driverOf(network),
+      failure: (networkId) => this.failures.get(networkId),
       ...(deps.dns ? { dns: new DnsRegistry(deps.dns) } : {}),
     });
   }
 
-  /** Loads the stored networks, sandboxes and endpoints and makes the kernel match them (see Driver.restore). */
+  /**
+   * Loads the stored networks, sandboxes and endpoints and makes the kernel match them (see
+   * Driver.restore), repairing what a crash between two steps left. A network that cannot be
+   * brought back is marked (see failure()) and the rest carry on.
+   */
   static async open(deps: ControllerDeps): Promise<Controller> {
     const controller = new Controller(deps);
     for (const entry of await deps.store.list(NETWORK_PREFIX)) {
-      const record = JSON.parse(entry.value.toString('utf8')) as NetworkRecord;
-      controller.networks.set(record.id, record);
+      try {
+        const record = JSON.parse(entry.value.toString('utf8')) as NetworkRecord;
+        controller.networks.set(record.id, record);
+      } catch (error) {
+        deps.log.error({ err: error, key: entry.key }, 'network record unreadable: left out');
+      }
     }
     await controller.attachments.load();
+    for (const network of controller.list().filter((n) => !controller.drivers.has(n.driver))) controller.markFailed(network.id, new Error(`driver "${network.driver}" is not available`));
     for (const driver of controller.drivers.values()) {
       const networks = controller.list().filter((n) => n.driver === driver.type);
       const endpoints = networks.flatMap((n) => controller.attachments.ofNetwork(n.id)).map((e) => controller.attachments.endpointSpec(e));
-      await controller.attachments.rejoin(await driver.restore(networks.map(specOf), endpoints));
+      try {
+        const { rejoin, failed } = await driver.restore(networks.map(specOf), endpoints);
+        for (const failure of failed) controller.markFailed(failure.networkId, failure.error);
+        await controller.attachments.rejoin(rejoin);
+      } catch (error) {
+        for (const network of networks) controller.markFailed(network.id, error as Error);
+      }
     }
+    await controller.attachments.reconcileAddresses(controller.list());
     await controller.releaseOrphanPools();
     return controller;
+  }
+
+  private markFailed(networkId: string, error: Error): void {
+    const network = this.networks.get(networkId)!;
+    this.failures.set(networkId, error.message);
+    this.deps.log.error({ err: error, network: networkId, name: network.name }, `network ${network.name} could not be brought back: it takes no endpoints until it is removed and created again`);
+  }
+
+  /** Why a network could not be brought back when the daemon started; undefined when it works. */
+  failure(networkId: string): string | undefined {
+    return this.failures.get(networkId);
+  }
+
+  private driverOf(network: NetworkRecord): Driver {
+    const driver = this.drivers.get(network.driver);
+    if (!driver) throw new NotFoundError(`network ${network.name}: driver "${network.driver}" is not available`);
+    return driver;
   }
 
   // ---- sandboxes and endpoints (see attachments.ts) ----
@@ -113,6 +150,16 @@ export class Controller {
   /** Whether containers on this network resolve names through the embedded DNS (127.0.0.11). */
   servesNames(network: string): boolean {
     return this.deps.dns !== undefined && hasNames(this.find(network));
+  }
+
+  /** Every sandbox. */
+  sandboxes(): SandboxRecord[] {
+    return this.attachments.sandboxList();
+  }
+
+  /** The ports a sandbox's endpoints publish, as published. */
+  publishedPorts(sandboxId: string): PortMapping[] {
+    return this.attachments.ofSandbox(sandboxId).flatMap((e) => e.ports ?? []);
   }
 
   /** Publishes a sandbox's ports on the host (an empty list withdraws them); see Attachments.publish. */
@@ -181,10 +228,12 @@ export class Controller {
         allocations: [],
       };
       if (driver.usesIpam) record.allocations = await this.allocate(record, request.ipam?.config ?? [], rollback);
+      crashPoint('network-create:pools-allocated');
       record.ipam.config = record.allocations.map(configOf);
       record.options = driver.effectiveOptions(specOf(record));
       await driver.createNetwork(specOf(record));
       rollback.push('removing the network from the driver', () => driver.deleteNetwork(specOf(record)));
+      crashPoint('network-create:driver-done');
       await this.deps.store.put(NETWORK_PREFIX + record.id, Buffer.from(JSON.stringify(record)), 0);
       this.networks.set(record.id, record);
       this.deps.log.info({ network: record.id, name, driver: driverName }, 'network created');
@@ -211,11 +260,18 @@ export class Controller {
     }
   }
 
-  /** Takes a network out of the kernel, the store and the IPAM, in that order. */
+  /**
+   * Takes a network out of the kernel, the store and the IPAM, in that order: a crash after the
+   * first step leaves the record, and the next start brings the network back whole.
+   */
   private async remove(record: NetworkRecord): Promise<void> {
-    await this.drivers.get(record.driver)!.deleteNetwork(specOf(record));
+    // A network whose driver is gone has nothing in the kernel that netctl could take away.
+    await this.drivers.get(record.driver)?.deleteNetwork(specOf(record));
+    crashPoint('network-delete:driver-done');
     await this.deps.store.delete(NETWORK_PREFIX + record.id);
     this.networks.delete(record.id);
+    this.failures.delete(record.id);
+    crashPoint('network-delete:record-deleted');
     // The network is gone for good: a failure here only leaks a pool until the next start.
     for (const allocation of record.allocations) {
       await this.deps.ipam.releasePool(allocation.poolId, { force: true }).catch((error: unknown) => {

@@ -122,10 +122,18 @@ export interface Driver {
   programExternalConnectivity(network: NetworkSpec, endpoint: EndpointSpec): Promise<PortMapping[]>;
   /**
    * At daemon start: make the kernel match `networks` (recreate what is missing) and remove the
-   * driver's objects that belong to no network or endpoint, left by a crash between steps.
-   * Returns the IDs of `endpoints` whose interface is gone, for the core to join again.
+   * driver's objects that belong to no network or endpoint, left by a crash between steps. A
+   * network that cannot be brought back is reported, not thrown: the others must still work,
+   * and its own objects are left as they are for its removal.
    */
-  restore(networks: readonly NetworkSpec[], endpoints: readonly EndpointSpec[]): Promise<string[]>;
+  restore(networks: readonly NetworkSpec[], endpoints: readonly EndpointSpec[]): Promise<RestoreResult>;
+}
+
+export interface RestoreResult {
+  /** Endpoints whose interface is gone, for the core to join again. */
+  rejoin: string[];
+  /** Networks the driver could not bring back, and why. */
+  failed: Array<{ networkId: string; error: Error }>;
 }
 
 /** A published port another endpoint or a host process already holds. */

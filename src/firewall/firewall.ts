@@ -36,16 +36,28 @@ export class Firewall {
     });
   }
 
-  /** At daemon start: reads the tables afresh, (re)applies every network and removes the rest. */
-  async reconcile(networks: NetworkRules[]): Promise<void> {
-    networks.forEach(validate);
+  /**
+   * At daemon start: reads the tables afresh, (re)applies every network, and removes the chains
+   * of networks neither given nor kept. One network's rules failing does not stop the others:
+   * resolves with the networks whose rules could not be applied (their chains stay).
+   */
+  async reconcile(networks: NetworkRules[], keep: readonly string[] = []): Promise<Array<{ networkId: string; error: Error }>> {
     return this.queue.run(async () => {
       for (const family of this.families) family.forget();
-      for (const rules of networks) await this.apply(rules);
-      const wanted = new Set(networks.map((n) => n.id.slice(0, 12)));
+      const failed: Array<{ networkId: string; error: Error }> = [];
+      for (const rules of networks) {
+        try {
+          validate(rules);
+          await this.apply(rules);
+        } catch (error) {
+          failed.push({ networkId: rules.id, error: error as Error });
+        }
+      }
+      const wanted = new Set([...networks.map((n) => n.id), ...keep].map((id) => id.slice(0, 12)));
       for (const family of this.families) {
         for (const id of await family.networks()) if (!wanted.has(id)) await family.remove(id);
       }
+      return failed;
     });
   }
 

@@ -304,6 +304,16 @@ export class Ipam {
     pool.release(offset);
   }
 
+  /**
+   * The endpoint addresses of a pool as the store holds them (plain, no prefix length): not its
+   * gateway or aux addresses. For reconciling with the endpoints that should hold them.
+   */
+  async endpointAddresses(poolId: string): Promise<string[]> {
+    const space = this.spaceOfPool(poolId);
+    const prefix = space.addressPrefix(poolId);
+    return (await space.addressEntries(poolId)).filter((entry) => parseAddressRecord(entry).role === 'endpoint').map((entry) => entry.key.slice(prefix.length));
+  }
+
   /** Addresses in use in a pool, every role (this process's view). */
   async inUse(poolId: string): Promise<number> {
     return (await this.pool(this.spaceOfPool(poolId), poolId)).inUse;

@@ -30,6 +30,9 @@ export interface ContainerState {
   pid?: number;
   /** /proc/PID/stat start time (clock ticks since boot): a PID alone may be reused. */
   startTicks?: number;
+  /** The container's shim, which records its exit: its end without one means it was killed. */
+  shimPid?: number;
+  shimStartTicks?: number;
   exitCode?: number;
   startedAt?: string;
   finishedAt?: string;

@@ -1,7 +1,9 @@
 // The minimal container launcher: a container is a sandbox (its network namespace, with its
 // endpoints), a state directory (its /etc files, its log, its exit code, its writable layer) and a
 // shim that runs its first process. Creating is a transaction; a container's process outliving
-// the daemon is found again, by PID and start time, when the daemon comes back.
+// the daemon is found again, by PID and start time, when the daemon comes back, and so is one
+// whose start the daemon did not live to record. The shim is watched: one that dies without
+// recording the exit takes its container with it, and the container is marked exited.
 import fs from 'node:fs';
 import path from 'node:path';
 import type pino from 'pino';
@@ -12,7 +14,8 @@ import type { Store } from '../store/types';
 import { Rollback } from '../util/rollback';
 import type { ContainerConfig, ContainerRecord } from './container-record';
 import { writeEtcFiles, writeHosts } from './etc-files';
-import { isAlive, startTicksOf } from './process';
+import { crashPoint } from '../util/crash-point';
+import { isAlive, type ProcessRef, readShimPids, startTicksOf, watchExit } from './process';
 import { startShim } from './shim';
 import { newId } from '../util/id';
 
@@ -26,6 +29,10 @@ const envObject = (env: readonly string[]): Record<string, string> => Object.fro
 export interface Networking {
   createSandbox(options: { containerId?: string; dns?: string[] }): Promise<{ id: string; key: string }>;
   sandbox(id: string): { key: string };
+  /** Every sandbox, with the container it was made for. */
+  sandboxes(): Array<{ id: string; containerId?: string }>;
+  /** The ports the sandbox's endpoints publish (a stopped container's must be none). */
+  publishedPorts(sandboxId: string): PortMapping[];
   deleteSandbox(id: string): Promise<void>;
   publish(sandboxId: string, ports: readonly PortMapping[]): Promise<PortMapping[]>;
   connect(network: string, sandboxId: string, request: { name?: string; hostname?: string; ipv4?: string; ipv6?: string; aliases?: string[] }): Promise<{ ipv4?: { address: string }; ipv6?: { address: string } }>;
@@ -51,6 +58,13 @@ export class ContainerConflictError extends Error {
   override readonly name = 'ContainerConflictError';
 }
 
+/** Exit code of a container whose end went unrecorded (a reboot, a crash), as Docker shows it. */
+const UNKNOWN_EXIT = 255;
+/** Exit code of a container killed with SIGKILL (its shim died, or stop ran out of time). */
+const KILLED_EXIT = 128 + 9;
+/** How long a start the daemon did not see finish is waited for at load (the shim's own deadline). */
+const ADOPT_START_MS = 20_000;
+
 /** 400: the container's configuration is wrong. */
 export class InvalidContainerConfigError extends Error {
   override readonly name = 'InvalidContainerConfigError';
@@ -63,27 +77,101 @@ export class Launcher {
   private readonly containers = new Map<string, ContainerRecord>();
   /** Waiters for each container's exit, resolved with its code. */
   private readonly exitWaiters = new Map<string, Array<(code: number) => void>>();
-  private readonly watchers = new Map<string, fs.FSWatcher>();
+  /** The shims of running containers, watched for their end. */
+  private readonly watchers = new Map<string, { close(): void }>();
 
   constructor(private readonly deps: LauncherDeps) {}
 
-  /** Loads the stored containers; running ones are adopted again, or marked exited with their code. */
+  /**
+   * Loads the stored containers and repairs what a crash between two steps left: state
+   * directories and sandboxes of no container are removed; a start that was not recorded is
+   * adopted; running containers are watched again, or marked exited; a stopped container's ports
+   * are withdrawn; one whose sandbox is gone (a reboot) gets a new one at its next start.
+   */
   async load(): Promise<void> {
     for (const entry of await this.deps.store.list(CONTAINER_PREFIX)) {
       const record = JSON.parse(entry.value.toString('utf8')) as ContainerRecord;
       // Records written before `--dns` was kept have no DNS settings: the host's, as then.
       record.config.dns ??= {};
       this.containers.set(record.id, record);
-      if (record.state.status !== 'running') continue;
-      if (record.state.pid !== undefined && record.state.startTicks !== undefined && isAlive(record.state.pid, record.state.startTicks)) {
-        this.watchExit(record);
-      } else {
-        await this.markExited(record, this.readExitCode(record) ?? 255);
+    }
+    await this.removeOrphans();
+    const sandboxes = new Set(this.deps.networking.sandboxes().map((s) => s.id));
+    for (const record of this.containers.values()) {
+      try {
+        await this.repair(record, sandboxes);
+      } catch (error) {
+        this.deps.log.error({ err: error, container: record.id }, 'could not check the container after the restart');
       }
     }
   }
 
-  /** Stops watching exit files; containers keep running. */
+  /** State directories and sandboxes of containers that were never recorded (or whose removal was). */
+  private async removeOrphans(): Promise<void> {
+    const { log, networking } = this.deps;
+    for (const sandbox of networking.sandboxes()) {
+      if (sandbox.containerId === undefined || this.containers.has(sandbox.containerId)) continue;
+      log.warn({ sandbox: sandbox.id, container: sandbox.containerId }, 'sandbox of no container (left by a crash): removing it');
+      await networking.deleteSandbox(sandbox.id);
+    }
+    let names: string[] = [];
+    try {
+      names = fs.readdirSync(path.join(this.deps.root, 'containers'));
+    } catch {
+      // No container was ever made.
+    }
+    for (const name of names.filter((n) => /^[0-9a-f]{64}$/.test(n) && !this.containers.has(n))) {
+      log.warn({ container: name }, 'state directory of no container (left by a crash): removing it');
+      fs.rmSync(this.stateDir(name), { recursive: true, force: true });
+    }
+  }
+
+  private async repair(record: ContainerRecord, sandboxes: ReadonlySet<string>): Promise<void> {
+    if (record.sandboxId !== undefined && !sandboxes.has(record.sandboxId)) {
+      this.deps.log.warn({ container: record.id }, 'the container\'s network namespace is gone (a reboot?): it gets a new one when it starts');
+      delete record.sandboxId;
+      await this.save(record);
+    }
+    if (record.state.status === 'running') {
+      this.watchShim(record);
+      return;
+    }
+    const pids = readShimPids(this.stateDir(record.id));
+    if (pids && isAlive(pids.shim.pid, pids.shim.startTicks)) {
+      // The daemon died while this container was starting: its shim lives on.
+      void this.adopt(record, pids.shim);
+      return;
+    }
+    const code = pids ? this.readExitCode(record) : undefined;
+    if (code !== undefined && record.state.exitCode !== code) {
+      // It was started, ran and exited while no daemon was there to record it.
+      record.state = { ...record.state, status: 'exited', exitCode: code, finishedAt: new Date().toISOString() };
+      await this.save(record);
+    }
+    if (record.sandboxId !== undefined && this.deps.networking.publishedPorts(record.sandboxId).length > 0) await this.withdrawPorts(record);
+  }
+
+  /** A start the daemon did not see finish: running once its shim says the command runs. */
+  private async adopt(record: ContainerRecord, shim: ProcessRef): Promise<void> {
+    const deadline = Date.now() + ADOPT_START_MS;
+    for (;;) {
+      const command = readShimPids(this.stateDir(record.id))?.command;
+      if (command) {
+        const ports = record.sandboxId !== undefined ? this.deps.networking.publishedPorts(record.sandboxId) : [];
+        record.state = { status: 'running', pid: command.pid, startTicks: command.startTicks, shimPid: shim.pid, shimStartTicks: shim.startTicks, startedAt: new Date().toISOString(), ...(ports.length > 0 ? { ports } : {}) };
+        this.deps.log.warn({ container: record.id, pid: command.pid }, 'container started while the daemon was down: adopted it');
+        await this.save(record);
+        this.watchShim(record);
+        return;
+      }
+      if (!isAlive(shim.pid, shim.startTicks) || Date.now() > deadline) break;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    this.deps.log.warn({ container: record.id }, 'a start the daemon did not see finish failed');
+    await this.withdrawPorts(record);
+  }
+
+  /** Stops watching shims; containers keep running. */
   close(): void {
     for (const watcher of this.watchers.values()) watcher.close();
     this.watchers.clear();
@@ -141,19 +229,9 @@ export class Launcher {
       const stateDir = this.stateDir(id);
       fs.mkdirSync(stateDir, { recursive: true, mode: 0o700 });
       rollback.push('removing the state directory', () => fs.rmSync(stateDir, { recursive: true, force: true }));
-      const addresses: string[] = [];
-      let embeddedDns = false;
-      if (config.network !== 'host') {
-        const sandbox = await this.deps.networking.createSandbox({ containerId: id, ...(config.dns.servers?.length ? { dns: config.dns.servers } : {}) });
-        rollback.push('removing the sandbox', () => this.deps.networking.deleteSandbox(sandbox.id));
-        record.sandboxId = sandbox.id;
-        if (config.network !== 'none') {
-          const endpoint = await this.deps.networking.connect(config.network, sandbox.id, { name: config.name, hostname: config.hostname, aliases: config.aliases, ...(config.ipv4 ? { ipv4: config.ipv4 } : {}), ...(config.ipv6 ? { ipv6: config.ipv6 } : {}) });
-          embeddedDns = this.deps.networking.servesNames(config.network);
-          for (const held of [endpoint.ipv4, endpoint.ipv6]) if (held) addresses.push(held.address.split('/')[0]!);
-        }
-      }
-      writeEtcFiles(stateDir, { hostname: config.hostname, addresses }, embeddedDns, config.dns);
+      crashPoint('container-create:state-dir-made');
+      await this.attachNetwork(record, rollback);
+      crashPoint('container-create:networked');
       await this.save(record);
       return record;
     } catch (error) {
@@ -162,20 +240,54 @@ export class Launcher {
     }
   }
 
+  /**
+   * The container's sandbox, joined to its network, and its /etc files: at create, and at the
+   * start of a container whose sandbox a reboot took.
+   */
+  private async attachNetwork(record: ContainerRecord, rollback: Rollback): Promise<void> {
+    const { config } = record;
+    const addresses: string[] = [];
+    let embeddedDns = false;
+    if (config.network !== 'host') {
+      const sandbox = await this.deps.networking.createSandbox({ containerId: record.id, ...(config.dns.servers?.length ? { dns: config.dns.servers } : {}) });
+      rollback.push('removing the sandbox', () => this.deps.networking.deleteSandbox(sandbox.id));
+      record.sandboxId = sandbox.id;
+      rollback.push('forgetting the sandbox', () => delete record.sandboxId);
+      if (config.network !== 'none') {
+        const endpoint = await this.deps.networking.connect(config.network, sandbox.id, { name: config.name, hostname: config.hostname, aliases: config.aliases, ...(config.ipv4 ? { ipv4: config.ipv4 } : {}), ...(config.ipv6 ? { ipv6: config.ipv6 } : {}) });
+        embeddedDns = this.deps.networking.servesNames(config.network);
+        for (const held of [endpoint.ipv4, endpoint.ipv6]) if (held) addresses.push(held.address.split('/')[0]!);
+      }
+    }
+    writeEtcFiles(this.stateDir(record.id), { hostname: config.hostname, addresses }, embeddedDns, config.dns);
+  }
+
   /** Starts the container's process; a created or exited container may be started. */
   async start(reference: string): Promise<void> {
     const record = this.find(reference);
     if (record.state.status === 'running') return;
     const stateDir = this.stateDir(record.id);
-    fs.rmSync(path.join(stateDir, 'exit'), { force: true });
+    // What a shim of an earlier run left would be taken for this run's after a crash.
+    for (const file of ['exit', 'pids']) fs.rmSync(path.join(stateDir, file), { force: true });
     const { config } = record;
     let ports: PortMapping[] = [];
     try {
+      if (record.sandboxId === undefined && config.network !== 'host') {
+        const rollback = new Rollback();
+        try {
+          await this.attachNetwork(record, rollback);
+          await this.save(record);
+        } catch (error) {
+          for (const failure of await rollback.run()) this.deps.log.error({ err: failure.error, container: record.id }, `rollback: ${failure.what} failed`);
+          throw error;
+        }
+      }
       if (config.ports.length > 0) {
         if (!record.sandboxId || config.network === 'none') throw new InvalidContainerConfigError(`publishing ports needs a network; the container runs with --network ${config.network}`);
         ports = await this.deps.networking.publish(record.sandboxId, config.ports);
+        crashPoint('container-start:ports-published');
       }
-      const pid = await startShim({
+      const { pid, shimPid } = await startShim({
         stateDir,
         netns: record.sandboxId ? this.deps.networking.sandbox(record.sandboxId).key : currentNamespacePath(),
         rootfs: config.rootfs,
@@ -183,8 +295,9 @@ export class Launcher {
         workdir: config.workdir,
         cmd: config.cmd,
       }, envObject(config.env));
-      record.state = { status: 'running', pid, startTicks: startTicksOf(pid) ?? 0, startedAt: new Date().toISOString(), ...(ports.length > 0 ? { ports } : {}) };
-      this.watchExit(record);
+      crashPoint('container-start:shim-started');
+      record.state = { status: 'running', pid, startTicks: startTicksOf(pid) ?? 0, shimPid, shimStartTicks: startTicksOf(shimPid) ?? 0, startedAt: new Date().toISOString(), ...(ports.length > 0 ? { ports } : {}) };
+      this.watchShim(record);
       await this.save(record);
     } catch (error) {
       if (ports.length > 0) await this.withdrawPorts(record);
@@ -231,7 +344,11 @@ export class Launcher {
     });
   }
 
-  /** Removes a stopped container (a running one only with `force`, which kills it first). */
+  /**
+   * Removes a stopped container (a running one only with `force`, which kills it first): its
+   * sandbox, its record, then its state directory, so a crash between two steps leaves either a
+   * container that rm removes again or a directory of no container that the next start removes.
+   */
   async remove(reference: string, force = false): Promise<void> {
     const record = this.find(reference);
     if (record.state.status === 'running') {
@@ -239,11 +356,17 @@ export class Launcher {
       const exited = this.wait(record.id);
       this.signal(record, 'SIGKILL');
       await exited;
+      crashPoint('container-rm:process-gone');
     }
-    if (record.sandboxId) await this.deps.networking.deleteSandbox(record.sandboxId);
-    fs.rmSync(this.stateDir(record.id), { recursive: true, force: true });
+    if (record.sandboxId) {
+      await this.deps.networking.deleteSandbox(record.sandboxId);
+      delete record.sandboxId;
+      crashPoint('container-rm:sandbox-gone');
+    }
     await this.deps.store.delete(CONTAINER_PREFIX + record.id);
     this.containers.delete(record.id);
+    crashPoint('container-rm:record-deleted');
+    fs.rmSync(this.stateDir(record.id), { recursive: true, force: true });
   }
 
   /**
@@ -297,20 +420,37 @@ export class Launcher {
     }
   }
 
-  /** Watches the state directory for the exit file the shim writes. */
-  private watchExit(record: ContainerRecord): void {
-    const stateDir = this.stateDir(record.id);
-    const check = (): void => {
-      const code = this.readExitCode(record);
-      if (code === undefined) return;
-      this.watchers.get(record.id)?.close();
+  /**
+   * Watches a running container's shim, which exits once it has recorded the container's exit
+   * code. Records written before shims were watched name only the container's process.
+   */
+  private watchShim(record: ContainerRecord): void {
+    const { pid, startTicks, shimPid, shimStartTicks } = record.state;
+    const watched = shimPid !== undefined && shimStartTicks !== undefined ? { pid: shimPid, startTicks: shimStartTicks } : pid !== undefined && startTicks !== undefined ? { pid, startTicks } : undefined;
+    const ended = (): void => {
       this.watchers.delete(record.id);
-      void this.markExited(record, code);
+      void this.shimEnded(record).catch((error: unknown) => this.deps.log.error({ err: error, container: record.id }, 'could not record the container\'s exit'));
     };
-    // The directory also holds the log and the /etc files: only the exit file is worth a read.
-    this.watchers.set(record.id, fs.watch(stateDir, (_event, file) => (file === null || file === 'exit') && check()));
-    // It may have exited before the watch began.
-    check();
+    const watch = watched && watchExit(watched, ended);
+    if (watch) this.watchers.set(record.id, watch);
+    else ended();
+  }
+
+  /**
+   * The shim is gone: it recorded the exit code, or it was killed first. Its container dies with
+   * it (the shim asks the kernel for that); one that outlived it all the same is killed here.
+   */
+  private async shimEnded(record: ContainerRecord): Promise<void> {
+    const code = this.readExitCode(record);
+    if (code !== undefined) return this.markExited(record, code);
+    const { pid, startTicks } = record.state;
+    const survivor = pid !== undefined && startTicks !== undefined && isAlive(pid, startTicks);
+    if (survivor) {
+      this.signal(record, 'SIGKILL');
+      await new Promise<void>((resolve) => watchExit({ pid, startTicks }, resolve) ?? resolve());
+    }
+    this.deps.log.warn({ container: record.id, pid }, survivor ? 'the container\'s shim died without recording its exit: killed the container' : 'the container ended without its exit being recorded');
+    await this.markExited(record, survivor || record.state.shimPid !== undefined ? KILLED_EXIT : UNKNOWN_EXIT);
   }
 
   private readExitCode(record: ContainerRecord): number | undefined {
@@ -333,6 +473,8 @@ export class Launcher {
     record.state = { ...record.state, status: 'exited', exitCode: code, finishedAt: new Date().toISOString() };
     delete record.state.pid;
     delete record.state.startTicks;
+    delete record.state.shimPid;
+    delete record.state.shimStartTicks;
     if (record.state.ports) {
       delete record.state.ports;
       await this.withdrawPorts(record);

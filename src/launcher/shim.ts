@@ -1,5 +1,5 @@
 // Starting a container through netctl-shim (addon/shim/netctl-shim.c): the process spawned here
-// exits at once (the shim detaches itself from the daemon), and the shim says "pid N" or
+// exits at once (the shim detaches itself from the daemon), and the shim says "pid N shim M" or
 // "error MESSAGE" on the stdout they share, then lives on alone.
 import path from 'node:path';
 import { runProcess } from '../native/process';
@@ -31,11 +31,11 @@ const DEFAULT_START_TIMEOUT_MS = 20_000;
 const BACKSTOP_MS = 10_000;
 
 /**
- * Resolves with the container process's host PID once it runs (its command has been exec'd). The
- * shim is started with posix_spawn off the event loop (the addon's runProcess), as iptables is:
- * child_process would fork the whole daemon for every container.
+ * Resolves with the host PIDs of the container's process, once it runs (its command has been
+ * exec'd), and of its shim. The shim is started with posix_spawn off the event loop (the addon's
+ * runProcess), as iptables is: child_process would fork the whole daemon for every container.
  */
-export async function startShim(request: ShimRequest, env: Record<string, string>): Promise<number> {
+export async function startShim(request: ShimRequest, env: Record<string, string>): Promise<{ pid: number; shimPid: number }> {
   const startTimeoutMs = request.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS;
   const argv = [SHIM, request.stateDir, request.netns, request.rootfs, request.hostname, request.workdir, String(startTimeoutMs), ...request.cmd];
   // Output ends when the shim has said its word and let go of stdout and stderr.
@@ -44,6 +44,7 @@ export async function startShim(request: ShimRequest, env: Record<string, string
     throw new ContainerStartError(`cannot run ${SHIM}: ${error.message}; build netctl (npm run build)`);
   });
   const line = result.stdout.toString('utf8').trim();
-  if (line.startsWith('pid ')) return Number(line.slice(4));
+  const started = /^pid (\d+) shim (\d+)$/.exec(line);
+  if (started) return { pid: Number(started[1]), shimPid: Number(started[2]) };
   throw new ContainerStartError(line.startsWith('error ') ? line.slice(6) : `netctl-shim failed: ${(line || result.stderr.toString('utf8')).trim() || 'no output'}`);
 }

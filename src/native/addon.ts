@@ -37,9 +37,18 @@ export interface NativeUdpBatch {
   close(): void;
 }
 
+/** A pidfd of a process (any, not only a child), watched on the event loop; see addon/src/process_watch.h. */
+export interface NativeProcessExitWatch {
+  /** onExit() is called once, when the process has exited (at once if it already has). */
+  start(onExit: () => void): void;
+  close(): void;
+}
+
 export interface NativeAddon {
   /** Takes over a bound UDP socket's descriptor (from socketInNetns). */
   UdpBatch: new (fd: number) => NativeUdpBatch;
+  /** Opens a pidfd of `pid`; throws an errno error with code ESRCH when there is no such process. */
+  ProcessExitWatch: new (pid: number) => NativeProcessExitWatch;
   /**
    * Opens a netlink socket of `protocol` (NETLINK_ROUTE = 0), bound to multicast `groups`,
    * inside the network namespace at `netnsPath` (null: the caller's own).

@@ -59,6 +59,7 @@ export const IFLA = {
   LINKINFO: 18,
   IFALIAS: 20,
   AF_SPEC: 26,
+  GROUP: 27,
   NET_NS_FD: 28,
   EXT_MASK: 29,
   LINK_NETNSID: 37,

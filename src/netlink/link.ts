@@ -38,6 +38,11 @@ interface CommonLinkSpec {
   /** Enslave to this bridge at creation. */
   master?: LinkRef;
   txQueueLength?: number;
+  /**
+   * The link's group (IFLA_GROUP). Unlike the alias, the kernel takes it in the create request
+   * itself, so a link marked by its group is never seen unmarked.
+   */
+  group?: number;
 }
 
 export interface VethSpec extends CommonLinkSpec {
@@ -48,6 +53,7 @@ export interface VethSpec extends CommonLinkSpec {
     netns?: NamespaceRef;
     mac?: string;
     mtu?: number;
+    group?: number;
   };
 }
 
@@ -113,6 +119,8 @@ export interface Link {
   /** Set when the parent/peer lives in another namespace (its netnsid there). */
   linkNetnsId: number | undefined;
   alias: string | undefined;
+  /** IFLA_GROUP; 0 unless someone set one. */
+  group: number;
   bridge?: { ageingTime: number | undefined; stp: boolean | undefined; vlanFiltering: boolean | undefined };
   vxlan?: { vni: number; port: number | undefined; local: string | undefined; deviceIndex: number | undefined; learning: boolean; proxy: boolean; l2miss: boolean; l3miss: boolean; ttl: number | undefined; udpChecksum: boolean };
   macvlan?: { mode: MacvlanMode | undefined };
@@ -159,8 +167,9 @@ export class NamespaceFds {
   }
 }
 
-function common(w: AttributeWriter, spec: { mtu?: number; mac?: string; txQueueLength?: number }): void {
+function common(w: AttributeWriter, spec: { mtu?: number; mac?: string; txQueueLength?: number; group?: number }): void {
   if (spec.mtu !== undefined) w.u32(IFLA.MTU, spec.mtu);
+  if (spec.group !== undefined) w.u32(IFLA.GROUP, spec.group);
   if (spec.mac !== undefined) w.bytes(IFLA.ADDRESS, macToBytes(spec.mac));
   if (spec.txQueueLength !== undefined) w.u32(IFLA.TXQLEN, spec.txQueueLength);
 }
@@ -173,6 +182,7 @@ export function encodeLinkCreate(spec: LinkSpec, refs: ResolvedRefs, namespaces:
   checkLinkName(spec.name);
   checkRange('MTU', spec.mtu, 68, 65535);
   checkRange('link index', spec.index, 1, 0x7fffffff);
+  checkRange('link group', spec.group, 0, 0xffffffff);
   const w = new AttributeWriter().string(IFLA.IFNAME, spec.name);
   common(w, spec);
   if (refs.master !== undefined) w.u32(IFLA.MASTER, refs.master);
@@ -279,6 +289,7 @@ export function decodeLink(payload: Buffer): Link {
     parentIndex: readU32(attrs.get(IFLA.LINK)),
     linkNetnsId: readI32(attrs.get(IFLA.LINK_NETNSID)),
     alias: readString(attrs.get(IFLA.IFALIAS)),
+    group: readU32(attrs.get(IFLA.GROUP)) ?? 0,
   };
   if (kind === 'bridge') {
     const ageing = readU32(data.get(IFLA_BR.AGEING_TIME));

@@ -5,6 +5,7 @@
 // So is a descriptor of the namespace, which drivers hand the kernel to create links in it.
 import fs from 'node:fs';
 import { createNamespace, deleteNamespace, sameNamespace } from '../native/netns';
+import { madeByNetctl } from '../kernel/link-group';
 import { type LinkRef, NetlinkHandle, type RouteSpec } from '../netlink';
 
 export type Family = 'ipv4' | 'ipv6';
@@ -75,6 +76,17 @@ export class Sandbox {
     if (Object.keys(gateways).length === 0) return;
     const netlink = this.handle();
     await Promise.all(defaultRoutes(gateways).map((route) => netlink.routeReplace(route)));
+  }
+
+  /**
+   * Removes the interfaces netctl made here (its link group) that are not in `expected`: a crash
+   * came between making one and recording its endpoint. Returns their names.
+   */
+  async removeStrayInterfaces(expected: ReadonlySet<string>): Promise<string[]> {
+    const netlink = this.handle();
+    const strays = (await netlink.linkList()).filter((link) => madeByNetctl(link) && !expected.has(link.name));
+    for (const link of strays) await netlink.linkDel(link.index).catch((error: unknown) => (isGone(error) ? undefined : Promise.reject(error)));
+    return strays.map((link) => link.name);
   }
 
   /** An open descriptor of the namespace, valid until close() or destroy(). */

@@ -10,7 +10,7 @@ const ENODEV = 19;
 const EEXIST = 17;
 
 const link = (fields: Partial<Link> & Pick<Link, 'index' | 'name'>): Link => ({
-  kind: '', mtu: 1500, mac: '02:00:00:00:00:01', up: true, flags: 0, operstate: 'up', masterIndex: undefined, parentIndex: undefined, linkNetnsId: undefined, alias: undefined, ...fields,
+  kind: '', mtu: 1500, mac: '02:00:00:00:00:01', up: true, flags: 0, operstate: 'up', masterIndex: undefined, parentIndex: undefined, linkNetnsId: undefined, alias: undefined, group: 0, ...fields,
 });
 
 /** A host with eth0 whose VLAN 10 exists already as eth0.10. */

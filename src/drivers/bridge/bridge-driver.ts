@@ -1,26 +1,30 @@
 // The bridge driver: one Linux bridge per network with the gateway addresses on it, the
-// network's firewall chains, and the sysctls forwarding needs. Every bridge it makes carries an
-// alias naming its network, so a restart can tell netctl's bridges from the admin's and remove
-// those a crash orphaned. A network may instead use an admin's bridge, named in its options, as
-// Docker does: netctl then adds only its gateway addresses, marked as its own (IFA_PROTO), and
-// takes away only those when the network goes. Endpoints' veths on such a bridge carry an alias
-// naming the endpoint, so a restart can remove those a crash orphaned there too.
+// network's firewall chains, and the sysctls forwarding needs. Every bridge and veth it makes is
+// in netctl's link group from its creation, and a bridge also carries an alias naming its
+// network, so a restart can tell netctl's links from the admin's and remove those a crash
+// orphaned. A network may instead use an admin's bridge, named in its options, as Docker does:
+// netctl then adds only its gateway addresses, marked as its own (IFA_PROTO), and takes away only
+// those when the network goes (or, after a crash, when no network claims them).
+import fs from 'node:fs';
 import type pino from 'pino';
 import type { Firewall, NetworkRules, PublishedPort } from '../../firewall';
 import { addressOf } from '../../ip/address';
+import { loadModule } from '../../kernel/modules';
 import { ensureSysctl } from '../../kernel/sysctl';
 import type { Link, NetlinkHandle } from '../../netlink';
 import { Rollback } from '../../util/rollback';
 import { gatewaysFor } from '../gateways';
+import { madeByNetctl, NETCTL_LINK_GROUP } from '../../kernel/link-group';
 import { findLink, unlessGone } from '../links';
-import { type Capability, type Driver, type EndpointSpec, InvalidOptionError, type JoinInfo, type JoinTarget, type NetworkSpec, type PortMapping } from '../driver';
-import { BRIDGE_NAME, type BridgeOptions, bridgeNameOf, parseBridgeOptions } from './options';
+import { crashPoint } from '../../util/crash-point';
+import { type Capability, type Driver, type EndpointSpec, InvalidOptionError, type JoinInfo, type JoinTarget, type NetworkSpec, type PortMapping, type RestoreResult } from '../driver';
+import { BRIDGE_NAME, type BridgeOptions, ENABLE_ICC, bridgeNameOf, parseBridgeOptions, requestedBridgeName } from './options';
 import { PortTable } from './ports';
 
 const ALIAS_PREFIX = 'netctl-network:';
-const isOurs = (bridge: Link): boolean => bridge.alias?.startsWith(ALIAS_PREFIX) ?? false;
+const isOurs = (bridge: Link): boolean => madeByNetctl(bridge) || (bridge.alias?.startsWith(ALIAS_PREFIX) ?? false);
 
-/** Marks a host veth on a bridge named in the options, which may be an admin's with ports of others. */
+/** How earlier versions marked a host veth on an admin's bridge (the link group does now). */
 const ENDPOINT_ALIAS_PREFIX = 'netctl-endpoint:';
 
 /** IFA_PROTO of the gateway addresses netctl adds (iproute2 shows it as `proto 110`): not an admin's. */
@@ -28,6 +32,7 @@ const GATEWAY_PROTOCOL = 110;
 
 /** The host end of an endpoint's veth pair: named after the endpoint, so no lookup is needed to find it. */
 const hostVethName = (endpointId: string): string => `veth${endpointId.slice(0, 11)}`;
+const HOST_VETH = /^veth[0-9a-f]{11}$/;
 
 export interface BridgeDriverDeps {
   /** A netlink handle in the namespace the daemon manages. */
@@ -71,6 +76,7 @@ export class BridgeDriver implements Driver {
         bridge = existing;
         rollback.push(`removing the gateway addresses from bridge ${name}`, () => this.removeGatewayAddresses(bridge, spec));
         await this.ensureAddresses(bridge, spec, options);
+        crashPoint('bridge-create:gateway-added');
         if (!bridge.up) {
           await netlink.linkSetUp(bridge.index);
           rollback.push(`setting bridge ${name} down again`, () => netlink.linkSetDown(bridge.index));
@@ -79,8 +85,9 @@ export class BridgeDriver implements Driver {
         bridge = await this.makeBridge(spec, options, name);
         rollback.push(`deleting bridge ${name}`, () => netlink.linkDel(bridge.index));
       }
-      this.enableForwarding(spec, options);
+      await this.enableForwarding(spec, options);
       await this.deps.firewall.applyNetwork(this.firewallRules(spec, options, name));
+      crashPoint('bridge-create:rules-applied');
       this.bridgeIndex.set(spec.id, bridge.index);
     } catch (error) {
       for (const failure of await rollback.run()) this.deps.log.error({ err: failure.error, network: spec.id }, `rollback: ${failure.what} failed`);
@@ -89,7 +96,7 @@ export class BridgeDriver implements Driver {
   }
 
   async deleteNetwork(spec: NetworkSpec): Promise<void> {
-    const name = bridgeNameOf(spec.id, parseBridgeOptions(spec.options));
+    const name = requestedBridgeName(spec.id, spec.options);
     const { netlink } = this.deps;
     const bridge = await findLink(netlink, name);
     // Both wait on the kernel (RCU grace periods for the device and for nf_tables chain removal),
@@ -113,7 +120,7 @@ export class BridgeDriver implements Driver {
     const mtu = options.mtu !== undefined ? { mtu: options.mtu } : {};
     const bridge = bridgeNameOf(network.id, options);
     const create = (master: string | number): Promise<Link> =>
-      netlink.linkAdd({ kind: 'veth', name: hostName, master, up: true, ...mtu, peer: { name: target.ifname, netns: target.sandboxFd ?? target.sandboxKey, mac: endpoint.mac, ...mtu } });
+      netlink.linkAdd({ kind: 'veth', name: hostName, master, up: true, group: NETCTL_LINK_GROUP, ...mtu, peer: { name: target.ifname, netns: target.sandboxFd ?? target.sandboxKey, mac: endpoint.mac, group: NETCTL_LINK_GROUP, ...mtu } });
     const known = this.bridgeIndex.get(network.id);
     // A master index that names no device is EINVAL, and the pair is not left behind.
     const veth = await create(known ?? bridge).catch((error: unknown) => {
@@ -121,17 +128,13 @@ export class BridgeDriver implements Driver {
       this.bridgeIndex.delete(network.id);
       return create(bridge);
     });
+    crashPoint('bridge-join:veth-made');
     try {
       // By index: a lookup by name makes the kernel describe the veth, whose cost grows with the
       // number of namespaces its peers live in (4 ms at 500 containers).
       // A bridge port needs no IPv6 of its own: set while its peer is still down, so the host end
       // gets no link-local address, routes or MLD reports (one datagram with the port settings).
-      await Promise.all([
-        netlink.bridgePortSet(veth.index, { hairpin: true }),
-        netlink.linkSetAddrGenMode(veth.index, 'none'),
-        // The kernel ignores IFLA_IFALIAS when it creates a link: a message of its own, paid only here.
-        options.bridgeName !== undefined ? netlink.linkSetAlias(veth.index, `${ENDPOINT_ALIAS_PREFIX}${endpoint.id}`) : undefined,
-      ]);
+      await Promise.all([netlink.bridgePortSet(veth.index, { hairpin: true }), netlink.linkSetAddrGenMode(veth.index, 'none')]);
     } catch (error) {
       await netlink.linkDel(hostName).catch(() => undefined);
       throw error;
@@ -169,26 +172,20 @@ export class BridgeDriver implements Driver {
     return resolved;
   }
 
-  async restore(networks: readonly NetworkSpec[], endpoints: readonly EndpointSpec[]): Promise<string[]> {
+  async restore(networks: readonly NetworkSpec[], endpoints: readonly EndpointSpec[]): Promise<RestoreResult> {
     const { netlink, log } = this.deps;
     const links = await netlink.linkList();
     const byName = new Map(links.map((l) => [l.name, l]));
-    const wanted = new Set<string>();
+    const failed: RestoreResult['failed'] = [];
+    const restored = new Map<string, { spec: NetworkSpec; options: BridgeOptions; name: string }>();
     for (const spec of networks) {
-      const options = parseBridgeOptions(spec.options);
-      const name = bridgeNameOf(spec.id, options);
-      wanted.add(name);
-      const link = byName.get(name);
-      if (!link) {
-        log.warn({ network: spec.id, bridge: name }, 'bridge missing: recreating it');
-        this.bridgeIndex.set(spec.id, (await this.makeBridge(spec, options, name)).index);
-      } else {
-        await this.ensureAddresses(link, spec, options);
-        if (!link.up) await netlink.linkSetUp(link.index);
-        this.bridgeIndex.set(spec.id, link.index);
+      try {
+        restored.set(spec.id, await this.restoreNetwork(spec, byName.get(requestedBridgeName(spec.id, spec.options))));
+      } catch (error) {
+        failed.push({ networkId: spec.id, error: error as Error });
       }
-      this.enableForwarding(spec, options);
     }
+    const wanted = new Set(networks.map((spec) => requestedBridgeName(spec.id, spec.options)));
     for (const link of links) {
       if (link.kind === 'bridge' && isOurs(link) && !wanted.has(link.name)) {
         log.warn({ bridge: link.name }, 'bridge of no network (left by a crash): removing it');
@@ -196,20 +193,54 @@ export class BridgeDriver implements Driver {
       }
     }
     for (const endpoint of endpoints) {
-      if (endpoint.ports && endpoint.ports.length > 0 && endpoint.ipv4) this.ports.set(endpoint.networkId, endpoint.id, addressOf(endpoint.ipv4), endpoint.ports);
+      if (restored.has(endpoint.networkId) && endpoint.ports && endpoint.ports.length > 0 && endpoint.ipv4) this.ports.set(endpoint.networkId, endpoint.id, addressOf(endpoint.ipv4), endpoint.ports);
     }
-    const rules = networks.map((spec) => {
-      const options = parseBridgeOptions(spec.options);
-      return this.firewallRules(spec, options, bridgeNameOf(spec.id, options));
-    });
-    await this.deps.firewall.reconcile(rules);
-    return this.restoreEndpoints(endpoints);
+    const rules = [...restored.values()].map(({ spec, options, name }) => this.firewallRules(spec, options, name));
+    // A failed network's chains stay as they are: its removal takes them.
+    for (const failure of await this.deps.firewall.reconcile(rules, failed.map((f) => f.networkId))) {
+      restored.delete(failure.networkId);
+      failed.push(failure);
+    }
+    await this.removeUnclaimedGateways(networks);
+    const rejoin = await this.restoreEndpoints(endpoints);
+    return { rejoin: rejoin.filter((id) => restored.has(endpoints.find((e) => e.id === id)!.networkId)), failed };
+  }
+
+  /** Brings one network's bridge back as it should be. */
+  private async restoreNetwork(spec: NetworkSpec, link: Link | undefined): Promise<{ spec: NetworkSpec; options: BridgeOptions; name: string }> {
+    const options = parseBridgeOptions(spec.options);
+    const name = bridgeNameOf(spec.id, options);
+    if (!link) {
+      this.deps.log.warn({ network: spec.id, bridge: name }, 'bridge missing: recreating it');
+      this.bridgeIndex.set(spec.id, (await this.makeBridge(spec, options, name)).index);
+    } else {
+      await this.ensureAddresses(link, spec, options);
+      if (!link.up) await this.deps.netlink.linkSetUp(link.index);
+      this.bridgeIndex.set(spec.id, link.index);
+    }
+    await this.enableForwarding(spec, options);
+    return { spec, options, name };
   }
 
   /**
-   * Removes host veths of no endpoint (left by a crash): any on netctl's own bridges, and on a
-   * bridge named in the options (maybe an admin's, with ports of other programs) those marked as
-   * an endpoint's. Returns the endpoints whose veth is gone.
+   * Gateway addresses netctl added (IFA_PROTO) that no network claims on that device: a crash
+   * came between adding one to an admin's bridge and recording its network.
+   */
+  private async removeUnclaimedGateways(networks: readonly NetworkSpec[]): Promise<void> {
+    const { netlink, log } = this.deps;
+    const names = new Map((await netlink.linkList()).map((l) => [l.index, l.name]));
+    const claimed = new Set(networks.flatMap((spec) => [...spec.ipv4, ...spec.ipv6].map((data) => `${requestedBridgeName(spec.id, spec.options)} ${data.gateway}`)));
+    for (const address of await netlink.addrList()) {
+      if (address.protocol !== GATEWAY_PROTOCOL || claimed.has(`${names.get(address.linkIndex)} ${address.address}`)) continue;
+      log.warn({ link: names.get(address.linkIndex), address: address.address }, 'gateway address of no network (left by a crash): removing it');
+      await netlink.addrDel(address.linkIndex, address.address).catch(unlessGone);
+    }
+  }
+
+  /**
+   * Removes host veths of no endpoint (left by a crash): those netctl made (its link group, or
+   * the alias of earlier versions), and any on netctl's own bridges. Returns the endpoints whose
+   * veth is gone.
    */
   private async restoreEndpoints(endpoints: readonly EndpointSpec[]): Promise<string[]> {
     const { netlink, log } = this.deps;
@@ -219,7 +250,8 @@ export class BridgeDriver implements Driver {
     for (const link of links) {
       if (link.kind !== 'veth' || wanted.has(link.name)) continue;
       const onOurBridge = link.masterIndex !== undefined && ours.has(link.masterIndex);
-      if (!onOurBridge && !link.alias?.startsWith(ENDPOINT_ALIAS_PREFIX)) continue;
+      const markedOurs = (madeByNetctl(link) && HOST_VETH.test(link.name)) || link.alias?.startsWith(ENDPOINT_ALIAS_PREFIX);
+      if (!onOurBridge && !markedOurs) continue;
       log.warn({ link: link.name }, 'veth of no endpoint (left by a crash): removing it');
       await netlink.linkDel(link.index).catch(unlessGone);
     }
@@ -230,10 +262,12 @@ export class BridgeDriver implements Driver {
   /** Creates the bridge (down), marks it as the network's, addresses it and brings it up. */
   private async makeBridge(spec: NetworkSpec, options: BridgeOptions, name: string): Promise<Link> {
     const { netlink } = this.deps;
-    const bridge = await netlink.linkAdd({ kind: 'bridge', name, ...(options.mtu !== undefined ? { mtu: options.mtu } : {}) });
+    const bridge = await netlink.linkAdd({ kind: 'bridge', name, group: NETCTL_LINK_GROUP, ...(options.mtu !== undefined ? { mtu: options.mtu } : {}) });
+    crashPoint('bridge-create:bridge-made');
     try {
       await netlink.linkSetAlias(bridge.index, `${ALIAS_PREFIX}${spec.id}`);
       await this.ensureAddresses(bridge, spec, options);
+      crashPoint('bridge-create:gateway-added');
       await netlink.linkSetUp(bridge.index);
       return bridge;
     } catch (error) {
@@ -274,11 +308,15 @@ export class BridgeDriver implements Driver {
     }
   }
 
-  private enableForwarding(spec: NetworkSpec, options: BridgeOptions): void {
+  private async enableForwarding(spec: NetworkSpec, options: BridgeOptions): Promise<void> {
     ensureSysctl('net/ipv4/ip_forward', '1');
     if (spec.ipv6.length > 0) ensureSysctl('net/ipv6/conf/all/forwarding', '1');
-    // ICC off is enforced in iptables, which bridged frames reach only through bridge netfilter.
+    // ICC off is enforced in iptables, which bridged frames reach only through bridge netfilter,
+    // a module a fresh boot may not have loaded yet.
     if (!options.icc) {
+      if (!fs.existsSync('/proc/sys/net/bridge') && !(await loadModule('br_netfilter'))) {
+        throw new InvalidOptionError(`network ${spec.name} has inter-container communication off (${ENABLE_ICC}=false), which needs the kernel's bridge netfilter: "modprobe br_netfilter" failed; load it, or allow inter-container communication`);
+      }
       ensureSysctl('net/bridge/bridge-nf-call-iptables', '1');
       if (spec.ipv6.length > 0) ensureSysctl('net/bridge/bridge-nf-call-ip6tables', '1');
     }

@@ -79,6 +79,14 @@ export function parseBridgeOptions(options: Readonly<Record<string, string>>): B
   };
 }
 
+/**
+ * The bridge name options ask for, unchecked: for taking away a network whose stored options no
+ * longer parse. Only links netctl marked as its own are ever deleted by that name.
+ */
+export function requestedBridgeName(networkId: string, options: Readonly<Record<string, string>>): string {
+  return options[BRIDGE_NAME] ?? `br-${networkId.slice(0, 12)}`;
+}
+
 /** The device name of a network's bridge. */
 export function bridgeNameOf(networkId: string, options: BridgeOptions): string {
   return options.bridgeName ?? `br-${networkId.slice(0, 12)}`;

@@ -5,12 +5,13 @@
 import type pino from 'pino';
 import { formatPrefix, parsePrefix, type Prefix, prefixesOverlap } from '../../ip/address';
 import { InvalidArgumentError, type MacvlanMode, NetlinkHandle } from '../../netlink';
-import { type Capability, type Driver, type EndpointSpec, InvalidOptionError, type JoinInfo, type JoinTarget, MissingKernelFeatureError, type NetworkSpec, type PortMapping } from '../driver';
+import { type Capability, type Driver, type EndpointSpec, InvalidOptionError, type JoinInfo, type JoinTarget, MissingKernelFeatureError, type NetworkSpec, type PortMapping, type RestoreResult } from '../driver';
 import { gatewaysFor } from '../gateways';
+import { NETCTL_LINK_GROUP } from '../../kernel/link-group';
 import { findLink, isGone, unlessGone } from '../links';
 import { SerialQueue } from '../../util/serial';
 import { parseMacvlanOptions } from './options';
-import { ensureParent, OWNED_PARENT_ALIAS, type ParentPlan, planParent, removeOwnedParent, unsupported } from './parent';
+import { ensureParent, isOwnedParent, type ParentPlan, planParent, removeOwnedParent, unsupported } from './parent';
 
 export interface MacvlanDriverDeps {
   /** A netlink handle in the namespace the daemon manages (where parents are). */
@@ -72,11 +73,28 @@ export class MacvlanDriver implements Driver {
   }
 
   async deleteNetwork(spec: NetworkSpec): Promise<void> {
-    const network = this.networks.get(spec.id) ?? this.describe(spec);
+    const network = this.networks.get(spec.id) ?? this.tryDescribe(spec);
     this.networks.delete(spec.id);
+    // Options that no longer parse (a network that failed at start) still name its parent, or
+    // it had one of netctl's own; only a parent netctl made is ever removed.
+    const parents = network ? [network.parent.name] : [spec.options['parent'], `dm-${spec.id.slice(0, 12)}`].filter((name): name is string => name !== undefined);
     await this.parentChanges.run(async () => {
-      if (this.usersOf(network.parent.name).length === 0) await removeOwnedParent(this.deps.netlink, network.parent.name);
+      for (const parent of parents) {
+        if (this.usersOf(parent).length > 0) continue;
+        await removeOwnedParent(this.deps.netlink, parent).catch((error: unknown) => {
+          if (network) throw error;
+          this.deps.log.warn({ err: error, network: spec.id, parent }, 'could not check the parent of a network that failed at start');
+        });
+      }
     });
+  }
+
+  private tryDescribe(spec: NetworkSpec): MacvlanNetwork | undefined {
+    try {
+      return this.describe(spec);
+    } catch {
+      return undefined;
+    }
   }
 
   async join(network: NetworkSpec, endpoint: EndpointSpec, target: JoinTarget): Promise<JoinInfo> {
@@ -115,7 +133,7 @@ export class MacvlanDriver implements Driver {
     let index = target.preferredIndex;
     for (;;) {
       try {
-        await this.deps.netlink.linkAddInNamespace({ kind: 'macvlan', name: target.ifname, parent, mode: network.mode, mac, ...(index === undefined ? {} : { index }) }, target.sandboxFd ?? target.sandboxKey);
+        await this.deps.netlink.linkAddInNamespace({ kind: 'macvlan', name: target.ifname, parent, mode: network.mode, mac, group: NETCTL_LINK_GROUP, ...(index === undefined ? {} : { index }) }, target.sandboxFd ?? target.sandboxKey);
         return index;
       } catch (error) {
         if (typeof parent === 'number' && isGone(error)) {
@@ -150,10 +168,17 @@ export class MacvlanDriver implements Driver {
     return [];
   }
 
-  async restore(networks: readonly NetworkSpec[], endpoints: readonly EndpointSpec[]): Promise<string[]> {
+  async restore(networks: readonly NetworkSpec[], endpoints: readonly EndpointSpec[]): Promise<RestoreResult> {
     const { netlink, log } = this.deps;
+    const failed: RestoreResult['failed'] = [];
     for (const spec of networks) {
-      const network = this.describe(spec);
+      let network: MacvlanNetwork;
+      try {
+        network = this.describe(spec);
+      } catch (error) {
+        failed.push({ networkId: spec.id, error: error as Error });
+        continue;
+      }
       this.networks.set(spec.id, network);
       try {
         await this.useKernelName(network);
@@ -167,11 +192,13 @@ export class MacvlanDriver implements Driver {
     }
     const wanted = new Set([...this.networks.values()].map((n) => n.parent.name));
     for (const link of await netlink.linkList()) {
-      if (link.alias !== OWNED_PARENT_ALIAS || wanted.has(link.name)) continue;
+      // A veth parent's peer goes with it; it is no parent of its own.
+      if (!isOwnedParent(link) || wanted.has(link.name) || wanted.has(link.name.replace(/^dp-/, 'dm-'))) continue;
       log.warn({ link: link.name }, 'macvlan parent of no network (left by a crash): removing it');
       await removeOwnedParent(netlink, link.name);
     }
-    return missingInterfaces(endpoints);
+    const healthy = endpoints.filter((e) => this.networks.has(e.networkId));
+    return { rejoin: await missingInterfaces(healthy), failed };
   }
 
   private describe(spec: NetworkSpec): MacvlanNetwork {

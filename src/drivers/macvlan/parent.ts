@@ -1,14 +1,22 @@
 // The parent interface of a macvlan network: the admin's own interface; a VLAN sub-interface
 // netctl makes on it for `-o parent=IFACE.VID`; or, for a network with no way out (no parent, or
-// --internal), a link of netctl's own. What netctl made carries an alias, so it is removed with
-// the last network using it and never otherwise.
+// --internal), a link of netctl's own. What netctl made is in its link group from creation and
+// carries an alias, so it is removed with the last network using it and never otherwise.
 import type { Link, NetlinkHandle } from '../../netlink';
 import { InvalidOptionError, MissingKernelFeatureError, type NetworkSpec } from '../driver';
+import { madeByNetctl, NETCTL_LINK_GROUP } from '../../kernel/link-group';
 import { findLink, unlessGone } from '../links';
+import { crashPoint } from '../../util/crash-point';
 import type { MacvlanOptions } from './options';
 
 /** The alias of links netctl made to be macvlan parents. */
 export const OWNED_PARENT_ALIAS = 'netctl-macvlan-parent';
+
+/**
+ * A parent netctl made: its alias, or (a crash between creating and naming it) its link group on
+ * a kind only parents have, VLAN, or the names of netctl's own parents (a dummy, or a veth pair).
+ */
+export const isOwnedParent = (link: Link): boolean => link.alias === OWNED_PARENT_ALIAS || (madeByNetctl(link) && (link.kind === 'vlan' || /^d[mp]-[0-9a-f]{12}$/.test(link.name)));
 
 export type ParentPlan =
   /** `badVlan`: what is wrong with the name read as IFACE.VID, should no interface have it. */
@@ -33,7 +41,7 @@ export function planParent(spec: NetworkSpec, options: MacvlanOptions): ParentPl
 export async function ensureParent(netlink: NetlinkHandle, plan: ParentPlan): Promise<{ parent: Link; created: boolean }> {
   const existing = await findLink(netlink, plan.name);
   if (existing) {
-    if (existing.alias !== OWNED_PARENT_ALIAS) await checkUsable(netlink, existing);
+    if (!isOwnedParent(existing)) await checkUsable(netlink, existing);
     return { parent: existing, created: false };
   }
   switch (plan.kind) {
@@ -53,7 +61,7 @@ export async function ensureParent(netlink: NetlinkHandle, plan: ParentPlan): Pr
 /** Removes a parent netctl made; the admin's interfaces are never touched. */
 export async function removeOwnedParent(netlink: NetlinkHandle, name: string): Promise<void> {
   const link = await findLink(netlink, name);
-  if (link?.alias !== OWNED_PARENT_ALIAS) return;
+  if (!link || !isOwnedParent(link)) return;
   await netlink.linkDel(link.index).catch(unlessGone);
 }
 
@@ -69,6 +77,7 @@ async function checkUsable(netlink: NetlinkHandle, link: Link): Promise<void> {
 /** Creates a link, then marks it as netctl's; a link that cannot be marked is removed again. */
 async function owned(netlink: NetlinkHandle, name: string, create: () => Promise<Link>): Promise<Link> {
   const link = await create();
+  crashPoint('macvlan-create:parent-made');
   try {
     await netlink.linkSetAlias(link.index, OWNED_PARENT_ALIAS);
     return link;
@@ -83,7 +92,7 @@ export const unsupported = (error: unknown): boolean => (error as { code?: strin
 
 async function createVlan(netlink: NetlinkHandle, plan: Extract<ParentPlan, { kind: 'vlan' }>): Promise<Link> {
   try {
-    return await netlink.linkAdd({ kind: 'vlan', name: plan.name, parent: plan.base, vlanId: plan.vlanId, up: true });
+    return await netlink.linkAdd({ kind: 'vlan', name: plan.name, parent: plan.base, vlanId: plan.vlanId, up: true, group: NETCTL_LINK_GROUP });
   } catch (error) {
     // No link has the name (looked up before): the kernel has this VLAN on the base already, under
     // another name (eth0.10 for eth0.010, or an admin's vlan10).
@@ -108,11 +117,11 @@ async function createVlan(netlink: NetlinkHandle, plan: Extract<ParentPlan, { ki
  */
 async function createOwn(netlink: NetlinkHandle, plan: Extract<ParentPlan, { kind: 'own' }>): Promise<Link> {
   try {
-    return await netlink.linkAdd({ kind: 'dummy', name: plan.name, up: true });
+    return await netlink.linkAdd({ kind: 'dummy', name: plan.name, up: true, group: NETCTL_LINK_GROUP });
   } catch (error) {
     if (!unsupported(error)) throw error;
   }
-  const link = await netlink.linkAdd({ kind: 'veth', name: plan.name, up: true, peer: { name: plan.peer } });
+  const link = await netlink.linkAdd({ kind: 'veth', name: plan.name, up: true, group: NETCTL_LINK_GROUP, peer: { name: plan.peer, group: NETCTL_LINK_GROUP } });
   try {
     await netlink.linkSetUp(plan.peer);
     return link;

@@ -1,6 +1,6 @@
 // The "null" driver of Docker's predefined `none` network: a sandbox with loopback only. It has
 // no kernel objects of its own and takes no addresses.
-import { type Capability, type Driver, type EndpointSpec, InvalidOptionError, type JoinInfo, type NetworkSpec, type PortMapping } from '../driver';
+import { type Capability, type Driver, type EndpointSpec, InvalidOptionError, type JoinInfo, type NetworkSpec, type PortMapping, type RestoreResult } from '../driver';
 
 /** Shared by drivers whose networks have nothing in the kernel: null and host. */
 export abstract class StatelessDriver implements Driver {
@@ -34,8 +34,8 @@ export abstract class StatelessDriver implements Driver {
     return [];
   }
 
-  async restore(): Promise<string[]> {
-    return [];
+  async restore(): Promise<RestoreResult> {
+    return { rejoin: [], failed: [] };
   }
 }
 
