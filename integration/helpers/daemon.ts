@@ -15,6 +15,8 @@ export interface TestDaemon {
   root: string;
   runDir: string;
   process: ChildProcess;
+  /** Settles when the daemon process has ended (its stderr drained). */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   /** stderr so far (pino JSON lines). */
   logs(): string;
   /** SIGTERM, wait (bounded) for exit; resolves to the exit code. */
@@ -57,6 +59,8 @@ export interface StartOptions {
   /** Reuse the state of an earlier daemon (restart tests). */
   root?: string;
   runDir?: string;
+  /** Added to the daemon's environment (e.g. NETCTL_TEST_CRASH_AT). */
+  env?: Record<string, string>;
 }
 
 export async function startDaemon(t: { teardown(fn: () => Promise<void> | void): void }, options: StartOptions): Promise<TestDaemon> {
@@ -67,17 +71,18 @@ export async function startDaemon(t: { teardown(fn: () => Promise<void> | void):
   const [command, ...prefixArgs] = [...(options.prefix ?? []), 'nsenter'];
   const child = spawn(command!, [...prefixArgs, `--net=${options.netns}`, process.execPath, CLI, 'daemon', '--root', root, '--exec-root', runDir, '-H', `unix://${socketPath}`, ...(options.args ?? [])], {
     stdio: ['ignore', 'ignore', 'pipe'],
+    ...(options.env ? { env: { ...process.env, ...options.env } } : {}),
   });
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
   // 'close', not 'exit': it comes after stderr is drained, so logs() has the last lines.
-  const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('close', (code, signal) => resolve({ code, signal })));
 
   const stop = async (): Promise<number | null> => {
     if (child.exitCode === null && child.signalCode === null) {
       child.kill('SIGTERM');
       const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-      const code = await exited;
+      const { code } = await exited;
       clearTimeout(timer);
       return code;
     }
@@ -95,7 +100,7 @@ export async function startDaemon(t: { teardown(fn: () => Promise<void> | void):
   // Generous: on two busy cores a whole suite of daemons, etcds and iptables runs at once.
   const deadline = Date.now() + 45_000;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`daemon exited with ${child.exitCode} before it was ready:\n${stderr}`);
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`daemon exited with ${child.exitCode ?? child.signalCode} before it was ready:\n${stderr}`);
     try {
       if ((await request(socketPath, 'GET', '/_ping')).status === 200) break;
     } catch {
@@ -104,5 +109,5 @@ export async function startDaemon(t: { teardown(fn: () => Promise<void> | void):
     if (Date.now() > deadline) throw new Error(`daemon did not answer /_ping within 45 s:\n${stderr}`);
     await new Promise((r) => setTimeout(r, 50));
   }
-  return { socketPath, root, runDir, process: child, logs: () => stderr, stop };
+  return { socketPath, root, runDir, process: child, exited, logs: () => stderr, stop };
 }

@@ -50,7 +50,9 @@ export function addNetworkRoutes(router: Router, controller: Controller): void {
   router.add('GET', '/networks/{id}', (request) => {
     const network = controller.find(request.params['id']!);
     const endpoints = controller.endpoints({ networkId: network.id }).map((endpoint) => ({ endpoint, sandbox: controller.sandbox(endpoint.sandboxId) }));
-    return { status: 200, body: networkJson(network, endpoints) };
+    const failure = controller.failure(network.id);
+    // Not a Docker field: why a network could not be brought back at start (it takes no containers).
+    return { status: 200, body: { ...networkJson(network, endpoints), ...(failure !== undefined ? { Error: failure } : {}) } };
   });
 
   router.add('POST', '/networks/create', async (request) => {
