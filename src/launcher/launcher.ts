@@ -427,20 +427,22 @@ export class Launcher {
   private watchShim(record: ContainerRecord): void {
     const { pid, startTicks, shimPid, shimStartTicks } = record.state;
     const watched = shimPid !== undefined && shimStartTicks !== undefined ? { pid: shimPid, startTicks: shimStartTicks } : pid !== undefined && startTicks !== undefined ? { pid, startTicks } : undefined;
-    const ended = (): void => {
+    const ended = (seen: boolean): void => {
       this.watchers.delete(record.id);
-      void this.shimEnded(record).catch((error: unknown) => this.deps.log.error({ err: error, container: record.id }, 'could not record the container\'s exit'));
+      void this.shimEnded(record, seen).catch((error: unknown) => this.deps.log.error({ err: error, container: record.id }, 'could not record the container\'s exit'));
     };
-    const watch = watched && watchExit(watched, ended);
+    const watch = watched && watchExit(watched, () => ended(true));
     if (watch) this.watchers.set(record.id, watch);
-    else ended();
+    else ended(false);
   }
 
   /**
    * The shim is gone: it recorded the exit code, or it was killed first. Its container dies with
-   * it (the shim asks the kernel for that); one that outlived it all the same is killed here.
+   * it (the shim asks the kernel for that); one that outlived it all the same is killed here. An
+   * end the daemon saw is a kill (137, as Docker reports a container whose shim died); one that
+   * came while no daemon watched (a reboot, say) is unknown (255, as Docker shows it).
    */
-  private async shimEnded(record: ContainerRecord): Promise<void> {
+  private async shimEnded(record: ContainerRecord, seen: boolean): Promise<void> {
     const code = this.readExitCode(record);
     if (code !== undefined) return this.markExited(record, code);
     const { pid, startTicks } = record.state;
@@ -450,7 +452,7 @@ export class Launcher {
       await new Promise<void>((resolve) => watchExit({ pid, startTicks }, resolve) ?? resolve());
     }
     this.deps.log.warn({ container: record.id, pid }, survivor ? 'the container\'s shim died without recording its exit: killed the container' : 'the container ended without its exit being recorded');
-    await this.markExited(record, survivor || record.state.shimPid !== undefined ? KILLED_EXIT : UNKNOWN_EXIT);
+    await this.markExited(record, survivor || seen ? KILLED_EXIT : UNKNOWN_EXIT);
   }
 
   private readExitCode(record: ContainerRecord): number | undefined {

@@ -10,20 +10,26 @@ export interface ProcessRef {
   startTicks: number;
 }
 
-export function startTicksOf(pid: number): number | undefined {
+/** Fields 3 on of /proc/PID/stat (state first); undefined when there is no such process. */
+function statFields(pid: number): string[] | undefined {
   try {
     const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
     // The command name (field 2) may hold spaces and parentheses: count from the last ')'.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return Number(fields[19]);
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   } catch {
     return undefined;
   }
 }
 
-/** True when `pid` runs and is the process that started at `startTicks`. */
+export function startTicksOf(pid: number): number | undefined {
+  const fields = statFields(pid);
+  return fields === undefined ? undefined : Number(fields[19]);
+}
+
+/** True when `pid` runs (a zombie has ended) and is the process that started at `startTicks`. */
 export function isAlive(pid: number, startTicks: number): boolean {
-  return startTicksOf(pid) === startTicks;
+  const fields = statFields(pid);
+  return fields !== undefined && fields[0] !== 'Z' && fields[0] !== 'X' && Number(fields[19]) === startTicks;
 }
 
 /**
