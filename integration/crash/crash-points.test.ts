@@ -96,6 +96,20 @@ const SCENARIOS: Scenario[] = [
     points: ['publish:rules-applied', 'container-start:ports-published', 'container-start:shim-started'],
   },
   {
+    name: 'network connect',
+    setup: [network('n1'), { ...network('n2'), body: { Name: 'n2', IPAM: { Config: [{ Subnet: '10.96.0.0/24' }] } } }, container('c1', 'n1'), start('c1')],
+    operation: { method: 'POST', path: '/networks/n2/connect', body: { Container: 'c1' } },
+    retry: [200, 403],
+    points: ['connect:addresses-allocated', 'bridge-join:veth-made', 'connect:joined', 'connect:configured'],
+  },
+  {
+    name: 'network disconnect',
+    setup: [network('n1'), { ...network('n2'), body: { Name: 'n2', IPAM: { Config: [{ Subnet: '10.96.0.0/24' }] } } }, container('c1', 'n1'), start('c1'), { method: 'POST', path: '/networks/n2/connect', body: { Container: 'c1' } }],
+    operation: { method: 'POST', path: '/networks/n2/disconnect', body: { Container: 'c1' } },
+    retry: [200, 403],
+    points: ['disconnect:left', 'disconnect:record-deleted'],
+  },
+  {
     name: 'container rm -f',
     setup: [network('n1'), container('c1', 'n1', { PortBindings: { '80/tcp': [{ HostPort: '8080' }] } }), start('c1')],
     operation: { method: 'DELETE', path: '/containers/c1?force=1' },

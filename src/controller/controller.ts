@@ -162,6 +162,11 @@ export class Controller {
     return this.attachments.ofSandbox(sandboxId).flatMap((e) => e.ports ?? []);
   }
 
+  /** A sandbox's addresses on all its networks, plain, in the order it was connected. */
+  addresses(sandboxId: string): string[] {
+    return this.attachments.ofSandbox(sandboxId).flatMap((e) => [e.ipv4?.address, e.ipv6?.address].filter((a): a is string => a !== undefined).map(addressOf));
+  }
+
   /** Publishes a sandbox's ports on the host (an empty list withdraws them); see Attachments.publish. */
   publish(sandboxId: string, ports: readonly PortMapping[]): Promise<PortMapping[]> {
     return this.attachments.publish(sandboxId, ports);

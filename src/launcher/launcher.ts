@@ -33,6 +33,8 @@ export interface Networking {
   sandboxes(): Array<{ id: string; containerId?: string }>;
   /** The ports the sandbox's endpoints publish (a stopped container's must be none). */
   publishedPorts(sandboxId: string): PortMapping[];
+  /** The sandbox's addresses on all its networks, plain. */
+  addresses(sandboxId: string): string[];
   deleteSandbox(id: string): Promise<void>;
   publish(sandboxId: string, ports: readonly PortMapping[]): Promise<PortMapping[]>;
   connect(network: string, sandboxId: string, request: { name?: string; hostname?: string; ipv4?: string; ipv6?: string; aliases?: string[] }): Promise<{ ipv4?: { address: string }; ipv6?: { address: string } }>;
@@ -132,6 +134,8 @@ export class Launcher {
       delete record.sandboxId;
       await this.save(record);
     }
+    // A crash between a connect or disconnect and the hosts file leaves it one network behind.
+    if (record.sandboxId !== undefined) this.updateHosts(record.id, this.deps.networking.addresses(record.sandboxId));
     if (record.state.status === 'running') {
       this.watchShim(record);
       return;
