@@ -75,6 +75,21 @@ const SCENARIOS: Scenario[] = [
     points: ['network-delete:driver-done', 'network-delete:record-deleted'],
   },
   {
+    name: "network rm on an admin's bridge",
+    host: (ns) => ns.run('ip', 'link', 'add', 'br-admin', 'type', 'bridge'),
+    setup: [network('n1', { Options: { 'com.docker.network.bridge.name': 'br-admin' } })],
+    operation: { method: 'DELETE', path: '/networks/n1' },
+    retry: [204, 404],
+    points: ['network-delete:driver-done', 'network-delete:record-deleted'],
+  },
+  {
+    name: 'macvlan network rm',
+    setup: [network('m1', { Driver: 'macvlan', Internal: true })],
+    operation: { method: 'DELETE', path: '/networks/m1' },
+    retry: [204, 404],
+    points: ['network-delete:driver-done', 'network-delete:record-deleted'],
+  },
+  {
     name: 'container create',
     setup: [network('n1')],
     operation: container('c1', 'n1'),
