@@ -38,6 +38,8 @@ export interface ConnectRequest {
 
 export interface SandboxOptions {
   containerId?: string;
+  /** Who makes the sandbox, kept in its record (see SandboxRecord.owner). */
+  owner?: string;
   /** Resolvers its embedded DNS forwards to instead of the daemon's. */
   dns?: string[];
 }
@@ -291,6 +293,7 @@ export class Attachments {
       id,
       key: sandbox.key,
       ...(options.containerId ? { containerId: options.containerId } : {}),
+      ...(options.owner ? { owner: options.owner } : {}),
       ...(options.dns && options.dns.length > 0 ? { dns: [...options.dns] } : {}),
       created: new Date().toISOString(),
     };

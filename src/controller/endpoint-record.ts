@@ -9,6 +9,8 @@ export interface SandboxRecord {
   key: string;
   /** The container the sandbox belongs to, when a launcher or engine said so. */
   containerId?: string;
+  /** Who made it, when it said so (the daemon's launcher says "launcher"): one owner does not touch another's. */
+  owner?: string;
   /** Resolvers the sandbox's embedded DNS forwards to instead of the daemon's (`run --dns`). */
   dns?: string[];
   created: string;

@@ -27,10 +27,10 @@ const envObject = (env: readonly string[]): Record<string, string> => Object.fro
 
 /** What the launcher needs of the CNM core: sandboxes and endpoints. */
 export interface Networking {
-  createSandbox(options: { containerId?: string; dns?: string[] }): Promise<{ id: string; key: string }>;
+  createSandbox(options: { containerId?: string; owner?: string; dns?: string[] }): Promise<{ id: string; key: string }>;
   sandbox(id: string): { key: string };
-  /** Every sandbox, with the container it was made for. */
-  sandboxes(): Array<{ id: string; containerId?: string }>;
+  /** Every sandbox, with the container it was made for and who made it. */
+  sandboxes(): Array<{ id: string; containerId?: string; owner?: string }>;
   /** The ports the sandbox's endpoints publish (a stopped container's must be none). */
   publishedPorts(sandboxId: string): PortMapping[];
   /** The sandbox's addresses on all its networks, plain. */
@@ -59,6 +59,9 @@ export class NoSuchContainerError extends Error {
 export class ContainerConflictError extends Error {
   override readonly name = 'ContainerConflictError';
 }
+
+/** The owner the launcher's sandboxes are recorded with: an embedding engine's are not its to remove. */
+const SANDBOX_OWNER = 'launcher';
 
 /** Exit code of a container whose end went unrecorded (a reboot, a crash), as Docker shows it. */
 const UNKNOWN_EXIT = 255;
@@ -112,7 +115,7 @@ export class Launcher {
   private async removeOrphans(): Promise<void> {
     const { log, networking } = this.deps;
     for (const sandbox of networking.sandboxes()) {
-      if (sandbox.containerId === undefined || this.containers.has(sandbox.containerId)) continue;
+      if (sandbox.owner !== SANDBOX_OWNER || (sandbox.containerId !== undefined && this.containers.has(sandbox.containerId))) continue;
       log.warn({ sandbox: sandbox.id, container: sandbox.containerId }, 'sandbox of no container (left by a crash): removing it');
       await networking.deleteSandbox(sandbox.id);
     }
@@ -253,7 +256,7 @@ export class Launcher {
     const addresses: string[] = [];
     let embeddedDns = false;
     if (config.network !== 'host') {
-      const sandbox = await this.deps.networking.createSandbox({ containerId: record.id, ...(config.dns.servers?.length ? { dns: config.dns.servers } : {}) });
+      const sandbox = await this.deps.networking.createSandbox({ containerId: record.id, owner: SANDBOX_OWNER, ...(config.dns.servers?.length ? { dns: config.dns.servers } : {}) });
       rollback.push('removing the sandbox', () => this.deps.networking.deleteSandbox(sandbox.id));
       record.sandboxId = sandbox.id;
       rollback.push('forgetting the sandbox', () => delete record.sandboxId);
