@@ -80,9 +80,15 @@ test('after a reboot (namespaces, links, rules and processes gone; the store kep
   const beforeIds = (await ok(netctl, ['ps', '-aq', '--no-trunc'])).trim().split('\n').sort();
 
   // The reboot: the daemon and every container process die, the kernel state goes, /run is empty.
+  const { Id: webId, State: { Pid: webPid } } = await inspect(netctl, 'web');
   daemon.process.kill('SIGKILL');
   await daemon.exited;
+  // The shim first: a shim that outlived its container would record the exit, as a reboot does not.
+  process.kill(shimOf(daemon, webId), 'SIGKILL');
   killContainersUnder(daemon.root);
+  const running = (pid: number): boolean => fs.existsSync(`/proc/${pid}/stat`) && !/\) [ZX] /.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  for (let i = 0; i < 200 && running(webPid); i++) await new Promise((resolve) => setTimeout(resolve, 25));
+  t.false(running(webPid), 'the container process is gone, as after a reboot');
   cleanupSandboxDir(daemon.runDir);
   fs.rmSync(daemon.runDir, { recursive: true, force: true });
   before.remove();
