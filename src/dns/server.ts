@@ -18,7 +18,7 @@ export const DNS_ADDRESS = '127.0.0.11';
 export interface SandboxScope {
   /** IDs of the networks whose names the sandbox sees. */
   networkIds(): readonly string[];
-  /** False when every network of the sandbox is --internal: nothing is forwarded. */
+  /** False when the sandbox has no network that is not --internal (none at all, say): nothing is forwarded. */
   mayForward(): boolean;
   /** Resolvers of this sandbox's own (`run --dns`), asked instead of the daemon's. */
   upstreams?: Upstream[];
