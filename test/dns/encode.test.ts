@@ -5,13 +5,12 @@ import test from 'ava';
 import assert from 'node:assert/strict';
 import DNS from 'dns2';
 import fc from 'fast-check';
-import { decide } from '../../src/dns/answer';
+import { decide, TTL } from '../../src/dns/answer';
 import { encodeAnswer, encodeName, questionEnd, type RecordData } from '../../src/dns/encode';
 import { NameTable, normalize } from '../../src/dns/names';
 import { ipToBytes } from '../../src/ip/address';
 
 const { Packet } = DNS;
-const TTL = 600;
 
 /** RFC 1035's rules, written out apart from the encoder: ASCII, labels of 1 to 63, 255 on the wire. */
 function representable(name: string): boolean {
