@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "errno_error.h"
+#include "js_call.h"
 #include "poll_watch.h"
 #include "netns.h"
 
@@ -129,11 +130,12 @@ class OffloadedSend : public Napi::AsyncWorker {
 
   void OnOK() override {
     Napi::Env env = Env();
-    if (error_ != 0) {
-      Callback().Call({ErrnoError(env, error_, "sendto", "").Value()});
-    } else {
-      Callback().Call({env.Null()});
-    }
+    CallJavaScript("a netlink send callback", [&] { Callback().Call({error_ != 0 ? ErrnoError(env, error_, "sendto", "").Value() : env.Null()}); });
+  }
+
+  // Reached only if Execute threw (it does not); the default would call the callback unguarded.
+  void OnError(const Napi::Error& error) override {
+    CallJavaScript("a netlink send callback", [&] { Callback().Call({error.Value()}); });
   }
 
  private:
@@ -202,7 +204,7 @@ void NetlinkSocket::OnReadable(uv_poll_t* handle, int status, int /*events*/) {
   Napi::HandleScope scope(env);
   if (status < 0) {
     Napi::Error error = ErrnoError(env, -status, "uv_poll", "");
-    self->onError_.MakeCallback(env.Global(), {error.Value()});
+    CallJavaScript("a netlink error callback", [&] { self->onError_.MakeCallback(env.Global(), {error.Value()}); });
     return;
   }
   Napi::Array datagrams = Napi::Array::New(env);
@@ -217,11 +219,11 @@ void NetlinkSocket::OnReadable(uv_poll_t* handle, int status, int /*events*/) {
     }
     datagrams.Set(count++, Napi::Buffer<uint8_t>::Copy(env, ReceiveBuffer().data(), static_cast<size_t>(length)));
   }
-  if (count > 0) self->onDatagrams_.MakeCallback(env.Global(), {datagrams});
+  if (count > 0) CallJavaScript("a netlink datagram callback", [&] { self->onDatagrams_.MakeCallback(env.Global(), {datagrams}); });
   // ENOBUFS means the kernel dropped messages (a multicast flood); the caller must resync.
   if (failure != 0 && self->fd_ >= 0) {
     Napi::Error error = ErrnoError(env, failure, "recv", "");
-    self->onError_.MakeCallback(env.Global(), {error.Value()});
+    CallJavaScript("a netlink error callback", [&] { self->onError_.MakeCallback(env.Global(), {error.Value()}); });
   }
 }
 

@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "errno_error.h"
+#include "js_call.h"
 
 namespace netctl {
 
@@ -273,11 +274,18 @@ class SpawnWorker : public Napi::AsyncWorker {
 
   void OnOK() override {
     Napi::Env env = Env();
-    if (failure_.number != 0) {
-      Callback().Call({ErrnoError(env, failure_.number, failure_.syscall, file_).Value()});
-      return;
-    }
-    Callback().Call({env.Null(), Result(env)});
+    CallJavaScript("a process's callback", [&] {
+      if (failure_.number != 0) {
+        Callback().Call({ErrnoError(env, failure_.number, failure_.syscall, file_).Value()});
+      } else {
+        Callback().Call({env.Null(), Result(env)});
+      }
+    });
+  }
+
+  // Execute threw (std::bad_alloc past RunProcess's own catch); the default would call the callback unguarded.
+  void OnError(const Napi::Error& error) override {
+    CallJavaScript("a process's callback", [&] { Callback().Call({error.Value()}); });
   }
 
  protected:

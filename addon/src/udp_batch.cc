@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "errno_error.h"
+#include "js_call.h"
 #include "poll_watch.h"
 
 namespace netctl {
@@ -76,7 +77,7 @@ void UdpBatch::OnReadable(uv_poll_t* handle, int status, int /*events*/) {
       std::memcpy(peer + 4, &peers_[i].sin_port, 2);
       peers.Set(count++, Napi::Buffer<uint8_t>::Copy(env, peer, 6));
     }
-    if (count > 0) self->onBatch_.MakeCallback(env.Global(), {messages, peers});
+    if (count > 0) CallJavaScript("a UDP batch callback", [&] { self->onBatch_.MakeCallback(env.Global(), {messages, peers}); });
     if (static_cast<unsigned>(received) < kBatch) return;
   }
 }

@@ -1,6 +1,6 @@
 // The embedded DNS in a sandbox, asked with dig from inside it: names, aliases, AAAA, PTR, case,
 // TCP, scope, forwarding past a dead first upstream, an internal sandbox that never forwards,
-// and hostile packets that change nothing.
+// hostile packets that change nothing, and a query whose answer throws.
 import test from 'ava';
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import crypto from 'node:crypto';
@@ -28,6 +28,9 @@ const NAMES = [
 
 interface Sandbox {
   key: string;
+  /** What the DNS process wrote to stderr so far. */
+  log(): string;
+  alive(): boolean;
   dig(...args: string[]): Promise<string>;
   /** Sends raw bytes over UDP from inside the sandbox; resolves with the reply, or undefined after 300 ms. */
   send(bytes: Buffer): Promise<Buffer | undefined>;
@@ -47,6 +50,8 @@ interface Scope {
   ownUpstreamsFrom?: number;
   /** Instead of [dead, live]: 127.0.0.1:5300 is the live one. */
   upstreams?: Array<{ address: string; port: number }>;
+  /** A name whose lookup throws, as a bug would. */
+  throwOn?: string;
 }
 
 /** A test host running the DNS for fresh sandboxes; dig and raw sends from inside each. */
@@ -62,6 +67,8 @@ async function setupMany(t: Parameters<typeof createTestNamespace>[0], count: nu
   }
   const child: ChildProcess = spawn('nsenter', [`--net=${host.path}`, process.execPath, HELPER, keys.join(','), JSON.stringify({ names: NAMES, ...scope })], { stdio: ['pipe', 'pipe', 'pipe'] });
   t.teardown(() => void child.kill('SIGKILL'));
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('dns helper did not start')), 20_000);
     child.stdout!.on('data', (c: Buffer) => c.toString().includes('ready') && (clearTimeout(timer), resolve()));
@@ -69,6 +76,8 @@ async function setupMany(t: Parameters<typeof createTestNamespace>[0], count: nu
   });
   return keys.map((sandbox) => ({
     key: sandbox,
+    log: () => stderr,
+    alive: () => child.exitCode === null && child.signalCode === null,
     dig: async (...args) => (await run('nsenter', [`--net=${sandbox}`, 'dig', '@127.0.0.11', '+time=3', '+tries=1', ...args])).stdout,
     send: async (bytes) => {
       const out = (await run('nsenter', [`--net=${sandbox}`, process.execPath, '-e', SEND, bytes.toString('hex')])).stdout;
@@ -159,6 +168,16 @@ test('hostile packets get FORMERR or nothing, and the resolver answers on', asyn
   t.is(await send(Buffer.from([1, 2, 3])), undefined, 'too short to carry an ID: no answer');
   for (let i = 0; i < 20; i++) await send(crypto.randomBytes(12 + i * 3));
   t.deepEqual(answers(await dig('+short', 'web')), ['10.1.0.2']);
+});
+
+test('a query whose answer throws (a bug) gets SERVFAIL over UDP and TCP, logged; the resolver answers on', async (t) => {
+  const { dig, log, alive } = await setup(t, { networkIds: ['n1'], mayForward: true, throwOn: 'boom' });
+  t.regex(await dig('boom'), /status: SERVFAIL/);
+  t.regex(await dig('+tcp', 'boom'), /status: SERVFAIL/);
+  t.deepEqual(answers(await dig('+short', 'web')), ['10.1.0.2']);
+  t.deepEqual(answers(await dig('+short', '+tcp', 'web')), ['10.1.0.2']);
+  t.true(alive());
+  t.regex(log(), /the answer to a DNS query threw, ignored: Error: lookup of boom failed/);
 });
 
 /**

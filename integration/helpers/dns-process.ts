@@ -5,12 +5,13 @@
 // example.org with 192.0.2.99 and anything else NXDOMAIN; with deadOnly, to the dead one alone.
 // Sandboxes from the index ownUpstreamsFrom on have the dead one as their own resolver (as `run
 // --dns` gives). `upstreams` replaces the list (addresses where nothing listens, or no route
-// goes). Prints "ready"; stdin closing ends it.
+// goes). `throwOn` names a name whose lookup throws, as a bug would. Prints "ready"; stdin closing
+// ends it.
 import dgram from 'node:dgram';
 import net from 'node:net';
 import DNS from 'dns2';
 import { Forwarder } from '../../src/dns/forwarder';
-import { type NamedEndpoint, NameTable } from '../../src/dns/names';
+import { type Answer, type Family, type NamedEndpoint, NameTable } from '../../src/dns/names';
 import { DnsServer } from '../../src/dns/server';
 
 const { Packet } = DNS;
@@ -53,9 +54,14 @@ function fakeUpstream(): Promise<void> {
 
 async function main(): Promise<void> {
   const [keys, json] = process.argv.slice(2);
-  const config = JSON.parse(json!) as { names: NamedEndpoint[]; networkIds: string[]; mayForward: boolean; deadOnly?: boolean; timeoutMs?: number; ownUpstreamsFrom?: number; upstreams?: Array<{ address: string; port: number }> };
+  const config = JSON.parse(json!) as { names: NamedEndpoint[]; networkIds: string[]; mayForward: boolean; deadOnly?: boolean; timeoutMs?: number; ownUpstreamsFrom?: number; upstreams?: Array<{ address: string; port: number }>; throwOn?: string };
   await fakeUpstream();
-  const names = new NameTable();
+  const names = new (class extends NameTable {
+    override lookup(query: string, networkIds: readonly string[], family: Family): Answer {
+      if (query === config.throwOn) throw new Error(`lookup of ${query} failed`);
+      return super.lookup(query, networkIds, family);
+    }
+  })();
   config.names.forEach((endpoint, i) => names.add(`e${i}`, endpoint));
   const dead = { address: '127.0.0.1', port: 5301 };
   const upstreams = config.upstreams ?? (config.deadOnly ? [dead] : [dead, { address: '127.0.0.1', port: 5300 }]);

@@ -20,6 +20,7 @@ import type { DnsRegistry } from './dns-registry';
 import { ForbiddenError, InvalidParameterError, NotFoundError } from './errors';
 import { type NetworkRecord, type PoolAllocation, specOf } from './network-record';
 import { newId } from '../util/id';
+import { invalidNameMessage, nameProblem } from '../util/names';
 
 const SANDBOX_PREFIX = 'sandboxes/';
 const ENDPOINT_PREFIX = 'endpoints/';
@@ -329,6 +330,11 @@ export class Attachments {
     const network = this.deps.network(networkReference);
     this.sandbox(sandboxId);
     const name = request.name ?? sandboxId.slice(0, 12);
+    // Every name the embedded DNS will answer with, checked where container create and connect meet.
+    for (const [kind, value] of [['endpoint name', name] as const, ...(request.aliases ?? []).map((alias) => ['network alias', alias] as const)]) {
+      const problem = nameProblem(value);
+      if (problem) throw new InvalidParameterError(invalidNameMessage(kind, value, problem));
+    }
     if (request.mac !== undefined && !MAC.test(request.mac)) throw new InvalidParameterError(`invalid MAC address "${request.mac}": use six hex pairs like 02:42:ac:11:00:02`);
     for (const [family, ip] of [['IPv4', request.ipv4], ['IPv6', request.ipv6]] as const) {
       if (ip !== undefined && net.isIP(ip) !== (family === 'IPv4' ? 4 : 6)) throw new InvalidParameterError(`invalid ${family} address "${ip}"`);

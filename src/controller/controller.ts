@@ -14,9 +14,9 @@ import { type EndpointRecord, type SandboxRecord } from './endpoint-record';
 import { ConflictError, ForbiddenError, InvalidParameterError, NotFoundError } from './errors';
 import { type IpamConfig, type NetworkRecord, type PoolAllocation, specOf } from './network-record';
 import { newId } from '../util/id';
+import { invalidNameMessage, nameProblem } from '../util/names';
 
 const NETWORK_PREFIX = 'networks/';
-const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 
 export interface CreateNetworkRequest {
   name: string;
@@ -198,7 +198,8 @@ export class Controller {
   async create(request: CreateNetworkRequest, predefined = false): Promise<NetworkRecord> {
     const name = request.name;
     if (typeof name !== 'string' || name === '') throw new InvalidParameterError('a network needs a name');
-    if (!NAME.test(name)) throw new InvalidParameterError(`invalid network name "${name}": use letters, digits, "_", "." and "-", starting with a letter or digit`);
+    const problem = nameProblem(name);
+    if (problem) throw new InvalidParameterError(invalidNameMessage('network name', name, problem));
     const driverName = request.driver || 'bridge';
     const driver = this.drivers.get(driverName);
     if (!driver) throw new NotFoundError(`plugin "${driverName}" not found`);

@@ -36,17 +36,14 @@ export class DnsRegistry {
 
   /**
    * Opens the sandbox's listeners. `endpoints` gives its current endpoints with their networks:
-   * it sees the names of those networks, and forwards unless all of them are --internal, to the
-   * sandbox's own resolvers if it has some.
+   * it sees the names of those networks, and forwards only while one of them is not --internal
+   * (a --network none sandbox has no way out either), to its own resolvers if it has some.
    */
   open(sandbox: SandboxRecord, endpoints: () => Array<{ network: NetworkRecord }>): void {
     this.deps.server.open(sandbox.key, {
       ...(sandbox.dns ? { upstreams: sandbox.dns.map((address) => ({ address, port: 53 })) } : {}),
       networkIds: () => endpoints().filter((e) => hasNames(e.network)).map((e) => e.network.id),
-      mayForward: () => {
-        const attached = endpoints();
-        return attached.length === 0 || attached.some((e) => !e.network.internal);
-      },
+      mayForward: () => endpoints().some((e) => !e.network.internal),
     });
   }
 

@@ -9,6 +9,7 @@ import { addNetworkRoutes } from '../api/networks';
 import { Router } from '../api/router';
 import { addSystemRoutes } from '../api/system';
 import { parseDefaultAddressPool } from '../ipam';
+import { reportUnhandledTo } from '../native/callback-guard';
 import { ensureBusyboxRoot } from '../launcher';
 import { type DaemonOptions, unixSocketPath } from './options';
 import { claimPidFile, releasePidFile } from './pidfile';
@@ -29,6 +30,7 @@ export class Daemon {
     this.pidFile = path.join(options.runDir, 'netctl.pid');
     // Synchronous: a daemon's log lines are few, and none may be lost when it exits.
     this.log = pino({ level: options.logLevel, base: { pid: process.pid } }, pino.destination({ fd: 2, sync: true }));
+    reportUnhandledTo(this.log);
   }
 
   async start(): Promise<void> {

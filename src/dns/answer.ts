@@ -3,7 +3,7 @@
 // in, a decision out. The wire format is dns2's.
 import DNS from 'dns2';
 import { bytesToIp } from '../ip/address';
-import { encodeAnswer, questionEnd, type RecordData } from './encode';
+import { encodeAnswer, encodeName, questionEnd, type RecordData } from './encode';
 import type { NameTable } from './names';
 
 const { Packet } = DNS;
@@ -83,7 +83,9 @@ export function decide(message: Buffer, names: NameTable, networkIds: readonly s
   }
   if (question.type === Packet.TYPE.PTR) {
     const address = reverseAddress(question.name);
-    const domains = address ? names.reverse(address, networkIds) : [];
+    // A name DNS cannot carry (a label over 63 bytes, from a store older than the name checks) is
+    // left out: an address with none left is one without names here, so the question goes upstream.
+    const domains = (address ? names.reverse(address, networkIds) : []).filter((domain) => encodeName(domain) !== undefined);
     return domains.length > 0 ? answer(domains.map((domain) => ({ type: Packet.TYPE.PTR, domain }))) : { forward: true };
   }
   // Any other type for one of our names: it exists, with no records of that type.

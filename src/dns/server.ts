@@ -4,8 +4,9 @@
 import net from 'node:net';
 import DNS from 'dns2';
 import { native, type NativeUdpBatch } from '../native/addon';
+import { reportUnhandled } from '../native/callback-guard';
 import { socketInNamespace } from '../native/netns';
-import { decide } from './answer';
+import { type Decision, decide } from './answer';
 import type { Forwarder, Transport, Upstream } from './forwarder';
 import type { NameTable } from './names';
 import { MessageReader, withLength } from './tcp-framing';
@@ -18,7 +19,7 @@ export const DNS_ADDRESS = '127.0.0.11';
 export interface SandboxScope {
   /** IDs of the networks whose names the sandbox sees. */
   networkIds(): readonly string[];
-  /** False when every network of the sandbox is --internal: nothing is forwarded. */
+  /** False when the sandbox has no network that is not --internal (none at all, say): nothing is forwarded. */
   mayForward(): boolean;
   /** Resolvers of this sandbox's own (`run --dns`), asked instead of the daemon's. */
   upstreams?: Upstream[];
@@ -42,6 +43,17 @@ function errorReply(query: Buffer, rcode: number): Buffer | undefined {
     return Packet.createErrorResponseFromRequest(Packet.parse(query), rcode).toBuffer();
   } catch {
     return undefined;
+  }
+}
+
+/** decide, or SERVFAIL for a query it fails on (a bug): that query loses its answer, not its batch. */
+function decideSafely(query: Buffer, names: NameTable, networkIds: readonly string[], transport: Transport): Decision {
+  try {
+    return decide(query, names, networkIds, transport);
+  } catch (error) {
+    reportUnhandled(error, 'the answer to a DNS query');
+    const reply = errorReply(query, Packet.RCODE.SERVFAIL);
+    return reply ? { reply } : { drop: true };
   }
 }
 
@@ -81,7 +93,7 @@ export class DnsServer {
   }
 
   private async resolve(query: Buffer, transport: Transport, scope: SandboxScope, listeners: Listeners): Promise<Buffer | undefined> {
-    const decision = decide(query, this.names, scope.networkIds(), transport);
+    const decision = decideSafely(query, this.names, scope.networkIds(), transport);
     if ('reply' in decision) return decision.reply;
     if ('drop' in decision) return undefined;
     return this.forward(query, transport, scope, listeners);
@@ -107,14 +119,16 @@ export class DnsServer {
     const to: Buffer[] = [];
     const networkIds = scope.networkIds();
     queries.forEach((query, i) => {
-      const decision = decide(query, this.names, networkIds, 'udp');
+      const decision = decideSafely(query, this.names, networkIds, 'udp');
       if ('reply' in decision) {
         replies.push(decision.reply);
         to.push(peers[i]!);
       } else if ('forward' in decision) {
-        void this.forward(query, 'udp', scope, listeners).then((reply) => {
-          if (reply) listeners.udp.send([reply], [peers[i]!]);
-        });
+        this.forward(query, 'udp', scope, listeners)
+          .then((reply) => {
+            if (reply) listeners.udp.send([reply], [peers[i]!]);
+          })
+          .catch((error: unknown) => reportUnhandled(error, 'a forwarded DNS query'));
       }
     });
     if (replies.length > 0) listeners.udp.send(replies, to);
@@ -130,10 +144,16 @@ export class DnsServer {
     let chain = Promise.resolve();
     connection.on('data', (chunk: Buffer) => {
       for (const query of reader.push(chunk)) {
-        chain = chain.then(async () => {
-          const reply = await this.resolve(query, 'tcp', scope, listeners);
-          if (reply && !connection.destroyed) connection.write(withLength(reply));
-        });
+        chain = chain
+          .then(async () => {
+            const reply = await this.resolve(query, 'tcp', scope, listeners);
+            if (reply && !connection.destroyed) connection.write(withLength(reply));
+          })
+          .catch((error: unknown) => {
+            // Nobody awaits the chain: unreported, the rejection would end the process.
+            reportUnhandled(error, 'a DNS query over TCP');
+            connection.destroy();
+          });
       }
     });
   }

@@ -18,10 +18,10 @@ import { crashPoint } from '../util/crash-point';
 import { isAlive, type ProcessRef, readShimPids, startTicksOf, watchExit } from './process';
 import { startShim } from './shim';
 import { newId } from '../util/id';
+import { invalidNameMessage, nameProblem } from '../util/names';
 
 const CONTAINER_PREFIX = 'containers/';
 const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
-const NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 
 const envObject = (env: readonly string[]): Record<string, string> => Object.fromEntries(env.map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
 
@@ -400,7 +400,10 @@ export class Launcher {
 
   private validate(config: ContainerConfig): void {
     if (config.cmd.length === 0) throw new InvalidContainerConfigError('No command specified: give the command after --');
-    if (!NAME.test(config.name)) throw new InvalidContainerConfigError(`Invalid container name (${config.name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
+    const problem = nameProblem(config.name);
+    // Docker's message for the characters; Docker has no limit on the length.
+    if (problem === 'characters') throw new InvalidContainerConfigError(`Invalid container name (${config.name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
+    if (problem) throw new InvalidContainerConfigError(invalidNameMessage('container name', config.name, problem));
     const holder = this.named(config.name);
     if (holder) throw new ContainerConflictError(`Conflict. The container name "/${config.name}" is already in use by container "${holder.id}". You have to remove (or rename) that container to be able to reuse that name.`);
     let isDir = false;

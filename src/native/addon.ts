@@ -2,6 +2,7 @@
 // netlink sockets, named network namespaces, sockets opened inside another namespace, and
 // posix_spawn (the daemon's iptables runs, container shims and execs, and the benchmarks' peers).
 import path from 'node:path';
+import { guardCallback } from './callback-guard';
 
 /** A raw AF_NETLINK socket owned by the addon; framing, sequencing and parsing live in TypeScript. */
 export interface NativeNetlinkSocket {
@@ -124,13 +125,42 @@ export interface NativeAddon {
 
 let loaded: NativeAddon | undefined;
 
-/** Loads the addon once; the build puts it at addon/build/Release/netctl_native.node. */
+/** The addon, loaded once, with every callback it is handed guarded (see callback-guard.ts). */
 export function native(): NativeAddon {
-  if (!loaded) {
-    // dist/src/native/addon.js → ../../../addon/build/Release
-    const file = path.resolve(__dirname, '..', '..', '..', 'addon', 'build', 'Release', 'netctl_native.node');
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    loaded = require(file) as NativeAddon;
-  }
+  loaded ??= withGuardedCallbacks(unguardedAddon());
   return loaded;
+}
+
+/** The addon as built (addon/build/Release/netctl_native.node): its callbacks are the caller's to guard. */
+export function unguardedAddon(): NativeAddon {
+  // dist/src/native/addon.js → ../../../addon/build/Release
+  const file = path.resolve(__dirname, '..', '..', '..', 'addon', 'build', 'Release', 'netctl_native.node');
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require(file) as NativeAddon;
+}
+
+/** Every function that takes a callback, wrapped to hand the addon a guarded one. */
+function withGuardedCallbacks(addon: NativeAddon): NativeAddon {
+  return {
+    ...addon,
+    UdpBatch: class extends addon.UdpBatch {
+      override start(onBatch: (messages: Buffer[], peers: Buffer[]) => void): void {
+        super.start(guardCallback('a UDP batch callback', onBatch));
+      }
+    },
+    openNetlink(protocol, netnsPath, groups) {
+      const socket = addon.openNetlink(protocol, netnsPath, groups);
+      const { start, sendOffloaded } = socket;
+      // Defined, not assigned: the class's methods are read-only.
+      return Object.defineProperties(socket, {
+        start: {
+          value: (onDatagrams: (datagrams: Buffer[]) => void, onError: (error: NodeJS.ErrnoException) => void) =>
+            start.call(socket, guardCallback('a netlink datagram callback', onDatagrams), guardCallback('a netlink error callback', onError)),
+        },
+        sendOffloaded: { value: (datagram: Buffer, done: (error: NodeJS.ErrnoException | null) => void) => sendOffloaded.call(socket, datagram, guardCallback('a netlink send callback', done)) },
+      });
+    },
+    runProcess: (file, argv, input, env, timeoutMs, callback) => addon.runProcess(file, argv, input, env, timeoutMs, guardCallback(`the completion callback of ${file}`, callback)),
+    spawnStreaming: (file, argv, env, callback) => addon.spawnStreaming(file, argv, env, guardCallback(`the start callback of ${file}`, callback)),
+  };
 }
