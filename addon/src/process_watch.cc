@@ -4,9 +4,9 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstdio>
 
 #include "errno_error.h"
+#include "js_call.h"
 #include "poll_watch.h"
 
 namespace netctl {
@@ -45,12 +45,7 @@ void ProcessExitWatch::OnReadable(uv_poll_t* handle, int /*status*/, int /*event
   Napi::HandleScope scope(env);
   Napi::FunctionReference onExit = std::move(self->onExit_);
   self->CloseNow();
-  try {
-    onExit.MakeCallback(env.Global(), {});
-  } catch (const Napi::Error& error) {
-    // A JavaScript exception must not unwind through libuv: that would abort the process.
-    std::fprintf(stderr, "netctl: a process exit callback threw: %s\n", error.Message().c_str());
-  }
+  CallJavaScript("a process exit callback", [&] { onExit.MakeCallback(env.Global(), {}); });
 }
 
 Napi::Value ProcessExitWatch::Close(const Napi::CallbackInfo& info) {

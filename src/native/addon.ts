@@ -148,6 +148,11 @@ function withGuardedCallbacks(addon: NativeAddon): NativeAddon {
         super.start(guardCallback('a UDP batch callback', onBatch));
       }
     },
+    ProcessExitWatch: class extends addon.ProcessExitWatch {
+      override start(onExit: () => void): void {
+        super.start(guardCallback('a process exit callback', onExit));
+      }
+    },
     openNetlink(protocol, netnsPath, groups) {
       const socket = addon.openNetlink(protocol, netnsPath, groups);
       const { start, sendOffloaded } = socket;
