@@ -162,7 +162,7 @@ test('--privileged: every capability the daemon holds, no seccomp, nothing maske
   t.deepEqual(hostDevices.filter((name) => !devices.has(name)), [], "every device node of the host's /dev");
 });
 
-test('--security-opt no-new-privileges sets NoNewPrivs for pid 1 and exec; options netctl does not implement are refused with 400', async (t) => {
+test('--security-opt no-new-privileges sets NoNewPrivs for pid 1 and exec; options netctl does not implement, bad hostnames and DNS settings are refused with 400', async (t) => {
   const { daemon, netctl } = await setup(t);
   await ok(netctl, ['run', '-d', '--name', 'nnp', '--network', 'none', '--security-opt', 'no-new-privileges', 'sleep', '300']);
   t.like(await capabilities(netctl, 'nnp', '1'), { NoNewPrivs: '1', CapEff: DOCKER_DEFAULT_CAPS, Seccomp: '2' });
@@ -175,6 +175,12 @@ test('--security-opt no-new-privileges sets NoNewPrivs for pid 1 and exec; optio
     [{ HostConfig: { SecurityOpt: ['seccomp=unconfined'] } }, /^security option "seccomp=unconfined" is not supported: netctl takes only no-new-privileges/],
     [{ HostConfig: { SecurityOpt: ['apparmor=docker-default'] } }, /^security option "apparmor=docker-default" is not supported/],
     [{ HostConfig: { SecurityOpt: ['no-new-privileges:maybe'] } }, /not supported/],
+    [{ Hostname: 'web\n10.0.0.1 bank.example' }, /^invalid hostname "web\\n10\.0\.0\.1 bank\.example": use letters, digits and hyphens \(RFC 1123\)/],
+    [{ Hostname: 'under_score' }, /^invalid hostname/],
+    [{ Hostname: `${'a'.repeat(64)}.b` }, /^invalid hostname/],
+    [{ HostConfig: { DnsSearch: ['a.example\nnameserver 192.0.2.66'] } }, /^invalid DNS search domain/],
+    [{ HostConfig: { DnsSearch: ['-bad.example'] } }, /^invalid DNS search domain "-bad\.example"/],
+    [{ HostConfig: { DnsOptions: ['ndots:1\nnameserver 192.0.2.66'] } }, /^invalid DNS option/],
   ];
   for (const [body, message] of refusals) {
     const hostConfig = { NetworkMode: 'none', ...((body['HostConfig'] as object | undefined) ?? {}) };
@@ -185,7 +191,15 @@ test('--security-opt no-new-privileges sets NoNewPrivs for pid 1 and exec; optio
   const cli = await netctl(['run', '--network', 'none', '--security-opt', 'label=disable', 'true']);
   t.is(cli.code, 125);
   t.regex(cli.stderr, /security option "label=disable" is not supported/);
+  const hostname = await netctl(['run', '--network', 'none', '--hostname', 'a b', 'true']);
+  t.is(hostname.code, 125);
+  t.regex(hostname.stderr, /invalid hostname "a b"/);
   t.is((await ok(netctl, ['ps', '-aq'])).trim().split('\n').length, 2, 'nothing was created by the refused requests');
+
+  // What is valid: a 63-character label, 64 in all, a search domain with its final dot, "." for none.
+  await ok(netctl, ['run', '--rm', '--network', 'none', '--hostname', 'a'.repeat(63), '--dns-search', 'example.com.', 'true']);
+  await ok(netctl, ['run', '--rm', '--network', 'none', '--hostname', `${'a'.repeat(61)}.bc`, 'true']);
+  t.is(await ok(netctl, ['run', '--rm', '--network', 'none', '--dns-search', '.', '--dns', '192.0.2.53', 'cat', '/etc/resolv.conf']), 'nameserver 192.0.2.53\n');
 });
 
 test('symlinks to host paths where the shim mounts /etc files (in the image, or in the container\'s layer before a restart) resolve inside the container\'s root', async (t) => {

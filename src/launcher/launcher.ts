@@ -14,6 +14,7 @@ import { DEFAULT_SECURITY, heldCapabilities, noNewPrivileges, normalizeCapabilit
 import type { ContainerConfig, ContainerRecord } from './container-record';
 import { ContainerConflictError, InvalidContainerConfigError, NoSuchContainerError } from './errors';
 import { writeEtcFiles, writeHosts } from './etc-files';
+import { isHostname, isResolverOption, isSearchDomain } from './host-names';
 import { isAlive, startTicksOf } from './process';
 import { execShim, startShim } from './shim';
 import { newId } from '../util/id';
@@ -274,6 +275,13 @@ export class Launcher {
     }
     if (!isDir) throw new InvalidContainerConfigError(`rootfs ${config.rootfs} is not a directory: give a directory holding the container's root file system`);
     if (!config.workdir.startsWith('/')) throw new InvalidContainerConfigError(`the working directory "${config.workdir}" is invalid, it needs to be an absolute path`);
+    if (!isHostname(config.hostname)) {
+      throw new InvalidContainerConfigError(`invalid hostname ${JSON.stringify(config.hostname)}: use letters, digits and hyphens (RFC 1123), in labels of at most 63 characters joined by dots, 64 characters in all`);
+    }
+    const badDomain = config.dns.search?.find((domain) => !isSearchDomain(domain));
+    if (badDomain !== undefined) throw new InvalidContainerConfigError(`invalid DNS search domain ${JSON.stringify(badDomain)}: use a domain name (letters, digits and hyphens in labels joined by dots)`);
+    const badOption = config.dns.options?.find((option) => !isResolverOption(option));
+    if (badOption !== undefined) throw new InvalidContainerConfigError(`invalid DNS option ${JSON.stringify(badOption)}: one resolv.conf option (such as ndots:2) per entry, without spaces`);
     const badEnv = config.env.find((entry) => entry.includes('\0'));
     if (badEnv !== undefined) throw new InvalidContainerConfigError(`invalid environment entry ${JSON.stringify(badEnv)}: it holds a NUL character`);
     // Throws for a security option netctl does not implement.
