@@ -1,5 +1,5 @@
 // Names that end up in a container's /etc files and its kernel host name: checked, so that none
-// can break a line of those files (a newline in a hostname used to add lines to /etc/hosts).
+// can break a line of those files (a newline in a hostname would add lines to /etc/hosts).
 
 const LABEL = '[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?';
 const DOTTED = new RegExp(`^${LABEL}(?:\\.${LABEL})*$`);

@@ -55,17 +55,22 @@ const DEFAULT_START_TIMEOUT_MS = 20_000;
 const BACKSTOP_MS = 10_000;
 
 /**
- * The options before the shim's positional arguments. The environment goes in a file (NUL-separated,
- * readable by root only): in the shim's own environment it would configure the host-side shim
- * (LD_PRELOAD), and on its command line every user of the host could read it.
+ * The command's environment, NUL-separated in a file only root reads: as the shim's own
+ * environment it would configure the host-side shim (LD_PRELOAD), and on its command line every
+ * user of the host could read it.
  */
-function shimOptions(stateDir: string, env: readonly string[], confinement: ShimConfinement | undefined): string[] {
-  const envFile = path.join(stateDir, 'env');
-  const temporary = `${envFile}.tmp-${process.pid}`;
+function writeEnvFile(stateDir: string, env: readonly string[]): string {
+  const file = path.join(stateDir, 'env');
+  const temporary = `${file}.tmp-${process.pid}`;
   fs.writeFileSync(temporary, env.map((entry) => `${entry}\0`).join(''), { mode: 0o600 });
-  fs.renameSync(temporary, envFile);
+  fs.renameSync(temporary, file);
+  return file;
+}
+
+/** The shim's options, before its positional arguments. */
+function shimOptions(stateDir: string, env: readonly string[], confinement: ShimConfinement | undefined): string[] {
   const confine = confinement ? ['--caps', confinement.capabilities.toString(16), ...(confinement.noNewPrivileges ? ['--no-new-privileges'] : []), ...(confinement.privileged ? ['--privileged'] : [])] : [];
-  return [...confine, '--env-file', envFile, '--'];
+  return [...confine, '--env-file', writeEnvFile(stateDir, env), '--'];
 }
 
 /**
