@@ -11,8 +11,9 @@
     {
       "target_name": "netctl-shim",
       "type": "executable",
-      "sources": ["shim/netctl-shim.c"],
-      "cflags": ["-O2", "-Wall", "-Wextra"]
+      "sources": ["shim/netctl-shim.c", "shim/root.c", "shim/confine.c"],
+      "cflags": ["-O2", "-Wall", "-Wextra"],
+      "libraries": ["-lseccomp"]
     }
   ]
 }

@@ -1,20 +1,29 @@
 // netctl-shim: the supervisor of one container, as containerd has a shim per container. It
 // starts the container's first process in new pid, mount, uts and ipc namespaces, inside the
-// sandbox's network namespace and a root of its own (an overlay over the image root), holds its
-// stdout and stderr (framed into STATE_DIR/log as Docker's multiplexed stream: a byte for the
-// stream, three zero bytes, a big-endian length, the data), and writes its exit code to
-// STATE_DIR/exit. It outlives the daemon that started it: a restarted daemon finds the code there,
-// and finds a start it did not see finish through STATE_DIR/pids ("SHIM_PID SHIM_START" once the
-// shim has detached, "... CHILD_PID CHILD_START" once the command runs; start times in clock ticks
-// since boot, so a reused PID is never taken for these). The command dies with its shim.
+// sandbox's network namespace and a root of its own (an overlay over the image root, entered with
+// pivot_root), confined as Docker confines containers (capabilities, seccomp, masked paths: see
+// root.c and confine.c), holds its stdout and stderr (framed into STATE_DIR/log as Docker's
+// multiplexed stream: a byte for the stream, three zero bytes, a big-endian length, the data), and
+// writes its exit code to STATE_DIR/exit. It outlives the daemon that started it: a restarted
+// daemon finds the code there, and finds a start it did not see finish through STATE_DIR/pids
+// ("SHIM_PID SHIM_START" once the shim has detached, "... CHILD_PID CHILD_START" once the command
+// runs; start times in clock ticks since boot, so a reused PID is never taken for these). The
+// command dies with its shim.
 //
-// usage: netctl-shim STATE_DIR NETNS ROOTFS HOSTNAME WORKDIR START_TIMEOUT_MS CMD [ARG...]
-// The container gets the shim's environment. On stdout the shim says "pid N shim M" once the
-// command runs (N is its PID, M the shim's), or "error MESSAGE" when it could not start it (then
-// it exits 1), and closes it. A start
-// that has not reached exec after START_TIMEOUT_MS (a stalled file system under the root, a
-// FIFO where the sandbox should be) is killed by the shim itself: the daemon only sees the
-// first process, which has exited long before, so it could not kill what hangs.
+// usage: netctl-shim [OPTIONS] STATE_DIR NETNS ROOTFS HOSTNAME WORKDIR START_TIMEOUT_MS CMD [ARG...]
+//        netctl-shim exec [OPTIONS] PID START_TICKS WORKDIR CMD [ARG...]
+// OPTIONS: --caps HEX (the capability set; Docker's default without it), --no-new-privileges,
+// --privileged (no seccomp, masked paths or read-only /sys; the host's devices), --env-file FILE
+// (the command's environment, NUL-separated KEY=VALUE entries; empty without it: the shim's own
+// environment never reaches the command, nor the command's the host-side shim).
+// On stdout the shim says "pid N shim M" once the command runs (N is its PID, M the shim's), or
+// "error MESSAGE" when it could not start it (then it exits 1), and closes it. A start that has
+// not reached exec after START_TIMEOUT_MS (a stalled file system under the root, a FIFO where the
+// sandbox should be) is killed by the shim itself: the daemon only sees the first process, which
+// has exited long before, so it could not kill what hangs.
+// exec runs CMD in the namespaces and root of the running container whose first process is PID
+// (started at START_TICKS, /proc/PID/stat's field 22, so that a recycled PID is never joined),
+// confined as that process; it exits with CMD's code, or says why on stderr and exits 126.
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -35,7 +44,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static int report_fd = -1;  // the child's end of the start-up error pipe
+#include "shim.h"
+
+static int report_fd = -1;  // the child's end of the start-up error pipe; stderr (lines) for exec
 
 // The start's deadline: its handler may only use async-signal-safe calls, so the message is
 // formatted when the timer is armed.
@@ -66,14 +77,15 @@ static void disarm_start_deadline(void) {
   setitimer(ITIMER_REAL, &off, NULL);
 }
 
-// In the child before exec: say what failed on the error pipe and give up.
-static void fail(const char *format, ...) {
+void fail(const char *format, ...) {
   char message[1024];
   va_list args;
   va_start(args, format);
-  int length = vsnprintf(message, sizeof message, format, args);
+  int length = vsnprintf(message, sizeof message - 1, format, args);
   va_end(args);
-  if (length > (int)sizeof message - 1) length = sizeof message - 1;
+  if (length < 0) length = 0;
+  if (length > (int)sizeof message - 2) length = sizeof message - 2;
+  if (report_fd == STDERR_FILENO) message[length++] = '\n';
   if (write(report_fd, message, (size_t)length) < 0) _exit(126);
   _exit(126);
 }
@@ -82,84 +94,88 @@ static void path_join(char *out, size_t size, const char *a, const char *b) {
   if ((size_t)snprintf(out, size, "%s/%s", a, b) >= size) fail("path too long: %s/%s", a, b);
 }
 
-static void make_dir(const char *path) {
-  if (mkdir(path, 0755) < 0 && errno != EEXIST) fail("mkdir %s: %s", path, strerror(errno));
-}
+struct options {
+  struct confinement confinement;
+  const char *env_file;
+};
 
-/** Bind-mounts `source` onto `target`, creating `target` as an empty file or directory. */
-static void bind(const char *source, const char *target, int directory) {
-  if (directory) {
-    make_dir(target);
-  } else {
-    int fd = open(target, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
-    if (fd < 0) fail("create %s: %s", target, strerror(errno));
-    close(fd);
+#define USAGE \
+  "usage: netctl-shim [OPTIONS] STATE_DIR NETNS ROOTFS HOSTNAME WORKDIR START_TIMEOUT_MS CMD [ARG...]\n" \
+  "       netctl-shim exec [OPTIONS] PID START_TICKS WORKDIR CMD [ARG...]\n" \
+  "OPTIONS: --caps HEX, --no-new-privileges, --privileged, --env-file FILE\n"
+
+/** Reads the options from argv[first]; returns the index of the first argument after them, or -1 after saying what is wrong. */
+static int parse_options(int argc, char **argv, int first, struct options *options) {
+  *options = (struct options){{DEFAULT_CAPABILITIES, 0, 0}, NULL};
+  int i = first;
+  for (; i < argc && strncmp(argv[i], "--", 2) == 0; i++) {
+    const char *option = argv[i];
+    if (strcmp(option, "--") == 0) return i + 1;
+    if (strcmp(option, "--no-new-privileges") == 0) {
+      options->confinement.no_new_privileges = 1;
+    } else if (strcmp(option, "--privileged") == 0) {
+      options->confinement.privileged = 1;
+    } else if (strcmp(option, "--env-file") == 0 && i + 1 < argc) {
+      options->env_file = argv[++i];
+    } else if (strcmp(option, "--caps") == 0 && i + 1 < argc) {
+      const char *mask = argv[++i];
+      char *end = NULL;
+      errno = 0;
+      options->confinement.capabilities = strtoull(mask, &end, 16);
+      if (errno != 0 || end == mask || *end != 0) {
+        fprintf(stderr, "netctl-shim: --caps takes a hexadecimal capability mask, not \"%s\"\n", mask);
+        return -1;
+      }
+    } else {
+      fprintf(stderr, "netctl-shim: unknown option %s (or its value is missing)\n" USAGE, option);
+      return -1;
+    }
   }
-  if (mount(source, target, NULL, MS_BIND, NULL) < 0) fail("bind %s on %s: %s", source, target, strerror(errno));
+  return i;
 }
 
-/** The container's root: an overlay with the image below and the container's own layer above. */
-static void mount_root(const char *state, const char *rootfs, char *merged, size_t size) {
-  char upper[4096], work[4096], options[12800];
-  path_join(merged, size, state, "root");
-  path_join(upper, sizeof upper, state, "upper");
-  path_join(work, sizeof work, state, "work");
-  make_dir(merged);
-  make_dir(upper);
-  make_dir(work);
-  snprintf(options, sizeof options, "lowerdir=%s,upperdir=%s,workdir=%s", rootfs, upper, work);
-  if (mount("overlay", merged, "overlay", 0, options) == 0) return;
-  // No overlayfs here: the image root itself, shared with other containers of the same image.
-  if (mount(rootfs, merged, NULL, MS_BIND | MS_REC, NULL) < 0) fail("mount root %s: %s", rootfs, strerror(errno));
+/** The command's environment: the NUL-separated entries of `file`, read while host paths are still in view; none without one. */
+static char **read_environment(const char *file) {
+  static char *none[] = {NULL};
+  if (file == NULL) return none;
+  int fd = open(file, O_RDONLY | O_CLOEXEC);
+  struct stat status;
+  if (fd < 0 || fstat(fd, &status) < 0) fail("read the environment %s: %s", file, strerror(errno));
+  char *text = malloc((size_t)status.st_size + 1);
+  if (!text) fail("read the environment %s: out of memory", file);
+  size_t length = 0, entries = 0;
+  for (ssize_t n; length < (size_t)status.st_size && (n = read(fd, text + length, (size_t)status.st_size - length)) > 0;) length += (size_t)n;
+  close(fd);
+  text[length] = 0;
+  for (size_t i = 0; i < length; i++) entries += text[i] == 0;
+  char **environment = calloc(entries + 2, sizeof *environment);
+  if (!environment) fail("read the environment %s: out of memory", file);
+  size_t count = 0;
+  for (char *entry = text; entry < text + length; entry += strlen(entry) + 1) environment[count++] = entry;
+  return environment;
 }
 
-/** A minimal /dev: a tmpfs with the usual character devices bound from the host, and /dev/shm. */
-static void mount_dev(const char *root) {
-  static const char *devices[] = {"null", "zero", "full", "random", "urandom", "tty"};
-  char dev[4096], target[4096], source[64];
-  path_join(dev, sizeof dev, root, "dev");
-  make_dir(dev);
-  if (mount("tmpfs", dev, "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k") < 0) fail("mount /dev: %s", strerror(errno));
-  for (size_t i = 0; i < sizeof devices / sizeof *devices; i++) {
-    snprintf(source, sizeof source, "/dev/%s", devices[i]);
-    path_join(target, sizeof target, dev, devices[i]);
-    bind(source, target, 0);
-  }
-  path_join(target, sizeof target, dev, "shm");
-  make_dir(target);
-  if (mount("shm", target, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777,size=65536k") < 0) fail("mount /dev/shm: %s", strerror(errno));
+/** In the container's root: stdin from its own /dev/null, the shim's signals and fds left behind, confined, exec. */
+static void exec_command(const struct confinement *confinement, char **command, char **environment) {
+  // Not the host's /dev/null, which the container could fchmod through the fd.
+  int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (null < 0 || dup2(null, 0) < 0) fail("stdin: %s", strerror(errno));
+  // Ignored signals stay ignored through exec: the command starts with none of the shim's.
+  for (int signal_number = 1; signal_number < SIGRTMIN; signal_number++) signal(signal_number, SIG_DFL);
+  // Nothing but stdio reaches the command: an fd the shim inherited may be a host file's.
+  if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) < 0) fail("close_range: %s (netctl needs Linux 5.11 or later)", strerror(errno));
+  confine(confinement);
+  // execvp searches the PATH of `environ`: the container's.
+  environ = environment;
+  execvp(command[0], command);
+  fail("exec %s: %s", command[0], errno == ENOENT ? "executable file not found in $PATH" : strerror(errno));
 }
 
-static void mount_kernel_filesystems(const char *root) {
-  char target[4096];
-  path_join(target, sizeof target, root, "proc");
-  make_dir(target);
-  if (mount("proc", target, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0) fail("mount /proc: %s", strerror(errno));
-  path_join(target, sizeof target, root, "sys");
-  make_dir(target);
-  // sysfs shows the interfaces of the mounting namespace: the sandbox's.
-  if (mount("sysfs", target, "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY, NULL) < 0) fail("mount /sys: %s", strerror(errno));
-  path_join(target, sizeof target, root, "tmp");
-  make_dir(target);
-}
-
-/** The container's own /etc/hosts, /etc/resolv.conf and /etc/hostname, written by the daemon. */
-static void mount_etc(const char *state, const char *root) {
-  static const char *files[] = {"hosts", "resolv.conf", "hostname"};
-  char etc[4096], source[4096], target[4096];
-  path_join(etc, sizeof etc, root, "etc");
-  make_dir(etc);
-  for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
-    path_join(source, sizeof source, state, files[i]);
-    path_join(target, sizeof target, etc, files[i]);
-    bind(source, target, 0);
-  }
-}
-
-static void run_container(char **argv, int out, int err) {
-  const char *state = argv[1], *netns = argv[2], *rootfs = argv[3], *hostname = argv[4], *workdir = argv[5];
-  int null = open("/dev/null", O_RDONLY);
-  if (null < 0 || dup2(null, 0) < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0) fail("stdio: %s", strerror(errno));
+static void run_container(const struct options *options, char **positional, int out, int err) {
+  const char *state = positional[0], *netns = positional[1], *rootfs = positional[2], *hostname = positional[3], *workdir = positional[4];
+  int privileged = options->confinement.privileged;
+  if (dup2(out, 1) < 0 || dup2(err, 2) < 0) fail("stdio: %s", strerror(errno));
+  char **environment = read_environment(options->env_file);
   int netns_fd = open(netns, O_RDONLY | O_CLOEXEC);
   if (netns_fd < 0) fail("open sandbox %s: %s", netns, strerror(errno));
   if (setns(netns_fd, CLONE_NEWNET) < 0) fail("join sandbox %s: %s", netns, strerror(errno));
@@ -167,18 +183,89 @@ static void run_container(char **argv, int out, int err) {
   if (unshare(CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC) < 0) fail("unshare: %s", strerror(errno));
   // Mounts made from here on stay in this namespace and vanish with it.
   if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) fail("make mounts private: %s", strerror(errno));
-  char root[4096];
-  mount_root(state, rootfs, root, sizeof root);
-  mount_kernel_filesystems(root);
-  mount_dev(root);
-  mount_etc(state, root);
+  int root = mount_root(state, rootfs, privileged);
+  populate_root(root, state, privileged);
+  enter_root(root);
+  if (!privileged) mask_paths();
   if (sethostname(hostname, strlen(hostname)) < 0) fail("sethostname %s: %s", hostname, strerror(errno));
-  if (chdir(root) < 0 || chroot(".") < 0) fail("chroot %s: %s", root, strerror(errno));
   if (chdir(workdir) < 0) fail("working directory %s: %s", workdir, strerror(errno));
-  // Ignored signals stay ignored through exec: the command starts with none of the shim's.
-  for (int signal_number = 1; signal_number < SIGRTMIN; signal_number++) signal(signal_number, SIG_DFL);
-  execvp(argv[7], argv + 7);
-  fail("exec %s: %s", argv[7], errno == ENOENT ? "executable file not found in $PATH" : strerror(errno));
+  exec_command(&options->confinement, positional + 6, environment);
+}
+
+/**
+ * Field 22 of a /proc/PID/stat file (`stat_path` under `directory`): when the process started, in
+ * clock ticks since boot; 0 when it cannot be read.
+ */
+static unsigned long long read_start_ticks(int directory, const char *stat_path) {
+  char stat[1024];
+  int fd = openat(directory, stat_path, O_RDONLY | O_CLOEXEC);
+  ssize_t length = fd < 0 ? -1 : read(fd, stat, sizeof stat - 1);
+  if (fd >= 0) close(fd);
+  if (length <= 0) return 0;
+  stat[length] = 0;
+  // The command name (field 2) may hold spaces and parentheses: count from the last ')'.
+  const char *field = strrchr(stat, ')');
+  for (int i = 2; field != NULL && i < 22; i++) field = strchr(field + 1, ' ');
+  return field != NULL ? strtoull(field + 1, NULL, 10) : 0;
+}
+
+static unsigned long long start_ticks(pid_t pid) {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+  return read_start_ticks(AT_FDCWD, path);
+}
+
+/** Joins the namespaces and the root of process `pid`, if it is still the one that started at `start_ticks`. */
+static void join_container(const char *pid, const char *started) {
+  static const struct {
+    const char *file;
+    int type;
+  } namespaces[] = {{"ns/ipc", CLONE_NEWIPC}, {"ns/uts", CLONE_NEWUTS}, {"ns/net", CLONE_NEWNET}, {"ns/pid", CLONE_NEWPID}, {"ns/mnt", CLONE_NEWNS}};
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%s", pid);
+  // Everything is opened through this directory, which stays the process's own: if the process
+  // has gone, reads through it fail, even when its PID belongs to another process by now.
+  int process = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (process < 0 || read_start_ticks(process, "stat") != strtoull(started, NULL, 10)) fail("the container's process %s has exited", pid);
+  int fds[sizeof namespaces / sizeof *namespaces];
+  for (size_t i = 0; i < sizeof namespaces / sizeof *namespaces; i++) {
+    fds[i] = openat(process, namespaces[i].file, O_RDONLY | O_CLOEXEC);
+    if (fds[i] < 0) fail("open %s/%s: %s", path, namespaces[i].file, strerror(errno));
+  }
+  int root = openat(process, "root", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (root < 0) fail("open %s/root: %s", path, strerror(errno));
+  for (size_t i = 0; i < sizeof namespaces / sizeof *namespaces; i++) {
+    if (setns(fds[i], namespaces[i].type) < 0) fail("join the container's %s namespace: %s", namespaces[i].file + 3, strerror(errno));
+    close(fds[i]);
+  }
+  // The process's own root, not just its mount namespace's.
+  if (fchdir(root) < 0 || chroot(".") < 0 || chdir("/") < 0) fail("enter the container's root: %s", strerror(errno));
+  close(root);
+  close(process);
+}
+
+static int exec_in_container(int argc, char **argv) {
+  struct options options;
+  int first = parse_options(argc, argv, 2, &options);
+  if (first < 0 || argc - first < 4) {
+    if (first >= 0) fprintf(stderr, USAGE);
+    return 2;
+  }
+  report_fd = STDERR_FILENO;
+  const char *pid = argv[first], *started = argv[first + 1], *workdir = argv[first + 2];
+  char **environment = read_environment(options.env_file);
+  join_container(pid, started);
+  // Joining a pid namespace takes effect for children.
+  pid_t child = fork();
+  if (child < 0) fail("fork: %s", strerror(errno));
+  if (child == 0) {
+    if (chdir(workdir) < 0) fail("working directory %s: %s", workdir, strerror(errno));
+    exec_command(&options.confinement, argv + first + 3, environment);
+  }
+  int status = 0;
+  while (waitpid(child, &status, 0) < 0 && errno == EINTR) {
+  }
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
 /** Appends one frame of Docker's multiplexed stream (1 = stdout, 2 = stderr) to the log. */
@@ -188,22 +275,6 @@ static void log_frame(int log, uint8_t stream, const char *data, size_t length) 
   if (writev(log, parts, 2) < 0) {
     // A full disk loses output, never the container.
   }
-}
-
-/** Field 22 of /proc/PID/stat: when the process started, in clock ticks since boot. */
-static unsigned long long start_ticks(pid_t pid) {
-  char path[64], stat[1024];
-  snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return 0;
-  ssize_t length = read(fd, stat, sizeof stat - 1);
-  close(fd);
-  if (length <= 0) return 0;
-  stat[length] = 0;
-  // The command name (field 2) may hold spaces and parentheses: count from the last ')'.
-  char *field = strrchr(stat, ')');
-  for (int i = 2; field != NULL && i < 22; i++) field = strchr(field + 1, ' ');
-  return field != NULL ? strtoull(field + 1, NULL, 10) : 0;
 }
 
 /** STATE_DIR/pids, replaced whole (a reader never sees half a line). */
@@ -231,10 +302,17 @@ static void write_exit_code(const char *state, int code) {
 }
 
 int main(int argc, char **argv) {
+  if (argc > 1 && strcmp(argv[1], "exec") == 0) return exec_in_container(argc, argv);
+  struct options options;
+  int first = parse_options(argc, argv, 1, &options);
+  if (first < 0) return 2;
+  char **positional = argv + first;
+  int count = argc - first;
+  const char *state = positional[0];
   char *end = NULL;
-  long start_timeout_ms = argc > 6 ? strtol(argv[6], &end, 10) : 0;
-  if (argc < 8 || end == argv[6] || *end != 0 || start_timeout_ms <= 0) {
-    fprintf(stderr, "usage: netctl-shim STATE_DIR NETNS ROOTFS HOSTNAME WORKDIR START_TIMEOUT_MS CMD [ARG...]\n");
+  long start_timeout_ms = count > 5 ? strtol(positional[5], &end, 10) : 0;
+  if (count < 7 || end == positional[5] || *end != 0 || start_timeout_ms <= 0) {
+    fprintf(stderr, USAGE);
     return 2;
   }
   signal(SIGPIPE, SIG_IGN);
@@ -250,14 +328,14 @@ int main(int argc, char **argv) {
   }
   if (detached > 0) _exit(0);
   setsid();
-  write_pids(argv[1], 0);
+  write_pids(state, 0);
   // Armed in the detached process: timers are not inherited across fork.
   if (arm_start_deadline(start_timeout_ms) < 0) {
     printf("error start deadline: %s\n", strerror(errno));
     return 1;
   }
   char log_path[4096];
-  snprintf(log_path, sizeof log_path, "%s/log", argv[1]);
+  snprintf(log_path, sizeof log_path, "%s/log", state);
   int log = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
   int out[2], err[2], report[2];
   if (log < 0 || pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0 || pipe2(report, O_CLOEXEC) < 0) {
@@ -287,7 +365,7 @@ int main(int argc, char **argv) {
     // A blocked signal would stay blocked in the container's process through exec.
     sigprocmask(SIG_SETMASK, &previous, NULL);
     report_fd = report[1];
-    run_container(argv, out[1], err[1]);
+    run_container(&options, positional, out[1], err[1]);
   }
   starting_child = child;
   sigprocmask(SIG_SETMASK, &previous, NULL);
@@ -303,7 +381,7 @@ int main(int argc, char **argv) {
     printf("error %s\n", message);
     return 1;
   }
-  write_pids(argv[1], child);
+  write_pids(state, child);
   printf("pid %d shim %d\n", child, (int)getpid());
   fflush(stdout);
   // The daemon has what it needs: from here the shim answers to nobody.
@@ -334,6 +412,6 @@ int main(int argc, char **argv) {
   int status = 0;
   while (waitpid(child, &status, 0) < 0 && errno == EINTR) {
   }
-  write_exit_code(argv[1], WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+  write_exit_code(state, WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
   return 0;
 }

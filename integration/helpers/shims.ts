@@ -11,6 +11,16 @@ function childrenOf(pid: number): number[] {
   }
 }
 
+/** A container shim's state dir: its first argument after the options (`netctl-shim [OPTIONS] [--] STATE_DIR ...`). */
+function stateDirOf(argv: string[]): string | undefined {
+  for (let i = 1; i < argv.length; i++) {
+    if (argv[i] === '--caps' || argv[i] === '--env-file') i++;
+    else if (argv[i] === '--') return argv[i + 1];
+    else if (!argv[i]!.startsWith('--')) return argv[i];
+  }
+  return undefined;
+}
+
 /** PIDs of running netctl-shims (detached copies, or children before exec) whose state dir passes `matches`. */
 export function shimPids(matches: (stateDir: string) => boolean): number[] {
   const pids: number[] = [];
@@ -22,7 +32,8 @@ export function shimPids(matches: (stateDir: string) => boolean): number[] {
     } catch {
       continue;
     }
-    if (argv[0]?.endsWith('netctl-shim') && argv[1] !== undefined && matches(argv[1])) pids.push(Number(entry));
+    const stateDir = argv[0]?.endsWith('netctl-shim') ? stateDirOf(argv) : undefined;
+    if (stateDir !== undefined && matches(stateDir)) pids.push(Number(entry));
   }
   return pids;
 }

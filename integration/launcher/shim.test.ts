@@ -33,14 +33,14 @@ function stateDirFor(t: { teardown(fn: () => void): void }): string {
   return stateDir;
 }
 
-const request = (stateDir: string, netns: string) => ({ stateDir, netns, rootfs: '/nonexistent', hostname: 'h', workdir: '/', cmd: ['/bin/true'], startTimeoutMs: 300 });
+const request = (stateDir: string, netns: string) => ({ stateDir, netns, rootfs: '/nonexistent', hostname: 'h', workdir: '/', cmd: ['/bin/true'], env: [], startTimeoutMs: 300 });
 
 test('a child hung before exec (its sandbox a FIFO) is killed at the deadline, with an error that says so', async (t) => {
   const stateDir = stateDirFor(t);
   const fifo = path.join(stateDir, 'netns');
   execFileSync('mkfifo', [fifo]);
   const started = Date.now();
-  const error = await t.throwsAsync(startShim(request(stateDir, fifo), {}), { instanceOf: ContainerStartError });
+  const error = await t.throwsAsync(startShim(request(stateDir, fifo)), { instanceOf: ContainerStartError });
   t.regex(error!.message, /did not start within 300 ms .*hung.*killed/);
   t.true(Date.now() - started < 5_000, 'the shim kept its own deadline, not the daemon\'s backstop');
   t.deepEqual(await noShimsWithin(stateDir, 2_000), [], 'neither the shim nor its child lives on');
@@ -49,14 +49,14 @@ test('a child hung before exec (its sandbox a FIFO) is killed at the deadline, w
 test('a shim hung in its own set-up (its log a FIFO) keeps the same deadline', async (t) => {
   const stateDir = stateDirFor(t);
   execFileSync('mkfifo', [path.join(stateDir, 'log')]);
-  const error = await t.throwsAsync(startShim(request(stateDir, '/proc/self/ns/net'), {}), { instanceOf: ContainerStartError });
+  const error = await t.throwsAsync(startShim(request(stateDir, '/proc/self/ns/net')), { instanceOf: ContainerStartError });
   t.regex(error!.message, /did not start within 300 ms/);
   t.deepEqual(await noShimsWithin(stateDir, 2_000), []);
 });
 
 test('a start that fails fast still says why, well inside the deadline', async (t) => {
   const stateDir = stateDirFor(t);
-  const error = await t.throwsAsync(startShim({ ...request(stateDir, path.join(stateDir, 'missing')), startTimeoutMs: 10_000 }, {}), { instanceOf: ContainerStartError });
+  const error = await t.throwsAsync(startShim({ ...request(stateDir, path.join(stateDir, 'missing')), startTimeoutMs: 10_000 }), { instanceOf: ContainerStartError });
   t.regex(error!.message, /open sandbox .*missing: No such file or directory/);
   t.deepEqual(await noShimsWithin(stateDir, 2_000), []);
 });

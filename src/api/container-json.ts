@@ -22,6 +22,9 @@ function stringList(value: unknown, field: string): string[] | undefined {
   return value as string[];
 }
 
+/** A list of strings, or one string, as Docker's StrSlice fields (CapAdd, CapDrop) take. */
+const stringOrList = (value: unknown, field: string): string[] | undefined => (typeof value === 'string' ? [value] : stringList(value, field));
+
 function optionalString(value: unknown, field: string): string | undefined {
   if (value === undefined || value === null || value === '') return undefined;
   if (typeof value !== 'string') throw badRequest(`${field} must be a string`);
@@ -29,9 +32,10 @@ function optionalString(value: unknown, field: string): string | undefined {
 }
 
 /**
- * A create request: Cmd, Env, WorkingDir, Hostname, HostConfig.NetworkMode and
- * NetworkingConfig.EndpointsConfig (one network: its IPAMConfig and Aliases). The image is the
- * busybox root; netctl's own field Rootfs names another root directory.
+ * A create request: Cmd, Env, WorkingDir, Hostname, HostConfig (NetworkMode, PortBindings, Dns*,
+ * CapAdd, CapDrop, Privileged, SecurityOpt) and NetworkingConfig.EndpointsConfig (one network: its
+ * IPAMConfig and Aliases). The image is the busybox root; netctl's own field Rootfs names another
+ * root directory.
  */
 export function parseContainerCreate(body: unknown, name: string | undefined, busyboxRoot: () => string): CreateRequest {
   if (!isObject(body)) throw badRequest('the request body must be a JSON object');
@@ -58,7 +62,16 @@ export function parseContainerCreate(body: unknown, name: string | undefined, bu
   if (badServer !== undefined) throw badRequest(`invalid DNS server "${badServer}": give an IP address`);
   const search = stringList(hostConfig['DnsSearch'], 'HostConfig.DnsSearch') ?? [];
   const options = stringList(hostConfig['DnsOptions'], 'HostConfig.DnsOptions') ?? [];
+  const privileged = hostConfig['Privileged'] ?? false;
+  if (typeof privileged !== 'boolean') throw badRequest('HostConfig.Privileged must be true or false');
+  const security = {
+    capAdd: stringOrList(hostConfig['CapAdd'], 'HostConfig.CapAdd') ?? [],
+    capDrop: stringOrList(hostConfig['CapDrop'], 'HostConfig.CapDrop') ?? [],
+    privileged,
+    securityOpt: stringList(hostConfig['SecurityOpt'], 'HostConfig.SecurityOpt') ?? [],
+  };
   return {
+    security,
     dns: { ...(servers.length ? { servers } : {}), ...(search.length ? { search } : {}), ...(options.length ? { options } : {}) },
     ...(ports.length > 0 ? { ports } : {}),
     cmd,
@@ -144,6 +157,7 @@ function stateJson(container: ContainerRecord): Record<string, unknown> {
 
 export function containerInspectJson(container: ContainerRecord, sandbox: SandboxRecord | undefined, attachments: readonly Attachment[]): Record<string, unknown> {
   const { config } = container;
+  const { security } = config;
   return {
     Id: container.id,
     Created: container.created,
@@ -153,7 +167,18 @@ export function containerInspectJson(container: ContainerRecord, sandbox: Sandbo
     Image: 'busybox',
     Name: `/${config.name}`,
     Config: { Hostname: config.hostname, Env: config.env, Cmd: config.cmd, WorkingDir: config.workdir, Image: 'busybox', Rootfs: config.rootfs },
-    HostConfig: { NetworkMode: config.network, PortBindings: portsJson(config.ports), Dns: config.dns.servers ?? [], DnsSearch: config.dns.search ?? [], DnsOptions: config.dns.options ?? [] },
+    HostConfig: {
+      NetworkMode: config.network,
+      PortBindings: portsJson(config.ports),
+      Dns: config.dns.servers ?? [],
+      DnsSearch: config.dns.search ?? [],
+      DnsOptions: config.dns.options ?? [],
+      // Docker's null for none.
+      CapAdd: security.capAdd.length > 0 ? security.capAdd : null,
+      CapDrop: security.capDrop.length > 0 ? security.capDrop : null,
+      Privileged: security.privileged,
+      SecurityOpt: security.securityOpt.length > 0 ? security.securityOpt : null,
+    },
     NetworkSettings: { SandboxID: sandbox?.id ?? '', SandboxKey: sandbox?.key ?? '', Ports: portsJson(container.state.ports ?? []), Networks: networksJson(attachments) },
   };
 }

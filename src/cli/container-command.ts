@@ -63,6 +63,10 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
       { name: 'dns', type: 'list', description: 'set a custom DNS server (the embedded DNS forwards to it on user-defined networks)' },
       { name: 'dns-search', type: 'list', description: 'set custom DNS search domains' },
       { name: 'dns-option', type: 'list', description: 'set DNS options (resolv.conf)' },
+      { name: 'cap-add', type: 'list', description: 'add Linux capabilities (e.g. NET_ADMIN, or ALL)' },
+      { name: 'cap-drop', type: 'list', description: 'drop Linux capabilities (e.g. NET_RAW, or ALL)' },
+      { name: 'privileged', type: 'boolean', description: 'give extended privileges: all capabilities, no seccomp, no masked paths, the host\'s devices' },
+      { name: 'security-opt', type: 'list', description: 'security options (no-new-privileges[:true|false])' },
     ],
     async run(args, client, io) {
       const cmd = args.positionals;
@@ -79,7 +83,17 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
         Hostname: str(args, 'hostname') ?? '',
         WorkingDir: str(args, 'workdir') ?? '',
         ...(rootfs ? { Rootfs: path.resolve(rootfs) } : {}),
-        HostConfig: { NetworkMode: network ?? 'default', PortBindings: portBindings(list(args, 'publish')), Dns: list(args, 'dns'), DnsSearch: list(args, 'dns-search'), DnsOptions: list(args, 'dns-option') },
+        HostConfig: {
+          NetworkMode: network ?? 'default',
+          PortBindings: portBindings(list(args, 'publish')),
+          Dns: list(args, 'dns'),
+          DnsSearch: list(args, 'dns-search'),
+          DnsOptions: list(args, 'dns-option'),
+          CapAdd: list(args, 'cap-add'),
+          CapDrop: list(args, 'cap-drop'),
+          Privileged: bool(args, 'privileged'),
+          SecurityOpt: list(args, 'security-opt'),
+        },
         NetworkingConfig: { EndpointsConfig: network && network !== 'host' && network !== 'none' ? { [network]: endpoint } : {} },
         });
       } catch (error) {

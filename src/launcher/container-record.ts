@@ -1,5 +1,6 @@
 // A container as the launcher stores it (key `containers/<id>` in the local store).
 import type { PortMapping } from '../drivers/driver';
+import type { SecurityConfig } from './confinement';
 import type { DnsSettings } from './etc-files';
 
 export type ContainerStatus = 'created' | 'running' | 'exited';
@@ -22,6 +23,8 @@ export interface ContainerConfig {
   ports: PortMapping[];
   /** `--dns`, `--dns-search`, `--dns-option`. */
   dns: DnsSettings;
+  /** `--cap-add`, `--cap-drop`, `--privileged`, `--security-opt`. */
+  security: SecurityConfig;
 }
 
 export interface ContainerState {

@@ -29,7 +29,9 @@ const linesOf = (conf: string, keyword: RegExp): string[] => conf.split('\n').fi
 export function containerResolvConf(hostResolvConf: string, embedded: boolean, settings: DnsSettings = {}): string {
   const hostServers = linesOf(hostResolvConf, /^\s*nameserver\s/).filter((line) => !/^nameserver\s+(127\.|::1\b)/.test(line));
   const servers = embedded ? ['nameserver 127.0.0.11'] : settings.servers?.length ? settings.servers.map((ip) => `nameserver ${ip}`) : hostServers.length > 0 ? hostServers : ['nameserver 8.8.8.8', 'nameserver 8.8.4.4'];
-  const search = settings.search?.length ? [`search ${settings.search.join(' ')}`] : linesOf(hostResolvConf, /^\s*(search|domain)\s/).map((line) => line.replace(/^domain\s/, 'search ')).slice(-1);
+  // "." among the search domains means none (and not the host's), as in Docker.
+  const domains = (settings.search ?? []).filter((domain) => domain !== '.').map((domain) => domain.replace(/\.$/, ''));
+  const search = settings.search?.length ? (domains.length > 0 ? [`search ${domains.join(' ')}`] : []) : linesOf(hostResolvConf, /^\s*(search|domain)\s/).map((line) => line.replace(/^domain\s/, 'search ')).slice(-1);
   const options = settings.options?.length ? [`options ${settings.options.join(' ')}`] : embedded ? ['options ndots:0'] : linesOf(hostResolvConf, /^\s*options\s/);
   return `${[...servers, ...search, ...options].join('\n')}\n`;
 }

@@ -2,4 +2,5 @@
 export { Launcher, type LauncherDeps, type Networking, type CreateRequest, NoSuchContainerError, ContainerConflictError, InvalidContainerConfigError } from './launcher';
 export type { ContainerRecord, ContainerConfig, ContainerState, ContainerStatus } from './container-record';
 export { ContainerStartError } from './shim';
+export type { SecurityConfig } from './confinement';
 export { ensureBusyboxRoot, RootfsError } from './rootfs';

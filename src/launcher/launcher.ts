@@ -8,22 +8,25 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type pino from 'pino';
 import { currentNamespacePath } from '../native/netns';
-import { locateTool, spawnStreaming, type StreamingProcess } from '../native/process';
+import type { StreamingProcess } from '../native/process';
 import type { PortMapping } from '../drivers/driver';
 import type { Store } from '../store/types';
 import { Rollback } from '../util/rollback';
+import { DEFAULT_SECURITY, heldCapabilities, noNewPrivileges, normalizeCapabilities, shimConfinement } from './confinement';
 import type { ContainerConfig, ContainerRecord } from './container-record';
+import { ContainerConflictError, InvalidContainerConfigError, NoSuchContainerError } from './errors';
 import { writeEtcFiles, writeHosts } from './etc-files';
 import { crashPoint } from '../util/crash-point';
+import { isHostname, isResolverOption, isSearchDomain } from './host-names';
 import { isAlive, type ProcessRef, readShimPids, startTicksOf, watchExit } from './process';
-import { startShim } from './shim';
+import { execShim, startShim } from './shim';
 import { newId } from '../util/id';
 import { invalidNameMessage, nameProblem } from '../util/names';
 
+export { ContainerConflictError, InvalidContainerConfigError, NoSuchContainerError } from './errors';
+
 const CONTAINER_PREFIX = 'containers/';
 const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
-
-const envObject = (env: readonly string[]): Record<string, string> => Object.fromEntries(env.map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
 
 /** What the launcher needs of the CNM core: sandboxes and endpoints. */
 export interface Networking {
@@ -50,16 +53,6 @@ export interface LauncherDeps {
   root: string;
 }
 
-/** 404: no such container. */
-export class NoSuchContainerError extends Error {
-  override readonly name = 'NoSuchContainerError';
-}
-
-/** 409: the request conflicts with the container's state or another container's name. */
-export class ContainerConflictError extends Error {
-  override readonly name = 'ContainerConflictError';
-}
-
 /** The owner the launcher's sandboxes are recorded with: an embedding engine's are not its to remove. */
 const SANDBOX_OWNER = 'launcher';
 
@@ -70,12 +63,7 @@ const KILLED_EXIT = 128 + 9;
 /** How long a start the daemon did not see finish is waited for at load (the shim's own deadline). */
 const ADOPT_START_MS = 20_000;
 
-/** 400: the container's configuration is wrong. */
-export class InvalidContainerConfigError extends Error {
-  override readonly name = 'InvalidContainerConfigError';
-}
-
-type Defaulted = 'name' | 'hostname' | 'workdir' | 'env' | 'aliases' | 'network' | 'ports' | 'dns';
+type Defaulted = 'name' | 'hostname' | 'workdir' | 'env' | 'aliases' | 'network' | 'ports' | 'dns' | 'security';
 export type CreateRequest = Omit<ContainerConfig, Defaulted> & Partial<Pick<ContainerConfig, Defaulted>>;
 
 export class Launcher {
@@ -98,6 +86,8 @@ export class Launcher {
       const record = JSON.parse(entry.value.toString('utf8')) as ContainerRecord;
       // Records written before `--dns` was kept have no DNS settings: the host's, as then.
       record.config.dns ??= {};
+      // Nor, before confinement, security options: Docker's defaults from their next start on.
+      record.config.security ??= { ...DEFAULT_SECURITY };
       this.containers.set(record.id, record);
     }
     await this.removeOrphans();
@@ -212,6 +202,8 @@ export class Launcher {
   /** The sandbox, endpoints, /etc files and record of a new container; nothing runs yet. */
   async create(request: CreateRequest): Promise<ContainerRecord> {
     const id = newId();
+    const security = request.security ?? DEFAULT_SECURITY;
+    const held = heldCapabilities();
     const config: ContainerConfig = {
       name: request.name ?? `netctl_${id.slice(0, 8)}`,
       hostname: request.hostname ?? id.slice(0, 12),
@@ -223,6 +215,7 @@ export class Launcher {
       aliases: request.aliases ?? [],
       ports: request.ports ?? [],
       dns: request.dns ?? {},
+      security: { ...security, capAdd: normalizeCapabilities(security.capAdd, 'CapAdd', held), capDrop: normalizeCapabilities(security.capDrop, 'CapDrop', held) },
       ...(request.ipv4 !== undefined ? { ipv4: request.ipv4 } : {}),
       ...(request.ipv6 !== undefined ? { ipv6: request.ipv6 } : {}),
     };
@@ -301,7 +294,9 @@ export class Launcher {
         hostname: config.hostname,
         workdir: config.workdir,
         cmd: config.cmd,
-      }, envObject(config.env));
+        env: config.env,
+        confinement: shimConfinement(config.security),
+      });
       crashPoint('container-start:shim-started');
       record.state = { status: 'running', pid, startTicks: startTicksOf(pid) ?? 0, shimPid, shimStartTicks: startTicksOf(shimPid) ?? 0, startedAt: new Date().toISOString(), ...(ports.length > 0 ? { ports } : {}) };
       this.watchShim(record);
@@ -377,19 +372,18 @@ export class Launcher {
   }
 
   /**
-   * Runs a command in all of a running container's namespaces, passing its output on as it
-   * comes (1 = stdout, 2 = stderr); resolves with its exit code.
+   * Runs a command in a running container's namespaces and root, with its environment and
+   * confined as its first process (as Docker's exec), passing its output on as it comes
+   * (1 = stdout, 2 = stderr); resolves with its exit code.
    */
   async exec(reference: string, cmd: string[], onOutput: (stream: 1 | 2, chunk: Buffer) => void): Promise<number> {
     const record = this.find(reference);
-    if (record.state.status !== 'running') throw new ContainerConflictError(`Container ${record.id} is not running`);
+    const { config, state } = record;
+    if (state.status !== 'running' || state.pid === undefined || state.startTicks === undefined) throw new ContainerConflictError(`Container ${record.id} is not running`);
     if (cmd.length === 0) throw new InvalidContainerConfigError('No exec command specified');
-    const pid = String(record.state.pid);
-    const args = ['--target', pid, '--mount', '--uts', '--ipc', '--net', '--pid', `--root=/proc/${pid}/root`, `--wd=/proc/${pid}/root${record.config.workdir}`, ...cmd];
-    // posix_spawn (the addon), not child_process, which would fork the whole daemon for each exec.
     let child: StreamingProcess;
     try {
-      child = await spawnStreaming(locateTool('nsenter', 'util-linux'), ['nsenter', ...args], { env: envObject(record.config.env) });
+      child = await execShim({ stateDir: this.stateDir(record.id), pid: state.pid, startTicks: state.startTicks, workdir: config.workdir, cmd, env: config.env, confinement: shimConfinement(config.security) });
     } catch {
       return 126;
     }
@@ -414,6 +408,17 @@ export class Launcher {
     }
     if (!isDir) throw new InvalidContainerConfigError(`rootfs ${config.rootfs} is not a directory: give a directory holding the container's root file system`);
     if (!config.workdir.startsWith('/')) throw new InvalidContainerConfigError(`the working directory "${config.workdir}" is invalid, it needs to be an absolute path`);
+    if (!isHostname(config.hostname)) {
+      throw new InvalidContainerConfigError(`invalid hostname ${JSON.stringify(config.hostname)}: use letters, digits and hyphens (RFC 1123), in labels of at most 63 characters joined by dots, 64 characters in all`);
+    }
+    const badDomain = config.dns.search?.find((domain) => !isSearchDomain(domain));
+    if (badDomain !== undefined) throw new InvalidContainerConfigError(`invalid DNS search domain ${JSON.stringify(badDomain)}: use a domain name (letters, digits and hyphens in labels joined by dots)`);
+    const badOption = config.dns.options?.find((option) => !isResolverOption(option));
+    if (badOption !== undefined) throw new InvalidContainerConfigError(`invalid DNS option ${JSON.stringify(badOption)}: one resolv.conf option (such as ndots:2) per entry, without spaces`);
+    const badEnv = config.env.find((entry) => entry.includes('\0'));
+    if (badEnv !== undefined) throw new InvalidContainerConfigError(`invalid environment entry ${JSON.stringify(badEnv)}: it holds a NUL character`);
+    // Throws for a security option netctl does not implement.
+    noNewPrivileges(config.security.securityOpt);
     if ((config.network === 'host' || config.network === 'none') && (config.ipv4 || config.ipv6 || config.aliases.length > 0)) {
       throw new InvalidContainerConfigError(`--ip, --ip6 and --network-alias need a network the container joins; "${config.network}" has none`);
     }

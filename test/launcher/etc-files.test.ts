@@ -23,3 +23,8 @@ test('--dns, --dns-search and --dns-option replace what the host says (--dns onl
   t.is(containerResolvConf(HOST, false, settings), 'nameserver 192.0.2.1\nsearch a.test b.test\noptions ndots:2 timeout:1\n');
   t.is(containerResolvConf(HOST, true, settings), 'nameserver 127.0.0.11\nsearch a.test b.test\noptions ndots:2 timeout:1\n');
 });
+
+test('--dns-search "." means no search domains, not the host\'s; a final dot is dropped', (t) => {
+  t.is(containerResolvConf(HOST, false, { search: ['.'] }), 'nameserver 192.0.2.53\noptions edns0\n');
+  t.is(containerResolvConf(HOST, false, { search: ['a.test.', '.'] }), 'nameserver 192.0.2.53\nsearch a.test\noptions edns0\n');
+});

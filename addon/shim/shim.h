@@ -1,0 +1,35 @@
+// What the parts of netctl-shim share: how a container is confined, and the steps that build its
+// root (root.c) and confine its process (confine.c) before exec.
+#ifndef NETCTL_SHIM_H
+#define NETCTL_SHIM_H
+
+#include <stdint.h>
+
+/** Docker's default capabilities: CHOWN, DAC_OVERRIDE, FOWNER, FSETID, KILL, SETGID, SETUID,
+ * SETPCAP, NET_BIND_SERVICE, NET_RAW, SYS_CHROOT, MKNOD, AUDIT_WRITE, SETFCAP. */
+#define DEFAULT_CAPABILITIES 0xa80425fbULL
+
+struct confinement {
+  /** The bounding, permitted and effective sets (bit N = capability N); inheritable and ambient are empty. */
+  uint64_t capabilities;
+  int no_new_privileges;
+  /** No seccomp filter, no masked or read-only paths, /sys writable, the host's devices in /dev. */
+  int privileged;
+};
+
+/** In the child before exec: says what failed (on the start-up error pipe, or stderr for exec) and exits 126. */
+void fail(const char *format, ...) __attribute__((noreturn, format(printf, 1, 2)));
+
+/** Mounts the container's root (overlayfs: the image below, STATE/upper above) at STATE/root; an O_PATH fd of it. */
+int mount_root(const char *state, const char *rootfs, int privileged);
+/** /proc, /sys, /dev and the /etc files the daemon writes, mounted at paths resolved inside the root. */
+void populate_root(int root, const char *state, int privileged);
+/** pivot_root into `root`; the host's root is detached and gone from view. */
+void enter_root(int root);
+/** Docker's masked and read-only paths under /proc and /sys (in the container's root). */
+void mask_paths(void);
+
+/** Capabilities, no_new_privs and the seccomp filter: the last steps before exec. */
+void confine(const struct confinement *confinement);
+
+#endif
