@@ -4,10 +4,7 @@ import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import pino from 'pino';
-import { addContainerRoutes } from '../api/containers';
-import { addNetworkRoutes } from '../api/networks';
-import { Router } from '../api/router';
-import { addSystemRoutes } from '../api/system';
+import { daemonRouter } from '../api/routes';
 import { parseDefaultAddressPool } from '../ipam';
 import { ensureBusyboxRoot } from '../launcher';
 import { type DaemonOptions, unixSocketPath } from './options';
@@ -39,10 +36,7 @@ export class Daemon {
       this.stack = await openStack({ root: this.options.root, runDir: this.options.runDir, localPools: this.options.defaultAddressPools.map(parseDefaultAddressPool), dns: this.options.dns, log: this.log });
       const { controller, launcher } = this.stack;
       await controller.ensurePredefined({ bridge: this.options.bridge !== 'none' });
-      const router = new Router();
-      addSystemRoutes(router, NETCTL_VERSION);
-      addNetworkRoutes(router, controller);
-      addContainerRoutes(router, controller, launcher, () => ensureBusyboxRoot(this.options.root));
+      const router = daemonRouter(controller, launcher, () => ensureBusyboxRoot(this.options.root), NETCTL_VERSION);
       this.server = await listenUnix(this.socketPath, router.listener);
     } catch (error) {
       await this.stop();
