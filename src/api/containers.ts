@@ -1,5 +1,6 @@
 // The Docker Engine API's container routes, as far as the launcher goes: create, start, stop,
 // kill, wait, list, inspect, logs, exec, remove; and network connect/disconnect of containers.
+import { once } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { ServerResponse } from 'node:http';
@@ -159,7 +160,7 @@ export function addContainerRoutes(router: Router, controller: Controller, launc
 /** Writes the log's frames of the wanted streams; while `more()` holds, waits for further output. */
 async function streamLog(out: ServerResponse, logFile: string, wanted: ReadonlySet<number>, more: () => boolean): Promise<void> {
   let closed = false;
-  out.once('close', () => (closed = true));
+  const gone = new Promise<void>((resolve) => out.once('close', () => resolve(void (closed = true))));
   let file: fs.promises.FileHandle | undefined;
   const frames = new FrameReader();
   const buffer = Buffer.alloc(64 * 1024);
@@ -170,6 +171,9 @@ async function streamLog(out: ServerResponse, logFile: string, wanted: ReadonlyS
       // Read to the end of what is there now; position null reads on from the last read.
       for (let n = file ? (await file.read(buffer, 0, buffer.length, null)).bytesRead : 0; n > 0; n = (await file!.read(buffer, 0, buffer.length, null)).bytesRead) {
         for (const f of frames.push(Buffer.from(buffer.subarray(0, n)))) if (wanted.has(f.stream)) out.write(f.raw);
+        // A client that reads slowly leaves the rest in the file, not in the daemon's memory.
+        if (out.writableNeedDrain) await Promise.race([once(out, 'drain'), gone]);
+        if (closed) break;
       }
       if (closed || !stillRunning) break;
       await new Promise((resolve) => setTimeout(resolve, FOLLOW_POLL_MS));
