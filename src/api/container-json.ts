@@ -22,6 +22,11 @@ function stringList(value: unknown, field: string): string[] | undefined {
   return value as string[];
 }
 
+/** Docker's StrSlice (Cmd): a list of strings, or one string standing for a list of one. */
+export function commandList(value: unknown, field: string): string[] | undefined {
+  return typeof value === 'string' ? [value] : stringList(value, field);
+}
+
 function optionalString(value: unknown, field: string): string | undefined {
   if (value === undefined || value === null || value === '') return undefined;
   if (typeof value !== 'string') throw badRequest(`${field} must be a string`);
@@ -51,7 +56,7 @@ export function parseContainerCreate(body: unknown, name: string | undefined, bu
   const hostname = optionalString(body['Hostname'], 'Hostname');
   const workdir = optionalString(body['WorkingDir'], 'WorkingDir');
   const env = stringList(body['Env'], 'Env');
-  const cmd = stringList(body['Cmd'], 'Cmd') ?? [];
+  const cmd = commandList(body['Cmd'], 'Cmd') ?? [];
   const ports = parsePortBindings(hostConfig['PortBindings']);
   const servers = stringList(hostConfig['Dns'], 'HostConfig.Dns') ?? [];
   const badServer = servers.find((ip) => net.isIP(ip) === 0);

@@ -3,3 +3,4 @@ export { Launcher, type LauncherDeps, type Networking, type CreateRequest, NoSuc
 export type { ContainerRecord, ContainerConfig, ContainerState, ContainerStatus } from './container-record';
 export { ContainerStartError } from './shim';
 export { ensureBusyboxRoot, RootfsError } from './rootfs';
+export { parseSignal } from './signals';

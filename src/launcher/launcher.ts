@@ -11,6 +11,7 @@ import type { PortMapping } from '../drivers/driver';
 import type { Store } from '../store/types';
 import { Rollback } from '../util/rollback';
 import type { ContainerConfig, ContainerRecord } from './container-record';
+import { environmentOf, invalidEnvEntry } from './environment';
 import { writeEtcFiles, writeHosts } from './etc-files';
 import { isAlive, startTicksOf } from './process';
 import { startShim } from './shim';
@@ -19,8 +20,10 @@ import { newId } from '../util/id';
 const CONTAINER_PREFIX = 'containers/';
 const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 const NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
-
-const envObject = (env: readonly string[]): Record<string, string> => Object.fromEntries(env.map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+/** The kernel's limit of a hostname (HOST_NAME_MAX). */
+const MAX_HOSTNAME_BYTES = 64;
+/** The longest delay a timer takes (2^31 - 1 ms, 24.8 days); a longer stop timeout waits without one. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** What the launcher needs of the CNM core: sandboxes and endpoints. */
 export interface Networking {
@@ -122,7 +125,8 @@ export class Launcher {
       hostname: request.hostname ?? id.slice(0, 12),
       cmd: request.cmd,
       env: request.env?.some((kv) => kv.startsWith('PATH=')) ? request.env : [DEFAULT_PATH, ...(request.env ?? [])],
-      workdir: request.workdir ?? '/',
+      // Cleaned as Docker cleans it: "/../etc" is "/etc", inside the container's root.
+      workdir: path.posix.normalize(request.workdir ?? '/'),
       rootfs: request.rootfs,
       network: request.network ?? 'bridge',
       aliases: request.aliases ?? [],
@@ -182,7 +186,7 @@ export class Launcher {
         hostname: config.hostname,
         workdir: config.workdir,
         cmd: config.cmd,
-      }, envObject(config.env));
+      }, environmentOf(config.env));
       record.state = { status: 'running', pid, startTicks: startTicksOf(pid) ?? 0, startedAt: new Date().toISOString(), ...(ports.length > 0 ? { ports } : {}) };
       this.watchExit(record);
       await this.save(record);
@@ -200,13 +204,17 @@ export class Launcher {
     writeHosts(this.stateDir(record.id), { hostname: record.config.hostname, addresses: [...addresses] });
   }
 
-  /** SIGTERM, then SIGKILL after `timeoutSeconds`; resolves once the process has exited. */
+  /**
+   * SIGTERM, then SIGKILL after `timeoutSeconds`; a negative timeout (as Docker's -1) never
+   * kills. Resolves once the process has exited.
+   */
   async stop(reference: string, timeoutSeconds = 10): Promise<void> {
     const record = this.find(reference);
     if (record.state.status !== 'running') return;
     const exited = this.wait(record.id);
     this.signal(record, 'SIGTERM');
-    const timer = setTimeout(() => this.signal(record, 'SIGKILL'), Math.max(0, timeoutSeconds) * 1000);
+    const delayMs = timeoutSeconds * 1000;
+    const timer = delayMs >= 0 && delayMs <= MAX_TIMER_MS ? setTimeout(() => this.signal(record, 'SIGKILL'), delayMs) : undefined;
     try {
       await exited;
     } finally {
@@ -214,7 +222,8 @@ export class Launcher {
     }
   }
 
-  async kill(reference: string, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+  /** Sends a signal (a name, or a number such as a real-time signal's) to the container's process. */
+  async kill(reference: string, signal: NodeJS.Signals | number = 'SIGKILL'): Promise<void> {
     const record = this.find(reference);
     if (record.state.status !== 'running') throw new ContainerConflictError(`Container ${record.id} is not running`);
     this.signal(record, signal);
@@ -259,7 +268,7 @@ export class Launcher {
     // posix_spawn (the addon), not child_process, which would fork the whole daemon for each exec.
     let child: StreamingProcess;
     try {
-      child = await spawnStreaming(locateTool('nsenter', 'util-linux'), ['nsenter', ...args], { env: envObject(record.config.env) });
+      child = await spawnStreaming(locateTool('nsenter', 'util-linux'), ['nsenter', ...args], { env: environmentOf(record.config.env) });
     } catch {
       return 126;
     }
@@ -270,6 +279,13 @@ export class Launcher {
 
   private validate(config: ContainerConfig): void {
     if (config.cmd.length === 0) throw new InvalidContainerConfigError('No command specified: give the command after --');
+    const badEnv = config.env.map(invalidEnvEntry).find((reason) => reason !== undefined);
+    if (badEnv) throw new InvalidContainerConfigError(badEnv);
+    // They become C strings of the shim's argv: a NUL would cut them short.
+    const argv: Array<[string, string]> = [...config.cmd.map((arg): [string, string] => ['command argument', arg]), ['hostname', config.hostname], ['working directory', config.workdir], ['rootfs', config.rootfs]];
+    const cut = argv.find(([, value]) => value.includes('\0'));
+    if (cut) throw new InvalidContainerConfigError(`the ${cut[0]} ${JSON.stringify(cut[1])} holds a NUL character, which a process cannot be given`);
+    if (Buffer.byteLength(config.hostname) > MAX_HOSTNAME_BYTES) throw new InvalidContainerConfigError(`the hostname "${config.hostname.slice(0, MAX_HOSTNAME_BYTES)}…" is longer than ${MAX_HOSTNAME_BYTES} bytes, the kernel's limit`);
     if (!NAME.test(config.name)) throw new InvalidContainerConfigError(`Invalid container name (${config.name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
     const holder = this.named(config.name);
     if (holder) throw new ContainerConflictError(`Conflict. The container name "/${config.name}" is already in use by container "${holder.id}". You have to remove (or rename) that container to be able to reuse that name.`);
@@ -286,7 +302,7 @@ export class Launcher {
     }
   }
 
-  private signal(record: ContainerRecord, signal: NodeJS.Signals): void {
+  private signal(record: ContainerRecord, signal: NodeJS.Signals | number): void {
     const { pid, startTicks } = record.state;
     // Never signal a PID that now belongs to another process.
     if (pid === undefined || startTicks === undefined || !isAlive(pid, startTicks)) return;
