@@ -23,13 +23,13 @@ import { shimPids } from '../helpers/shims';
 const FIXED_SEED = 20261204;
 /** Per pass: whichever comes first. Two passes stay well under a minute on a busy 2-core machine. */
 const RUNS_PER_PASS = 1000;
-const TIME_PER_PASS_MS = 15_000;
+const TIME_PER_PASS_MS = 12_000;
 
 const ROUTES = daemonRouter({} as Controller, {} as Launcher, () => '', 'fuzz').list();
 
 // ---- references to what the daemon holds, resolved when the request is sent ----
 
-type Pool = 'network' | 'container' | 'exec';
+type Pool = 'network' | 'container' | 'running' | 'exec';
 
 /** An object the daemon made (or a predefined network), picked by index when the request is sent. */
 class Ref {
@@ -49,9 +49,9 @@ class Deep {
 }
 
 class Known {
-  readonly objects: Record<Pool, Array<{ id: string; name: string }>> = { network: [], container: [], exec: [] };
+  readonly objects: Record<Pool, Array<{ id: string; name: string }>> = { network: [], container: [], running: [], exec: [] };
   /** How many of each the requests made. */
-  readonly made: Record<Pool, number> = { network: 0, container: 0, exec: 0 };
+  readonly made = { network: 0, container: 0, exec: 0 };
 
   constructor(private readonly socketPath: string) {}
 
@@ -59,13 +59,15 @@ class Known {
   async refresh(): Promise<void> {
     const list = async <T>(urlPath: string): Promise<T[]> => JSON.parse((await rawHttp(this.socketPath, 'GET', urlPath)).body) as T[];
     this.objects.network = (await list<{ Id: string; Name: string }>('/networks')).map((n) => ({ id: n.Id, name: n.Name }));
-    this.objects.container = (await list<{ Id: string; Names: string[] }>('/containers/json?all=1')).map((c) => ({ id: c.Id, name: c.Names[0]!.slice(1) }));
+    const containers = (await list<{ Id: string; Names: string[]; State: string }>('/containers/json?all=1')).map((c) => ({ id: c.Id, name: c.Names[0]!.slice(1), state: c.State }));
+    this.objects.container = containers;
+    this.objects.running = containers.filter((c) => c.state === 'running');
   }
 
   /** Takes note of what a request made: an exec instance to start, or something a refresh will find. */
   async note(req: Request, status: number, reply: string): Promise<void> {
     if (status === 201) {
-      const pool: Pool | undefined = ({ '/networks/create': 'network', '/containers/create': 'container', '/containers/{id}/exec': 'exec' } as const)[req.pattern];
+      const pool = ({ '/networks/create': 'network', '/containers/create': 'container', '/containers/{id}/exec': 'exec' } as const)[req.pattern] as keyof Known['made'] | undefined;
       if (pool) this.made[pool]++;
       if (pool === 'exec') {
         const id = (JSON.parse(reply) as { Id: string }).Id;
@@ -174,8 +176,8 @@ const networkCreate = (field: Field): fc.Arbitrary<unknown> =>
     Labels: field(stringMap(field)),
   }, ['Name']);
 
-/** Commands that end within a second: stop, wait, logs --follow and exec must not outlast the time bound. */
-const command = mostly(fc.constantFrom(['true'], ['echo', 'hi'], ['sh', '-c', 'echo out; echo err >&2; exit 3'], ['sleep', '1'], 'true'), fc.oneof(fc.constantFrom([], ['no-such-command']), fc.array(text, { maxLength: 3 }).map((args) => ['no-such-command', ...args])));
+/** Commands that end within seconds: stop, wait, logs --follow and exec must not outlast the time bound. */
+const command = mostly(fc.constantFrom(['true'], ['echo', 'hi'], ['sh', '-c', 'echo out; echo err >&2; exit 3'], ['sleep', '2'], 'true'), fc.oneof(fc.constantFrom([], ['no-such-command']), fc.array(text, { maxLength: 3 }).map((args) => ['no-such-command', ...args])));
 
 const endpointConfig = (field: Field): fc.Arbitrary<unknown> =>
   record({
@@ -251,8 +253,8 @@ const QUERY_KEYS = fc.constantFrom('filters', 't', 'signal', 'force', 'all', 'st
 
 const query = fc.array(fc.tuple(mostly(QUERY_KEYS, text), mostly(QUERY_VALUES, fc.oneof(text, ref('network')))), { maxLength: 3 });
 
-/** The pool a route's {id} names: /networks/{id}, /containers/{id}, /exec/{id}. */
-const poolOf = (pattern: string): Pool => (pattern.startsWith('/networks') ? 'network' : pattern.startsWith('/exec') ? 'exec' : 'container');
+/** The pool a route's {id} names: /networks/{id}, /containers/{id} (a running one to exec in), /exec/{id}. */
+const poolOf = (pattern: string): Pool => (pattern.startsWith('/networks') ? 'network' : pattern.startsWith('/exec') ? 'exec' : pattern.endsWith('/exec') ? 'running' : 'container');
 
 /** A path parameter: mostly something the daemon has, else a name of something else, a traversal, garbage. */
 const segment = (pattern: string): fc.Arbitrary<unknown> =>
