@@ -59,7 +59,7 @@ test('errors: usage 125, daemon refusals 1 with the daemon message, and nothing 
   const { ns, netctl, socket } = await setup(t);
   t.is((await netctl(['network', 'create', '--subnet', '10.52.0.0/24', 'a'])).code, 0);
   const cases: Array<[string[], number, RegExp]> = [
-    [['network', 'create', '--subnet', '10.52.0.0/16', 'b'], 1, /^Error response from daemon: pool 10\.52\.0\.0\/16 overlaps/],
+    [['network', 'create', '--subnet', '10.52.0.0/16', 'b'], 1, /^Error response from daemon: Pool overlaps with other one on this address space: subnet 10\.52\.0\.0\/16 overlaps 10\.52\.0\.0\/24 of network a;/],
     [['network', 'create', 'a'], 1, /^Error response from daemon: network with name a already exists\n$/],
     [['network', 'create', '-d', 'warp', 'c'], 1, /^Error response from daemon: plugin "warp" not found\n$/],
     [['network', 'create', '--gateway', '10.1.1.1', 'd'], 125, /every ip-range or gateway must have a corresponding subnet/],

@@ -137,7 +137,7 @@ test('bad requests: Docker status codes and wording, and nothing is created', as
 
   const cases: Array<[unknown, number, RegExp]> = [
     [{ Name: 'taken' }, 409, /^network with name taken already exists$/],
-    [{ Name: 'x1', IPAM: { Config: [{ Subnet: '10.32.0.0/16' }] } }, 403, /overlaps with pool 10\.32\.0\.0\/24/],
+    [{ Name: 'x1', IPAM: { Config: [{ Subnet: '10.32.0.0/16' }] } }, 403, /^Pool overlaps with other one on this address space: subnet 10\.32\.0\.0\/16 overlaps 10\.32\.0\.0\/24 of network taken;/],
     [{ Name: 'x2', IPAM: { Config: [{ Subnet: '10.33.0/24' }] } }, 400, /invalid subnet "10\.33\.0\/24"/],
     [{ Name: 'x3', IPAM: { Config: [{ Subnet: '10.33.0.0/24', Gateway: '10.34.0.1' }] } }, 400, /10\.34\.0\.1/],
     [{ Name: 'x4', Driver: 'nope' }, 404, /^plugin "nope" not found$/],

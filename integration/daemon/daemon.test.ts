@@ -5,8 +5,11 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
+import { API_LIMITS } from '../../src/daemon/api-server';
 import { request, startDaemon } from '../helpers/daemon';
+import { rawHttp } from '../helpers/raw-http';
 
 function testHost(t: { teardown(fn: () => void): void }): string {
   const name = `nctl-d-${crypto.randomBytes(4).toString('hex')}`;
@@ -112,12 +115,151 @@ test('unknown paths get 404 and wrong methods 405, as JSON messages', async (t) 
   t.is((await request(daemon.socketPath, 'GET', '/_ping')).status, 200);
 });
 
+test('the socket is made 0660 where no one else can reach it, then renamed into place: never reachable at a looser mode', async (t) => {
+  const trace = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'nctl-strace-')), 'trace');
+  t.teardown(() => fs.rmSync(path.dirname(trace), { recursive: true, force: true }));
+  const syscalls = '/^(bind|chmod|fchmodat|rename|renameat2?|mkdir|mkdirat)$';
+  const daemon = await startDaemon(t, { netns: testHost(t), prefix: ['strace', '-f', '--seccomp-bpf', '-qq', '-o', trace, '-e', `trace=${syscalls}`] });
+  // strace leaves its tracee running when it is stopped itself: the daemon is stopped first.
+  const pid = Number(fs.readFileSync(path.join(daemon.runDir, 'netctl.pid'), 'utf8'));
+  process.kill(pid, 'SIGTERM');
+  t.is(await daemon.stop(), 0);
+  const calls = fs.readFileSync(trace, 'utf8').split('\n');
+  const bind = calls.findIndex((line) => line.includes('bind(') && line.includes('AF_UNIX') && line.includes(daemon.runDir));
+  t.not(bind, -1, 'the socket was bound');
+  const bound = /sun_path="([^"]+)"/.exec(calls[bind]!)![1]!;
+  t.not(bound, daemon.socketPath, 'not bound at its final path');
+  t.regex(calls.slice(0, bind).join('\n'), new RegExp(`mkdir(at)?\\((AT_FDCWD, )?"${path.dirname(bound)}", 0700\\) = 0`), 'in a directory only root can enter');
+  const chmod = calls.findIndex((line, i) => i > bind && /chmod(at)?\(/.test(line) && line.includes(`"${bound}", 0660) = 0`));
+  t.not(chmod, -1, 'made 0660 there');
+  const rename = calls.findIndex((line) => /rename(at2?)?\(/.test(line) && line.includes(`"${bound}"`) && line.includes(`"${daemon.socketPath}"`) && line.endsWith('= 0'));
+  t.true(rename > chmod, 'renamed into place after the chmod');
+});
+
 test('the socket is root-only (0660) and the state lives under --root', async (t) => {
   const daemon = await startDaemon(t, { netns: testHost(t) });
   const stat = fs.statSync(daemon.socketPath);
   t.true(stat.isSocket());
   t.is(stat.mode & 0o777, 0o660);
   t.true(fs.existsSync(path.join(daemon.root, 'store.db')));
+});
+
+/** Connections that send a request's head up to `head` and stop there: resolves with each one's reply status line and when it closed. */
+function stalled(socketPath: string, count: number, head: string, limitMs: number): Promise<Array<{ status: string; closedAfterMs: number }>> {
+  const start = Date.now();
+  return Promise.all(
+    Array.from({ length: count }, () => new Promise<{ status: string; closedAfterMs: number }>((resolve) => {
+      const socket = net.createConnection(socketPath);
+      let reply = '';
+      socket.setTimeout(limitMs, () => socket.destroy());
+      socket.on('data', (c: Buffer) => (reply += c.toString('utf8')));
+      socket.on('error', () => undefined);
+      socket.on('close', () => resolve({ status: reply.split('\r\n')[0]!, closedAfterMs: Date.now() - start }));
+      socket.on('connect', () => socket.write(head));
+    })),
+  );
+}
+
+test('connections stalled in their headers get 408 and are closed within the headers timeout; requests long on purpose (wait, logs --follow, exec) are not cut', async (t) => {
+  const daemon = await startDaemon(t, { netns: testHost(t), args: ['--bridge', 'none'] });
+  const api = (method: string, urlPath: string, body?: unknown, timeoutMs = 60_000): ReturnType<typeof rawHttp> => rawHttp(daemon.socketPath, method, urlPath, { ...(body !== undefined ? { body: JSON.stringify(body) } : {}), timeoutMs });
+  // Outlives the headers timeout and the checks' interval.
+  const longMs = API_LIMITS.headersTimeoutMs + 2 * API_LIMITS.checkIntervalMs;
+  t.is((await api('POST', '/containers/create?name=slow', { Cmd: ['sh', '-c', `echo first; sleep ${longMs / 1000}; echo last`], HostConfig: { NetworkMode: 'none' } })).status, 201);
+  t.teardown(() => rawHttp(daemon.socketPath, 'DELETE', '/containers/slow?force=1').then(() => undefined));
+  t.is((await api('POST', '/containers/slow/start')).status, 204);
+  const exec = JSON.parse((await api('POST', '/containers/slow/exec', { Cmd: ['sh', '-c', `sleep ${longMs / 1000 - 1}; echo done`] })).body) as { Id: string };
+
+  const slack = 10_000;
+  const stalls = stalled(daemon.socketPath, 50, 'GET /_ping HTTP/1.1\r\nHost: netctl\r\n', API_LIMITS.headersTimeoutMs + slack);
+  const wait = api('POST', '/containers/slow/wait');
+  const logs = api('GET', '/containers/slow/logs?stdout=1&follow=1');
+  const execOutput = api('POST', `/exec/${exec.Id}/start`, {});
+  t.is((await request(daemon.socketPath, 'GET', '/_ping')).status, 200, 'others are served meanwhile');
+
+  for (const { status, closedAfterMs } of await stalls) {
+    t.is(status, 'HTTP/1.1 408 Request Timeout');
+    t.true(closedAfterMs >= API_LIMITS.headersTimeoutMs - 1_000 && closedAfterMs < API_LIMITS.headersTimeoutMs + slack, `closed after ${closedAfterMs} ms`);
+  }
+  t.is((await wait).status, 200);
+  t.is((JSON.parse((await wait).body) as { StatusCode: number }).StatusCode, 0);
+  t.regex((await logs).body, /first[\s\S]*last/);
+  t.regex((await execOutput).body, /done/);
+});
+
+test('a client that does not read a long log holds the rest in the file, not in the daemon’s memory', async (t) => {
+  const daemon = await startDaemon(t, { netns: testHost(t), args: ['--bridge', 'none'] });
+  const logBytes = 64 * 1024 * 1024;
+  t.is((await rawHttp(daemon.socketPath, 'POST', '/containers/create?name=chatty', { body: JSON.stringify({ Cmd: ['head', '-c', String(logBytes), '/dev/zero'], HostConfig: { NetworkMode: 'none' } }) })).status, 201);
+  t.teardown(() => rawHttp(daemon.socketPath, 'DELETE', '/containers/chatty?force=1').then(() => undefined));
+  t.is((await rawHttp(daemon.socketPath, 'POST', '/containers/chatty/start')).status, 204);
+  t.is((await rawHttp(daemon.socketPath, 'POST', '/containers/chatty/wait', { timeoutMs: 60_000 })).status, 200);
+  const rssKiB = (): number => Number(/^VmRSS:\s+(\d+)/m.exec(fs.readFileSync(`/proc/${daemon.process.pid}/status`, 'utf8'))![1]);
+  const before = rssKiB();
+  const reader = net.createConnection(daemon.socketPath);
+  t.teardown(() => reader.destroy());
+  reader.pause();
+  reader.write('GET /containers/chatty/logs?stdout=1 HTTP/1.1\r\nHost: netctl\r\n\r\n');
+  // Long enough for the daemon to have read the whole log, were it to.
+  await new Promise((r) => setTimeout(r, 3_000));
+  const grewMiB = (rssKiB() - before) / 1024;
+  t.true(grewMiB < logBytes / 1024 / 1024 / 4, `the daemon grew by ${grewMiB.toFixed(1)} MiB`);
+  // It still serves the log whole to one that reads.
+  let received = 0;
+  reader.on('data', (chunk: Buffer) => (received += chunk.length));
+  reader.resume();
+  const deadline = Date.now() + 30_000;
+  while (received < logBytes && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  t.true(received > logBytes, `${received} bytes received`);
+});
+
+test('at most API_LIMITS.maxConnections connections are open at once: those past it are closed at once and logged, and the daemon serves again when the others go', async (t) => {
+  // Each held connection is a descriptor here too.
+  const soft = Number(/^Max open files\s+(\d+)/m.exec(fs.readFileSync('/proc/self/limits', 'utf8'))?.[1]);
+  if (soft < API_LIMITS.maxConnections + 200) execFileSync('prlimit', ['--pid', String(process.pid), `--nofile=${API_LIMITS.maxConnections + 200}`]);
+  const daemon = await startDaemon(t, { netns: testHost(t), args: ['--bridge', 'none'] });
+  const extra = 40;
+  const sockets: net.Socket[] = [];
+  t.teardown(() => sockets.forEach((s) => s.destroy()));
+  let closed = 0;
+  let failed = 0;
+  const open = (): Promise<void> =>
+    new Promise((resolve) => {
+      const socket = net.createConnection(daemon.socketPath);
+      sockets.push(socket);
+      socket.once('close', () => closed++);
+      socket.once('connect', () => resolve());
+      socket.once('error', () => {
+        failed++;
+        resolve();
+      });
+    });
+  // In batches: the listen backlog must not overflow (a unix socket's connect then fails with EAGAIN).
+  const total = API_LIMITS.maxConnections + extra;
+  for (let i = 0; i < total; i += 64) await Promise.all(Array.from({ length: Math.min(64, total - i) }, open));
+  await new Promise((r) => setTimeout(r, 1_000));
+  t.is(failed, 0);
+  const closedEarly = closed;
+  // The start-up check's keep-alive connection may still count.
+  t.true(closedEarly >= extra && closedEarly <= extra + 2, `${closedEarly} closed at once`);
+  for (const socket of sockets) socket.destroy();
+  const deadline = Date.now() + 10_000;
+  let ping = 0;
+  while (ping !== 200 && Date.now() < deadline) ping = await request(daemon.socketPath, 'GET', '/_ping').then((r) => r.status, () => 0);
+  t.is(ping, 200);
+  t.regex(daemon.logs(), new RegExp(`"dropped":\\d+,"limit":${API_LIMITS.maxConnections},"msg":"API connections over the limit closed at once"`));
+});
+
+test('a request Node cannot parse gets a 400 JSON message even while the client is still sending its body; so does a 404 whose body was never read', async (t) => {
+  const daemon = await startDaemon(t, { netns: testHost(t), args: ['--bridge', 'none'] });
+  const body = JSON.stringify({ pad: 'x'.repeat(2 * 1024 * 1024) });
+  const malformed = await rawHttp(daemon.socketPath, 'POST', '/networks/create with spaces', { body });
+  t.is(malformed.status, 400);
+  t.regex((JSON.parse(malformed.body) as { message: string }).message, /^malformed HTTP request: /);
+  const unread = await rawHttp(daemon.socketPath, 'POST', '/no/such/route', { body: JSON.stringify({ pad: 'x'.repeat(900 * 1024) }) });
+  t.is(unread.status, 404);
+  t.regex((JSON.parse(unread.body) as { message: string }).message, /^page not found: \/no\/such\/route$/);
+  t.is((await request(daemon.socketPath, 'GET', '/_ping')).status, 200);
 });
 
 test('a second daemon on the same root is refused with a clear error and the first keeps serving', async (t) => {

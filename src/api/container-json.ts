@@ -22,8 +22,10 @@ function stringList(value: unknown, field: string): string[] | undefined {
   return value as string[];
 }
 
-/** A list of strings, or one string, as Docker's StrSlice fields (CapAdd, CapDrop) take. */
-const stringOrList = (value: unknown, field: string): string[] | undefined => (typeof value === 'string' ? [value] : stringList(value, field));
+/** Docker's StrSlice (Cmd, CapAdd, CapDrop): a list of strings, or one string standing for a list of one. */
+export function commandList(value: unknown, field: string): string[] | undefined {
+  return typeof value === 'string' ? [value] : stringList(value, field);
+}
 
 function optionalString(value: unknown, field: string): string | undefined {
   if (value === undefined || value === null || value === '') return undefined;
@@ -55,7 +57,7 @@ export function parseContainerCreate(body: unknown, name: string | undefined, bu
   const hostname = optionalString(body['Hostname'], 'Hostname');
   const workdir = optionalString(body['WorkingDir'], 'WorkingDir');
   const env = stringList(body['Env'], 'Env');
-  const cmd = stringList(body['Cmd'], 'Cmd') ?? [];
+  const cmd = commandList(body['Cmd'], 'Cmd') ?? [];
   const ports = parsePortBindings(hostConfig['PortBindings']);
   const servers = stringList(hostConfig['Dns'], 'HostConfig.Dns') ?? [];
   const badServer = servers.find((ip) => net.isIP(ip) === 0);
@@ -65,8 +67,8 @@ export function parseContainerCreate(body: unknown, name: string | undefined, bu
   const privileged = hostConfig['Privileged'] ?? false;
   if (typeof privileged !== 'boolean') throw badRequest('HostConfig.Privileged must be true or false');
   const security = {
-    capAdd: stringOrList(hostConfig['CapAdd'], 'HostConfig.CapAdd') ?? [],
-    capDrop: stringOrList(hostConfig['CapDrop'], 'HostConfig.CapDrop') ?? [],
+    capAdd: commandList(hostConfig['CapAdd'], 'HostConfig.CapAdd') ?? [],
+    capDrop: commandList(hostConfig['CapDrop'], 'HostConfig.CapDrop') ?? [],
     privileged,
     securityOpt: stringList(hostConfig['SecurityOpt'], 'HostConfig.SecurityOpt') ?? [],
   };

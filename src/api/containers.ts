@@ -1,12 +1,13 @@
 // The Docker Engine API's container routes, as far as the launcher goes: create, start, stop,
 // kill, wait, list, inspect, logs, exec, remove; and network connect/disconnect of containers.
+import { once } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { ServerResponse } from 'node:http';
-import type { Controller } from '../controller';
+import type { Controller, NetworkRecord } from '../controller';
 import { addressOf } from '../ip/address';
-import type { ContainerRecord, Launcher } from '../launcher';
-import { type Attachment, containerInspectJson, containerListJson, parseContainerCreate } from './container-json';
+import { type ContainerRecord, type Launcher, parseSignal } from '../launcher';
+import { type Attachment, commandList, containerInspectJson, containerListJson, parseContainerCreate } from './container-json';
 import { ApiError, badRequest } from './errors';
 import { FrameReader, frame, STREAM_TYPE } from './stream';
 import type { Router } from './router';
@@ -16,6 +17,19 @@ const FOLLOW_POLL_MS = 100;
 
 const truthy = (value: string | null): boolean => value === '1' || value === 'true';
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+// Docker's refusals of connects and disconnects that the container's network mode rules out.
+const HOST_CONFLICT = 'container cannot be disconnected from host network or connected to host network';
+const SHARED_CONFLICT = 'container sharing network namespace with another container or host cannot be connected to any other network';
+const NONE_CONFLICT = 'container cannot be connected to multiple networks with one of the networks in private (none) mode';
+
+/** Docker's `t` of a stop: whole seconds as Go's Atoi reads them; negative waits without a limit. */
+function stopTimeout(text: string | null): number | undefined {
+  if (text === null || text === '') return undefined;
+  const seconds = Number(text);
+  if (!/^[+-]?\d+$/.test(text) || !Number.isSafeInteger(seconds)) throw badRequest(`invalid value for t: "${text}": give the seconds to wait before the kill as a whole number (negative: no limit)`);
+  return seconds;
+}
 
 interface ExecInstance {
   id: string;
@@ -45,17 +59,18 @@ export function addContainerRoutes(router: Router, controller: Controller, launc
   });
 
   router.add('POST', '/containers/{id}/stop', async (request) => {
+    const timeout = stopTimeout(request.query.get('t'));
     const container = launcher.find(request.params['id']!);
     if (container.state.status !== 'running') return { status: 304 };
-    const t = request.query.get('t');
-    await launcher.stop(container.id, t === null ? 10 : Number(t));
+    await launcher.stop(container.id, timeout);
     return { status: 204 };
   });
 
   router.add('POST', '/containers/{id}/kill', async (request) => {
-    const signal = request.query.get('signal') ?? 'SIGKILL';
-    const name = (/^\d+$/.test(signal) ? signal : signal.startsWith('SIG') ? signal : `SIG${signal}`) as NodeJS.Signals;
-    await launcher.kill(request.params['id']!, name);
+    const text = request.query.get('signal') || 'SIGKILL';
+    const signal = parseSignal(text);
+    if (signal === undefined) throw badRequest(`Invalid signal: ${text}`);
+    await launcher.kill(request.params['id']!, signal);
     return { status: 204 };
   });
 
@@ -88,10 +103,11 @@ export function addContainerRoutes(router: Router, controller: Controller, launc
   router.add('POST', '/containers/{id}/exec', async (request) => {
     const container = launcher.find(request.params['id']!);
     const body = await request.json();
-    const cmd = isObject(body) ? body['Cmd'] : undefined;
-    if (!Array.isArray(cmd) || cmd.length === 0 || !cmd.every((c) => typeof c === 'string')) throw badRequest('No exec command specified: Cmd must be a non-empty list of strings');
+    const cmd = isObject(body) ? commandList(body['Cmd'], 'Cmd') : undefined;
+    if (!cmd || cmd.length === 0) throw badRequest('No exec command specified: Cmd must be a non-empty list of strings');
+    if (cmd.some((arg) => arg.includes('\0'))) throw badRequest('Cmd holds a NUL character, which a process cannot be given');
     if (container.state.status !== 'running') throw new ApiError(409, `Container ${container.id} is not running`);
-    const exec: ExecInstance = { id: newId(), containerId: container.id, cmd: cmd as string[], running: false, exitCode: null };
+    const exec: ExecInstance = { id: newId(), containerId: container.id, cmd, running: false, exitCode: null };
     execs.set(exec.id, exec);
     return { status: 201, body: { Id: exec.id } };
   });
@@ -130,10 +146,7 @@ export function addContainerRoutes(router: Router, controller: Controller, launc
     const reference = isObject(body) ? body['Container'] : undefined;
     if (typeof reference !== 'string' || reference === '') throw badRequest(`Container is required: name the container to ${verb}`);
     const container = launcher.find(reference);
-    // A --network none container has a sandbox of its own and may join networks, as in Docker; a
-    // --network host one shares the host's namespace and may not.
-    if (!container.sandboxId) throw new ApiError(403, `container ${container.config.name} cannot be ${verb}ed: it shares the host's network namespace (--network host)`);
-    const sandboxId = container.sandboxId;
+    const sandboxId = refuseByMode(verb, network, container);
     const refreshHosts = (): void => {
       const addresses = controller.endpoints({ sandboxId }).flatMap((e) => [e.ipv4?.address, e.ipv6?.address].filter((a): a is string => a !== undefined).map(addressOf));
       launcher.updateHosts(container.id, addresses);
@@ -156,10 +169,32 @@ export function addContainerRoutes(router: Router, controller: Controller, launc
   router.add('POST', '/networks/{id}/disconnect', attach('disconnect'));
 }
 
+/**
+ * What Docker refuses because of the container's network mode: a --network host container shares
+ * the host's namespace and joins or leaves nothing; the host and none networks are had only by
+ * running with them; a --network none container joins nothing else (netctl keeps it on none for
+ * its life: Docker lets it leave none and join others). Returns the container's sandbox.
+ */
+function refuseByMode(verb: 'connect' | 'disconnect', network: NetworkRecord, container: ContainerRecord): string {
+  const mode = container.config.network;
+  const onIt = network.driver === 'host' ? !container.sandboxId : network.driver === 'null' && mode === 'none';
+  if (verb === 'connect') {
+    if (onIt) throw new ApiError(403, `endpoint with name ${container.config.name} already exists in network ${network.name}`);
+    if (network.driver === 'host') throw badRequest(HOST_CONFLICT);
+    if (!container.sandboxId) throw badRequest(SHARED_CONFLICT);
+    if (network.driver === 'null' || mode === 'none') throw badRequest(NONE_CONFLICT);
+  } else {
+    if (onIt && network.driver === 'host') throw badRequest(HOST_CONFLICT);
+    if (onIt) throw new ApiError(403, `container ${container.config.name} runs with --network none, which netctl keeps for the container's life: remove it and run it again with --network NETWORK to have it on another network`);
+    if (!container.sandboxId) throw new ApiError(403, `container ${container.config.name} is not connected to network ${network.name}: it runs with --network host`);
+  }
+  return container.sandboxId!;
+}
+
 /** Writes the log's frames of the wanted streams; while `more()` holds, waits for further output. */
 async function streamLog(out: ServerResponse, logFile: string, wanted: ReadonlySet<number>, more: () => boolean): Promise<void> {
   let closed = false;
-  out.once('close', () => (closed = true));
+  const gone = new Promise<void>((resolve) => out.once('close', () => resolve(void (closed = true))));
   let file: fs.promises.FileHandle | undefined;
   const frames = new FrameReader();
   const buffer = Buffer.alloc(64 * 1024);
@@ -170,6 +205,9 @@ async function streamLog(out: ServerResponse, logFile: string, wanted: ReadonlyS
       // Read to the end of what is there now; position null reads on from the last read.
       for (let n = file ? (await file.read(buffer, 0, buffer.length, null)).bytesRead : 0; n > 0; n = (await file!.read(buffer, 0, buffer.length, null)).bytesRead) {
         for (const f of frames.push(Buffer.from(buffer.subarray(0, n)))) if (wanted.has(f.stream)) out.write(f.raw);
+        // A client that reads slowly leaves the rest in the file, not in the daemon's memory.
+        if (out.writableNeedDrain) await Promise.race([once(out, 'drain'), gone]);
+        if (closed) break;
       }
       if (closed || !stillRunning) break;
       await new Promise((resolve) => setTimeout(resolve, FOLLOW_POLL_MS));

@@ -1,7 +1,7 @@
 // Networks in the Docker Engine API's JSON shape (v1.41 field names), both ways: the create
 // request read and checked field by field, and the network as inspect and list show it.
 import type { CreateNetworkRequest, EndpointRecord, IpamConfig, NetworkRecord, SandboxRecord } from '../controller';
-import { badRequest } from './errors';
+import { badRequest, describeValue } from './errors';
 
 /** Inspect's Containers: one entry per endpoint, keyed by its container (or, without one, its sandbox). */
 function containersJson(attached: ReadonlyArray<{ endpoint: EndpointRecord; sandbox: SandboxRecord }>): Record<string, unknown> {
@@ -48,14 +48,14 @@ const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typ
 function optionalString(body: Record<string, unknown>, field: string): string | undefined {
   const value = body[field];
   if (value === undefined || value === null) return undefined;
-  if (typeof value !== 'string') throw badRequest(`${field} must be a string, got ${JSON.stringify(value)}`);
+  if (typeof value !== 'string') throw badRequest(`${field} must be a string, got ${describeValue(value)}`);
   return value;
 }
 
 function optionalBool(body: Record<string, unknown>, field: string): boolean {
   const value = body[field];
   if (value === undefined || value === null) return false;
-  if (typeof value !== 'boolean') throw badRequest(`${field} must be true or false, got ${JSON.stringify(value)}`);
+  if (typeof value !== 'boolean') throw badRequest(`${field} must be true or false, got ${describeValue(value)}`);
   return value;
 }
 

@@ -27,6 +27,7 @@ export type Handler = (request: Request) => Promise<Reply> | Reply;
 
 interface Route {
   method: string;
+  pattern: string;
   segments: string[];
   handler: Handler;
 }
@@ -40,20 +41,33 @@ export class Router {
   private readonly routes: Route[] = [];
 
   add(method: string, pattern: string, handler: Handler): this {
-    this.routes.push({ method, segments: pattern.split('/').filter(Boolean), handler });
+    this.routes.push({ method, pattern, segments: pattern.split('/').filter(Boolean), handler });
     return this;
+  }
+
+  /** Every route as added: method and pattern ("/networks/{id}"). */
+  list(): Array<{ method: string; pattern: string }> {
+    return this.routes.map(({ method, pattern }) => ({ method, pattern }));
   }
 
   /** Node's request listener; never throws, whatever the input. */
   readonly listener = (incoming: IncomingMessage, outgoing: ServerResponse): void => {
     this.dispatch(incoming)
       .catch((error: unknown) => errorReply(error))
-      .then((reply) => send(outgoing, reply, incoming.method === 'HEAD'))
+      .then(async (reply) => {
+        await drain(incoming);
+        await send(outgoing, reply, incoming.method === 'HEAD');
+      })
       .catch(() => outgoing.destroy());
   };
 
   private async dispatch(incoming: IncomingMessage): Promise<Reply> {
-    const url = new URL(incoming.url ?? '/', 'http://netctl');
+    let url: URL;
+    try {
+      url = new URL(incoming.url ?? '/', 'http://netctl');
+    } catch {
+      throw badRequest(`invalid request target ${JSON.stringify(incoming.url)}: give a path such as /networks`);
+    }
     let path = url.pathname;
     let apiVersion: string | undefined;
     const versioned = VERSION_PREFIX.exec(path);
@@ -103,24 +117,40 @@ async function readJson(incoming: IncomingMessage): Promise<unknown> {
   }
 }
 
-/**
- * The request body, by events (an async iterator over the request cost ~0.1 ms a request). Past
- * the limit the rest is read and dropped, and the 413 waits for its end: a reply while the client
- * is still sending makes the server close under it, and the client sees EPIPE instead of the 413.
- * A body past DRAIN_LIMIT_BYTES is not waited for.
- */
+/** The request body, by events (an async iterator over the request cost ~0.1 ms a request); 413 past the limit. */
 function readBody(incoming: IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    const tooLarge = (): ApiError => new ApiError(413, `request body is larger than ${MAX_BODY_BYTES} bytes`);
+    const onData = (chunk: Buffer): void => {
+      size += chunk.length;
+      if (size <= MAX_BODY_BYTES) return void chunks.push(chunk);
+      incoming.off('data', onData);
+      reject(new ApiError(413, `request body is larger than ${MAX_BODY_BYTES} bytes`));
+    };
+    incoming.on('data', onData);
+    incoming.once('end', () => resolve(Buffer.concat(chunks)));
+    incoming.once('error', reject);
+  });
+}
+
+/**
+ * Reads and drops what is left of the body (a handler that had no use for it, or one too large)
+ * before the reply: a reply while the client is still sending makes the server close under it, and
+ * the client sees EPIPE or a reset instead of the answer. A body past DRAIN_LIMIT_BYTES is not
+ * waited for.
+ */
+function drain(incoming: IncomingMessage): Promise<void> {
+  if (incoming.complete) return Promise.resolve();
+  return new Promise((resolve) => {
+    let size = 0;
     incoming.on('data', (chunk: Buffer) => {
       size += chunk.length;
-      if (size <= MAX_BODY_BYTES) chunks.push(chunk);
-      else if (size > DRAIN_LIMIT_BYTES) reject(tooLarge());
+      if (size > DRAIN_LIMIT_BYTES) resolve();
     });
-    incoming.once('end', () => (size <= MAX_BODY_BYTES ? resolve(Buffer.concat(chunks)) : reject(tooLarge())));
-    incoming.once('error', reject);
+    incoming.once('end', resolve);
+    incoming.once('close', resolve);
+    incoming.resume();
   });
 }
 

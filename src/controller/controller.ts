@@ -3,8 +3,9 @@
 // delegated to attachments.ts.
 import type pino from 'pino';
 import { type Driver, InvalidOptionError, type PortMapping } from '../drivers/driver';
-import { addressOf } from '../ip/address';
-import { AUX_ADDRESS_NAME, GATEWAY_ADDRESS_TYPE, type Ipam, LOCAL_SPACE, REQUEST_ADDRESS_TYPE } from '../ipam';
+import { addressOf, formatPrefix } from '../ip/address';
+import { unusableRangeIn } from '../ip/ranges';
+import { AUX_ADDRESS_NAME, cidrArgument, GATEWAY_ADDRESS_TYPE, type Ipam, LOCAL_SPACE, PoolOverlapError, type PoolRequest, type PoolResponse, REQUEST_ADDRESS_TYPE } from '../ipam';
 import type { Store } from '../store/types';
 import { crashPoint } from '../util/crash-point';
 import { Rollback } from '../util/rollback';
@@ -53,6 +54,8 @@ export class Controller {
   private readonly removing = new Set<string>();
   /** Networks that could not be brought back at start, and why: listed and removable, never joined. */
   private readonly failures = new Map<string, string>();
+  /** Pools networks being created hold already (pool ID → network name and subnet). */
+  private readonly poolsBeingCreated = new Map<string, { network: string; pool: string }>();
   private readonly attachments: Attachments;
 
   private constructor(private readonly deps: ControllerDeps) {
@@ -250,6 +253,7 @@ export class Controller {
       throw error;
     } finally {
       this.reservedNames.delete(name);
+      for (const [poolId, { network }] of this.poolsBeingCreated) if (network === name) this.poolsBeingCreated.delete(poolId);
     }
   }
 
@@ -333,12 +337,16 @@ export class Controller {
     const entries = requested.map((c) => ({ ...c, v6: isV6(c.subnet ?? c.gateway ?? '') }));
     const v6Given = entries.filter((e) => e.v6);
     if (v6Given.length > 0 && !record.enableIPv6) {
-      throw new InvalidParameterError(`IPv6 subnet ${v6Given[0]!.subnet} given but IPv6 is not enabled on the network: add --ipv6 (EnableIPv6)`);
+      throw new InvalidParameterError(`IPv6 ${v6Given[0]!.subnet !== undefined ? `subnet ${v6Given[0]!.subnet}` : `gateway ${v6Given[0]!.gateway}`} given but IPv6 is not enabled on the network: add --ipv6 (EnableIPv6)`);
     }
     for (const entry of entries) {
       if (entry.subnet === undefined && (entry.ipRange !== undefined || entry.gateway !== undefined || entry.auxAddresses !== undefined)) {
         throw new InvalidParameterError('an IPAM config with a gateway, IP range or aux addresses needs its subnet');
       }
+    }
+    for (const entry of entries) {
+      const unusable = entry.subnet === undefined ? undefined : unusableRangeIn(cidrArgument(entry.subnet, 'subnet'));
+      if (unusable) throw new InvalidParameterError(`subnet ${entry.subnet} reaches into ${unusable}, which no network can use; choose a private range such as 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16 or fd00::/8`);
     }
     if (!entries.some((e) => !e.v6)) entries.unshift({ v6: false });
     if (record.enableIPv6 && v6Given.length === 0) entries.push({ v6: true });
@@ -347,13 +355,16 @@ export class Controller {
 
     const allocations: PoolAllocation[] = [];
     for (const entry of entries) {
-      const { poolId, pool } = await ipam.requestPool({
-        addressSpace: LOCAL_SPACE,
-        ...(entry.subnet !== undefined ? { pool: entry.subnet } : { exclude }),
-        ...(entry.ipRange !== undefined ? { subPool: entry.ipRange } : {}),
-        v6: entry.v6,
-      });
-      rollback.push(`releasing pool ${poolId}`, () => ipam.releasePool(poolId, { force: true }));
+      const { poolId, pool } = await this.requestPool(
+        record.name,
+        {
+          addressSpace: LOCAL_SPACE,
+          ...(entry.subnet !== undefined ? { pool: entry.subnet } : { exclude }),
+          ...(entry.ipRange !== undefined ? { subPool: entry.ipRange } : {}),
+          v6: entry.v6,
+        },
+        rollback,
+      );
       const gateway = await ipam.requestAddress(poolId, entry.gateway, { [REQUEST_ADDRESS_TYPE]: GATEWAY_ADDRESS_TYPE });
       const auxAddresses: Record<string, string> = {};
       for (const [auxName, ip] of Object.entries(entry.auxAddresses ?? {})) {
@@ -362,6 +373,44 @@ export class Controller {
       allocations.push({ poolId, addressSpace: LOCAL_SPACE, v6: entry.v6, pool, ...(entry.ipRange !== undefined ? { ipRange: entry.ipRange } : {}), gateway, auxAddresses });
     }
     return allocations;
+  }
+
+  /**
+   * A pool of a new network, registered for rollback. The IPAM shares an identical static pool
+   * between its callers (as libnetwork's does for plugins), but two networks on one subnet leave
+   * their containers unreachable: a subnet another network has is refused, as Docker refuses it.
+   */
+  private async requestPool(network: string, request: PoolRequest, rollback: Rollback): Promise<PoolResponse> {
+    const { ipam } = this.deps;
+    // Before the IPAM is asked: it would give this network a share of the other's pool.
+    if (request.pool !== undefined) this.refuseHeld(network, formatPrefix(cidrArgument(request.pool, 'subnet')));
+    let response: PoolResponse;
+    try {
+      response = await ipam.requestPool(request);
+    } catch (error) {
+      if (!(error instanceof PoolOverlapError)) throw error;
+      const holder = this.poolHolder(error.existing);
+      if (holder === network) throw new InvalidParameterError(`subnets ${error.existing} and ${error.requested} overlap; give the network subnets that do not`);
+      throw holder ? poolOverlap(`subnet ${error.requested} overlaps ${error.existing} of network ${holder}; choose a subnet that does not overlap`) : error;
+    }
+    rollback.push(`releasing pool ${response.poolId}`, () => ipam.releasePool(response.poolId, { force: true }));
+    // A network created at the same time may have had the same subnet meanwhile.
+    this.refuseHeld(network, response.pool);
+    this.poolsBeingCreated.set(response.poolId, { network, pool: response.pool });
+    return response;
+  }
+
+  private refuseHeld(network: string, pool: string): void {
+    const holder = this.poolHolder(pool);
+    if (holder === network) throw new InvalidParameterError(`subnet ${pool} is given twice; give it once`);
+    if (holder) throw poolOverlap(`subnet ${pool} is network ${holder}'s; choose another subnet, or connect the containers to ${holder}`);
+  }
+
+  /** The network, made or being made, whose subnet `pool` is. */
+  private poolHolder(pool: string): string | undefined {
+    const made = this.list().find((n) => n.allocations.some((a) => a.pool === pool));
+    if (made) return made.name;
+    return [...this.poolsBeingCreated.values()].find((creating) => creating.pool === pool)?.network;
   }
 
   /** Pools the IPAM holds for no network: a crash came between allocation and the store commit. */
@@ -374,6 +423,9 @@ export class Controller {
     }
   }
 }
+
+/** Docker's words for a subnet another network has, then which network and what to do. */
+const poolOverlap = (detail: string): ForbiddenError => new ForbiddenError(`Pool overlaps with other one on this address space: ${detail}`);
 
 /** The IPAM config inspect shows: what was allocated, addresses without their prefix length. */
 function configOf(allocation: PoolAllocation): IpamConfig {

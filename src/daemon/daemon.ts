@@ -1,16 +1,13 @@
 // The daemon: owns the store and serves the API on a unix socket until told to stop.
 import fs from 'node:fs';
-import http from 'node:http';
-import net from 'node:net';
+import type http from 'node:http';
 import path from 'node:path';
 import pino from 'pino';
-import { addContainerRoutes } from '../api/containers';
-import { addNetworkRoutes } from '../api/networks';
-import { Router } from '../api/router';
-import { addSystemRoutes } from '../api/system';
+import { daemonRouter } from '../api/routes';
 import { parseDefaultAddressPool } from '../ipam';
 import { reportUnhandledTo } from '../native/callback-guard';
 import { ensureBusyboxRoot } from '../launcher';
+import { listenUnix } from './api-server';
 import { type DaemonOptions, unixSocketPath } from './options';
 import { claimPidFile, releasePidFile } from './pidfile';
 import { openStack, type Stack } from './stack';
@@ -41,11 +38,8 @@ export class Daemon {
       this.stack = await openStack({ root: this.options.root, runDir: this.options.runDir, localPools: this.options.defaultAddressPools.map(parseDefaultAddressPool), dns: this.options.dns, log: this.log });
       const { controller, launcher } = this.stack;
       await controller.ensurePredefined({ bridge: this.options.bridge !== 'none' });
-      const router = new Router();
-      addSystemRoutes(router, NETCTL_VERSION);
-      addNetworkRoutes(router, controller);
-      addContainerRoutes(router, controller, launcher, () => ensureBusyboxRoot(this.options.root));
-      this.server = await listenUnix(this.socketPath, router.listener);
+      const router = daemonRouter(controller, launcher, () => ensureBusyboxRoot(this.options.root), NETCTL_VERSION);
+      this.server = await listenUnix(this.socketPath, router.listener, this.log);
     } catch (error) {
       await this.stop();
       throw error;
@@ -68,35 +62,4 @@ export class Daemon {
     this.stack = undefined;
     releasePidFile(this.pidFile);
   }
-}
-
-/** Listens on a unix socket (0660, root), replacing a stale socket file but never a live one. */
-async function listenUnix(socketPath: string, listener: http.RequestListener): Promise<http.Server> {
-  fs.mkdirSync(path.dirname(socketPath), { recursive: true, mode: 0o755 });
-  if (fs.existsSync(socketPath)) {
-    if (await answers(socketPath)) throw new Error(`${socketPath} is in use by a running server; stop it or choose another -H`);
-    fs.rmSync(socketPath);
-  }
-  const server = http.createServer(listener);
-  server.keepAliveTimeout = 30_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(socketPath, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  fs.chmodSync(socketPath, 0o660);
-  return server;
-}
-
-function answers(socketPath: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const probe = net.connect(socketPath);
-    probe.once('connect', () => {
-      probe.destroy();
-      resolve(true);
-    });
-    probe.once('error', () => resolve(false));
-  });
 }

@@ -16,3 +16,4 @@ export {
 export type { AddressRole } from './allocator';
 export { LOCAL_DEFAULT_POOLS, GLOBAL_DEFAULT_POOLS, parseDefaultAddressPool, parseDefaultAddressPools, candidatePools, type PoolTemplate } from './defaults';
 export * from './errors';
+export { cidrArgument } from './input';

@@ -4,3 +4,4 @@ export type { ContainerRecord, ContainerConfig, ContainerState, ContainerStatus 
 export { ContainerStartError } from './shim';
 export type { SecurityConfig } from './confinement';
 export { ensureBusyboxRoot, RootfsError } from './rootfs';
+export { parseSignal } from './signals';

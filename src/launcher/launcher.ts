@@ -8,12 +8,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type pino from 'pino';
 import { currentNamespacePath } from '../native/netns';
-import type { StreamingProcess } from '../native/process';
+import { environmentEntries, type StreamingProcess } from '../native/process';
 import type { PortMapping } from '../drivers/driver';
 import type { Store } from '../store/types';
 import { Rollback } from '../util/rollback';
 import { DEFAULT_SECURITY, heldCapabilities, noNewPrivileges, normalizeCapabilities, shimConfinement } from './confinement';
 import type { ContainerConfig, ContainerRecord } from './container-record';
+import { environmentOf, invalidEnvEntry } from './environment';
 import { ContainerConflictError, InvalidContainerConfigError, NoSuchContainerError } from './errors';
 import { writeEtcFiles, writeHosts } from './etc-files';
 import { crashPoint } from '../util/crash-point';
@@ -27,6 +28,8 @@ export { ContainerConflictError, InvalidContainerConfigError, NoSuchContainerErr
 
 const CONTAINER_PREFIX = 'containers/';
 const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+/** The longest delay a timer takes (2^31 - 1 ms, 24.8 days); a longer stop timeout waits without one. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** What the launcher needs of the CNM core: sandboxes and endpoints. */
 export interface Networking {
@@ -209,7 +212,8 @@ export class Launcher {
       hostname: request.hostname ?? id.slice(0, 12),
       cmd: request.cmd,
       env: request.env?.some((kv) => kv.startsWith('PATH=')) ? request.env : [DEFAULT_PATH, ...(request.env ?? [])],
-      workdir: request.workdir ?? '/',
+      // Cleaned as Docker cleans it: "/../etc" is "/etc", inside the container's root.
+      workdir: path.posix.normalize(request.workdir ?? '/'),
       rootfs: request.rootfs,
       network: request.network ?? 'bridge',
       aliases: request.aliases ?? [],
@@ -294,7 +298,7 @@ export class Launcher {
         hostname: config.hostname,
         workdir: config.workdir,
         cmd: config.cmd,
-        env: config.env,
+        env: environmentEntries(environmentOf(config.env)),
         confinement: shimConfinement(config.security),
       });
       crashPoint('container-start:shim-started');
@@ -315,13 +319,17 @@ export class Launcher {
     writeHosts(this.stateDir(record.id), { hostname: record.config.hostname, addresses: [...addresses] });
   }
 
-  /** SIGTERM, then SIGKILL after `timeoutSeconds`; resolves once the process has exited. */
+  /**
+   * SIGTERM, then SIGKILL after `timeoutSeconds`; a negative timeout (as Docker's -1) never
+   * kills. Resolves once the process has exited.
+   */
   async stop(reference: string, timeoutSeconds = 10): Promise<void> {
     const record = this.find(reference);
     if (record.state.status !== 'running') return;
     const exited = this.wait(record.id);
     this.signal(record, 'SIGTERM');
-    const timer = setTimeout(() => this.signal(record, 'SIGKILL'), Math.max(0, timeoutSeconds) * 1000);
+    const delayMs = timeoutSeconds * 1000;
+    const timer = delayMs >= 0 && delayMs <= MAX_TIMER_MS ? setTimeout(() => this.signal(record, 'SIGKILL'), delayMs) : undefined;
     try {
       await exited;
     } finally {
@@ -329,7 +337,8 @@ export class Launcher {
     }
   }
 
-  async kill(reference: string, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+  /** Sends a signal (a name, or a number such as a real-time signal's) to the container's process. */
+  async kill(reference: string, signal: NodeJS.Signals | number = 'SIGKILL'): Promise<void> {
     const record = this.find(reference);
     if (record.state.status !== 'running') throw new ContainerConflictError(`Container ${record.id} is not running`);
     this.signal(record, signal);
@@ -383,7 +392,7 @@ export class Launcher {
     if (cmd.length === 0) throw new InvalidContainerConfigError('No exec command specified');
     let child: StreamingProcess;
     try {
-      child = await execShim({ stateDir: this.stateDir(record.id), pid: state.pid, startTicks: state.startTicks, workdir: config.workdir, cmd, env: config.env, confinement: shimConfinement(config.security) });
+      child = await execShim({ stateDir: this.stateDir(record.id), pid: state.pid, startTicks: state.startTicks, workdir: config.workdir, cmd, env: environmentEntries(environmentOf(config.env)), confinement: shimConfinement(config.security) });
     } catch {
       return 126;
     }
@@ -398,6 +407,12 @@ export class Launcher {
     // Docker's message for the characters; Docker has no limit on the length.
     if (problem === 'characters') throw new InvalidContainerConfigError(`Invalid container name (${config.name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
     if (problem) throw new InvalidContainerConfigError(invalidNameMessage('container name', config.name, problem));
+    const badEnv = config.env.map(invalidEnvEntry).find((reason) => reason !== undefined);
+    if (badEnv) throw new InvalidContainerConfigError(badEnv);
+    // They become C strings of the shim's argv: a NUL would cut them short.
+    const argv: Array<[string, string]> = [...config.cmd.map((arg): [string, string] => ['command argument', arg]), ['working directory', config.workdir], ['rootfs', config.rootfs]];
+    const cut = argv.find(([, value]) => value.includes('\0'));
+    if (cut) throw new InvalidContainerConfigError(`the ${cut[0]} ${JSON.stringify(cut[1])} holds a NUL character, which a process cannot be given`);
     const holder = this.named(config.name);
     if (holder) throw new ContainerConflictError(`Conflict. The container name "/${config.name}" is already in use by container "${holder.id}". You have to remove (or rename) that container to be able to reuse that name.`);
     let isDir = false;
@@ -415,8 +430,6 @@ export class Launcher {
     if (badDomain !== undefined) throw new InvalidContainerConfigError(`invalid DNS search domain ${JSON.stringify(badDomain)}: use a domain name (letters, digits and hyphens in labels joined by dots)`);
     const badOption = config.dns.options?.find((option) => !isResolverOption(option));
     if (badOption !== undefined) throw new InvalidContainerConfigError(`invalid DNS option ${JSON.stringify(badOption)}: one resolv.conf option (such as ndots:2) per entry, without spaces`);
-    const badEnv = config.env.find((entry) => entry.includes('\0'));
-    if (badEnv !== undefined) throw new InvalidContainerConfigError(`invalid environment entry ${JSON.stringify(badEnv)}: it holds a NUL character`);
     // Throws for a security option netctl does not implement.
     noNewPrivileges(config.security.securityOpt);
     if ((config.network === 'host' || config.network === 'none') && (config.ipv4 || config.ipv6 || config.aliases.length > 0)) {
@@ -424,7 +437,7 @@ export class Launcher {
     }
   }
 
-  private signal(record: ContainerRecord, signal: NodeJS.Signals): void {
+  private signal(record: ContainerRecord, signal: NodeJS.Signals | number): void {
     const { pid, startTicks } = record.state;
     // Never signal a PID that now belongs to another process.
     if (pid === undefined || startTicks === undefined || !isAlive(pid, startTicks)) return;

@@ -3,7 +3,6 @@
 // sandbox with its final name and MAC (one request); there is no bridge, NAT or firewall, so a
 // network is only its parent, and a container is reached at its own address.
 import type pino from 'pino';
-import { formatPrefix, parsePrefix, type Prefix, prefixesOverlap } from '../../ip/address';
 import { InvalidArgumentError, type MacvlanMode, NetlinkHandle } from '../../netlink';
 import { type Capability, type Driver, type EndpointSpec, InvalidOptionError, type JoinInfo, type JoinTarget, MissingKernelFeatureError, type NetworkSpec, type PortMapping, type RestoreResult } from '../driver';
 import { gatewaysFor } from '../gateways';
@@ -23,8 +22,6 @@ interface MacvlanNetwork {
   name: string;
   parent: ParentPlan;
   mode: MacvlanMode;
-  /** Its subnets (IPv4 and IPv6): two networks on one segment must not claim the same addresses. */
-  subnets: Prefix[];
   /**
    * The parent's index as last seen: joins name the parent by it, saving a lookup each. A parent
    * deleted since answers ENODEV, and the join looks it up by name again.
@@ -203,8 +200,7 @@ export class MacvlanDriver implements Driver {
 
   private describe(spec: NetworkSpec): MacvlanNetwork {
     const options = parseMacvlanOptions(spec.options);
-    const subnets = [...spec.ipv4, ...spec.ipv6].map((data) => parsePrefix(data.pool));
-    return { name: spec.name, parent: planParent(spec, options), mode: options.mode, subnets };
+    return { name: spec.name, parent: planParent(spec, options), mode: options.mode };
   }
 
   /**
@@ -223,23 +219,13 @@ export class MacvlanDriver implements Driver {
   }
 
   /**
-   * Networks may share a parent, except where the kernel cannot (passthru takes the parent whole)
-   * or where their subnets meet: on one segment, two networks would hand out the same addresses
-   * (the IPAM shares an identical static pool between networks, as libnetwork does).
+   * Networks may share a parent, except where the kernel cannot: passthru takes the parent whole.
+   * (Subnets need no check here: the core gives no two networks overlapping subnets.)
    */
   private checkSharing(network: MacvlanNetwork): void {
-    const others = this.usersOf(network.parent.name);
-    const passthru = others.find((other) => network.mode === 'passthru' || other.mode === 'passthru');
+    const passthru = this.usersOf(network.parent.name).find((other) => network.mode === 'passthru' || other.mode === 'passthru');
     if (passthru) {
       throw new InvalidOptionError(`parent "${network.parent.name}" already carries macvlan network "${passthru.name}"${passthru.mode === 'passthru' ? ' in passthru mode' : ''}: a passthru network needs its parent for itself; use another parent`);
-    }
-    for (const other of others) {
-      const clash = network.subnets.find((mine) => other.subnets.some((theirs) => prefixesOverlap(mine, theirs)));
-      if (clash === undefined) continue;
-      const theirs = other.subnets.find((t) => prefixesOverlap(clash, t))!;
-      throw new InvalidOptionError(
-        `subnet ${formatPrefix(clash)} clashes with ${formatPrefix(theirs)} of macvlan network "${other.name}" on the same parent "${network.parent.name}": both would hand out the same addresses on one segment; choose another subnet, or connect the containers to "${other.name}"`,
-      );
     }
   }
 }

@@ -21,9 +21,12 @@ export abstract class StatelessDriver implements Driver {
 
   async deleteNetwork(_spec: NetworkSpec): Promise<void> {}
 
-  /** No interface: the sandbox keeps loopback only (null), or is the host's own namespace (host). */
-  async join(): Promise<JoinInfo> {
-    return {};
+  /**
+   * Nothing to put in a sandbox: a container is on these networks only by its mode (loopback
+   * alone, or the host's own namespace), never through an endpoint of a sandbox of its own.
+   */
+  async join(network: NetworkSpec): Promise<JoinInfo> {
+    throw new InvalidOptionError(`network ${network.name} (driver ${this.type}) has no interface to give a sandbox: a container is on it only by running with --network ${network.name}`);
   }
 
   async leave(): Promise<void> {}
