@@ -224,7 +224,8 @@ test('other strings a process cannot take are refused at create; the working dir
   const { api } = await setup(t);
   const cases: Array<[Record<string, unknown>, RegExp]> = [
     [{ Cmd: ['echo', 'a\u0000b'] }, /^the command argument "a\\u0000b" holds a NUL character/],
-    [{ Cmd: ['true'], Hostname: 'x'.repeat(65) }, /^the hostname "x{64}…" is longer than 64 bytes, the kernel's limit$/],
+    [{ Cmd: ['true'], Hostname: 'x'.repeat(65) }, /^invalid hostname "x{65}": .* 64 characters in all$/],
+    [{ Cmd: ['true'], Hostname: 'a\u0000b' }, /^invalid hostname "a\\u0000b"/],
     [{ Cmd: ['true'], WorkingDir: '/tmp\u0000' }, /^the working directory "\/tmp\\u0000" holds a NUL character/],
   ];
   for (const [body, text] of cases) {
