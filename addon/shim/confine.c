@@ -6,11 +6,17 @@
 // a system call newer than the list is allowed here where Docker refuses it.
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/capability.h>
+#include <linux/seccomp.h>
 #include <sched.h>
 #include <seccomp.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -64,7 +70,7 @@ static void refuse(scmp_filter_ctx filter, const char *name, int error, const st
   if (rc < 0) fail("seccomp rule for %s: %s", name, strerror(-rc));
 }
 
-static void load_seccomp(uint64_t capabilities) {
+static scmp_filter_ctx build_seccomp(uint64_t capabilities) {
   scmp_filter_ctx filter = seccomp_init(SCMP_ACT_ALLOW);
   if (!filter) fail("seccomp: cannot make a filter");
   // libseccomp sets no_new_privs with the filter unless told not to: that is the container's own option.
@@ -92,9 +98,47 @@ static void load_seccomp(uint64_t capabilities) {
     refuse(filter, "personality", EPERM, &SCMP_A0_32(SCMP_CMP_MASKED_EQ, 1U | 1U << bit, 1U));
     if (bit != 3 && bit != 17) refuse(filter, "personality", EPERM, &SCMP_A0_32(SCMP_CMP_MASKED_EQ, 1U | 1U << bit, 1U << bit));
   }
-  rc = seccomp_load(filter);
+  return filter;
+}
+
+/** The whole of `fd` from its start, as BPF instructions; 0 when it holds no whole program. */
+static int read_program(int fd, struct sock_fprog *program) {
+  struct sock_filter *code = malloc(BPF_MAXINSNS * sizeof *code);
+  if (!code) fail("seccomp: out of memory");
+  size_t length = 0;
+  for (ssize_t n; length < BPF_MAXINSNS * sizeof *code && (n = pread(fd, (char *)code + length, BPF_MAXINSNS * sizeof *code - length, (off_t)length)) > 0;) length += (size_t)n;
+  if (length == 0 || length % sizeof *code != 0) {
+    free(code);
+    return 0;
+  }
+  *program = (struct sock_fprog){(unsigned short)(length / sizeof *code), code};
+  return 1;
+}
+
+void prepare_seccomp(struct confinement *confinement) {
+  if (confinement->privileged) return;
+  // Named by the capability set and by this shim's build: a rebuilt shim may refuse other calls.
+  char cached[4096] = "", temporary[4200];
+  struct stat self;
+  if (confinement->seccomp_cache && stat("/proc/self/exe", &self) == 0) {
+    snprintf(cached, sizeof cached, "%s/%llx-%llx-%llx-%llx.bpf", confinement->seccomp_cache, (unsigned long long)confinement->capabilities, (unsigned long long)self.st_ino,
+             (unsigned long long)self.st_mtim.tv_sec * 1000000000ULL + (unsigned long long)self.st_mtim.tv_nsec, (unsigned long long)self.st_size);
+  }
+  int fd = cached[0] ? open(cached, O_RDONLY | O_CLOEXEC) : -1;
+  int found = fd >= 0 && read_program(fd, &confinement->filter);
+  if (fd >= 0) close(fd);
+  if (found) return;
+  // Built, then kept where the next start finds it whole (written aside, then renamed).
+  snprintf(temporary, sizeof temporary, "%s.%d", cached, (int)getpid());
+  fd = cached[0] ? open(temporary, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600) : -1;
+  if (fd < 0) fd = memfd_create("seccomp", MFD_CLOEXEC);
+  if (fd < 0) fail("seccomp: no file to build the filter in: %s", strerror(errno));
+  scmp_filter_ctx filter = build_seccomp(confinement->capabilities);
+  int rc = seccomp_export_bpf(filter, fd);
   seccomp_release(filter);
-  if (rc < 0) fail("load the seccomp filter: %s", strerror(-rc));
+  if (rc < 0 || !read_program(fd, &confinement->filter)) fail("seccomp: cannot build the filter: %s", strerror(rc < 0 ? -rc : EINVAL));
+  close(fd);
+  if (cached[0] && rename(temporary, cached) < 0) unlink(temporary);
 }
 
 /** The bounding set cut to `keep` (a capability past the kernel's last answers EINVAL: the end), and the ambient set emptied. */
@@ -120,6 +164,6 @@ void confine(const struct confinement *confinement) {
   if (confinement->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) fail("no_new_privs: %s", strerror(errno));
   // Loaded while CAP_SYS_ADMIN is still held (what the kernel asks without no_new_privs); only
   // capset and execve follow.
-  if (!confinement->privileged) load_seccomp(confinement->capabilities);
+  if (!confinement->privileged && prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &confinement->filter) < 0) fail("load the seccomp filter: %s", strerror(errno));
   set_capabilities(confinement->capabilities);
 }

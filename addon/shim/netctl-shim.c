@@ -15,7 +15,8 @@
 // OPTIONS: --caps HEX (the capability set; Docker's default without it), --no-new-privileges,
 // --privileged (no seccomp, masked paths or read-only /sys; the host's devices), --env-file FILE
 // (the command's environment, NUL-separated KEY=VALUE entries; empty without it: the shim's own
-// environment never reaches the command, nor the command's the host-side shim).
+// environment never reaches the command, nor the command's the host-side shim), --seccomp-cache
+// DIR (where built seccomp filters are kept for later starts: a root-only directory).
 // On stdout the shim says "pid N shim M" once the command runs (N is its PID, M the shim's), or
 // "error MESSAGE" when it could not start it (then it exits 1), and closes it. A start that has
 // not reached exec after START_TIMEOUT_MS (a stalled file system under the root, a FIFO where the
@@ -102,11 +103,11 @@ struct options {
 #define USAGE \
   "usage: netctl-shim [OPTIONS] STATE_DIR NETNS ROOTFS HOSTNAME WORKDIR START_TIMEOUT_MS CMD [ARG...]\n" \
   "       netctl-shim exec [OPTIONS] PID START_TICKS WORKDIR CMD [ARG...]\n" \
-  "OPTIONS: --caps HEX, --no-new-privileges, --privileged, --env-file FILE\n"
+  "OPTIONS: --caps HEX, --no-new-privileges, --privileged, --env-file FILE, --seccomp-cache DIR\n"
 
 /** Reads the options from argv[first]; returns the index of the first argument after them, or -1 after saying what is wrong. */
 static int parse_options(int argc, char **argv, int first, struct options *options) {
-  *options = (struct options){{DEFAULT_CAPABILITIES, 0, 0}, NULL};
+  *options = (struct options){{DEFAULT_CAPABILITIES, 0, 0, NULL, {0, NULL}}, NULL};
   int i = first;
   for (; i < argc && strncmp(argv[i], "--", 2) == 0; i++) {
     const char *option = argv[i];
@@ -117,6 +118,8 @@ static int parse_options(int argc, char **argv, int first, struct options *optio
       options->confinement.privileged = 1;
     } else if (strcmp(option, "--env-file") == 0 && i + 1 < argc) {
       options->env_file = argv[++i];
+    } else if (strcmp(option, "--seccomp-cache") == 0 && i + 1 < argc) {
+      options->confinement.seccomp_cache = argv[++i];
     } else if (strcmp(option, "--caps") == 0 && i + 1 < argc) {
       const char *mask = argv[++i];
       char *end = NULL;
@@ -171,11 +174,12 @@ static void exec_command(const struct confinement *confinement, char **command, 
   fail("exec %s: %s", command[0], errno == ENOENT ? "executable file not found in $PATH" : strerror(errno));
 }
 
-static void run_container(const struct options *options, char **positional, int out, int err) {
+static void run_container(struct options *options, char **positional, int out, int err) {
   const char *state = positional[0], *netns = positional[1], *rootfs = positional[2], *hostname = positional[3], *workdir = positional[4];
   int privileged = options->confinement.privileged;
   if (dup2(out, 1) < 0 || dup2(err, 2) < 0) fail("stdio: %s", strerror(errno));
   char **environment = read_environment(options->env_file);
+  prepare_seccomp(&options->confinement);
   int netns_fd = open(netns, O_RDONLY | O_CLOEXEC);
   if (netns_fd < 0) fail("open sandbox %s: %s", netns, strerror(errno));
   if (setns(netns_fd, CLONE_NEWNET) < 0) fail("join sandbox %s: %s", netns, strerror(errno));
@@ -254,6 +258,7 @@ static int exec_in_container(int argc, char **argv) {
   report_fd = STDERR_FILENO;
   const char *pid = argv[first], *started = argv[first + 1], *workdir = argv[first + 2];
   char **environment = read_environment(options.env_file);
+  prepare_seccomp(&options.confinement);
   join_container(pid, started);
   // Joining a pid namespace takes effect for children.
   pid_t child = fork();

@@ -3,6 +3,7 @@
 #ifndef NETCTL_SHIM_H
 #define NETCTL_SHIM_H
 
+#include <linux/filter.h>
 #include <stdint.h>
 
 /** Docker's default capabilities: CHOWN, DAC_OVERRIDE, FOWNER, FSETID, KILL, SETGID, SETUID,
@@ -15,6 +16,10 @@ struct confinement {
   int no_new_privileges;
   /** No seccomp filter, no masked or read-only paths, /sys writable, the host's devices in /dev. */
   int privileged;
+  /** Where built seccomp filters are kept for later starts (the daemon's, root's only); NULL: none. */
+  const char *seccomp_cache;
+  /** The seccomp filter to load (see prepare_seccomp). */
+  struct sock_fprog filter;
 };
 
 /** In the child before exec: says what failed (on the start-up error pipe, or stderr for exec) and exits 126. */
@@ -29,6 +34,11 @@ void enter_root(int root);
 /** Docker's masked and read-only paths under /proc and /sys (in the container's root). */
 void mask_paths(void);
 
+/**
+ * Builds the seccomp filter (libseccomp), or reads it from the cache where an earlier start left
+ * it: building costs milliseconds, reading microseconds. Called while host paths are in view.
+ */
+void prepare_seccomp(struct confinement *confinement);
 /** Capabilities, no_new_privs and the seccomp filter: the last steps before exec. */
 void confine(const struct confinement *confinement);
 

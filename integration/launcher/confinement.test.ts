@@ -61,6 +61,10 @@ test('default: Docker\'s capabilities for pid 1 and exec, its seccomp refusals, 
   t.deepEqual(await capabilities(netctl, 'c', '1'), docker, 'pid 1');
   t.deepEqual(await capabilities(netctl, 'c', 'self'), docker, 'an exec\'d process');
 
+  // The start built the filter and kept it; this exec loads the kept one.
+  const cache = path.join(daemon.root, 'seccomp');
+  t.is(fs.statSync(cache).mode & 0o777, 0o700, 'the filter cache is root\'s alone');
+  t.deepEqual(fs.readdirSync(cache).map((file) => file.split('-')[0]), ['a80425fb']);
   const probe = answers(await ok(netctl, ['exec', 'c', 'syscall-probe']));
   t.true(Object.keys(probe).length > 40);
   for (const [call, answer] of Object.entries(probe)) t.is(answer, DOCKER_DEFAULT_ANSWERS[call] ?? 'EPERM', call);

@@ -20,7 +20,7 @@ import { writeEtcFiles, writeHosts } from './etc-files';
 import { crashPoint } from '../util/crash-point';
 import { isHostname, isResolverOption, isSearchDomain } from './host-names';
 import { isAlive, type ProcessRef, readShimPids, startTicksOf, watchExit } from './process';
-import { execShim, startShim } from './shim';
+import { execShim, type ShimConfinement, startShim } from './shim';
 import { newId } from '../util/id';
 import { invalidNameMessage, nameProblem } from '../util/names';
 
@@ -299,7 +299,7 @@ export class Launcher {
         workdir: config.workdir,
         cmd: config.cmd,
         env: environmentEntries(environmentOf(config.env)),
-        confinement: shimConfinement(config.security),
+        confinement: this.confinementOf(config),
       });
       crashPoint('container-start:shim-started');
       record.state = { status: 'running', pid, startTicks: startTicksOf(pid) ?? 0, shimPid, shimStartTicks: startTicksOf(shimPid) ?? 0, startedAt: new Date().toISOString(), ...(ports.length > 0 ? { ports } : {}) };
@@ -392,13 +392,25 @@ export class Launcher {
     if (cmd.length === 0) throw new InvalidContainerConfigError('No exec command specified');
     let child: StreamingProcess;
     try {
-      child = await execShim({ stateDir: this.stateDir(record.id), pid: state.pid, startTicks: state.startTicks, workdir: config.workdir, cmd, env: environmentEntries(environmentOf(config.env)), confinement: shimConfinement(config.security) });
+      child = await execShim({ stateDir: this.stateDir(record.id), pid: state.pid, startTicks: state.startTicks, workdir: config.workdir, cmd, env: environmentEntries(environmentOf(config.env)), confinement: this.confinementOf(config) });
     } catch {
       return 126;
     }
     child.stdout.on('data', (chunk: Buffer) => onOutput(1, chunk));
     child.stderr.on('data', (chunk: Buffer) => onOutput(2, chunk));
     return child.exited;
+  }
+
+  /** How the shim confines the container's processes; built seccomp filters are kept under the root. */
+  private confinementOf(config: ContainerConfig): ShimConfinement {
+    return { ...shimConfinement(config.security), seccompCache: this.seccompCache() };
+  }
+
+  /** A root-only directory: a filter a container could write there would be loaded into the next one. */
+  private seccompCache(): string {
+    const dir = path.join(this.deps.root, 'seccomp');
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    return dir;
   }
 
   private validate(config: ContainerConfig): void {

@@ -19,6 +19,8 @@ export interface ShimConfinement {
   capabilities: bigint;
   noNewPrivileges: boolean;
   privileged: boolean;
+  /** A root-only directory where the shim keeps the seccomp filters it builds, for later starts. */
+  seccompCache?: string;
 }
 
 export interface ShimRequest {
@@ -69,7 +71,15 @@ function writeEnvFile(stateDir: string, env: readonly string[]): string {
 
 /** The shim's options, before its positional arguments. */
 function shimOptions(stateDir: string, env: readonly string[], confinement: ShimConfinement | undefined): string[] {
-  const confine = confinement ? ['--caps', confinement.capabilities.toString(16), ...(confinement.noNewPrivileges ? ['--no-new-privileges'] : []), ...(confinement.privileged ? ['--privileged'] : [])] : [];
+  const confine = confinement
+    ? [
+        '--caps',
+        confinement.capabilities.toString(16),
+        ...(confinement.noNewPrivileges ? ['--no-new-privileges'] : []),
+        ...(confinement.privileged ? ['--privileged'] : []),
+        ...(confinement.seccompCache !== undefined ? ['--seccomp-cache', confinement.seccompCache] : []),
+      ]
+    : [];
   return [...confine, '--env-file', writeEnvFile(stateDir, env), '--'];
 }
 
