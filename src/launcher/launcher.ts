@@ -75,6 +75,7 @@ export class Launcher {
   private readonly exitWaiters = new Map<string, Array<(code: number) => void>>();
   /** The shims of running containers, watched for their end. */
   private readonly watchers = new Map<string, { close(): void }>();
+  private closed = false;
 
   constructor(private readonly deps: LauncherDeps) {}
 
@@ -164,6 +165,7 @@ export class Launcher {
         this.watchShim(record);
         return;
       }
+      if (this.closed) return;
       if (!isAlive(shim.pid, shim.startTicks) || Date.now() > deadline) break;
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
@@ -173,6 +175,7 @@ export class Launcher {
 
   /** Stops watching shims; containers keep running. */
   close(): void {
+    this.closed = true;
     for (const watcher of this.watchers.values()) watcher.close();
     this.watchers.clear();
   }
