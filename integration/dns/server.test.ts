@@ -109,25 +109,30 @@ test('scope: names of networks the sandbox is not on are not answered (the quest
 // query shows how a dead or refusing first upstream is handled: each try below is a sandbox with a
 // forwarder of its own. A loaded machine may stall any one try; the slow behaviours guarded against
 // (waiting out the 5 s timeout, or the 50 ms hedge) would show in every try.
-const firstQueries = async (sandboxes: Sandbox[], name: (i: number) => string, fastMs: number): Promise<string[]> => {
-  const tries: string[] = [];
-  for (const [i, sandbox] of sandboxes.entries()) {
-    tries.push(await sandbox.dig(name(i)));
-    if (queryTime(tries[i]!) < fastMs) break;
-  }
-  return tries;
-};
 
-test('forwarding: the first upstream is dead, the answer still comes within 100 ms, over UDP and TCP', async (t) => {
+/** Runs `attempt` in one sandbox after another until a result is `good`; returns the results. */
+async function bestOf<T>(sandboxes: Sandbox[], attempt: (sandbox: Sandbox, i: number) => Promise<T>, good: (result: T) => boolean): Promise<T[]> {
+  const results: T[] = [];
+  for (const [i, sandbox] of sandboxes.entries()) {
+    results.push(await attempt(sandbox, i));
+    if (good(results[i]!)) break;
+  }
+  return results;
+}
+
+test('forwarding: a dead first upstream costs a query under 100 ms, over UDP and TCP', async (t) => {
   const sandboxes = await setupMany(t, 5, { networkIds: ['n1'], mayForward: true, ownUpstreamsFrom: 0 });
-  const tries = await firstQueries(sandboxes, () => 'example.org', 100);
-  for (const out of tries) t.regex(out, /^example\.org\.\s+30\s+IN\s+A\s+192\.0\.2\.99$/m);
-  t.true(tries.some((out) => queryTime(out) < 100), `best of ${tries.length}:\n${tries.join('\n')}`);
+  // The cost: a forwarder's first query (the dead upstream, then the live one after the hedge)
+  // against its second, asked right after under the same load (the dead one is asked last by then).
+  const cost = ({ first, next }: { first: string; next: string }): number => queryTime(first) - queryTime(next);
+  const pairs = await bestOf(sandboxes, async ({ dig }) => ({ first: await dig('example.org'), next: await dig('example.org') }), (pair) => cost(pair) < 100);
+  for (const { first } of pairs) t.regex(first, /^example\.org\.\s+30\s+IN\s+A\s+192\.0\.2\.99$/m);
+  t.true(pairs.some((pair) => cost(pair) < 100), `best of ${pairs.length}:\n${pairs.map(({ first, next }) => `${first}${next}`).join('\n')}`);
   // The dead upstream is now asked last: no wait for the 50 ms hedge. The hedge is a floor (its
   // timer never fires early), so one query of up to ten under 45 ms shows it was not waited for.
-  const { dig } = sandboxes[tries.length - 1]!;
-  const again: string[] = [];
-  for (let attempt = 0; attempt < 10 && !again.some((out) => queryTime(out) < 45); attempt++) again.push(await dig('example.org'));
+  const { dig } = sandboxes[pairs.length - 1]!;
+  const again = [pairs.at(-1)!.next];
+  while (again.length < 10 && !again.some((out) => queryTime(out) < 45)) again.push(await dig('example.org'));
   t.true(again.some((out) => queryTime(out) < 45), again.join('\n'));
   t.deepEqual(answers(await dig('+short', '+tcp', 'example.org')), ['192.0.2.99']);
 });
@@ -135,9 +140,9 @@ test('forwarding: the first upstream is dead, the answer still comes within 100 
 test('an upstream that refuses (nothing on its port) or cannot be reached (no route) is passed over at once, not after the hedge', async (t) => {
   const live = { address: '127.0.0.1', port: 5300 };
   for (const [what, first] of [['refused', { address: '127.0.0.1', port: 5399 }], ['no route', { address: '192.0.2.1', port: 53 }]] as const) {
-    const sandboxes = await setupMany(t, 5, { networkIds: ['n1'], mayForward: true, upstreams: [first, live], ownUpstreamsFrom: 0 });
+    const sandboxes = await setupMany(t, 8, { networkIds: ['n1'], mayForward: true, upstreams: [first, live], ownUpstreamsFrom: 0 });
     // Under the 50 ms hedge (a floor, see above), with room for timers that fire a little early.
-    const tries = await firstQueries(sandboxes, (i) => `q${i}.example.org`, 45);
+    const tries = await bestOf(sandboxes, ({ dig }, i) => dig(`q${i}.example.org`), (out) => queryTime(out) < 45);
     for (const out of tries) t.regex(out, /status: NXDOMAIN/, `${what}: the live upstream's answer`);
     t.true(tries.some((out) => queryTime(out) < 45), `${what}, best of ${tries.length}:\n${tries.join('\n')}`);
   }

@@ -296,17 +296,20 @@ dead.bind(53, '127.0.0.61', () => live.bind(53, '127.0.0.62', () => process.stdo
   const short = async (container: string, ...args: string[]): Promise<string[]> => (await digIn(container, '+short', ...args)).trim().split('\n').filter(Boolean).sort();
   const queryTime = (out: string): number => Number(/Query time: (\d+) msec/.exec(out)?.[1]);
 
-  // Only the first query a set of resolvers forwards meets the dead one first (it is asked last
-  // from then on), so each try is a fresh set: the daemon's, then containers' own --dns (each a
-  // forwarder of its own). A loaded machine may stall one try; a resolver waiting on the dead
-  // one (Docker's 4 s) would be slow in all three.
-  const firstForwards = [await digIn('client', 'example.org')];
-  for (let i = 1; i < 3 && !firstForwards.some((out) => queryTime(out) < 100); i++) {
-    await ok(netctl, ['run', '-d', '--name', `probe${i}`, '--network', 'front', '--dns', '127.0.0.61', '--dns', '127.0.0.62', 'sleep', '300']);
-    firstForwards.push(await digIn(`probe${i}`, 'example.org'));
+  // A dead first resolver's cost: the first query a set of resolvers forwards (the dead one, then
+  // the live one after the hedge) against the next, asked right after under the same load (the
+  // dead one is asked last by then). Each try is a fresh set: the daemon's, then containers' own
+  // --dns (a forwarder each). A loaded machine may stall one try; waiting on the dead resolver
+  // (Docker's 4 s) would show in all three.
+  const cost = ({ first, next }: { first: string; next: string }): number => queryTime(first) - queryTime(next);
+  const pairs: Array<{ first: string; next: string }> = [];
+  for (let i = 0; i < 3 && !pairs.some((pair) => cost(pair) < 100); i++) {
+    const container = i === 0 ? 'client' : `probe${i}`;
+    if (i > 0) await ok(netctl, ['run', '-d', '--name', container, '--network', 'front', '--dns', '127.0.0.61', '--dns', '127.0.0.62', 'sleep', '300']);
+    pairs.push({ first: await digIn(container, 'example.org'), next: await digIn(container, 'example.org') });
   }
-  for (const out of firstForwards) t.regex(out, /^example\.org\.\s+30\s+IN\s+A\s+192\.0\.2\.97$/m);
-  t.true(firstForwards.some((out) => queryTime(out) < 100), `a dead first resolver costs under 100 ms (best of ${firstForwards.length}):\n${firstForwards.join('\n')}`);
+  for (const { first } of pairs) t.regex(first, /^example\.org\.\s+30\s+IN\s+A\s+192\.0\.2\.97$/m);
+  t.true(pairs.some((pair) => cost(pair) < 100), `a dead first resolver costs under 100 ms (best of ${pairs.length}):\n${pairs.map(({ first, next }) => `${first}${next}`).join('\n')}`);
 
   t.deepEqual(await short('client', 'pool'), [web, web2].sort());
   // Shuffled per query: a fair shuffle shows one order 40 times running with probability 2^-39.

@@ -3,6 +3,7 @@ import test from 'ava';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import { type Link, NetlinkError, NetlinkHandle, InvalidArgumentError, LinkNotFoundError } from '../../src/netlink';
+import { until } from '../../test/helpers/until';
 import { createTestNamespace, type TestNamespace } from '../helpers/netns';
 
 interface IpLink {
@@ -274,9 +275,7 @@ test('closing a handle while a delete is in the thread pool rejects it cleanly',
   const outcome = await deletion.then(() => 'resolved', (error: Error) => error.message);
   t.regex(outcome, /^(resolved|netlink socket closed while deleting link #\d+)$/);
   // The kernel had the request: the link goes all the same.
-  const deadline = Date.now() + 5000;
-  while (ns.run('ip', 'link').includes('closing') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-  t.false(ns.run('ip', 'link').includes('closing'));
+  await until('the link to go', () => !ns.run('ip', 'link').includes('closing'));
 });
 
 test('linkAdd resolves with the link as the kernel made it (the host end of a same-namespace veth)', async (t) => {
