@@ -11,12 +11,22 @@ import { startRelay } from './proxy';
 
 const b = (text: string): Buffer => Buffer.from(text);
 
-/** A port nothing listens on (bound, then released). */
+/**
+ * An endpoint nothing listens on, and nothing will: a privileged port, outside the range ports are
+ * handed out from. (A released ephemeral port was once taken by another test's etcd, and the store
+ * wrote to that etcd and read from its own.)
+ */
 async function deadEndpoint(): Promise<string> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
+  const port = 1;
+  const refused = await new Promise<boolean>((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(false);
+    });
+    socket.once('error', () => resolve(true));
+  });
+  if (!refused) throw new Error(`something listens on 127.0.0.1:${port}: the dead-endpoint tests need it unused`);
   return `http://127.0.0.1:${port}`;
 }
 
