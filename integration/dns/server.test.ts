@@ -46,7 +46,7 @@ interface Scope {
   /** Forward to the dead upstream alone, giving up after timeoutMs. */
   deadOnly?: boolean;
   timeoutMs?: number;
-  /** Sandboxes from this index on forward to their own resolver (the dead one), as `run --dns` makes them. */
+  /** Sandboxes from this index on have the upstreams as their own (a forwarder each), as `run --dns` makes them. */
   ownUpstreamsFrom?: number;
   /** Instead of [dead, live]: 127.0.0.1:5300 is the live one. */
   upstreams?: Array<{ address: string; port: number }>;
@@ -114,40 +114,53 @@ test('scope: names of networks the sandbox is not on are not answered (the quest
   t.deepEqual(answers(await dig('+short', 'web')), ['10.1.0.2']);
 });
 
-test('forwarding: the first upstream is dead, the answer still comes within 100 ms, over UDP and TCP', async (t) => {
-  // A resolver that waited on the dead upstream would take seconds on every try; a loaded machine
-  // (CI runs test files in parallel) may stall one try's event loop past the bound. So each try is a
-  // fresh resolver that has never seen the dead upstream, and the best try is bounded.
-  const tries: string[] = [];
-  let dig: Sandbox['dig'] | undefined;
-  for (let attempt = 0; attempt < 3 && !tries.some((out) => queryTime(out) < 100); attempt++) {
-    dig = (await setup(t, { networkIds: ['n1'], mayForward: true })).dig;
-    const first = await dig('example.org');
-    t.regex(first, /^example\.org\.\s+30\s+IN\s+A\s+192\.0\.2\.99$/m);
-    tries.push(first);
+// Timing: a forwarder asks an upstream that missed its answer last from then on, so only its first
+// query shows how a dead or refusing first upstream is handled: each try below is a sandbox with a
+// forwarder of its own. A loaded machine may stall any one try; the slow behaviours guarded against
+// (waiting out the 5 s timeout, or the 50 ms hedge) would show in every try.
+
+/** Runs `attempt` in one sandbox after another until a result is `good`; returns the results. */
+async function bestOf<T>(sandboxes: Sandbox[], attempt: (sandbox: Sandbox, i: number) => Promise<T>, good: (result: T) => boolean): Promise<T[]> {
+  const results: T[] = [];
+  for (const [i, sandbox] of sandboxes.entries()) {
+    results.push(await attempt(sandbox, i));
+    if (good(results[i]!)) break;
   }
-  t.true(tries.some((out) => queryTime(out) < 100), tries.join('\n'));
-  // The dead upstream is now asked last: no wait for the 50 ms hedge (best of three, as above).
-  const again: string[] = [];
-  for (let attempt = 0; attempt < 3 && !again.some((out) => queryTime(out) < 40); attempt++) again.push(await dig!('example.org'));
-  t.true(again.some((out) => queryTime(out) < 40), again.join('\n'));
-  t.deepEqual(answers(await dig!('+short', '+tcp', 'example.org')), ['192.0.2.99']);
+  return results;
+}
+
+test('forwarding: a dead first upstream costs a query under 100 ms, over UDP and TCP', async (t) => {
+  const sandboxes = await setupMany(t, 5, { networkIds: ['n1'], mayForward: true, ownUpstreamsFrom: 0 });
+  // The cost: a forwarder's first query (the dead upstream, then the live one after the hedge)
+  // against its second, asked right after under the same load (the dead one is asked last by then).
+  const cost = ({ first, next }: { first: string; next: string }): number => queryTime(first) - queryTime(next);
+  const pairs = await bestOf(sandboxes, async ({ dig }) => ({ first: await dig('example.org'), next: await dig('example.org') }), (pair) => cost(pair) < 100);
+  for (const { first } of pairs) t.regex(first, /^example\.org\.\s+30\s+IN\s+A\s+192\.0\.2\.99$/m);
+  t.true(pairs.some((pair) => cost(pair) < 100), `best of ${pairs.length}:\n${pairs.map(({ first, next }) => `${first}${next}`).join('\n')}`);
+  // The dead upstream is now asked last: no wait for the 50 ms hedge. The hedge is a floor (its
+  // timer never fires early), so one query of up to ten under 45 ms shows it was not waited for.
+  const { dig } = sandboxes[pairs.length - 1]!;
+  const again = [pairs.at(-1)!.next];
+  while (again.length < 10 && !again.some((out) => queryTime(out) < 45)) again.push(await dig('example.org'));
+  t.true(again.some((out) => queryTime(out) < 45), again.join('\n'));
+  t.deepEqual(answers(await dig('+short', '+tcp', 'example.org')), ['192.0.2.99']);
 });
 
 test('an upstream that refuses (nothing on its port) or cannot be reached (no route) is passed over at once, not after the hedge', async (t) => {
   const live = { address: '127.0.0.1', port: 5300 };
   for (const [what, first] of [['refused', { address: '127.0.0.1', port: 5399 }], ['no route', { address: '192.0.2.1', port: 53 }]] as const) {
-    const { dig } = await setup(t, { networkIds: ['n1'], mayForward: true, upstreams: [first, live] });
-    // Best of three fresh queries (a loaded machine may stall one): a wait for the 50 ms hedge would show in all.
-    const tries: string[] = [];
-    for (let attempt = 0; attempt < 3 && !tries.some((out) => queryTime(out) < 40); attempt++) tries.push(await dig(`q${attempt}.example.org`));
-    t.regex(tries[0]!, /status: NXDOMAIN/, `${what}: the live upstream's answer`);
-    t.true(tries.some((out) => queryTime(out) < 40), `${what}: ${tries.join('\n')}`);
+    const sandboxes = await setupMany(t, 8, { networkIds: ['n1'], mayForward: true, upstreams: [first, live], ownUpstreamsFrom: 0 });
+    // Under the 50 ms hedge (a floor, see above), with room for timers that fire a little early.
+    const tries = await bestOf(sandboxes, ({ dig }, i) => dig(`q${i}.example.org`), (out) => queryTime(out) < 45);
+    for (const out of tries) t.regex(out, /status: NXDOMAIN/, `${what}: the live upstream's answer`);
+    t.true(tries.some((out) => queryTime(out) < 45), `${what}, best of ${tries.length}:\n${tries.join('\n')}`);
   }
+  // With one upstream only, every query meets the refusal: the best of three is bounded.
   const { dig } = await setup(t, { networkIds: ['n1'], mayForward: true, upstreams: [{ address: '127.0.0.1', port: 5399 }] });
-  const alone = await dig('example.org');
-  t.regex(alone, /status: SERVFAIL/);
-  t.true(queryTime(alone) < 1000, `the only upstream refuses: SERVFAIL at once, not after the 5 s timeout\n${alone}`);
+  const alone: string[] = [];
+  for (let attempt = 0; attempt < 3 && !alone.some((out) => queryTime(out) < 1000); attempt++) alone.push(await dig('example.org'));
+  for (const out of alone) t.regex(out, /status: SERVFAIL/);
+  t.true(alone.some((out) => queryTime(out) < 1000), `the only upstream refuses: SERVFAIL at once, not after the 5 s timeout\n${alone.join('\n')}`);
 });
 
 test('a sandbox only on internal networks never forwards: REFUSED, while its names still answer', async (t) => {
@@ -181,28 +194,60 @@ test('a query whose answer throws (a bug) gets SERVFAIL over UDP and TCP, logged
 });
 
 /**
- * Sends `count` queries for distinct outside names from inside a sandbox, in bursts the socket
- * buffers hold, and counts the replies by rcode that come within 1.5 s.
+ * Sends `count` queries for distinct outside names from inside a sandbox and counts the replies by
+ * rcode. Paced so that nothing need be lost: each burst of 50 waits until the resolver's socket
+ * has read the last one; done once both sockets are drained and no reply came for a second.
+ * `dropped` counts the datagrams the sandbox's UDP still lost (InErrors): the counts are exact
+ * when it is 0, and each drop can take at most one reply away.
  */
-const FLOOD = `const s = require('dgram').createSocket('udp4'); const count = Number(process.argv[1]); const rcodes = {};
-s.on('message', (m) => { const r = m[3] & 15; rcodes[r] = (rcodes[r] || 0) + 1; });
+const FLOOD = `const fs = require('fs'); const s = require('dgram').createSocket('udp4'); const count = Number(process.argv[1]); const rcodes = {};
+const inErrors = () => { const [names, values] = fs.readFileSync('/proc/net/snmp', 'utf8').split('\\n').filter((l) => l.startsWith('Udp:')).map((l) => l.trim().split(/\\s+/)); return Number(values[names.indexOf('InErrors')]); };
+const queued = (port) => fs.readFileSync('/proc/net/udp', 'utf8').split('\\n').slice(1).map((l) => l.trim().split(/\\s+/)).filter((f) => f.length > 4 && parseInt(f[1].split(':')[1], 16) === port).reduce((n, f) => n + parseInt(f[4].split(':')[1], 16), 0);
 const query = (i) => { const name = Buffer.from('q' + i + '.example.net'); const labels = Buffer.concat(String(name).split('.').map((l) => Buffer.concat([Buffer.from([l.length]), Buffer.from(l)])));
   return Buffer.concat([Buffer.from([i >> 8, i & 255, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0]), labels, Buffer.from([0, 0, 1, 0, 1])]); };
-let sent = 0; const burst = () => { for (let k = 0; k < 50 && sent < count; k++) s.send(query(sent++), 53, '127.0.0.11'); if (sent < count) setTimeout(burst, 2); else setTimeout(() => { console.log(JSON.stringify(rcodes)); process.exit(0); }, 1500); };
-burst();`;
+let sent = 0; let unsent = 0; let last = Date.now(); const deadline = Date.now() + 30000;
+s.on('message', (m) => { const r = m[3] & 15; rcodes[r] = (rcodes[r] || 0) + 1; last = Date.now(); });
+s.bind(0, () => {
+  const before = inErrors(); const own = s.address().port;
+  const idle = () => unsent === 0 && queued(53) === 0 && queued(own) === 0;
+  const burst = () => {
+    if (!idle() && Date.now() < deadline) return setTimeout(burst, 1);
+    for (let k = 0; k < 50 && sent < count; k++) { unsent++; s.send(query(sent++), 53, '127.0.0.11', () => { unsent--; last = Date.now(); }); }
+    setTimeout(sent < count ? burst : settle, 1);
+  };
+  const settle = () => {
+    if ((!idle() || Date.now() - last < 1000) && Date.now() < deadline) return setTimeout(settle, 20);
+    console.log(JSON.stringify({ rcodes, dropped: inErrors() - before })); process.exit(0);
+  };
+  burst();
+});`;
 
-const flood = async (sandbox: Sandbox, count: number): Promise<Record<string, number>> =>
-  JSON.parse((await run('nsenter', [`--net=${sandbox.key}`, process.execPath, '-e', FLOOD, String(count)])).stdout) as Record<string, number>;
+interface Flood {
+  rcodes: Record<string, number>;
+  dropped: number;
+}
+
+const flood = async (sandbox: Sandbox, count: number): Promise<Flood> =>
+  JSON.parse((await run('nsenter', [`--net=${sandbox.key}`, process.execPath, '-e', FLOOD, String(count)])).stdout) as Flood;
+
+/** Whether `refused` REFUSED replies fit `expected` exactly, but for one per datagram lost. */
+const refusedFits = (refused: number, expected: number, dropped: number): boolean => refused <= expected && refused >= expected - dropped;
 
 test('forwards in flight are bounded: beyond 256 from one sandbox and 1,024 in all (own --dns resolvers too), REFUSED at once; names still answer', async (t) => {
-  // The only upstream never answers: every forward stays in flight for the 20 s of the test. The
-  // last two sandboxes forward to a resolver of their own: their forwards count in the same 1,024.
-  const sandboxes = await setupMany(t, 5, { networkIds: ['n1'], mayForward: true, deadOnly: true, timeoutMs: 20_000, ownUpstreamsFrom: 3 });
+  // The only upstream never answers: every forward stays in flight until the test has ended (the
+  // 100 s timeout outlasts a slow start of the floods). The last two sandboxes have resolvers of
+  // their own: their forwards count in the same 1,024.
+  const sandboxes = await setupMany(t, 5, { networkIds: ['n1'], mayForward: true, deadOnly: true, timeoutMs: 100_000, ownUpstreamsFrom: 3 });
   const [first, ...others] = sandboxes;
-  t.deepEqual(await flood(first!, 300), { 5: 44 }, 'one sandbox: 256 in flight, the other 44 REFUSED (rcode 5), nothing else answered yet');
-  const replies = await Promise.all(others.map((sandbox) => flood(sandbox, 250)));
-  t.is(replies.reduce((sum, r) => sum + (r['5'] ?? 0), 0), 256 + 4 * 250 - 1024, 'all sandboxes: 1,024 in flight, the rest REFUSED');
-  t.true(replies.every((r) => Object.keys(r).every((rcode) => rcode === '5')), 'and nothing else answered yet');
+  const one = await flood(first!, 300);
+  t.deepEqual(Object.keys(one.rcodes).filter((rcode) => rcode !== '5'), [], 'nothing but REFUSED answered yet');
+  t.true(refusedFits(one.rcodes['5'] ?? 0, 44, one.dropped), `one sandbox: 256 in flight, the other 44 REFUSED: ${JSON.stringify(one)}`);
+  const floods = await Promise.all(others.map((sandbox) => flood(sandbox, 250)));
+  const refused = floods.reduce((sum, f) => sum + (f.rcodes['5'] ?? 0), 0);
+  const dropped = floods.reduce((sum, f) => sum + f.dropped, 0);
+  t.true(refusedFits(refused, 256 + 4 * 250 - 1024, dropped), `all sandboxes: 1,024 in flight, the rest REFUSED: ${JSON.stringify(floods)}`);
+  t.true(floods.every((f) => Object.keys(f.rcodes).every((rcode) => rcode === '5')), 'and nothing else answered yet');
+  if (one.dropped + dropped > 0) t.log(`${one.dropped + dropped} datagrams lost: the REFUSED counts were checked within that margin`);
   t.deepEqual(answers(await first!.dig('+short', 'web')), ['10.1.0.2'], "the sandboxes' own names still answer");
   t.regex(await others[3]!.dig('example.org'), /status: REFUSED/, 'a new outside query is refused while saturated');
 });

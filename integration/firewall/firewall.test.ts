@@ -4,7 +4,7 @@ import test from 'ava';
 import { Firewall, FirewallError, InvalidRuleError, type NetworkRules } from '../../src/firewall';
 import { IPV4 } from '../../src/firewall/family';
 import { applyBatches } from '../../src/firewall/iptables';
-import { buildHost, pings, tcpConnect, tcpEcho } from './topology';
+import { buildHost, enableBridgeNetfilter, pings, tcpConnect, tcpEcho } from './topology';
 import { createTestNamespace } from '../helpers/netns';
 
 const netA = (over: Partial<NetworkRules> = {}): NetworkRules => ({ id: 'aaaaaaaaaaaa0001', bridge: 'br-a', subnets: ['10.61.0.0/24'], icc: true, masquerade: true, internal: false, ports: [], ...over });
@@ -126,6 +126,7 @@ test('traffic: a published port reaches the container from outside, and hairpins
 
 test('traffic: ICC off blocks containers of one network from each other (bridge netfilter)', async (t) => {
   const h = buildHost(t);
+  enableBridgeNetfilter(t, h.host);
   h.addBridge('br-a', '10.61.0.1/24');
   const a1 = h.addContainer('br-a', '10.61.0.2/24', '10.61.0.1');
   h.addContainer('br-a', '10.61.0.3/24', '10.61.0.1');
@@ -133,7 +134,6 @@ test('traffic: ICC off blocks containers of one network from each other (bridge 
   await firewall.applyNetwork(netA());
   t.true(pings(a1, '10.61.0.3'));
   await firewall.applyNetwork(netA({ icc: false }));
-  t.true(h.host.run('cat', '/proc/sys/net/bridge/bridge-nf-call-iptables').trim() === '1', 'bridged traffic passes iptables here');
   t.false(pings(a1, '10.61.0.3', 1));
   t.true(pings(a1, '10.61.0.1'));
 });

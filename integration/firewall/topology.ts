@@ -86,6 +86,37 @@ export async function tcpEcho(t: Teardown, where: TestNamespace, port: number): 
   });
 }
 
+const BRIDGE_NF_CALL_IPTABLES = '/proc/sys/net/bridge/bridge-nf-call-iptables';
+
+/**
+ * Makes frames bridged in `host` pass iptables, as ICC off needs: loads br_netfilter when the
+ * kernel lacks its settings, and sets bridge-nf-call-iptables to 1 in the test host, putting the
+ * old value back after the test (the setting is per namespace since Linux 5.3, global before).
+ */
+export function enableBridgeNetfilter(t: Teardown, host: TestNamespace): void {
+  const present = (): boolean => {
+    try {
+      host.run('test', '-e', BRIDGE_NF_CALL_IPTABLES);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  if (!present()) {
+    try {
+      execFileSync('modprobe', ['br_netfilter'], { stdio: 'pipe' });
+    } catch (error) {
+      throw new Error(`bridge netfilter is missing and modprobe br_netfilter failed (${(error as Error).message.trim()}): load br_netfilter on this machine`);
+    }
+    if (!present()) throw new Error(`br_netfilter is loaded but ${BRIDGE_NF_CALL_IPTABLES} is still missing`);
+  }
+  const before = host.run('cat', BRIDGE_NF_CALL_IPTABLES).trim();
+  host.run('sysctl', '-qw', 'net.bridge.bridge-nf-call-iptables=1');
+  t.teardown(() => {
+    if (before !== '1') host.run('sysctl', '-qw', `net.bridge.bridge-nf-call-iptables=${before}`);
+  });
+}
+
 /** Connects from `from` to ip:port (bounded) and returns what the server said, or '' on failure. */
 export function tcpConnect(from: TestNamespace, ip: string, port: number): string {
   try {

@@ -29,3 +29,14 @@ export async function ok(netctl: Runner, args: string[]): Promise<string> {
 }
 
 export const inspect = async (netctl: Runner, name: string): Promise<ContainerInspect> => (JSON.parse(await ok(netctl, ['inspect', name])) as ContainerInspect[])[0]!;
+
+/**
+ * Pings `ip` from inside container `from`; true when a reply came. Bounded: a few attempts where a
+ * reply is expected (a loaded machine can miss one), one where it is not.
+ */
+export async function pings(netctl: Runner, from: string, ip: string, attempts = 3): Promise<boolean> {
+  for (let i = 0; i < attempts; i++) {
+    if ((await netctl(['exec', from, '--', 'ping', '-c', '1', '-W', '1', ip])).code === 0) return true;
+  }
+  return false;
+}

@@ -3,10 +3,10 @@
 // timeoutMs?, ownUpstreamsFrom?, upstreams?}), forwarding to two upstreams it runs itself in the
 // test host: 127.0.0.1:5301 drops every packet (a dead resolver), and 127.0.0.1:5300 answers
 // example.org with 192.0.2.99 and anything else NXDOMAIN; with deadOnly, to the dead one alone.
-// Sandboxes from the index ownUpstreamsFrom on have the dead one as their own resolver (as `run
-// --dns` gives). `upstreams` replaces the list (addresses where nothing listens, or no route
-// goes). `throwOn` names a name whose lookup throws, as a bug would. Prints "ready"; stdin closing
-// ends it.
+// `upstreams` replaces the list (addresses where nothing listens, or no route goes). Sandboxes
+// from the index ownUpstreamsFrom on have that list as resolvers of their own (as `run --dns`
+// gives): a forwarder each, with its own view of which resolver is dead. `throwOn` names a name
+// whose lookup throws, as a bug would. Prints "ready"; stdin closing ends it.
 import dgram from 'node:dgram';
 import net from 'node:net';
 import DNS from 'dns2';
@@ -68,7 +68,7 @@ async function main(): Promise<void> {
   const server = new DnsServer(names, new Forwarder(upstreams, config.timeoutMs !== undefined ? { timeoutMs: config.timeoutMs } : {}));
   keys!.split(',').forEach((key, i) => {
     const own = config.ownUpstreamsFrom !== undefined && i >= config.ownUpstreamsFrom;
-    server.open(key, { networkIds: () => config.networkIds, mayForward: () => config.mayForward, ...(own ? { upstreams: [dead] } : {}) });
+    server.open(key, { networkIds: () => config.networkIds, mayForward: () => config.mayForward, ...(own ? { upstreams } : {}) });
   });
   process.stdout.write('ready\n');
   process.stdin.resume();

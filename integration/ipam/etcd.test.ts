@@ -2,6 +2,7 @@
 import test from 'ava';
 import { GLOBAL_SPACE, Ipam, PoolInUseError, PoolOverlapError, UnknownPoolError } from '../../src/ipam';
 import { GlobalStore, LocalStore } from '../../src/store';
+import { until } from '../../test/helpers/until';
 import { startEtcd } from '../helpers/etcd';
 import { startAllocator } from './helpers';
 
@@ -106,8 +107,7 @@ test('a pool released by one daemon is gone for the other; an overlapping static
   await t.throwsAsync(a.releasePool(poolId), { instanceOf: PoolInUseError }); // a sees b's endpoint in the store
   await a.releasePool(poolId, { force: true });
   // b learns of the release through its watch, without a pool operation of its own.
-  const deadline = Date.now() + 5_000;
-  while (b.poolIds(GLOBAL_SPACE).includes(poolId) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  await until('b to hear of the release', () => !b.poolIds(GLOBAL_SPACE).includes(poolId));
   await t.throwsAsync(b.requestAddress(poolId), { instanceOf: UnknownPoolError });
 });
 
@@ -121,11 +121,10 @@ test('a daemon follows the other\'s allocations as they happen: serial allocatio
   });
   const [a, b] = ipams as [Ipam, Ipam];
   for (let i = 0; i < 10; i++) await a.requestAddress(poolId);
-  const deadline = Date.now() + 5_000;
-  while ((await b.inUse(poolId)) < 10 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  await until("b to see a's addresses", async () => (await b.inUse(poolId)) >= 10);
   t.is(await b.inUse(poolId), 10);
   await a.releaseAddress(poolId, '10.62.0.4');
-  while ((await b.inUse(poolId)) > 9 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  await until("b to see a's release", async () => (await b.inUse(poolId)) <= 9);
   t.is(await b.inUse(poolId), 9);
   // b's serial search starts where its own cursor is (none yet: the range start) and skips what a holds.
   t.is(await b.requestAddress(poolId), '10.62.0.4/24');

@@ -6,9 +6,11 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { netctlCli, type Runner } from '../helpers/cli';
-import { daemonWithCli, inspect, ok } from '../helpers/containers';
+import { daemonWithCli, inspect, ok, pings } from '../helpers/containers';
 import { request, startDaemon, type TestDaemon } from '../helpers/daemon';
+import { pings as pingsInNamespace } from '../firewall/topology';
 import { createTestNamespace, type TestNamespace } from '../helpers/netns';
+import { until } from '../../test/helpers/until';
 
 async function setup(t: Parameters<typeof startDaemon>[0] & Parameters<typeof createTestNamespace>[0], args = ['--bridge', 'none']): Promise<{ ns: TestNamespace; daemon: TestDaemon; netctl: Runner }> {
   const ns = createTestNamespace(t, 'nctl-run');
@@ -16,7 +18,6 @@ async function setup(t: Parameters<typeof startDaemon>[0] & Parameters<typeof cr
 }
 
 const ipOf = async (netctl: Runner, name: string, network: string): Promise<string> => (await inspect(netctl, name)).NetworkSettings.Networks[network]!.IPAddress;
-const pingFrom = async (netctl: Runner, name: string, ip: string): Promise<number | null> => (await netctl(['exec', name, '--', 'ping', '-c', '1', '-W', '1', ip])).code;
 const veths = (ns: TestNamespace): string[] => ns.json<Array<{ ifname: string }>>('ip', '-j', 'link', 'show', 'type', 'veth').map((l) => l.ifname);
 
 test('run streams output and returns the exit code; -d, ps, exec, inspect, stop and rm', async (t) => {
@@ -66,17 +67,17 @@ test('two containers on one network reach each other; a third on another network
   await ok(netctl, ['network', 'create', '--subnet', '10.83.0.0/24', 'back']);
   for (const [name, network] of [['a', 'front'], ['b', 'front'], ['c', 'back']] as const) await ok(netctl, ['run', '-d', '--name', name, '--network', network, 'sleep', '300']);
   const [a, b] = [await ipOf(netctl, 'a', 'front'), await ipOf(netctl, 'b', 'front')];
-  t.is(await pingFrom(netctl, 'a', b), 0);
-  t.not(await pingFrom(netctl, 'c', a), 0, 'isolated from another network');
+  t.true(await pings(netctl, 'a', b));
+  t.false(await pings(netctl, 'c', a, 1), 'isolated from another network');
 
   t.is((await netctl(['network', 'connect', 'front', 'c'])).code, 0);
   t.is(await ok(netctl, ['exec', 'c', 'sh', '-c', 'ls /sys/class/net | sort | tr "\\n" " "']), 'eth0 eth1 lo ');
-  t.is(await pingFrom(netctl, 'c', a), 0, 'connected: reachable');
+  t.true(await pings(netctl, 'c', a), 'connected: reachable');
   t.regex(await ok(netctl, ['exec', 'c', 'ip', 'route']), /^default via 10\.83\.0\.1 dev eth0/m, 'the default route stays on the first network');
   const cOnFront = await ipOf(netctl, 'c', 'front');
   t.regex(await ok(netctl, ['exec', 'c', 'cat', '/etc/hosts']), new RegExp(`^${cOnFront.replace(/\./g, '\\.')}\t`, 'm'), "/etc/hosts lists the new network's address");
   t.is((await netctl(['network', 'disconnect', 'front', 'c'])).code, 0);
-  t.not(await pingFrom(netctl, 'c', a), 0, 'disconnected: isolated again');
+  t.false(await pings(netctl, 'c', a, 1), 'disconnected: isolated again');
   t.notRegex(await ok(netctl, ['exec', 'c', 'cat', '/etc/hosts']), new RegExp(`^${cOnFront.replace(/\./g, '\\.')}\t`, 'm'), 'and no longer lists it');
 
   const refused = await netctl(['network', 'rm', 'front']);
@@ -123,7 +124,7 @@ test('daemon kill -9 with containers running: traffic goes on, they are listed a
   await ok(netctl, ['network', 'create', '--subnet', '10.85.0.0/24', 'n']);
   await ok(netctl, ['run', '-d', '--name', 'a', '--network', 'n', 'sleep', '300']);
   await ok(netctl, ['run', '-d', '--name', 'b', '--network', 'n', 'sleep', '300']);
-  await ok(netctl, ['run', '-d', '--name', 'brief', '--network', 'n', 'sh', '-c', 'sleep 1; exit 4']);
+  const brief = (await ok(netctl, ['run', '-d', '--name', 'brief', '--network', 'n', 'sh', '-c', 'sleep 1; exit 4'])).trim();
   const a = await inspect(netctl, 'a');
   const b = await ipOf(netctl, 'b', 'n');
   first.process.kill('SIGKILL');
@@ -131,8 +132,9 @@ test('daemon kill -9 with containers running: traffic goes on, they are listed a
 
   // Without a daemon: the containers run on, and reach each other.
   t.true(fs.existsSync(`/proc/${a.State.Pid}`));
-  t.notThrows(() => ns.run('nsenter', `--net=${a.NetworkSettings.SandboxKey}`, 'busybox', 'ping', '-c', '1', '-W', '2', b));
-  await new Promise((resolve) => setTimeout(resolve, 1500));
+  t.true(pingsInNamespace({ path: a.NetworkSettings.SandboxKey }, b));
+  // The shim records brief's exit code, with no daemon to tell.
+  await until('brief to exit', () => fs.existsSync(path.join(first.root, 'containers', brief, 'exit')));
 
   const second = await startDaemon(t, { netns: ns.path, args: ['--bridge', 'none'], root: first.root, runDir: first.runDir });
   netctl = netctlCli(second.socketPath);
@@ -144,7 +146,7 @@ test('daemon kill -9 with containers running: traffic goes on, they are listed a
   t.regex(ps, /Up .* a\n/);
   t.regex(ps, /Up .* b\n/);
   t.regex(ps, /Exited \(4\) .* brief\n/);
-  t.is(await pingFrom(netctl, 'a', b), 0);
+  t.true(await pings(netctl, 'a', b));
   await ok(netctl, ['stop', '-t', '0', 'b']);
   t.is((await inspect(netctl, 'b')).State.ExitCode, 137);
 });
@@ -164,16 +166,17 @@ test('published ports: reached from outside, from the host itself (also 127.0.0.
   await ok(netctl, ['run', '-d', '--name', 'client', '--network', 'web', 'sleep', '300']);
   /** The body of an HTTP GET, through bash's /dev/tcp (busybox wget crashes when a connect fails). */
   const fetch = (where: string[], url: string): string => {
+    // URL leaves a default port out ('' for :80).
     const { hostname, port } = new URL(url);
     try {
-      const reply = ns.run(...where, 'timeout', '3', 'bash', '-c', `exec 3<>/dev/tcp/${hostname}/${port}; printf 'GET / HTTP/1.0\\r\\n\\r\\n' >&3; cat <&3`);
+      const reply = ns.run(...where, 'timeout', '3', 'bash', '-c', `exec 3<>/dev/tcp/${hostname}/${port || 80}; printf 'GET / HTTP/1.0\\r\\n\\r\\n' >&3; cat <&3`);
       return reply.split('\r\n\r\n')[1]?.trim() ?? '';
     } catch {
       return '';
     }
   };
   // httpd may need a moment to listen after its container started.
-  for (let i = 0; i < 20 && fetch([], 'http://10.86.0.2:80/') === ''; i++) await new Promise((resolve) => setTimeout(resolve, 100));
+  await until('httpd to answer', () => fetch([], 'http://10.86.0.2:80/') !== '');
   t.is(fetch(['nsenter', `--net=${outside.path}`], 'http://192.0.2.1:8080/'), 'hello from site', 'from outside, through the uplink');
   t.is(fetch([], 'http://192.0.2.1:8080/'), 'hello from site', "from the host's own address");
   t.is(fetch([], 'http://127.0.0.1:8080/'), 'hello from site', "from the host's loopback");
@@ -187,7 +190,7 @@ test('published ports: reached from outside, from the host itself (also 127.0.0.
   t.regex(taken.stderr, /Bind for 0\.0\.0\.0:8080 failed: port is already allocated/);
   const listener = ns.run('sh', '-c', 'busybox nc -l -p 9090 >/dev/null 2>&1 & echo $!').trim();
   t.teardown(() => void ns.run('kill', listener));
-  await new Promise((resolve) => setTimeout(resolve, 200));
+  await until('nc to listen on 9090', () => ns.run('ss', '-Hltn', 'sport = :9090') !== '');
   const busy = await netctl(['run', '-d', '--network', 'web', '-p', '9090:80', ...serve]);
   t.is(busy.code, 125);
   t.regex(busy.stderr, /Bind for 0\.0\.0\.0:9090 failed: address already in use by a process of the host/);
@@ -195,7 +198,7 @@ test('published ports: reached from outside, from the host itself (also 127.0.0.
   await ok(netctl, ['stop', '-t', '0', 'site']);
   t.notRegex(ns.run('iptables-save', '-t', 'nat'), /--dport 8080/, 'a stopped container publishes nothing');
   await ok(netctl, ['run', '-d', '--name', 'again', '--hostname', 'again', '--network', 'web', '-p', '8080:80', ...serve]);
-  for (let i = 0; i < 20 && fetch([], 'http://127.0.0.1:8080/') === ''; i++) await new Promise((resolve) => setTimeout(resolve, 100));
+  await until('the new httpd to answer', () => fetch([], 'http://127.0.0.1:8080/') !== '');
   t.is(fetch([], 'http://127.0.0.1:8080/'), 'hello from again');
 });
 
@@ -211,7 +214,7 @@ test('embedded DNS: containers of a user-defined network find each other by name
   for (const name of ['web', 'WEB', 'site', 'webhost', 'web.front']) {
     t.regex(await ok(netctl, ['exec', 'client', 'nslookup', name]), new RegExp(`Address: ${web.replace(/\./g, '\\.')}`), name);
   }
-  t.is(await pingFrom(netctl, 'client', 'site'), 0, 'ping by alias');
+  t.true(await pings(netctl, 'client', 'site'), 'ping by alias');
 
   // Created, not started: its name answers already, before its process runs (as in Docker).
   const created = await request(daemon.socketPath, 'POST', '/containers/create?name=later', { Cmd: ['sleep', '300'], HostConfig: { NetworkMode: 'front' } });
@@ -278,9 +281,7 @@ dead.bind(53, '127.0.0.61', () => live.bind(53, '127.0.0.62', () => process.stdo
   const child = spawn('nsenter', [`--net=${ns.path}`, process.execPath, '-e', resolvers], { stdio: ['ignore', 'pipe', 'ignore'] });
   t.teardown(() => void child.kill('SIGKILL'));
   await new Promise<void>((resolve) => child.stdout!.once('data', () => resolve()));
-  const daemon = await startDaemon(t, { netns: ns.path, args: ['--bridge', 'none', '--dns', '127.0.0.61', '--dns', '127.0.0.62'] });
-  const netctl = netctlCli(daemon.socketPath);
-  t.teardown(async () => void (await netctl(['rm', '-f', 'web', 'web2', 'client', 'inside'])));
+  const { netctl } = await daemonWithCli(t, { netns: ns.path, args: ['--bridge', 'none', '--dns', '127.0.0.61', '--dns', '127.0.0.62'] });
   await ok(netctl, ['network', 'create', '--subnet', '10.89.0.0/24', 'front']);
   await ok(netctl, ['network', 'create', '--internal', '--subnet', '10.90.0.0/24', 'inner']);
   await ok(netctl, ['run', '-d', '--name', 'web', '--network', 'front', '--network-alias', 'pool', 'sleep', '300']);
@@ -293,10 +294,27 @@ dead.bind(53, '127.0.0.61', () => live.bind(53, '127.0.0.62', () => process.stdo
     return ns.run('nsenter', `--net=${key}`, 'dig', '@127.0.0.11', '+time=3', '+tries=1', ...args);
   };
   const short = async (container: string, ...args: string[]): Promise<string[]> => (await digIn(container, '+short', ...args)).trim().split('\n').filter(Boolean).sort();
+  const queryTime = (out: string): number => Number(/Query time: (\d+) msec/.exec(out)?.[1]);
+
+  // A dead first resolver's cost: the first query a set of resolvers forwards (the dead one, then
+  // the live one after the hedge) against the next, asked right after under the same load (the
+  // dead one is asked last by then). Each try is a fresh set: the daemon's, then containers' own
+  // --dns (a forwarder each). A loaded machine may stall one try; waiting on the dead resolver
+  // (Docker's 4 s) would show in all three.
+  const cost = ({ first, next }: { first: string; next: string }): number => queryTime(first) - queryTime(next);
+  const pairs: Array<{ first: string; next: string }> = [];
+  for (let i = 0; i < 3 && !pairs.some((pair) => cost(pair) < 100); i++) {
+    const container = i === 0 ? 'client' : `probe${i}`;
+    if (i > 0) await ok(netctl, ['run', '-d', '--name', container, '--network', 'front', '--dns', '127.0.0.61', '--dns', '127.0.0.62', 'sleep', '300']);
+    pairs.push({ first: await digIn(container, 'example.org'), next: await digIn(container, 'example.org') });
+  }
+  for (const { first } of pairs) t.regex(first, /^example\.org\.\s+30\s+IN\s+A\s+192\.0\.2\.97$/m);
+  t.true(pairs.some((pair) => cost(pair) < 100), `a dead first resolver costs under 100 ms (best of ${pairs.length}):\n${pairs.map(({ first, next }) => `${first}${next}`).join('\n')}`);
 
   t.deepEqual(await short('client', 'pool'), [web, web2].sort());
+  // Shuffled per query: a fair shuffle shows one order 40 times running with probability 2^-39.
   const orders = new Set<string>();
-  for (let i = 0; i < 12; i++) orders.add((await digIn('client', '+short', 'pool')).trim());
+  for (let i = 0; i < 40 && orders.size < 2; i++) orders.add((await digIn('client', '+short', 'pool')).trim());
   t.is(orders.size, 2, 'both orders seen: round robin');
   t.deepEqual(await short('client', 'WEB.Front.'), [web]);
   t.deepEqual(await short('client', '+tcp', 'web2'), [web2]);
@@ -305,10 +323,6 @@ dead.bind(53, '127.0.0.61', () => live.bind(53, '127.0.0.62', () => process.stdo
   t.regex(aaaa, /status: NOERROR/);
   t.regex(aaaa, /ANSWER: 0/);
   t.deepEqual(await short('client', 'inside'), [], 'another network\'s names are invisible');
-
-  const forwarded = await digIn('client', 'example.org');
-  t.regex(forwarded, /^example\.org\.\s+30\s+IN\s+A\s+192\.0\.2\.97$/m);
-  t.true(Number(/Query time: (\d+) msec/.exec(forwarded)?.[1]) < 100, `a dead first resolver costs under 100 ms:\n${forwarded}`);
 
   t.regex(await digIn('inside', 'example.org'), /status: REFUSED/, 'an internal network never forwards');
   t.deepEqual(await short('inside', 'inside'), [await ipOf(netctl, 'inside', 'inner')]);

@@ -43,7 +43,7 @@ test('a child hung before exec (its sandbox a FIFO) is killed at the deadline, w
   const error = await t.throwsAsync(startShim(request(stateDir, fifo)), { instanceOf: ContainerStartError });
   t.regex(error!.message, /did not start within 300 ms .*hung.*killed/);
   t.true(Date.now() - started < 5_000, 'the shim kept its own deadline, not the daemon\'s backstop');
-  t.deepEqual(await noShimsWithin(stateDir, 2_000), [], 'neither the shim nor its child lives on');
+  t.deepEqual(await noShimsWithin(stateDir, 10_000), [], 'neither the shim nor its child lives on');
 });
 
 test('a shim hung in its own set-up (its log a FIFO) keeps the same deadline', async (t) => {
@@ -51,12 +51,12 @@ test('a shim hung in its own set-up (its log a FIFO) keeps the same deadline', a
   execFileSync('mkfifo', [path.join(stateDir, 'log')]);
   const error = await t.throwsAsync(startShim(request(stateDir, '/proc/self/ns/net')), { instanceOf: ContainerStartError });
   t.regex(error!.message, /did not start within 300 ms/);
-  t.deepEqual(await noShimsWithin(stateDir, 2_000), []);
+  t.deepEqual(await noShimsWithin(stateDir, 10_000), []);
 });
 
 test('a start that fails fast still says why, well inside the deadline', async (t) => {
   const stateDir = stateDirFor(t);
   const error = await t.throwsAsync(startShim({ ...request(stateDir, path.join(stateDir, 'missing')), startTimeoutMs: 10_000 }), { instanceOf: ContainerStartError });
   t.regex(error!.message, /open sandbox .*missing: No such file or directory/);
-  t.deepEqual(await noShimsWithin(stateDir, 2_000), []);
+  t.deepEqual(await noShimsWithin(stateDir, 10_000), []);
 });

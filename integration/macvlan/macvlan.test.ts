@@ -6,7 +6,7 @@
 import test from 'ava';
 import { execFileSync } from 'node:child_process';
 import { netctlCli, type Runner } from '../helpers/cli';
-import { daemonWithCli, inspect, ok } from '../helpers/containers';
+import { daemonWithCli, inspect, ok, pings } from '../helpers/containers';
 import { startDaemon, type TestDaemon } from '../helpers/daemon';
 import { RemoteError, startController } from '../helpers/controller-host';
 import { createTestNamespace, type TestNamespace } from '../helpers/netns';
@@ -49,14 +49,6 @@ async function host(t: T, segment: TestNamespace | undefined): Promise<TestHost>
   }
   ns.run('ip', 'link', 'set', 'up0', 'up');
   return { ns, ...(await daemonWithCli(t, { netns: ns.path, args: ['--bridge', 'none'] })) };
-}
-
-/** Bounded: a few attempts where a reply is expected (a loaded machine can miss one), one where it is not. */
-async function pings(netctl: Runner, from: string, ip: string, attempts = 3): Promise<boolean> {
-  for (let i = 0; i < attempts; i++) {
-    if ((await netctl(['exec', from, '--', 'ping', '-c', '1', '-W', '1', ip])).code === 0) return true;
-  }
-  return false;
 }
 
 /** The links of a namespace given by path (a test host, or a container's sandbox). */

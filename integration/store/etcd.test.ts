@@ -5,25 +5,28 @@ import { Etcd3 } from 'etcd3';
 import net from 'node:net';
 import { CasConflictError, GlobalStore, openGlobalStore, StoreUnavailableError, type WatchEvent } from '../../src/store';
 import { storeContract } from '../../test/store/contract';
+import { until } from '../../test/helpers/until';
 import { startEtcd } from '../helpers/etcd';
 import { startRelay } from './proxy';
 
 const b = (text: string): Buffer => Buffer.from(text);
 
-async function until(what: string, condition: () => boolean, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-/** A port nothing listens on (bound, then released). */
+/**
+ * An endpoint nothing listens on, and nothing will: a privileged port, outside the range ports are
+ * handed out from. (A released ephemeral port was once taken by another test's etcd, and the store
+ * wrote to that etcd and read from its own.)
+ */
 async function deadEndpoint(): Promise<string> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
+  const port = 1;
+  const refused = await new Promise<boolean>((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(false);
+    });
+    socket.once('error', () => resolve(true));
+  });
+  if (!refused) throw new Error(`something listens on 127.0.0.1:${port}: the dead-endpoint tests need it unused`);
   return `http://127.0.0.1:${port}`;
 }
 
@@ -51,9 +54,10 @@ test("etcd: a watch sees another client's changes", async (t) => {
   await b2.put('nets/n1', b('{}'));
   await b2.put('other/n1', b('{}'));
   await b2.delete('nets/n1');
-  await until('two events', () => seen.length >= 2, 5000);
-  await new Promise((r) => setTimeout(r, 100));
-  t.deepEqual(seen, ['put nets/n1', 'delete nets/n1']);
+  // Events come in revision order: once the last write's is in, a wrongly reported other/n1 would be too.
+  await b2.put('nets/last', b('{}'));
+  await until('the last event', () => seen.includes('put nets/last'));
+  t.deepEqual(seen, ['put nets/n1', 'delete nets/n1', 'put nets/last']);
 });
 
 test('etcd: stores with different prefixes on one etcd never see each other', async (t) => {
@@ -74,9 +78,12 @@ test('etcd: stores with different prefixes on one etcd never see each other', as
     [['k', 'a']],
   );
   t.is((await c.get('k'))?.value.toString(), 'c');
-  await until('one event', () => seen.length >= 1, 5000);
-  await new Promise((r) => setTimeout(r, 100));
-  t.is(seen.length, 1);
+  // c's write came first: had the watch seen it, it would be in before a's.
+  await until('the event of a', () => seen.length >= 1);
+  t.deepEqual(
+    seen.map((e) => (e.type === 'put' ? `put ${e.entry.key}=${e.entry.value.toString()}` : `delete ${e.key}`)),
+    ['put k=a'],
+  );
 });
 
 test('etcd: of two clients racing a create-only write, exactly one wins', async (t) => {
@@ -140,13 +147,8 @@ test('etcd: a guarded write whose reply is lost is retried without a false confl
     (error: unknown) => ({ error }),
   );
   // The request reached etcd and was applied; only the answer went missing.
-  await until('etcd to apply the write', () => relay.swallowed > 0, 5000);
-  let applied = false;
-  for (let i = 0; i < 100 && !applied; i++) {
-    applied = (await direct.get('lost-reply')) !== undefined;
-    if (!applied) await new Promise((r) => setTimeout(r, 20));
-  }
-  t.true(applied, 'the first attempt was applied by etcd');
+  await until('etcd to answer the write', () => relay.swallowed > 0);
+  await until('the first attempt to be applied by etcd', async () => (await direct.get('lost-reply')) !== undefined);
   relay.mode('pass');
   const result = await outcome;
   t.false('error' in result, `the put failed: ${'error' in result ? String(result.error) : ''}`);
@@ -167,27 +169,29 @@ test('etcd: a watch cut off by a partition resumes and reports what it missed, i
     await watching.close();
     await writer.close();
   });
+  const describe = (event: WatchEvent): string => (event.type === 'put' ? `put ${event.entry.key}=${event.entry.value.toString()}` : `delete ${event.key}`);
   const seen: string[] = [];
   const errors: Error[] = [];
-  const watch = await watching.watch(
-    'w/',
-    (event) => seen.push(event.type === 'put' ? `put ${event.entry.key}=${event.entry.value.toString()}` : `delete ${event.key}`),
-    (error) => errors.push(error),
-  );
+  const watch = await watching.watch('w/', (event) => seen.push(describe(event)), (error) => errors.push(error));
   t.teardown(() => watch.close());
+  // A watch straight on etcd: once it has the events, etcd has sent them to every watcher, and a
+  // leaky partition would have let them through by then (but for the relay's hop).
+  const direct: string[] = [];
+  const control = await writer.watch('w/', (event) => direct.push(describe(event)));
+  t.teardown(() => control.close());
   await writer.put('w/1', b('a'));
   await until('the first event', () => seen.length === 1);
   relay.mode('cut');
   await writer.put('w/2', b('b'));
   await writer.put('w/1', b('c'));
   await writer.delete('w/2');
-  await new Promise((r) => setTimeout(r, 300));
+  await until('etcd to send the events', () => direct.length === 4);
   t.is(seen.length, 1, 'nothing arrives through the partition');
   relay.mode('pass');
-  await until('the missed events', () => seen.length >= 4, 15_000);
+  await until('the missed events', () => seen.length >= 4, 20_000);
   await writer.put('w/3', b('d'));
-  await until('the live event', () => seen.length >= 5);
-  await new Promise((r) => setTimeout(r, 100));
+  // Events come in revision order: any repeat of the missed ones would come before the live one.
+  await until('the live event', () => seen.includes('put w/3=d'));
   t.deepEqual(seen, ['put w/1=a', 'put w/2=b', 'put w/1=c', 'delete w/2', 'put w/3=d']);
   t.deepEqual(errors, []);
 });

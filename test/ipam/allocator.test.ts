@@ -101,10 +101,17 @@ test('IPv6 /64: allocation far into the range is immediate, memory is per run no
   p.take(p.nextFree('serial'), undefined, true);
   // Wraps: offset 0 is the anycast address.
   t.is(p.address(p.nextFree('serial')), '2001:db8:1:2::1');
-  const start = process.hrtime.bigint();
-  serial(p, 100_000);
-  t.true(Number(process.hrtime.bigint() - start) / 1e6 < 2_000);
+  const timed = (q: PoolAllocator): number => {
+    const start = process.hrtime.bigint();
+    serial(q, 100_000);
+    return Number(process.hrtime.bigint() - start) / 1e6;
+  };
+  const times = [timed(p)];
   t.is(p.inUse, 100_002);
+  // Best of three (fresh pools after the first): a loaded machine may stall one run, while a search
+  // that grew with the addresses taken would need minutes for 100,000, not seconds.
+  while (times.length < 3 && Math.min(...times) >= 2_000) times.push(timed(pool('2001:db8:1:2::/64')));
+  t.true(Math.min(...times) < 2_000, `100,000 allocations took ${times.map((ms) => ms.toFixed(0)).join(', ')} ms`);
 });
 
 test('property: serial allocation matches a model of libnetwork\'s serial search; no duplicate, nothing lost', (t) => {

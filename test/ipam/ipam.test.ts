@@ -27,6 +27,7 @@ import {
   UnknownPoolError,
 } from '../../src/ipam';
 import { LocalStore, StoreUnavailableError, type Store } from '../../src/store';
+import { until } from '../helpers/until';
 
 const GATEWAY = { [REQUEST_ADDRESS_TYPE]: GATEWAY_ADDRESS_TYPE };
 const aux = (name: string): Record<string, string> => ({ [AUX_ADDRESS_NAME]: name });
@@ -420,8 +421,7 @@ test('global space: when the backend ends the watch, the IPAM watches again and 
   await inner.put(`ipam/GlobalDefault/addrs/${encodeURIComponent(poolId)}/10.70.0.1`, Buffer.from('{"role":"endpoint","serial":true}'), 0);
   t.is(await ipam.inUse(poolId), 0);
   lose!();
-  const deadline = Date.now() + 5_000;
-  while ((await ipam.inUse(poolId)) === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+  await until('the IPAM to re-read the store', async () => (await ipam.inUse(poolId)) > 0);
   t.is(watches, 2);
   t.is(await ipam.inUse(poolId), 1);
   t.is(await ipam.requestAddress(poolId), '10.70.0.2/24');

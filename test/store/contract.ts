@@ -1,6 +1,7 @@
 // The behaviour every Store backend must show, registered once per backend so they cannot drift.
 import test, { type ExecutionContext } from 'ava';
 import { CasConflictError, StoreUnavailableError, type Store, type WatchEvent } from '../../src/store';
+import { until } from '../helpers/until';
 
 const b = (text: string): Buffer => Buffer.from(text);
 
@@ -91,18 +92,24 @@ export function storeContract(backend: string, open: () => Promise<Store>): void
   withStore('watch reports puts and deletes under its prefix only, after they commit', async (t, store) => {
     const seen: WatchEvent[] = [];
     const watch = await store.watch('w/', (event) => seen.push(event));
+    // Events come in commit order, so a last write is a barrier: once its event is in, any wrongly
+    // reported earlier one would be too. A second watch is the barrier for the one closed.
+    const control: string[] = [];
+    const controlWatch = await store.watch('w/', (event) => control.push(event.type === 'put' ? event.entry.key : `-${event.key}`));
+    t.teardown(() => controlWatch.close());
     const v = await store.put('w/x', b('1'));
     await store.put('other/x', b('1'));
     await store.delete('w/x');
     await store.delete('w/never-existed');
-    const deadline = Date.now() + 5000;
-    while (seen.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    const last = await store.put('w/last', b('1'));
+    await until('the last event', () => seen.some((e) => e.type === 'put' && e.entry.key === 'w/last'));
     await watch.close();
     await store.put('w/after-close', b('1'));
-    await new Promise((r) => setTimeout(r, 50));
+    await until('the write after close to reach a watch', () => control.includes('w/after-close'));
     t.deepEqual(seen, [
       { type: 'put', entry: { key: 'w/x', value: b('1'), version: v } },
       { type: 'delete', key: 'w/x' },
+      { type: 'put', entry: { key: 'w/last', value: b('1'), version: last } },
     ]);
   });
 
@@ -188,8 +195,7 @@ export function storeContract(backend: string, open: () => Promise<Store>): void
       { type: 'delete', key: 'cw/old' },
       { type: 'put', key: 'cw/b', value: b('b') },
     ]);
-    const deadline = Date.now() + 5000;
-    while (seen.length < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    await until('the last op\'s event', () => seen.some((e) => e.type === 'put' && e.entry.key === 'cw/b'));
     t.deepEqual(seen, [
       { type: 'put', entry: { key: 'cw/a', value: b('a'), version: versions[0]! } },
       { type: 'delete', key: 'cw/old' },
