@@ -14,7 +14,7 @@ function childrenOf(pid: number): number[] {
 /** A container shim's state dir: its first argument after the options (`netctl-shim [OPTIONS] [--] STATE_DIR ...`). */
 function stateDirOf(argv: string[]): string | undefined {
   for (let i = 1; i < argv.length; i++) {
-    if (argv[i] === '--caps' || argv[i] === '--env-file') i++;
+    if (['--caps', '--env-file', '--seccomp-cache'].includes(argv[i]!)) i++;
     else if (argv[i] === '--') return argv[i + 1];
     else if (!argv[i]!.startsWith('--')) return argv[i];
   }
