@@ -22,8 +22,12 @@ export const API_LIMITS = {
   checkIntervalMs: 1_000,
 };
 
-/** How long the rest of a request that cannot be parsed is read and dropped after the answer. */
-const CLIENT_ERROR_LINGER_MS = 1_000;
+/**
+ * How long, and how much of, the rest of a request that cannot be parsed is read and dropped
+ * after the answer: enough for a client on a loaded machine to finish sending a large body.
+ */
+const CLIENT_ERROR_LINGER_MS = 10_000;
+const CLIENT_ERROR_DRAIN_BYTES = 64 * 1024 * 1024;
 
 /** Listens on a unix socket (0660), replacing a stale socket file but never a live one. */
 export async function listenUnix(socketPath: string, listener: http.RequestListener, log: pino.Logger): Promise<http.Server> {
@@ -105,7 +109,11 @@ function answerClientError(error: Error & { code?: string; reason?: string }, so
   const { status, message } = known ?? { status: 400, message: `malformed HTTP request: ${error.reason ?? error.message} (${error.code ?? 'parse error'})` };
   const body = JSON.stringify({ message }) + '\n';
   socket.removeAllListeners('data');
-  socket.on('data', () => undefined);
+  let drained = 0;
+  socket.on('data', (chunk: Buffer) => {
+    drained += chunk.length;
+    if (drained > CLIENT_ERROR_DRAIN_BYTES) socket.destroy();
+  });
   socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
   const linger = setTimeout(() => socket.destroy(), CLIENT_ERROR_LINGER_MS);
   socket.once('close', () => clearTimeout(linger));
