@@ -7,8 +7,26 @@ export * from './ipam';
 // The CNM core and the pieces it is built from, for engines that run it in their own process.
 export * from './controller';
 export { openStack, type Stack, type StackOptions } from './daemon/stack';
-export type { Driver, Capability, NetworkSpec, EndpointSpec, JoinTarget, JoinInfo, IpamData } from './drivers/driver';
-export { InvalidOptionError } from './drivers/driver';
+export type {
+  Driver,
+  Capability,
+  NetworkSpec,
+  NetworkContext,
+  EndpointSpec,
+  EndpointProposal,
+  JoinTarget,
+  JoinInfo,
+  JoinInterface,
+  StaticRoute,
+  TableEntry,
+  TableEvent,
+  NodeEvent,
+  IpamData,
+  PortMapping,
+  RestoreResult,
+} from './drivers/driver';
+export { InvalidOptionError, PortConflictError } from './drivers/driver';
+export { MacvlanDriver, type MacvlanDriverDeps } from './drivers/macvlan/macvlan-driver';
 export { BridgeDriver, type BridgeDriverDeps } from './drivers/bridge/bridge-driver';
 export { NullDriver } from './drivers/null/null-driver';
 export { HostDriver } from './drivers/host/host-driver';

@@ -1,24 +1,32 @@
 // Sandboxes and the endpoints that attach them to networks. Connecting is one transaction:
-// addresses from the network's pools, the driver's join (the interface appears in the sandbox),
-// addresses and up inside, the default route, the store; a failure undoes every step. Work on
-// one sandbox is serialised (interface names and the default route depend on its other endpoints).
-import crypto from 'node:crypto';
+// addresses from the network's IPAM, the driver's endpoint and join (the interface appears in the
+// sandbox, or is handed over and moved in), addresses, routes and up inside, the cluster's table
+// entries, the store; a failure undoes every step. Work on one sandbox is serialised (interface
+// names and the default route depend on its other endpoints). The pieces: endpoint-addresses.ts,
+// gateway-choice.ts, interface-names.ts, mac.ts, port-publishing.ts, tables.ts, dns-registry.ts.
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import type pino from 'pino';
 import type { Driver, EndpointSpec, JoinInfo, PortMapping } from '../drivers/driver';
-import { type Ipam, LOCAL_SPACE } from '../ipam';
-import { addressOf, InvalidAddressError, ipToBigInt, parsePrefix, prefixContains } from '../ip/address';
-import { type Family, Sandbox } from '../sandbox';
+import type { IpamDriver } from '../ipam';
+import type { LinkRef, NetlinkHandle } from '../netlink';
+import { Sandbox } from '../sandbox';
 import type { Store } from '../store/types';
 import { crashPoint } from '../util/crash-point';
 import { Rollback } from '../util/rollback';
 import { SerialQueue } from '../util/serial';
-import { type EndpointAddress, type EndpointRecord, endpointSpecOf, type SandboxRecord } from './endpoint-record';
+import { allocateAddress, reconcileAddresses } from './endpoint-addresses';
+import { byConnectOrder, EndpointIndex } from './endpoint-index';
+import { type EndpointRecord, endpointSpecOf, type SandboxRecord } from './endpoint-record';
 import type { DnsRegistry } from './dns-registry';
 import { ForbiddenError, InvalidParameterError, NotFoundError } from './errors';
-import { type NetworkRecord, type PoolAllocation, specOf } from './network-record';
+import { defaultRouteChanges } from './gateway-choice';
+import { nextInterfaceName, preferredIndex } from './interface-names';
+import { MAC, macFor } from './mac';
+import { type NetworkRecord, specOf } from './network-record';
+import { portCarrier, programPorts, type PortPublishingDeps, revokePorts } from './port-publishing';
+import { storedEntries, type TablePublisher, tableEntries } from './tables';
 import { newId } from '../util/id';
 import { invalidNameMessage, nameProblem } from '../util/names';
 
@@ -47,55 +55,43 @@ export interface SandboxOptions {
 
 export interface AttachmentDeps {
   store: Store;
-  ipam: Ipam;
   log: pino.Logger;
   /** Where sandbox namespaces are made. */
   sandboxDir: string;
+  /** A handle in the namespace the networks belong to: interfaces drivers hand over are moved from there. */
+  netlink: NetlinkHandle;
   network(reference: string): NetworkRecord;
   /** A network by ID; undefined once its removal has begun. */
   networkById(id: string): NetworkRecord | undefined;
   driverOf(network: NetworkRecord): Driver;
+  /** The network's IPAM driver; undefined when it is not registered (the network failed at start). */
+  ipamOf(network: NetworkRecord): IpamDriver | undefined;
   /** Why a network could not be brought back at start, if it could not: it takes no endpoints. */
   failure(networkId: string): string | undefined;
   /** The embedded DNS, when the daemon runs one. */
   dns?: DnsRegistry;
+  /** The cluster's tables, when there is a cluster. */
+  tables?: TablePublisher;
 }
 
 const encode = (value: unknown): Buffer => Buffer.from(JSON.stringify(value));
-
-/** Docker's bridge MACs: 02:42 and the IPv4 address, so a reused address keeps its MAC in neighbours' caches. */
-function macFor(ipv4: string | undefined): string {
-  const bytes = ipv4 ? addressOf(ipv4).split('.').map(Number) : [...crypto.randomBytes(4)];
-  return ['02', '42', ...bytes.map((b) => b.toString(16).padStart(2, '0'))].join(':');
-}
-
-/**
- * In a namespace netctl made, lo is 1 and the interfaces it adds are eth0, eth1...: ethN most
- * likely finds index N + 2 free (the kernel would pick the same for the first one).
- */
-function preferredIndex(ifname: string): number | undefined {
-  const n = /^eth(\d{1,4})$/.exec(ifname)?.[1];
-  return n === undefined ? undefined : Number(n) + 2;
-}
-
-const compare = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
-const byConnectOrder = (a: EndpointRecord, b: EndpointRecord): number => compare(a.created, b.created) || compare(a.id, b.id);
-
-const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i;
 
 export class Attachments {
   private readonly sandboxes = new Map<string, SandboxRecord>();
   /** Sandboxes worked on since the start, each keeping its netlink socket. */
   private readonly opened = new Map<string, Sandbox>();
-  private readonly endpoints = new Map<string, EndpointRecord>();
-  /**
-   * The same endpoints by sandbox: every DNS query asks for its sandbox's endpoints, and a scan of
-   * all of them would make each query cost more the more containers the host runs.
-   */
-  private readonly bySandbox = new Map<string, Set<EndpointRecord>>();
+  private readonly endpoints = new EndpointIndex();
   private readonly queues = new Map<string, SerialQueue>();
+  private readonly publishing: PortPublishingDeps;
 
-  constructor(private readonly deps: AttachmentDeps) {}
+  constructor(private readonly deps: AttachmentDeps) {
+    this.publishing = {
+      networkOf: (endpoint) => this.networkOf(endpoint),
+      driverOf: (network) => deps.driverOf(network),
+      endpointSpec: (endpoint) => this.endpointSpec(endpoint),
+      save: (endpoint) => this.save(endpoint),
+    };
+  }
 
   /**
    * Loads what the store holds and repairs what a crash may have left between steps: namespaces
@@ -110,7 +106,7 @@ export class Attachments {
     }
     for (const entry of await store.list(ENDPOINT_PREFIX)) {
       const record = JSON.parse(entry.value.toString('utf8')) as EndpointRecord;
-      this.track(record);
+      this.endpoints.track(record);
     }
     this.removeOrphanNamespaces();
     for (const sandbox of [...this.sandboxes.values()]) {
@@ -120,13 +116,13 @@ export class Attachments {
       await store.delete(SANDBOX_PREFIX + sandbox.id);
       this.sandboxes.delete(sandbox.id);
     }
-    for (const endpoint of [...this.endpoints.values()]) {
+    for (const endpoint of [...this.endpoints.all()]) {
       if (this.sandboxes.has(endpoint.sandboxId) && this.deps.networkById(endpoint.networkId)) continue;
       log.warn({ endpoint: endpoint.id }, 'endpoint of no sandbox or network: dropping it');
       await this.forget(endpoint);
     }
     await this.removeStrayInterfaces();
-    for (const endpoint of this.endpoints.values()) this.deps.dns?.register(endpoint, this.deps.networkById(endpoint.networkId)!);
+    for (const endpoint of this.endpoints.all()) this.deps.dns?.register(endpoint, this.deps.networkById(endpoint.networkId)!);
     for (const sandbox of this.sandboxes.values()) this.openDns(sandbox);
   }
 
@@ -166,36 +162,9 @@ export class Attachments {
     }
   }
 
-  /**
-   * Makes the IPAM agree with the endpoints in the local address space: an address no endpoint
-   * holds is released (a crash between allocating it and recording the endpoint), and one an
-   * endpoint holds but the IPAM does not is taken again, so it is never handed out twice.
-   */
-  async reconcileAddresses(networks: readonly NetworkRecord[]): Promise<void> {
-    const held = new Map<string, Set<string>>();
-    for (const endpoint of this.endpoints.values()) {
-      for (const address of [endpoint.ipv4, endpoint.ipv6]) {
-        if (!address) continue;
-        if (!held.has(address.poolId)) held.set(address.poolId, new Set());
-        held.get(address.poolId)!.add(addressOf(address.address));
-      }
-    }
-    const pools = new Set(networks.flatMap((n) => n.allocations.filter((a) => a.addressSpace === LOCAL_SPACE).map((a) => a.poolId)));
-    const { ipam, log } = this.deps;
-    for (const poolId of pools) {
-      const wanted = held.get(poolId) ?? new Set<string>();
-      const allocated = new Set(await ipam.endpointAddresses(poolId));
-      for (const address of allocated) {
-        if (wanted.has(address)) continue;
-        log.warn({ pool: poolId, address }, 'address of no endpoint (left by a crash): releasing it');
-        await ipam.releaseAddress(poolId, address);
-      }
-      for (const address of wanted) {
-        if (allocated.has(address)) continue;
-        log.warn({ pool: poolId, address }, 'endpoint address the IPAM had released (left by a crash): taking it again');
-        await ipam.requestAddress(poolId, address).catch((error: unknown) => log.error({ err: error, pool: poolId, address }, 'could not take the address again'));
-      }
-    }
+  /** See endpoint-addresses.ts: each IPAM that can tell is made to hold exactly the endpoints' addresses. */
+  reconcileAddresses(networks: readonly NetworkRecord[]): Promise<void> {
+    return reconcileAddresses(this.endpoints.all(), networks, (network) => this.deps.ipamOf(network), this.deps.log);
   }
 
   /** The sandbox's DNS listeners; a sandbox whose namespace cannot take them still works, without names. */
@@ -222,7 +191,7 @@ export class Attachments {
         const rollback = new Rollback();
         try {
           await this.plumb(endpoint, sandbox, rollback);
-          await this.deps.store.put(ENDPOINT_PREFIX + endpoint.id, encode(endpoint));
+          await this.save(endpoint);
         } catch (error) {
           for (const failure of await rollback.run()) this.deps.log.error({ err: failure.error, endpoint: id }, `rollback: ${failure.what} failed`);
           this.deps.log.error({ err: error, endpoint: id, sandbox: endpoint.sandboxId }, `endpoint could not join again (${(error as Error).message}): its container has no interface on that network until it is disconnected and connected again`);
@@ -261,26 +230,30 @@ export class Attachments {
 
   /** Endpoints of a network, including those being connected right now. */
   ofNetwork(networkId: string): EndpointRecord[] {
-    return [...this.endpoints.values()].filter((e) => e.networkId === networkId);
+    return this.endpoints.ofNetwork(networkId);
   }
 
   /** Endpoints of a sandbox in the order they were connected. */
   ofSandbox(sandboxId: string): EndpointRecord[] {
-    return [...(this.bySandbox.get(sandboxId) ?? [])].sort(byConnectOrder);
+    return this.endpoints.ofSandbox(sandboxId);
   }
 
-  private track(endpoint: EndpointRecord): void {
-    this.endpoints.set(endpoint.id, endpoint);
-    let members = this.bySandbox.get(endpoint.sandboxId);
-    if (!members) this.bySandbox.set(endpoint.sandboxId, (members = new Set()));
-    members.add(endpoint);
+  /** What the endpoint's driver knows of it (for inspect). */
+  endpointInfo(endpoint: EndpointRecord): Record<string, unknown> {
+    const network = this.networkOf(endpoint);
+    try {
+      return this.deps.driverOf(network).endpointInfo(specOf(network), this.endpointSpec(endpoint));
+    } catch {
+      return {}; // a driver that is gone knows nothing
+    }
   }
 
-  private untrack(endpoint: EndpointRecord): void {
-    this.endpoints.delete(endpoint.id);
-    const members = this.bySandbox.get(endpoint.sandboxId);
-    members?.delete(endpoint);
-    if (members?.size === 0) this.bySandbox.delete(endpoint.sandboxId);
+  private networkOf(endpoint: EndpointRecord): NetworkRecord {
+    return this.deps.networkById(endpoint.networkId)!;
+  }
+
+  private async save(endpoint: EndpointRecord): Promise<void> {
+    await this.deps.store.put(ENDPOINT_PREFIX + endpoint.id, encode(endpoint));
   }
 
   async createSandbox(options: SandboxOptions = {}): Promise<SandboxRecord> {
@@ -345,30 +318,37 @@ export class Attachments {
     return this.serially(sandboxId, async () => {
       if (!this.deps.networkById(network.id)) throw new NotFoundError(`network ${networkReference} not found`);
       if (this.ofSandbox(sandboxId).some((e) => e.networkId === network.id)) throw new ForbiddenError(`endpoint with name ${name} already exists in network ${network.name}`);
+      const driver = this.deps.driverOf(network);
       const endpoint: EndpointRecord = {
         id: newId(),
         name,
         ...(request.hostname ? { hostname: request.hostname } : {}),
         networkId: network.id,
         sandboxId,
-        ifname: this.nextIfname(sandboxId),
+        ifname: '',
         mac: '',
         aliases: [...(request.aliases ?? [])],
         created: new Date().toISOString(),
       };
       // Listed before any await: a network removal from now on sees the endpoint and refuses.
-      this.track(endpoint);
+      this.endpoints.track(endpoint);
       const rollback = new Rollback();
-      rollback.push('forgetting the endpoint', () => this.untrack(endpoint));
+      rollback.push('forgetting the endpoint', () => this.endpoints.untrack(endpoint));
       try {
-        if (this.deps.driverOf(network).usesIpam) {
-          const ipv4 = await this.allocate(network, false, request.ipv4, rollback);
-          const ipv6 = network.enableIPv6 ? await this.allocate(network, true, request.ipv6, rollback) : undefined;
+        const ipam = this.deps.ipamOf(network);
+        if (driver.usesIpam && ipam) {
+          const ipv4 = await allocateAddress(ipam, network, false, request.ipv4, rollback);
+          const ipv6 = network.enableIPv6 ? await allocateAddress(ipam, network, true, request.ipv6, rollback) : undefined;
           if (ipv4) endpoint.ipv4 = ipv4;
           if (ipv6) endpoint.ipv6 = ipv6;
         }
         crashPoint('connect:addresses-allocated');
-        endpoint.mac = request.mac?.toLowerCase() ?? macFor(endpoint.ipv4?.address);
+        const proposal = await driver.createEndpoint(specOf(network), this.endpointSpec(endpoint));
+        rollback.push(`deleting the endpoint of driver ${driver.type}`, () => driver.deleteEndpoint(specOf(network), this.endpointSpec(endpoint)));
+        // libnetwork's rule: what the IPAM gave stays; a driver fills only what is left empty.
+        if (proposal.ipv4 !== undefined && endpoint.ipv4 === undefined) endpoint.ipv4 = { poolId: '', address: proposal.ipv4 };
+        if (proposal.ipv6 !== undefined && endpoint.ipv6 === undefined) endpoint.ipv6 = { poolId: '', address: proposal.ipv6 };
+        endpoint.mac = request.mac?.toLowerCase() ?? proposal.mac?.toLowerCase() ?? macFor(endpoint.ipv4?.address);
         const sandbox = this.opening(sandboxId);
         await this.plumb(endpoint, sandbox, rollback, request.mac !== undefined);
         crashPoint('connect:configured');
@@ -402,80 +382,81 @@ export class Attachments {
     this.sandbox(sandboxId);
     return this.serially(sandboxId, async () => {
       const endpoints = this.ofSandbox(sandboxId);
-      for (const endpoint of endpoints.filter((e) => (e.ports ?? []).length > 0)) await this.program(endpoint, []);
+      for (const endpoint of endpoints) await revokePorts(this.publishing, endpoint);
       if (ports.length === 0) return [];
-      const carrier = endpoints.find((e) => e.gateway4 !== undefined) ?? endpoints[0];
+      const carrier = portCarrier(endpoints);
       if (!carrier) throw new InvalidParameterError('publishing ports needs a network: the container is connected to none');
-      return this.program(carrier, ports);
+      return programPorts(this.publishing, carrier, ports);
     });
   }
 
-  private async program(endpoint: EndpointRecord, ports: readonly PortMapping[]): Promise<PortMapping[]> {
-    const network = this.deps.networkById(endpoint.networkId)!;
-    const resolved = await this.deps.driverOf(network).programExternalConnectivity(specOf(network), { ...this.endpointSpec(endpoint), ports: [...ports] });
-    crashPoint('publish:rules-applied');
-    if (resolved.length > 0) endpoint.ports = resolved;
-    else delete endpoint.ports;
-    await this.deps.store.put(ENDPOINT_PREFIX + endpoint.id, encode(endpoint));
-    return resolved;
-  }
-
   /**
-   * The driver's join and the layer 3 inside the sandbox: addresses, up, and the default routes
-   * the endpoint now carries (see gatewayChanges), on one socket.
+   * The driver's join and the layer 3 inside the sandbox: the interface made in place or moved
+   * in and named, its addresses, up, its static routes and the default routes it now carries,
+   * then the table entries it publishes.
    */
   private async plumb(endpoint: EndpointRecord, sandbox: Sandbox, rollback: Rollback, macRequested = false): Promise<void> {
-    const network = this.deps.networkById(endpoint.networkId)!;
+    const network = this.networkOf(endpoint);
+    const spec = specOf(network);
     const driver = this.deps.driverOf(network);
-    const info: JoinInfo = await driver.join(specOf(network), this.endpointSpec(endpoint), { sandboxKey: sandbox.key, sandboxFd: sandbox.descriptor(), ifname: endpoint.ifname, preferredIndex: preferredIndex(endpoint.ifname) });
-    rollback.push(`leaving network ${network.name}`, () => driver.leave(specOf(network), this.endpointSpec(endpoint)));
+    const others = this.ofSandbox(endpoint.sandboxId).filter((e) => e !== endpoint);
+    const used = new Set(others.map((e) => e.ifname));
+    endpoint.ifname = nextInterfaceName(driver.interfacePrefix(spec), used);
+    const info: JoinInfo = await driver.join(spec, this.endpointSpec(endpoint), { sandboxKey: sandbox.key, sandboxFd: sandbox.descriptor(), ifname: endpoint.ifname, preferredIndex: preferredIndex(endpoint.ifname) });
+    rollback.push(`leaving network ${network.name}`, () => driver.leave(spec, this.endpointSpec(endpoint)));
     crashPoint('connect:joined');
+    let link: LinkRef | undefined;
+    if (info.interface && 'srcName' in info.interface) {
+      endpoint.ifname = nextInterfaceName(info.interface.dstPrefix, used);
+      link = await sandbox.adoptInterface(this.deps.netlink, info.interface.srcName, endpoint.ifname, endpoint.mac);
+      rollback.push(`removing interface ${endpoint.ifname} from the sandbox`, () => sandbox.removeInterface(endpoint.ifname));
+    } else if (info.interface) {
+      link = info.interface.index ?? endpoint.ifname;
+    }
     if (info.mac !== undefined) {
       if (macRequested) throw new InvalidParameterError(`network ${network.name} (driver ${network.driver}) gives its interface the MAC address ${info.mac}, not the one asked for (${endpoint.mac}): connect without a MAC address`);
       endpoint.mac = info.mac;
     }
     delete endpoint.gateway4;
     delete endpoint.gateway6;
+    delete endpoint.noGatewayService;
     if (info.gateway4) endpoint.gateway4 = info.gateway4;
     if (info.gateway6) endpoint.gateway6 = info.gateway6;
-    const addresses = [endpoint.ipv4?.address, endpoint.ipv6?.address].filter((a): a is string => a !== undefined);
-    await sandbox.configureInterface(info.interfaceIndex ?? endpoint.ifname, addresses, this.gatewayChanges(endpoint, 'joined'));
-  }
-
-  /**
-   * The default route of each family goes via the first-connected endpoint that offers a
-   * gateway. Returns the routes to set because `changed` has just become that endpoint, or
-   * because it was that endpoint and has left (the kernel took its route away with its interface).
-   */
-  private gatewayChanges(changed: EndpointRecord, how: 'joined' | 'left'): Partial<Record<Family, string>> {
-    const remaining = this.ofSandbox(changed.sandboxId);
-    const before = how === 'joined' ? remaining.filter((e) => e !== changed) : [...remaining, changed].sort(byConnectOrder);
-    const changes: Partial<Record<Family, string>> = {};
-    for (const family of ['ipv4', 'ipv6'] as const) {
-      const gatewayOf = (e: EndpointRecord): string | undefined => (family === 'ipv4' ? e.gateway4 : e.gateway6);
-      const carrierBefore = before.find((e) => gatewayOf(e) !== undefined);
-      const carrier = remaining.find((e) => gatewayOf(e) !== undefined);
-      if (carrier && carrier !== carrierBefore) changes[family] = gatewayOf(carrier)!;
+    if (info.disableGatewayService) endpoint.noGatewayService = true;
+    if (link !== undefined) {
+      const addresses = [endpoint.ipv4?.address, endpoint.ipv6?.address].filter((a): a is string => a !== undefined);
+      const all = [...others, endpoint].sort(byConnectOrder);
+      await sandbox.configureInterface(link, addresses, defaultRouteChanges(others, all), info.staticRoutes ?? []);
     }
-    return changes;
+    if (info.tableEntries?.length && this.deps.tables) {
+      await this.deps.tables.publish(network.id, info.tableEntries);
+      endpoint.tableEntries = storedEntries(info.tableEntries);
+      rollback.push('withdrawing the table entries', () => this.deps.tables!.withdraw(network.id, info.tableEntries!));
+    }
   }
 
   /**
-   * Leave, forget; then the default route moves on if this endpoint carried it. On a network that
-   * could not be brought back the driver may fail to leave: the endpoint goes anyway (what it
-   * leaves in the kernel is in netctl's link group, for the next start to remove).
+   * Revoke, leave, withdraw, delete, forget; then the default route moves on if this endpoint
+   * carried it. On a network that could not be brought back the driver may fail: the endpoint
+   * goes anyway (what it leaves in the kernel is in netctl's link group, for the next start to
+   * remove).
    */
   private async detach(endpoint: EndpointRecord, sandbox: Sandbox | undefined): Promise<void> {
-    const network = this.deps.networkById(endpoint.networkId)!;
-    try {
-      await this.deps.driverOf(network).leave(specOf(network), this.endpointSpec(endpoint));
-    } catch (error) {
+    const network = this.networkOf(endpoint);
+    const spec = specOf(network);
+    const tolerate = (what: string) => (error: unknown): void => {
       if (this.deps.failure(network.id) === undefined) throw error;
-      this.deps.log.warn({ err: error, endpoint: endpoint.id, network: network.id }, 'the driver could not take the interface of an endpoint of a failed network away');
-    }
+      this.deps.log.warn({ err: error, endpoint: endpoint.id, network: network.id }, `the driver could not ${what} an endpoint of a failed network`);
+    };
+    const driver = (): Driver => this.deps.driverOf(network);
+    if (endpoint.ports?.length) await Promise.resolve().then(() => driver().revokeExternalConnectivity(spec, this.endpointSpec(endpoint))).catch(tolerate('withdraw the ports of'));
+    await Promise.resolve().then(() => driver().leave(spec, this.endpointSpec(endpoint))).catch(tolerate('take away the interface of'));
     crashPoint('disconnect:left');
+    if (endpoint.tableEntries?.length) await this.deps.tables?.withdraw(network.id, tableEntries(endpoint.tableEntries));
+    await Promise.resolve().then(() => driver().deleteEndpoint(spec, this.endpointSpec(endpoint))).catch(tolerate('delete'));
+    const before = this.ofSandbox(endpoint.sandboxId);
     await this.forget(endpoint);
-    if (sandbox) await sandbox.setGateways(this.gatewayChanges(endpoint, 'left'));
+    if (sandbox) await sandbox.setGateways(defaultRouteChanges(before, this.ofSandbox(endpoint.sandboxId)));
     this.deps.log.info({ endpoint: endpoint.id, network: network.id, sandbox: endpoint.sandboxId }, 'endpoint disconnected');
   }
 
@@ -487,57 +468,21 @@ export class Attachments {
   private async forget(endpoint: EndpointRecord): Promise<void> {
     this.deps.dns?.unregister(endpoint.id);
     await this.deps.store.delete(ENDPOINT_PREFIX + endpoint.id);
-    this.untrack(endpoint);
+    this.endpoints.untrack(endpoint);
     crashPoint('disconnect:record-deleted');
+    const network = this.deps.networkById(endpoint.networkId);
+    const ipam = network && this.deps.ipamOf(network);
     for (const held of [endpoint.ipv4, endpoint.ipv6]) {
-      if (!held) continue;
-      await this.deps.ipam.releaseAddress(held.poolId, held.address).catch((error: unknown) => {
+      if (!held || !ipam || held.poolId === '') continue;
+      await ipam.releaseAddress(held.poolId, held.address).catch((error: unknown) => {
         this.deps.log.warn({ err: error, endpoint: endpoint.id, address: held.address }, 'could not release an endpoint address');
       });
     }
-  }
-
-  /** An address of one family: the given one from the pool that holds it, else the next free one of the first pool with room. */
-  private async allocate(network: NetworkRecord, v6: boolean, ip: string | undefined, rollback: Rollback): Promise<EndpointAddress | undefined> {
-    const pools = network.allocations.filter((a) => a.v6 === v6);
-    if (pools.length === 0) return undefined;
-    const candidates = ip === undefined ? pools : pools.filter((a) => contains(a, ip));
-    if (candidates.length === 0) throw new InvalidParameterError(`invalid address ${ip}: it does not belong to any of network ${network.name}'s subnets (${pools.map((a) => a.pool).join(', ')})`);
-    let lastError: unknown;
-    for (const pool of candidates) {
-      try {
-        const address = await this.deps.ipam.requestAddress(pool.poolId, ip);
-        rollback.push(`releasing address ${address}`, () => this.deps.ipam.releaseAddress(pool.poolId, address));
-        return { poolId: pool.poolId, address };
-      } catch (error) {
-        lastError = error;
-        if (ip !== undefined) break;
-      }
-    }
-    throw lastError;
-  }
-
-  /** eth0, eth1...: the lowest index no endpoint of the sandbox uses. */
-  private nextIfname(sandboxId: string): string {
-    const used = new Set(this.ofSandbox(sandboxId).map((e) => e.ifname));
-    let index = 0;
-    while (used.has(`eth${index}`)) index++;
-    return `eth${index}`;
   }
 
   private serially<T>(sandboxId: string, work: () => Promise<T>): Promise<T> {
     let queue = this.queues.get(sandboxId);
     if (!queue) this.queues.set(sandboxId, (queue = new SerialQueue()));
     return queue.run(work);
-  }
-}
-
-function contains(allocation: PoolAllocation, ip: string): boolean {
-  try {
-    const { version, value } = ipToBigInt(ip);
-    return prefixContains(parsePrefix(allocation.pool), version, value);
-  } catch (error) {
-    if (error instanceof InvalidAddressError) return false;
-    throw error;
   }
 }

@@ -1,11 +1,12 @@
 // The CNM core: networks with unique names and 64-hex IDs, each created as one transaction over
-// IPAM, a driver and the store, and brought back on daemon start; sandboxes and endpoints are
-// delegated to attachments.ts.
+// an IPAM driver, a network driver and the store, and brought back on daemon start; drivers and
+// IPAM drivers come from the registry (registry.ts), a network's addresses from
+// network-addressing.ts, sandboxes and endpoints from attachments.ts.
 import type pino from 'pino';
-import { type Driver, InvalidOptionError, type PortMapping } from '../drivers/driver';
-import { addressOf, formatPrefix } from '../ip/address';
-import { unusableRangeIn } from '../ip/ranges';
-import { AUX_ADDRESS_NAME, cidrArgument, GATEWAY_ADDRESS_TYPE, type Ipam, LOCAL_SPACE, PoolOverlapError, type PoolRequest, type PoolResponse, REQUEST_ADDRESS_TYPE } from '../ipam';
+import { type Driver, InvalidOptionError, type NetworkContext, type NodeEvent, type PortMapping, type TableEvent } from '../drivers/driver';
+import { addressOf } from '../ip/address';
+import { type IpamDriver, LOCAL_SPACE, NullIpam } from '../ipam';
+import type { NetlinkHandle } from '../netlink';
 import type { Store } from '../store/types';
 import { crashPoint } from '../util/crash-point';
 import { Rollback } from '../util/rollback';
@@ -13,7 +14,10 @@ import { Attachments, type ConnectRequest, type SandboxOptions } from './attachm
 import { type DnsDeps, DnsRegistry, hasNames } from './dns-registry';
 import { type EndpointRecord, type SandboxRecord } from './endpoint-record';
 import { ConflictError, ForbiddenError, InvalidParameterError, NotFoundError } from './errors';
-import { type IpamConfig, type NetworkRecord, type PoolAllocation, specOf } from './network-record';
+import { configOf, NetworkAddressing } from './network-addressing';
+import { type IpamConfig, type NetworkRecord, specOf } from './network-record';
+import { Registry } from './registry';
+import { type TablePublisher, TableRegistrations } from './tables';
 import { newId } from '../util/id';
 import { invalidNameMessage, nameProblem } from '../util/names';
 
@@ -32,51 +36,61 @@ export interface CreateNetworkRequest {
 
 export interface ControllerDeps {
   store: Store;
-  ipam: Ipam;
+  /** The default IPAM driver ("default"); the null one ("null") comes with the core. */
+  ipam: IpamDriver;
+  /** The network drivers known from the start; more can be registered later. */
   drivers: readonly Driver[];
   log: pino.Logger;
+  /** A handle in the namespace the networks belong to. */
+  netlink: NetlinkHandle;
   /** Prefixes a dynamic pool must avoid: the host's routes, read when a pool is chosen. */
   hostRoutes(): Promise<string[]>;
   /** Where sandbox namespaces are made (the daemon's exec root + /netns). */
   sandboxDir: string;
   /** The embedded DNS, when there is one: endpoints get names, sandboxes listeners. */
   dns?: DnsDeps;
+  /** The cluster's tables, when there is a cluster: joins publish their entries there. */
+  tables?: TablePublisher;
 }
-
-const isV6 = (text: string): boolean => text.includes(':');
 
 export class Controller {
   private readonly networks = new Map<string, NetworkRecord>();
-  private readonly drivers = new Map<string, Driver>();
+  private readonly registry = new Registry();
+  private readonly tableRegistrations = new TableRegistrations();
   /** Names of networks being created: a second create of the same name must fail at once. */
   private readonly reservedNames = new Set<string>();
   /** Networks whose removal has begun: no endpoint may join them any more. */
   private readonly removing = new Set<string>();
   /** Networks that could not be brought back at start, and why: listed and removable, never joined. */
   private readonly failures = new Map<string, string>();
-  /** Pools networks being created hold already (pool ID → network name and subnet). */
-  private readonly poolsBeingCreated = new Map<string, { network: string; pool: string }>();
+  private readonly addressing: NetworkAddressing;
   private readonly attachments: Attachments;
 
   private constructor(private readonly deps: ControllerDeps) {
-    for (const driver of deps.drivers) this.drivers.set(driver.type, driver);
+    for (const driver of deps.drivers) this.registry.addDriver(driver);
+    this.registry.addIpam(deps.ipam);
+    this.registry.addIpam(new NullIpam());
+    this.addressing = new NetworkAddressing({ networks: () => this.list(), hostRoutes: deps.hostRoutes });
     this.attachments = new Attachments({
       store: deps.store,
-      ipam: deps.ipam,
       log: deps.log,
       sandboxDir: deps.sandboxDir,
+      netlink: deps.netlink,
       network: (reference) => this.find(reference),
       networkById: (id) => (this.removing.has(id) ? undefined : this.networks.get(id)),
       driverOf: (network) => this.driverOf(network),
+      ipamOf: (network) => this.registry.ipam(network.ipam.driver),
       failure: (networkId) => this.failures.get(networkId),
       ...(deps.dns ? { dns: new DnsRegistry(deps.dns) } : {}),
+      ...(deps.tables ? { tables: deps.tables } : {}),
     });
   }
 
   /**
    * Loads the stored networks, sandboxes and endpoints and makes the kernel match them (see
    * Driver.restore), repairing what a crash between two steps left. A network that cannot be
-   * brought back is marked (see failure()) and the rest carry on.
+   * brought back (its driver is not registered, say) is marked (see failure()) and the rest
+   * carry on.
    */
   static async open(deps: ControllerDeps): Promise<Controller> {
     const controller = new Controller(deps);
@@ -89,21 +103,27 @@ export class Controller {
       }
     }
     await controller.attachments.load();
-    for (const network of controller.list().filter((n) => !controller.drivers.has(n.driver))) controller.markFailed(network.id, new Error(`driver "${network.driver}" is not available`));
-    for (const driver of controller.drivers.values()) {
-      const networks = controller.list().filter((n) => n.driver === driver.type);
-      const endpoints = networks.flatMap((n) => controller.attachments.ofNetwork(n.id)).map((e) => controller.attachments.endpointSpec(e));
-      try {
-        const { rejoin, failed } = await driver.restore(networks.map(specOf), endpoints);
-        for (const failure of failed) controller.markFailed(failure.networkId, failure.error);
-        await controller.attachments.rejoin(rejoin);
-      } catch (error) {
-        for (const network of networks) controller.markFailed(network.id, error as Error);
-      }
+    for (const network of controller.list()) {
+      if (!controller.registry.driver(network.driver)) controller.markFailed(network.id, new Error(`driver "${network.driver}" is not available`));
+      else if (!controller.registry.ipam(network.ipam.driver)) controller.markFailed(network.id, new Error(`IPAM driver "${network.ipam.driver}" is not available`));
     }
+    for (const driver of controller.registry.allDrivers()) await controller.restore(driver);
     await controller.attachments.reconcileAddresses(controller.list());
     await controller.releaseOrphanPools();
     return controller;
+  }
+
+  /** Brings back the networks of one driver (those whose IPAM driver is registered). */
+  private async restore(driver: Driver): Promise<void> {
+    const networks = this.list().filter((n) => n.driver === driver.type && this.registry.ipam(n.ipam.driver));
+    const endpoints = networks.flatMap((n) => this.attachments.ofNetwork(n.id)).map((e) => this.attachments.endpointSpec(e));
+    try {
+      const { rejoin, failed } = await driver.restore(networks.map(specOf), endpoints, (networkId) => this.contextOf(networkId, driver));
+      for (const failure of failed) this.markFailed(failure.networkId, failure.error);
+      await this.attachments.rejoin(rejoin);
+    } catch (error) {
+      for (const network of networks) this.markFailed(network.id, error as Error);
+    }
   }
 
   private markFailed(networkId: string, error: Error): void {
@@ -117,8 +137,44 @@ export class Controller {
     return this.failures.get(networkId);
   }
 
+  /**
+   * Registers a network driver (a plugin's, an embedder's). Networks of its type that waited for
+   * it since the start are brought back now.
+   */
+  async registerDriver(driver: Driver): Promise<void> {
+    this.registry.addDriver(driver);
+    const waiting = this.list().filter((n) => n.driver === driver.type && this.failures.has(n.id));
+    if (waiting.length === 0) return;
+    for (const network of waiting) this.failures.delete(network.id);
+    await this.restore(driver);
+  }
+
+  /** Registers an IPAM driver (a plugin's, an embedder's); `--ipam-driver NAME` picks it. */
+  registerIpamDriver(ipam: IpamDriver): void {
+    this.registry.addIpam(ipam);
+  }
+
+  /** Another host joined the cluster: every driver that listens hears of it. */
+  async discoverNew(event: NodeEvent): Promise<void> {
+    for (const driver of this.registry.allDrivers()) await driver.discoverNew?.(event);
+  }
+
+  /** A host left the cluster or was declared dead. */
+  async discoverDelete(event: NodeEvent): Promise<void> {
+    for (const driver of this.registry.allDrivers()) await driver.discoverDelete?.(event);
+  }
+
+  /** An entry another host published in a network's table: for the driver that registered that table. */
+  notifyTableEvent(event: TableEvent): Promise<boolean> {
+    return this.tableRegistrations.notify(event);
+  }
+
+  private contextOf(networkId: string, driver: Driver): NetworkContext {
+    return { registerTable: (table) => this.tableRegistrations.register(networkId, table, driver) };
+  }
+
   private driverOf(network: NetworkRecord): Driver {
-    const driver = this.drivers.get(network.driver);
+    const driver = this.registry.driver(network.driver);
     if (!driver) throw new NotFoundError(`network ${network.name}: driver "${network.driver}" is not available`);
     return driver;
   }
@@ -204,14 +260,13 @@ export class Controller {
     const problem = nameProblem(name);
     if (problem) throw new InvalidParameterError(invalidNameMessage('network name', name, problem));
     const driverName = request.driver || 'bridge';
-    const driver = this.drivers.get(driverName);
-    if (!driver) throw new NotFoundError(`plugin "${driverName}" not found`);
+    const driver = this.registry.requireDriver(driverName);
     if (!driver.usesIpam && this.list().some((n) => n.driver === driverName)) throw new ForbiddenError(`only one instance of "${driverName}" network is allowed`);
     const ipamDriver = request.ipam?.driver || 'default';
-    if (ipamDriver !== 'default') throw new NotFoundError(`plugin "${ipamDriver}" not found (netctl's IPAM driver is "default")`);
+    const ipam = this.registry.requireIpam(ipamDriver);
     const options = { ...(request.options ?? {}) };
     try {
-      driver.validateOptions(options);
+      await driver.validateOptions(options);
     } catch (error) {
       if (error instanceof InvalidOptionError) throw new InvalidParameterError(error.message);
       throw error;
@@ -236,11 +291,11 @@ export class Controller {
         ipam: { driver: ipamDriver, options: { ...(request.ipam?.options ?? {}) }, config: [] },
         allocations: [],
       };
-      if (driver.usesIpam) record.allocations = await this.allocate(record, request.ipam?.config ?? [], rollback);
+      if (driver.usesIpam) record.allocations = await this.addressing.allocate(record, request.ipam?.config ?? [], ipam, rollback);
       crashPoint('network-create:pools-allocated');
       record.ipam.config = record.allocations.map(configOf);
       record.options = driver.effectiveOptions(specOf(record));
-      await driver.createNetwork(specOf(record));
+      await driver.createNetwork(specOf(record), this.contextOf(record.id, driver));
       rollback.push('removing the network from the driver', () => driver.deleteNetwork(specOf(record)));
       crashPoint('network-create:driver-done');
       await this.deps.store.put(NETWORK_PREFIX + record.id, Buffer.from(JSON.stringify(record)), 0);
@@ -253,7 +308,7 @@ export class Controller {
       throw error;
     } finally {
       this.reservedNames.delete(name);
-      for (const [poolId, { network }] of this.poolsBeingCreated) if (network === name) this.poolsBeingCreated.delete(poolId);
+      this.addressing.settled(name);
     }
   }
 
@@ -276,15 +331,17 @@ export class Controller {
    */
   private async remove(record: NetworkRecord): Promise<void> {
     // A network whose driver is gone has nothing in the kernel that netctl could take away.
-    await this.drivers.get(record.driver)?.deleteNetwork(specOf(record));
+    await this.registry.driver(record.driver)?.deleteNetwork(specOf(record));
     crashPoint('network-delete:driver-done');
     await this.deps.store.delete(NETWORK_PREFIX + record.id);
     this.networks.delete(record.id);
     this.failures.delete(record.id);
+    this.tableRegistrations.forget(record.id);
     crashPoint('network-delete:record-deleted');
     // The network is gone for good: a failure here only leaks a pool until the next start.
-    for (const allocation of record.allocations) {
-      await this.deps.ipam.releasePool(allocation.poolId, { force: true }).catch((error: unknown) => {
+    const ipam = this.registry.ipam(record.ipam.driver);
+    for (const allocation of ipam ? record.allocations : []) {
+      await ipam!.releasePool(allocation.poolId).catch((error: unknown) => {
         this.deps.log.warn({ err: error, pool: allocation.poolId }, 'could not release a pool; it is reclaimed at the next start');
       });
     }
@@ -331,109 +388,21 @@ export class Controller {
     }
   }
 
-  /** Pools, gateways and aux addresses of a new network, each registered for rollback. */
-  private async allocate(record: NetworkRecord, requested: Array<Partial<IpamConfig>>, rollback: Rollback): Promise<PoolAllocation[]> {
-    const { ipam } = this.deps;
-    const entries = requested.map((c) => ({ ...c, v6: isV6(c.subnet ?? c.gateway ?? '') }));
-    const v6Given = entries.filter((e) => e.v6);
-    if (v6Given.length > 0 && !record.enableIPv6) {
-      throw new InvalidParameterError(`IPv6 ${v6Given[0]!.subnet !== undefined ? `subnet ${v6Given[0]!.subnet}` : `gateway ${v6Given[0]!.gateway}`} given but IPv6 is not enabled on the network: add --ipv6 (EnableIPv6)`);
-    }
-    for (const entry of entries) {
-      if (entry.subnet === undefined && (entry.ipRange !== undefined || entry.gateway !== undefined || entry.auxAddresses !== undefined)) {
-        throw new InvalidParameterError('an IPAM config with a gateway, IP range or aux addresses needs its subnet');
-      }
-    }
-    for (const entry of entries) {
-      const unusable = entry.subnet === undefined ? undefined : unusableRangeIn(cidrArgument(entry.subnet, 'subnet'));
-      if (unusable) throw new InvalidParameterError(`subnet ${entry.subnet} reaches into ${unusable}, which no network can use; choose a private range such as 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16 or fd00::/8`);
-    }
-    if (!entries.some((e) => !e.v6)) entries.unshift({ v6: false });
-    if (record.enableIPv6 && v6Given.length === 0) entries.push({ v6: true });
-    const needRoutes = entries.some((e) => e.subnet === undefined);
-    const exclude = needRoutes ? await this.deps.hostRoutes() : [];
-
-    const allocations: PoolAllocation[] = [];
-    for (const entry of entries) {
-      const { poolId, pool } = await this.requestPool(
-        record.name,
-        {
-          addressSpace: LOCAL_SPACE,
-          ...(entry.subnet !== undefined ? { pool: entry.subnet } : { exclude }),
-          ...(entry.ipRange !== undefined ? { subPool: entry.ipRange } : {}),
-          v6: entry.v6,
-        },
-        rollback,
-      );
-      const gateway = await ipam.requestAddress(poolId, entry.gateway, { [REQUEST_ADDRESS_TYPE]: GATEWAY_ADDRESS_TYPE });
-      const auxAddresses: Record<string, string> = {};
-      for (const [auxName, ip] of Object.entries(entry.auxAddresses ?? {})) {
-        auxAddresses[auxName] = await ipam.requestAddress(poolId, ip, { [AUX_ADDRESS_NAME]: auxName });
-      }
-      allocations.push({ poolId, addressSpace: LOCAL_SPACE, v6: entry.v6, pool, ...(entry.ipRange !== undefined ? { ipRange: entry.ipRange } : {}), gateway, auxAddresses });
-    }
-    return allocations;
-  }
-
-  /**
-   * A pool of a new network, registered for rollback. The IPAM shares an identical static pool
-   * between its callers (as libnetwork's does for plugins), but two networks on one subnet leave
-   * their containers unreachable: a subnet another network has is refused, as Docker refuses it.
-   */
-  private async requestPool(network: string, request: PoolRequest, rollback: Rollback): Promise<PoolResponse> {
-    const { ipam } = this.deps;
-    // Before the IPAM is asked: it would give this network a share of the other's pool.
-    if (request.pool !== undefined) this.refuseHeld(network, formatPrefix(cidrArgument(request.pool, 'subnet')));
-    let response: PoolResponse;
-    try {
-      response = await ipam.requestPool(request);
-    } catch (error) {
-      if (!(error instanceof PoolOverlapError)) throw error;
-      const holder = this.poolHolder(error.existing);
-      if (holder === network) throw new InvalidParameterError(`subnets ${error.existing} and ${error.requested} overlap; give the network subnets that do not`);
-      throw holder ? poolOverlap(`subnet ${error.requested} overlaps ${error.existing} of network ${holder}; choose a subnet that does not overlap`) : error;
-    }
-    rollback.push(`releasing pool ${response.poolId}`, () => ipam.releasePool(response.poolId, { force: true }));
-    // A network created at the same time may have had the same subnet meanwhile.
-    this.refuseHeld(network, response.pool);
-    this.poolsBeingCreated.set(response.poolId, { network, pool: response.pool });
-    return response;
-  }
-
-  private refuseHeld(network: string, pool: string): void {
-    const holder = this.poolHolder(pool);
-    if (holder === network) throw new InvalidParameterError(`subnet ${pool} is given twice; give it once`);
-    if (holder) throw poolOverlap(`subnet ${pool} is network ${holder}'s; choose another subnet, or connect the containers to ${holder}`);
-  }
-
-  /** The network, made or being made, whose subnet `pool` is. */
-  private poolHolder(pool: string): string | undefined {
-    const made = this.list().find((n) => n.allocations.some((a) => a.pool === pool));
-    if (made) return made.name;
-    return [...this.poolsBeingCreated.values()].find((creating) => creating.pool === pool)?.network;
-  }
-
-  /** Pools the IPAM holds for no network: a crash came between allocation and the store commit. */
+  /** Pools an IPAM holds for no network: a crash came between allocation and the store commit. */
   private async releaseOrphanPools(): Promise<void> {
-    const owned = new Set(this.list().flatMap((n) => n.allocations.map((a) => a.poolId)));
-    for (const poolId of this.deps.ipam.poolIds(LOCAL_SPACE)) {
-      if (owned.has(poolId)) continue;
-      this.deps.log.warn({ pool: poolId }, 'pool of no network (left by a crash): releasing it');
-      await this.deps.ipam.releasePool(poolId, { force: true });
+    for (const ipam of this.registry.allIpams()) {
+      if (!ipam.inventory) continue;
+      const owned = new Set(this.list().filter((n) => n.ipam.driver === ipam.name).flatMap((n) => n.allocations.map((a) => a.poolId)));
+      for (const poolId of ipam.inventory.poolIds(LOCAL_SPACE)) {
+        if (owned.has(poolId)) continue;
+        this.deps.log.warn({ pool: poolId, ipam: ipam.name }, 'pool of no network (left by a crash): releasing it');
+        await ipam.releasePool(poolId);
+      }
     }
   }
-}
 
-/** Docker's words for a subnet another network has, then which network and what to do. */
-const poolOverlap = (detail: string): ForbiddenError => new ForbiddenError(`Pool overlaps with other one on this address space: ${detail}`);
-
-/** The IPAM config inspect shows: what was allocated, addresses without their prefix length. */
-function configOf(allocation: PoolAllocation): IpamConfig {
-  const aux = Object.fromEntries(Object.entries(allocation.auxAddresses).map(([k, v]) => [k, addressOf(v)]));
-  return {
-    subnet: allocation.pool,
-    ...(allocation.ipRange !== undefined ? { ipRange: allocation.ipRange } : {}),
-    ...(allocation.gateway !== undefined ? { gateway: addressOf(allocation.gateway) } : {}),
-    ...(Object.keys(aux).length > 0 ? { auxAddresses: aux } : {}),
-  };
+  /** What an endpoint's driver knows of it, for inspect. */
+  endpointInfo(endpoint: EndpointRecord): Record<string, unknown> {
+    return this.attachments.endpointInfo(endpoint);
+  }
 }

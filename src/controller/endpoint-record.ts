@@ -2,6 +2,7 @@
 // `endpoints/<id>` in the local store). An endpoint keeps the pool IDs of its addresses so
 // exactly those are released, and its interface name so a restart can join it again.
 import type { EndpointSpec, PortMapping } from '../drivers/driver';
+import type { StoredTableEntry } from './tables';
 
 export interface SandboxRecord {
   id: string;
@@ -39,8 +40,12 @@ export interface EndpointRecord {
   /** The gateways the driver offered at join (none on internal networks). */
   gateway4?: string;
   gateway6?: string;
+  /** The driver said this endpoint never carries the sandbox's default route. */
+  noGatewayService?: boolean;
   /** Ports published through this endpoint, host ports resolved. */
   ports?: PortMapping[];
+  /** What its join published in the cluster's tables, withdrawn when it leaves. */
+  tableEntries?: StoredTableEntry[];
   created: string;
 }
 

@@ -61,6 +61,7 @@ export async function openStack(options: StackOptions): Promise<Stack> {
       ipam,
       drivers: [new BridgeDriver({ netlink: handle, firewall: new Firewall(), log: options.log }), new MacvlanDriver({ netlink: handle, log: options.log }), new NullDriver(), new HostDriver()],
       log: options.log,
+      netlink: handle,
       hostRoutes: async () => (await handle.routeList()).filter((r) => r.destination !== 'default').map((r) => r.destination),
       sandboxDir: path.join(options.runDir, 'netns'),
       dns: { server: dns, names },

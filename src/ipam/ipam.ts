@@ -27,6 +27,7 @@ import {
   UnknownPoolError,
 } from './errors';
 import { cidrArgument } from './input';
+import type { IpamCapabilities, IpamDriver, IpamInventory } from './driver';
 import { findOverlap, nextDefaultPool } from './pools';
 import { addressRecord, parseAddressRecord, Space } from './space';
 
@@ -102,7 +103,9 @@ function intentOf(options: IpamRequestOptions, ip: string | undefined): Intent {
   return { role: 'endpoint', special: undefined, what: 'address' };
 }
 
-export class Ipam {
+export class Ipam implements IpamDriver, IpamInventory {
+  readonly name = 'default';
+  readonly capabilities: IpamCapabilities = { requiresMacAddress: false, requiresRequestReplay: false };
   private readonly spaces = new Map<string, Space>();
 
   private constructor(options: IpamOptions) {
@@ -126,7 +129,12 @@ export class Ipam {
     for (const space of this.spaces.values()) await space.close();
   }
 
-  getDefaultAddressSpaces(): { localDefaultAddressSpace: string; globalDefaultAddressSpace: string } {
+  /** It tells what it holds (see IpamInventory). */
+  get inventory(): IpamInventory {
+    return this;
+  }
+
+  async getDefaultAddressSpaces(): Promise<{ localDefaultAddressSpace: string; globalDefaultAddressSpace: string }> {
     return { localDefaultAddressSpace: LOCAL_SPACE, globalDefaultAddressSpace: GLOBAL_SPACE };
   }
 

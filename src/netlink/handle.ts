@@ -154,12 +154,22 @@ export class NetlinkHandle {
     return this.modifyLink(link, 'releasing from its master link', 0, 0, (w) => w.u32(IFLA.MASTER, 0));
   }
 
-  /** Moves a link into the namespace at `netnsPath`; it leaves this handle's namespace. */
-  async linkSetNetns(link: LinkRef, netnsPath: string): Promise<void> {
+  /**
+   * Moves a link into the namespace `netns` (a path or an open descriptor); it leaves this
+   * handle's namespace. With `newName` it is renamed there in the same request, so no other
+   * link of the target namespace can be caught by its old name.
+   */
+  async linkSetNetns(link: LinkRef, netns: NamespaceRef, newName?: string): Promise<void> {
+    if (newName !== undefined) checkLinkName(newName, 'new link name');
+    // The name attribute would double as the selector, so the link goes by index.
+    const index = newName !== undefined ? await this.linkIndex(link) : link;
     const namespaces = new NamespaceFds();
     try {
-      const fd = namespaces.open(netnsPath);
-      await this.modifyLink(link, `moving to namespace ${netnsPath} link`, 0, 0, (w) => w.u32(IFLA.NET_NS_FD, fd));
+      const fd = namespaces.open(netns);
+      await this.modifyLink(index, `moving to namespace ${typeof netns === 'number' ? `fd ${netns}` : netns} link`, 0, 0, (w) => {
+        w.u32(IFLA.NET_NS_FD, fd);
+        if (newName !== undefined) w.string(IFLA.IFNAME, newName);
+      });
     } finally {
       namespaces.close();
     }

@@ -10,6 +10,14 @@ import { type LinkRef, NetlinkHandle, type RouteSpec } from '../netlink';
 
 export type Family = 'ipv4' | 'ipv6';
 
+/** A route an interface carries besides the default route. */
+export interface StaticRoute {
+  /** CIDR. */
+  destination: string;
+  /** Through a router (an address); without one the destination is on the link itself. */
+  nextHop?: string;
+}
+
 const isGone = (error: unknown): boolean => ['ENODEV', 'ESRCH', 'ENOENT'].includes((error as { code?: string }).code ?? '');
 
 const defaultRoutes = (gateways: Partial<Record<Family, string>>): RouteSpec[] => Object.entries(gateways).map(([family, gateway]) => ({ destination: 'default', family: family as Family, gateway }));
@@ -54,7 +62,7 @@ export class Sandbox {
    * routes of `gateways` through it. Named by index (when the driver learnt it) everything goes
    * to the kernel in one datagram, executed in order; by name it takes one lookup first.
    */
-  async configureInterface(link: LinkRef, addresses: readonly string[], gateways: Partial<Record<Family, string>> = {}): Promise<void> {
+  async configureInterface(link: LinkRef, addresses: readonly string[], gateways: Partial<Record<Family, string>> = {}, routes: readonly StaticRoute[] = []): Promise<void> {
     // Without an IPv6 address the interface stays silent in IPv6 (as Docker disables IPv6 there):
     // otherwise its link-local address, DAD, router solicitations and MLD reports are flooded to
     // every port of the bridge, a cost that grows with the square of the containers on it.
@@ -68,7 +76,25 @@ export class Sandbox {
       ...addresses.map((address) => netlink.addrAdd(index, { address, noDad: address.includes(':') })),
       netlink.linkSetUp(index),
       ...defaultRoutes(gateways).map((route) => netlink.routeReplace(route)),
+      ...routes.map((route) => netlink.routeReplace({ destination: route.destination, link: index, ...(route.nextHop !== undefined ? { gateway: route.nextHop } : {}) })),
     ]);
+  }
+
+  /**
+   * Moves an interface of the namespace `from` (a handle there) into this sandbox as `name`, with
+   * `mac`: how a driver that makes its interface elsewhere hands it over. Resolves with its index.
+   */
+  async adoptInterface(from: NetlinkHandle, source: string, name: string, mac: string): Promise<number> {
+    await from.linkSetNetns(source, this.descriptor(), name);
+    const netlink = this.handle();
+    const index = await netlink.linkIndex(name);
+    await netlink.linkSetMac(index, mac);
+    return index;
+  }
+
+  /** Removes an interface of the sandbox (one a failed connect had put there). */
+  async removeInterface(link: LinkRef): Promise<void> {
+    await this.handle().linkDel(link).catch((error: unknown) => (isGone(error) ? undefined : Promise.reject(error)));
   }
 
   /** Points the default route of each family given at its gateway, replacing the one there was. */

@@ -43,7 +43,7 @@ const snapshot = async (store: Store): Promise<string> => JSON.stringify((await 
 
 test('address spaces: LocalDefault and GlobalDefault; the global one needs a global store', async (t) => {
   const { ipam } = await open(t);
-  t.deepEqual(ipam.getDefaultAddressSpaces(), { localDefaultAddressSpace: 'LocalDefault', globalDefaultAddressSpace: 'GlobalDefault' });
+  t.deepEqual(await ipam.getDefaultAddressSpaces(), { localDefaultAddressSpace: 'LocalDefault', globalDefaultAddressSpace: 'GlobalDefault' });
   await t.throwsAsync(ipam.requestPool({ addressSpace: GLOBAL_SPACE }), { instanceOf: UnknownAddressSpaceError, message: /needs a global store/ });
   await t.throwsAsync(ipam.requestPool({ addressSpace: 'Elsewhere' }), { instanceOf: UnknownAddressSpaceError, message: /"Elsewhere".*use LocalDefault or GlobalDefault/ });
 });

@@ -17,7 +17,7 @@ import { gatewaysFor } from '../gateways';
 import { madeByNetctl, NETCTL_LINK_GROUP } from '../../kernel/link-group';
 import { findLink, unlessGone } from '../links';
 import { crashPoint } from '../../util/crash-point';
-import { type Capability, type Driver, type EndpointSpec, InvalidOptionError, type JoinInfo, type JoinTarget, type NetworkSpec, type PortMapping, type RestoreResult } from '../driver';
+import { type Capability, type Driver, type EndpointProposal, type EndpointSpec, InvalidOptionError, type JoinInfo, type JoinTarget, type NetworkSpec, type PortMapping, type RestoreResult } from '../driver';
 import { BRIDGE_NAME, type BridgeOptions, ENABLE_ICC, bridgeNameOf, parseBridgeOptions, requestedBridgeName } from './options';
 import { PortTable } from './ports';
 
@@ -43,9 +43,11 @@ export interface BridgeDriverDeps {
 
 export class BridgeDriver implements Driver {
   readonly type = 'bridge';
-  readonly capability: Capability = { dataScope: 'local', connectivityScope: 'local' };
+  readonly capability: Capability = { dataScope: 'local', connectivityScope: 'local', createsInSandbox: true };
   readonly usesIpam = true;
   private readonly ports = new PortTable();
+  /** Each network's options, parsed once (at create, or at restore). */
+  private readonly parsed = new Map<string, BridgeOptions>();
   /**
    * Each network's bridge index as last seen: joins name the bridge by it, saving a lookup each
    * (the kernel describes a bridge at length). One that went stale (the bridge was made again)
@@ -63,7 +65,20 @@ export class BridgeDriver implements Driver {
     return { ...spec.options };
   }
 
+  interfacePrefix(network: NetworkSpec): string {
+    return this.optionsOf(network).containerIfacePrefix;
+  }
+
+  /** The network's options as parsed when it was created or restored. */
+  private optionsOf(network: NetworkSpec): BridgeOptions {
+    let options = this.parsed.get(network.id);
+    if (!options) this.parsed.set(network.id, (options = parseBridgeOptions(network.options)));
+    return options;
+  }
+
   async createNetwork(spec: NetworkSpec): Promise<void> {
+    // Docker's rule: a bridge needs IPv4 addresses (the null IPAM gives none).
+    if (spec.ipv4.length === 0 || spec.ipv4.every((data) => data.pool === '0.0.0.0/0')) throw new InvalidOptionError('ipv4 pool is empty');
     const options = parseBridgeOptions(spec.options);
     const name = bridgeNameOf(spec.id, options);
     const { netlink } = this.deps;
@@ -89,6 +104,7 @@ export class BridgeDriver implements Driver {
       await this.deps.firewall.applyNetwork(this.firewallRules(spec, options, name));
       crashPoint('bridge-create:rules-applied');
       this.bridgeIndex.set(spec.id, bridge.index);
+      this.parsed.set(spec.id, options);
     } catch (error) {
       for (const failure of await rollback.run()) this.deps.log.error({ err: failure.error, network: spec.id }, `rollback: ${failure.what} failed`);
       throw error;
@@ -107,6 +123,21 @@ export class BridgeDriver implements Driver {
     await Promise.all([removeBridge, removeRules]);
     this.ports.forgetNetwork(spec.id);
     this.bridgeIndex.delete(spec.id);
+    this.parsed.delete(spec.id);
+  }
+
+  /** The bridge takes the core's MAC and addresses as they are. */
+  async createEndpoint(): Promise<EndpointProposal> {
+    return {};
+  }
+
+  /** The veth went at leave. */
+  async deleteEndpoint(): Promise<void> {}
+
+  /** As Docker's bridge reports an endpoint: its MAC and the ports it publishes. */
+  endpointInfo(network: NetworkSpec, endpoint: EndpointSpec): Record<string, unknown> {
+    const ports = this.ports.published(network.id).filter((p) => endpoint.ipv4 !== undefined && p.containerIp === addressOf(endpoint.ipv4));
+    return { 'com.docker.network.endpoint.macaddress': endpoint.mac, 'com.docker.network.portmap': ports.map(({ containerIp: _, ...mapping }) => mapping) };
   }
 
   /**
@@ -114,7 +145,7 @@ export class BridgeDriver implements Driver {
    * sandbox with its final name and MAC. Hairpin lets a container reach its own published ports.
    */
   async join(network: NetworkSpec, endpoint: EndpointSpec, target: JoinTarget): Promise<JoinInfo> {
-    const options = parseBridgeOptions(network.options);
+    const options = this.optionsOf(network);
     const { netlink } = this.deps;
     const hostName = hostVethName(endpoint.id);
     const mtu = options.mtu !== undefined ? { mtu: options.mtu } : {};
@@ -140,11 +171,10 @@ export class BridgeDriver implements Driver {
       throw error;
     }
     // The host end's IFLA_LINK is its peer's index in the sandbox.
-    return { ...gatewaysFor(network, endpoint), ...(veth.parentIndex !== undefined ? { interfaceIndex: veth.parentIndex } : {}) };
+    return { ...gatewaysFor(network, endpoint), interface: { inSandbox: true, ...(veth.parentIndex !== undefined ? { index: veth.parentIndex } : {}) } };
   }
 
-  async leave(network: NetworkSpec, endpoint: EndpointSpec): Promise<void> {
-    if ((endpoint.ports ?? []).length > 0) await this.programExternalConnectivity(network, { ...endpoint, ports: [] });
+  async leave(_network: NetworkSpec, endpoint: EndpointSpec): Promise<void> {
     await this.deps.netlink.linkDel(hostVethName(endpoint.id)).catch(unlessGone);
   }
 
@@ -153,10 +183,9 @@ export class BridgeDriver implements Driver {
    * again with every endpoint's ports. Loopback is routed into the bridge (route_localnet) so the
    * host's own 127.0.0.1 reaches them too, as Docker does without its userland proxy.
    */
-  async programExternalConnectivity(network: NetworkSpec, endpoint: EndpointSpec): Promise<PortMapping[]> {
-    const options = parseBridgeOptions(network.options);
+  async programExternalConnectivity(network: NetworkSpec, endpoint: EndpointSpec, wanted: readonly PortMapping[]): Promise<PortMapping[]> {
+    const options = this.optionsOf(network);
     const name = bridgeNameOf(network.id, options);
-    const wanted = endpoint.ports ?? [];
     if (wanted.length > 0 && !endpoint.ipv4) throw new InvalidOptionError('publishing ports needs an IPv4 address on the endpoint');
     const resolved = await this.ports.resolve(endpoint.id, wanted);
     const before = this.ports.published(network.id);
@@ -170,6 +199,10 @@ export class BridgeDriver implements Driver {
       throw error;
     }
     return resolved;
+  }
+
+  async revokeExternalConnectivity(network: NetworkSpec, endpoint: EndpointSpec): Promise<void> {
+    await this.programExternalConnectivity(network, endpoint, []);
   }
 
   async restore(networks: readonly NetworkSpec[], endpoints: readonly EndpointSpec[]): Promise<RestoreResult> {
@@ -209,6 +242,7 @@ export class BridgeDriver implements Driver {
   /** Brings one network's bridge back as it should be. */
   private async restoreNetwork(spec: NetworkSpec, link: Link | undefined): Promise<{ spec: NetworkSpec; options: BridgeOptions; name: string }> {
     const options = parseBridgeOptions(spec.options);
+    this.parsed.set(spec.id, options);
     const name = bridgeNameOf(spec.id, options);
     if (!link) {
       this.deps.log.warn({ network: spec.id, bridge: name }, 'bridge missing: recreating it');

@@ -4,7 +4,7 @@
 // network is only its parent, and a container is reached at its own address.
 import type pino from 'pino';
 import { InvalidArgumentError, type MacvlanMode, NetlinkHandle } from '../../netlink';
-import { type Capability, type Driver, type EndpointSpec, InvalidOptionError, type JoinInfo, type JoinTarget, MissingKernelFeatureError, type NetworkSpec, type PortMapping, type RestoreResult } from '../driver';
+import { type Capability, type Driver, type EndpointProposal, type EndpointSpec, InvalidOptionError, type JoinInfo, type JoinTarget, MissingKernelFeatureError, type NetworkSpec, type PortMapping, type RestoreResult } from '../driver';
 import { gatewaysFor } from '../gateways';
 import { NETCTL_LINK_GROUP } from '../../kernel/link-group';
 import { findLink, isGone, unlessGone } from '../links';
@@ -31,7 +31,7 @@ interface MacvlanNetwork {
 
 export class MacvlanDriver implements Driver {
   readonly type = 'macvlan';
-  readonly capability: Capability = { dataScope: 'local', connectivityScope: 'global' };
+  readonly capability: Capability = { dataScope: 'local', connectivityScope: 'global', createsInSandbox: true };
   readonly usesIpam = true;
   /** The networks this driver has, by ID: which parents are in use, and how. */
   private readonly networks = new Map<string, MacvlanNetwork>();
@@ -52,7 +52,13 @@ export class MacvlanDriver implements Driver {
     return { ...spec.options };
   }
 
+  interfacePrefix(): string {
+    return 'eth';
+  }
+
   async createNetwork(spec: NetworkSpec): Promise<void> {
+    // Docker's rule: macvlan interfaces need IPv4 addresses (the null IPAM gives none).
+    if (spec.ipv4.length === 0 || spec.ipv4.every((data) => data.pool === '0.0.0.0/0')) throw new InvalidOptionError('ipv4 pool is empty');
     const network = this.describe(spec);
     // In the queue of parent changes: a concurrent create on the same parent sees this one
     // (sharing, subnets), and so does a removal deciding whether the parent has users left.
@@ -94,6 +100,19 @@ export class MacvlanDriver implements Driver {
     }
   }
 
+  /** The core's MAC and addresses, as they are. */
+  async createEndpoint(): Promise<EndpointProposal> {
+    return {};
+  }
+
+  /** The interface went at leave (or with its sandbox). */
+  async deleteEndpoint(): Promise<void> {}
+
+  endpointInfo(network: NetworkSpec, endpoint: EndpointSpec): Record<string, unknown> {
+    const known = this.networks.get(network.id);
+    return { 'com.docker.network.endpoint.macaddress': endpoint.mac, ...(known ? { parent: known.parent.name, macvlan_mode: known.mode } : {}) };
+  }
+
   async join(network: NetworkSpec, endpoint: EndpointSpec, target: JoinTarget): Promise<JoinInfo> {
     const known = this.networks.get(network.id) ?? this.describe(network);
     const { parent, mode, name } = known;
@@ -114,7 +133,7 @@ export class MacvlanDriver implements Driver {
     const mac = mode === 'passthru' ? (await this.deps.netlink.linkGet(known.parentIndex ?? parent.name)).mac : undefined;
     return {
       ...(parent.kind === 'own' ? {} : gatewaysFor(network, endpoint)),
-      ...(index === undefined ? {} : { interfaceIndex: index }),
+      interface: { inSandbox: true, ...(index === undefined ? {} : { index }) },
       ...(mac === undefined || mac === endpoint.mac ? {} : { mac }),
     };
   }
@@ -158,12 +177,14 @@ export class MacvlanDriver implements Driver {
   }
 
   /** A macvlan container is reached at its own address: there is no host port to publish on. */
-  async programExternalConnectivity(network: NetworkSpec, endpoint: EndpointSpec): Promise<PortMapping[]> {
-    if ((endpoint.ports ?? []).length > 0) {
+  async programExternalConnectivity(network: NetworkSpec, endpoint: EndpointSpec, ports: readonly PortMapping[]): Promise<PortMapping[]> {
+    if (ports.length > 0) {
       throw new InvalidOptionError(`macvlan network "${network.name}" cannot publish ports: its containers are reached directly at their own addresses${endpoint.ipv4 ? ` (this one at ${endpoint.ipv4.split('/')[0]})` : ''}`);
     }
     return [];
   }
+
+  async revokeExternalConnectivity(): Promise<void> {}
 
   async restore(networks: readonly NetworkSpec[], endpoints: readonly EndpointSpec[]): Promise<RestoreResult> {
     const { netlink, log } = this.deps;

@@ -1,11 +1,11 @@
 // The "null" driver of Docker's predefined `none` network: a sandbox with loopback only. It has
 // no kernel objects of its own and takes no addresses.
-import { type Capability, type Driver, type EndpointSpec, InvalidOptionError, type JoinInfo, type NetworkSpec, type PortMapping, type RestoreResult } from '../driver';
+import { type Capability, type Driver, type EndpointProposal, InvalidOptionError, type JoinInfo, type NetworkSpec, type PortMapping, type RestoreResult } from '../driver';
 
 /** Shared by drivers whose networks have nothing in the kernel: null and host. */
 export abstract class StatelessDriver implements Driver {
   abstract readonly type: string;
-  readonly capability: Capability = { dataScope: 'local', connectivityScope: 'local' };
+  readonly capability: Capability = { dataScope: 'local', connectivityScope: 'local', createsInSandbox: true };
   readonly usesIpam = false;
 
   validateOptions(options: Readonly<Record<string, string>>): void {
@@ -17,9 +17,23 @@ export abstract class StatelessDriver implements Driver {
     return {};
   }
 
-  async createNetwork(_spec: NetworkSpec): Promise<void> {}
+  interfacePrefix(): string {
+    return 'eth';
+  }
 
-  async deleteNetwork(_spec: NetworkSpec): Promise<void> {}
+  async createNetwork(): Promise<void> {}
+
+  async deleteNetwork(): Promise<void> {}
+
+  async createEndpoint(): Promise<EndpointProposal> {
+    return {};
+  }
+
+  async deleteEndpoint(): Promise<void> {}
+
+  endpointInfo(): Record<string, unknown> {
+    return {};
+  }
 
   /**
    * Nothing to put in a sandbox: a container is on these networks only by its mode (loopback
@@ -32,10 +46,12 @@ export abstract class StatelessDriver implements Driver {
   async leave(): Promise<void> {}
 
   /** No network of its own to publish on: the host driver's containers listen on the host directly. */
-  async programExternalConnectivity(_network: NetworkSpec, endpoint: EndpointSpec): Promise<PortMapping[]> {
-    if ((endpoint.ports ?? []).length > 0) throw new InvalidOptionError(`driver ${this.type} cannot publish ports: its containers have no network of their own`);
+  async programExternalConnectivity(_network: NetworkSpec, _endpoint: unknown, ports: readonly PortMapping[]): Promise<PortMapping[]> {
+    if (ports.length > 0) throw new InvalidOptionError(`driver ${this.type} cannot publish ports: its containers have no network of their own`);
     return [];
   }
+
+  async revokeExternalConnectivity(): Promise<void> {}
 
   async restore(): Promise<RestoreResult> {
     return { rejoin: [], failed: [] };
