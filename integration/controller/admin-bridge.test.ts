@@ -8,8 +8,10 @@ import { netctlCli, type Runner } from '../helpers/cli';
 import { daemonWithCli, ok } from '../helpers/containers';
 import { startDaemon } from '../helpers/daemon';
 import { createTestNamespace, type TestNamespace } from '../helpers/netns';
-import { NETCTL_LINK_GROUP } from '../../src/kernel/link-group';
+import { DAEMON_OWNERSHIP } from '../../src/kernel/ownership';
 import { NetlinkHandle } from '../../src/netlink';
+
+const NETCTL_LINK_GROUP = DAEMON_OWNERSHIP.linkGroup;
 
 interface IpLink {
   ifname: string;

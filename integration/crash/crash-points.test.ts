@@ -9,11 +9,13 @@ import Database from 'better-sqlite3';
 import fs from 'node:fs';
 import path from 'node:path';
 import { CRASH_POINTS, type CrashPoint } from '../../src/util/crash-point';
-import { NETCTL_LINK_GROUP } from '../../src/kernel/link-group';
+import { DAEMON_OWNERSHIP } from '../../src/kernel/ownership';
 import { NetlinkHandle } from '../../src/netlink';
 import { type HttpReply, request, startDaemon, type TestDaemon } from '../helpers/daemon';
 import { createTestNamespace, type TestNamespace } from '../helpers/netns';
 import { shimPids } from '../helpers/shims';
+
+const NETCTL_LINK_GROUP = DAEMON_OWNERSHIP.linkGroup;
 
 interface Step {
   method: string;
@@ -34,8 +36,7 @@ interface Scenario {
 }
 
 const SUBNET = '10.97.0.0/24';
-/** IFA_PROTO of the gateway addresses netctl adds (see the bridge driver). */
-const GATEWAY_PROTOCOL = 110;
+const GATEWAY_PROTOCOL = DAEMON_OWNERSHIP.addressProtocol;
 const network = (name: string, extra: Record<string, unknown> = {}): Step => ({ method: 'POST', path: '/networks/create', body: { Name: name, IPAM: { Config: [{ Subnet: SUBNET }] }, ...extra } });
 const container = (name: string, networkName: string, extra: Record<string, unknown> = {}): Step => ({
   method: 'POST',

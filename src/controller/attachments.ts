@@ -10,6 +10,7 @@ import path from 'node:path';
 import type pino from 'pino';
 import type { Driver, EndpointSpec, JoinInfo, PortMapping } from '../drivers/driver';
 import type { IpamDriver } from '../ipam';
+import type { Ownership } from '../kernel/ownership';
 import type { LinkRef, NetlinkHandle } from '../netlink';
 import { Sandbox } from '../sandbox';
 import type { Store } from '../store/types';
@@ -60,6 +61,8 @@ export interface AttachmentDeps {
   sandboxDir: string;
   /** A handle in the namespace the networks belong to: interfaces drivers hand over are moved from there. */
   netlink: NetlinkHandle;
+  /** How the controller marks what it makes (its link group marks interfaces in sandboxes). */
+  ownership: Ownership;
   network(reference: string): NetworkRecord;
   /** A network by ID; undefined once its removal has begun. */
   networkById(id: string): NetworkRecord | undefined;
@@ -150,7 +153,7 @@ export class Attachments {
     for (const id of this.sandboxes.keys()) {
       const sandbox = this.opening(id);
       try {
-        const removed = await sandbox.removeStrayInterfaces(new Set(this.ofSandbox(id).map((e) => e.ifname)));
+        const removed = await sandbox.removeStrayInterfaces(new Set(this.ofSandbox(id).map((e) => e.ifname)), this.deps.ownership.linkGroup);
         if (removed.length > 0) this.deps.log.warn({ sandbox: id, interfaces: removed }, 'interfaces of no endpoint (left by a crash): removed them');
       } catch (error) {
         this.deps.log.error({ err: error, sandbox: id }, 'could not check the sandbox for interfaces of no endpoint');

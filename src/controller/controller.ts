@@ -6,6 +6,7 @@ import type pino from 'pino';
 import { type Driver, InvalidOptionError, type NetworkContext, type NodeEvent, type PortMapping, type TableEvent } from '../drivers/driver';
 import { addressOf } from '../ip/address';
 import { type IpamDriver, LOCAL_SPACE, NullIpam } from '../ipam';
+import { DAEMON_OWNERSHIP, type Ownership } from '../kernel/ownership';
 import type { NetlinkHandle } from '../netlink';
 import type { Store } from '../store/types';
 import { crashPoint } from '../util/crash-point';
@@ -43,6 +44,8 @@ export interface ControllerDeps {
   log: pino.Logger;
   /** A handle in the namespace the networks belong to. */
   netlink: NetlinkHandle;
+  /** How the controller marks the kernel objects it makes (the drivers must use the same); the daemon's when absent. */
+  ownership?: Ownership;
   /** Prefixes a dynamic pool must avoid: the host's routes, read when a pool is chosen. */
   hostRoutes(): Promise<string[]>;
   /** Where sandbox namespaces are made (the daemon's exec root + /netns). */
@@ -76,6 +79,7 @@ export class Controller {
       log: deps.log,
       sandboxDir: deps.sandboxDir,
       netlink: deps.netlink,
+      ownership: deps.ownership ?? DAEMON_OWNERSHIP,
       network: (reference) => this.find(reference),
       networkById: (id) => (this.removing.has(id) ? undefined : this.networks.get(id)),
       driverOf: (network) => this.driverOf(network),

@@ -5,3 +5,4 @@ export type { TablePublisher, StoredTableEntry } from './tables';
 export type { NetworkRecord, IpamConfig, PoolAllocation } from './network-record';
 export type { EndpointRecord, EndpointAddress, SandboxRecord } from './endpoint-record';
 export * from './errors';
+export { controllerIdentity } from './identity';

@@ -5,7 +5,6 @@
 // So is a descriptor of the namespace, which drivers hand the kernel to create links in it.
 import fs from 'node:fs';
 import { createNamespace, deleteNamespace, sameNamespace } from '../native/netns';
-import { madeByNetctl } from '../kernel/link-group';
 import { type LinkRef, NetlinkHandle, type RouteSpec } from '../netlink';
 
 export type Family = 'ipv4' | 'ipv6';
@@ -105,12 +104,12 @@ export class Sandbox {
   }
 
   /**
-   * Removes the interfaces netctl made here (its link group) that are not in `expected`: a crash
-   * came between making one and recording its endpoint. Returns their names.
+   * Removes the interfaces the controller made here (its link group) that are not in `expected`:
+   * a crash came between making one and recording its endpoint. Returns their names.
    */
-  async removeStrayInterfaces(expected: ReadonlySet<string>): Promise<string[]> {
+  async removeStrayInterfaces(expected: ReadonlySet<string>, linkGroup: number): Promise<string[]> {
     const netlink = this.handle();
-    const strays = (await netlink.linkList()).filter((link) => madeByNetctl(link) && !expected.has(link.name));
+    const strays = (await netlink.linkList()).filter((link) => link.group === linkGroup && !expected.has(link.name));
     for (const link of strays) await netlink.linkDel(link.index).catch((error: unknown) => (isGone(error) ? undefined : Promise.reject(error)));
     return strays.map((link) => link.name);
   }

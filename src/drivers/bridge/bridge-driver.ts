@@ -14,7 +14,7 @@ import { ensureSysctl } from '../../kernel/sysctl';
 import type { Link, NetlinkHandle } from '../../netlink';
 import { Rollback } from '../../util/rollback';
 import { gatewaysFor } from '../gateways';
-import { madeByNetctl, NETCTL_LINK_GROUP } from '../../kernel/link-group';
+import { DAEMON_OWNERSHIP, madeBy, NETCTL_GROUP_FAMILY, type Ownership } from '../../kernel/ownership';
 import { findLink, unlessGone } from '../links';
 import { crashPoint } from '../../util/crash-point';
 import { type Capability, type Driver, type EndpointProposal, type EndpointSpec, InvalidOptionError, type JoinInfo, type JoinTarget, type NetworkSpec, type PortMapping, type RestoreResult } from '../driver';
@@ -22,13 +22,9 @@ import { BRIDGE_NAME, type BridgeOptions, ENABLE_ICC, bridgeNameOf, parseBridgeO
 import { PortTable } from './ports';
 
 const ALIAS_PREFIX = 'netctl-network:';
-const isOurs = (bridge: Link): boolean => madeByNetctl(bridge) || (bridge.alias?.startsWith(ALIAS_PREFIX) ?? false);
 
 /** How earlier versions marked a host veth on an admin's bridge (the link group does now). */
 const ENDPOINT_ALIAS_PREFIX = 'netctl-endpoint:';
-
-/** IFA_PROTO of the gateway addresses netctl adds (iproute2 shows it as `proto 110`): not an admin's. */
-const GATEWAY_PROTOCOL = 110;
 
 /** The host end of an endpoint's veth pair: named after the endpoint, so no lookup is needed to find it. */
 const hostVethName = (endpointId: string): string => `veth${endpointId.slice(0, 11)}`;
@@ -39,6 +35,8 @@ export interface BridgeDriverDeps {
   netlink: NetlinkHandle;
   firewall: Firewall;
   log: pino.Logger;
+  /** How this controller marks its links and gateway addresses; the daemon's when absent. */
+  ownership?: Ownership;
 }
 
 export class BridgeDriver implements Driver {
@@ -54,8 +52,16 @@ export class BridgeDriver implements Driver {
    * fails the join's create, which is then retried by name.
    */
   private readonly bridgeIndex = new Map<string, number>();
+  private readonly ownership: Ownership;
 
-  constructor(private readonly deps: BridgeDriverDeps) {}
+  constructor(private readonly deps: BridgeDriverDeps) {
+    this.ownership = deps.ownership ?? DAEMON_OWNERSHIP;
+  }
+
+  /** A bridge this controller made: its link group, or the alias of earlier daemons. */
+  private isOurs(bridge: Link): boolean {
+    return madeBy(bridge, this.ownership) || (this.ownership.legacyMarks && (bridge.alias?.startsWith(ALIAS_PREFIX) ?? false));
+  }
 
   validateOptions(options: Readonly<Record<string, string>>): void {
     parseBridgeOptions(options);
@@ -118,7 +124,7 @@ export class BridgeDriver implements Driver {
     // Both wait on the kernel (RCU grace periods for the device and for nf_tables chain removal),
     // and neither needs the other gone first: rules naming a missing interface match nothing.
     // An admin's bridge stays, without what netctl added to it.
-    const removeBridge = !bridge ? Promise.resolve() : isOurs(bridge) ? netlink.linkDel(bridge.index).catch(unlessGone) : this.removeGatewayAddresses(bridge, spec);
+    const removeBridge = !bridge ? Promise.resolve() : this.isOurs(bridge) ? netlink.linkDel(bridge.index).catch(unlessGone) : this.removeGatewayAddresses(bridge, spec);
     const removeRules = this.deps.firewall.removeNetwork(spec.id);
     await Promise.all([removeBridge, removeRules]);
     this.ports.forgetNetwork(spec.id);
@@ -151,7 +157,7 @@ export class BridgeDriver implements Driver {
     const mtu = options.mtu !== undefined ? { mtu: options.mtu } : {};
     const bridge = bridgeNameOf(network.id, options);
     const create = (master: string | number): Promise<Link> =>
-      netlink.linkAdd({ kind: 'veth', name: hostName, master, up: true, group: NETCTL_LINK_GROUP, ...mtu, peer: { name: target.ifname, netns: target.sandboxFd ?? target.sandboxKey, mac: endpoint.mac, group: NETCTL_LINK_GROUP, ...mtu } });
+      netlink.linkAdd({ kind: 'veth', name: hostName, master, up: true, group: this.ownership.linkGroup, ...mtu, peer: { name: target.ifname, netns: target.sandboxFd ?? target.sandboxKey, mac: endpoint.mac, group: this.ownership.linkGroup, ...mtu } });
     const known = this.bridgeIndex.get(network.id);
     // A master index that names no device is EINVAL, and the pair is not left behind.
     const veth = await create(known ?? bridge).catch((error: unknown) => {
@@ -220,7 +226,7 @@ export class BridgeDriver implements Driver {
     }
     const wanted = new Set(networks.map((spec) => requestedBridgeName(spec.id, spec.options)));
     for (const link of links) {
-      if (link.kind === 'bridge' && isOurs(link) && !wanted.has(link.name)) {
+      if (link.kind === 'bridge' && this.isOurs(link) && !wanted.has(link.name)) {
         log.warn({ bridge: link.name }, 'bridge of no network (left by a crash): removing it');
         await netlink.linkDel(link.index).catch(unlessGone);
       }
@@ -265,7 +271,7 @@ export class BridgeDriver implements Driver {
     const names = new Map((await netlink.linkList()).map((l) => [l.index, l.name]));
     const claimed = new Set(networks.flatMap((spec) => [...spec.ipv4, ...spec.ipv6].map((data) => `${requestedBridgeName(spec.id, spec.options)} ${data.gateway}`)));
     for (const address of await netlink.addrList()) {
-      if (address.protocol !== GATEWAY_PROTOCOL || claimed.has(`${names.get(address.linkIndex)} ${address.address}`)) continue;
+      if (address.protocol !== this.ownership.addressProtocol || claimed.has(`${names.get(address.linkIndex)} ${address.address}`)) continue;
       log.warn({ link: names.get(address.linkIndex), address: address.address }, 'gateway address of no network (left by a crash): removing it');
       await netlink.addrDel(address.linkIndex, address.address).catch(unlessGone);
     }
@@ -279,12 +285,12 @@ export class BridgeDriver implements Driver {
   private async restoreEndpoints(endpoints: readonly EndpointSpec[]): Promise<string[]> {
     const { netlink, log } = this.deps;
     const links = await netlink.linkList();
-    const ours = new Set(links.filter((l) => l.kind === 'bridge' && isOurs(l)).map((l) => l.index));
+    const ours = new Set(links.filter((l) => l.kind === 'bridge' && this.isOurs(l)).map((l) => l.index));
     const wanted = new Set(endpoints.map((e) => hostVethName(e.id)));
     for (const link of links) {
       if (link.kind !== 'veth' || wanted.has(link.name)) continue;
       const onOurBridge = link.masterIndex !== undefined && ours.has(link.masterIndex);
-      const markedOurs = (madeByNetctl(link) && HOST_VETH.test(link.name)) || link.alias?.startsWith(ENDPOINT_ALIAS_PREFIX);
+      const markedOurs = (madeBy(link, this.ownership) && HOST_VETH.test(link.name)) || (this.ownership.legacyMarks && link.alias?.startsWith(ENDPOINT_ALIAS_PREFIX));
       if (!onOurBridge && !markedOurs) continue;
       log.warn({ link: link.name }, 'veth of no endpoint (left by a crash): removing it');
       await netlink.linkDel(link.index).catch(unlessGone);
@@ -296,7 +302,7 @@ export class BridgeDriver implements Driver {
   /** Creates the bridge (down), marks it as the network's, addresses it and brings it up. */
   private async makeBridge(spec: NetworkSpec, options: BridgeOptions, name: string): Promise<Link> {
     const { netlink } = this.deps;
-    const bridge = await netlink.linkAdd({ kind: 'bridge', name, group: NETCTL_LINK_GROUP, ...(options.mtu !== undefined ? { mtu: options.mtu } : {}) });
+    const bridge = await netlink.linkAdd({ kind: 'bridge', name, group: this.ownership.linkGroup, ...(options.mtu !== undefined ? { mtu: options.mtu } : {}) });
     crashPoint('bridge-create:bridge-made');
     try {
       await netlink.linkSetAlias(bridge.index, `${ALIAS_PREFIX}${spec.id}`);
@@ -315,8 +321,12 @@ export class BridgeDriver implements Driver {
    * other network uses.
    */
   private checkAdoptable(existing: Link): void {
-    const owner = isOurs(existing) ? existing.alias!.slice(ALIAS_PREFIX.length, ALIAS_PREFIX.length + 12) : [...this.bridgeIndex].find(([, index]) => index === existing.index)?.[0].slice(0, 12);
+    const owner = existing.alias?.startsWith(ALIAS_PREFIX) ? existing.alias.slice(ALIAS_PREFIX.length, ALIAS_PREFIX.length + 12) : [...this.bridgeIndex].find(([, index]) => index === existing.index)?.[0].slice(0, 12);
     if (owner !== undefined) throw new InvalidOptionError(`cannot use bridge "${existing.name}": it is the bridge of network ${owner}; choose another ${BRIDGE_NAME}`);
+    // A bridge a netctl controller (this one or another on the host) made but did not name yet.
+    if (madeBy(existing, this.ownership) || existing.group >>> 16 === NETCTL_GROUP_FAMILY) {
+      throw new InvalidOptionError(`cannot use bridge "${existing.name}": netctl made it (link group ${existing.group}) for a network of its own; choose another ${BRIDGE_NAME}`);
+    }
     if (existing.kind !== 'bridge') {
       throw new InvalidOptionError(`cannot use "${existing.name}" as the network's bridge: it is ${existing.kind ? `a ${existing.kind} link` : 'a device'}, not a bridge; choose another ${BRIDGE_NAME}, or a free name for netctl to create`);
     }
@@ -329,7 +339,7 @@ export class BridgeDriver implements Driver {
     for (const data of [...(options.inhibitIpv4 ? [] : spec.ipv4), ...spec.ipv6]) {
       if (data.gateway === undefined || present.has(data.gateway)) continue;
       // No duplicate address detection: the gateway must answer at once, and IPAM already made it unique.
-      await netlink.addrAdd(link.index, { address: data.gateway, noDad: data.gateway.includes(':'), protocol: GATEWAY_PROTOCOL });
+      await netlink.addrAdd(link.index, { address: data.gateway, noDad: data.gateway.includes(':'), protocol: this.ownership.addressProtocol });
     }
   }
 
@@ -338,7 +348,7 @@ export class BridgeDriver implements Driver {
     const { netlink } = this.deps;
     const gateways = new Set([...spec.ipv4, ...spec.ipv6].map((data) => data.gateway));
     for (const address of await netlink.addrList({ link: bridge.index })) {
-      if (address.protocol === GATEWAY_PROTOCOL && gateways.has(address.address)) await netlink.addrDel(bridge.index, address.address).catch(unlessGone);
+      if (address.protocol === this.ownership.addressProtocol && gateways.has(address.address)) await netlink.addrDel(bridge.index, address.address).catch(unlessGone);
     }
   }
 

@@ -6,7 +6,7 @@ import type pino from 'pino';
 import { InvalidArgumentError, type MacvlanMode, NetlinkHandle } from '../../netlink';
 import { type Capability, type Driver, type EndpointProposal, type EndpointSpec, InvalidOptionError, type JoinInfo, type JoinTarget, MissingKernelFeatureError, type NetworkSpec, type PortMapping, type RestoreResult } from '../driver';
 import { gatewaysFor } from '../gateways';
-import { NETCTL_LINK_GROUP } from '../../kernel/link-group';
+import { DAEMON_OWNERSHIP, type Ownership } from '../../kernel/ownership';
 import { findLink, isGone, unlessGone } from '../links';
 import { SerialQueue } from '../../util/serial';
 import { parseMacvlanOptions } from './options';
@@ -16,6 +16,8 @@ export interface MacvlanDriverDeps {
   /** A netlink handle in the namespace the daemon manages (where parents are). */
   netlink: NetlinkHandle;
   log: pino.Logger;
+  /** How this controller marks its links; the daemon's when absent. */
+  ownership?: Ownership;
 }
 
 interface MacvlanNetwork {
@@ -42,7 +44,11 @@ export class MacvlanDriver implements Driver {
    */
   private readonly parentChanges = new SerialQueue();
 
-  constructor(private readonly deps: MacvlanDriverDeps) {}
+  private readonly ownership: Ownership;
+
+  constructor(private readonly deps: MacvlanDriverDeps) {
+    this.ownership = deps.ownership ?? DAEMON_OWNERSHIP;
+  }
 
   validateOptions(options: Readonly<Record<string, string>>): void {
     parseMacvlanOptions(options);
@@ -67,7 +73,7 @@ export class MacvlanDriver implements Driver {
       this.checkSharing(network);
       this.networks.set(spec.id, network);
       try {
-        network.parentIndex = (await ensureParent(this.deps.netlink, network.parent)).parent.index;
+        network.parentIndex = (await ensureParent(this.deps.netlink, network.parent, this.ownership)).parent.index;
       } catch (error) {
         this.networks.delete(spec.id);
         throw error;
@@ -84,7 +90,7 @@ export class MacvlanDriver implements Driver {
     await this.parentChanges.run(async () => {
       for (const parent of parents) {
         if (this.usersOf(parent).length > 0) continue;
-        await removeOwnedParent(this.deps.netlink, parent).catch((error: unknown) => {
+        await removeOwnedParent(this.deps.netlink, parent, this.ownership).catch((error: unknown) => {
           if (network) throw error;
           this.deps.log.warn({ err: error, network: spec.id, parent }, 'could not check the parent of a network that failed at start');
         });
@@ -149,7 +155,7 @@ export class MacvlanDriver implements Driver {
     let index = target.preferredIndex;
     for (;;) {
       try {
-        await this.deps.netlink.linkAddInNamespace({ kind: 'macvlan', name: target.ifname, parent, mode: network.mode, mac, group: NETCTL_LINK_GROUP, ...(index === undefined ? {} : { index }) }, target.sandboxFd ?? target.sandboxKey);
+        await this.deps.netlink.linkAddInNamespace({ kind: 'macvlan', name: target.ifname, parent, mode: network.mode, mac, group: this.ownership.linkGroup, ...(index === undefined ? {} : { index }) }, target.sandboxFd ?? target.sandboxKey);
         return index;
       } catch (error) {
         if (typeof parent === 'number' && isGone(error)) {
@@ -200,7 +206,7 @@ export class MacvlanDriver implements Driver {
       this.networks.set(spec.id, network);
       try {
         await this.useKernelName(network);
-        const { parent, created } = await ensureParent(netlink, network.parent);
+        const { parent, created } = await ensureParent(netlink, network.parent, this.ownership);
         network.parentIndex = parent.index;
         if (created) log.warn({ network: spec.id, parent: network.parent.name }, 'macvlan parent missing: recreated it');
       } catch (error) {
@@ -211,9 +217,9 @@ export class MacvlanDriver implements Driver {
     const wanted = new Set([...this.networks.values()].map((n) => n.parent.name));
     for (const link of await netlink.linkList()) {
       // A veth parent's peer goes with it; it is no parent of its own.
-      if (!isOwnedParent(link) || wanted.has(link.name) || wanted.has(link.name.replace(/^dp-/, 'dm-'))) continue;
+      if (!isOwnedParent(link, this.ownership) || wanted.has(link.name) || wanted.has(link.name.replace(/^dp-/, 'dm-'))) continue;
       log.warn({ link: link.name }, 'macvlan parent of no network (left by a crash): removing it');
-      await removeOwnedParent(netlink, link.name);
+      await removeOwnedParent(netlink, link.name, this.ownership);
     }
     const healthy = endpoints.filter((e) => this.networks.has(e.networkId));
     return { rejoin: await missingInterfaces(healthy), failed };

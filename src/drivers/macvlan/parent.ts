@@ -1,10 +1,11 @@
 // The parent interface of a macvlan network: the admin's own interface; a VLAN sub-interface
 // netctl makes on it for `-o parent=IFACE.VID`; or, for a network with no way out (no parent, or
-// --internal), a link of netctl's own. What netctl made is in its link group from creation and
-// carries an alias, so it is removed with the last network using it and never otherwise.
+// --internal), a link of netctl's own. What netctl made is in the controller's link group from
+// creation (and carries an alias), so it is removed with the last network using it and never
+// otherwise.
 import type { Link, NetlinkHandle } from '../../netlink';
 import { InvalidOptionError, MissingKernelFeatureError, type NetworkSpec } from '../driver';
-import { madeByNetctl, NETCTL_LINK_GROUP } from '../../kernel/link-group';
+import { DAEMON_OWNERSHIP, madeBy, type Ownership } from '../../kernel/ownership';
 import { findLink, unlessGone } from '../links';
 import { crashPoint } from '../../util/crash-point';
 import type { MacvlanOptions } from './options';
@@ -13,10 +14,11 @@ import type { MacvlanOptions } from './options';
 export const OWNED_PARENT_ALIAS = 'netctl-macvlan-parent';
 
 /**
- * A parent netctl made: its alias, or (a crash between creating and naming it) its link group on
- * a kind only parents have, VLAN, or the names of netctl's own parents (a dummy, or a veth pair).
+ * A parent the controller made: its link group on a kind only parents have, VLAN, or the names of
+ * its own parents (a dummy, or a veth pair); for the daemon also the alias earlier versions set.
  */
-export const isOwnedParent = (link: Link): boolean => link.alias === OWNED_PARENT_ALIAS || (madeByNetctl(link) && (link.kind === 'vlan' || /^d[mp]-[0-9a-f]{12}$/.test(link.name)));
+export const isOwnedParent = (link: Link, ownership: Ownership = DAEMON_OWNERSHIP): boolean =>
+  (madeBy(link, ownership) && (link.kind === 'vlan' || /^d[mp]-[0-9a-f]{12}$/.test(link.name))) || (ownership.legacyMarks && link.alias === OWNED_PARENT_ALIAS);
 
 export type ParentPlan =
   /** `badVlan`: what is wrong with the name read as IFACE.VID, should no interface have it. */
@@ -38,10 +40,10 @@ export function planParent(spec: NetworkSpec, options: MacvlanOptions): ParentPl
  * sub-interface or an own parent as needed. Resolves with the parent and whether it was made
  * now; on failure nothing it made is left.
  */
-export async function ensureParent(netlink: NetlinkHandle, plan: ParentPlan): Promise<{ parent: Link; created: boolean }> {
+export async function ensureParent(netlink: NetlinkHandle, plan: ParentPlan, ownership: Ownership = DAEMON_OWNERSHIP): Promise<{ parent: Link; created: boolean }> {
   const existing = await findLink(netlink, plan.name);
   if (existing) {
-    if (!isOwnedParent(existing)) await checkUsable(netlink, existing);
+    if (!isOwnedParent(existing, ownership)) await checkUsable(netlink, existing);
     return { parent: existing, created: false };
   }
   switch (plan.kind) {
@@ -51,17 +53,17 @@ export async function ensureParent(netlink: NetlinkHandle, plan: ParentPlan): Pr
       const base = await findLink(netlink, plan.base);
       if (!base) throw new InvalidOptionError(`parent interface "${plan.base}" of VLAN sub-interface "${plan.name}" not found: name an existing interface of the host (see "ip link")`);
       await checkUsable(netlink, base);
-      return { parent: await owned(netlink, plan.name, () => createVlan(netlink, plan)), created: true };
+      return { parent: await owned(netlink, plan.name, () => createVlan(netlink, plan, ownership.linkGroup)), created: true };
     }
     case 'own':
-      return { parent: await owned(netlink, plan.name, () => createOwn(netlink, plan)), created: true };
+      return { parent: await owned(netlink, plan.name, () => createOwn(netlink, plan, ownership.linkGroup)), created: true };
   }
 }
 
 /** Removes a parent netctl made; the admin's interfaces are never touched. */
-export async function removeOwnedParent(netlink: NetlinkHandle, name: string): Promise<void> {
+export async function removeOwnedParent(netlink: NetlinkHandle, name: string, ownership: Ownership = DAEMON_OWNERSHIP): Promise<void> {
   const link = await findLink(netlink, name);
-  if (!link || !isOwnedParent(link)) return;
+  if (!link || !isOwnedParent(link, ownership)) return;
   await netlink.linkDel(link.index).catch(unlessGone);
 }
 
@@ -90,9 +92,9 @@ async function owned(netlink: NetlinkHandle, name: string, create: () => Promise
 /** The kernel has no such link type (or no such option of it). */
 export const unsupported = (error: unknown): boolean => (error as { code?: string }).code === 'EOPNOTSUPP';
 
-async function createVlan(netlink: NetlinkHandle, plan: Extract<ParentPlan, { kind: 'vlan' }>): Promise<Link> {
+async function createVlan(netlink: NetlinkHandle, plan: Extract<ParentPlan, { kind: 'vlan' }>, group: number): Promise<Link> {
   try {
-    return await netlink.linkAdd({ kind: 'vlan', name: plan.name, parent: plan.base, vlanId: plan.vlanId, up: true, group: NETCTL_LINK_GROUP });
+    return await netlink.linkAdd({ kind: 'vlan', name: plan.name, parent: plan.base, vlanId: plan.vlanId, up: true, group });
   } catch (error) {
     // No link has the name (looked up before): the kernel has this VLAN on the base already, under
     // another name (eth0.10 for eth0.010, or an admin's vlan10).
@@ -115,13 +117,13 @@ async function createVlan(netlink: NetlinkHandle, plan: Extract<ParentPlan, { ki
  * A dummy link, as Docker uses; kernels built without the dummy driver get one end of a veth
  * pair instead (both ends up, so the macvlan interfaces on it have carrier).
  */
-async function createOwn(netlink: NetlinkHandle, plan: Extract<ParentPlan, { kind: 'own' }>): Promise<Link> {
+async function createOwn(netlink: NetlinkHandle, plan: Extract<ParentPlan, { kind: 'own' }>, group: number): Promise<Link> {
   try {
-    return await netlink.linkAdd({ kind: 'dummy', name: plan.name, up: true, group: NETCTL_LINK_GROUP });
+    return await netlink.linkAdd({ kind: 'dummy', name: plan.name, up: true, group });
   } catch (error) {
     if (!unsupported(error)) throw error;
   }
-  const link = await netlink.linkAdd({ kind: 'veth', name: plan.name, up: true, group: NETCTL_LINK_GROUP, peer: { name: plan.peer, group: NETCTL_LINK_GROUP } });
+  const link = await netlink.linkAdd({ kind: 'veth', name: plan.name, up: true, group, peer: { name: plan.peer, group } });
   try {
     await netlink.linkSetUp(plan.peer);
     return link;
