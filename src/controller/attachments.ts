@@ -404,7 +404,9 @@ export class Attachments {
     const driver = this.deps.driverOf(network);
     const others = this.ofSandbox(endpoint.sandboxId).filter((e) => e !== endpoint);
     const used = new Set(others.map((e) => e.ifname));
-    endpoint.ifname = nextInterfaceName(driver.interfacePrefix(spec), used);
+    // An endpoint joining again (after a restart) keeps its name while it is free.
+    const prefix = driver.interfacePrefix(spec);
+    if (!endpoint.ifname.startsWith(prefix) || used.has(endpoint.ifname)) endpoint.ifname = nextInterfaceName(prefix, used);
     const info: JoinInfo = await driver.join(spec, this.endpointSpec(endpoint), { sandboxKey: sandbox.key, sandboxFd: sandbox.descriptor(), ifname: endpoint.ifname, preferredIndex: preferredIndex(endpoint.ifname) });
     rollback.push(`leaving network ${network.name}`, () => driver.leave(spec, this.endpointSpec(endpoint)));
     crashPoint('connect:joined');
