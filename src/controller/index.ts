@@ -1,6 +1,7 @@
 // The CNM core.
 export { Controller, type ControllerDeps, type CreateNetworkRequest } from './controller';
-export type { ConnectRequest } from './attachments';
+export type { ConnectRequest, SandboxOptions } from './attachments';
+export type { ExternalKey } from './external-key';
 export type { NetworkRecord, IpamConfig, PoolAllocation } from './network-record';
 export type { EndpointRecord, EndpointAddress, SandboxRecord } from './endpoint-record';
 export * from './errors';
