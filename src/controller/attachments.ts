@@ -6,7 +6,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import type pino from 'pino';
+import type { Logger } from '../util/logger';
 import type { Driver, EndpointSpec, JoinInfo, PortMapping } from '../drivers/driver';
 import { type Ipam, LOCAL_SPACE } from '../ipam';
 import { addressOf, InvalidAddressError, ipToBigInt, parsePrefix, prefixContains } from '../ip/address';
@@ -51,7 +51,7 @@ export interface SandboxOptions {
 export interface AttachmentDeps {
   store: Store;
   ipam: Ipam;
-  log: pino.Logger;
+  log: Logger;
   /** Where sandbox namespaces are made. */
   sandboxDir: string;
   network(reference: string): NetworkRecord;

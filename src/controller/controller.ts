@@ -1,7 +1,7 @@
 // The CNM core: networks with unique names and 64-hex IDs, each created as one transaction over
 // IPAM, a driver and the store, and brought back on daemon start; sandboxes and endpoints are
 // delegated to attachments.ts.
-import type pino from 'pino';
+import type { Logger } from '../util/logger';
 import { type Driver, InvalidOptionError, type PortMapping } from '../drivers/driver';
 import { addressOf, formatPrefix } from '../ip/address';
 import { unusableRangeIn } from '../ip/ranges';
@@ -34,7 +34,7 @@ export interface ControllerDeps {
   store: Store;
   ipam: Ipam;
   drivers: readonly Driver[];
-  log: pino.Logger;
+  log: Logger;
   /** Prefixes a dynamic pool must avoid: the host's routes, read when a pool is chosen. */
   hostRoutes(): Promise<string[]>;
   /** Where sandbox namespaces are made (the daemon's exec root + /netns). */
