@@ -1,12 +1,15 @@
 // netctl's library entry: what an engine embeds without the daemon. The netlink layer is also
 // its own entry, `netctl/netlink`.
 export * from './netlink';
-export { createNamespace, deleteNamespace, sameNamespace, socketInNamespace, NamespaceError, type SocketKind } from './native/netns';
+export { createNamespace, deleteNamespace, sameNamespace, namespaceInode, socketInNamespace, NamespaceError, type SocketKind } from './native/netns';
 export * from './store';
 export * from './ipam';
-// The CNM core and the pieces it is built from, for engines that run it in their own process.
+// The CNM core and the pieces it is built from, for engines that run it in their own process;
+// createNetctl wires them with defaults. etcd's and SQLite's modules load with the first store
+// that needs them.
+export { createNetctl, DEFAULT_EMBEDDED_STORE, DEFAULT_EMBEDDED_RUN_DIR, type Netctl, type NetctlOptions } from './embed';
+export type { Logger } from './util/logger';
 export * from './controller';
-export { openStack, type Stack, type StackOptions } from './daemon/stack';
 export type {
   Driver,
   Capability,
@@ -26,8 +29,8 @@ export type {
   RestoreResult,
 } from './drivers/driver';
 export { InvalidOptionError, PortConflictError } from './drivers/driver';
-export { MacvlanDriver, type MacvlanDriverDeps } from './drivers/macvlan/macvlan-driver';
 export { BridgeDriver, type BridgeDriverDeps } from './drivers/bridge/bridge-driver';
+export { MacvlanDriver, type MacvlanDriverDeps } from './drivers/macvlan/macvlan-driver';
 export { NullDriver } from './drivers/null/null-driver';
 export { HostDriver } from './drivers/host/host-driver';
 export { Firewall, FirewallError, InvalidRuleError, type NetworkRules, type PublishedPort } from './firewall';

@@ -1,6 +1,9 @@
 // A controller for tests, run inside a test host (`nsenter --net=...`): opens netctl's stack on
 // the given root and run dir and answers JSON lines on stdin, {id, method, args}, with
 // {id, result} or {id, error: {name, message}}. stdin closing closes the stack and exits.
+// A descriptor cannot travel as JSON: createSandbox's `key: {open: PATH}` is opened here, handed
+// over as a descriptor and closed once the call returns (netctl keeps its own).
+import fs from 'node:fs';
 import readline from 'node:readline';
 import pino from 'pino';
 import { openStack } from '../../src/daemon/stack';
@@ -14,8 +17,10 @@ async function main(): Promise<void> {
   lines.on('line', (line) => {
     const { id, method, args } = JSON.parse(line) as { id: number; method: string; args: unknown[] };
     const controller = stack.controller as unknown as Record<string, (...a: unknown[]) => unknown>;
+    const opened = withOpenedKey(method, args);
     Promise.resolve()
-      .then(() => controller[method]!.apply(stack.controller, args))
+      .then(() => controller[method]!.apply(stack.controller, opened.args))
+      .finally(opened.close)
       .then(
         (result) => reply({ id, result: result ?? null }),
         (error: Error) => reply({ id, error: { name: error.name, message: error.message } }),
@@ -24,6 +29,14 @@ async function main(): Promise<void> {
   lines.on('close', () => {
     void stack.close().then(() => process.exit(0));
   });
+}
+
+function withOpenedKey(method: string, args: unknown[]): { args: unknown[]; close(): void } {
+  const options = args[0] as { key?: { open?: string } } | undefined;
+  const file = method === 'createSandbox' ? options?.key?.open : undefined;
+  if (file === undefined) return { args, close: () => undefined };
+  const fd = fs.openSync(file, 'r');
+  return { args: [{ ...options, key: fd }, ...args.slice(1)], close: () => fs.closeSync(fd) };
 }
 
 main().catch((error: Error) => {

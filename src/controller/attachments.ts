@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import type pino from 'pino';
+import type { Logger } from '../util/logger';
 import type { Driver, EndpointSpec, JoinInfo, PortMapping } from '../drivers/driver';
 import type { IpamDriver } from '../ipam';
 import type { Ownership } from '../kernel/ownership';
@@ -21,7 +21,8 @@ import { allocateAddress, reconcileAddresses } from './endpoint-addresses';
 import { byConnectOrder, EndpointIndex } from './endpoint-index';
 import { type EndpointRecord, endpointSpecOf, type SandboxRecord } from './endpoint-record';
 import type { DnsRegistry } from './dns-registry';
-import { ForbiddenError, InvalidParameterError, NotFoundError } from './errors';
+import { ConflictError, ForbiddenError, InvalidParameterError, NotFoundError } from './errors';
+import { adoptionError, type ExternalKey, type HeldKey, holdExternalKey, stillNames } from './external-key';
 import { defaultRouteChanges } from './gateway-choice';
 import { nextInterfaceName, preferredIndex } from './interface-names';
 import { MAC, macFor } from './mac';
@@ -52,11 +53,13 @@ export interface SandboxOptions {
   owner?: string;
   /** Resolvers its embedded DNS forwards to instead of the daemon's. */
   dns?: string[];
+  /** A namespace the caller made and keeps (see external-key.ts): used, never removed. */
+  key?: ExternalKey;
 }
 
 export interface AttachmentDeps {
   store: Store;
-  log: pino.Logger;
+  log: Logger;
   /** Where sandbox namespaces are made. */
   sandboxDir: string;
   /** A handle in the namespace the networks belong to: interfaces drivers hand over are moved from there. */
@@ -86,6 +89,8 @@ export class Attachments {
   private readonly endpoints = new EndpointIndex();
   private readonly queues = new Map<string, SerialQueue>();
   private readonly publishing: PortPublishingDeps;
+  /** External keys given as descriptors, held while their sandbox lives in this controller. */
+  private readonly heldKeys = new Map<string, HeldKey>();
 
   constructor(private readonly deps: AttachmentDeps) {
     this.publishing = {
@@ -99,7 +104,7 @@ export class Attachments {
   /**
    * Loads what the store holds and repairs what a crash may have left between steps: namespaces
    * of no sandbox and interfaces of no endpoint are removed; sandboxes whose namespace is gone (a
-   * reboot) are dropped with their endpoints.
+   * reboot, an external key's process that ended) are dropped with their endpoints.
    */
   async load(): Promise<void> {
     const { store, log } = this.deps;
@@ -113,7 +118,7 @@ export class Attachments {
     }
     this.removeOrphanNamespaces();
     for (const sandbox of [...this.sandboxes.values()]) {
-      if (Sandbox.open(sandbox.key).exists()) continue;
+      if (sandbox.external ? stillNames(sandbox.key, sandbox.namespaceInode) : Sandbox.open(sandbox.key).exists()) continue;
       log.warn({ sandbox: sandbox.id, key: sandbox.key }, 'sandbox namespace gone: dropping the sandbox and its endpoints');
       for (const endpoint of this.ofSandbox(sandbox.id)) await this.forget(endpoint);
       await store.delete(SANDBOX_PREFIX + sandbox.id);
@@ -203,10 +208,12 @@ export class Attachments {
     }
   }
 
-  /** Lets go of the sandboxes' netlink sockets (the sandboxes stay). */
+  /** Lets go of the sandboxes' netlink sockets and held keys (the sandboxes stay). */
   close(): void {
     for (const sandbox of this.opened.values()) sandbox.close();
     this.opened.clear();
+    for (const held of this.heldKeys.values()) held.release();
+    this.heldKeys.clear();
   }
 
   /** The sandbox to work on, its socket kept for the next time. */
@@ -263,12 +270,15 @@ export class Attachments {
     const bad = (options.dns ?? []).find((ip) => net.isIP(ip) === 0);
     if (bad !== undefined) throw new InvalidParameterError(`invalid DNS server "${bad}": give an IP address`);
     const id = newId();
-    const sandbox = await Sandbox.create(this.deps.sandboxDir, id.slice(0, 12));
+    const external = options.key === undefined ? undefined : await this.adopt(options.key);
+    const sandbox = external?.sandbox ?? (await Sandbox.create(this.deps.sandboxDir, id.slice(0, 12)));
     crashPoint('sandbox-create:namespace-made');
     this.opened.set(id, sandbox);
+    if (external) this.heldKeys.set(id, external.held);
     const record: SandboxRecord = {
       id,
       key: sandbox.key,
+      ...(external ? { external: true, namespaceInode: external.held.inode } : {}),
       ...(options.containerId ? { containerId: options.containerId } : {}),
       ...(options.owner ? { owner: options.owner } : {}),
       ...(options.dns && options.dns.length > 0 ? { dns: [...options.dns] } : {}),
@@ -277,8 +287,7 @@ export class Attachments {
     try {
       await this.deps.store.put(SANDBOX_PREFIX + id, encode(record), 0);
     } catch (error) {
-      this.opened.delete(id);
-      sandbox.destroy();
+      this.letGo(record);
       throw error;
     }
     this.sandboxes.set(id, record);
@@ -286,15 +295,39 @@ export class Attachments {
     return record;
   }
 
-  /** Disconnects every endpoint, then removes the namespace. */
+  /** An external key checked, held and its namespace adopted; one per sandbox. */
+  private async adopt(key: ExternalKey): Promise<{ held: HeldKey; sandbox: Sandbox }> {
+    const held = holdExternalKey(key, this.deps.sandboxDir);
+    try {
+      const owner = [...this.sandboxes.values()].find((s) => stillNames(s.key, held.inode));
+      if (owner) throw new ConflictError(`the network namespace of sandbox key ${String(key)} is sandbox ${owner.id.slice(0, 12)}'s already`);
+      return { held, sandbox: await Sandbox.adopt(held.path).catch((error: unknown) => Promise.reject(adoptionError(key, error))) };
+    } catch (error) {
+      held.release();
+      throw error;
+    }
+  }
+
+  /** Removes the namespace netctl made; an external one is only let go of (its owner removes it). */
+  private letGo(record: SandboxRecord): void {
+    if (record.external) {
+      this.opened.get(record.id)?.close();
+      this.heldKeys.get(record.id)?.release();
+      this.heldKeys.delete(record.id);
+    } else {
+      this.opening(record.id).destroy();
+    }
+    this.opened.delete(record.id);
+  }
+
+  /** Disconnects every endpoint, then removes the namespace (one netctl made). */
   async deleteSandbox(id: string): Promise<void> {
     const record = this.sandbox(id);
     await this.serially(id, async () => {
       for (const endpoint of this.ofSandbox(id).reverse()) await this.detach(endpoint, undefined);
       crashPoint('sandbox-delete:endpoints-gone');
       this.deps.dns?.close(record.key);
-      this.opening(id).destroy();
-      this.opened.delete(id);
+      this.letGo(record);
       crashPoint('sandbox-delete:namespace-gone');
       await this.deps.store.delete(SANDBOX_PREFIX + id);
       this.sandboxes.delete(id);

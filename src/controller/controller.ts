@@ -2,7 +2,7 @@
 // an IPAM driver, a network driver and the store, and brought back on daemon start; drivers and
 // IPAM drivers come from the registry (registry.ts), a network's addresses from
 // network-addressing.ts, sandboxes and endpoints from attachments.ts.
-import type pino from 'pino';
+import type { Logger } from '../util/logger';
 import { type Driver, InvalidOptionError, type NetworkContext, type NodeEvent, type PortMapping, type TableEvent } from '../drivers/driver';
 import { addressOf } from '../ip/address';
 import { type IpamDriver, LOCAL_SPACE, NullIpam } from '../ipam';
@@ -41,7 +41,7 @@ export interface ControllerDeps {
   ipam: IpamDriver;
   /** The network drivers known from the start; more can be registered later. */
   drivers: readonly Driver[];
-  log: pino.Logger;
+  log: Logger;
   /** A handle in the namespace the networks belong to. */
   netlink: NetlinkHandle;
   /** How the controller marks the kernel objects it makes (the drivers must use the same); the daemon's when absent. */

@@ -1,6 +1,6 @@
 // An endpoint's addresses: asked of its network's IPAM driver, and after a crash made to agree
 // with what that driver holds.
-import type pino from 'pino';
+import type { Logger } from '../util/logger';
 import { addressOf, InvalidAddressError, ipToBigInt, parsePrefix, prefixContains } from '../ip/address';
 import { LOCAL_SPACE, type IpamDriver } from '../ipam';
 import type { Rollback } from '../util/rollback';
@@ -49,7 +49,7 @@ function contains(allocation: PoolAllocation, ip: string): boolean {
  * the endpoint), and one an endpoint holds but the IPAM does not is taken again, so it is never
  * handed out twice.
  */
-export async function reconcileAddresses(endpoints: Iterable<EndpointRecord>, networks: readonly NetworkRecord[], ipamOf: (network: NetworkRecord) => IpamDriver | undefined, log: pino.Logger): Promise<void> {
+export async function reconcileAddresses(endpoints: Iterable<EndpointRecord>, networks: readonly NetworkRecord[], ipamOf: (network: NetworkRecord) => IpamDriver | undefined, log: Logger): Promise<void> {
   const held = new Map<string, Set<string>>();
   for (const endpoint of endpoints) {
     for (const address of [endpoint.ipv4, endpoint.ipv6]) {

@@ -8,6 +8,10 @@ export interface SandboxRecord {
   id: string;
   /** The namespace's path. */
   key: string;
+  /** An engine's namespace (an external key): netctl never removes it; its owner does. */
+  external?: boolean;
+  /** An external namespace's inode when adopted: a key that names no namespace or another one later is gone. */
+  namespaceInode?: number;
   /** The container the sandbox belongs to, when a launcher or engine said so. */
   containerId?: string;
   /** Who made it, when it said so (the daemon's launcher says "launcher"): one owner does not touch another's. */

@@ -2,6 +2,7 @@
 export { Controller, type ControllerDeps, type CreateNetworkRequest } from './controller';
 export type { ConnectRequest, SandboxOptions } from './attachments';
 export type { TablePublisher, StoredTableEntry } from './tables';
+export type { ExternalKey } from './external-key';
 export type { NetworkRecord, IpamConfig, PoolAllocation } from './network-record';
 export type { EndpointRecord, EndpointAddress, SandboxRecord } from './endpoint-record';
 export * from './errors';

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
-import type pino from 'pino';
+import type { Logger } from '../util/logger';
 
 export const API_LIMITS = {
   /** From the connection (or the previous reply) to the end of the request's headers. */
@@ -30,7 +30,7 @@ const CLIENT_ERROR_LINGER_MS = 10_000;
 const CLIENT_ERROR_DRAIN_BYTES = 64 * 1024 * 1024;
 
 /** Listens on a unix socket (0660), replacing a stale socket file but never a live one. */
-export async function listenUnix(socketPath: string, listener: http.RequestListener, log: pino.Logger): Promise<http.Server> {
+export async function listenUnix(socketPath: string, listener: http.RequestListener, log: Logger): Promise<http.Server> {
   const dir = path.dirname(socketPath);
   fs.mkdirSync(dir, { recursive: true, mode: 0o755 });
   if (fs.existsSync(socketPath) && (await answers(socketPath))) throw new Error(`${socketPath} is in use by a running server; stop it or choose another -H`);
@@ -77,7 +77,7 @@ function answers(socketPath: string): Promise<boolean> {
 }
 
 /** Logs connections refused over the limit, at most every 10 s (a flood must not flood the log). */
-function dropLogger(log: pino.Logger): () => void {
+function dropLogger(log: Logger): () => void {
   let dropped = 0;
   let lastLogged = 0;
   return () => {

@@ -1,22 +1,13 @@
-// The layers a daemon runs on, wired together: local store, IPAM, netlink, firewall, drivers, the
-// controller and the container launcher, opened in the caller's network namespace. Closing leaves
-// the kernel data plane, and the containers, as they are.
+// The layers a daemon runs on: netctl as an embedder gets it (see embed.ts) on the daemon's root
+// and run dir, plus the container launcher, opened in the caller's network namespace. Closing
+// leaves the kernel data plane, and the containers, as they are.
 import path from 'node:path';
-import type pino from 'pino';
-import fs from 'node:fs';
-import { Controller } from '../controller';
-import { DnsServer, Forwarder, NameTable, upstreamsOf } from '../dns';
-import { BridgeDriver } from '../drivers/bridge/bridge-driver';
-import { HostDriver } from '../drivers/host/host-driver';
-import { MacvlanDriver } from '../drivers/macvlan/macvlan-driver';
-import { NullDriver } from '../drivers/null/null-driver';
-import { Firewall } from '../firewall';
-import { Ipam, type PoolTemplate } from '../ipam';
+import type { Logger } from '../util/logger';
+import type { Controller } from '../controller';
+import { createNetctl } from '../embed';
+import type { PoolTemplate } from '../ipam';
+import { DAEMON_OWNERSHIP } from '../kernel/ownership';
 import { Launcher } from '../launcher';
-import { NetlinkHandle } from '../netlink';
-// The sqlite module directly: the store index also loads etcd's client (~18 MB), which a daemon
-// without a global store never needs.
-import { LocalStore } from '../store/sqlite';
 
 export interface StackOptions {
   /** Holds the store (store.db). */
@@ -26,7 +17,7 @@ export interface StackOptions {
   localPools?: PoolTemplate[];
   /** Resolvers the embedded DNS forwards to; default: the host's /etc/resolv.conf. */
   dns?: string[];
-  log: pino.Logger;
+  log: Logger;
 }
 
 export interface Stack {
@@ -37,49 +28,24 @@ export interface Stack {
 
 export async function openStack(options: StackOptions): Promise<Stack> {
   // The daemon's pidfile makes it the root's only user.
-  const store = new LocalStore(path.join(options.root, 'store.db'), { exclusive: true });
-  let ipam: Ipam | undefined;
-  let netlink: NetlinkHandle | undefined;
-  let launcher: Launcher | undefined;
-  let controller: Controller | undefined;
-  const names = new NameTable();
-  const upstreams = options.dns && options.dns.length > 0 ? options.dns.map((address) => ({ address, port: 53 })) : upstreamsOf(readResolvConf());
-  const dns = new DnsServer(names, new Forwarder(upstreams));
+  const netctl = await createNetctl({
+    store: path.join(options.root, 'store.db'),
+    runDir: options.runDir,
+    ...(options.localPools ? { localPools: options.localPools } : {}),
+    ...(options.dns ? { dns: options.dns } : {}),
+    logger: options.log,
+    ownership: DAEMON_OWNERSHIP,
+  });
+  const launcher = new Launcher({ store: netctl.store, networking: netctl.controller, log: options.log, root: options.root });
   const close = async (): Promise<void> => {
-    launcher?.close();
-    controller?.close();
-    dns.closeAll();
-    await ipam?.close();
-    netlink?.close();
-    await store.close();
+    launcher.close();
+    await netctl.close();
   };
   try {
-    ipam = await Ipam.open({ local: store, ...(options.localPools && options.localPools.length > 0 ? { localPools: options.localPools } : {}) });
-    const handle = (netlink = NetlinkHandle.open());
-    controller = await Controller.open({
-      store,
-      ipam,
-      drivers: [new BridgeDriver({ netlink: handle, firewall: new Firewall(), log: options.log }), new MacvlanDriver({ netlink: handle, log: options.log }), new NullDriver(), new HostDriver()],
-      log: options.log,
-      netlink: handle,
-      hostRoutes: async () => (await handle.routeList()).filter((r) => r.destination !== 'default').map((r) => r.destination),
-      sandboxDir: path.join(options.runDir, 'netns'),
-      dns: { server: dns, names },
-    });
-    launcher = new Launcher({ store, networking: controller, log: options.log, root: options.root });
     await launcher.load();
-    return { controller, launcher, close };
   } catch (error) {
     await close();
     throw error;
   }
-}
-
-/** The host's resolvers, which the embedded DNS forwards to (none: every forward is SERVFAIL). */
-function readResolvConf(): string {
-  try {
-    return fs.readFileSync('/etc/resolv.conf', 'utf8');
-  } catch {
-    return '';
-  }
+  return { controller: netctl.controller, launcher, close };
 }

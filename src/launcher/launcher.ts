@@ -6,7 +6,7 @@
 // recording the exit takes its container with it, and the container is marked exited.
 import fs from 'node:fs';
 import path from 'node:path';
-import type pino from 'pino';
+import type { Logger } from '../util/logger';
 import { currentNamespacePath } from '../native/netns';
 import { environmentEntries, type StreamingProcess } from '../native/process';
 import type { PortMapping } from '../drivers/driver';
@@ -51,7 +51,7 @@ export interface Networking {
 export interface LauncherDeps {
   store: Store;
   networking: Networking;
-  log: pino.Logger;
+  log: Logger;
   /** Durable per-container directories go under root/containers. */
   root: string;
 }

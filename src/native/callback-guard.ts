@@ -3,7 +3,7 @@
 // exception there, which terminates the process. So every such callback, and every other place
 // where no caller is left to catch (a promise chain nobody awaits), goes through here: the error
 // is logged and the daemon serves on. The addon catches too, as a second line (addon/src/js_call.h).
-import type pino from 'pino';
+import type { Logger } from '../util/logger';
 
 type Reporter = (error: unknown, where: string) => void;
 
@@ -14,7 +14,7 @@ const toStderr: Reporter = (error, where) => {
 let reporter: Reporter = toStderr;
 
 /** Sends what guarded callbacks throw to `log` (the daemon's); stderr until then. */
-export function reportUnhandledTo(log: pino.Logger): void {
+export function reportUnhandledTo(log: Logger): void {
   reporter = (error, where) => log.error({ err: error, callback: where }, `${where} threw: ignored, serving on`);
 }
 

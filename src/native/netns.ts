@@ -8,13 +8,14 @@ import { native } from './addon';
 /** Linux interface and namespace names share no limit, but a file name must be sane and not escape the dir. */
 const NAMESPACE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,254}$/;
 
-export type NamespaceOperation = 'create' | 'delete' | 'socket' | 'prepare';
+export type NamespaceOperation = 'create' | 'delete' | 'socket' | 'prepare' | 'inspect';
 
 const DOING: Record<NamespaceOperation, string> = {
   create: 'creating network namespace',
   delete: 'deleting network namespace',
   socket: 'opening a socket in network namespace',
   prepare: 'preparing namespace directory',
+  inspect: 'inspecting network namespace',
 };
 
 /** A namespace syscall failed; `code` is the errno name (ENOENT, EEXIST, EPERM...). */
@@ -63,6 +64,11 @@ export function createNamespace(dir: string, name: string): string {
 /** Removes the name of a namespace; it lives on while a process or socket still holds it. */
 export function deleteNamespace(nsPath: string): void {
   wrap('delete', nsPath, () => native().deleteNetns(nsPath));
+}
+
+/** The namespace's identity (its nsfs inode), the same through every path that names it. */
+export function namespaceInode(nsPath: string): number {
+  return wrap('inspect', nsPath, () => native().netnsInode(nsPath));
 }
 
 /** True when both paths name the same namespace (same nsfs inode). */

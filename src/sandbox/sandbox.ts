@@ -42,6 +42,21 @@ export class Sandbox {
     }
   }
 
+  /**
+   * A namespace someone else made and owns (an engine's external key), with loopback up as in
+   * one netctl makes: the embedded DNS listens on 127.0.0.11. Its owner removes it, not destroy().
+   */
+  static async adopt(key: string): Promise<Sandbox> {
+    const sandbox = new Sandbox(key);
+    try {
+      await sandbox.handle().linkSetUp('lo');
+      return sandbox;
+    } catch (error) {
+      sandbox.close();
+      throw error;
+    }
+  }
+
   /** A sandbox whose namespace exists already (after a daemon restart). */
   static open(key: string): Sandbox {
     return new Sandbox(key);

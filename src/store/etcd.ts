@@ -26,18 +26,9 @@
 // watch never report them. A write that still fails with StoreUnavailableError after the retry
 // window may or may not have been applied (etcd may apply it later still): re-read before acting.
 import { randomUUID } from 'node:crypto';
-import { circuitBreaker, ConsecutiveBreaker, handleWhen, noop } from 'cockatiel';
-import {
-  ClientClosedError,
-  Etcd3,
-  EtcdLeaseInvalidError,
-  isRecoverableError,
-  type IKeyValue,
-  type IRequestOp,
-  type IResponseOp,
-  type ICompare,
-  type Watcher,
-} from 'etcd3';
+import type * as Cockatiel from 'cockatiel';
+import type * as Etcd3Module from 'etcd3';
+import type { Etcd3, IKeyValue, IRequestOp, IResponseOp, ICompare, Watcher } from 'etcd3';
 import { CasConflictError, StoreUnavailableError } from './errors';
 import type { Entry, Op, Store, Watch, WatchEvent } from './types';
 
@@ -71,6 +62,11 @@ function rangeEnd(prefix: Buffer): Buffer {
   return Buffer.from([0]); // every key
 }
 
+// etcd3 and its gRPC stack (~18 MB) load with the first global store, not with `require('netctl')`.
+let etcd3Module: typeof Etcd3Module | undefined;
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const etcd3 = (): typeof Etcd3Module => (etcd3Module ??= require('etcd3') as typeof Etcd3Module);
+
 const isBrokenCircuit = (error: unknown): boolean => typeof error === 'object' && error !== null && 'isBrokenCircuitError' in error;
 
 export class GlobalStore implements Store {
@@ -99,7 +95,10 @@ export class GlobalStore implements Store {
     // A marker must outlive every retry of its commit: it is written with a lease at least half
     // of whose TTL is left, and half the TTL is well above one retry window.
     this.leaseTtlSeconds = Math.max(60, Math.ceil((4 * (this.retryWindowMs + this.attemptTimeoutMs)) / 1000));
-    this.client = new Etcd3({
+    const { Etcd3: Client, isRecoverableError } = etcd3();
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { circuitBreaker, ConsecutiveBreaker, handleWhen, noop } = require('cockatiel') as typeof Cockatiel;
+    this.client = new Client({
       hosts: options.endpoints,
       auth: options.auth,
       dialTimeout: this.attemptTimeoutMs,
@@ -319,6 +318,7 @@ export class GlobalStore implements Store {
         return await attempt({ deadline: Date.now() + this.attemptTimeoutMs });
       } catch (error) {
         if (error instanceof CasConflictError || error instanceof StoreUnavailableError) throw error;
+        const { ClientClosedError, EtcdLeaseInvalidError, isRecoverableError } = etcd3();
         if (error instanceof ClientClosedError || this.closed) throw new StoreUnavailableError(`the global store (etcd at ${this.where}) is closed`, error);
         if (error instanceof EtcdLeaseInvalidError) {
           this.lease = undefined; // the markers' lease expired (etcd was away longer than its TTL)

@@ -14,7 +14,7 @@
 // same file, and are emitted only after the write committed. Writes by *other processes* on the
 // same file are not reported (one daemon owns a root; reporting them would need a change-log
 // table, i.e. a second row write on every write).
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import { CasConflictError, StoreUnavailableError } from './errors';
@@ -103,7 +103,9 @@ export class LocalStore implements Store {
     options: LocalStoreOptions = {},
   ) {
     try {
-      this.db = new Database(file);
+      // better-sqlite3 loads with the first local store, not with `require('netctl')`.
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      this.db = new (require('better-sqlite3') as typeof Database)(file);
     } catch (error) {
       throw new StoreUnavailableError(`cannot open the local store ${file}: ${(error as Error).message}; check the path and its permissions`, error);
     }

@@ -6,7 +6,7 @@
 // netctl then adds only its gateway addresses, marked as its own (IFA_PROTO), and takes away only
 // those when the network goes (or, after a crash, when no network claims them).
 import fs from 'node:fs';
-import type pino from 'pino';
+import type { Logger } from '../../util/logger';
 import type { Firewall, NetworkRules, PublishedPort } from '../../firewall';
 import { addressOf } from '../../ip/address';
 import { loadModule } from '../../kernel/modules';
@@ -34,7 +34,7 @@ export interface BridgeDriverDeps {
   /** A netlink handle in the namespace the daemon manages. */
   netlink: NetlinkHandle;
   firewall: Firewall;
-  log: pino.Logger;
+  log: Logger;
   /** How this controller marks its links and gateway addresses; the daemon's when absent. */
   ownership?: Ownership;
 }

@@ -2,7 +2,7 @@
 // each with its own MAC. An endpoint is one macvlan interface, created directly inside the
 // sandbox with its final name and MAC (one request); there is no bridge, NAT or firewall, so a
 // network is only its parent, and a container is reached at its own address.
-import type pino from 'pino';
+import type { Logger } from '../../util/logger';
 import { InvalidArgumentError, type MacvlanMode, NetlinkHandle } from '../../netlink';
 import { type Capability, type Driver, type EndpointProposal, type EndpointSpec, InvalidOptionError, type JoinInfo, type JoinTarget, MissingKernelFeatureError, type NetworkSpec, type PortMapping, type RestoreResult } from '../driver';
 import { gatewaysFor } from '../gateways';
@@ -15,7 +15,7 @@ import { ensureParent, isOwnedParent, type ParentPlan, planParent, removeOwnedPa
 export interface MacvlanDriverDeps {
   /** A netlink handle in the namespace the daemon manages (where parents are). */
   netlink: NetlinkHandle;
-  log: pino.Logger;
+  log: Logger;
   /** How this controller marks its links; the daemon's when absent. */
   ownership?: Ownership;
 }
