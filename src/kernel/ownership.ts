@@ -31,3 +31,10 @@ export const madeBy = (link: Link, ownership: Ownership): boolean => link.group 
 
 /** The upper half every controller's link group shares ("nc"): a link of some netctl controller. */
 export const NETCTL_GROUP_FAMILY = 0x6e63;
+
+/**
+ * A link an earlier daemon marked by its alias alone. Links made since carry a controller's group
+ * as well as the alias, so one in the netctl family is never taken for the daemon's by alias.
+ */
+export const markedByEarlierDaemon = (link: Link, ownership: Ownership, alias: (value: string) => boolean): boolean =>
+  ownership.legacyMarks && link.group >>> 16 !== NETCTL_GROUP_FAMILY && link.alias !== undefined && alias(link.alias);
