@@ -31,3 +31,10 @@ export const madeBy = (link: Link, ownership: Ownership): boolean => link.group 
 
 /** The upper half every controller's link group shares ("nc"): a link of some netctl controller. */
 export const NETCTL_GROUP_FAMILY = 0x6e63;
+
+/**
+ * A link earlier versions of the daemon marked by its alias alone: the daemon's, unless a
+ * controller's group marks it (every controller still sets those aliases on what it makes).
+ */
+export const legacyMarked = (link: Link, ownership: Ownership, matches: (alias: string) => boolean): boolean =>
+  ownership.legacyMarks && link.group >>> 16 !== NETCTL_GROUP_FAMILY && link.alias !== undefined && matches(link.alias);
