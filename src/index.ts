@@ -30,7 +30,7 @@ export { MacvlanDriver, type MacvlanDriverDeps } from './drivers/macvlan/macvlan
 export { BridgeDriver, type BridgeDriverDeps } from './drivers/bridge/bridge-driver';
 export { NullDriver } from './drivers/null/null-driver';
 export { HostDriver } from './drivers/host/host-driver';
-export { Firewall, FirewallError, InvalidRuleError, type NetworkRules, type PublishedPort } from './firewall';
+export { Firewall, FirewallError, InvalidChainPrefixError, InvalidRuleError, type FirewallOptions, type NetworkRules, type PublishedPort } from './firewall';
 export { Sandbox } from './sandbox';
 export { DAEMON_OWNERSHIP, ownershipOf, type Ownership } from './kernel/ownership';
 export { NameTable, DnsServer, Forwarder, upstreamsOf, DNS_ADDRESS, type NamedEndpoint, type SandboxScope, type Upstream } from './dns';

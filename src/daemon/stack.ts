@@ -12,6 +12,7 @@ import { MacvlanDriver } from '../drivers/macvlan/macvlan-driver';
 import { NullDriver } from '../drivers/null/null-driver';
 import { Firewall } from '../firewall';
 import { Ipam, type PoolTemplate } from '../ipam';
+import { DAEMON_OWNERSHIP, type Ownership } from '../kernel/ownership';
 import { Launcher } from '../launcher';
 import { NetlinkHandle } from '../netlink';
 // The sqlite module directly: the store index also loads etcd's client (~18 MB), which a daemon
@@ -27,6 +28,8 @@ export interface StackOptions {
   /** Resolvers the embedded DNS forwards to; default: the host's /etc/resolv.conf. */
   dns?: string[];
   log: pino.Logger;
+  /** The marks on the links, addresses and chains it makes: the daemon's when absent, an embedder's own (ownershipOf(controllerIdentity(store))) when it shares the host with the daemon. */
+  ownership?: Ownership;
 }
 
 export interface Stack {
@@ -56,10 +59,13 @@ export async function openStack(options: StackOptions): Promise<Stack> {
   try {
     ipam = await Ipam.open({ local: store, ...(options.localPools && options.localPools.length > 0 ? { localPools: options.localPools } : {}) });
     const handle = (netlink = NetlinkHandle.open());
+    const ownership = options.ownership ?? DAEMON_OWNERSHIP;
+    const firewall = new Firewall({ chainPrefix: ownership.chainPrefix });
     controller = await Controller.open({
       store,
       ipam,
-      drivers: [new BridgeDriver({ netlink: handle, firewall: new Firewall(), log: options.log }), new MacvlanDriver({ netlink: handle, log: options.log }), new NullDriver(), new HostDriver()],
+      drivers: [new BridgeDriver({ netlink: handle, firewall, ownership, log: options.log }), new MacvlanDriver({ netlink: handle, ownership, log: options.log }), new NullDriver(), new HostDriver()],
+      ownership,
       log: options.log,
       netlink: handle,
       hostRoutes: async () => (await handle.routeList()).filter((r) => r.destination !== 'default').map((r) => r.destination),
