@@ -83,7 +83,7 @@ export async function createNetctl(options: NetctlOptions = {}): Promise<Netctl>
     const ownership = options.ownership ?? ownershipOf(await controllerIdentity(store));
     const ipam = options.ipam ?? (ownIpam = await Ipam.open({ local: store, ...(options.localPools && options.localPools.length > 0 ? { localPools: options.localPools } : {}) }));
     const handle = (netlink = NetlinkHandle.open());
-    const builtIn = options.builtInDrivers === false ? [] : [new BridgeDriver({ netlink: handle, firewall: new Firewall(), log, ownership }), new MacvlanDriver({ netlink: handle, log, ownership }), new NullDriver(), new HostDriver()];
+    const builtIn = options.builtInDrivers === false ? [] : [new BridgeDriver({ netlink: handle, firewall: new Firewall({ chainPrefix: ownership.chainPrefix }), log, ownership }), new MacvlanDriver({ netlink: handle, log, ownership }), new NullDriver(), new HostDriver()];
     const drivers = new Map([...builtIn, ...(options.drivers ?? [])].map((driver) => [driver.type, driver]));
     controller = await Controller.open({
       store,

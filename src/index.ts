@@ -33,7 +33,7 @@ export { BridgeDriver, type BridgeDriverDeps } from './drivers/bridge/bridge-dri
 export { MacvlanDriver, type MacvlanDriverDeps } from './drivers/macvlan/macvlan-driver';
 export { NullDriver } from './drivers/null/null-driver';
 export { HostDriver } from './drivers/host/host-driver';
-export { Firewall, FirewallError, InvalidRuleError, type NetworkRules, type PublishedPort } from './firewall';
+export { Firewall, FirewallError, InvalidChainPrefixError, InvalidRuleError, type FirewallOptions, type NetworkRules, type PublishedPort } from './firewall';
 export { Sandbox } from './sandbox';
 export { DAEMON_OWNERSHIP, ownershipOf, type Ownership } from './kernel/ownership';
 export { NameTable, DnsServer, Forwarder, upstreamsOf, DNS_ADDRESS, type NamedEndpoint, type SandboxScope, type Upstream } from './dns';

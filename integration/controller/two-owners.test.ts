@@ -1,83 +1,99 @@
-// The daemon and an embedding engine on one host (here one test host): each marks what it makes
-// with its own identity, so the repair at start removes only its own leftovers, never the other's
-// live bridges, veths and gateway addresses.
+// A daemon's controller and an embedder's on one host, each with its own chain prefix (NETCTL-
+// and NC1a2b-): either one's restart (a firewall reconcile) and network removal leave the other's
+// chains, hooks and NAT rules as they were, in iptables and ip6tables, and the other's published
+// port and masquerading keep working.
 import test from 'ava';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import type { EndpointRecord, NetworkRecord, SandboxRecord } from '../../src/controller';
-import { type ControllerHost, cleanupSandboxDir, startController } from '../helpers/controller-host';
-import { createTestNamespace, type TestNamespace } from '../helpers/netns';
+import { ownershipOf } from '../../src/kernel/ownership';
+import { type ControllerHost, startController } from '../helpers/controller-host';
+import { buildHost, type Host, pings, tcpConnect, tcpEcho } from '../firewall/topology';
 
-type Teardown = Parameters<typeof createTestNamespace>[0];
+const EMBEDDER = 0x1a2b;
+const DAEMON_PREFIX = 'NETCTL-';
+const EMBEDDER_PREFIX = ownershipOf(EMBEDDER).chainPrefix;
 
-interface IpLink {
-  ifname: string;
-  group: string | number;
-  addr_info?: Array<{ local: string }>;
+/** The lines of both tools' save output that name a prefix's chains, counters cut. */
+function linesOf(h: Host, prefix: string): string[] {
+  return ['iptables-save', 'ip6tables-save'].flatMap((tool) =>
+    h.host
+      .run(tool)
+      .split('\n')
+      .filter((line) => line.includes(prefix))
+      .map((line) => `${tool} ${line.replace(/\[\d+:\d+\]/, '')}`),
+  );
 }
 
-const links = (host: TestNamespace): IpLink[] => host.json<IpLink[]>('ip', '-d', 'address', 'show');
-const link = (host: TestNamespace, name: string): IpLink | undefined => links(host).find((l) => l.ifname === name);
-const bridgeOf = (network: NetworkRecord): string => `br-${network.id.slice(0, 12)}`;
-const hostVethOf = (endpoint: EndpointRecord): string => `veth${endpoint.id.slice(0, 11)}`;
-
-interface Owner {
-  start(): Promise<ControllerHost>;
-  network: NetworkRecord;
-  endpoint: EndpointRecord;
+interface Side {
+  name: string;
+  prefix: string;
+  hostPort: number;
+  c: ControllerHost;
+  network?: NetworkRecord;
+  sandbox?: SandboxRecord;
 }
 
-/** A controller with a network and one attached sandbox, restartable on the same root. */
-async function owner(t: Teardown, host: TestNamespace, embedder: boolean, subnet: string): Promise<Owner & { controller: ControllerHost }> {
-  const base = fs.mkdtempSync(path.join(os.tmpdir(), 'nctl-own-'));
-  const dirs = { root: path.join(base, 'root'), runDir: path.join(base, 'run') };
-  t.teardown(() => {
-    cleanupSandboxDir(dirs.runDir);
-    fs.rmSync(base, { recursive: true, force: true });
-  });
-  const start = (): Promise<ControllerHost> => startController(t, { netns: host.path, ...dirs, embedder });
-  const controller = await start();
-  const network = await controller.call<NetworkRecord>('create', { name: embedder ? 'engine' : 'daemon', driver: 'bridge', ipam: { config: [{ subnet }] } });
-  const sandbox = await controller.call<SandboxRecord>('createSandbox', {});
-  const endpoint = await controller.call<EndpointRecord>('connect', network.id, sandbox.id, {});
-  return { start, network, endpoint, controller };
+async function addNetwork(t: Parameters<typeof buildHost>[0], side: Side, octet: number): Promise<void> {
+  side.network = await side.c.call<NetworkRecord>('create', { name: `${side.name}-net`, driver: 'bridge', enableIPv6: true, ipam: { config: [{ subnet: `10.${octet}.0.0/24` }, { subnet: `fd00:${octet}::/64` }] } });
+  side.sandbox = await side.c.call<SandboxRecord>('createSandbox', {});
+  await side.c.call<EndpointRecord>('connect', `${side.name}-net`, side.sandbox.id);
+  await side.c.call('publish', side.sandbox.id, [{ protocol: 'tcp', hostPort: side.hostPort, containerPort: 80 }]);
+  await tcpEcho(t, { path: side.sandbox.key }, 80);
 }
 
-/** A bridge no network records, marked with `group`: what a crash between steps leaves. */
-function leftover(host: TestNamespace, name: string, group: string | number): void {
-  host.run('ip', 'link', 'add', name, 'type', 'bridge');
-  host.run('ip', 'link', 'set', name, 'group', String(group));
+async function removeNetwork(side: Side): Promise<void> {
+  await side.c.call('disconnect', `${side.name}-net`, side.sandbox!.id);
+  await side.c.call('deleteSandbox', side.sandbox!.id);
+  await side.c.call('delete', `${side.name}-net`);
 }
 
-test('a daemon and an embedder in one host: each restart removes its own leftovers and keeps the other\'s bridges, veths and gateways', async (t) => {
-  const host = createTestNamespace(t, 'nctl-own');
-  const daemon = await owner(t, host, false, '10.83.1.0/24');
-  const engine = await owner(t, host, true, '10.83.2.0/24');
-  const daemonGroup = link(host, bridgeOf(daemon.network))!.group;
-  const engineGroup = link(host, bridgeOf(engine.network))!.group;
-  t.not(daemonGroup, engineGroup, 'the two controllers mark their links differently');
-  t.not(engineGroup, 'default');
+test("a daemon's and an embedder's controllers on one host never touch each other's chains, hooks or NAT rules", async (t) => {
+  t.timeout(240_000);
+  const h = buildHost(t);
+  h.host.run('sysctl', '-qw', 'net.ipv6.conf.all.forwarding=1');
+  const daemon: Side = { name: 'd', prefix: DAEMON_PREFIX, hostPort: 8081, c: await startController(t, { netns: h.host.path }) };
+  const embedder: Side = { name: 'e', prefix: EMBEDDER_PREFIX, hostPort: 8082, c: await startController(t, { netns: h.host.path, identity: EMBEDDER }) };
+  await addNetwork(t, daemon, 81);
+  await addNetwork(t, embedder, 82);
 
-  const live = (o: Owner): void => {
-    const bridge = link(host, bridgeOf(o.network));
-    t.truthy(bridge, `${bridgeOf(o.network)} is there`);
-    t.true(bridge!.addr_info!.some((a) => a.local === o.network.ipam.config[0]!.gateway), `${bridgeOf(o.network)} keeps its gateway`);
-    t.truthy(link(host, hostVethOf(o.endpoint)), `${hostVethOf(o.endpoint)} is there`);
+  /** The side's port reaches its container from outside, and its container reaches outside through NAT. */
+  const works = (side: Side): void => {
+    t.is(tcpConnect(h.outside, h.uplinkIp, side.hostPort), '192.0.2.2', `${side.name}'s published port`);
+    t.true(pings({ path: side.sandbox!.key }, '192.0.2.2'), `${side.name}'s container is masqueraded (the outside has no route back)`);
   };
+  const hooks = (prefix: string): RegExp[] => [new RegExp(`^iptables-save -A FORWARD -j ${prefix}FORWARD$`, 'm'), new RegExp(`^iptables-save -A POSTROUTING -j ${prefix}POSTROUTING$`, 'm'), new RegExp(`^ip6tables-save -A PREROUTING -m addrtype --dst-type LOCAL -j ${prefix}DNAT$`, 'm')];
+  for (const side of [daemon, embedder]) {
+    const own = linesOf(h, side.prefix).join('\n');
+    for (const hook of hooks(side.prefix)) t.regex(own, hook);
+    t.regex(own, new RegExp(`-A ${side.prefix}D-${side.network!.id.slice(0, 12)} -p tcp -m tcp --dport ${side.hostPort} -j DNAT`));
+    works(side);
+  }
+  t.false(linesOf(h, DAEMON_PREFIX).some((line) => line.includes(embedder.network!.id.slice(0, 12))), "the daemon's chains name nothing of the embedder's network");
 
-  leftover(host, 'lo-daemon', daemonGroup);
-  leftover(host, 'lo-engine', engineGroup);
-  await daemon.controller.stop();
-  await daemon.start();
-  t.falsy(link(host, 'lo-daemon'), "the daemon removed its own leftover");
-  t.truthy(link(host, 'lo-engine'), "the daemon left the engine's leftover alone");
-  live(engine);
-  live(daemon);
+  // Each restarts in turn: the start's reconcile keeps the other's rules, line for line.
+  for (const [restarted, other] of [[embedder, daemon], [daemon, embedder]] as const) {
+    const before = { restarted: linesOf(h, restarted.prefix), other: linesOf(h, other.prefix) };
+    await restarted.c.kill();
+    restarted.c = await startController(t, { netns: h.host.path, root: restarted.c.root, runDir: restarted.c.runDir, ...(restarted === embedder ? { identity: EMBEDDER } : {}) });
+    t.deepEqual(linesOf(h, other.prefix), before.other, `${restarted.name}'s restart left ${other.name}'s rules`);
+    t.deepEqual(linesOf(h, restarted.prefix).sort(), before.restarted.sort(), `${restarted.name}'s rules came back as they were`);
+    works(other);
+    works(restarted);
+  }
 
-  await engine.controller.stop();
-  await engine.start();
-  t.falsy(link(host, 'lo-engine'), 'the engine removed its own leftover');
-  live(daemon);
-  live(engine);
+  // The embedder's last network goes, and its shared chains and hooks with it; the daemon's stay.
+  const daemonRules = linesOf(h, DAEMON_PREFIX);
+  await removeNetwork(embedder);
+  t.deepEqual(linesOf(h, EMBEDDER_PREFIX), []);
+  t.deepEqual(linesOf(h, DAEMON_PREFIX), daemonRules);
+  works(daemon);
+
+  // And the other way round: the daemon's last network goes, the embedder's new one stays.
+  await addNetwork(t, embedder, 83);
+  const embedderRules = linesOf(h, EMBEDDER_PREFIX);
+  await removeNetwork(daemon);
+  t.deepEqual(linesOf(h, DAEMON_PREFIX), []);
+  t.deepEqual(linesOf(h, EMBEDDER_PREFIX), embedderRules);
+  works(embedder);
+  await removeNetwork(embedder);
+  t.deepEqual(linesOf(h, EMBEDDER_PREFIX), []);
 });

@@ -69,7 +69,7 @@ export function pings(from: Pick<TestNamespace, 'path'>, to: string, attempts = 
 }
 
 /** A TCP server in `where` on `port` that answers every connection with the peer's address; resolves once it listens. */
-export async function tcpEcho(t: Teardown, where: TestNamespace, port: number): Promise<void> {
+export async function tcpEcho(t: Teardown, where: Pick<TestNamespace, 'path'>, port: number): Promise<void> {
   const script = `require('net').createServer((s) => s.end(s.remoteAddress + '\\n')).listen(${port}, '0.0.0.0', () => process.stdout.write('ready\\n'))`;
   const child = spawn('nsenter', [`--net=${where.path}`, process.execPath, '-e', script], { stdio: ['ignore', 'pipe', 'ignore'] });
   t.teardown(() => child.kill('SIGKILL'));
@@ -118,7 +118,7 @@ export function enableBridgeNetfilter(t: Teardown, host: TestNamespace): void {
 }
 
 /** Connects from `from` to ip:port (bounded) and returns what the server said, or '' on failure. */
-export function tcpConnect(from: TestNamespace, ip: string, port: number): string {
+export function tcpConnect(from: Pick<TestNamespace, 'path'>, ip: string, port: number): string {
   try {
     return execFileSync('nsenter', [`--net=${from.path}`, 'timeout', '2', 'bash', '-c', `exec 3<>/dev/tcp/${ip}/${port}; cat <&3`], { encoding: 'utf8' }).trim();
   } catch {

@@ -37,12 +37,13 @@ export function cleanupSandboxDir(runDir: string): void {
   execFileSync('umount', [dir], { stdio: 'ignore' });
 }
 
-export async function startController(t: { teardown(fn: () => Promise<void> | void): void }, options: { netns: string; root?: string; runDir?: string; embedder?: boolean }): Promise<ControllerHost> {
+/** identity: run as an embedder with ownershipOf(identity)'s marks instead of the daemon's. */
+export async function startController(t: { teardown(fn: () => Promise<void> | void): void }, options: { netns: string; root?: string; runDir?: string; identity?: number }): Promise<ControllerHost> {
   const base = options.root ? undefined : fs.mkdtempSync(path.join(os.tmpdir(), 'nctl-ctl-'));
   const root = options.root ?? path.join(base!, 'root');
   const runDir = options.runDir ?? path.join(base!, 'run');
   fs.mkdirSync(root, { recursive: true });
-  const child: ChildProcess = spawn('nsenter', [`--net=${options.netns}`, process.execPath, PROCESS, root, runDir, ...(options.embedder ? ['embedder'] : [])], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const child: ChildProcess = spawn('nsenter', [`--net=${options.netns}`, process.execPath, PROCESS, root, runDir, ...(options.identity === undefined ? [] : [String(options.identity)])], { stdio: ['pipe', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
   const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));

@@ -1,20 +1,18 @@
 // A controller for tests, run inside a test host (`nsenter --net=...`): opens netctl's stack on
-// the given root and run dir (the daemon's, or with a third argument `embedder` createNetctl's,
-// with an embedder's own marks) and answers JSON lines on stdin, {id, method, args}, with
-// {id, result} or {id, error: {name, message}}. stdin closing closes the stack and exits.
+// the given root and run dir (with an embedder's marks when an identity number follows) and
+// answers JSON lines on stdin, {id, method, args}, with {id, result} or {id, error: {name,
+// message}}. stdin closing closes the stack and exits.
 // A descriptor cannot travel as JSON: createSandbox's `key: {open: PATH}` is opened here, handed
 // over as a descriptor and closed once the call returns (netctl keeps its own).
 import fs from 'node:fs';
 import readline from 'node:readline';
 import pino from 'pino';
-import path from 'node:path';
 import { openStack } from '../../src/daemon/stack';
-import { createNetctl } from '../../src/embed';
+import { ownershipOf } from '../../src/kernel/ownership';
 
 async function main(): Promise<void> {
-  const [root, runDir, mode] = process.argv.slice(2);
-  const log = pino({ level: 'silent' });
-  const stack = mode === 'embedder' ? await createNetctl({ store: path.join(root!, 'store.db'), runDir: runDir!, logger: log }) : await openStack({ root: root!, runDir: runDir!, log });
+  const [root, runDir, identity] = process.argv.slice(2);
+  const stack = await openStack({ root: root!, runDir: runDir!, log: pino({ level: 'silent' }), ...(identity === undefined ? {} : { ownership: ownershipOf(Number(identity)) }) });
   const reply = (message: unknown): void => void process.stdout.write(`${JSON.stringify(message)}\n`);
   reply({ ready: true });
   const lines = readline.createInterface({ input: process.stdin });

@@ -6,7 +6,7 @@ import type { Logger } from '../util/logger';
 import type { Controller } from '../controller';
 import { createNetctl } from '../embed';
 import type { PoolTemplate } from '../ipam';
-import { DAEMON_OWNERSHIP } from '../kernel/ownership';
+import { DAEMON_OWNERSHIP, type Ownership } from '../kernel/ownership';
 import { Launcher } from '../launcher';
 
 export interface StackOptions {
@@ -18,6 +18,8 @@ export interface StackOptions {
   /** Resolvers the embedded DNS forwards to; default: the host's /etc/resolv.conf. */
   dns?: string[];
   log: Logger;
+  /** The marks on the links, addresses and chains it makes: the daemon's when absent (tests give another controller's). */
+  ownership?: Ownership;
 }
 
 export interface Stack {
@@ -34,7 +36,7 @@ export async function openStack(options: StackOptions): Promise<Stack> {
     ...(options.localPools ? { localPools: options.localPools } : {}),
     ...(options.dns ? { dns: options.dns } : {}),
     logger: options.log,
-    ownership: DAEMON_OWNERSHIP,
+    ownership: options.ownership ?? DAEMON_OWNERSHIP,
   });
   const launcher = new Launcher({ store: netctl.store, networking: netctl.controller, log: options.log, root: options.root });
   const close = async (): Promise<void> => {

@@ -25,3 +25,13 @@ export class InvalidRuleError extends Error {
     super(`invalid ${field} ${JSON.stringify(value)}: ${rule}`);
   }
 }
+
+export class InvalidChainPrefixError extends Error {
+  override readonly name = 'InvalidChainPrefixError';
+  constructor(
+    readonly prefix: string,
+    rule: string,
+  ) {
+    super(`invalid iptables chain prefix ${JSON.stringify(prefix)}: ${rule}`);
+  }
+}

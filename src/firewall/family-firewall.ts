@@ -2,9 +2,9 @@
 // a change costs one iptables-restore whatever the table's size: reading the tables back with
 // iptables-save before every change grows with the number of networks. The kernel is asked again
 // when the cache cannot be trusted: after a refused batch (someone changed the tables behind
-// netctl's back, say rules added to NETCTL-USER, which then cannot be removed), the batch is
+// netctl's back, say rules added to its USER chain, which then cannot be removed), the batch is
 // rendered again against what is really there and retried once.
-import { networkChains } from './chains';
+import type { ChainNames } from './chains';
 import { FirewallError } from './errors';
 import type { FamilyTraits } from './family';
 import { applyBatches, type IptablesOptions, readTables, type Tables } from './iptables';
@@ -18,6 +18,7 @@ export class FamilyFirewall {
   constructor(
     readonly traits: FamilyTraits,
     private readonly options: IptablesOptions,
+    private readonly names: ChainNames,
   ) {}
 
   /** Forgets the cached state: the next change reads the tables first. */
@@ -25,16 +26,16 @@ export class FamilyFirewall {
     this.cache = undefined;
   }
 
-  /** IDs (12 hex) of the networks that have rules in this family. */
+  /** IDs (12 hex) of the networks that have rules of this prefix in this family. */
   async networks(): Promise<string[]> {
-    return networksPresent((await this.tables()).filter);
+    return networksPresent((await this.tables()).filter, this.names);
   }
 
   /** Adds or refreshes a network's rules; on failure, a network that had none is left with none. */
   async apply(rules: NetworkRules): Promise<void> {
-    const existed = (await this.tables()).filter.chains.has(networkChains(rules.id).filter);
+    const existed = (await this.tables()).filter.chains.has(this.names.network(rules.id).filter);
     try {
-      await this.change((tables) => renderApply(rules, tables.filter, tables.nat, this.traits));
+      await this.change((tables) => renderApply(rules, tables.filter, tables.nat, this.traits, this.names));
     } catch (error) {
       // The filter table commits before nat: a refused nat batch leaves the filter part in.
       if (!existed) await this.remove(rules.id).catch(() => undefined);
@@ -45,7 +46,7 @@ export class FamilyFirewall {
   async remove(networkId: string): Promise<void> {
     // Asked to remove what it does not know of: perhaps the cache is what is wrong.
     if (!(await this.networks()).includes(networkId.slice(0, 12))) this.forget();
-    await this.change((tables) => renderRemove(networkId, tables.filter, tables.nat, this.traits));
+    await this.change((tables) => renderRemove(networkId, tables.filter, tables.nat, this.traits, this.names));
   }
 
   private async tables(): Promise<Tables> {

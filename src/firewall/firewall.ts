@@ -1,7 +1,10 @@
-// The firewall of one host: each network's rules in iptables, and for dual-stack networks the
-// same rules in ip6tables; both families are changed side by side. Changes are serialised: each
-// family keeps the state of its tables between changes.
+// The firewall of one controller on a host: each network's rules in iptables, and for dual-stack
+// networks the same rules in ip6tables; both families are changed side by side. Changes are
+// serialised: each family keeps the state of its tables between changes. Every chain and hook it
+// makes carries the controller's chain prefix, and it reads, reconciles and removes only those.
+import { DAEMON_OWNERSHIP } from '../kernel/ownership';
 import { SerialQueue } from '../util/serial';
+import { chainNames } from './chains';
 import { IPV4, IPV6, familyOf, type FamilyTraits } from './family';
 import { FamilyFirewall } from './family-firewall';
 import type { IptablesOptions } from './iptables';
@@ -15,12 +18,19 @@ function rulesOf(rules: NetworkRules, traits: FamilyTraits): NetworkRules | unde
   return { ...rules, subnets, ports };
 }
 
+export interface FirewallOptions extends IptablesOptions {
+  /** The controller's Ownership.chainPrefix: the daemon's (NETCTL-) when absent. */
+  chainPrefix?: string;
+}
+
 export class Firewall {
   private readonly families: FamilyFirewall[];
   private readonly queue = new SerialQueue();
 
-  constructor(options: IptablesOptions = {}) {
-    this.families = [new FamilyFirewall(IPV4, options), new FamilyFirewall(IPV6, options)];
+  /** Throws InvalidChainPrefixError for a prefix that could not name every chain. */
+  constructor({ chainPrefix = DAEMON_OWNERSHIP.chainPrefix, ...options }: FirewallOptions = {}) {
+    const names = chainNames(chainPrefix);
+    this.families = [new FamilyFirewall(IPV4, options, names), new FamilyFirewall(IPV6, options, names)];
   }
 
   /** Adds or refreshes a network's rules; applying the same rules twice changes nothing. */
@@ -29,7 +39,7 @@ export class Firewall {
     return this.queue.run(() => this.apply(rules));
   }
 
-  /** Removes a network's rules; the last network takes netctl's shared chains with it. */
+  /** Removes a network's rules; the last network takes the prefix's shared chains with it. */
   removeNetwork(networkId: string): Promise<void> {
     return this.queue.run(async () => {
       await Promise.all(this.families.map(async (family) => ((await family.networks()).includes(networkId.slice(0, 12)) ? family.remove(networkId) : undefined)));
@@ -37,9 +47,10 @@ export class Firewall {
   }
 
   /**
-   * At daemon start: reads the tables afresh, (re)applies every network, and removes the chains
-   * of networks neither given nor kept. One network's rules failing does not stop the others:
-   * resolves with the networks whose rules could not be applied (their chains stay).
+   * At controller start: reads the tables afresh, (re)applies every network, and removes the
+   * chains of its prefix's networks neither given nor kept (other prefixes' are not looked at).
+   * One network's rules failing does not stop the others: resolves with the networks whose rules
+   * could not be applied (their chains stay).
    */
   async reconcile(networks: NetworkRules[], keep: readonly string[] = []): Promise<Array<{ networkId: string; error: Error }>> {
     return this.queue.run(async () => {

@@ -2,7 +2,7 @@
 // state. Shared chains only ever get or lose the lines of the network at hand; a network's own
 // chains are declared in every batch, which with --noflush flushes and refills them, so applying
 // twice changes nothing.
-import { DNAT, FORWARD, ISOLATION_1, ISOLATION_2, networkChains, POSTROUTING, PREFIX, USER } from './chains';
+import type { ChainNames } from './chains';
 import type { FamilyTraits } from './family';
 import type { NetworkRules, PublishedPort } from './spec';
 import { chainRules, type TableState } from './state';
@@ -62,7 +62,8 @@ class BatchBuilder {
   }
 }
 
-const outputHook = (traits: FamilyTraits): string => `OUTPUT ${traits.unreachableLoopback ? `! -d ${traits.unreachableLoopback} ` : ''}-m addrtype --dst-type LOCAL -j ${DNAT}`;
+const outputHook = (names: ChainNames, traits: FamilyTraits): string => `OUTPUT ${traits.unreachableLoopback ? `! -d ${traits.unreachableLoopback} ` : ''}-m addrtype --dst-type LOCAL -j ${names.dnat}`;
+const preroutingHook = (names: ChainNames): string => `PREROUTING -m addrtype --dst-type LOCAL -j ${names.dnat}`;
 
 const portMatch = (p: PublishedPort, port: number): string => `-p ${p.protocol} -m ${p.protocol} --dport ${port}`;
 
@@ -105,58 +106,60 @@ function masqueradeRules(rules: NetworkRules, traits: FamilyTraits): string[] {
 }
 
 /** The rules of one family: `rules` already holds only that family's subnets and ports. */
-export function renderApply(rules: NetworkRules, filter: TableState, nat: TableState, traits: FamilyTraits): Batches {
-  const chains = networkChains(rules.id);
+export function renderApply(rules: NetworkRules, filter: TableState, nat: TableState, traits: FamilyTraits, names: ChainNames): Batches {
+  const chains = names.network(rules.id);
   const br = rules.bridge;
-  const f = new BatchBuilder(filter).chain(USER).chain(FORWARD).chain(ISOLATION_1).chain(ISOLATION_2);
-  f.insert('FORWARD', 1, `-j ${USER}`).insert('FORWARD', 2, `-j ${FORWARD}`).insert(FORWARD, 1, `-j ${ISOLATION_1}`);
+  const { user, forward, isolation1, isolation2 } = names;
+  const f = new BatchBuilder(filter).chain(user).chain(forward).chain(isolation1).chain(isolation2);
+  f.insert('FORWARD', 1, `-j ${user}`).insert('FORWARD', 2, `-j ${forward}`).insert(forward, 1, `-j ${isolation1}`);
   f.fresh(chains.filter);
   for (const rule of filterRules(rules, traits)) f.lines.push(`-A ${chains.filter} ${rule}`);
-  f.append(`${FORWARD} -o ${br} -j ${chains.filter}`).append(`${FORWARD} -i ${br} -j ${chains.filter}`);
-  f.append(`${ISOLATION_1} -i ${br} ! -o ${br} -j ${ISOLATION_2}`).append(`${ISOLATION_2} -o ${br} -j DROP`);
+  f.append(`${forward} -o ${br} -j ${chains.filter}`).append(`${forward} -i ${br} -j ${chains.filter}`);
+  f.append(`${isolation1} -i ${br} ! -o ${br} -j ${isolation2}`).append(`${isolation2} -o ${br} -j DROP`);
 
-  const n = new BatchBuilder(nat).chain(DNAT).chain(POSTROUTING);
-  n.append(`PREROUTING -m addrtype --dst-type LOCAL -j ${DNAT}`).append(outputHook(traits)).append(`POSTROUTING -j ${POSTROUTING}`);
+  const n = new BatchBuilder(nat).chain(names.dnat).chain(names.postrouting);
+  n.append(preroutingHook(names)).append(outputHook(names, traits)).append(`POSTROUTING -j ${names.postrouting}`);
   n.fresh(chains.dnat).fresh(chains.masquerade);
   for (const rule of dnatRules(rules, traits)) n.lines.push(`-A ${chains.dnat} ${rule}`);
   for (const rule of masqueradeRules(rules, traits)) n.lines.push(`-A ${chains.masquerade} ${rule}`);
-  n.append(`${DNAT} -j ${chains.dnat}`).append(`${POSTROUTING} -j ${chains.masquerade}`);
+  n.append(`${names.dnat} -j ${chains.dnat}`).append(`${names.postrouting} -j ${chains.masquerade}`);
   return { filter: f.lines, nat: n.lines };
 }
 
-/** The bridge of a network as its hook line in NETCTL-FORWARD names it, if present. */
-export function bridgeOf(networkId: string, filter: TableState): string | undefined {
-  const hook = chainRules(filter, FORWARD).find((r) => r.endsWith(` -j ${networkChains(networkId).filter}`) && r.startsWith('-o '));
+/** The bridge of a network as its hook line in the forward chain names it, if present. */
+export function bridgeOf(networkId: string, filter: TableState, names: ChainNames): string | undefined {
+  const hook = chainRules(filter, names.forward).find((r) => r.endsWith(` -j ${names.network(networkId).filter}`) && r.startsWith('-o '));
   return hook?.split(' ')[1];
 }
 
-/** IDs (12 hex) of the networks whose chains are in the filter table. */
-export function networksPresent(filter: TableState): string[] {
-  return [...filter.chains].filter((c) => c.startsWith(`${PREFIX}N-`)).map((c) => c.slice(`${PREFIX}N-`.length));
+/** IDs (12 hex) of the networks whose chains of this prefix are in the filter table. */
+export function networksPresent(filter: TableState, names: ChainNames): string[] {
+  return [...filter.chains].flatMap((chain) => names.networkOf(chain) ?? []);
 }
 
-/** Removes a network's lines and chains; the last network also takes netctl's shared chains with it. */
-export function renderRemove(networkId: string, filter: TableState, nat: TableState, traits: FamilyTraits): Batches {
-  const chains = networkChains(networkId);
-  const br = bridgeOf(networkId, filter);
+/** Removes a network's lines and chains; the last network of the prefix also takes its shared chains with it. */
+export function renderRemove(networkId: string, filter: TableState, nat: TableState, traits: FamilyTraits, names: ChainNames): Batches {
+  const chains = names.network(networkId);
+  const br = bridgeOf(networkId, filter, names);
+  const { user, forward, isolation1, isolation2 } = names;
   const f = new BatchBuilder(filter);
-  f.delete(`${FORWARD} -o ${br} -j ${chains.filter}`).delete(`${FORWARD} -i ${br} -j ${chains.filter}`);
-  f.delete(`${ISOLATION_1} -i ${br} ! -o ${br} -j ${ISOLATION_2}`).delete(`${ISOLATION_2} -o ${br} -j DROP`);
+  f.delete(`${forward} -o ${br} -j ${chains.filter}`).delete(`${forward} -i ${br} -j ${chains.filter}`);
+  f.delete(`${isolation1} -i ${br} ! -o ${br} -j ${isolation2}`).delete(`${isolation2} -o ${br} -j DROP`);
   f.drop(chains.filter);
   const n = new BatchBuilder(nat);
-  n.delete(`${DNAT} -j ${chains.dnat}`).delete(`${POSTROUTING} -j ${chains.masquerade}`);
+  n.delete(`${names.dnat} -j ${chains.dnat}`).delete(`${names.postrouting} -j ${chains.masquerade}`);
   n.drop(chains.dnat).drop(chains.masquerade);
 
-  const others = networksPresent(filter).filter((id) => id !== networkId.slice(0, 12));
+  const others = networksPresent(filter, names).filter((id) => id !== networkId.slice(0, 12));
   if (others.length === 0) {
-    f.delete(`FORWARD -j ${FORWARD}`).delete(`${FORWARD} -j ${ISOLATION_1}`);
-    f.drop(FORWARD).drop(ISOLATION_1).drop(ISOLATION_2);
+    f.delete(`FORWARD -j ${forward}`).delete(`${forward} -j ${isolation1}`);
+    f.drop(forward).drop(isolation1).drop(isolation2);
     // The admin's chain goes only while empty: rules someone put there are theirs to keep. Should
     // the state be stale, the kernel refuses to remove a chain with rules and the batch is redone
     // with the tables read afresh.
-    if (chainRules(filter, USER).length === 0) f.delete(`FORWARD -j ${USER}`).dropIfEmpty(USER);
-    n.delete(`PREROUTING -m addrtype --dst-type LOCAL -j ${DNAT}`).delete(outputHook(traits)).delete(`POSTROUTING -j ${POSTROUTING}`);
-    n.drop(DNAT).drop(POSTROUTING);
+    if (chainRules(filter, user).length === 0) f.delete(`FORWARD -j ${user}`).dropIfEmpty(user);
+    n.delete(preroutingHook(names)).delete(outputHook(names, traits)).delete(`POSTROUTING -j ${names.postrouting}`);
+    n.drop(names.dnat).drop(names.postrouting);
   }
   return { filter: f.lines, nat: n.lines };
 }

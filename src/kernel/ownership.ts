@@ -33,8 +33,8 @@ export const madeBy = (link: Link, ownership: Ownership): boolean => link.group 
 export const NETCTL_GROUP_FAMILY = 0x6e63;
 
 /**
- * A link an earlier daemon marked by its alias alone. Links made since carry a controller's group
- * as well as the alias, so one in the netctl family is never taken for the daemon's by alias.
+ * A link earlier versions of the daemon marked by its alias alone: the daemon's, unless a
+ * controller's group marks it (every controller still sets those aliases on what it makes).
  */
-export const markedByEarlierDaemon = (link: Link, ownership: Ownership, alias: (value: string) => boolean): boolean =>
-  ownership.legacyMarks && link.group >>> 16 !== NETCTL_GROUP_FAMILY && link.alias !== undefined && alias(link.alias);
+export const legacyMarked = (link: Link, ownership: Ownership, matches: (alias: string) => boolean): boolean =>
+  ownership.legacyMarks && link.group >>> 16 !== NETCTL_GROUP_FAMILY && link.alias !== undefined && matches(link.alias);

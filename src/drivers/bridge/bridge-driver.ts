@@ -14,7 +14,7 @@ import { ensureSysctl } from '../../kernel/sysctl';
 import type { Link, NetlinkHandle } from '../../netlink';
 import { Rollback } from '../../util/rollback';
 import { gatewaysFor } from '../gateways';
-import { DAEMON_OWNERSHIP, madeBy, markedByEarlierDaemon, NETCTL_GROUP_FAMILY, type Ownership } from '../../kernel/ownership';
+import { DAEMON_OWNERSHIP, madeBy, legacyMarked, NETCTL_GROUP_FAMILY, type Ownership } from '../../kernel/ownership';
 import { findLink, unlessGone } from '../links';
 import { crashPoint } from '../../util/crash-point';
 import { type Capability, type Driver, type EndpointProposal, type EndpointSpec, InvalidOptionError, type JoinInfo, type JoinTarget, type NetworkSpec, type PortMapping, type RestoreResult } from '../driver';
@@ -60,7 +60,7 @@ export class BridgeDriver implements Driver {
 
   /** A bridge this controller made: its link group, or the alias of earlier daemons. */
   private isOurs(bridge: Link): boolean {
-    return madeBy(bridge, this.ownership) || markedByEarlierDaemon(bridge, this.ownership, (alias) => alias.startsWith(ALIAS_PREFIX));
+    return madeBy(bridge, this.ownership) || legacyMarked(bridge, this.ownership, (alias) => alias.startsWith(ALIAS_PREFIX));
   }
 
   validateOptions(options: Readonly<Record<string, string>>): void {
@@ -290,7 +290,7 @@ export class BridgeDriver implements Driver {
     for (const link of links) {
       if (link.kind !== 'veth' || wanted.has(link.name)) continue;
       const onOurBridge = link.masterIndex !== undefined && ours.has(link.masterIndex);
-      const markedOurs = (madeBy(link, this.ownership) && HOST_VETH.test(link.name)) || markedByEarlierDaemon(link, this.ownership, (alias) => alias.startsWith(ENDPOINT_ALIAS_PREFIX));
+      const markedOurs = (madeBy(link, this.ownership) && HOST_VETH.test(link.name)) || legacyMarked(link, this.ownership, (alias) => alias.startsWith(ENDPOINT_ALIAS_PREFIX));
       if (!onOurBridge && !markedOurs) continue;
       log.warn({ link: link.name }, 'veth of no endpoint (left by a crash): removing it');
       await netlink.linkDel(link.index).catch(unlessGone);

@@ -5,7 +5,7 @@
 // otherwise.
 import type { Link, NetlinkHandle } from '../../netlink';
 import { InvalidOptionError, MissingKernelFeatureError, type NetworkSpec } from '../driver';
-import { DAEMON_OWNERSHIP, madeBy, markedByEarlierDaemon, type Ownership } from '../../kernel/ownership';
+import { DAEMON_OWNERSHIP, madeBy, legacyMarked, type Ownership } from '../../kernel/ownership';
 import { findLink, unlessGone } from '../links';
 import { crashPoint } from '../../util/crash-point';
 import type { MacvlanOptions } from './options';
@@ -18,7 +18,7 @@ export const OWNED_PARENT_ALIAS = 'netctl-macvlan-parent';
  * its own parents (a dummy, or a veth pair); for the daemon also the alias earlier versions set.
  */
 export const isOwnedParent = (link: Link, ownership: Ownership = DAEMON_OWNERSHIP): boolean =>
-  (madeBy(link, ownership) && (link.kind === 'vlan' || /^d[mp]-[0-9a-f]{12}$/.test(link.name))) || markedByEarlierDaemon(link, ownership, (alias) => alias === OWNED_PARENT_ALIAS);
+  (madeBy(link, ownership) && (link.kind === 'vlan' || /^d[mp]-[0-9a-f]{12}$/.test(link.name))) || legacyMarked(link, ownership, (alias) => alias === OWNED_PARENT_ALIAS);
 
 export type ParentPlan =
   /** `badVlan`: what is wrong with the name read as IFACE.VID, should no interface have it. */
