@@ -28,5 +28,5 @@ export function runner(command: string[], env: NodeJS.ProcessEnv = {}, timeoutMs
     });
 }
 
-/** netctl's CLI against the daemon listening on `socketPath`. */
-export const netctlCli = (socketPath: string): Runner => runner([process.execPath, NETCTL_CLI, '-H', `unix://${socketPath}`]);
+/** netctl's CLI (this checkout's, or `cli`: another's main.js) against the daemon listening on `socketPath`. */
+export const netctlCli = (socketPath: string, cli = NETCTL_CLI): Runner => runner([process.execPath, cli, '-H', `unix://${socketPath}`]);

@@ -61,6 +61,8 @@ export interface StartOptions {
   runDir?: string;
   /** Added to the daemon's environment (e.g. NETCTL_TEST_CRASH_AT). */
   env?: Record<string, string>;
+  /** The CLI to run (another checkout's dist/src/cli/main.js, e.g. a release's); this one's by default. */
+  cli?: string;
 }
 
 export async function startDaemon(t: { teardown(fn: () => Promise<void> | void): void }, options: StartOptions): Promise<TestDaemon> {
@@ -69,7 +71,7 @@ export async function startDaemon(t: { teardown(fn: () => Promise<void> | void):
   const runDir = options.runDir ?? path.join(base!, 'run');
   const socketPath = path.join(runDir, 'netctl.sock');
   const [command, ...prefixArgs] = [...(options.prefix ?? []), 'nsenter'];
-  const child = spawn(command!, [...prefixArgs, `--net=${options.netns}`, process.execPath, CLI, 'daemon', '--root', root, '--exec-root', runDir, '-H', `unix://${socketPath}`, ...(options.args ?? [])], {
+  const child = spawn(command!, [...prefixArgs, `--net=${options.netns}`, process.execPath, options.cli ?? CLI, 'daemon', '--root', root, '--exec-root', runDir, '-H', `unix://${socketPath}`, ...(options.args ?? [])], {
     stdio: ['ignore', 'ignore', 'pipe'],
     ...(options.env ? { env: { ...process.env, ...options.env } } : {}),
   });
