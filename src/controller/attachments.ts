@@ -17,7 +17,7 @@ import type { Store } from '../store/types';
 import { crashPoint } from '../util/crash-point';
 import { Rollback } from '../util/rollback';
 import { SerialQueue } from '../util/serial';
-import { allocateAddress, reconcileAddresses } from './endpoint-addresses';
+import { acceptProposal, allocateAddress, reconcileAddresses } from './endpoint-addresses';
 import { byConnectOrder, EndpointIndex } from './endpoint-index';
 import { type EndpointRecord, endpointSpecOf, type SandboxRecord } from './endpoint-record';
 import type { DnsRegistry } from './dns-registry';
@@ -362,7 +362,8 @@ export class Attachments {
         networkId: network.id,
         sandboxId,
         ifname: '',
-        mac: '',
+        // Empty until the driver's proposal or the default fills it: the driver sees what was asked.
+        mac: request.mac?.toLowerCase() ?? '',
         aliases: [...(request.aliases ?? [])],
         created: new Date().toISOString(),
       };
@@ -381,10 +382,8 @@ export class Attachments {
         crashPoint('connect:addresses-allocated');
         const proposal = await driver.createEndpoint(specOf(network), this.endpointSpec(endpoint));
         rollback.push(`deleting the endpoint of driver ${driver.type}`, () => driver.deleteEndpoint(specOf(network), this.endpointSpec(endpoint)));
-        // libnetwork's rule: what the IPAM gave stays; a driver fills only what is left empty.
-        if (proposal.ipv4 !== undefined && endpoint.ipv4 === undefined) endpoint.ipv4 = { poolId: '', address: proposal.ipv4 };
-        if (proposal.ipv6 !== undefined && endpoint.ipv6 === undefined) endpoint.ipv6 = { poolId: '', address: proposal.ipv6 };
-        endpoint.mac = request.mac?.toLowerCase() ?? proposal.mac?.toLowerCase() ?? macFor(endpoint.ipv4?.address);
+        acceptProposal(endpoint, proposal, driver.type);
+        if (endpoint.mac === '') endpoint.mac = macFor(endpoint.ipv4?.address);
         const sandbox = this.opening(sandboxId);
         await this.plumb(endpoint, sandbox, rollback, request.mac !== undefined);
         crashPoint('connect:configured');
@@ -487,7 +486,7 @@ export class Attachments {
       this.deps.log.warn({ err: error, endpoint: endpoint.id, network: network.id }, `the driver could not ${what} an endpoint of a failed network`);
     };
     const driver = (): Driver => this.deps.driverOf(network);
-    if (endpoint.ports?.length) await Promise.resolve().then(() => driver().revokeExternalConnectivity(spec, this.endpointSpec(endpoint))).catch(tolerate('withdraw the ports of'));
+    if (endpoint.ports) await Promise.resolve().then(() => driver().revokeExternalConnectivity(spec, this.endpointSpec(endpoint))).catch(tolerate('withdraw the ports of'));
     await Promise.resolve().then(() => driver().leave(spec, this.endpointSpec(endpoint))).catch(tolerate('take away the interface of'));
     crashPoint('disconnect:left');
     if (endpoint.tableEntries?.length) await this.deps.tables?.withdraw(network.id, tableEntries(endpoint.tableEntries));

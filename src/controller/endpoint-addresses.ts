@@ -1,11 +1,13 @@
-// An endpoint's addresses: asked of its network's IPAM driver, and after a crash made to agree
-// with what that driver holds.
+// An endpoint's addresses: asked of its network's IPAM driver, completed by what its driver
+// proposes, and after a crash made to agree with what the IPAM driver holds.
 import type { Logger } from '../util/logger';
+import type { EndpointProposal } from '../drivers/driver';
 import { addressOf, InvalidAddressError, ipToBigInt, parsePrefix, prefixContains } from '../ip/address';
 import { LOCAL_SPACE, type IpamDriver } from '../ipam';
 import type { Rollback } from '../util/rollback';
 import type { EndpointAddress, EndpointRecord } from './endpoint-record';
-import { InvalidParameterError } from './errors';
+import { DriverContractError, ForbiddenError, InvalidParameterError } from './errors';
+import { MAC } from './mac';
 import type { NetworkRecord, PoolAllocation } from './network-record';
 
 /**
@@ -31,6 +33,55 @@ export async function allocateAddress(ipam: IpamDriver, network: NetworkRecord, 
     }
   }
   throw lastError;
+}
+
+const FAMILIES = [
+  { field: 'ipv4', label: 'IPv4', version: 4, example: '10.0.0.5/24' },
+  { field: 'ipv6', label: 'IPv6', version: 6, example: 'fd00::5/64' },
+] as const;
+
+/** An interface address in CIDR form ("10.0.0.5/24"), or undefined when `text` is none of that family. */
+function interfaceAddress(text: string, version: 4 | 6): { address: bigint; length: number } | undefined {
+  try {
+    const { version: actual, length } = parsePrefix(text, true);
+    return actual === version ? { address: ipToBigInt(addressOf(text)).value, length } : undefined;
+  } catch (error) {
+    if (error instanceof InvalidAddressError) return undefined;
+    throw error;
+  }
+}
+
+/**
+ * Takes what the driver proposed at createEndpoint where the endpoint is still empty: an address
+ * the IPAM did not give, a MAC the request did not ask for. Proposing something else than what is
+ * there is refused, as libnetwork refuses it; a malformed proposal is the driver's error. A
+ * refused proposal changes nothing.
+ */
+export function acceptProposal(endpoint: EndpointRecord, proposal: EndpointProposal, driver: string): void {
+  const malformed = (what: string, value: string, rule: string): DriverContractError => new DriverContractError(`driver "${driver}" proposed "${value}" as the endpoint's ${what}: ${rule}`);
+  const accepted: Partial<Record<'ipv4' | 'ipv6', EndpointAddress>> = {};
+  for (const { field, label, version, example } of FAMILIES) {
+    const proposed = proposal[field];
+    if (proposed === undefined) continue;
+    const parsed = interfaceAddress(proposed, version);
+    if (!parsed) throw malformed(`${label} address`, proposed, `give an ${label} address in CIDR form, such as ${example}`);
+    const held = endpoint[field];
+    if (!held) {
+      accepted[field] = { poolId: '', address: proposed };
+      continue;
+    }
+    const current = interfaceAddress(held.address, version);
+    if (current?.address !== parsed.address || current.length !== parsed.length) {
+      throw new ForbiddenError(`driver "${driver}" proposed the ${label} address ${proposed} for an endpoint that has ${held.address} from the IPAM: a driver may only fill what the IPAM left empty`);
+    }
+  }
+  const mac = proposal.mac?.toLowerCase();
+  if (mac !== undefined && !MAC.test(mac)) throw malformed('MAC address', proposal.mac!, 'give six hex pairs like 02:42:ac:11:00:02');
+  if (mac !== undefined && endpoint.mac !== '' && endpoint.mac !== mac) {
+    throw new ForbiddenError(`driver "${driver}" proposed the MAC address ${mac} for an endpoint that has ${endpoint.mac} from the request: a driver may only fill what the request left empty`);
+  }
+  Object.assign(endpoint, accepted);
+  if (mac !== undefined) endpoint.mac = mac;
 }
 
 function contains(allocation: PoolAllocation, ip: string): boolean {

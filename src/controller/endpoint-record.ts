@@ -46,7 +46,7 @@ export interface EndpointRecord {
   gateway6?: string;
   /** The driver said this endpoint never carries the sandbox's default route. */
   noGatewayService?: boolean;
-  /** Ports published through this endpoint, host ports resolved. */
+  /** Ports published through this endpoint, host ports resolved; empty when its driver gave no details. */
   ports?: PortMapping[];
   /** What its join published in the cluster's tables, withdrawn when it leaves. */
   tableEntries?: StoredTableEntry[];

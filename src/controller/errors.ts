@@ -22,3 +22,8 @@ export class ConflictError extends ControllerError {
 export class ForbiddenError extends ControllerError {
   override readonly name = 'ForbiddenError';
 }
+
+/** 500: a driver answered against its contract (a malformed proposal, say); the driver is at fault, not the request. */
+export class DriverContractError extends ControllerError {
+  override readonly name = 'DriverContractError';
+}

@@ -16,20 +16,34 @@ export interface PortPublishingDeps {
 /** The endpoint that publishes a sandbox's ports: the one carrying its IPv4 default route, else the first connected. */
 export const portCarrier = (endpoints: readonly EndpointRecord[]): EndpointRecord | undefined => defaultRouteCarrier(endpoints, 'ipv4') ?? endpoints[0];
 
-/** Publishes `ports` through `endpoint`, replacing what it published; resolves with them as published. */
+/**
+ * Publishes `ports` through `endpoint`, replacing what it published; resolves with them as
+ * published. The record keeps them even when the driver resolved none (a driver without port
+ * details): what it programmed must still be revoked.
+ */
 export async function programPorts(deps: PortPublishingDeps, endpoint: EndpointRecord, ports: readonly PortMapping[]): Promise<PortMapping[]> {
   const network = deps.networkOf(endpoint);
-  const resolved = await deps.driverOf(network).programExternalConnectivity(specOf(network), deps.endpointSpec(endpoint), ports);
+  const driver = deps.driverOf(network);
+  const resolved = await driver.programExternalConnectivity(specOf(network), deps.endpointSpec(endpoint), ports);
   crashPoint('publish:rules-applied');
-  if (resolved.length > 0) endpoint.ports = resolved;
-  else delete endpoint.ports;
-  await deps.save(endpoint);
+  endpoint.ports = resolved;
+  try {
+    await deps.save(endpoint);
+  } catch (error) {
+    // The store has the endpoint without these ports, so the kernel must not keep them; if the
+    // revoke fails too, the record in memory keeps them for the disconnect to revoke.
+    await driver.revokeExternalConnectivity(specOf(network), deps.endpointSpec(endpoint)).then(
+      () => delete endpoint.ports,
+      () => undefined,
+    );
+    throw error;
+  }
   return resolved;
 }
 
 /** Withdraws what `endpoint` published, if anything. */
 export async function revokePorts(deps: PortPublishingDeps, endpoint: EndpointRecord): Promise<void> {
-  if (!endpoint.ports?.length) return;
+  if (!endpoint.ports) return;
   const network = deps.networkOf(endpoint);
   await deps.driverOf(network).revokeExternalConnectivity(specOf(network), deps.endpointSpec(endpoint));
   crashPoint('publish:rules-applied');
