@@ -17,7 +17,7 @@ import { type DriverMethod, ScriptedDriver, ScriptedFailure, type ScriptedDriver
 import { pings } from '../firewall/topology';
 import { cleanupSandboxDir, RemoteError, startController } from '../helpers/controller-host';
 import { createTestNamespace, type TestNamespace } from '../helpers/netns';
-import { type ExtraJoinInfo, hostPeer, macvlanHandOver, vethHandOver, vethInSandbox } from '../helpers/scripted-interfaces';
+import { type ExtraJoinInfo, handedOver, hostPeer, macvlanHandOver, vethHandOver, vethInSandbox } from '../helpers/scripted-interfaces';
 
 interface IpLink {
   ifname: string;
@@ -151,12 +151,39 @@ test('an interface handed over by name is moved into the sandbox and named the p
   host.ns.run('ip', 'addr', 'add', '10.83.0.1/24', 'dev', hostPeer(ea));
   t.true(pings({ path: sandbox.key }, '10.83.0.1'));
 
+  // As libnetwork does, the core gives a handed-over interface back under its old name before the
+  // leave, so its driver finds it where it made it (a plugin's macvlan, say).
+  const backAtLeave: boolean[] = [];
+  const leave = driver.script.leave;
+  driver.script.leave = async (n, e) => {
+    backAtLeave.push(hostLinks(host.ns).includes(handedOver(e)));
+    await leave(n, e);
+  };
   await controller.disconnect('a', sandbox.id);
   t.deepEqual(namesIn(sandbox.key), ['lo', 'wan1']);
   const again = await controller.connect('a', sandbox.id);
   t.is(again.ifname, 'wan0', 'the lowest free index again');
   await controller.deleteSandbox(sandbox.id);
+  t.deepEqual(backAtLeave, [true, true, true], 'back in the test host at each leave: one disconnect, two in the sandbox removal');
   t.deepEqual(hostLinks(host.ns), ['lo']);
+});
+
+test('an endpoint handed over again after a restart keeps its interface name while it is free', async (t) => {
+  const host = await testHost(t);
+  const first = await host.open([scripted(vethHandOver(host.netlink, 'wan'))]);
+  await first.controller.create({ name: 'a', driver: 'scripted', ipam: { config: [{ subnet: '10.83.0.0/24' }] } });
+  await first.controller.create({ name: 'b', driver: 'scripted', ipam: { config: [{ subnet: '10.84.0.0/24' }] } });
+  const sandbox = await first.controller.createSandbox();
+  await first.controller.connect('a', sandbox.id);
+  const eb = await first.controller.connect('b', sandbox.id);
+  await first.controller.disconnect('a', sandbox.id);
+  await first.close();
+  // As after a crash that took the interface: the driver's restore asks for the endpoint again.
+  host.ns.run('ip', 'link', 'del', hostPeer(eb));
+  const driver = scripted(vethHandOver(host.netlink, 'wan'));
+  driver.script.restore = () => ({ rejoin: [eb.id], failed: [] });
+  await host.open([driver], { store: first.store });
+  t.deepEqual(namesIn(sandbox.key), ['lo', 'wan1'], 'wan1 again, not the lowest free wan0');
 });
 
 test('static routes from the join are installed in the sandbox through the interface', async (t) => {

@@ -437,16 +437,21 @@ export class Attachments {
     const others = this.ofSandbox(endpoint.sandboxId).filter((e) => e !== endpoint);
     const used = new Set(others.map((e) => e.ifname));
     // An endpoint joining again (after a restart) keeps its name while it is free.
-    const prefix = driver.interfacePrefix(spec);
-    if (!endpoint.ifname.startsWith(prefix) || used.has(endpoint.ifname)) endpoint.ifname = nextInterfaceName(prefix, used);
+    const previous = endpoint.ifname;
+    const keepOr = (prefix: string): string => (previous.startsWith(prefix) && !used.has(previous) ? previous : nextInterfaceName(prefix, used));
+    endpoint.ifname = keepOr(driver.interfacePrefix(spec));
     const info: JoinInfo = await driver.join(spec, this.endpointSpec(endpoint), { sandboxKey: sandbox.key, sandboxFd: sandbox.descriptor(), ifname: endpoint.ifname, preferredIndex: preferredIndex(endpoint.ifname) });
     rollback.push(`leaving network ${network.name}`, () => driver.leave(spec, this.endpointSpec(endpoint)));
     crashPoint('connect:joined');
     let link: LinkRef | undefined;
+    delete endpoint.handedOver;
     if (info.interface && 'srcName' in info.interface) {
-      endpoint.ifname = nextInterfaceName(info.interface.dstPrefix, used);
-      link = await sandbox.adoptInterface(this.deps.netlink, info.interface.srcName, endpoint.ifname, endpoint.mac);
-      rollback.push(`removing interface ${endpoint.ifname} from the sandbox`, () => sandbox.removeInterface(endpoint.ifname));
+      const { srcName } = info.interface;
+      endpoint.ifname = keepOr(info.interface.dstPrefix);
+      // Pushed first: a move that succeeds and a MAC change that fails still leave it in the sandbox.
+      rollback.push(`giving interface ${endpoint.ifname} back as ${srcName}`, () => sandbox.returnInterface(endpoint.ifname, this.hostNamespace(), srcName));
+      link = await sandbox.adoptInterface(this.deps.netlink, srcName, endpoint.ifname, endpoint.mac);
+      endpoint.handedOver = srcName;
     } else if (info.interface) {
       link = info.interface.index ?? endpoint.ifname;
     }
@@ -487,6 +492,12 @@ export class Attachments {
     };
     const driver = (): Driver => this.deps.driverOf(network);
     if (endpoint.ports) await Promise.resolve().then(() => driver().revokeExternalConnectivity(spec, this.endpointSpec(endpoint))).catch(tolerate('withdraw the ports of'));
+    const handedOver = endpoint.handedOver;
+    if (handedOver) {
+      await Promise.resolve()
+        .then(() => (sandbox ?? this.opening(endpoint.sandboxId)).returnInterface(endpoint.ifname, this.hostNamespace(), handedOver))
+        .catch((error: unknown) => this.deps.log.warn({ err: error, endpoint: endpoint.id }, 'could not give the interface back to its driver'));
+    }
     await Promise.resolve().then(() => driver().leave(spec, this.endpointSpec(endpoint))).catch(tolerate('take away the interface of'));
     crashPoint('disconnect:left');
     if (endpoint.tableEntries?.length) await this.deps.tables?.withdraw(network.id, tableEntries(endpoint.tableEntries));
@@ -515,6 +526,11 @@ export class Attachments {
         this.deps.log.warn({ err: error, endpoint: endpoint.id, address: held.address }, 'could not release an endpoint address');
       });
     }
+  }
+
+  /** Where interfaces handed over came from: the namespace of the controller's netlink handle. */
+  private hostNamespace(): string {
+    return this.deps.netlink.netns ?? '/proc/self/ns/net';
   }
 
   private serially<T>(sandboxId: string, work: () => Promise<T>): Promise<T> {

@@ -37,6 +37,8 @@ export interface EndpointRecord {
   sandboxId: string;
   /** ethN inside the sandbox. */
   ifname: string;
+  /** The name its driver handed the interface over as: it goes back under it before the leave. */
+  handedOver?: string;
   mac: string;
   ipv4?: EndpointAddress;
   ipv6?: EndpointAddress;

@@ -5,7 +5,7 @@
 // So is a descriptor of the namespace, which drivers hand the kernel to create links in it.
 import fs from 'node:fs';
 import { createNamespace, deleteNamespace, sameNamespace } from '../native/netns';
-import { type LinkRef, NetlinkHandle, type RouteSpec } from '../netlink';
+import { type LinkRef, type NamespaceRef, NetlinkHandle, type RouteSpec } from '../netlink';
 
 export type Family = 'ipv4' | 'ipv6';
 
@@ -106,9 +106,12 @@ export class Sandbox {
     return index;
   }
 
-  /** Removes an interface of the sandbox (one a failed connect had put there). */
-  async removeInterface(link: LinkRef): Promise<void> {
-    await this.handle().linkDel(link).catch((error: unknown) => (isGone(error) ? undefined : Promise.reject(error)));
+  /**
+   * Moves an interface handed over back to the namespace `to` under its old name, as libnetwork
+   * does, so that its driver can delete it there; one already gone is no error.
+   */
+  async returnInterface(link: LinkRef, to: NamespaceRef, name: string): Promise<void> {
+    await this.handle().linkSetNetns(link, to, name).catch((error: unknown) => (isGone(error) ? undefined : Promise.reject(error)));
   }
 
   /** Points the default route of each family given at its gateway, replacing the one there was. */
