@@ -35,10 +35,10 @@ export class BroadcastQueue {
   }
 
   /**
-   * Takes broadcasts whose sizes (each plus `overhead`) fit in `budget` bytes, fewest-sent first,
+   * Takes up to `maxCount` broadcasts whose sizes (each plus `overhead`) fit in `budget` bytes, fewest-sent first,
    * and counts them as sent once more; those at the limit leave the queue.
    */
-  take(overhead: number, budget: number): Buffer[] {
+  take(overhead: number, budget: number, maxCount = Infinity): Buffer[] {
     const limit = retransmitLimit(this.multiplier, this.clusterSize());
     // Stable sort: among equals, older first.
     const ordered = [...this.items].sort((a, b) => a.transmits - b.transmits);
@@ -46,6 +46,7 @@ export class BroadcastQueue {
     let used = 0;
     for (const item of ordered) {
       const size = item.payload.length + overhead;
+      if (taken.length >= maxCount) break;
       if (used + size > budget) continue;
       used += size;
       taken.push(item.payload);

@@ -232,8 +232,8 @@ function decodeBody(type: MessageType, r: Reader, compoundAllowed: boolean): Mes
     case 'push-pull': {
       const join = r.bool('join flag');
       const count = r.u32('node count');
-      // Each node takes at least 12 bytes: a count beyond that is a lie, refused before looping.
-      if (count * 12 > r.remaining()) throw new CodecError('truncated', `node count ${count} exceeds the bytes that follow`);
+      // Each node takes at least 11 bytes: a count beyond that is a lie, refused before looping.
+      if (count * 11 > r.remaining()) throw new CodecError('truncated', `node count ${count} exceeds the bytes that follow`);
       const nodes: PushNodeState[] = [];
       for (let i = 0; i < count; i++) {
         const name = r.str('node');
