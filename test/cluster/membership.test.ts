@@ -1,0 +1,160 @@
+// SWIM membership on a simulated network (virtual time, seeded): convergence, failure detection
+// within its bound, no false deaths from one bad link, refutation, graceful leave.
+import test from 'ava';
+import { encode } from '../../src/cluster/codec';
+import { JoinError } from '../../src/cluster/membership';
+import { Simulation } from './simulation';
+
+// Defaults: 1 s probes, suspicion 4 × max(1, log10 n) s, stretched up to 6× without confirmations.
+const PROBE_MS = 1000;
+
+test('3 members converge, each seeing the two others join once', async (t) => {
+  const sim = new Simulation(3);
+  t.teardown(() => sim.shutdown());
+  await sim.start(3);
+  t.not(await sim.runUntil(() => sim.converged(), 5_000), undefined);
+  for (const node of sim.nodes) {
+    const joined = node.events.filter((e) => e.type === 'join').map((e) => e.node.name);
+    t.deepEqual(joined.sort(), sim.nodes.filter((n) => n !== node).map((n) => n.member.name).sort());
+  }
+});
+
+test('20 members joining through one seed converge by gossip and push-pull', async (t) => {
+  const sim = new Simulation(20);
+  t.teardown(() => sim.shutdown());
+  await sim.start(20);
+  const took = await sim.runUntil(() => sim.converged(), 30_000);
+  t.not(took, undefined, 'all 20 see all 20 alive within 30 s');
+  t.true(sim.nodes.every((n) => n.member.members().length === 20));
+});
+
+for (const size of [5, 12]) {
+  test(`${size} members: a killed member is suspected, then declared dead by all within the bound`, async (t) => {
+    const sim = new Simulation(size);
+    t.teardown(() => sim.shutdown());
+    await sim.start(size);
+    t.not(await sim.runUntil(() => sim.converged(), 30_000), undefined);
+    const victim = sim.nodes[size - 1]!;
+    await sim.kill(victim);
+    let suspectedBeforeDead = false;
+    // Bound: someone probes it within about n probe rounds, then the longest suspicion timeout.
+    const maxSuspicionMs = 6 * 4 * Math.max(1, Math.log10(size)) * PROBE_MS;
+    const boundMs = size * PROBE_MS + maxSuspicionMs + 5 * PROBE_MS;
+    const took = await sim.runUntil(
+      () => sim.allSee(victim.member.name, 'dead'),
+      boundMs,
+      () => {
+        if (sim.running().some((n) => sim.stateOf(n, victim.member.name) === 'suspect') && !sim.running().some((n) => sim.stateOf(n, victim.member.name) === 'dead')) suspectedBeforeDead = true;
+      },
+    );
+    t.log(`declared dead by all after ${took} ms (bound ${boundMs} ms)`);
+    t.true(suspectedBeforeDead, 'suspected before anyone declared it dead');
+    t.not(took, undefined, `all declared it dead within ${boundMs} ms`);
+    // Confirmations from other members shorten the suspicion below its maximum.
+    t.true(took! < boundMs);
+    for (const node of sim.running()) {
+      t.deepEqual(node.events.filter((e) => e.type === 'leave').map((e) => [e.node.name, e.node.state]), [[victim.member.name, 'dead']]);
+    }
+    // Dead members are forgotten after the reap time (30 s) and a probe round.
+    t.not(await sim.runUntil(() => sim.running().every((n) => n.member.member(victim.member.name) === undefined), 60_000), undefined);
+  });
+}
+
+test('one broken or slow link does not get a member declared dead: indirect probes reach it', async (t) => {
+  const sim = new Simulation(7);
+  t.teardown(() => sim.shutdown());
+  await sim.start(5);
+  t.not(await sim.runUntil(() => sim.converged(), 10_000), undefined);
+  const [a, b, c, d] = sim.nodes as [typeof sim.nodes[0], typeof sim.nodes[0], typeof sim.nodes[0], typeof sim.nodes[0]];
+  sim.network.partition(a.address, b.address);
+  // c ↔ d is slow: 400 ms each way, so a direct ack comes after the 500 ms probe timeout.
+  sim.network.setLink(c.address, d.address, { latencyMs: 400 });
+  sim.network.setLink(d.address, c.address, { latencyMs: 400 });
+  let sawDead = false;
+  await sim.runUntil(() => false, 120_000, () => {
+    if (sim.running().some((observer) => sim.running().some((n) => sim.stateOf(observer, n.member.name) === 'dead'))) sawDead = true;
+  });
+  t.false(sawDead, 'no member declared another dead in 120 s');
+  t.true(sim.converged());
+  // Nobody was even suspected: a suspicion would have made its target refute, raising its incarnation.
+  t.deepEqual(sim.nodes.map((n) => n.member.member(n.member.name)!.incarnation), [1, 1, 1, 1, 1]);
+  t.true(sim.nodes.every((n) => n.events.every((e) => e.type === 'join')));
+});
+
+test('a falsely suspected member refutes with a higher incarnation and nobody declares it dead', async (t) => {
+  const sim = new Simulation(11);
+  t.teardown(() => sim.shutdown());
+  await sim.start(4);
+  t.not(await sim.runUntil(() => sim.converged(), 10_000), undefined);
+  const target = sim.nodes[1]!;
+  const before = target.member.member(target.member.name)!.incarnation;
+  // A rogue suspicion, as a member with a bad link would send it.
+  const rogue = sim.network.createTransport('10.0.0.99:7946');
+  rogue.sendPacket(sim.nodes[0]!.address, encode({ type: 'suspect', incarnation: before, node: target.member.name, from: 'rogue' }));
+  // Only a refutation raises a member's incarnation: seeing it higher everywhere proves the path.
+  let sawDead = false;
+  const took = await sim.runUntil(
+    () => sim.running().every((n) => n.member.member(target.member.name)!.incarnation > before && n.member.member(target.member.name)!.state === 'alive'),
+    10_000,
+    () => void (sawDead ||= sim.running().some((n) => sim.stateOf(n, target.member.name) === 'dead')),
+  );
+  t.not(took, undefined, 'all see the refutation');
+  t.false(sawDead);
+  t.true(sim.nodes.every((n) => !n.events.some((e) => e.type === 'leave')));
+});
+
+test('a graceful leave shows as left, not dead, at once', async (t) => {
+  const sim = new Simulation(5);
+  t.teardown(() => sim.shutdown());
+  await sim.start(4);
+  t.not(await sim.runUntil(() => sim.converged(), 10_000), undefined);
+  const leaver = sim.nodes[2]!;
+  await sim.settle(leaver.member.leave());
+  await sim.kill(leaver);
+  // Well under one suspicion timeout: the announcement, not failure detection, did it.
+  t.not(await sim.runUntil(() => sim.allSee(leaver.member.name, 'left'), 2_000), undefined);
+  for (const node of sim.running()) t.deepEqual(node.events.filter((e) => e.type === 'leave').map((e) => [e.node.name, e.node.state]), [[leaver.member.name, 'left']]);
+  await sim.runUntil(() => false, 10_000);
+  t.true(sim.allSee(leaver.member.name, 'left'));
+});
+
+test('a member restarted after it was declared dead rejoins: its refutation wins over the old verdict', async (t) => {
+  const sim = new Simulation(8);
+  t.teardown(() => sim.shutdown());
+  await sim.start(4);
+  t.not(await sim.runUntil(() => sim.converged(), 10_000), undefined);
+  const old = sim.nodes[3]!;
+  await sim.kill(old);
+  t.not(await sim.runUntil(() => sim.allSee(old.member.name, 'dead'), 60_000), undefined);
+  const restarted = sim.add({}, 3); // Same name and address, incarnation back at 1.
+  await sim.settle(restarted.member.join([sim.nodes[0]!.address]));
+  t.not(await sim.runUntil(() => sim.converged(), 10_000), undefined);
+  t.true(sim.nodes[0]!.events.some((e) => e.type === 'join' && e.node.name === old.member.name && e.node.incarnation > 1));
+});
+
+test('joining through seeds that do not answer fails with a JoinError naming each seed', async (t) => {
+  const sim = new Simulation(2);
+  t.teardown(() => sim.shutdown());
+  const lonely = sim.add();
+  const error = await t.throwsAsync(sim.settle(lonely.member.join(['10.0.0.50:7946', '10.0.0.51:7946'])), { instanceOf: JoinError });
+  t.deepEqual(error!.failures.map((f) => f.seed), ['10.0.0.50:7946', '10.0.0.51:7946']);
+  t.regex(error!.message, /10\.0\.0\.50:7946: nothing listens/);
+});
+
+test('garbage packets are dropped and counted as malformed; the member keeps working', async (t) => {
+  const sim = new Simulation(4);
+  t.teardown(() => sim.shutdown());
+  await sim.start(3);
+  const rogue = sim.network.createTransport('10.0.0.99:7946');
+  for (const garbage of [Buffer.alloc(0), Buffer.of(200, 1, 2), Buffer.of(1, 0, 0), encode({ type: 'push-pull', join: true, nodes: [] })]) {
+    rogue.sendPacket(sim.nodes[0]!.address, garbage);
+  }
+  t.not(await sim.runUntil(() => sim.nodes[0]!.member.drops.get('malformed') === 4, 1_000), undefined);
+  t.not(await sim.runUntil(() => sim.converged(), 10_000), undefined);
+});
+
+test('options out of range are refused with what is wrong', (t) => {
+  const sim = new Simulation(1);
+  t.throws(() => sim.add({ probeIntervalMs: 100, probeTimeoutMs: 200 }), { instanceOf: RangeError, message: /probeTimeoutMs \(200\) must be shorter than probeIntervalMs \(100\)/ });
+  t.throws(() => sim.add({ gossipNodes: -1 }, 5), { instanceOf: RangeError, message: /gossipNodes must be a finite number/ });
+});
