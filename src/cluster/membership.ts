@@ -71,6 +71,8 @@ const DEFAULTS = {
 
 type Settings = typeof DEFAULTS;
 
+const NACK_TIMEOUT_FRACTION = 0.8;
+
 interface NodeRecord extends MemberInfo {
   stateChangedAt: number;
 }
@@ -151,6 +153,8 @@ export class Membership {
     this.started = true;
     this.transport.onPacket((packet, from) => this.receivePacket(packet, from));
     this.transport.onStream((request, from) => this.answerPushPull(request, from));
+    // Announce ourselves: whoever we meet first passes it on, besides the seed's own rebroadcast.
+    this.queueBroadcast(this.name, this.aliveMessage(this.self));
     this.scheduleProbe(this.settings.probeIntervalMs);
     this.every('gossip', this.settings.gossipIntervalMs, () => this.gossip());
     this.every('push-pull', this.settings.pushPullIntervalMs, () => void this.pushPullWithRandomMember());
@@ -288,7 +292,11 @@ export class Membership {
     let nacks = 0;
     let expectedNacks = 0;
     this.ackHandlers.set(seq, { onAck: () => void (acked = true), onNack: () => void nacks++ });
-    this.sendMessages(target.address, [encode({ type: 'ping', seq, target: target.name })]);
+    const ping = encode({ type: 'ping', seq, target: target.name });
+    // A suspect hears of its suspicion with the probe, so it can refute even if the gossip about
+    // it was spent while it was unreachable.
+    const suspicion = target.state === 'suspect' ? [encode({ type: 'suspect', incarnation: target.incarnation, node: target.name, from: this.name })] : [];
+    this.sendMessages(target.address, [ping, ...suspicion]);
 
     this.after(this.settings.probeTimeoutMs * this.healthMultiplier, () => {
       if (acked) return;
@@ -426,7 +434,9 @@ export class Membership {
       onNack: () => {},
     });
     this.sendMessages(targetAddress, [encode({ type: 'ping', seq: relaySeq, target })]);
-    this.after(this.settings.probeTimeoutMs, () => {
+    // The requester asked a probe timeout into its interval and judges at the interval's end: a
+    // nack after a whole probe timeout would arrive too late and count against the requester's health.
+    this.after(this.settings.probeTimeoutMs * NACK_TIMEOUT_FRACTION, () => {
       this.ackHandlers.delete(relaySeq);
       if (!answered && wantNack) this.sendMessages(requester, [encode({ type: 'nack', seq })]);
     });
