@@ -127,6 +127,8 @@ export class Membership {
   private readonly suspicions = new Map<string, Suspicion>();
   private readonly broadcasts: BroadcastQueue;
   private readonly listeners = new Set<(event: NodeEvent) => void>();
+  /** Addresses join() was given: retried by anti-entropy while no live member holds them. */
+  private readonly seeds = new Set<string>();
   private readonly loops = new Map<string, TimerHandle>();
   private awareness = 0;
   private gossipSoon = false;
@@ -157,7 +159,7 @@ export class Membership {
     this.queueBroadcast(this.name, this.aliveMessage(this.self));
     this.scheduleProbe(this.settings.probeIntervalMs);
     this.every('gossip', this.settings.gossipIntervalMs, () => this.gossip());
-    this.every('push-pull', this.settings.pushPullIntervalMs, () => void this.pushPullWithRandomMember());
+    this.every('push-pull', this.settings.pushPullIntervalMs, () => void this.antiEntropy());
   }
 
   /** Exchanges full state with each seed; resolves with how many answered, rejects if none did. */
@@ -166,6 +168,7 @@ export class Membership {
     let joined = 0;
     for (const seed of seeds) {
       if (seed === this.self.address) continue;
+      this.seeds.add(seed);
       try {
         await this.pushPull(seed, true);
         joined++;
@@ -558,14 +561,25 @@ export class Membership {
     this.mergeRemoteState(message.nodes);
   }
 
-  private async pushPullWithRandomMember(): Promise<void> {
+  /**
+   * Anti-entropy with one live member, plus a reconnect attempt to one member we declared dead and
+   * to one seed no live member holds: after a partition heals, either side's push-pull makes the
+   * other refute (a remote death becomes a local suspicion), or reintroduces forgotten members.
+   */
+  private async antiEntropy(): Promise<void> {
+    if (this.leaving) return;
+    const liveAddresses = new Set([...this.nodes.values()].filter((r) => !down(r.state)).map((r) => r.address));
     const [peer] = this.randomMembers(1, (r) => r.state === 'alive');
-    if (!peer || this.leaving) return;
-    try {
-      await this.pushPull(peer.address, false);
-    } catch {
-      // Anti-entropy is periodic: a failed round is retried with another member later.
-    }
+    const [lost] = this.randomMembers(1, (r) => r.state === 'dead');
+    const [seed] = shuffle([...this.seeds].filter((address) => !liveAddresses.has(address)), this.random);
+    const targets = new Set([peer?.address, lost?.address, seed].filter((address): address is string => address !== undefined));
+    await Promise.all(
+      [...targets].map((address) =>
+        this.pushPull(address, false).catch(() => {
+          // Periodic: a failed round is retried with other members later.
+        }),
+      ),
+    );
   }
 
   private answerPushPull(request: Buffer, _from: string): Buffer | undefined {

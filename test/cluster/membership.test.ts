@@ -193,3 +193,34 @@ test('a member cut off from everyone slows its own probes (health multiplier) in
   t.not(await sim.runUntil(() => sim.converged(), 10_000), undefined);
   t.true(sim.nodes.every((n) => n.events.every((e) => e.type === 'join')));
 });
+
+test('after a partition long enough for both sides to forget each other, the cluster heals through its seeds', async (t) => {
+  const sim = new Simulation(17);
+  t.teardown(() => sim.shutdown());
+  await sim.start(5);
+  t.not(await sim.runUntil(() => sim.converged(), CONVERGE_MS), undefined);
+  const [minority, majority] = [sim.nodes.slice(0, 2), sim.nodes.slice(2)];
+  for (const a of minority) for (const b of majority) sim.network.partition(a.address, b.address);
+  // Both sides declare the other dead, then forget it (30 s reap).
+  const forgotten = (): boolean => minority.every((a) => majority.every((b) => a.member.member(b.member.name) === undefined && b.member.member(a.member.name) === undefined));
+  t.not(await sim.runUntil(forgotten, 180_000), undefined);
+  for (const a of minority) for (const b of majority) sim.network.partition(a.address, b.address, false);
+  // The majority's members joined through node-0, in the minority: their anti-entropy retries it.
+  const took = await sim.runUntil(() => sim.converged(), 2 * 30_000 + 5_000);
+  t.not(took, undefined, 'converged again within two push-pull intervals');
+  // node-0 joined them once at the start and once after the heal, having left in between.
+  for (const node of majority) t.deepEqual(node.events.filter((e) => e.node.name === 'node-0').map((e) => e.type), ['join', 'leave', 'join']);
+});
+
+test('a short partition heals by refutation: anti-entropy with a member declared dead', async (t) => {
+  const sim = new Simulation(19);
+  t.teardown(() => sim.shutdown());
+  await sim.start(4, { deadReapMs: 600_000 });
+  t.not(await sim.runUntil(() => sim.converged(), CONVERGE_MS), undefined);
+  const cut = sim.nodes[3]!;
+  for (const other of sim.nodes.slice(0, 3)) sim.network.partition(cut.address, other.address);
+  t.not(await sim.runUntil(() => sim.allSee(cut.member.name, 'dead') && sim.nodes.slice(0, 3).every((n) => sim.stateOf(cut, n.member.name) === 'dead'), 120_000), undefined);
+  for (const other of sim.nodes.slice(0, 3)) sim.network.partition(cut.address, other.address, false);
+  t.not(await sim.runUntil(() => sim.converged(), 2 * 30_000 + 5_000), undefined, 'converged again within two push-pull intervals');
+  t.true(cut.member.member(cut.member.name)!.incarnation > 1, 'it refuted its death');
+});
