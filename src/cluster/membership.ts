@@ -4,7 +4,7 @@
 // on probes and gossip rounds; push-pull exchanges full state on join and periodically.
 import { BroadcastQueue } from './broadcast-queue';
 import { shuffle, systemClock, type Clock, type TimerHandle } from './clock';
-import { COMPOUND_HEADER, COMPOUND_PART_OVERHEAD, decode, encode, encodeCompound, type MemberState, type Message, type PushNodeState } from './codec';
+import { COMPOUND_HEADER, COMPOUND_PART_OVERHEAD, decode, encode, encodeCompound, MAX_META_BYTES, MAX_NAME_BYTES, type MemberState, type Message, type PushNodeState } from './codec';
 import { decrypt, DropCounters, encrypt, ENCRYPTION_OVERHEAD } from './crypto';
 import type { Keyring } from './keyring';
 import { baseSuspicionTimeoutMs, Suspicion } from './suspicion';
@@ -100,7 +100,8 @@ function settingsFrom(options: MembershipOptions): Settings {
   if (settings.probeTimeoutMs >= settings.probeIntervalMs) {
     throw new RangeError(`probeTimeoutMs (${settings.probeTimeoutMs}) must be shorter than probeIntervalMs (${settings.probeIntervalMs}) to leave time for indirect probes`);
   }
-  if (!options.name) throw new RangeError('a member needs a non-empty name, unique in the cluster');
+  if (!options.name || Buffer.byteLength(options.name) > MAX_NAME_BYTES) throw new RangeError(`a member needs a name of 1 to ${MAX_NAME_BYTES} bytes, unique in the cluster`);
+  if (options.meta && options.meta.length > MAX_META_BYTES) throw new RangeError(`member metadata is ${options.meta.length} bytes, more than ${MAX_META_BYTES}`);
   return settings;
 }
 
@@ -460,6 +461,8 @@ export class Membership {
 
   /** Claims our liveness above `incarnation` after others suspected us or declared us dead. */
   private refute(incarnation: number): void {
+    // Incarnations are 32-bit on the wire: a claim at the top cannot be outbid (only forged).
+    if (incarnation >= 0xffffffff) return;
     this.self.incarnation = Math.max(this.self.incarnation, incarnation) + 1;
     this.adjustAwareness(1);
     this.queueBroadcast(this.name, this.aliveMessage(this.self));

@@ -160,6 +160,8 @@ test('options out of range are refused with what is wrong', (t) => {
   const sim = new Simulation(1);
   t.throws(() => sim.add({ probeIntervalMs: 100, probeTimeoutMs: 200 }), { instanceOf: RangeError, message: /probeTimeoutMs \(200\) must be shorter than probeIntervalMs \(100\)/ });
   t.throws(() => sim.add({ gossipNodes: -1 }, 5), { instanceOf: RangeError, message: /gossipNodes must be a finite number/ });
+  t.throws(() => sim.add({ name: 'n'.repeat(256) }, 6), { instanceOf: RangeError, message: /name of 1 to 255 bytes/ });
+  t.throws(() => sim.add({ meta: Buffer.alloc(513) }, 7), { instanceOf: RangeError, message: /metadata is 513 bytes/ });
 });
 
 test('with 10% loss on every link, 10 members declare nobody dead', async (t) => {
