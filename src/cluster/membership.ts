@@ -198,6 +198,15 @@ export class Membership {
     });
   }
 
+  /** Replaces this member's metadata; others see an 'update' event. */
+  updateMeta(meta: Buffer): void {
+    if (meta.length > MAX_META_BYTES) throw new RangeError(`member metadata is ${meta.length} bytes, more than ${MAX_META_BYTES}`);
+    if (this.leaving || this.stopped) throw new Error(`member ${this.name} is leaving or stopped: its metadata can no longer change`);
+    this.self.meta = Buffer.from(meta);
+    this.self.incarnation++;
+    this.queueBroadcast(this.name, this.aliveMessage(this.self));
+  }
+
   /** Stops every timer and closes the transport; no leave is announced (see leave()). */
   async shutdown(): Promise<void> {
     if (this.stopped) return;

@@ -226,3 +226,16 @@ test('a short partition heals by refutation: anti-entropy with a member declared
   t.not(await sim.runUntil(() => sim.converged(), 2 * 30_000 + 5_000), undefined, 'converged again within two push-pull intervals');
   t.true(cut.member.member(cut.member.name)!.incarnation > 1, 'it refuted its death');
 });
+
+test('a metadata change reaches every member as an update event', async (t) => {
+  const sim = new Simulation(23);
+  t.teardown(() => sim.shutdown());
+  await sim.start(4, { meta: Buffer.from('v1') });
+  t.not(await sim.runUntil(() => sim.converged(), CONVERGE_MS), undefined);
+  sim.nodes[1]!.member.updateMeta(Buffer.from('v2'));
+  t.not(await sim.runUntil(() => sim.running().every((n) => n.member.member('node-1')!.meta.toString() === 'v2'), CONVERGE_MS), undefined);
+  for (const node of sim.nodes.filter((n) => n !== sim.nodes[1])) {
+    t.deepEqual(node.events.filter((e) => e.type === 'update').map((e) => [e.node.name, e.node.meta.toString()]), [['node-1', 'v2']]);
+  }
+  t.throws(() => sim.nodes[1]!.member.updateMeta(Buffer.alloc(513)), { instanceOf: RangeError });
+});
