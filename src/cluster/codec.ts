@@ -22,7 +22,7 @@ export type Message =
   | { type: 'alive'; incarnation: number; node: string; address: string; meta: Buffer }
   | { type: 'dead'; incarnation: number; node: string; from: string }
   | { type: 'compound'; parts: Message[] }
-  | { type: 'push-pull'; join: boolean; nodes: PushNodeState[] };
+  | { type: 'push-pull'; nodes: PushNodeState[] };
 
 const TYPE_CODES = ['ping', 'indirect-ping', 'ack', 'nack', 'suspect', 'alive', 'dead', 'compound', 'push-pull'] as const;
 type MessageType = (typeof TYPE_CODES)[number];
@@ -164,7 +164,7 @@ export function encode(message: Message): Buffer {
     case 'compound':
       return encodeCompound(message.parts.map(encode));
     case 'push-pull':
-      w.u8(message.join ? 1 : 0).u32(message.nodes.length);
+      w.u32(message.nodes.length);
       for (const node of message.nodes) {
         w.str(node.name, 'node').str(node.address, 'address').bytes(node.meta, MAX_META_BYTES, 'meta').u32(node.incarnation).u8(STATES.indexOf(node.state));
       }
@@ -230,7 +230,6 @@ function decodeBody(type: MessageType, r: Reader, compoundAllowed: boolean): Mes
       return { type, parts };
     }
     case 'push-pull': {
-      const join = r.bool('join flag');
       const count = r.u32('node count');
       // Each node takes at least 11 bytes: a count beyond that is a lie, refused before looping.
       if (count * 11 > r.remaining()) throw new CodecError('truncated', `node count ${count} exceeds the bytes that follow`);
@@ -245,7 +244,7 @@ function decodeBody(type: MessageType, r: Reader, compoundAllowed: boolean): Mes
         if (!state) throw new CodecError('invalid-field', `unknown member state ${stateCode}`);
         nodes.push({ name, address, meta, incarnation, state });
       }
-      return { type, join, nodes };
+      return { type, nodes };
     }
   }
 }

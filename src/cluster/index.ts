@@ -1,6 +1,7 @@
 // The cluster control plane's public surface: membership over a pluggable transport, with
 // optional encryption. Network-scoped tables build on this (see the README).
-export { systemClock, seededRandom, type Clock, type TimerHandle } from './clock';
+export { systemClock, type Clock, type TimerHandle } from './clock';
+export { seededRandom } from './random';
 export { VirtualClock } from './virtual-clock';
 export { TransportError, type Transport, type PacketHandler, type StreamHandler } from './transport';
 export { MemoryNetwork, MemoryTransport, type LinkConditions } from './memory-transport';

@@ -3,7 +3,8 @@
 // and declares it dead once the suspicion times out (sooner as others confirm it). Updates ride
 // on probes and gossip rounds; push-pull exchanges full state on join and periodically.
 import { BroadcastQueue } from './broadcast-queue';
-import { shuffle, systemClock, type Clock, type TimerHandle } from './clock';
+import { systemClock, type Clock, type TimerHandle } from './clock';
+import { shuffle } from './random';
 import { COMPOUND_HEADER, COMPOUND_PART_OVERHEAD, decode, encode, encodeCompound, MAX_META_BYTES, MAX_NAME_BYTES, type MemberState, type Message, type PushNodeState } from './codec';
 import { decrypt, DropCounters, encrypt, ENCRYPTION_OVERHEAD } from './crypto';
 import type { Keyring } from './keyring';
@@ -155,7 +156,7 @@ export class Membership {
     if (this.started) throw new Error(`member ${this.name} was already started`);
     this.started = true;
     this.transport.onPacket((packet, from) => this.receivePacket(packet, from));
-    this.transport.onStream((request, from) => this.answerPushPull(request, from));
+    this.transport.onStream((request) => this.answerPushPull(request));
     // Announce ourselves: whoever we meet first passes it on, besides the seed's own rebroadcast.
     this.queueBroadcast(this.name, this.aliveMessage(this.self));
     this.scheduleProbe(this.settings.probeIntervalMs);
@@ -171,7 +172,7 @@ export class Membership {
       if (seed === this.self.address) continue;
       this.seeds.add(seed);
       try {
-        await this.pushPull(seed, true);
+        await this.pushPull(seed);
         joined++;
       } catch (error) {
         failures.push({ seed, error: error instanceof Error ? error.message : String(error) });
@@ -561,13 +562,13 @@ export class Membership {
 
   // --- push-pull -----------------------------------------------------------------------------
 
-  private localState(join: boolean): Buffer {
+  private localState(): Buffer {
     const nodes: PushNodeState[] = [...this.nodes.values()].map((r) => ({ name: r.name, address: r.address, meta: r.meta, incarnation: r.incarnation, state: r.state }));
-    return this.seal(encode({ type: 'push-pull', join, nodes }));
+    return this.seal(encode({ type: 'push-pull', nodes }));
   }
 
-  private async pushPull(address: string, join: boolean): Promise<void> {
-    const answer = await this.transport.exchange(address, this.localState(join), this.settings.streamTimeoutMs);
+  private async pushPull(address: string): Promise<void> {
+    const answer = await this.transport.exchange(address, this.localState(), this.settings.streamTimeoutMs);
     const message = this.open(answer, Infinity);
     if (!message || message.type !== 'push-pull') throw new Error(`${address} answered push-pull with an unreadable state (wrong key?)`);
     this.mergeRemoteState(message.nodes);
@@ -587,20 +588,20 @@ export class Membership {
     const targets = new Set([peer?.address, lost?.address, seed].filter((address): address is string => address !== undefined));
     await Promise.all(
       [...targets].map((address) =>
-        this.pushPull(address, false).catch(() => {
+        this.pushPull(address).catch(() => {
           // Periodic: a failed round is retried with other members later.
         }),
       ),
     );
   }
 
-  private answerPushPull(request: Buffer, _from: string): Buffer | undefined {
+  private answerPushPull(request: Buffer): Buffer | undefined {
     if (this.stopped) return undefined;
     const message = this.open(request, Infinity);
     if (!message) return undefined;
     if (message.type !== 'push-pull') return void this.drops.count('malformed');
     // Answer with our view before merging, as the requester merges it the same way.
-    const answer = this.localState(false);
+    const answer = this.localState();
     this.mergeRemoteState(message.nodes);
     return answer;
   }

@@ -1,6 +1,6 @@
 // An in-memory network on a virtual clock for deterministic tests: per-link latency, loss and
 // partitions, packets delivered as timers, push-pull exchanges that time out like real streams.
-import { seededRandom } from './clock';
+import { seededRandom } from './random';
 import { TransportError, type PacketHandler, type StreamHandler, type Transport } from './transport';
 import type { VirtualClock } from './virtual-clock';
 

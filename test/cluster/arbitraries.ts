@@ -26,7 +26,6 @@ export function messageArbitraries(name: fc.Arbitrary<string> = fc.string({ maxL
     record({ type: fc.constant('compound' as const), parts: fc.array(simple, { maxLength: 6 }) }),
     record({
       type: fc.constant('push-pull' as const),
-      join: fc.boolean(),
       nodes: fc.array(record({ name, address: name, meta, incarnation: u32, state }), { maxLength: 5 }),
     }),
   );

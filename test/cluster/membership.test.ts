@@ -149,7 +149,7 @@ test('garbage packets are dropped and counted as malformed; the member keeps wor
   t.teardown(() => sim.shutdown());
   await sim.start(3);
   const rogue = sim.network.createTransport('10.0.0.99:7946');
-  for (const garbage of [Buffer.alloc(0), Buffer.of(200, 1, 2), Buffer.of(1, 0, 0), encode({ type: 'push-pull', join: true, nodes: [] })]) {
+  for (const garbage of [Buffer.alloc(0), Buffer.of(200, 1, 2), Buffer.of(1, 0, 0), encode({ type: 'push-pull', nodes: [] })]) {
     rogue.sendPacket(sim.nodes[0]!.address, garbage);
   }
   t.not(await sim.runUntil(() => sim.nodes[0]!.member.drops.get('malformed') === 4, 1_000), undefined);

@@ -1,6 +1,6 @@
 // A simulated cluster for membership tests: members on an in-memory network driven by a virtual
 // clock, seeded so a failing run replays exactly.
-import { seededRandom } from '../../src/cluster/clock';
+import { seededRandom } from '../../src/cluster/random';
 import type { Keyring } from '../../src/cluster/keyring';
 import { MemoryNetwork } from '../../src/cluster/memory-transport';
 import { Membership, type MembershipOptions, type NodeEvent } from '../../src/cluster/membership';
