@@ -1,6 +1,6 @@
 // Membership over the real UDP/TCP transport, encrypted, inside a test host on its own loopback:
-// members converge, junk is dropped and counted, a wrong key cannot join, a killed member is
-// declared dead and a leaving one shows as left.
+// members converge, keys rotate with no member lost, junk is dropped and counted, a wrong key
+// cannot join, a killed member is declared dead and a leaving one shows as left.
 import test from 'ava';
 import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
@@ -41,7 +41,7 @@ async function startCluster(t: Parameters<typeof createTestNamespace>[0], count:
   return { addresses, ask, status: () => ask<Status>('status') };
 }
 
-test('encrypted members over UDP/TCP: converge, drop junk, refuse a wrong key, detect death and leave', async (t) => {
+test('encrypted members over UDP/TCP: converge, rotate keys, drop junk, refuse a wrong key, detect death and leave', async (t) => {
   const { addresses, ask, status } = await startCluster(t, 4);
   t.true(addresses.every((a) => /^127\.0\.0\.1:\d+$/.test(a)));
   t.is(new Set(addresses).size, 4);
@@ -51,6 +51,12 @@ test('encrypted members over UDP/TCP: converge, drop junk, refuse a wrong key, d
     const s = await status();
     return everyone.every((name) => allSee(s, name, 'alive'));
   });
+
+  // Key rotation while gossip runs: no member suspected, no packet refused.
+  await ask('rotate');
+  const afterRotation = await status();
+  t.true(everyone.every((name) => allSee(afterRotation, name, 'alive')));
+  t.true(afterRotation.every((m) => m!.drops.auth === 0 && m!.drops.malformed === 0));
 
   await ask('junk 1');
   await until('junk counted', async () => {

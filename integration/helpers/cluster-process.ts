@@ -3,7 +3,9 @@
 // the shared key in hex. Prints {"ready":[addresses]} once all joined through member 0, then
 // answers one JSON line per stdin command: "status", "kill I" (stop without leave), "leave I",
 // "junk I" (garbage, oversized and wrong-key packets and a bogus stream to member I),
-// "wrongkey" (a member with another key tries to join). stdin closing ends it.
+// "wrongkey" (a member with another key tries to join), "rotate" (a new key added on every
+// member, then made primary on each, then the old one removed, 300 ms between members). stdin
+// closing ends it.
 import crypto from 'node:crypto';
 import dgram from 'node:dgram';
 import net from 'node:net';
@@ -17,11 +19,25 @@ import { splitAddress, UdpTransport } from '../../src/cluster/udp-transport';
 // Fast timings so failure detection takes seconds, not half a minute.
 const TIMINGS = { probeIntervalMs: 200, probeTimeoutMs: 100, gossipIntervalMs: 50, pushPullIntervalMs: 2_000, leaveTimeoutMs: 2_000, streamTimeoutMs: 2_000 };
 
+const keyrings = new Map<Membership, Keyring>();
+
 async function member(name: string, key: Buffer): Promise<Membership> {
   const transport = await UdpTransport.create({ host: '127.0.0.1', streamTimeoutMs: 2_000 });
-  const m = new Membership({ name, transport, keyring: new Keyring(key), ...TIMINGS });
+  const keyring = new Keyring(key);
+  const m = new Membership({ name, transport, keyring, ...TIMINGS });
+  keyrings.set(m, keyring);
   m.start();
   return m;
+}
+
+async function rotate(members: (Membership | undefined)[], oldKey: Buffer): Promise<void> {
+  const newKey = crypto.randomBytes(32);
+  for (const step of [(r: Keyring) => r.addKey(newKey), (r: Keyring) => r.useKey(newKey), (r: Keyring) => r.removeKey(oldKey)]) {
+    for (const m of members) {
+      if (m) step(keyrings.get(m)!);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    }
+  }
 }
 
 async function junk(to: string): Promise<void> {
@@ -62,6 +78,9 @@ async function main(): Promise<void> {
           await members[index]!.leave();
           await members[index]!.shutdown();
           members[index] = undefined;
+          return { ok: true };
+        case 'rotate':
+          await rotate(members, key);
           return { ok: true };
         case 'junk':
           await junk(members[index]!.localAddress);
