@@ -19,6 +19,8 @@ export class Simulation {
   readonly network: MemoryNetwork;
   readonly nodes: SimulatedMember[] = [];
   private readonly seed: number;
+  /** Members ever added: a restarted member draws other random numbers than its predecessor. */
+  private added = 0;
 
   constructor(seed = 1) {
     this.seed = seed;
@@ -32,7 +34,7 @@ export class Simulation {
       name: `node-${index}`,
       transport: this.network.createTransport(address),
       clock: this.clock,
-      random: seededRandom(this.seed * 1000 + index + this.nodes.length * 7),
+      random: seededRandom(this.seed * 1000 + this.added++),
       ...options,
     });
     const node: SimulatedMember = { member, address, events: [], running: true };
