@@ -1,0 +1,250 @@
+// The gossip wire format: one type byte, then fixed-width big-endian integers and
+// length-prefixed strings. Binary because probes and piggybacked updates must share a ~1400-byte
+// packet; the decoder is total: any bytes give a message or a CodecError, nothing else.
+
+export type MemberState = 'alive' | 'suspect' | 'dead' | 'left';
+const STATES: readonly MemberState[] = ['alive', 'suspect', 'dead', 'left'];
+
+export interface PushNodeState {
+  name: string;
+  address: string;
+  meta: Buffer;
+  incarnation: number;
+  state: MemberState;
+}
+
+export type Message =
+  | { type: 'ping'; seq: number; target: string }
+  | { type: 'indirect-ping'; seq: number; target: string; targetAddress: string; wantNack: boolean }
+  | { type: 'ack'; seq: number }
+  | { type: 'nack'; seq: number }
+  | { type: 'suspect'; incarnation: number; node: string; from: string }
+  | { type: 'alive'; incarnation: number; node: string; address: string; meta: Buffer }
+  | { type: 'dead'; incarnation: number; node: string; from: string }
+  | { type: 'compound'; parts: Message[] }
+  | { type: 'push-pull'; nodes: PushNodeState[] };
+
+const TYPE_CODES = ['ping', 'indirect-ping', 'ack', 'nack', 'suspect', 'alive', 'dead', 'compound', 'push-pull'] as const;
+type MessageType = (typeof TYPE_CODES)[number];
+
+/** Names and addresses are bounded so one field cannot eat a packet. */
+export const MAX_NAME_BYTES = 255;
+export const MAX_META_BYTES = 512;
+const MAX_COMPOUND_PARTS = 255;
+
+export type CodecErrorReason = 'empty' | 'unknown-type' | 'truncated' | 'trailing-bytes' | 'invalid-field';
+
+export class CodecError extends Error {
+  constructor(
+    readonly reason: CodecErrorReason,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'CodecError';
+  }
+}
+
+class Writer {
+  private readonly chunks: Buffer[] = [];
+
+  u8(value: number): this {
+    this.chunks.push(Buffer.of(value & 0xff));
+    return this;
+  }
+
+  u32(value: number): this {
+    const b = Buffer.alloc(4);
+    b.writeUInt32BE(value >>> 0);
+    this.chunks.push(b);
+    return this;
+  }
+
+  bytes(value: Buffer, max: number, what: string): this {
+    if (value.length > max) throw new RangeError(`${what} is ${value.length} bytes, more than ${max}`);
+    const header = Buffer.alloc(2);
+    header.writeUInt16BE(value.length);
+    this.chunks.push(header, value);
+    return this;
+  }
+
+  str(value: string, what: string): this {
+    return this.bytes(Buffer.from(value, 'utf8'), MAX_NAME_BYTES, what);
+  }
+
+  raw(value: Buffer): this {
+    this.chunks.push(value);
+    return this;
+  }
+
+  done(): Buffer {
+    return Buffer.concat(this.chunks);
+  }
+}
+
+class Reader {
+  private at = 0;
+
+  constructor(private readonly buffer: Buffer) {}
+
+  private need(count: number, what: string): void {
+    if (this.at + count > this.buffer.length) throw new CodecError('truncated', `packet ends inside ${what}`);
+  }
+
+  u8(what: string): number {
+    this.need(1, what);
+    return this.buffer[this.at++]!;
+  }
+
+  u16(what: string): number {
+    this.need(2, what);
+    const value = this.buffer.readUInt16BE(this.at);
+    this.at += 2;
+    return value;
+  }
+
+  u32(what: string): number {
+    this.need(4, what);
+    const value = this.buffer.readUInt32BE(this.at);
+    this.at += 4;
+    return value;
+  }
+
+  bytes(max: number, what: string): Buffer {
+    const length = this.u16(`${what} length`);
+    if (length > max) throw new CodecError('invalid-field', `${what} is ${length} bytes, more than ${max}`);
+    this.need(length, what);
+    const value = Buffer.from(this.buffer.subarray(this.at, this.at + length));
+    this.at += length;
+    return value;
+  }
+
+  str(what: string): string {
+    const value = this.bytes(MAX_NAME_BYTES, what);
+    const text = value.toString('utf8');
+    // Invalid UTF-8 would decode to replacement characters: a name that no longer round-trips.
+    if (!Buffer.from(text, 'utf8').equals(value)) throw new CodecError('invalid-field', `${what} is not valid UTF-8`);
+    return text;
+  }
+
+  bool(what: string): boolean {
+    const value = this.u8(what);
+    if (value > 1) throw new CodecError('invalid-field', `${what} is ${value}, not 0 or 1`);
+    return value === 1;
+  }
+
+  remaining(): number {
+    return this.buffer.length - this.at;
+  }
+
+  end(): void {
+    if (this.at !== this.buffer.length) throw new CodecError('trailing-bytes', `${this.buffer.length - this.at} bytes follow the message`);
+  }
+}
+
+function typeCode(type: MessageType): number {
+  return TYPE_CODES.indexOf(type) + 1;
+}
+
+/** Encodes one message; throws RangeError when a field exceeds its bound (a caller bug). */
+export function encode(message: Message): Buffer {
+  const w = new Writer().u8(typeCode(message.type));
+  switch (message.type) {
+    case 'ping':
+      return w.u32(message.seq).str(message.target, 'ping target').done();
+    case 'indirect-ping':
+      return w.u32(message.seq).str(message.target, 'target').str(message.targetAddress, 'target address').u8(message.wantNack ? 1 : 0).done();
+    case 'ack':
+    case 'nack':
+      return w.u32(message.seq).done();
+    case 'suspect':
+    case 'dead':
+      return w.u32(message.incarnation).str(message.node, 'node').str(message.from, 'from').done();
+    case 'alive':
+      return w.u32(message.incarnation).str(message.node, 'node').str(message.address, 'address').bytes(message.meta, MAX_META_BYTES, 'meta').done();
+    case 'compound':
+      return encodeCompound(message.parts.map(encode));
+    case 'push-pull':
+      w.u32(message.nodes.length);
+      for (const node of message.nodes) {
+        w.str(node.name, 'node').str(node.address, 'address').bytes(node.meta, MAX_META_BYTES, 'meta').u32(node.incarnation).u8(STATES.indexOf(node.state));
+      }
+      return w.done();
+  }
+}
+
+/** Joins already encoded messages into one compound packet. */
+export function encodeCompound(parts: Buffer[]): Buffer {
+  if (parts.length > MAX_COMPOUND_PARTS) throw new RangeError(`a compound holds at most ${MAX_COMPOUND_PARTS} messages`);
+  const w = new Writer().u8(typeCode('compound')).u8(parts.length);
+  for (const part of parts) w.bytes(part, 0xffff, 'compound part');
+  return w.done();
+}
+
+/** Bytes a message adds when it becomes part of a compound packet. */
+export const COMPOUND_PART_OVERHEAD = 2;
+export const COMPOUND_HEADER = 2;
+
+export type DecodeResult = { ok: true; message: Message } | { ok: false; error: CodecError };
+
+/** Decodes one packet or stream body; never throws. */
+export function decode(buffer: Buffer): DecodeResult {
+  try {
+    return { ok: true, message: decodeMessage(buffer, true) };
+  } catch (error) {
+    if (error instanceof CodecError) return { ok: false, error };
+    // Anything else is a decoder bug; still a typed error for the caller, who drops the packet.
+    return { ok: false, error: new CodecError('invalid-field', `undecodable packet: ${String(error)}`) };
+  }
+}
+
+function decodeMessage(buffer: Buffer, compoundAllowed: boolean): Message {
+  if (buffer.length === 0) throw new CodecError('empty', 'empty message');
+  const r = new Reader(buffer);
+  const code = r.u8('type');
+  const type = TYPE_CODES[code - 1];
+  if (!type) throw new CodecError('unknown-type', `unknown message type ${code}`);
+  const message = decodeBody(type, r, compoundAllowed);
+  r.end();
+  return message;
+}
+
+function decodeBody(type: MessageType, r: Reader, compoundAllowed: boolean): Message {
+  switch (type) {
+    case 'ping':
+      return { type, seq: r.u32('seq'), target: r.str('ping target') };
+    case 'indirect-ping':
+      return { type, seq: r.u32('seq'), target: r.str('target'), targetAddress: r.str('target address'), wantNack: r.bool('want-nack') };
+    case 'ack':
+    case 'nack':
+      return { type, seq: r.u32('seq') };
+    case 'suspect':
+    case 'dead':
+      return { type, incarnation: r.u32('incarnation'), node: r.str('node'), from: r.str('from') };
+    case 'alive':
+      return { type, incarnation: r.u32('incarnation'), node: r.str('node'), address: r.str('address'), meta: r.bytes(MAX_META_BYTES, 'meta') };
+    case 'compound': {
+      if (!compoundAllowed) throw new CodecError('invalid-field', 'a compound message cannot nest another');
+      const count = r.u8('part count');
+      const parts: Message[] = [];
+      for (let i = 0; i < count; i++) parts.push(decodeMessage(r.bytes(0xffff, `part ${i}`), false));
+      return { type, parts };
+    }
+    case 'push-pull': {
+      const count = r.u32('node count');
+      // Each node takes at least 11 bytes: a count beyond that is a lie, refused before looping.
+      if (count * 11 > r.remaining()) throw new CodecError('truncated', `node count ${count} exceeds the bytes that follow`);
+      const nodes: PushNodeState[] = [];
+      for (let i = 0; i < count; i++) {
+        const name = r.str('node');
+        const address = r.str('address');
+        const meta = r.bytes(MAX_META_BYTES, 'meta');
+        const incarnation = r.u32('incarnation');
+        const stateCode = r.u8('state');
+        const state = STATES[stateCode];
+        if (!state) throw new CodecError('invalid-field', `unknown member state ${stateCode}`);
+        nodes.push({ name, address, meta, incarnation, state });
+      }
+      return { type, nodes };
+    }
+  }
+}

@@ -1,0 +1,33 @@
+// fast-check generators of gossip messages, for the codec's round-trip and the member fuzz test.
+import fc from 'fast-check';
+import type { Message } from '../../src/cluster/codec';
+
+// Plain objects, as decode builds them: deep equality also compares prototypes.
+function record<T>(model: { [K in keyof T]: fc.Arbitrary<T[K]> }): fc.Arbitrary<T> {
+  return fc.record(model, { noNullPrototype: true }) as fc.Arbitrary<T>;
+}
+const u32 = fc.integer({ min: 0, max: 0xffffffff });
+const meta = fc.uint8Array({ maxLength: 64 }).map((a) => Buffer.from(a));
+const state = fc.constantFrom('alive' as const, 'suspect' as const, 'dead' as const, 'left' as const);
+
+/** Messages whose names and addresses come from `name` (random strings unless given). */
+export function messageArbitraries(name: fc.Arbitrary<string> = fc.string({ maxLength: 40 })): { simple: fc.Arbitrary<Message>; message: fc.Arbitrary<Message> } {
+  const simple: fc.Arbitrary<Message> = fc.oneof(
+    record({ type: fc.constant('ping' as const), seq: u32, target: name }),
+    record({ type: fc.constant('indirect-ping' as const), seq: u32, target: name, targetAddress: name, wantNack: fc.boolean() }),
+    record({ type: fc.constant('ack' as const), seq: u32 }),
+    record({ type: fc.constant('nack' as const), seq: u32 }),
+    record({ type: fc.constant('suspect' as const), incarnation: u32, node: name, from: name }),
+    record({ type: fc.constant('dead' as const), incarnation: u32, node: name, from: name }),
+    record({ type: fc.constant('alive' as const), incarnation: u32, node: name, address: name, meta }),
+  );
+  const message: fc.Arbitrary<Message> = fc.oneof(
+    simple,
+    record({ type: fc.constant('compound' as const), parts: fc.array(simple, { maxLength: 6 }) }),
+    record({
+      type: fc.constant('push-pull' as const),
+      nodes: fc.array(record({ name, address: name, meta, incarnation: u32, state }), { maxLength: 5 }),
+    }),
+  );
+  return { simple, message };
+}
