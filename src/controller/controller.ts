@@ -65,7 +65,8 @@ export class Controller {
   /** Networks whose removal has begun: no endpoint may join them any more. */
   private readonly removing = new Set<string>();
   /** Networks that could not be brought back at start, and why: listed and removable, never joined. */
-  private readonly failures = new Map<string, string>();
+  /** Why a network could not be brought back; `waiting`: for a driver or IPAM driver to be registered. */
+  private readonly failures = new Map<string, { message: string; waiting: boolean }>();
   private readonly addressing: NetworkAddressing;
   private readonly attachments: Attachments;
 
@@ -84,7 +85,7 @@ export class Controller {
       networkById: (id) => (this.removing.has(id) ? undefined : this.networks.get(id)),
       driverOf: (network) => this.driverOf(network),
       ipamOf: (network) => this.registry.ipam(network.ipam.driver),
-      failure: (networkId) => this.failures.get(networkId),
+      failure: (networkId) => this.failure(networkId),
       ...(deps.dns ? { dns: new DnsRegistry(deps.dns) } : {}),
       ...(deps.tables ? { tables: deps.tables } : {}),
     });
@@ -108,18 +109,24 @@ export class Controller {
     }
     await controller.attachments.load();
     for (const network of controller.list()) {
-      if (!controller.registry.driver(network.driver)) controller.markFailed(network.id, new Error(`driver "${network.driver}" is not available`));
-      else if (!controller.registry.ipam(network.ipam.driver)) controller.markFailed(network.id, new Error(`IPAM driver "${network.ipam.driver}" is not available`));
+      const missing = controller.missingPart(network);
+      if (missing) controller.markFailed(network.id, new Error(missing), true);
     }
-    for (const driver of controller.registry.allDrivers()) await controller.restore(driver);
+    for (const driver of controller.registry.allDrivers()) await controller.restore(driver, controller.list().filter((n) => n.driver === driver.type && !controller.failures.has(n.id)));
     await controller.attachments.reconcileAddresses(controller.list());
     await controller.releaseOrphanPools();
     return controller;
   }
 
-  /** Brings back the networks of one driver (those whose IPAM driver is registered). */
-  private async restore(driver: Driver): Promise<void> {
-    const networks = this.list().filter((n) => n.driver === driver.type && this.registry.ipam(n.ipam.driver));
+  private missingPart(network: NetworkRecord): string | undefined {
+    if (!this.registry.driver(network.driver)) return `driver "${network.driver}" is not available`;
+    if (!this.registry.ipam(network.ipam.driver)) return `IPAM driver "${network.ipam.driver}" is not available`;
+    return undefined;
+  }
+
+  /** Brings back networks of one driver. */
+  private async restore(driver: Driver, networks: readonly NetworkRecord[]): Promise<void> {
+    if (networks.length === 0) return;
     const endpoints = networks.flatMap((n) => this.attachments.ofNetwork(n.id)).map((e) => this.attachments.endpointSpec(e));
     try {
       const { rejoin, failed } = await driver.restore(networks.map(specOf), endpoints, (networkId) => this.contextOf(networkId, driver));
@@ -130,42 +137,56 @@ export class Controller {
     }
   }
 
-  private markFailed(networkId: string, error: Error): void {
+  private markFailed(networkId: string, error: Error, waiting = false): void {
     const network = this.networks.get(networkId)!;
-    this.failures.set(networkId, error.message);
+    this.failures.set(networkId, { message: error.message, waiting });
     this.deps.log.error({ err: error, network: networkId, name: network.name }, `network ${network.name} could not be brought back: it takes no endpoints until it is removed and created again`);
   }
 
   /** Why a network could not be brought back when the daemon started; undefined when it works. */
   failure(networkId: string): string | undefined {
-    return this.failures.get(networkId);
+    return this.failures.get(networkId)?.message;
   }
 
   /**
    * Registers a network driver (a plugin's, an embedder's). Networks of its type that waited for
-   * it since the start are brought back now.
+   * it since the start are brought back now, those whose IPAM driver is there too.
    */
   async registerDriver(driver: Driver): Promise<void> {
     this.registry.addDriver(driver);
-    const waiting = this.list().filter((n) => n.driver === driver.type && this.failures.has(n.id));
-    if (waiting.length === 0) return;
-    for (const network of waiting) this.failures.delete(network.id);
-    await this.restore(driver);
+    await this.restoreWaiting();
   }
 
-  /** Registers an IPAM driver (a plugin's, an embedder's); `--ipam-driver NAME` picks it. */
-  registerIpamDriver(ipam: IpamDriver): void {
+  /** Registers an IPAM driver (a plugin's, an embedder's); `--ipam-driver NAME` picks it. Networks that waited for it come back. */
+  async registerIpamDriver(ipam: IpamDriver): Promise<void> {
     this.registry.addIpam(ipam);
+    await this.restoreWaiting();
   }
 
-  /** Another host joined the cluster: every driver that listens hears of it. */
+  private async restoreWaiting(): Promise<void> {
+    for (const driver of this.registry.allDrivers()) {
+      const ready = this.list().filter((n) => n.driver === driver.type && this.failures.get(n.id)?.waiting && !this.missingPart(n));
+      for (const network of ready) this.failures.delete(network.id);
+      await this.restore(driver, ready);
+    }
+  }
+
+  /** Another host joined the cluster: every driver that listens hears of it, one failing driver not keeping it from the rest. */
   async discoverNew(event: NodeEvent): Promise<void> {
-    for (const driver of this.registry.allDrivers()) await driver.discoverNew?.(event);
+    await this.tellDrivers('discoverNew', (driver) => driver.discoverNew?.(event));
   }
 
   /** A host left the cluster or was declared dead. */
   async discoverDelete(event: NodeEvent): Promise<void> {
-    for (const driver of this.registry.allDrivers()) await driver.discoverDelete?.(event);
+    await this.tellDrivers('discoverDelete', (driver) => driver.discoverDelete?.(event));
+  }
+
+  private async tellDrivers(what: string, call: (driver: Driver) => Promise<void> | void | undefined): Promise<void> {
+    for (const driver of this.registry.allDrivers()) {
+      await Promise.resolve()
+        .then(() => call(driver))
+        .catch((error: unknown) => this.deps.log.warn({ err: error, driver: driver.type }, `driver ${driver.type} failed on ${what}`));
+    }
   }
 
   /** An entry another host published in a network's table: for the driver that registered that table. */

@@ -37,13 +37,13 @@ test('the controller refuses a network of an unknown driver or IPAM driver and k
   t.deepEqual(await store.list('networks/'), []);
   t.deepEqual(ipam.poolIds('LocalDefault'), []);
   await t.throwsAsync(controller.registerDriver(new ScriptedDriver()), { instanceOf: ConflictError, message: 'driver already registered for type "scripted"' });
-  t.throws(() => controller.registerIpamDriver(new NullIpam()), { instanceOf: ConflictError, message: 'ipam driver "null" already registered' });
+  await t.throwsAsync(controller.registerIpamDriver(new NullIpam()), { instanceOf: ConflictError, message: 'ipam driver "null" already registered' });
 });
 
 test('an IPAM driver registered later is picked by name', async (t) => {
   const { controller } = await openCore(t, { drivers: [new ScriptedDriver()] });
   const custom = Object.assign(new NullIpam(), { name: 'custom' });
-  controller.registerIpamDriver(custom);
+  await controller.registerIpamDriver(custom);
   const network = await controller.create({ name: 'n1', driver: 'scripted', ipam: { driver: 'custom' } });
   t.is(network.ipam.driver, 'custom');
   t.deepEqual(network.ipam.config, [{ subnet: '0.0.0.0/0' }]);
@@ -96,4 +96,32 @@ test('a driver whose restore throws at open has all its networks reported; the o
   const { controller } = await openCore(t, { store: first.store, drivers: [broken, new ScriptedDriver({ type: 'other' })] });
   t.is(controller.failure(a.id), 'the plugin does not answer');
   t.is(controller.failure(b.id), undefined);
+});
+
+test('a network waiting for its driver and its IPAM driver comes back only once both are registered, in either order', async (t) => {
+  const custom = (): NullIpam => Object.assign(new NullIpam(), { name: 'custom' });
+  const first = await openCore(t, { drivers: [new ScriptedDriver()] });
+  await first.controller.registerIpamDriver(custom());
+  const waiting = await first.controller.create({ name: 'late', driver: 'scripted', ipam: { driver: 'custom' } });
+  await first.close();
+
+  const { controller } = await openCore(t, { store: first.store });
+  t.is(controller.failure(waiting.id), 'driver "scripted" is not available');
+  const driver = new ScriptedDriver();
+  await controller.registerDriver(driver);
+  t.truthy(controller.failure(waiting.id), 'still waiting: its IPAM driver is missing');
+  t.deepEqual(driver.sequence(), [], 'not restored without its IPAM driver');
+  await controller.registerIpamDriver(custom());
+  t.is(controller.failure(waiting.id), undefined);
+  t.deepEqual(driver.sequence(), ['restore']);
+  t.like((driver.calls[0]!.args as [Array<{ id: string }>])[0], [{ id: waiting.id }], 'the waiting network alone');
+});
+
+test('node events reach every driver even when one of them fails', async (t) => {
+  const failing = new ScriptedDriver({ type: 'a' });
+  failing.failNext('discoverNew', new Error('not now'));
+  const listening = new ScriptedDriver({ type: 'b' });
+  const { controller } = await openCore(t, { drivers: [failing, listening] });
+  await controller.discoverNew({ address: '192.0.2.2', self: false });
+  t.deepEqual(listening.sequence(['discoverNew']), ['discoverNew']);
 });
