@@ -93,9 +93,17 @@ interface ApiRun {
   driver: AttachDriver;
   network: NetworkSpec;
   count: number;
-  /** Docker refuses to connect a container still on `none`: it leaves it first, untimed. */
-  leaveNone?: boolean;
+  /**
+   * The network the containers are made on and leave, untimed, so that each is a running
+   * container with a sandbox and no network when it is connected: dockerd's `none` (it refuses to
+   * connect a container still on it); netctl keeps a `none` container on none for its life, so its
+   * containers start on a bridge network of their own (removed once they have left it).
+   */
+  startOn: 'none' | NetworkSpec;
 }
+
+/** The network netctl's containers start on (see ApiRun.startOn): a subnet no contender uses. */
+const START_NETWORK: NetworkSpec = { IPAM: { Config: [{ Subnet: '10.99.0.0/16' }] } };
 
 /** The first attachment must have done the real work; checked outside the timing. */
 async function expectContainerAttached(daemon: BenchDaemon, name: string, run: ApiRun): Promise<void> {
@@ -108,9 +116,11 @@ async function throughApi(daemon: BenchDaemon, run: ApiRun): Promise<Contender> 
   const names = Array.from({ length: run.count }, (_, i) => `bench${i}`);
   let attached = 0;
   let detached = 0;
+  const startNetwork = run.startOn === 'none' ? 'none' : 'bench-start';
   const close = async (): Promise<void> => {
     for (const name of names) await call(daemon.socketPath, 'DELETE', `/v1.41/containers/${name}?force=1`);
     await call(daemon.socketPath, 'DELETE', '/v1.41/networks/bench');
+    if (run.startOn !== 'none') await call(daemon.socketPath, 'DELETE', `/v1.41/networks/${startNetwork}`);
   };
   const timed = async (verb: 'connect' | 'disconnect', name: string): Promise<number> => {
     const start = process.hrtime.bigint();
@@ -119,11 +129,13 @@ async function throughApi(daemon: BenchDaemon, run: ApiRun): Promise<Contender> 
   };
   try {
     await ok(daemon, 'POST', '/networks/create', { Name: 'bench', Driver: run.driver, ...run.network });
+    if (run.startOn !== 'none') await ok(daemon, 'POST', '/networks/create', { Name: startNetwork, Driver: 'bridge', ...run.startOn });
     for (const name of names) {
-      await ok(daemon, 'POST', `/containers/create?name=${name}`, { Image: run.image, Cmd: ['sleep', '3600'], HostConfig: { NetworkMode: 'none' } });
+      await ok(daemon, 'POST', `/containers/create?name=${name}`, { Image: run.image, Cmd: ['sleep', '3600'], HostConfig: { NetworkMode: startNetwork } });
       await ok(daemon, 'POST', `/containers/${name}/start`);
-      if (run.leaveNone) await ok(daemon, 'POST', '/networks/none/disconnect', { Container: name });
+      await ok(daemon, 'POST', `/networks/${startNetwork}/disconnect`, { Container: name });
     }
+    if (run.startOn !== 'none') await ok(daemon, 'DELETE', `/networks/${startNetwork}`);
   } catch (error) {
     await close();
     throw error;
@@ -315,12 +327,12 @@ export async function measureAttach(setup: AttachSetup): Promise<AttachResults> 
     contenders.push(await peerInHost('cni', setup));
     contenders.push(await peerInHost('netavark', setup));
     const netctl = await start('netctl', startNetctl);
-    contenders.unshift(await throughApi(netctl, { who: 'netctl', image: 'busybox', driver: setup.driver, network: setup.ourNetwork, count: setup.ourCount }));
+    contenders.unshift(await throughApi(netctl, { who: 'netctl', image: 'busybox', driver: setup.driver, network: setup.ourNetwork, count: setup.ourCount, startOn: START_NETWORK }));
     let ourRss = 0;
     const [ours, cni, netavark] = (await inRounds(contenders, () => (ourRss = ownRss(netctl.pid)))) as [Timings, Timings, Timings];
     for (const contender of contenders.splice(0)) await contender.close();
     const docker = await start('docker', startDockerd);
-    contenders.push(await throughApi(docker, { who: 'dockerd', image: importBusybox(docker), driver: setup.driver, network: setup.dockerNetwork, count: setup.peerCount, leaveNone: true }));
+    contenders.push(await throughApi(docker, { who: 'dockerd', image: importBusybox(docker), driver: setup.driver, network: setup.dockerNetwork, count: setup.peerCount, startOn: 'none' }));
     let dockerRss = 0;
     const [theirs] = (await inRounds(contenders, () => (dockerRss = ownRss(docker.pid)))) as [Timings];
     return { ours: { ...ours, rss: ourRss }, cni, netavark, docker: { ...theirs, rss: dockerRss }, processStart: processStartMs() };

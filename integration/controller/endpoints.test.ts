@@ -56,6 +56,10 @@ test('two sandboxes on one network reach each other, and the kernel shows what t
   t.like(veth, { master: `br-${net.id.slice(0, 12)}`, mtu: 1400 });
   const port = ns.json<Array<{ ifname: string; hairpin?: boolean }>>('bridge', '-d', '-j', 'link', 'show', 'dev', veth.ifname)[0]!;
   t.true(port.hairpin, 'hairpin is on at the bridge port');
+  type Queues = Array<{ num_tx_queues: number; num_rx_queues: number }>;
+  const queues = ([ip]: Queues): number[] => [ip!.num_tx_queues, ip!.num_rx_queues];
+  t.deepEqual(queues(ns.json<Queues>('ip', '-d', 'link', 'show', 'dev', veth.ifname)), [1, 1], 'one queue each way, the one a veth uses');
+  t.deepEqual(queues(JSON.parse(inside(a.key, 'ip', '-d', '-j', 'link', 'show', 'dev', 'eth0')) as Queues), [1, 1]);
 
   t.true(pings({ path: a.key }, '10.71.0.3'));
   t.true(pings({ path: b.key }, '10.71.0.1'));

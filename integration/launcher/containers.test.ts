@@ -115,6 +115,15 @@ test('refused runs leave nothing behind: unknown network, address outside or tak
   // The run whose command could not start held 10.84.0.2 (the first free address) until --rm gave it back.
   await ok(netctl, ['run', '-d', '--name', 'next', '--network', 'n', '--ip', '10.84.0.2', 'sleep', '300']);
   t.is(await ipOf(netctl, 'next', 'n'), '10.84.0.2');
+  // A name a refused run asked for, or a removed container had, is free again and names the new one.
+  t.is((await netctl(['run', '--name', 'again', '--network', 'nope', 'true'])).code, 125);
+  const again = (await ok(netctl, ['run', '-d', '--name', 'again', '--network', 'n', 'sleep', '300'])).trim();
+  t.is((await inspect(netctl, 'again')).Id, again);
+  const old = (await inspect(netctl, 'taken')).Id;
+  await ok(netctl, ['rm', '-f', 'taken']);
+  const renewed = (await ok(netctl, ['run', '-d', '--name', 'taken', '--network', 'n', 'sleep', '300'])).trim();
+  t.not(renewed, old);
+  t.is((await inspect(netctl, 'taken')).Id, renewed);
 });
 
 test('daemon kill -9 with containers running: traffic goes on, they are listed again, one that exited meanwhile has its code', async (t) => {

@@ -16,6 +16,14 @@ interface IpLink {
   ifalias?: string;
   link_netnsid?: number;
   linkinfo?: { info_kind: string; info_data?: Record<string, unknown> };
+  num_tx_queues?: number;
+  num_rx_queues?: number;
+}
+
+/** CPUs the kernel may ever bring online ("0-3,8" in /sys): how many queues it gives a veth by default. */
+function possibleCpus(): number {
+  const ranges = fs.readFileSync('/sys/devices/system/cpu/possible', 'utf8').trim().split(',');
+  return ranges.map((r) => r.split('-').map(Number)).reduce((n, [from, to]) => n + (to ?? from!) - from! + 1, 0);
 }
 
 function setup(t: Parameters<typeof createTestNamespace>[0]): { ns: TestNamespace; h: NetlinkHandle; ipLink(name: string): IpLink } {
@@ -52,6 +60,20 @@ test('veth: the peer is created directly in another namespace, in one request', 
   t.false(ns.run('ip', 'link').includes('eth0'));
   const ours = await h.linkGet('veth-host');
   t.is(ours.linkNetnsId, host.link_netnsid);
+});
+
+test('veth: each end is made with the queues asked for, not one per possible CPU', async (t) => {
+  const { h, ipLink } = setup(t);
+  const other = createTestNamespace(t);
+  await h.linkAdd({ kind: 'veth', name: 'veth-q', queues: 1, peer: { name: 'eth0', netns: other.path, queues: 1 } });
+  await h.linkAdd({ kind: 'veth', name: 'veth-d', peer: { name: 'veth-dp' } });
+  const queues = (ip: IpLink): number[] => [ip.num_tx_queues!, ip.num_rx_queues!];
+  t.deepEqual(queues(ipLink('veth-q')), [1, 1]);
+  t.deepEqual(queues(other.json<IpLink[]>('ip', '-d', 'link', 'show', 'dev', 'eth0')[0]!), [1, 1]);
+  // The kernel's default, for comparison: one per possible CPU on recent kernels, one on older ones.
+  const possible = possibleCpus();
+  t.true([[1, 1], [possible, possible]].some((q) => q.join() === queues(ipLink('veth-d')).join()));
+  await t.throwsAsync(h.linkAdd({ kind: 'veth', name: 'veth-z', queues: 0, peer: { name: 'veth-zp' } }), { instanceOf: InvalidArgumentError, message: /queue count/ });
 });
 
 test('vxlan: VNI, local VTEP, port 4789, learning off, proxy, l2miss, TTL', async (t) => {

@@ -71,6 +71,8 @@ export type CreateRequest = Omit<ContainerConfig, Defaulted> & Partial<Pick<Cont
 
 export class Launcher {
   private readonly containers = new Map<string, ContainerRecord>();
+  /** The same records by name: most requests name their container, and a scan grows with their number. */
+  private readonly byName = new Map<string, ContainerRecord>();
   /** Waiters for each container's exit, resolved with its code. */
   private readonly exitWaiters = new Map<string, Array<(code: number) => void>>();
   /** The shims of running containers, watched for their end. */
@@ -92,7 +94,7 @@ export class Launcher {
       record.config.dns ??= {};
       // Nor, before confinement, security options: Docker's defaults from their next start on.
       record.config.security ??= { ...DEFAULT_SECURITY };
-      this.containers.set(record.id, record);
+      this.track(record);
     }
     await this.removeOrphans();
     const sandboxes = new Set(this.deps.networking.sandboxes().map((s) => s.id));
@@ -189,16 +191,21 @@ export class Launcher {
   find(reference: string): ContainerRecord {
     const byId = this.containers.get(reference);
     if (byId) return byId;
-    const byName = this.named(reference.startsWith('/') ? reference.slice(1) : reference);
+    const byName = this.byName.get(reference.startsWith('/') ? reference.slice(1) : reference);
     if (byName) return byName;
     const byPrefix = /^[0-9a-f]+$/.test(reference) ? [...this.containers.values()].filter((c) => c.id.startsWith(reference)) : [];
     if (byPrefix.length === 1) return byPrefix[0]!;
     throw new NoSuchContainerError(`No such container: ${reference}`);
   }
 
-  private named(name: string): ContainerRecord | undefined {
-    for (const container of this.containers.values()) if (container.config.name === name) return container;
-    return undefined;
+  private track(record: ContainerRecord): void {
+    this.containers.set(record.id, record);
+    this.byName.set(record.config.name, record);
+  }
+
+  private untrack(record: ContainerRecord): void {
+    this.containers.delete(record.id);
+    if (this.byName.get(record.config.name) === record) this.byName.delete(record.config.name);
   }
 
   stateDir(id: string): string {
@@ -229,9 +236,9 @@ export class Launcher {
     this.validate(config);
     const record: ContainerRecord = { id, created: new Date().toISOString(), config, state: { status: 'created' } };
     // Listed at once: a second create with the same name now conflicts.
-    this.containers.set(id, record);
+    this.track(record);
     const rollback = new Rollback();
-    rollback.push('forgetting the container', () => this.containers.delete(id));
+    rollback.push('forgetting the container', () => this.untrack(record));
     try {
       const stateDir = this.stateDir(id);
       fs.mkdirSync(stateDir, { recursive: true, mode: 0o700 });
@@ -378,7 +385,7 @@ export class Launcher {
       crashPoint('container-rm:sandbox-gone');
     }
     await this.deps.store.delete(CONTAINER_PREFIX + record.id);
-    this.containers.delete(record.id);
+    this.untrack(record);
     crashPoint('container-rm:record-deleted');
     fs.rmSync(this.stateDir(record.id), { recursive: true, force: true });
   }
@@ -428,7 +435,7 @@ export class Launcher {
     const argv: Array<[string, string]> = [...config.cmd.map((arg): [string, string] => ['command argument', arg]), ['working directory', config.workdir], ['rootfs', config.rootfs]];
     const cut = argv.find(([, value]) => value.includes('\0'));
     if (cut) throw new InvalidContainerConfigError(`the ${cut[0]} ${JSON.stringify(cut[1])} holds a NUL character, which a process cannot be given`);
-    const holder = this.named(config.name);
+    const holder = this.byName.get(config.name);
     if (holder) throw new ContainerConflictError(`Conflict. The container name "/${config.name}" is already in use by container "${holder.id}". You have to remove (or rename) that container to be able to reuse that name.`);
     let isDir = false;
     try {

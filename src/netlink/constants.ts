@@ -62,6 +62,8 @@ export const IFLA = {
   GROUP: 27,
   NET_NS_FD: 28,
   EXT_MASK: 29,
+  NUM_TX_QUEUES: 31,
+  NUM_RX_QUEUES: 32,
   LINK_NETNSID: 37,
 } as const;
 

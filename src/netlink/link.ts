@@ -39,6 +39,11 @@ interface CommonLinkSpec {
   master?: LinkRef;
   txQueueLength?: number;
   /**
+   * Transmit and receive queues the device is made with (IFLA_NUM_TX/RX_QUEUES); the kernel's
+   * default when omitted (a veth: one per possible CPU, all but one of them left unused).
+   */
+  queues?: number;
+  /**
    * The link's group (IFLA_GROUP). Unlike the alias, the kernel takes it in the create request
    * itself, so a link marked by its group is never seen unmarked.
    */
@@ -54,6 +59,7 @@ export interface VethSpec extends CommonLinkSpec {
     mac?: string;
     mtu?: number;
     group?: number;
+    queues?: number;
   };
 }
 
@@ -167,8 +173,10 @@ export class NamespaceFds {
   }
 }
 
-function common(w: AttributeWriter, spec: { mtu?: number; mac?: string; txQueueLength?: number; group?: number }): void {
+function common(w: AttributeWriter, spec: { mtu?: number; mac?: string; txQueueLength?: number; group?: number; queues?: number }): void {
+  checkRange('queue count', spec.queues, 1, 4096);
   if (spec.mtu !== undefined) w.u32(IFLA.MTU, spec.mtu);
+  if (spec.queues !== undefined) w.u32(IFLA.NUM_TX_QUEUES, spec.queues).u32(IFLA.NUM_RX_QUEUES, spec.queues);
   if (spec.group !== undefined) w.u32(IFLA.GROUP, spec.group);
   if (spec.mac !== undefined) w.bytes(IFLA.ADDRESS, macToBytes(spec.mac));
   if (spec.txQueueLength !== undefined) w.u32(IFLA.TXQLEN, spec.txQueueLength);

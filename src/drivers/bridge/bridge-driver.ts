@@ -149,6 +149,9 @@ export class BridgeDriver implements Driver {
   /**
    * One RTM_NEWLINK makes the pair: the host end enslaved and up, the peer created inside the
    * sandbox with its final name and MAC. Hairpin lets a container reach its own published ports.
+   * One queue each way per end, the number a veth uses anyway: made with the kernel's default (one
+   * per possible CPU), it is cut to one right after it is registered, which waits for an RCU grace
+   * period under RTNL and adds and removes the queues' sysfs entries (~0.15 ms a pair on 2 CPUs).
    */
   async join(network: NetworkSpec, endpoint: EndpointSpec, target: JoinTarget): Promise<JoinInfo> {
     const options = this.optionsOf(network);
@@ -157,7 +160,7 @@ export class BridgeDriver implements Driver {
     const mtu = options.mtu !== undefined ? { mtu: options.mtu } : {};
     const bridge = bridgeNameOf(network.id, options);
     const create = (master: string | number): Promise<Link> =>
-      netlink.linkAdd({ kind: 'veth', name: hostName, master, up: true, group: this.ownership.linkGroup, ...mtu, peer: { name: target.ifname, netns: target.sandboxFd ?? target.sandboxKey, mac: endpoint.mac, group: this.ownership.linkGroup, ...mtu } });
+      netlink.linkAdd({ kind: 'veth', name: hostName, master, up: true, group: this.ownership.linkGroup, queues: 1, ...mtu, peer: { name: target.ifname, netns: target.sandboxFd ?? target.sandboxKey, mac: endpoint.mac, group: this.ownership.linkGroup, queues: 1, ...mtu } });
     const known = this.bridgeIndex.get(network.id);
     // A master index that names no device is EINVAL, and the pair is not left behind.
     const veth = await create(known ?? bridge).catch((error: unknown) => {
