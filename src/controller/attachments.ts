@@ -91,6 +91,8 @@ export class Attachments {
   private readonly publishing: PortPublishingDeps;
   /** External keys given as descriptors, held while their sandbox lives in this controller. */
   private readonly heldKeys = new Map<string, HeldKey>();
+  /** Namespaces (by inode) a createSandbox is adopting: a concurrent one for the same is refused before its first await. */
+  private readonly adopting = new Set<number>();
 
   constructor(private readonly deps: AttachmentDeps) {
     this.publishing = {
@@ -271,6 +273,14 @@ export class Attachments {
     if (bad !== undefined) throw new InvalidParameterError(`invalid DNS server "${bad}": give an IP address`);
     const id = newId();
     const external = options.key === undefined ? undefined : await this.adopt(options.key);
+    try {
+      return await this.recordSandbox(id, options, external);
+    } finally {
+      if (external) this.adopting.delete(external.held.inode);
+    }
+  }
+
+  private async recordSandbox(id: string, options: SandboxOptions, external: { held: HeldKey; sandbox: Sandbox } | undefined): Promise<SandboxRecord> {
     const sandbox = external?.sandbox ?? (await Sandbox.create(this.deps.sandboxDir, id.slice(0, 12)));
     crashPoint('sandbox-create:namespace-made');
     this.opened.set(id, sandbox);
@@ -298,15 +308,22 @@ export class Attachments {
   /** An external key checked, held and its namespace adopted; one per sandbox. */
   private async adopt(key: ExternalKey): Promise<{ held: HeldKey; sandbox: Sandbox }> {
     const held = holdExternalKey(key, this.deps.sandboxDir);
+    const owner = [...this.sandboxes.values()].find((s) => stillNames(s.key, held.inode));
+    const conflict = owner ? `is sandbox ${owner.id.slice(0, 12)}'s already` : this.adopting.has(held.inode) ? 'is being made a sandbox by another request' : undefined;
+    if (conflict) {
+      held.release();
+      throw new ConflictError(`the network namespace of sandbox key ${String(key)} ${conflict}`);
+    }
+    this.adopting.add(held.inode);
     try {
-      const owner = [...this.sandboxes.values()].find((s) => stillNames(s.key, held.inode));
-      if (owner) throw new ConflictError(`the network namespace of sandbox key ${String(key)} is sandbox ${owner.id.slice(0, 12)}'s already`);
       return { held, sandbox: await Sandbox.adopt(held.path).catch((error: unknown) => Promise.reject(adoptionError(key, error))) };
     } catch (error) {
+      this.adopting.delete(held.inode);
       held.release();
       throw error;
     }
   }
+
 
   /** Removes the namespace netctl made; an external one is only let go of (its owner removes it). */
   private letGo(record: SandboxRecord): void {

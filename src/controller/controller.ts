@@ -320,6 +320,7 @@ export class Controller {
       crashPoint('network-create:pools-allocated');
       record.ipam.config = record.allocations.map(configOf);
       record.options = driver.effectiveOptions(specOf(record));
+      rollback.push('forgetting the tables the driver registered', () => this.tableRegistrations.forget(record.id));
       await driver.createNetwork(specOf(record), this.contextOf(record.id, driver));
       rollback.push('removing the network from the driver', () => driver.deleteNetwork(specOf(record)));
       crashPoint('network-create:driver-done');

@@ -38,12 +38,13 @@ export async function openStack(options: StackOptions): Promise<Stack> {
     logger: options.log,
     ownership: options.ownership ?? DAEMON_OWNERSHIP,
   });
-  const launcher = new Launcher({ store: netctl.store, networking: netctl.controller, log: options.log, root: options.root });
+  let launcher: Launcher | undefined;
   const close = async (): Promise<void> => {
-    launcher.close();
+    launcher?.close();
     await netctl.close();
   };
   try {
+    launcher = new Launcher({ store: netctl.store, networking: netctl.controller, log: options.log, root: options.root });
     await launcher.load();
   } catch (error) {
     await close();
