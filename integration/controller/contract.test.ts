@@ -423,3 +423,15 @@ test("the bridge's com.docker.network.container_iface_prefix names the container
   await c.call('deleteSandbox', sandbox.id);
   t.deepEqual(hostLinks(ns).filter((l) => l.startsWith('veth')), []);
 });
+
+test('two concurrent adoptions of one external namespace make one sandbox; the other is a ConflictError', async (t) => {
+  const host = await testHost(t);
+  const { controller } = await host.open([]);
+  const engine = createTestNamespace(t, 'nctl-cnk');
+  const racing = await Promise.allSettled([controller.createSandbox({ key: engine.path }), controller.createSandbox({ key: engine.path })]);
+  const made = racing.filter((r): r is PromiseFulfilledResult<SandboxRecord> => r.status === 'fulfilled').map((r) => r.value);
+  t.is(made.length, 1);
+  t.like(racing.find((r) => r.status === 'rejected'), { reason: { name: 'ConflictError' } });
+  t.deepEqual(controller.sandboxes().map((s) => s.id), made.map((s) => s.id));
+  await controller.deleteSandbox(made[0]!.id);
+});
