@@ -435,3 +435,17 @@ test('two concurrent adoptions of one external namespace make one sandbox; the o
   t.deepEqual(controller.sandboxes().map((s) => s.id), made.map((s) => s.id));
   await controller.deleteSandbox(made[0]!.id);
 });
+
+test('an endpoint whose driver gives no interface holds no name: the next real interface is eth0', async (t) => {
+  const host = await testHost(t);
+  const none = scripted({ join: () => ({}) }, { type: 'plain' });
+  const { controller } = await host.open([none, scripted(vethInSandbox(host.netlink))]);
+  await controller.create({ name: 'plain', driver: 'plain', ipam: { config: [{ subnet: '10.91.0.0/24' }] } });
+  await controller.create({ name: 'real', driver: 'scripted', ipam: { config: [{ subnet: '10.92.0.0/24' }] } });
+  const sandbox = await controller.createSandbox();
+  const first = await controller.connect('plain', sandbox.id);
+  t.is(first.ifname, '');
+  const second = await controller.connect('real', sandbox.id);
+  t.is(second.ifname, 'eth0');
+  t.deepEqual(namesIn(sandbox.key), ['eth0', 'lo']);
+});

@@ -456,8 +456,10 @@ export class Attachments {
     // An endpoint joining again (after a restart) keeps its name while it is free.
     const previous = endpoint.ifname;
     const keepOr = (prefix: string): string => (previous.startsWith(prefix) && !used.has(previous) ? previous : nextInterfaceName(prefix, used));
-    endpoint.ifname = keepOr(driver.interfacePrefix(spec));
-    const info: JoinInfo = await driver.join(spec, this.endpointSpec(endpoint), { sandboxKey: sandbox.key, sandboxFd: sandbox.descriptor(), ifname: endpoint.ifname, preferredIndex: preferredIndex(endpoint.ifname) });
+    const candidate = keepOr(driver.interfacePrefix(spec));
+    const info: JoinInfo = await driver.join(spec, this.endpointSpec(endpoint), { sandboxKey: sandbox.key, sandboxFd: sandbox.descriptor(), ifname: candidate, preferredIndex: preferredIndex(candidate) });
+    // An endpoint without an interface (null, host, a plugin giving none) holds no name.
+    endpoint.ifname = info.interface ? candidate : '';
     rollback.push(`leaving network ${network.name}`, () => driver.leave(spec, this.endpointSpec(endpoint)));
     crashPoint('connect:joined');
     let link: LinkRef | undefined;
