@@ -12,6 +12,7 @@ import { type EndpointRecord, ForbiddenError, type SandboxRecord } from '../../s
 import type { EndpointSpec, NetworkSpec, PortMapping } from '../../src/drivers/driver';
 import { LOCAL_SPACE } from '../../src/ipam';
 import { NetlinkHandle } from '../../src/netlink';
+import { deleteNamespace } from '../../src/native/netns';
 import { type Core, type CoreOptions, openCore, RecordingTables } from '../../test/helpers/core';
 import { type DriverMethod, ScriptedDriver, ScriptedFailure, type ScriptedDriverOptions } from '../../test/helpers/scripted-driver';
 import { pings } from '../firewall/topology';
@@ -448,4 +449,26 @@ test('an endpoint whose driver gives no interface holds no name: the next real i
   const second = await controller.connect('real', sandbox.id);
   t.is(second.ifname, 'eth0');
   t.deepEqual(namesIn(sandbox.key), ['eth0', 'lo']);
+});
+
+test('a sandbox whose namespace is gone at the next start: its endpoints are revoked, left, withdrawn and deleted through their driver, then dropped', async (t) => {
+  const host = await testHost(t);
+  const entries: ExtraJoinInfo = (_n, e) => ({ tableEntries: [{ table: 'peers', key: e.id, value: Buffer.from(e.ipv4!) }] });
+  const first = await host.open([scripted({ ...vethHandOver(host.netlink, 'eth', entries), programExternalConnectivity: () => [] })]);
+  const network = await first.controller.create({ name: 'gone', driver: 'scripted', ipam: { config: [{ subnet: '10.93.0.0/24' }] } });
+  const sandbox = await first.controller.createSandbox();
+  const endpoint = await first.controller.connect('gone', sandbox.id);
+  await first.controller.publish(sandbox.id, [web]);
+  await first.close();
+  deleteNamespace(sandbox.key);
+
+  const driver = scripted(vethHandOver(host.netlink, 'eth', entries));
+  const second = await host.open([driver], { store: first.store });
+  t.deepEqual(driver.sequence(), ['restore', 'revokeExternalConnectivity', 'leave', 'deleteEndpoint']);
+  t.deepEqual(host.tables.log.at(-1), { op: 'withdraw', networkId: network.id, entries: [{ table: 'peers', key: endpoint.id, value: endpoint.ipv4!.address }] });
+  t.deepEqual(second.controller.sandboxes(), []);
+  t.deepEqual(second.controller.endpoints({ networkId: network.id }), []);
+  t.deepEqual(await first.store.list('endpoints/'), []);
+  t.deepEqual(await first.store.list('sandboxes/'), []);
+  t.false((await second.ipam.endpointAddresses(endpoint.ipv4!.poolId)).includes(endpoint.ipv4!.address), 'its address was released');
 });

@@ -91,6 +91,9 @@ export class Attachments {
   private readonly publishing: PortPublishingDeps;
   /** External keys given as descriptors, held while their sandbox lives in this controller. */
   private readonly heldKeys = new Map<string, HeldKey>();
+  /** Endpoints dropped at load whose drivers hear of it once restored (dropStranded), and the sandboxes that went with them. */
+  private readonly stranded: EndpointRecord[] = [];
+  private readonly goneSandboxes: string[] = [];
   /** Namespaces (by inode) a createSandbox is adopting: a concurrent one for the same is refused before its first await. */
   private readonly adopting = new Set<number>();
 
@@ -122,14 +125,15 @@ export class Attachments {
     for (const sandbox of [...this.sandboxes.values()]) {
       if (sandbox.external ? stillNames(sandbox.key, sandbox.namespaceInode) : Sandbox.open(sandbox.key).exists()) continue;
       log.warn({ sandbox: sandbox.id, key: sandbox.key }, 'sandbox namespace gone: dropping the sandbox and its endpoints');
-      for (const endpoint of this.ofSandbox(sandbox.id)) await this.forget(endpoint);
-      await store.delete(SANDBOX_PREFIX + sandbox.id);
       this.sandboxes.delete(sandbox.id);
+      this.goneSandboxes.push(sandbox.id);
     }
     for (const endpoint of [...this.endpoints.all()]) {
       if (this.sandboxes.has(endpoint.sandboxId) && this.deps.networkById(endpoint.networkId)) continue;
       log.warn({ endpoint: endpoint.id }, 'endpoint of no sandbox or network: dropping it');
-      await this.forget(endpoint);
+      this.endpoints.untrack(endpoint);
+      if (this.deps.networkById(endpoint.networkId)) this.stranded.push(endpoint);
+      else await this.forget(endpoint);
     }
     await this.removeStrayInterfaces();
     for (const endpoint of this.endpoints.all()) this.deps.dns?.register(endpoint, this.deps.networkById(endpoint.networkId)!);
@@ -504,15 +508,39 @@ export class Attachments {
    */
   private async detach(endpoint: EndpointRecord, sandbox: Sandbox | undefined): Promise<void> {
     const network = this.networkOf(endpoint);
-    const spec = specOf(network);
     const tolerate = (what: string) => (error: unknown): void => {
       if (this.deps.failure(network.id) === undefined) throw error;
       this.deps.log.warn({ err: error, endpoint: endpoint.id, network: network.id }, `the driver could not ${what} an endpoint of a failed network`);
     };
+    await this.release(endpoint, sandbox, tolerate);
+    const before = this.ofSandbox(endpoint.sandboxId);
+    await this.forget(endpoint);
+    if (sandbox) await sandbox.setGateways(defaultRouteChanges(before, this.ofSandbox(endpoint.sandboxId)));
+    this.deps.log.info({ endpoint: endpoint.id, network: network.id, sandbox: endpoint.sandboxId }, 'endpoint disconnected');
+  }
+
+  /**
+   * Endpoints whose sandbox was gone at load: their drivers revoke, leave and delete them and
+   * their table entries are withdrawn, as for a disconnect (what is gone with the namespace is
+   * no error); then the records go, the sandboxes' last.
+   */
+  async dropStranded(): Promise<void> {
+    for (const endpoint of this.stranded.splice(0)) {
+      await this.release(endpoint, undefined, (what) => (error: unknown) => this.deps.log.warn({ err: error, endpoint: endpoint.id }, `could not ${what} an endpoint whose sandbox is gone`));
+      await this.forget(endpoint);
+    }
+    for (const id of this.goneSandboxes.splice(0)) await this.deps.store.delete(SANDBOX_PREFIX + id);
+  }
+
+  /** The driver's and the tables' part of a disconnect: revoke, give back, leave, withdraw, delete. */
+  private async release(endpoint: EndpointRecord, sandbox: Sandbox | undefined, tolerate: (what: string) => (error: unknown) => void): Promise<void> {
+    const network = this.networkOf(endpoint);
+    const spec = specOf(network);
     const driver = (): Driver => this.deps.driverOf(network);
     if (endpoint.ports) await Promise.resolve().then(() => driver().revokeExternalConnectivity(spec, this.endpointSpec(endpoint))).catch(tolerate('withdraw the ports of'));
     const handedOver = endpoint.handedOver;
-    if (handedOver) {
+    // A stranded endpoint's namespace is gone, and what was handed over with it.
+    if (handedOver && this.sandboxes.has(endpoint.sandboxId)) {
       await Promise.resolve()
         .then(() => (sandbox ?? this.opening(endpoint.sandboxId)).returnInterface(endpoint.ifname, this.hostNamespace(), handedOver))
         .catch((error: unknown) => this.deps.log.warn({ err: error, endpoint: endpoint.id }, 'could not give the interface back to its driver'));
@@ -521,10 +549,6 @@ export class Attachments {
     crashPoint('disconnect:left');
     if (endpoint.tableEntries?.length) await this.deps.tables?.withdraw(network.id, tableEntries(endpoint.tableEntries));
     await Promise.resolve().then(() => driver().deleteEndpoint(spec, this.endpointSpec(endpoint))).catch(tolerate('delete'));
-    const before = this.ofSandbox(endpoint.sandboxId);
-    await this.forget(endpoint);
-    if (sandbox) await sandbox.setGateways(defaultRouteChanges(before, this.ofSandbox(endpoint.sandboxId)));
-    this.deps.log.info({ endpoint: endpoint.id, network: network.id, sandbox: endpoint.sandboxId }, 'endpoint disconnected');
   }
 
   /**

@@ -112,7 +112,8 @@ export class Controller {
       const missing = controller.missingPart(network);
       if (missing) controller.markFailed(network.id, new Error(missing), true);
     }
-    for (const driver of controller.registry.allDrivers()) await controller.restore(driver, controller.list().filter((n) => n.driver === driver.type && !controller.failures.has(n.id)));
+    for (const driver of controller.registry.allDrivers()) await controller.restore(driver);
+    await controller.attachments.dropStranded();
     await controller.attachments.reconcileAddresses(controller.list());
     await controller.releaseOrphanPools();
     return controller;
@@ -124,9 +125,12 @@ export class Controller {
     return undefined;
   }
 
-  /** Brings back networks of one driver. */
-  private async restore(driver: Driver, networks: readonly NetworkRecord[]): Promise<void> {
-    if (networks.length === 0) return;
+  /**
+   * Brings back the networks of one driver, all of them that are not failed: a driver takes the
+   * list as the whole truth and removes what no network in it owns.
+   */
+  private async restore(driver: Driver): Promise<void> {
+    const networks = this.list().filter((n) => n.driver === driver.type && !this.failures.has(n.id));
     const endpoints = networks.flatMap((n) => this.attachments.ofNetwork(n.id)).map((e) => this.attachments.endpointSpec(e));
     try {
       const { rejoin, failed } = await driver.restore(networks.map(specOf), endpoints, (networkId) => this.contextOf(networkId, driver));
@@ -166,8 +170,9 @@ export class Controller {
   private async restoreWaiting(): Promise<void> {
     for (const driver of this.registry.allDrivers()) {
       const ready = this.list().filter((n) => n.driver === driver.type && this.failures.get(n.id)?.waiting && !this.missingPart(n));
+      if (ready.length === 0) continue;
       for (const network of ready) this.failures.delete(network.id);
-      await this.restore(driver, ready);
+      await this.restore(driver);
     }
   }
 
