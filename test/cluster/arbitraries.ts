@@ -20,6 +20,7 @@ export function messageArbitraries(name: fc.Arbitrary<string> = fc.string({ maxL
     record({ type: fc.constant('suspect' as const), incarnation: u32, node: name, from: name }),
     record({ type: fc.constant('dead' as const), incarnation: u32, node: name, from: name }),
     record({ type: fc.constant('alive' as const), incarnation: u32, node: name, address: name, meta }),
+    record({ type: fc.constant('user' as const), payload: meta }),
   );
   const message: fc.Arbitrary<Message> = fc.oneof(
     simple,
