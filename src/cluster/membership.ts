@@ -163,7 +163,7 @@ export class Membership {
     if (this.started) throw new Error(`member ${this.name} was already started`);
     this.started = true;
     this.transport.onPacket((packet, from) => this.receivePacket(packet, from));
-    this.transport.onStream((request, from) => this.answerPushPull(request, from));
+    this.transport.onStream((request, from) => this.answerStream(request, from));
     // Announce ourselves: whoever we meet first passes it on, besides the seed's own rebroadcast.
     this.queueBroadcast(this.name, this.aliveMessage(this.self));
     this.scheduleProbe(this.settings.probeIntervalMs);
@@ -648,7 +648,7 @@ export class Membership {
     return answer && this.seal(encode({ type: 'user', payload: answer }));
   }
 
-  private answerPushPull(request: Buffer, from: string): Buffer | undefined {
+  private answerStream(request: Buffer, from: string): Buffer | undefined {
     if (this.stopped) return undefined;
     const message = this.open(request, Infinity);
     if (!message) return undefined;
