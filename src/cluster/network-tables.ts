@@ -284,7 +284,7 @@ export class NetworkTables {
   /** Someone holds a newer version of an entry we own than we do (we restarted): reassert ours. */
   private correctEntryClaim(event: EntryEvent): void {
     const mine = this.store.get(event.network, event.table, event.key);
-    if (mine && mine.owner === this.self && !newer(event, mine)) return;
+    if (mine && !newer(event, mine)) return;
     const deleted = !mine || mine.deleted || mine.owner !== this.self;
     this.publish({ ...event, ltime: this.tableClock.tick(), deleted, value: deleted ? event.value : mine.value });
   }

@@ -2,7 +2,9 @@
 // network's members, newer Lamport times win whatever the order of arrival, tombstones are
 // reaped, a dead owner's entries go, and push-pull repairs partitions, leaves and rejoins.
 import test from 'ava';
+import { encode } from '../../src/cluster/codec';
 import { TableError } from '../../src/cluster/network-tables';
+import { encodeTableMessage } from '../../src/cluster/table-codec';
 import { TableSimulation, type TableMember } from './table-simulation';
 
 const NET = 'net-1';
@@ -264,4 +266,23 @@ test('member joins and leaves are re-emitted as node events', async (t) => {
     ['join', 'node-2', '10.0.0.3:7946', false],
     ['leave', 'node-2', '10.0.0.3:7946', false],
   ]);
+});
+
+test('a stale event about an entry it once owned does not make a member delete the key another member now owns', async (t) => {
+  const ts = new TableSimulation(19);
+  t.teardown(() => ts.shutdown());
+  await ts.start(3);
+  await joinAll(ts, ts.members);
+  const [a, b] = ts.members as [TableMember, TableMember];
+  a.tables.createEntry(NET, TABLE, 'k', Buffer.from('a'));
+  t.not(await ts.sim.runUntil(() => ts.running().every((m) => m.tables.entries(NET, TABLE).length === 1), 1_000), undefined);
+  a.tables.deleteEntry(NET, TABLE, 'k');
+  t.not(await ts.sim.runUntil(() => ts.running().every((m) => m.tables.entries(NET, TABLE).length === 0), 1_000), undefined);
+  b.tables.createEntry(NET, TABLE, 'k', Buffer.from('b'));
+  t.not(await ts.sim.runUntil(() => ts.running().every((m) => ts.view(m, NET, TABLE) === 'k=b@node-1'), 1_000), undefined);
+  // A's first version, late (as a slow path or a peer's old state would bring it).
+  const stale = encodeTableMessage({ type: 'entry-event', event: { network: NET, table: TABLE, key: 'k', owner: 'node-0', ltime: 1, deleted: false, value: Buffer.from('a') } });
+  ts.sim.network.createTransport('10.0.0.99:7946').sendPacket(a.node.address, encode({ type: 'user', payload: stale }));
+  await ts.sim.runUntil(() => false, 35_000);
+  t.true(ts.running().every((m) => ts.view(m, NET, TABLE) === 'k=b@node-1'));
 });
