@@ -22,9 +22,11 @@ export type Message =
   | { type: 'alive'; incarnation: number; node: string; address: string; meta: Buffer }
   | { type: 'dead'; incarnation: number; node: string; from: string }
   | { type: 'compound'; parts: Message[] }
-  | { type: 'push-pull'; nodes: PushNodeState[] };
+  | { type: 'push-pull'; nodes: PushNodeState[] }
+  /** A layer built on membership (the network tables): its own bytes, sealed and carried like gossip. */
+  | { type: 'user'; payload: Buffer };
 
-const TYPE_CODES = ['ping', 'indirect-ping', 'ack', 'nack', 'suspect', 'alive', 'dead', 'compound', 'push-pull'] as const;
+const TYPE_CODES = ['ping', 'indirect-ping', 'ack', 'nack', 'suspect', 'alive', 'dead', 'compound', 'push-pull', 'user'] as const;
 type MessageType = (typeof TYPE_CODES)[number];
 
 /** Names and addresses are bounded so one field cannot eat a packet. */
@@ -44,7 +46,7 @@ export class CodecError extends Error {
   }
 }
 
-class Writer {
+export class Writer {
   private readonly chunks: Buffer[] = [];
 
   u8(value: number): this {
@@ -81,7 +83,7 @@ class Writer {
   }
 }
 
-class Reader {
+export class Reader {
   private at = 0;
 
   constructor(private readonly buffer: Buffer) {}
@@ -132,6 +134,13 @@ class Reader {
     return value === 1;
   }
 
+  /** Everything not read yet. */
+  rest(): Buffer {
+    const value = Buffer.from(this.buffer.subarray(this.at));
+    this.at = this.buffer.length;
+    return value;
+  }
+
   remaining(): number {
     return this.buffer.length - this.at;
   }
@@ -169,6 +178,8 @@ export function encode(message: Message): Buffer {
         w.str(node.name, 'node').str(node.address, 'address').bytes(node.meta, MAX_META_BYTES, 'meta').u32(node.incarnation).u8(STATES.indexOf(node.state));
       }
       return w.done();
+    case 'user':
+      return w.raw(message.payload).done();
   }
 }
 
@@ -246,5 +257,7 @@ function decodeBody(type: MessageType, r: Reader, compoundAllowed: boolean): Mes
       }
       return { type, nodes };
     }
+    case 'user':
+      return { type, payload: r.rest() };
   }
 }

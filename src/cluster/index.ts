@@ -1,5 +1,5 @@
 // The cluster control plane's public surface: membership over a pluggable transport, with
-// optional encryption. Network-scoped tables build on this (see the README).
+// optional encryption, and the network-scoped tables built on it (see the README).
 export { systemClock, type Clock, type TimerHandle } from './clock';
 export { seededRandom } from './random';
 export { VirtualClock } from './virtual-clock';
@@ -10,3 +10,5 @@ export { CodecError, decode, encode, type Message, type MemberState, type Decode
 export { Keyring, KeyringError, KEY_BYTES } from './keyring';
 export { DropCounters, type DropReason } from './crypto';
 export { Membership, JoinError, type MembershipOptions, type MemberInfo, type NodeEvent, type NodeEventType } from './membership';
+export { NetworkTables, TableError, type NetworkTablesOptions, type TableErrorCode, type TableWatchEvent, type ClusterNodeEvent, type TableEntryView } from './network-tables';
+export { decodeTableMessage, encodeTableMessage, MAX_VALUE_BYTES, type TableMessage, type NetworkEvent, type EntryEvent } from './table-codec';

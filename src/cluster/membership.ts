@@ -25,6 +25,11 @@ export interface NodeEvent {
   node: MemberInfo;
 }
 
+/** Gets a packet of the layer above (the network tables) and the sender's address. */
+export type UserPacketHandler = (payload: Buffer, from: string) => void;
+/** Answers a request of the layer above; undefined closes the stream unanswered. */
+export type UserRequestHandler = (payload: Buffer, from: string) => Buffer | undefined;
+
 export interface MembershipOptions {
   /** Unique in the cluster. */
   name: string;
@@ -129,6 +134,8 @@ export class Membership {
   private readonly suspicions = new Map<string, Suspicion>();
   private readonly broadcasts: BroadcastQueue;
   private readonly listeners = new Set<(event: NodeEvent) => void>();
+  private userPacketHandler: UserPacketHandler | undefined;
+  private userRequestHandler: UserRequestHandler | undefined;
   /** Addresses join() was given: retried by anti-entropy while no live member holds them. */
   private readonly seeds = new Set<string>();
   private readonly loops = new Map<string, TimerHandle>();
@@ -156,7 +163,7 @@ export class Membership {
     if (this.started) throw new Error(`member ${this.name} was already started`);
     this.started = true;
     this.transport.onPacket((packet, from) => this.receivePacket(packet, from));
-    this.transport.onStream((request) => this.answerPushPull(request));
+    this.transport.onStream((request, from) => this.answerStream(request, from));
     // Announce ourselves: whoever we meet first passes it on, besides the seed's own rebroadcast.
     this.queueBroadcast(this.name, this.aliveMessage(this.self));
     this.scheduleProbe(this.settings.probeIntervalMs);
@@ -243,6 +250,45 @@ export class Membership {
   onEvent(listener: (event: NodeEvent) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  // --- channel for the layer above ----------------------------------------------------------
+
+  /** Largest payload sendUserPacket carries in one packet. */
+  get maxUserPacketBytes(): number {
+    return this.transport.maxPacketSize - (this.keyring ? ENCRYPTION_OVERHEAD : 0) - COMPOUND_HEADER - COMPOUND_PART_OVERHEAD - 1;
+  }
+
+  onUserPacket(handler: UserPacketHandler): void {
+    this.userPacketHandler = handler;
+  }
+
+  onUserRequest(handler: UserRequestHandler): void {
+    this.userRequestHandler = handler;
+  }
+
+  /** Best effort, encrypted like gossip; queued membership updates ride along if they fit. */
+  sendUserPacket(to: string, payload: Buffer): void {
+    if (this.stopped) return;
+    if (payload.length > this.maxUserPacketBytes) throw new RangeError(`a user packet is at most ${this.maxUserPacketBytes} bytes, got ${payload.length}`);
+    this.sendMessages(to, [encode({ type: 'user', payload })]);
+  }
+
+  /** Sends `payload` over a stream and resolves with the other side's answer. */
+  async requestUser(to: string, payload: Buffer): Promise<Buffer> {
+    if (this.stopped) throw new Error(`member ${this.name} is stopped`);
+    const answer = await this.transport.exchange(to, this.seal(encode({ type: 'user', payload })), this.settings.streamTimeoutMs);
+    const message = this.open(answer, Infinity);
+    if (!message || message.type !== 'user') throw new Error(`${to} answered with an unreadable message (wrong key?)`);
+    return message.payload;
+  }
+
+  private handleUserPacket(payload: Buffer, from: string): void {
+    try {
+      this.userPacketHandler?.(payload, from);
+    } catch {
+      // The layer above drops what it cannot use; it must not stop membership.
+    }
   }
 
   // --- timers --------------------------------------------------------------------------------
@@ -431,6 +477,8 @@ export class Membership {
         return this.suspectNode(message);
       case 'dead':
         return this.deadNode(message);
+      case 'user':
+        return this.handleUserPacket(message.payload, from);
       default:
         // A nested compound or push-pull cannot arrive here: the codec and receivePacket refuse them.
         return this.drops.count('malformed');
@@ -595,10 +643,16 @@ export class Membership {
     );
   }
 
-  private answerPushPull(request: Buffer): Buffer | undefined {
+  private answerUserRequest(payload: Buffer, from: string): Buffer | undefined {
+    const answer = this.userRequestHandler?.(payload, from);
+    return answer && this.seal(encode({ type: 'user', payload: answer }));
+  }
+
+  private answerStream(request: Buffer, from: string): Buffer | undefined {
     if (this.stopped) return undefined;
     const message = this.open(request, Infinity);
     if (!message) return undefined;
+    if (message.type === 'user') return this.answerUserRequest(message.payload, from);
     if (message.type !== 'push-pull') return void this.drops.count('malformed');
     // Answer with our view before merging, as the requester merges it the same way.
     const answer = this.localState();

@@ -1,0 +1,56 @@
+// Which node is on which network, as gossiped network events tell it: per (node, network) the
+// newest event wins; a leave stays as a tombstone until reaped, so an older join cannot revive it.
+import type { NetworkEvent } from './table-codec';
+
+interface NetworkRecord extends NetworkEvent {
+  changedAt: number;
+}
+
+export class NetworkRegistry {
+  /** network → node → its newest event. */
+  private readonly records = new Map<string, Map<string, NetworkRecord>>();
+
+  get(node: string, network: string): NetworkEvent | undefined {
+    return this.records.get(network)?.get(node);
+  }
+
+  /** Stores `event` if it is newer than what is known; true if it was. */
+  apply(event: NetworkEvent, now: number): boolean {
+    const known = this.get(event.node, event.network);
+    if (known && known.ltime >= event.ltime) return false;
+    let nodes = this.records.get(event.network);
+    if (!nodes) this.records.set(event.network, (nodes = new Map()));
+    nodes.set(event.node, { ...event, changedAt: now });
+    return true;
+  }
+
+  isOn(node: string, network: string): boolean {
+    const record = this.get(node, network);
+    return record !== undefined && !record.leaving;
+  }
+
+  /** Nodes on `network`, by name. */
+  nodesOf(network: string): string[] {
+    return [...(this.records.get(network)?.values() ?? [])].filter((r) => !r.leaving).map((r) => r.node);
+  }
+
+  /** Every record, tombstones too, as a networks-sync carries them. */
+  all(): NetworkEvent[] {
+    return [...this.records.values()].flatMap((nodes) => [...nodes.values()].map(({ node, network, ltime, leaving }) => ({ node, network, ltime, leaving })));
+  }
+
+  /** A dead or departed node is on no network any more. */
+  forgetNode(node: string): void {
+    for (const [network, nodes] of this.records) {
+      nodes.delete(node);
+      if (nodes.size === 0) this.records.delete(network);
+    }
+  }
+
+  reap(now: number, afterMs: number): void {
+    for (const [network, nodes] of this.records) {
+      for (const [node, record] of nodes) if (record.leaving && now - record.changedAt >= afterMs) nodes.delete(node);
+      if (nodes.size === 0) this.records.delete(network);
+    }
+  }
+}
