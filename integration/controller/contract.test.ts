@@ -415,6 +415,10 @@ test("the bridge's com.docker.network.container_iface_prefix names the container
   const names = [];
   for (const network of ['p1', 'plain', 'p2']) names.push((await c.call<EndpointRecord>('connect', network, sandbox.id)).ifname);
   t.deepEqual(names, ['lan0', 'eth0', 'lan1']);
+  // endpointInfo, the driver's operational view an engine's inspect shows: MAC and published ports, as Docker's bridge.
+  const published = await c.call<PortMapping[]>('publish', sandbox.id, [web]);
+  const [endpoint] = await c.call<EndpointRecord[]>('endpoints', { sandboxId: sandbox.id });
+  t.like(await c.call('endpointInfo', endpoint), { 'com.docker.network.endpoint.macaddress': endpoint!.mac, 'com.docker.network.portmap': [{ protocol: 'tcp', containerPort: 80, hostPort: published[0]!.hostPort }] });
   t.deepEqual(namesIn(sandbox.key), ['eth0', 'lan0', 'lan1', 'lo']);
   t.deepEqual(addressesOf(linksIn(sandbox.key).find((l) => l.ifname === 'lan0')), ['10.94.0.2/24']);
   t.like(defaultRoute(sandbox.key), { gateway: '10.94.0.1', dev: 'lan0' });
@@ -440,7 +444,7 @@ test('two concurrent adoptions of one external namespace make one sandbox; the o
 test('an endpoint whose driver gives no interface holds no name: the next real interface is eth0', async (t) => {
   const host = await testHost(t);
   const none = scripted({ join: () => ({}) }, { type: 'plain' });
-  const { controller } = await host.open([none, scripted(vethInSandbox(host.netlink))]);
+  const { controller } = await host.open([none, scripted(vethInSandbox(host.netlink), { capability: { createsInSandbox: true } })]);
   await controller.create({ name: 'plain', driver: 'plain', ipam: { config: [{ subnet: '10.91.0.0/24' }] } });
   await controller.create({ name: 'real', driver: 'scripted', ipam: { config: [{ subnet: '10.92.0.0/24' }] } });
   const sandbox = await controller.createSandbox();
@@ -471,4 +475,17 @@ test('a sandbox whose namespace is gone at the next start: its endpoints are rev
   t.deepEqual(await first.store.list('endpoints/'), []);
   t.deepEqual(await first.store.list('sandboxes/'), []);
   t.false((await second.ipam.endpointAddresses(endpoint.ipv4!.poolId)).includes(endpoint.ipv4!.address), 'its address was released');
+});
+
+test('a driver that says it made the interface in the sandbox when its capabilities say it cannot is refused, and the connect undone', async (t) => {
+  const host = await testHost(t);
+  const driver = scripted(vethInSandbox(host.netlink));
+  const { controller } = await host.open([driver]);
+  await controller.create({ name: 'liar', driver: 'scripted', ipam: { config: [{ subnet: '10.97.0.0/24' }] } });
+  const sandbox = await controller.createSandbox();
+  driver.clearCalls();
+  await t.throwsAsync(controller.connect('liar', sandbox.id), { name: 'DriverContractError', message: /capabilities say it cannot/ });
+  t.deepEqual(driver.sequence(), ['createEndpoint', 'join', 'leave', 'deleteEndpoint']);
+  t.deepEqual(controller.endpoints({ sandboxId: sandbox.id }), []);
+  assertNothingLeft(t, host, sandbox);
 });

@@ -21,7 +21,7 @@ import { acceptProposal, allocateAddress, reconcileAddresses } from './endpoint-
 import { byConnectOrder, EndpointIndex } from './endpoint-index';
 import { type EndpointRecord, endpointSpecOf, type SandboxRecord } from './endpoint-record';
 import type { DnsRegistry } from './dns-registry';
-import { ConflictError, ForbiddenError, InvalidParameterError, NotFoundError } from './errors';
+import { ConflictError, DriverContractError, ForbiddenError, InvalidParameterError, NotFoundError } from './errors';
 import { adoptionError, type ExternalKey, type HeldKey, holdExternalKey, stillNames } from './external-key';
 import { defaultRouteChanges } from './gateway-choice';
 import { nextInterfaceName, preferredIndex } from './interface-names';
@@ -462,9 +462,12 @@ export class Attachments {
     const keepOr = (prefix: string): string => (previous.startsWith(prefix) && !used.has(previous) ? previous : nextInterfaceName(prefix, used));
     const candidate = keepOr(driver.interfacePrefix(spec));
     const info: JoinInfo = await driver.join(spec, this.endpointSpec(endpoint), { sandboxKey: sandbox.key, sandboxFd: sandbox.descriptor(), ifname: candidate, preferredIndex: preferredIndex(candidate) });
+    rollback.push(`leaving network ${network.name}`, () => driver.leave(spec, this.endpointSpec(endpoint)));
+    if (info.interface && 'inSandbox' in info.interface && !driver.capability.createsInSandbox) {
+      throw new DriverContractError(`driver ${driver.type} says it made the interface in the sandbox, which its capabilities say it cannot: it must hand one over by name`);
+    }
     // An endpoint without an interface (null, host, a plugin giving none) holds no name.
     endpoint.ifname = info.interface ? candidate : '';
-    rollback.push(`leaving network ${network.name}`, () => driver.leave(spec, this.endpointSpec(endpoint)));
     crashPoint('connect:joined');
     let link: LinkRef | undefined;
     delete endpoint.handedOver;
