@@ -3,10 +3,9 @@
 // sandbox, or is handed over and moved in), addresses, routes and up inside, the cluster's table
 // entries, the store; a failure undoes every step. Work on one sandbox is serialised (interface
 // names and the default route depend on its other endpoints). The pieces: endpoint-addresses.ts,
-// gateway-choice.ts, interface-names.ts, mac.ts, port-publishing.ts, tables.ts, dns-registry.ts.
-import fs from 'node:fs';
+// gateway-choice.ts, interface-names.ts, mac.ts, port-publishing.ts, tables.ts, dns-registry.ts,
+// sandbox-table.ts.
 import net from 'node:net';
-import path from 'node:path';
 import type { Logger } from '../util/logger';
 import type { Driver, EndpointSpec, JoinInfo, PortMapping } from '../drivers/driver';
 import type { IpamDriver } from '../ipam';
@@ -21,18 +20,18 @@ import { acceptProposal, allocateAddress, reconcileAddresses } from './endpoint-
 import { byConnectOrder, EndpointIndex } from './endpoint-index';
 import { type EndpointRecord, endpointSpecOf, type SandboxRecord } from './endpoint-record';
 import type { DnsRegistry } from './dns-registry';
-import { ConflictError, DriverContractError, ForbiddenError, InvalidParameterError, NotFoundError } from './errors';
-import { adoptionError, type ExternalKey, type HeldKey, holdExternalKey, stillNames } from './external-key';
+import { DriverContractError, ForbiddenError, InvalidParameterError, NotFoundError } from './errors';
+import type { ExternalKey } from './external-key';
 import { defaultRouteChanges } from './gateway-choice';
 import { nextInterfaceName, preferredIndex } from './interface-names';
 import { MAC, macFor } from './mac';
 import { type NetworkRecord, specOf } from './network-record';
 import { portCarrier, programPorts, type PortPublishingDeps, revokePorts } from './port-publishing';
+import { SandboxTable } from './sandbox-table';
 import { storedEntries, type TablePublisher, tableEntries } from './tables';
 import { newId } from '../util/id';
 import { invalidNameMessage, nameProblem } from '../util/names';
 
-const SANDBOX_PREFIX = 'sandboxes/';
 const ENDPOINT_PREFIX = 'endpoints/';
 
 export interface ConnectRequest {
@@ -83,21 +82,16 @@ export interface AttachmentDeps {
 const encode = (value: unknown): Buffer => Buffer.from(JSON.stringify(value));
 
 export class Attachments {
-  private readonly sandboxes = new Map<string, SandboxRecord>();
-  /** Sandboxes worked on since the start, each keeping its netlink socket. */
-  private readonly opened = new Map<string, Sandbox>();
+  private readonly sandboxes: SandboxTable;
   private readonly endpoints = new EndpointIndex();
   private readonly queues = new Map<string, SerialQueue>();
   private readonly publishing: PortPublishingDeps;
-  /** External keys given as descriptors, held while their sandbox lives in this controller. */
-  private readonly heldKeys = new Map<string, HeldKey>();
   /** Endpoints dropped at load whose drivers hear of it once restored (dropStranded), and the sandboxes that went with them. */
   private readonly stranded: EndpointRecord[] = [];
   private readonly goneSandboxes: string[] = [];
-  /** Namespaces (by inode) a createSandbox is adopting: a concurrent one for the same is refused before its first await. */
-  private readonly adopting = new Set<number>();
 
   constructor(private readonly deps: AttachmentDeps) {
+    this.sandboxes = new SandboxTable(deps);
     this.publishing = {
       networkOf: (endpoint) => this.networkOf(endpoint),
       driverOf: (network) => deps.driverOf(network),
@@ -113,20 +107,10 @@ export class Attachments {
    */
   async load(): Promise<void> {
     const { store, log } = this.deps;
-    for (const entry of await store.list(SANDBOX_PREFIX)) {
-      const record = JSON.parse(entry.value.toString('utf8')) as SandboxRecord;
-      this.sandboxes.set(record.id, record);
-    }
+    this.goneSandboxes.push(...(await this.sandboxes.load()));
     for (const entry of await store.list(ENDPOINT_PREFIX)) {
       const record = JSON.parse(entry.value.toString('utf8')) as EndpointRecord;
       this.endpoints.track(record);
-    }
-    this.removeOrphanNamespaces();
-    for (const sandbox of [...this.sandboxes.values()]) {
-      if (sandbox.external ? stillNames(sandbox.key, sandbox.namespaceInode) : Sandbox.open(sandbox.key).exists()) continue;
-      log.warn({ sandbox: sandbox.id, key: sandbox.key }, 'sandbox namespace gone: dropping the sandbox and its endpoints');
-      this.sandboxes.delete(sandbox.id);
-      this.goneSandboxes.push(sandbox.id);
     }
     for (const endpoint of [...this.endpoints.all()]) {
       if (this.sandboxes.has(endpoint.sandboxId) && this.deps.networkById(endpoint.networkId)) continue;
@@ -137,41 +121,20 @@ export class Attachments {
     }
     await this.removeStrayInterfaces();
     for (const endpoint of this.endpoints.all()) this.deps.dns?.register(endpoint, this.deps.networkById(endpoint.networkId)!);
-    for (const sandbox of this.sandboxes.values()) this.openDns(sandbox);
-  }
-
-  /** Namespaces in the sandbox directory that no sandbox owns: a crash came between making one and recording it. */
-  private removeOrphanNamespaces(): void {
-    const owned = new Set([...this.sandboxes.values()].map((s) => s.key));
-    let names: string[];
-    try {
-      names = fs.readdirSync(this.deps.sandboxDir);
-    } catch {
-      return; // no sandbox was ever made here
-    }
-    for (const key of names.map((name) => path.join(this.deps.sandboxDir, name)).filter((key) => !owned.has(key))) {
-      this.deps.log.warn({ key }, 'network namespace of no sandbox (left by a crash): removing it');
-      try {
-        Sandbox.open(key).destroy();
-      } catch (error) {
-        this.deps.log.error({ err: error, key }, 'could not remove the namespace');
-      }
-    }
+    for (const sandbox of this.sandboxes.list()) this.openDns(sandbox);
   }
 
   /** Interfaces netctl put in a sandbox for an endpoint it never recorded (a crash between the two). */
   private async removeStrayInterfaces(): Promise<void> {
-    for (const id of this.sandboxes.keys()) {
-      const sandbox = this.opening(id);
+    for (const id of this.sandboxes.ids()) {
+      const sandbox = this.sandboxes.opening(id);
       try {
         const removed = await sandbox.removeStrayInterfaces(new Set(this.ofSandbox(id).map((e) => e.ifname)), this.deps.ownership.linkGroup);
         if (removed.length > 0) this.deps.log.warn({ sandbox: id, interfaces: removed }, 'interfaces of no endpoint (left by a crash): removed them');
       } catch (error) {
         this.deps.log.error({ err: error, sandbox: id }, 'could not check the sandbox for interfaces of no endpoint');
       } finally {
-        // A sandbox is opened again when it is worked on; holding every one from the start would not scale.
-        sandbox.close();
-        this.opened.delete(id);
+        this.sandboxes.closeHandle(id);
       }
     }
   }
@@ -200,7 +163,7 @@ export class Attachments {
       const endpoint = this.endpoints.get(id);
       if (!endpoint) continue;
       this.deps.log.warn({ endpoint: id, ifname: endpoint.ifname }, 'endpoint interface missing: joining it again');
-      const sandbox = this.opening(endpoint.sandboxId);
+      const sandbox = this.sandboxes.opening(endpoint.sandboxId);
       await this.serially(endpoint.sandboxId, async () => {
         const rollback = new Rollback();
         try {
@@ -216,32 +179,20 @@ export class Attachments {
 
   /** Lets go of the sandboxes' netlink sockets and held keys (the sandboxes stay). */
   close(): void {
-    for (const sandbox of this.opened.values()) sandbox.close();
-    this.opened.clear();
-    for (const held of this.heldKeys.values()) held.release();
-    this.heldKeys.clear();
-  }
-
-  /** The sandbox to work on, its socket kept for the next time. */
-  private opening(id: string): Sandbox {
-    let sandbox = this.opened.get(id);
-    if (!sandbox) this.opened.set(id, (sandbox = Sandbox.open(this.sandbox(id).key)));
-    return sandbox;
+    this.sandboxes.close();
   }
 
   sandboxList(): SandboxRecord[] {
-    return [...this.sandboxes.values()];
+    return this.sandboxes.list();
   }
 
   sandbox(id: string): SandboxRecord {
-    const record = this.sandboxes.get(id);
-    if (!record) throw new NotFoundError(`sandbox ${id} not found`);
-    return record;
+    return this.sandboxes.get(id);
   }
 
   /** The driver's view of an endpoint. */
   endpointSpec(endpoint: EndpointRecord): EndpointSpec {
-    return endpointSpecOf(endpoint, this.sandboxes.get(endpoint.sandboxId)?.key);
+    return endpointSpecOf(endpoint, this.sandboxes.keyOf(endpoint.sandboxId));
   }
 
   /** Endpoints of a network, including those being connected right now. */
@@ -275,70 +226,14 @@ export class Attachments {
   async createSandbox(options: SandboxOptions = {}): Promise<SandboxRecord> {
     const bad = (options.dns ?? []).find((ip) => net.isIP(ip) === 0);
     if (bad !== undefined) throw new InvalidParameterError(`invalid DNS server "${bad}": give an IP address`);
-    const id = newId();
-    const external = options.key === undefined ? undefined : await this.adopt(options.key);
-    try {
-      return await this.recordSandbox(id, options, external);
-    } finally {
-      if (external) this.adopting.delete(external.held.inode);
-    }
-  }
-
-  private async recordSandbox(id: string, options: SandboxOptions, external: { held: HeldKey; sandbox: Sandbox } | undefined): Promise<SandboxRecord> {
-    const sandbox = external?.sandbox ?? (await Sandbox.create(this.deps.sandboxDir, id.slice(0, 12)));
-    crashPoint('sandbox-create:namespace-made');
-    this.opened.set(id, sandbox);
-    if (external) this.heldKeys.set(id, external.held);
-    const record: SandboxRecord = {
-      id,
-      key: sandbox.key,
-      ...(external ? { external: true, namespaceInode: external.held.inode } : {}),
+    const fields = {
       ...(options.containerId ? { containerId: options.containerId } : {}),
       ...(options.owner ? { owner: options.owner } : {}),
       ...(options.dns && options.dns.length > 0 ? { dns: [...options.dns] } : {}),
-      created: new Date().toISOString(),
     };
-    try {
-      await this.deps.store.put(SANDBOX_PREFIX + id, encode(record), 0);
-    } catch (error) {
-      this.letGo(record);
-      throw error;
-    }
-    this.sandboxes.set(id, record);
+    const record = await this.sandboxes.make(newId(), fields, options.key);
     this.openDns(record);
     return record;
-  }
-
-  /** An external key checked, held and its namespace adopted; one per sandbox. */
-  private async adopt(key: ExternalKey): Promise<{ held: HeldKey; sandbox: Sandbox }> {
-    const held = holdExternalKey(key, this.deps.sandboxDir);
-    const owner = [...this.sandboxes.values()].find((s) => stillNames(s.key, held.inode));
-    const conflict = owner ? `is sandbox ${owner.id.slice(0, 12)}'s already` : this.adopting.has(held.inode) ? 'is being made a sandbox by another request' : undefined;
-    if (conflict) {
-      held.release();
-      throw new ConflictError(`the network namespace of sandbox key ${String(key)} ${conflict}`);
-    }
-    this.adopting.add(held.inode);
-    try {
-      return { held, sandbox: await Sandbox.adopt(held.path).catch((error: unknown) => Promise.reject(adoptionError(key, error))) };
-    } catch (error) {
-      this.adopting.delete(held.inode);
-      held.release();
-      throw error;
-    }
-  }
-
-
-  /** Removes the namespace netctl made; an external one is only let go of (its owner removes it). */
-  private letGo(record: SandboxRecord): void {
-    if (record.external) {
-      this.opened.get(record.id)?.close();
-      this.heldKeys.get(record.id)?.release();
-      this.heldKeys.delete(record.id);
-    } else {
-      this.opening(record.id).destroy();
-    }
-    this.opened.delete(record.id);
   }
 
   /** Disconnects every endpoint, then removes the namespace (one netctl made). */
@@ -348,10 +243,9 @@ export class Attachments {
       for (const endpoint of this.ofSandbox(id).reverse()) await this.detach(endpoint, undefined);
       crashPoint('sandbox-delete:endpoints-gone');
       this.deps.dns?.close(record.key);
-      this.letGo(record);
+      this.sandboxes.letGo(record);
       crashPoint('sandbox-delete:namespace-gone');
-      await this.deps.store.delete(SANDBOX_PREFIX + id);
-      this.sandboxes.delete(id);
+      await this.sandboxes.dropRecord(id);
     });
     this.queues.delete(id);
   }
@@ -405,7 +299,7 @@ export class Attachments {
         rollback.push(`deleting the endpoint of driver ${driver.type}`, () => driver.deleteEndpoint(specOf(network), this.endpointSpec(endpoint)));
         acceptProposal(endpoint, proposal, driver.type);
         if (endpoint.mac === '') endpoint.mac = macFor(endpoint.ipv4?.address);
-        const sandbox = this.opening(sandboxId);
+        const sandbox = this.sandboxes.opening(sandboxId);
         await this.plumb(endpoint, sandbox, rollback, request.mac !== undefined);
         crashPoint('connect:configured');
         await this.deps.store.put(ENDPOINT_PREFIX + endpoint.id, encode(endpoint), 0);
@@ -425,7 +319,7 @@ export class Attachments {
     await this.serially(sandboxId, async () => {
       const endpoint = this.ofSandbox(sandboxId).find((e) => e.networkId === network.id);
       if (!endpoint) throw new ForbiddenError(`sandbox ${sandboxId.slice(0, 12)} is not connected to network ${network.name}`);
-      await this.detach(endpoint, this.opening(sandboxId));
+      await this.detach(endpoint, this.sandboxes.opening(sandboxId));
     });
   }
 
@@ -532,7 +426,7 @@ export class Attachments {
       await this.release(endpoint, undefined, (what) => (error: unknown) => this.deps.log.warn({ err: error, endpoint: endpoint.id }, `could not ${what} an endpoint whose sandbox is gone`));
       await this.forget(endpoint);
     }
-    for (const id of this.goneSandboxes.splice(0)) await this.deps.store.delete(SANDBOX_PREFIX + id);
+    for (const id of this.goneSandboxes.splice(0)) await this.sandboxes.dropRecord(id);
   }
 
   /** The driver's and the tables' part of a disconnect: revoke, give back, leave, withdraw, delete. */
@@ -545,7 +439,7 @@ export class Attachments {
     // A stranded endpoint's namespace is gone, and what was handed over with it.
     if (handedOver && this.sandboxes.has(endpoint.sandboxId)) {
       await Promise.resolve()
-        .then(() => (sandbox ?? this.opening(endpoint.sandboxId)).returnInterface(endpoint.ifname, this.hostNamespace(), handedOver))
+        .then(() => (sandbox ?? this.sandboxes.opening(endpoint.sandboxId)).returnInterface(endpoint.ifname, this.hostNamespace(), handedOver))
         .catch((error: unknown) => this.deps.log.warn({ err: error, endpoint: endpoint.id }, 'could not give the interface back to its driver'));
     }
     await Promise.resolve().then(() => driver().leave(spec, this.endpointSpec(endpoint))).catch(tolerate('take away the interface of'));
