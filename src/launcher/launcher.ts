@@ -366,11 +366,8 @@ export class Launcher {
     const record = this.find(reference);
     if (condition === 'not-running' && record.state.status !== 'running') return Promise.resolve(record.state.exitCode ?? 0);
     return new Promise((resolve) => {
-      for (const waiters of condition === 'removed' ? [this.removalWaiters] : [this.exitWaiters, this.removalWaiters]) {
-        const list = waiters.get(record.id) ?? [];
-        list.push(resolve);
-        waiters.set(record.id, list);
-      }
+      const waiters = condition === 'removed' ? this.removalWaiters : this.exitWaiters;
+      waiters.set(record.id, [...(waiters.get(record.id) ?? []), resolve]);
     });
   }
 
