@@ -35,7 +35,7 @@ function optionalString(value: unknown, field: string): string | undefined {
 
 /**
  * A create request: Cmd, Env, WorkingDir, Hostname, HostConfig (NetworkMode, PortBindings, Dns*,
- * CapAdd, CapDrop, Privileged, SecurityOpt) and NetworkingConfig.EndpointsConfig (one network: its
+ * CapAdd, CapDrop, Privileged, SecurityOpt, AutoRemove) and NetworkingConfig.EndpointsConfig (one network: its
  * IPAMConfig and Aliases). The image is the busybox root; netctl's own field Rootfs names another
  * root directory.
  */
@@ -64,6 +64,11 @@ export function parseContainerCreate(body: unknown, name: string | undefined, bu
   if (badServer !== undefined) throw badRequest(`invalid DNS server "${badServer}": give an IP address`);
   const search = stringList(hostConfig['DnsSearch'], 'HostConfig.DnsSearch') ?? [];
   const options = stringList(hostConfig['DnsOptions'], 'HostConfig.DnsOptions') ?? [];
+  // No pty and no stdin pipe in the shim yet: refused, not run without them.
+  if (body['Tty'] === true) throw badRequest('Tty is not supported: netctl gives containers no terminal yet; run without -t');
+  if (body['OpenStdin'] === true) throw badRequest('OpenStdin is not supported: netctl does not pass stdin to containers yet; run without -i');
+  const autoRemove = hostConfig['AutoRemove'] ?? false;
+  if (typeof autoRemove !== 'boolean') throw badRequest('HostConfig.AutoRemove must be true or false');
   const privileged = hostConfig['Privileged'] ?? false;
   if (typeof privileged !== 'boolean') throw badRequest('HostConfig.Privileged must be true or false');
   const security = {
@@ -86,6 +91,7 @@ export function parseContainerCreate(body: unknown, name: string | undefined, bu
     ...(ipv4 ? { ipv4 } : {}),
     ...(ipv6 ? { ipv6 } : {}),
     ...(aliases ? { aliases } : {}),
+    ...(autoRemove ? { autoRemove } : {}),
   };
 }
 
@@ -171,6 +177,7 @@ export function containerInspectJson(container: ContainerRecord, sandbox: Sandbo
     Config: { Hostname: config.hostname, Env: config.env, Cmd: config.cmd, WorkingDir: config.workdir, Image: 'busybox', Rootfs: config.rootfs },
     HostConfig: {
       NetworkMode: config.network,
+      AutoRemove: config.autoRemove ?? false,
       PortBindings: portsJson(config.ports),
       Dns: config.dns.servers ?? [],
       DnsSearch: config.dns.search ?? [],

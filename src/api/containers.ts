@@ -3,10 +3,10 @@
 import { once } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { ServerResponse } from 'node:http';
+import type { Writable } from 'node:stream';
 import type { Controller, NetworkRecord } from '../controller';
 import { addressOf } from '../ip/address';
-import { type ContainerRecord, type Launcher, parseSignal } from '../launcher';
+import { type ContainerRecord, type Launcher, parseSignal, type WaitCondition } from '../launcher';
 import { type Attachment, commandList, containerInspectJson, containerListJson, parseContainerCreate } from './container-json';
 import { ApiError, badRequest } from './errors';
 import { FrameReader, frame, STREAM_TYPE } from './stream';
@@ -14,6 +14,7 @@ import type { Router } from './router';
 import { newId } from '../util/id';
 
 const FOLLOW_POLL_MS = 100;
+const WAIT_CONDITIONS = new Set(['not-running', 'next-exit', 'removed']);
 
 const truthy = (value: string | null): boolean => value === '1' || value === 'true';
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
@@ -74,7 +75,36 @@ export function addContainerRoutes(router: Router, controller: Controller, launc
     return { status: 204 };
   });
 
-  router.add('POST', '/containers/{id}/wait', async (request) => ({ status: 200, body: { StatusCode: await launcher.wait(request.params['id']!), Error: null } }));
+  router.add('POST', '/containers/{id}/wait', async (request) => {
+    const condition = request.query.get('condition') || 'not-running';
+    if (!WAIT_CONDITIONS.has(condition)) throw badRequest(`invalid condition: "${condition}": use not-running, next-exit or removed`);
+    const exited = launcher.wait(request.params['id']!, condition as WaitCondition);
+    // The head goes at once, as Docker sends it: the CLI waits for it before it starts the container.
+    return {
+      status: 200,
+      headers: { 'Content-Type': 'application/json' },
+      stream: async (out) => void out.end(JSON.stringify({ StatusCode: await exited, Error: null }) + '\n'),
+    };
+  });
+
+  router.add('POST', '/containers/{id}/attach', async (request) => {
+    const container = launcher.find(request.params['id']!);
+    const wanted = new Set<number>([...(truthy(request.query.get('stdout')) ? [1] : []), ...(truthy(request.query.get('stderr')) ? [2] : [])]);
+    const logFile = path.join(launcher.stateDir(container.id), 'log');
+    const follow = truthy(request.query.get('stream'));
+    const finishedBefore = container.state.finishedAt;
+    // Until the run under way, or else the next one, has ended (or the container is removed).
+    const more = (): boolean => {
+      const now = launcher.list().find((c) => c.id === container.id);
+      return follow && now !== undefined && (now.state.status === 'running' || now.state.finishedAt === finishedBefore);
+    };
+    // Opened (made if need be: the shim appends to it) before the start, so a --rm container
+    // removed at once still has its output read.
+    const log = await fs.promises.open(logFile, 'a+', 0o640);
+    // Without logs=1 the stream begins with what the container writes from now on.
+    const from = truthy(request.query.get('logs')) ? 0 : (await log.stat()).size;
+    return { status: 200, hijack: { contentType: STREAM_TYPE, run: (socket) => streamLog(socket, () => Promise.resolve(log), wanted, more, from) } };
+  });
 
   router.add('DELETE', '/containers/{id}', async (request) => {
     await launcher.remove(request.params['id']!, truthy(request.query.get('force')));
@@ -97,7 +127,8 @@ export function addContainerRoutes(router: Router, controller: Controller, launc
     const wanted = new Set<number>([...(truthy(request.query.get('stdout')) ? [1] : []), ...(truthy(request.query.get('stderr')) ? [2] : [])]);
     if (wanted.size === 0) throw badRequest('You must choose at least one stream: stdout=1 and/or stderr=1');
     const logFile = path.join(launcher.stateDir(container.id), 'log');
-    return { status: 200, headers: { 'Content-Type': STREAM_TYPE }, stream: (out) => streamLog(out, logFile, wanted, truthy(request.query.get('follow')) ? () => launcher.find(container.id).state.status === 'running' : () => false) };
+    const open = (): Promise<fs.promises.FileHandle | undefined> => fs.promises.open(logFile, 'r').catch(() => undefined);
+    return { status: 200, headers: { 'Content-Type': STREAM_TYPE }, stream: (out) => streamLog(out, open, wanted, truthy(request.query.get('follow')) ? () => launcher.find(container.id).state.status === 'running' : () => false) };
   });
 
   router.add('POST', '/containers/{id}/exec', async (request) => {
@@ -106,32 +137,37 @@ export function addContainerRoutes(router: Router, controller: Controller, launc
     const cmd = isObject(body) ? commandList(body['Cmd'], 'Cmd') : undefined;
     if (!cmd || cmd.length === 0) throw badRequest('No exec command specified: Cmd must be a non-empty list of strings');
     if (cmd.some((arg) => arg.includes('\0'))) throw badRequest('Cmd holds a NUL character, which a process cannot be given');
+    if (isObject(body) && body['Tty'] === true) throw badRequest('Tty is not supported: netctl gives exec sessions no terminal yet; run without -t');
+    if (isObject(body) && body['AttachStdin'] === true) throw badRequest('AttachStdin is not supported: netctl does not pass stdin to exec sessions yet; run without -i');
     if (container.state.status !== 'running') throw new ApiError(409, `Container ${container.id} is not running`);
     const exec: ExecInstance = { id: newId(), containerId: container.id, cmd, running: false, exitCode: null };
     execs.set(exec.id, exec);
     return { status: 201, body: { Id: exec.id } };
   });
 
-  router.add('POST', '/exec/{id}/start', (request) => {
+  router.add('POST', '/exec/{id}/start', async (request) => {
     const exec = execs.get(request.params['id']!);
     if (!exec) throw new ApiError(404, `No such exec instance: ${request.params['id']}`);
+    const body = await request.json();
+    if (isObject(body) && body['Tty'] === true) throw badRequest('Tty is not supported: netctl gives exec sessions no terminal yet; run without -t');
     if (exec.running || exec.exitCode !== null) throw new ApiError(409, `exec ${exec.id} has already started`);
     exec.running = true;
-    return {
-      status: 200,
-      headers: { 'Content-Type': STREAM_TYPE },
-      stream: async (out) => {
-        try {
-          exec.exitCode = await launcher.exec(exec.containerId, exec.cmd, (stream, chunk) => out.write(frame(stream, chunk)));
-        } catch (error) {
-          exec.exitCode = 126;
-          out.write(frame(2, Buffer.from(`${(error as Error).message}\n`)));
-        } finally {
-          exec.running = false;
-          out.end();
-        }
-      },
+    const run = async (out: Writable | undefined): Promise<void> => {
+      const write = (stream: 1 | 2, chunk: Buffer): void => void (out?.writable && out.write(frame(stream, chunk)));
+      try {
+        exec.exitCode = await launcher.exec(exec.containerId, exec.cmd, write);
+      } catch (error) {
+        exec.exitCode = 126;
+        write(2, Buffer.from(`${(error as Error).message}\n`));
+      } finally {
+        exec.running = false;
+      }
     };
+    if (isObject(body) && body['Detach'] === true) {
+      void run(undefined);
+      return { status: 200 };
+    }
+    return { status: 200, hijack: { contentType: STREAM_TYPE, run } };
   });
 
   router.add('GET', '/exec/{id}/json', (request) => {
@@ -191,23 +227,28 @@ function refuseByMode(verb: 'connect' | 'disconnect', network: NetworkRecord, co
   return container.sandboxId!;
 }
 
-/** Writes the log's frames of the wanted streams; while `more()` holds, waits for further output. */
-async function streamLog(out: ServerResponse, logFile: string, wanted: ReadonlySet<number>, more: () => boolean): Promise<void> {
+/** Writes the log's frames of the wanted streams from byte `from` on; while `more()` holds, waits for further output. */
+async function streamLog(out: Writable, open: () => Promise<fs.promises.FileHandle | undefined>, wanted: ReadonlySet<number>, more: () => boolean, from = 0): Promise<void> {
   let closed = false;
   const gone = new Promise<void>((resolve) => out.once('close', () => resolve(void (closed = true))));
   let file: fs.promises.FileHandle | undefined;
+  let position = from;
   const frames = new FrameReader();
   const buffer = Buffer.alloc(64 * 1024);
+  const readMore = async (): Promise<number> => {
+    const n = file ? (await file.read(buffer, 0, buffer.length, position)).bytesRead : 0;
+    position += n;
+    return n;
+  };
   try {
     for (;;) {
       const stillRunning = more();
-      file ??= await fs.promises.open(logFile, 'r').catch(() => undefined);
-      // Read to the end of what is there now; position null reads on from the last read.
-      for (let n = file ? (await file.read(buffer, 0, buffer.length, null)).bytesRead : 0; n > 0; n = (await file!.read(buffer, 0, buffer.length, null)).bytesRead) {
+      file ??= await open();
+      // Read to the end of what is there now.
+      for (let n = await readMore(); n > 0 && !closed; n = await readMore()) {
         for (const f of frames.push(Buffer.from(buffer.subarray(0, n)))) if (wanted.has(f.stream)) out.write(f.raw);
         // A client that reads slowly leaves the rest in the file, not in the daemon's memory.
         if (out.writableNeedDrain) await Promise.race([once(out, 'drain'), gone]);
-        if (closed) break;
       }
       if (closed || !stillRunning) break;
       await new Promise((resolve) => setTimeout(resolve, FOLLOW_POLL_MS));

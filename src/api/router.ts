@@ -1,6 +1,7 @@
 // A small router for the Docker Engine API shape: paths with or without a /v1.NN prefix,
 // {param} segments, JSON bodies with a size cap, and every failure answered as {"message": ...}.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { ApiError, badRequest, statusOf } from './errors';
 
 export interface Request {
@@ -19,8 +20,14 @@ export interface Reply {
   /** A JSON-serialisable body, or a string sent as text/plain, or undefined for no body. */
   body?: unknown;
   headers?: Record<string, string>;
-  /** A body written as it comes (logs, exec output): called after the head is sent; ends the response itself. */
+  /** A body written as it comes (logs, a wait's result): called after the head is sent; ends the response itself. */
   stream?: (out: ServerResponse) => Promise<void>;
+  /**
+   * The connection taken over, as Docker's attach and exec start do: 101 UPGRADED when the client
+   * asked to upgrade, else a plain 200, then `run` writes the raw stream; the connection closes
+   * when it resolves. The head carries `headers` and the Content-Type given here.
+   */
+  hijack?: { contentType: string; run: (socket: Socket) => Promise<void> };
 }
 
 export type Handler = (request: Request) => Promise<Reply> | Reply;
@@ -56,7 +63,8 @@ export class Router {
       .catch((error: unknown) => errorReply(error))
       .then(async (reply) => {
         await drain(incoming);
-        await send(outgoing, reply, incoming.method === 'HEAD');
+        if (reply.hijack) await hijack(incoming, reply, reply.hijack);
+        else await send(outgoing, reply, incoming.method === 'HEAD');
       })
       .catch(() => outgoing.destroy());
   };
@@ -159,12 +167,32 @@ function errorReply(error: unknown): Reply {
   return { status: statusOf(error), body: { message } };
 }
 
+/**
+ * Writes the head on the socket itself (Node's response would frame the body) and hands the
+ * socket over. The server must let a client half-close (Docker's CLI closes its side of an
+ * attach at once when it sends no stdin): see listenUnix.
+ */
+async function hijack(incoming: IncomingMessage, reply: Reply, taken: NonNullable<Reply['hijack']>): Promise<void> {
+  const socket = incoming.socket;
+  const upgrade = incoming.headers.upgrade !== undefined;
+  const head = [upgrade ? 'HTTP/1.1 101 UPGRADED' : 'HTTP/1.1 200 OK', `Content-Type: ${taken.contentType}`, ...(upgrade ? ['Connection: Upgrade', 'Upgrade: tcp'] : [])];
+  for (const [name, value] of Object.entries(reply.headers ?? {})) head.push(`${name}: ${value}`);
+  socket.write(`${head.join('\r\n')}\r\n\r\n`);
+  try {
+    await taken.run(socket);
+  } finally {
+    socket.end();
+  }
+}
+
 async function send(outgoing: ServerResponse, reply: Reply, headOnly: boolean): Promise<void> {
   const headers: Record<string, string> = { ...reply.headers };
   if (reply.stream) {
     outgoing.writeHead(reply.status, headers);
-    if (headOnly) outgoing.end();
-    else await reply.stream(outgoing);
+    if (headOnly) return void outgoing.end();
+    // The head before the body: a client may act on it (Docker's CLI starts a container once its wait is answered).
+    outgoing.flushHeaders();
+    await reply.stream(outgoing);
     return;
   }
   let payload: string | undefined;

@@ -39,6 +39,9 @@ export async function listenUnix(socketPath: string, listener: http.RequestListe
   server.requestTimeout = API_LIMITS.requestTimeoutMs;
   server.keepAliveTimeout = API_LIMITS.idleTimeoutMs;
   server.maxConnections = API_LIMITS.maxConnections;
+  // A client that half-closes still gets its reply (Node's own property: otherwise Node ends the
+  // socket at once). Docker's CLI half-closes a hijacked attach or exec that sends no stdin.
+  (server as http.Server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
   server.on('drop', dropLogger(log));
   server.on('clientError', answerClientError);
   // Bound inside a directory only its owner may enter (mkdtemp: 0700), made 0660 there, then

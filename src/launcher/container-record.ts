@@ -25,6 +25,8 @@ export interface ContainerConfig {
   dns: DnsSettings;
   /** `--cap-add`, `--cap-drop`, `--privileged`, `--security-opt`. */
   security: SecurityConfig;
+  /** `--rm`: removed once it has exited, or when its start fails (Docker's AutoRemove). */
+  autoRemove?: boolean;
 }
 
 export interface ContainerState {

@@ -1,5 +1,5 @@
 // The minimal container launcher.
-export { Launcher, type LauncherDeps, type Networking, type CreateRequest, NoSuchContainerError, ContainerConflictError, InvalidContainerConfigError } from './launcher';
+export { Launcher, type LauncherDeps, type Networking, type CreateRequest, type WaitCondition, NoSuchContainerError, ContainerConflictError, InvalidContainerConfigError } from './launcher';
 export type { ContainerRecord, ContainerConfig, ContainerState, ContainerStatus } from './container-record';
 export { ContainerStartError } from './shim';
 export type { SecurityConfig } from './confinement';

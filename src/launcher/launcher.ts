@@ -66,6 +66,9 @@ const KILLED_EXIT = 128 + 9;
 /** How long a start the daemon did not see finish is waited for at load (the shim's own deadline). */
 const ADOPT_START_MS = 20_000;
 
+/** Docker's wait conditions: the current run's end (at once if none runs), the next run's end, removal. */
+export type WaitCondition = 'not-running' | 'next-exit' | 'removed';
+
 type Defaulted = 'name' | 'hostname' | 'workdir' | 'env' | 'aliases' | 'network' | 'ports' | 'dns' | 'security';
 export type CreateRequest = Omit<ContainerConfig, Defaulted> & Partial<Pick<ContainerConfig, Defaulted>>;
 
@@ -75,6 +78,9 @@ export class Launcher {
   private readonly byName = new Map<string, ContainerRecord>();
   /** Waiters for each container's exit, resolved with its code. */
   private readonly exitWaiters = new Map<string, Array<(code: number) => void>>();
+  /** Waiters for each container's removal, resolved with its last exit code. */
+  private readonly removalWaiters = new Map<string, Array<(code: number) => void>>();
+  private readonly removals = new Map<string, Promise<void>>();
   /** The shims of running containers, watched for their end. */
   private readonly watchers = new Map<string, { close(): void }>();
   private closed = false;
@@ -152,6 +158,8 @@ export class Launcher {
       await this.save(record);
     }
     if (record.sandboxId !== undefined && this.deps.networking.publishedPorts(record.sandboxId).length > 0) await this.withdrawPorts(record);
+    // It ended while no daemon was there to remove it.
+    if (record.config.autoRemove && record.state.status === 'exited') await this.autoRemove(record);
   }
 
   /** A start the daemon did not see finish: running once its shim says the command runs. */
@@ -232,6 +240,7 @@ export class Launcher {
       security: { ...security, capAdd: normalizeCapabilities(security.capAdd, 'CapAdd', held), capDrop: normalizeCapabilities(security.capDrop, 'CapDrop', held) },
       ...(request.ipv4 !== undefined ? { ipv4: request.ipv4 } : {}),
       ...(request.ipv6 !== undefined ? { ipv6: request.ipv6 } : {}),
+      ...(request.autoRemove ? { autoRemove: true } : {}),
     };
     this.validate(config);
     const record: ContainerRecord = { id, created: new Date().toISOString(), config, state: { status: 'created' } };
@@ -319,6 +328,8 @@ export class Launcher {
       if (ports.length > 0) await this.withdrawPorts(record);
       record.state = { ...record.state, status: record.state.status === 'created' ? 'created' : 'exited', error: (error as Error).message };
       await this.save(record);
+      // As Docker: the CLI of `run --rm` waits for the removal after a failed start.
+      if (config.autoRemove) await this.autoRemove(record);
       throw error;
     }
   }
@@ -354,14 +365,16 @@ export class Launcher {
     this.signal(record, signal);
   }
 
-  /** Resolves with the exit code once the container is not running (at once if it is not). */
-  wait(reference: string): Promise<number> {
+  /**
+   * Resolves with the exit code: once the container is not running (at once if it is not), at
+   * the end of its next run, or once it is removed. Removal ends every wait.
+   */
+  wait(reference: string, condition: WaitCondition = 'not-running'): Promise<number> {
     const record = this.find(reference);
-    if (record.state.status !== 'running') return Promise.resolve(record.state.exitCode ?? 0);
+    if (condition === 'not-running' && record.state.status !== 'running') return Promise.resolve(record.state.exitCode ?? 0);
     return new Promise((resolve) => {
-      const waiters = this.exitWaiters.get(record.id) ?? [];
-      waiters.push(resolve);
-      this.exitWaiters.set(record.id, waiters);
+      const waiters = condition === 'removed' ? this.removalWaiters : this.exitWaiters;
+      waiters.set(record.id, [...(waiters.get(record.id) ?? []), resolve]);
     });
   }
 
@@ -370,8 +383,17 @@ export class Launcher {
    * sandbox, its record, then its state directory, so a crash between two steps leaves either a
    * container that rm removes again or a directory of no container that the next start removes.
    */
-  async remove(reference: string, force = false): Promise<void> {
+  remove(reference: string, force = false): Promise<void> {
     const record = this.find(reference);
+    // A --rm container's own removal may meet an `rm -f`: one removal, both wait for it.
+    const underway = this.removals.get(record.id);
+    if (underway) return underway;
+    const removal = this.removeRecord(record, force).finally(() => this.removals.delete(record.id));
+    this.removals.set(record.id, removal);
+    return removal;
+  }
+
+  private async removeRecord(record: ContainerRecord, force: boolean): Promise<void> {
     if (record.state.status === 'running') {
       if (!force) throw new ContainerConflictError(`You cannot remove a running container ${record.id}. Stop the container before attempting removal or force remove`);
       const exited = this.wait(record.id);
@@ -388,6 +410,16 @@ export class Launcher {
     this.untrack(record);
     crashPoint('container-rm:record-deleted');
     fs.rmSync(this.stateDir(record.id), { recursive: true, force: true });
+    const code = record.state.exitCode ?? 0;
+    for (const resolve of [...(this.exitWaiters.get(record.id) ?? []), ...(this.removalWaiters.get(record.id) ?? [])]) resolve(code);
+    this.exitWaiters.delete(record.id);
+    this.removalWaiters.delete(record.id);
+  }
+
+  /** A --rm container's end: removed, and a failure to remove it logged (it stays for `rm`). */
+  private async autoRemove(record: ContainerRecord): Promise<void> {
+    if (!this.containers.has(record.id)) return;
+    await this.remove(record.id, true).catch((error: unknown) => this.deps.log.error({ err: error, container: record.id }, 'could not remove the --rm container'));
   }
 
   /**
@@ -534,6 +566,7 @@ export class Launcher {
     await this.save(record).catch((error: unknown) => this.deps.log.error({ err: error, container: record.id }, 'could not record the exit'));
     for (const resolve of this.exitWaiters.get(record.id) ?? []) resolve(code);
     this.exitWaiters.delete(record.id);
+    if (record.config.autoRemove) await this.autoRemove(record);
   }
 
   private async save(record: ContainerRecord): Promise<void> {
