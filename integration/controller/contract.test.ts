@@ -13,6 +13,7 @@ import type { EndpointSpec, NetworkSpec, PortMapping } from '../../src/drivers/d
 import { LOCAL_SPACE } from '../../src/ipam';
 import { NetlinkHandle } from '../../src/netlink';
 import { deleteNamespace } from '../../src/native/netns';
+import { DAEMON_OWNERSHIP } from '../../src/kernel/ownership';
 import { type Core, type CoreOptions, openCore, RecordingTables } from '../../test/helpers/core';
 import { type DriverMethod, ScriptedDriver, ScriptedFailure, type ScriptedDriverOptions } from '../../test/helpers/scripted-driver';
 import { pings } from '../firewall/topology';
@@ -22,6 +23,7 @@ import { type ExtraJoinInfo, handedOver, hostPeer, macvlanHandOver, vethHandOver
 
 interface IpLink {
   ifname: string;
+  group: string;
   address: string;
   flags: string[];
   addr_info?: Array<{ local: string; prefixlen: number; scope: string }>;
@@ -144,6 +146,7 @@ test('an interface handed over by name is moved into the sandbox and named the p
   t.deepEqual(namesIn(sandbox.key), ['lo', 'wan0', 'wan1']);
   const wan0 = linksIn(sandbox.key).find((l) => l.ifname === 'wan0');
   t.is(wan0?.address, ea.mac, 'the moved interface has the endpoint’s MAC');
+  t.is(wan0?.group, String(DAEMON_OWNERSHIP.linkGroup), 'marked as the controller\'s from the move on, for a crash before its record');
   t.deepEqual(addressesOf(wan0), [ea.ipv4!.address]);
   t.deepEqual(hostLinks(host.ns), ['lo', hostPeer(ea), hostPeer(eb)].sort(), 'the handed-over ends left the test host');
   t.is(defaultRoute(sandbox.key)?.dev, 'wan0');
@@ -154,10 +157,10 @@ test('an interface handed over by name is moved into the sandbox and named the p
 
   // As libnetwork does, the core gives a handed-over interface back under its old name before the
   // leave, so its driver finds it where it made it (a plugin's macvlan, say).
-  const backAtLeave: boolean[] = [];
+  const backAtLeave: Array<string | number | undefined> = [];
   const leave = driver.script.leave;
   driver.script.leave = async (n, e) => {
-    backAtLeave.push(hostLinks(host.ns).includes(handedOver(e)));
+    backAtLeave.push(host.ns.json<Array<{ ifname: string; group: string | number }>>('ip', 'link', 'show').find((l) => l.ifname === handedOver(e))?.group);
     await leave(n, e);
   };
   await controller.disconnect('a', sandbox.id);
@@ -165,7 +168,7 @@ test('an interface handed over by name is moved into the sandbox and named the p
   const again = await controller.connect('a', sandbox.id);
   t.is(again.ifname, 'wan0', 'the lowest free index again');
   await controller.deleteSandbox(sandbox.id);
-  t.deepEqual(backAtLeave, [true, true, true], 'back in the test host at each leave: one disconnect, two in the sandbox removal');
+  t.deepEqual(backAtLeave, ['default', 'default', 'default'], 'back in the test host, out of the controller\'s group, at each leave: one disconnect, two in the sandbox removal');
   t.deepEqual(hostLinks(host.ns), ['lo']);
 });
 

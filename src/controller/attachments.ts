@@ -370,7 +370,7 @@ export class Attachments {
       endpoint.ifname = keepOr(info.interface.dstPrefix);
       // Pushed first: a move that succeeds and a MAC change that fails still leave it in the sandbox.
       rollback.push(`giving interface ${endpoint.ifname} back as ${srcName}`, () => sandbox.returnInterface(endpoint.ifname, this.hostNamespace(), srcName));
-      link = await sandbox.adoptInterface(this.deps.netlink, srcName, endpoint.ifname, endpoint.mac);
+      link = await sandbox.adoptInterface(this.deps.netlink, srcName, endpoint.ifname, endpoint.mac, this.deps.ownership.linkGroup);
       endpoint.handedOver = srcName;
     } else if (info.interface) {
       link = info.interface.index ?? endpoint.ifname;

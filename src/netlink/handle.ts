@@ -156,19 +156,22 @@ export class NetlinkHandle {
 
   /**
    * Moves a link into the namespace `netns` (a path or an open descriptor); it leaves this
-   * handle's namespace. With `newName` it is renamed there in the same request, so no other
-   * link of the target namespace can be caught by its old name.
+   * handle's namespace. With `name` it is renamed there, with `group` put in that link group, in
+   * the same request: no other link of the target namespace can be caught by its old name, and
+   * no crash finds it there unmarked.
    */
-  async linkSetNetns(link: LinkRef, netns: NamespaceRef, newName?: string): Promise<void> {
-    if (newName !== undefined) checkLinkName(newName, 'new link name');
+  async linkSetNetns(link: LinkRef, netns: NamespaceRef, changes: { name?: string; group?: number } = {}): Promise<void> {
+    const { name, group } = changes;
+    if (name !== undefined) checkLinkName(name, 'new link name');
     // The name attribute would double as the selector, so the link goes by index.
-    const index = newName !== undefined ? await this.linkIndex(link) : link;
+    const index = name !== undefined ? await this.linkIndex(link) : link;
     const namespaces = new NamespaceFds();
     try {
       const fd = namespaces.open(netns);
       await this.modifyLink(index, `moving to namespace ${typeof netns === 'number' ? `fd ${netns}` : netns} link`, 0, 0, (w) => {
         w.u32(IFLA.NET_NS_FD, fd);
-        if (newName !== undefined) w.string(IFLA.IFNAME, newName);
+        if (name !== undefined) w.string(IFLA.IFNAME, name);
+        if (group !== undefined) w.u32(IFLA.GROUP, group);
       });
     } finally {
       namespaces.close();

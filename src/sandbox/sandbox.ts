@@ -95,11 +95,13 @@ export class Sandbox {
   }
 
   /**
-   * Moves an interface of the namespace `from` (a handle there) into this sandbox as `name`, with
-   * `mac`: how a driver that makes its interface elsewhere hands it over. Resolves with its index.
+   * Moves an interface of the namespace `from` (a handle there) into this sandbox as `name`, in
+   * link group `group` (so a crash before its endpoint is recorded leaves a stray the next start
+   * finds), with `mac`: how a driver that makes its interface elsewhere hands it over. Resolves
+   * with its index.
    */
-  async adoptInterface(from: NetlinkHandle, source: string, name: string, mac: string): Promise<number> {
-    await from.linkSetNetns(source, this.descriptor(), name);
+  async adoptInterface(from: NetlinkHandle, source: string, name: string, mac: string, group: number): Promise<number> {
+    await from.linkSetNetns(source, this.descriptor(), { name, group });
     const netlink = this.handle();
     const index = await netlink.linkIndex(name);
     await netlink.linkSetMac(index, mac);
@@ -107,11 +109,12 @@ export class Sandbox {
   }
 
   /**
-   * Moves an interface handed over back to the namespace `to` under its old name, as libnetwork
-   * does, so that its driver can delete it there; one already gone is no error.
+   * Moves an interface handed over back to the namespace `to` under its old name and out of the
+   * controller's link group, as libnetwork does, so that its driver can delete it there; one
+   * already gone is no error.
    */
   async returnInterface(link: LinkRef, to: NamespaceRef, name: string): Promise<void> {
-    await this.handle().linkSetNetns(link, to, name).catch((error: unknown) => (isGone(error) ? undefined : Promise.reject(error)));
+    await this.handle().linkSetNetns(link, to, { name, group: 0 }).catch((error: unknown) => (isGone(error) ? undefined : Promise.reject(error)));
   }
 
   /** Points the default route of each family given at its gateway, replacing the one there was. */
