@@ -80,9 +80,9 @@ export async function createNetctl(options: NetctlOptions = {}): Promise<Netctl>
       if (store !== options.store) await store.close();
     })());
   try {
-    const ownership = options.ownership ?? ownershipOf(await controllerIdentity(store));
-    const ipam = options.ipam ?? (ownIpam = await Ipam.open({ local: store, ...(options.localPools && options.localPools.length > 0 ? { localPools: options.localPools } : {}) }));
     const handle = (netlink = NetlinkHandle.open());
+    const ownership = options.ownership ?? ownershipOf(await controllerIdentity(store, (identity) => marksInUse(handle, ownershipOf(identity))));
+    const ipam = options.ipam ?? (ownIpam = await Ipam.open({ local: store, ...(options.localPools && options.localPools.length > 0 ? { localPools: options.localPools } : {}) }));
     const builtIn = options.builtInDrivers === false ? [] : [new BridgeDriver({ netlink: handle, firewall: new Firewall({ chainPrefix: ownership.chainPrefix }), log, ownership }), new MacvlanDriver({ netlink: handle, log, ownership }), new NullDriver(), new HostDriver()];
     const drivers = new Map([...builtIn, ...(options.drivers ?? [])].map((driver) => [driver.type, driver]));
     controller = await Controller.open({
@@ -101,6 +101,12 @@ export async function createNetctl(options: NetctlOptions = {}): Promise<Netctl>
     await close();
     throw error;
   }
+}
+
+/** Whether another controller's links or addresses carry these marks (the chain prefix follows the link group). */
+async function marksInUse(netlink: NetlinkHandle, ownership: Ownership): Promise<boolean> {
+  const [links, addresses] = await Promise.all([netlink.linkList(), netlink.addrList()]);
+  return links.some((link) => link.group === ownership.linkGroup) || addresses.some((address) => address.protocol === ownership.addressProtocol);
 }
 
 function openStore(file: string): LocalStore {
