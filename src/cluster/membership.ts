@@ -3,7 +3,8 @@
 // and declares it dead once the suspicion times out (sooner as others confirm it). Updates ride
 // on probes and gossip rounds; push-pull exchanges full state on join and periodically.
 import { BroadcastQueue } from './broadcast-queue';
-import { systemClock, type Clock, type TimerHandle } from './clock';
+import { systemClock, type Clock } from './clock';
+import { Timers } from './timers';
 import { shuffle } from './random';
 import { COMPOUND_HEADER, COMPOUND_PART_OVERHEAD, decode, encode, encodeCompound, MAX_META_BYTES, MAX_NAME_BYTES, type MemberState, type Message, type PushNodeState } from './codec';
 import { decrypt, DropCounters, encrypt, ENCRYPTION_OVERHEAD } from './crypto';
@@ -123,6 +124,7 @@ export class Membership {
   private readonly settings: Settings;
   private readonly transport: Transport;
   private readonly clock: Clock;
+  private readonly timers: Timers;
   private readonly random: () => number;
   private readonly keyring: Keyring | undefined;
   private readonly nodes = new Map<string, NodeRecord>();
@@ -138,7 +140,6 @@ export class Membership {
   private userRequestHandler: UserRequestHandler | undefined;
   /** Addresses join() was given: retried by anti-entropy while no live member holds them. */
   private readonly seeds = new Set<string>();
-  private readonly loops = new Map<string, TimerHandle>();
   private awareness = 0;
   private gossipSoon = false;
   private started = false;
@@ -149,6 +150,7 @@ export class Membership {
     this.name = options.name;
     this.transport = options.transport;
     this.clock = options.clock ?? systemClock;
+    this.timers = new Timers(this.clock);
     this.random = options.random ?? Math.random;
     this.keyring = options.keyring;
     this.settings = settingsFrom(options);
@@ -167,8 +169,8 @@ export class Membership {
     // Announce ourselves: whoever we meet first passes it on, besides the seed's own rebroadcast.
     this.queueBroadcast(this.name, this.aliveMessage(this.self));
     this.scheduleProbe(this.settings.probeIntervalMs);
-    this.every('gossip', this.settings.gossipIntervalMs, () => this.gossip());
-    this.every('push-pull', this.settings.pushPullIntervalMs, () => void this.antiEntropy());
+    this.timers.every('gossip', this.settings.gossipIntervalMs, () => this.gossip());
+    this.timers.every('push-pull', this.settings.pushPullIntervalMs, () => void this.antiEntropy());
   }
 
   /** Exchanges full state with each seed; resolves with how many answered, rejects if none did. */
@@ -219,7 +221,7 @@ export class Membership {
   async shutdown(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    for (const loop of this.loops.values()) loop.cancel();
+    this.timers.stop();
     for (const suspicion of this.suspicions.values()) suspicion.cancel();
     this.suspicions.clear();
     this.ackHandlers.clear();
@@ -293,27 +295,15 @@ export class Membership {
 
   // --- timers --------------------------------------------------------------------------------
 
-  private after(delayMs: number, fn: () => void): TimerHandle {
-    return this.clock.schedule(delayMs, () => {
-      if (!this.stopped) fn();
-    });
-  }
 
-  private every(name: string, intervalMs: number, fn: () => void): void {
-    const tick = (): void => {
-      fn();
-      this.loops.set(name, this.after(intervalMs, tick));
-    };
-    this.loops.set(name, this.after(intervalMs, tick));
-  }
 
   private scheduleProbe(delayMs: number): void {
-    this.loops.set('probe', this.after(delayMs, () => {
+    this.timers.once('probe', delayMs, () => {
       if (this.leaving) return;
       const periodMs = this.settings.probeIntervalMs * this.healthMultiplier;
       this.probe(periodMs);
       this.scheduleProbe(periodMs);
-    }));
+    });
   }
 
   // --- probing -------------------------------------------------------------------------------
@@ -358,7 +348,7 @@ export class Membership {
     const suspicion = target.state === 'suspect' ? [encode({ type: 'suspect', incarnation: target.incarnation, node: target.name, from: this.name })] : [];
     this.sendMessages(target.address, [ping, ...suspicion]);
 
-    this.after(this.settings.probeTimeoutMs * this.healthMultiplier, () => {
+    this.timers.after(this.settings.probeTimeoutMs * this.healthMultiplier, () => {
       if (acked) return;
       const helpers = this.randomMembers(this.settings.indirectChecks, (r) => r !== target && r.state === 'alive');
       expectedNacks = helpers.length;
@@ -366,7 +356,7 @@ export class Membership {
       for (const helper of helpers) this.sendMessages(helper.address, [request]);
     });
 
-    this.after(periodMs, () => {
+    this.timers.after(periodMs, () => {
       this.ackHandlers.delete(seq);
       if (acked) return this.adjustAwareness(-1);
       // Missing nacks mean our own links are the problem, not only the target's (Lifeguard).
@@ -399,7 +389,7 @@ export class Membership {
     // Changes go out at once rather than waiting for the next gossip round.
     if (!this.gossipSoon && this.started) {
       this.gossipSoon = true;
-      this.after(0, () => {
+      this.timers.after(0, () => {
         this.gossipSoon = false;
         this.gossip();
       });
@@ -498,7 +488,7 @@ export class Membership {
     this.sendMessages(targetAddress, [encode({ type: 'ping', seq: relaySeq, target })]);
     // The requester asked a probe timeout into its interval and judges at the interval's end: a
     // nack after a whole probe timeout would arrive too late and count against the requester's health.
-    this.after(this.settings.probeTimeoutMs * NACK_TIMEOUT_FRACTION, () => {
+    this.timers.after(this.settings.probeTimeoutMs * NACK_TIMEOUT_FRACTION, () => {
       this.ackHandlers.delete(relaySeq);
       if (!answered && wantNack) this.sendMessages(requester, [encode({ type: 'nack', seq })]);
     });

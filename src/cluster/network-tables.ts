@@ -4,7 +4,8 @@
 // push-pull per network (and one of network memberships cluster-wide) repairs what gossip lost.
 import type { NodeEvent as DriverNodeEvent, TableEvent } from '../drivers/driver';
 import { BroadcastQueue } from './broadcast-queue';
-import { systemClock, type Clock, type TimerHandle } from './clock';
+import { systemClock, type Clock } from './clock';
+import { Timers } from './timers';
 import { MAX_NAME_BYTES } from './codec';
 import { EntryStore, newer, type StoredEntry } from './entry-store';
 import { LamportClock } from './lamport';
@@ -91,6 +92,7 @@ export class NetworkTables {
   private readonly membership: Membership;
   private readonly self: string;
   private readonly clock: Clock;
+  private readonly timers: Timers;
   private readonly random: () => number;
   private readonly settings: Settings;
   private readonly networkClock = new LamportClock();
@@ -103,7 +105,6 @@ export class NetworkTables {
   private readonly joined = new Map<string, BroadcastQueue>();
   private readonly tableListeners = new Set<(event: TableWatchEvent) => void>();
   private readonly nodeListeners = new Set<(event: ClusterNodeEvent) => void>();
-  private readonly loops = new Map<string, TimerHandle>();
   private unsubscribe: (() => void) | undefined;
   private gossipSoon = false;
   private started = false;
@@ -113,6 +114,7 @@ export class NetworkTables {
     this.membership = options.membership;
     this.self = options.membership.name;
     this.clock = options.clock ?? systemClock;
+    this.timers = new Timers(this.clock);
     this.random = options.random ?? Math.random;
     this.settings = settingsFrom(options);
     this.clusterQueue = new BroadcastQueue(this.settings.retransmitMultiplier, () => this.liveMembers().length + 1);
@@ -126,15 +128,15 @@ export class NetworkTables {
     this.membership.onUserRequest((payload) => this.answer(payload));
     this.unsubscribe = this.membership.onEvent((event) => this.memberChanged(event));
     this.emitNode({ type: 'join', name: this.self, address: this.membership.localAddress, self: true });
-    this.every('gossip', this.settings.gossipIntervalMs, () => this.gossip());
-    this.every('bulk-sync', this.settings.bulkSyncIntervalMs, () => void this.antiEntropy());
-    this.every('reap', Math.max(this.settings.gossipIntervalMs, this.settings.reapMs / 4), () => this.reap());
+    this.timers.every('gossip', this.settings.gossipIntervalMs, () => this.gossip());
+    this.timers.every('bulk-sync', this.settings.bulkSyncIntervalMs, () => void this.antiEntropy());
+    this.timers.every('reap', Math.max(this.settings.gossipIntervalMs, this.settings.reapMs / 4), () => this.reap());
     void this.syncNetworks();
   }
 
   stop(): void {
     this.stopped = true;
-    for (const loop of this.loops.values()) loop.cancel();
+    this.timers.stop();
     this.unsubscribe?.();
   }
 
@@ -325,24 +327,12 @@ export class NetworkTables {
 
   // --- gossip --------------------------------------------------------------------------------
 
-  private after(delayMs: number, fn: () => void): TimerHandle {
-    return this.clock.schedule(delayMs, () => {
-      if (!this.stopped) fn();
-    });
-  }
 
-  private every(name: string, intervalMs: number, fn: () => void): void {
-    const tick = (): void => {
-      fn();
-      this.loops.set(name, this.after(intervalMs, tick));
-    };
-    this.loops.set(name, this.after(intervalMs, tick));
-  }
 
   private gossipNow(): void {
     if (this.gossipSoon || !this.started) return;
     this.gossipSoon = true;
-    this.after(0, () => {
+    this.timers.after(0, () => {
       this.gossipSoon = false;
       this.gossip();
     });
