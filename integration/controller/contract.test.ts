@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { type EndpointRecord, ForbiddenError, type SandboxRecord } from '../../src/controller';
 import type { EndpointSpec, NetworkSpec, PortMapping } from '../../src/drivers/driver';
-import { LOCAL_SPACE } from '../../src/ipam';
+import { GATEWAY_ADDRESS_TYPE, type IpamDriver, type IpamRequestOptions, LOCAL_SPACE, MAC_ADDRESS_OPTION, type PoolRequest, REQUEST_ADDRESS_TYPE } from '../../src/ipam';
 import { NetlinkHandle } from '../../src/netlink';
 import { deleteNamespace } from '../../src/native/netns';
 import { DAEMON_OWNERSHIP } from '../../src/kernel/ownership';
@@ -491,4 +491,46 @@ test('a driver that says it made the interface in the sandbox when its capabilit
   t.deepEqual(driver.sequence(), ['createEndpoint', 'join', 'leave', 'deleteEndpoint']);
   t.deepEqual(controller.endpoints({ sandboxId: sandbox.id }), []);
   assertNothingLeft(t, host, sandbox);
+});
+
+/** An IPAM of its own address spaces that wants the MAC with each address, logging what it is asked. */
+class RecordingIpam implements IpamDriver {
+  readonly name = 'recording';
+  readonly capabilities = { requiresMacAddress: true, requiresRequestReplay: false };
+  readonly pools: PoolRequest[] = [];
+  readonly addresses: Array<{ ip?: string; options?: IpamRequestOptions }> = [];
+  private next = 2;
+
+  async getDefaultAddressSpaces(): Promise<{ localDefaultAddressSpace: string; globalDefaultAddressSpace: string }> {
+    return { localDefaultAddressSpace: 'RecordingLocal', globalDefaultAddressSpace: 'RecordingGlobal' };
+  }
+
+  async requestPool(request: PoolRequest): Promise<{ poolId: string; pool: string; meta: Record<string, string> }> {
+    this.pools.push(request);
+    return { poolId: 'recording/10.98.0.0/24', pool: '10.98.0.0/24', meta: {} };
+  }
+
+  async releasePool(): Promise<void> {}
+
+  async requestAddress(_poolId: string, ip?: string, options?: IpamRequestOptions): Promise<string> {
+    this.addresses.push({ ...(ip !== undefined ? { ip } : {}), ...(options ? { options } : {}) });
+    return options?.[REQUEST_ADDRESS_TYPE] === GATEWAY_ADDRESS_TYPE ? '10.98.0.1/24' : `10.98.0.${this.next++}/24`;
+  }
+
+  async releaseAddress(): Promise<void> {}
+}
+
+test('the core asks the IPAM driver for its address spaces, passes --ipam-opt to its pools, and gives an IPAM that requires it the MAC first', async (t) => {
+  const host = await testHost(t);
+  const { controller } = await host.open([scripted(vethInSandbox(host.netlink), { capability: { createsInSandbox: true } })]);
+  const ipam = new RecordingIpam();
+  await controller.registerIpamDriver(ipam);
+  const network = await controller.create({ name: 'rec', driver: 'scripted', ipam: { driver: 'recording', options: { zone: 'blue' } } });
+  t.like(ipam.pools, [{ addressSpace: 'RecordingLocal', options: { zone: 'blue' }, v6: false }]);
+  t.like(network.allocations, [{ addressSpace: 'RecordingLocal', pool: '10.98.0.0/24', gateway: '10.98.0.1/24' }]);
+  const sandbox = await controller.createSandbox();
+  const endpoint = await controller.connect('rec', sandbox.id);
+  t.regex(endpoint.mac, /^02:42:/);
+  t.deepEqual(ipam.addresses.at(-1), { options: { [MAC_ADDRESS_OPTION]: endpoint.mac } }, 'the MAC chosen before the address, and sent with its request');
+  t.is(linksIn(sandbox.key).find((l) => l.ifname === 'eth0')?.address, endpoint.mac);
 });

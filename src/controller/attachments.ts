@@ -8,7 +8,7 @@
 import net from 'node:net';
 import type { Logger } from '../util/logger';
 import type { Driver, EndpointSpec, JoinInfo, PortMapping } from '../drivers/driver';
-import type { IpamDriver } from '../ipam';
+import { type IpamDriver, MAC_ADDRESS_OPTION } from '../ipam';
 import type { Ownership } from '../kernel/ownership';
 import type { LinkRef, NetlinkHandle } from '../netlink';
 import { Sandbox } from '../sandbox';
@@ -289,15 +289,18 @@ export class Attachments {
       try {
         const ipam = this.deps.ipamOf(network);
         if (driver.usesIpam && ipam) {
-          const ipv4 = await allocateAddress(ipam, network, false, request.ipv4, rollback);
-          const ipv6 = network.enableIPv6 ? await allocateAddress(ipam, network, true, request.ipv6, rollback) : undefined;
+          // An IPAM that wants the MAC gets one chosen now (random, as libnetwork's), not from the address.
+          if (ipam.capabilities.requiresMacAddress && endpoint.mac === '') endpoint.mac = macFor(undefined);
+          const options = ipam.capabilities.requiresMacAddress ? { [MAC_ADDRESS_OPTION]: endpoint.mac } : undefined;
+          const ipv4 = await allocateAddress(ipam, network, false, request.ipv4, rollback, options);
+          const ipv6 = network.enableIPv6 ? await allocateAddress(ipam, network, true, request.ipv6, rollback, options) : undefined;
           if (ipv4) endpoint.ipv4 = ipv4;
           if (ipv6) endpoint.ipv6 = ipv6;
         }
         crashPoint('connect:addresses-allocated');
         const proposal = await driver.createEndpoint(specOf(network), this.endpointSpec(endpoint));
         rollback.push(`deleting the endpoint of driver ${driver.type}`, () => driver.deleteEndpoint(specOf(network), this.endpointSpec(endpoint)));
-        acceptProposal(endpoint, proposal, driver.type);
+        acceptProposal(endpoint, proposal, driver.type, network);
         if (endpoint.mac === '') endpoint.mac = macFor(endpoint.ipv4?.address);
         const sandbox = this.sandboxes.opening(sandboxId);
         await this.plumb(endpoint, sandbox, rollback, request.mac !== undefined);

@@ -5,7 +5,7 @@
 import type { Logger } from '../util/logger';
 import { type Driver, InvalidOptionError, type NetworkContext, type NodeEvent, type PortMapping, type TableEvent } from '../drivers/driver';
 import { addressOf } from '../ip/address';
-import { type IpamDriver, LOCAL_SPACE, NullIpam } from '../ipam';
+import { type IpamDriver, NullIpam } from '../ipam';
 import { DAEMON_OWNERSHIP, type Ownership } from '../kernel/ownership';
 import type { NetlinkHandle } from '../netlink';
 import type { Store } from '../store/types';
@@ -292,7 +292,8 @@ export class Controller {
     const driverName = request.driver || 'bridge';
     const driver = this.registry.requireDriver(driverName);
     if (!driver.usesIpam && this.list().some((n) => n.driver === driverName)) throw new ForbiddenError(`only one instance of "${driverName}" network is allowed`);
-    const ipamDriver = request.ipam?.driver || 'default';
+    // The controller's own IPAM (netctl's "default", or the one an embedder gave) when none is named.
+    const ipamDriver = request.ipam?.driver || this.deps.ipam.name;
     const ipam = this.registry.requireIpam(ipamDriver);
     const options = { ...(request.options ?? {}) };
     try {
@@ -424,7 +425,8 @@ export class Controller {
     for (const ipam of this.registry.allIpams()) {
       if (!ipam.inventory) continue;
       const owned = new Set(this.list().filter((n) => n.ipam.driver === ipam.name).flatMap((n) => n.allocations.map((a) => a.poolId)));
-      for (const poolId of ipam.inventory.poolIds(LOCAL_SPACE)) {
+      const { localDefaultAddressSpace } = await ipam.getDefaultAddressSpaces();
+      for (const poolId of ipam.inventory.poolIds(localDefaultAddressSpace)) {
         if (owned.has(poolId)) continue;
         this.deps.log.warn({ pool: poolId, ipam: ipam.name }, 'pool of no network (left by a crash): releasing it');
         await ipam.releasePool(poolId);

@@ -3,7 +3,7 @@
 import type { Logger } from '../util/logger';
 import type { EndpointProposal } from '../drivers/driver';
 import { addressOf, InvalidAddressError, ipToBigInt, parsePrefix, prefixContains } from '../ip/address';
-import { LOCAL_SPACE, type IpamDriver } from '../ipam';
+import type { IpamDriver, IpamRequestOptions } from '../ipam';
 import type { Rollback } from '../util/rollback';
 import type { EndpointAddress, EndpointRecord } from './endpoint-record';
 import { DriverContractError, ForbiddenError, InvalidParameterError } from './errors';
@@ -15,7 +15,7 @@ import type { NetworkRecord, PoolAllocation } from './network-record';
  * the first pool with room; undefined when the network has no pool of that family, or its IPAM
  * hands out no addresses. Registered with `rollback` for release.
  */
-export async function allocateAddress(ipam: IpamDriver, network: NetworkRecord, v6: boolean, ip: string | undefined, rollback: Rollback): Promise<EndpointAddress | undefined> {
+export async function allocateAddress(ipam: IpamDriver, network: NetworkRecord, v6: boolean, ip: string | undefined, rollback: Rollback, options?: IpamRequestOptions): Promise<EndpointAddress | undefined> {
   const pools = network.allocations.filter((a) => a.v6 === v6);
   if (pools.length === 0) return undefined;
   const candidates = ip === undefined ? pools : pools.filter((a) => contains(a, ip));
@@ -23,7 +23,7 @@ export async function allocateAddress(ipam: IpamDriver, network: NetworkRecord, 
   let lastError: unknown;
   for (const pool of candidates) {
     try {
-      const address = await ipam.requestAddress(pool.poolId, ip);
+      const address = await ipam.requestAddress(pool.poolId, ip, options);
       if (address === undefined) return undefined;
       rollback.push(`releasing address ${address}`, () => ipam.releaseAddress(pool.poolId, address));
       return { poolId: pool.poolId, address };
@@ -57,7 +57,7 @@ function interfaceAddress(text: string, version: 4 | 6): { address: bigint; leng
  * there is refused, as libnetwork refuses it; a malformed proposal is the driver's error. A
  * refused proposal changes nothing.
  */
-export function acceptProposal(endpoint: EndpointRecord, proposal: EndpointProposal, driver: string): void {
+export function acceptProposal(endpoint: EndpointRecord, proposal: EndpointProposal, driver: string, network: Pick<NetworkRecord, 'name' | 'enableIPv6'>): void {
   const malformed = (what: string, value: string, rule: string): DriverContractError => new DriverContractError(`driver "${driver}" proposed "${value}" as the endpoint's ${what}: ${rule}`);
   const accepted: Partial<Record<'ipv4' | 'ipv6', EndpointAddress>> = {};
   for (const { field, label, version, example } of FAMILIES) {
@@ -65,6 +65,9 @@ export function acceptProposal(endpoint: EndpointRecord, proposal: EndpointPropo
     if (proposed === undefined) continue;
     const parsed = interfaceAddress(proposed, version);
     if (!parsed) throw malformed(`${label} address`, proposed, `give an ${label} address in CIDR form, such as ${example}`);
+    if (version === 6 && !network.enableIPv6) {
+      throw new ForbiddenError(`driver "${driver}" proposed the IPv6 address ${proposed} for an endpoint of network ${network.name}, which has no IPv6 (created without --ipv6)`);
+    }
     const held = endpoint[field];
     if (!held) {
       accepted[field] = { poolId: '', address: proposed };
@@ -112,7 +115,10 @@ export async function reconcileAddresses(endpoints: Iterable<EndpointRecord>, ne
   const pools = new Map<string, IpamDriver>();
   for (const network of networks) {
     const ipam = ipamOf(network);
-    for (const allocation of network.allocations) if (ipam?.inventory && allocation.addressSpace === LOCAL_SPACE) pools.set(allocation.poolId, ipam);
+    if (!ipam?.inventory) continue;
+    // Only this host's space: a global one's addresses are other hosts' too.
+    const { localDefaultAddressSpace } = await ipam.getDefaultAddressSpaces();
+    for (const allocation of network.allocations) if (allocation.addressSpace === localDefaultAddressSpace) pools.set(allocation.poolId, ipam);
   }
   for (const [poolId, ipam] of pools) {
     const wanted = held.get(poolId) ?? new Set<string>();

@@ -3,7 +3,7 @@
 // another network has (made, or being made at the same moment) is refused, as Docker refuses it.
 import { addressOf, formatPrefix } from '../ip/address';
 import { unusableRangeIn } from '../ip/ranges';
-import { AUX_ADDRESS_NAME, cidrArgument, GATEWAY_ADDRESS_TYPE, type IpamDriver, LOCAL_SPACE, PoolOverlapError, type PoolRequest, type PoolResponse, REQUEST_ADDRESS_TYPE } from '../ipam';
+import { AUX_ADDRESS_NAME, cidrArgument, isEmptyPool, GATEWAY_ADDRESS_TYPE, type IpamDriver, PoolOverlapError, type PoolRequest, type PoolResponse, REQUEST_ADDRESS_TYPE } from '../ipam';
 import type { Rollback } from '../util/rollback';
 import { ForbiddenError, InvalidParameterError } from './errors';
 import type { IpamConfig, NetworkRecord, PoolAllocation } from './network-record';
@@ -47,13 +47,18 @@ export class NetworkAddressing {
     const needRoutes = entries.some((e) => e.subnet === undefined);
     const exclude = needRoutes ? await this.deps.hostRoutes() : [];
 
+    // The IPAM's own spaces: a global-scope driver's networks live in the global one, shared by every host.
+    const spaces = await ipam.getDefaultAddressSpaces();
+    const addressSpace = record.scope === 'global' ? spaces.globalDefaultAddressSpace : spaces.localDefaultAddressSpace;
+    const options = Object.keys(record.ipam.options).length > 0 ? { options: record.ipam.options } : {};
     const allocations: PoolAllocation[] = [];
     for (const entry of entries) {
       const { poolId, pool } = await this.requestPool(
         record.name,
         ipam,
         {
-          addressSpace: LOCAL_SPACE,
+          addressSpace,
+          ...options,
           ...(entry.subnet !== undefined ? { pool: entry.subnet } : { exclude }),
           ...(entry.ipRange !== undefined ? { subPool: entry.ipRange } : {}),
           v6: entry.v6,
@@ -67,7 +72,7 @@ export class NetworkAddressing {
         if (aux === undefined) throw new InvalidParameterError(`aux address "${auxName}" needs an IPAM driver that hands out addresses; IPAM driver "${ipam.name}" gives none`);
         auxAddresses[auxName] = aux;
       }
-      allocations.push({ poolId, addressSpace: LOCAL_SPACE, v6: entry.v6, pool, ...(entry.ipRange !== undefined ? { ipRange: entry.ipRange } : {}), ...(gateway !== undefined ? { gateway } : {}), auxAddresses });
+      allocations.push({ poolId, addressSpace, v6: entry.v6, pool, ...(entry.ipRange !== undefined ? { ipRange: entry.ipRange } : {}), ...(gateway !== undefined ? { gateway } : {}), auxAddresses });
     }
     return allocations;
   }
@@ -106,7 +111,7 @@ export class NetworkAddressing {
 
   /** The network, made or being made, whose subnet `pool` is. The null IPAM's pool of everything is no one's. */
   private holderOf(pool: string): string | undefined {
-    if (pool === '0.0.0.0/0' || pool === '::/0') return undefined;
+    if (isEmptyPool(pool)) return undefined;
     const made = this.deps.networks().find((n) => n.allocations.some((a) => a.pool === pool));
     if (made) return made.name;
     return [...this.beingCreated.values()].find((creating) => creating.pool === pool)?.network;

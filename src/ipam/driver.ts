@@ -31,6 +31,9 @@ export interface IpamInventory {
   endpointAddresses(poolId: string): Promise<string[]>;
 }
 
+/** The pool a null IPAM gives (everything): no addresses come from it. */
+export const isEmptyPool = (pool: string): boolean => pool === '0.0.0.0/0' || pool === '::/0';
+
 /**
  * libnetwork's null IPAM: a pool of everything and no addresses, for networks that take none.
  * Drivers that need addresses refuse its pool ("ipv4 pool is empty", as Docker's do).

@@ -6,6 +6,7 @@ export {
   REQUEST_ADDRESS_TYPE,
   GATEWAY_ADDRESS_TYPE,
   AUX_ADDRESS_NAME,
+  MAC_ADDRESS_OPTION,
   poolIdOf,
   type AddressSpace,
   type PoolRequest,
@@ -14,7 +15,7 @@ export {
   type IpamOptions,
 } from './ipam';
 export type { AddressRole } from './allocator';
-export { NullIpam, type IpamCapabilities, type IpamDriver, type IpamInventory } from './driver';
+export { isEmptyPool, NullIpam, type IpamCapabilities, type IpamDriver, type IpamInventory } from './driver';
 export { LOCAL_DEFAULT_POOLS, GLOBAL_DEFAULT_POOLS, parseDefaultAddressPool, parseDefaultAddressPools, candidatePools, type PoolTemplate } from './defaults';
 export * from './errors';
 export { cidrArgument } from './input';

@@ -39,6 +39,8 @@ export type AddressSpace = typeof LOCAL_SPACE | typeof GLOBAL_SPACE;
 export const REQUEST_ADDRESS_TYPE = 'RequestAddressType';
 /** Its value for a network's gateway: the lowest free address rather than the serial next. */
 export const GATEWAY_ADDRESS_TYPE = 'com.docker.network.gateway';
+/** libnetwork's RequestAddress option carrying the endpoint's MAC, for IPAMs that require it. */
+export const MAC_ADDRESS_OPTION = 'com.docker.network.endpoint.macaddress';
 /** netctl's option naming an aux address (--aux-address NAME=IP); the address must be given. */
 export const AUX_ADDRESS_NAME = 'com.netctl.ipam.aux-address-name';
 

@@ -30,6 +30,8 @@ async function networkWith(ipam: Ipam, subnets: string[]): Promise<NetworkRecord
 
 const endpoint = (fields: Partial<EndpointRecord> = {}): EndpointRecord => ({ id: 'e'.repeat(64), name: 'e', networkId: 'n'.repeat(64), sandboxId: 's', ifname: '', mac: '', aliases: [], created: '', ...fields });
 
+const dualStack = { name: 'n1', enableIPv6: true };
+
 test('the next free address of the first pool, released by the rollback', async (t) => {
   const ipam = await openIpam(t);
   const network = await networkWith(ipam, ['10.1.0.0/24', '10.2.0.0/24']);
@@ -92,30 +94,30 @@ test('after a crash the IPAM holds exactly the endpoints’ addresses', async (t
 
 test('a driver fills what the IPAM and the request left empty', (t) => {
   const record = endpoint();
-  acceptProposal(record, { ipv4: '192.0.2.5/24', ipv6: '2001:db8::5/64', mac: '0A:00:00:00:00:05' }, 'scripted');
+  acceptProposal(record, { ipv4: '192.0.2.5/24', ipv6: '2001:db8::5/64', mac: '0A:00:00:00:00:05' }, 'scripted', dualStack);
   t.like(record, { ipv4: { poolId: '', address: '192.0.2.5/24' }, ipv6: { poolId: '', address: '2001:db8::5/64' }, mac: '0a:00:00:00:00:05' });
   const untouched = endpoint({ ipv4: { poolId: 'p', address: '10.1.0.2/24' } });
-  acceptProposal(untouched, {}, 'scripted');
+  acceptProposal(untouched, {}, 'scripted', dualStack);
   t.deepEqual(untouched, endpoint({ ipv4: { poolId: 'p', address: '10.1.0.2/24' } }), 'no proposal, nothing changes');
 });
 
 test('what the IPAM gave or the request asked for stays; a driver repeating it is fine, contradicting it is refused', (t) => {
   const given = (): EndpointRecord => endpoint({ ipv4: { poolId: 'p4', address: '10.1.0.2/24' }, ipv6: { poolId: 'p6', address: 'fd00::2/64' }, mac: '02:42:0a:01:00:02' });
   const same = given();
-  acceptProposal(same, { ipv4: '10.1.0.2/24', ipv6: 'fd00:0::2/64', mac: '02:42:0A:01:00:02' }, 'scripted');
+  acceptProposal(same, { ipv4: '10.1.0.2/24', ipv6: 'fd00:0::2/64', mac: '02:42:0A:01:00:02' }, 'scripted', dualStack);
   t.deepEqual(same, given(), 'the IPAM’s address keeps its pool, for its release');
-  t.throws(() => acceptProposal(given(), { ipv4: '10.1.0.3/24' }, 'scripted'), {
+  t.throws(() => acceptProposal(given(), { ipv4: '10.1.0.3/24' }, 'scripted', dualStack), {
     instanceOf: ForbiddenError,
     message: 'driver "scripted" proposed the IPv4 address 10.1.0.3/24 for an endpoint that has 10.1.0.2/24 from the IPAM: a driver may only fill what the IPAM left empty',
   });
-  t.throws(() => acceptProposal(given(), { ipv4: '10.1.0.2/16' }, 'scripted'), { instanceOf: ForbiddenError }, 'another prefix length is another address');
-  t.throws(() => acceptProposal(given(), { ipv6: 'fd00::3/64' }, 'scripted'), { instanceOf: ForbiddenError });
-  t.throws(() => acceptProposal(given(), { mac: '02:42:0a:01:00:03' }, 'scripted'), {
+  t.throws(() => acceptProposal(given(), { ipv4: '10.1.0.2/16' }, 'scripted', dualStack), { instanceOf: ForbiddenError }, 'another prefix length is another address');
+  t.throws(() => acceptProposal(given(), { ipv6: 'fd00::3/64' }, 'scripted', dualStack), { instanceOf: ForbiddenError });
+  t.throws(() => acceptProposal(given(), { mac: '02:42:0a:01:00:03' }, 'scripted', dualStack), {
     instanceOf: ForbiddenError,
     message: 'driver "scripted" proposed the MAC address 02:42:0a:01:00:03 for an endpoint that has 02:42:0a:01:00:02 from the request: a driver may only fill what the request left empty',
   });
   const unchanged = given();
-  t.throws(() => acceptProposal(unchanged, { ipv6: '2001:db8::1/64', ipv4: '10.1.0.2/24', mac: 'ff' }, 'scripted'));
+  t.throws(() => acceptProposal(unchanged, { ipv6: '2001:db8::1/64', ipv4: '10.1.0.2/24', mac: 'ff' }, 'scripted', dualStack));
   t.deepEqual(unchanged, given(), 'a refused proposal changes nothing');
 });
 
@@ -128,7 +130,16 @@ test("a proposal that is no address of its family, or no MAC, is the driver's er
     [{ mac: '02:42:0a' }, 'driver "scripted" proposed "02:42:0a" as the endpoint\'s MAC address: give six hex pairs like 02:42:ac:11:00:02'],
   ] as const) {
     const record = endpoint();
-    t.throws(() => acceptProposal(record, proposal, 'scripted'), { message });
+    t.throws(() => acceptProposal(record, proposal, 'scripted', dualStack), { message });
     t.deepEqual(record, endpoint());
   }
+});
+
+test('a proposed IPv6 address on a network without IPv6 is refused and changes nothing', (t) => {
+  const record = endpoint();
+  t.throws(() => acceptProposal(record, { ipv4: '192.0.2.5/24', ipv6: '2001:db8::5/64' }, 'scripted', { name: 'v4only', enableIPv6: false }), {
+    instanceOf: ForbiddenError,
+    message: 'driver "scripted" proposed the IPv6 address 2001:db8::5/64 for an endpoint of network v4only, which has no IPv6 (created without --ipv6)',
+  });
+  t.is(record.ipv4, undefined);
 });

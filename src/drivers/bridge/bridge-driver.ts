@@ -5,6 +5,7 @@
 // orphaned. A network may instead use an admin's bridge, named in its options, as Docker does:
 // netctl then adds only its gateway addresses, marked as its own (IFA_PROTO), and takes away only
 // those when the network goes (or, after a crash, when no network claims them).
+import { isEmptyPool } from '../../ipam/driver';
 import fs from 'node:fs';
 import type { Logger } from '../../util/logger';
 import type { Firewall, NetworkRules, PublishedPort } from '../../firewall';
@@ -84,7 +85,7 @@ export class BridgeDriver implements Driver {
 
   async createNetwork(spec: NetworkSpec): Promise<void> {
     // Docker's rule: a bridge needs IPv4 addresses (the null IPAM gives none).
-    if (spec.ipv4.length === 0 || spec.ipv4.every((data) => data.pool === '0.0.0.0/0')) throw new InvalidOptionError('ipv4 pool is empty');
+    if (spec.ipv4.length === 0 || spec.ipv4.every((data) => isEmptyPool(data.pool))) throw new InvalidOptionError('ipv4 pool is empty');
     const options = parseBridgeOptions(spec.options);
     const name = bridgeNameOf(spec.id, options);
     const { netlink } = this.deps;

@@ -2,6 +2,7 @@
 // each with its own MAC. An endpoint is one macvlan interface, created directly inside the
 // sandbox with its final name and MAC (one request); there is no bridge, NAT or firewall, so a
 // network is only its parent, and a container is reached at its own address.
+import { isEmptyPool } from '../../ipam/driver';
 import type { Logger } from '../../util/logger';
 import { InvalidArgumentError, type MacvlanMode, NetlinkHandle } from '../../netlink';
 import { type Capability, type Driver, type EndpointProposal, type EndpointSpec, InvalidOptionError, type JoinInfo, type JoinTarget, MissingKernelFeatureError, type NetworkSpec, type PortMapping, type RestoreResult } from '../driver';
@@ -64,7 +65,7 @@ export class MacvlanDriver implements Driver {
 
   async createNetwork(spec: NetworkSpec): Promise<void> {
     // Docker's rule: macvlan interfaces need IPv4 addresses (the null IPAM gives none).
-    if (spec.ipv4.length === 0 || spec.ipv4.every((data) => data.pool === '0.0.0.0/0')) throw new InvalidOptionError('ipv4 pool is empty');
+    if (spec.ipv4.length === 0 || spec.ipv4.every((data) => isEmptyPool(data.pool))) throw new InvalidOptionError('ipv4 pool is empty');
     const network = this.describe(spec);
     // In the queue of parent changes: a concurrent create on the same parent sees this one
     // (sharing, subnets), and so does a removal deciding whether the parent has users left.
