@@ -426,6 +426,15 @@ test("the bridge's com.docker.network.container_iface_prefix names the container
   t.deepEqual(addressesOf(linksIn(sandbox.key).find((l) => l.ifname === 'lan0')), ['10.94.0.2/24']);
   t.like(defaultRoute(sandbox.key), { gateway: '10.94.0.1', dev: 'lan0' });
   t.true(pings({ path: sandbox.key }, '10.94.0.1'));
+  // A republish the kernel refuses (a host port another sandbox holds) leaves what was published.
+  const other = await c.call<SandboxRecord>('createSandbox', {});
+  await c.call('connect', 'plain', other.id);
+  const mine = await c.call<PortMapping[]>('publish', other.id, [{ protocol: 'tcp', hostPort: 9090, containerPort: 90 }]);
+  const conflict = await t.throwsAsync(c.call('publish', other.id, [{ protocol: 'tcp', hostPort: published[0]!.hostPort, containerPort: 90 }]), { instanceOf: RemoteError });
+  t.is(conflict?.name, 'PortConflictError');
+  t.deepEqual(await c.call('publishedPorts', other.id), mine);
+  t.true(ns.run('iptables-save', '-t', 'nat').includes('--dport 9090'), 'its rule is in the kernel again');
+  await c.call('deleteSandbox', other.id);
   const refused = await t.throwsAsync(c.call('create', { name: 'bad', driver: 'bridge', options: { 'com.docker.network.container_iface_prefix': 'a-very-long-prefix' } }), { instanceOf: RemoteError });
   t.is(refused?.name, 'InvalidParameterError');
   await c.call('deleteSandbox', sandbox.id);

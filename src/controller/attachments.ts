@@ -335,11 +335,20 @@ export class Attachments {
     this.sandbox(sandboxId);
     return this.serially(sandboxId, async () => {
       const endpoints = this.ofSandbox(sandboxId);
+      const carrier = portCarrier(endpoints);
+      if (ports.length > 0 && !carrier) throw new InvalidParameterError('publishing ports needs a network: the container is connected to none');
+      const previous = endpoints.flatMap((endpoint) => (endpoint.ports ? [{ endpoint, ports: endpoint.ports }] : []));
       for (const endpoint of endpoints) await revokePorts(this.publishing, endpoint);
       if (ports.length === 0) return [];
-      const carrier = portCarrier(endpoints);
-      if (!carrier) throw new InvalidParameterError('publishing ports needs a network: the container is connected to none');
-      return programPorts(this.publishing, carrier, ports);
+      try {
+        return await programPorts(this.publishing, carrier!, ports);
+      } catch (error) {
+        // Nothing half-done: what the sandbox published before is published again.
+        for (const { endpoint, ports: old } of previous) {
+          await programPorts(this.publishing, endpoint, old).catch((again: unknown) => this.deps.log.error({ err: again, endpoint: endpoint.id }, 'could not publish the previous ports again'));
+        }
+        throw error;
+      }
     });
   }
 
