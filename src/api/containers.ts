@@ -8,6 +8,7 @@ import type { Controller, NetworkRecord } from '../controller';
 import { addressOf } from '../ip/address';
 import { type ContainerRecord, type Launcher, parseSignal, type WaitCondition } from '../launcher';
 import { type Attachment, commandList, containerInspectJson, containerListJson, parseContainerCreate } from './container-json';
+import { containerMatches, parseContainerFilters } from './container-filters';
 import { ApiError, badRequest } from './errors';
 import { FrameReader, frame, STREAM_TYPE } from './stream';
 import type { Router } from './router';
@@ -113,7 +114,13 @@ export function addContainerRoutes(router: Router, controller: Controller, launc
 
   router.add('GET', '/containers/json', (request) => {
     const all = truthy(request.query.get('all'));
-    return { status: 200, body: launcher.list().filter((c) => all || c.state.status === 'running').map((c) => containerListJson(c, attachmentsOf(c))) };
+    const filters = parseContainerFilters(request.query.get('filters'));
+    const listed = launcher.list().filter((c) => all || filters.has('status') || filters.has('exited') || c.state.status === 'running');
+    const body = listed.flatMap((c) => {
+      const attachments = attachmentsOf(c);
+      return containerMatches(c, attachments, filters) ? [containerListJson(c, attachments)] : [];
+    });
+    return { status: 200, body };
   });
 
   router.add('GET', '/containers/{id}/json', (request) => {

@@ -1,0 +1,46 @@
+// `docker ps -f` against netctl's daemon: a filter keeps only the containers it matches (a
+// filter ignored would let `docker rm -f $(docker ps -aq -f ...)` remove every container).
+import test from 'ava';
+import { runner } from '../helpers/cli';
+import { daemonWithCli } from '../helpers/containers';
+import { request } from '../helpers/daemon';
+import { createTestNamespace } from '../helpers/netns';
+
+test('docker ps -f filters by id, name, status, exited, network, ancestor and label; an unknown key is a 400', async (t) => {
+  const host = createTestNamespace(t, 'nctl-psf');
+  const { daemon } = await daemonWithCli(t, { netns: host.path });
+  const docker = runner(['docker', '-H', `unix://${daemon.socketPath}`], {}, 30_000);
+  const ok = async (args: string[]): Promise<string> => {
+    const result = await docker(args);
+    t.is(result.code, 0, `docker ${args.join(' ')}: ${result.stderr}`);
+    return result.stdout.trim();
+  };
+  const names = async (...filters: string[]): Promise<string[]> =>
+    (await ok(['ps', '-a', '--format', '{{.Names}}', ...filters.flatMap((f) => ['-f', f])])).split('\n').filter((n) => n !== '').sort();
+
+  await ok(['network', 'create', 'psf-net']);
+  t.is((await docker(['run', '--name', 'psf-exit3', '--network', 'none', 'busybox', 'sh', '-c', 'exit 3'])).code, 3);
+  await ok(['create', '--name', 'psf-created', '--network', 'none', 'busybox', 'true']);
+  const onNet = await ok(['run', '-d', '--name', 'psf-web', '--network', 'psf-net', 'busybox', 'sleep', '60']);
+  t.teardown(() => docker(['rm', '-f', 'psf-web']).then(() => undefined));
+
+  t.deepEqual(await names(), ['psf-created', 'psf-exit3', 'psf-web']);
+  t.deepEqual(await names(`id=${onNet.slice(0, 12)}`), ['psf-web']);
+  t.deepEqual(await names('name=psf-ex'), ['psf-exit3']);
+  t.deepEqual(await names('status=created'), ['psf-created']);
+  t.deepEqual(await names('status=running'), ['psf-web']);
+  t.deepEqual(await names('exited=3'), ['psf-exit3']);
+  t.deepEqual(await names('exited=0'), []);
+  t.deepEqual(await names('network=psf-net'), ['psf-web']);
+  t.deepEqual(await names('ancestor=busybox'), ['psf-created', 'psf-exit3', 'psf-web']);
+  t.deepEqual(await names('ancestor=alpine'), []);
+  t.deepEqual(await names('label=psf'), []);
+  t.deepEqual(await names('status=exited', 'name=psf-web'), []);
+
+  const unknown = await request(daemon.socketPath, 'GET', `/containers/json?filters=${encodeURIComponent('{"x":{"1":true}}')}`);
+  t.is(unknown.status, 400);
+  t.regex(unknown.text, /invalid filter 'x'/);
+  const cli = await docker(['ps', '-f', 'x=1']);
+  t.not(cli.code, 0);
+  t.regex(cli.stderr, /invalid filter 'x'/);
+});
