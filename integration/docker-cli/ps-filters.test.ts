@@ -36,6 +36,8 @@ test('docker ps -f filters by id, name, status, exited, network, ancestor and la
   t.deepEqual(await names('ancestor=alpine'), []);
   t.deepEqual(await names('label=psf'), []);
   t.deepEqual(await names('status=exited', 'name=psf-web'), []);
+  // A status filter lists stopped containers without -a, as dockerd does.
+  t.is(await ok(['ps', '--format', '{{.Names}}', '-f', 'status=exited']), 'psf-exit3');
 
   const unknown = await request(daemon.socketPath, 'GET', `/containers/json?filters=${encodeURIComponent('{"x":{"1":true}}')}`);
   t.is(unknown.status, 400);

@@ -115,7 +115,7 @@ export function addContainerRoutes(router: Router, controller: Controller, launc
   router.add('GET', '/containers/json', (request) => {
     const all = truthy(request.query.get('all'));
     const filters = parseContainerFilters(request.query.get('filters'));
-    const listed = launcher.list().filter((c) => all || filters.has('status') || filters.has('exited') || c.state.status === 'running');
+    const listed = launcher.list().filter((c) => all || filters.has('status') || c.state.status === 'running');
     const body = listed.flatMap((c) => {
       const attachments = attachmentsOf(c);
       return containerMatches(c, attachments, filters) ? [containerListJson(c, attachments)] : [];
