@@ -20,8 +20,8 @@ test('docker ps -f filters by id, name, status, exited, network, ancestor and la
 
   await ok(['network', 'create', 'psf-net']);
   t.is((await docker(['run', '--name', 'psf-exit3', '--network', 'none', 'busybox', 'sh', '-c', 'exit 3'])).code, 3);
-  await ok(['create', '--name', 'psf-created', '--network', 'none', 'busybox', 'true']);
-  const onNet = await ok(['run', '-d', '--name', 'psf-web', '--network', 'psf-net', 'busybox', 'sleep', '60']);
+  await ok(['create', '--name', 'psf-created', '--label', 'psf', '--label', 'tier=db', '--network', 'none', 'busybox', 'true']);
+  const onNet = await ok(['run', '-d', '--name', 'psf-web', '--network', 'psf-net', '--label', 'tier=web', 'busybox', 'sleep', '60']);
   t.teardown(() => docker(['rm', '-f', 'psf-web']).then(() => undefined));
 
   t.deepEqual(await names(), ['psf-created', 'psf-exit3', 'psf-web']);
@@ -34,7 +34,13 @@ test('docker ps -f filters by id, name, status, exited, network, ancestor and la
   t.deepEqual(await names('network=psf-net'), ['psf-web']);
   t.deepEqual(await names('ancestor=busybox'), ['psf-created', 'psf-exit3', 'psf-web']);
   t.deepEqual(await names('ancestor=alpine'), []);
-  t.deepEqual(await names('label=psf'), []);
+  t.deepEqual(await names('label=psf'), ['psf-created']);
+  t.deepEqual(await names('label=tier'), ['psf-created', 'psf-web']);
+  t.deepEqual(await names('label=tier=web'), ['psf-web']);
+  t.deepEqual(await names('label=tier=web', 'label=psf'), []);
+  t.deepEqual(await names('label=nope'), []);
+  t.deepEqual(JSON.parse(await ok(['inspect', '--format', '{{json .Config.Labels}}', 'psf-created'])), { psf: '', tier: 'db' });
+  t.is(await ok(['ps', '--format', '{{.Label "tier"}}', '-f', 'name=psf-web']), 'web');
   t.deepEqual(await names('status=exited', 'name=psf-web'), []);
   // A status filter lists stopped containers without -a, as dockerd does.
   t.is(await ok(['ps', '--format', '{{.Names}}', '-f', 'status=exited']), 'psf-exit3');

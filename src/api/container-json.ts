@@ -5,6 +5,7 @@ import type { EndpointRecord, NetworkRecord, SandboxRecord } from '../controller
 import type { PortMapping } from '../drivers/driver';
 import type { ContainerRecord, CreateRequest } from '../launcher';
 import { badRequest } from './errors';
+import { stringMap } from './network-json';
 
 /** What inspect and list need to know of a container's networks. */
 export interface Attachment {
@@ -57,6 +58,7 @@ export function parseContainerCreate(body: unknown, name: string | undefined, bu
   const hostname = optionalString(body['Hostname'], 'Hostname');
   const workdir = optionalString(body['WorkingDir'], 'WorkingDir');
   const env = stringList(body['Env'], 'Env');
+  const labels = stringMap(body, 'Labels');
   const cmd = commandList(body['Cmd'], 'Cmd') ?? [];
   const ports = parsePortBindings(hostConfig['PortBindings']);
   const servers = stringList(hostConfig['Dns'], 'HostConfig.Dns') ?? [];
@@ -92,6 +94,7 @@ export function parseContainerCreate(body: unknown, name: string | undefined, bu
     ...(ipv6 ? { ipv6 } : {}),
     ...(aliases ? { aliases } : {}),
     ...(autoRemove ? { autoRemove } : {}),
+    ...(Object.keys(labels).length > 0 ? { labels } : {}),
   };
 }
 
@@ -174,7 +177,7 @@ export function containerInspectJson(container: ContainerRecord, sandbox: Sandbo
     State: stateJson(container),
     Image: 'busybox',
     Name: `/${config.name}`,
-    Config: { Hostname: config.hostname, Env: config.env, Cmd: config.cmd, WorkingDir: config.workdir, Image: 'busybox', Rootfs: config.rootfs },
+    Config: { Hostname: config.hostname, Env: config.env, Cmd: config.cmd, WorkingDir: config.workdir, Image: 'busybox', Rootfs: config.rootfs, Labels: config.labels ?? {} },
     HostConfig: {
       NetworkMode: config.network,
       AutoRemove: config.autoRemove ?? false,
@@ -219,6 +222,7 @@ export function containerListJson(container: ContainerRecord, attachments: reado
     State: container.state.status,
     Status: statusText(container),
     Ports: (container.state.ports ?? []).map((p) => ({ IP: p.hostIp ?? '0.0.0.0', PrivatePort: p.containerPort, PublicPort: p.hostPort, Type: p.protocol })),
+    Labels: container.config.labels ?? {},
     HostConfig: { NetworkMode: container.config.network },
     NetworkSettings: { Networks: networksJson(attachments) },
   };

@@ -118,7 +118,7 @@ export function addContainerRoutes(router: Router, controller: Controller, launc
     const listed = launcher.list().filter((c) => all || filters.has('status') || c.state.status === 'running');
     const body = listed.flatMap((c) => {
       const attachments = attachmentsOf(c);
-      return containerMatches(c, attachments, filters) ? [containerListJson(c, attachments)] : [];
+      return containerMatches(c, attachments, filters, c.config.labels) ? [containerListJson(c, attachments)] : [];
     });
     return { status: 200, body };
   });

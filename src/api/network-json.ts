@@ -59,7 +59,7 @@ function optionalBool(body: Record<string, unknown>, field: string): boolean {
   return value;
 }
 
-function stringMap(body: Record<string, unknown>, field: string): Record<string, string> {
+export function stringMap(body: Record<string, unknown>, field: string): Record<string, string> {
   const value = body[field];
   if (value === undefined || value === null) return {};
   if (!isObject(value) || !Object.values(value).every((v) => typeof v === 'string')) throw badRequest(`${field} must be an object of string values`);

@@ -27,6 +27,8 @@ export interface ContainerConfig {
   security: SecurityConfig;
   /** `--rm`: removed once it has exited, or when its start fails (Docker's AutoRemove). */
   autoRemove?: boolean;
+  /** `--label`: Docker's Config.Labels, for `docker ps -f label=...`. */
+  labels?: Record<string, string>;
 }
 
 export interface ContainerState {

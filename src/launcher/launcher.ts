@@ -241,6 +241,7 @@ export class Launcher {
       ...(request.ipv4 !== undefined ? { ipv4: request.ipv4 } : {}),
       ...(request.ipv6 !== undefined ? { ipv6: request.ipv6 } : {}),
       ...(request.autoRemove ? { autoRemove: true } : {}),
+      ...(request.labels && Object.keys(request.labels).length > 0 ? { labels: { ...request.labels } } : {}),
     };
     this.validate(config);
     const record: ContainerRecord = { id, created: new Date().toISOString(), config, state: { status: 'created' } };
