@@ -145,6 +145,13 @@ export class Reader {
     return this.buffer.length - this.at;
   }
 
+  /** A u32 count of items each at least `minBytes` long: one the bytes left cannot hold is refused before any loop. */
+  count(minBytes: number, what: string): number {
+    const count = this.u32(`${what} count`);
+    if (count * minBytes > this.remaining()) throw new CodecError('truncated', `${what} count ${count} exceeds the bytes that follow`);
+    return count;
+  }
+
   end(): void {
     if (this.at !== this.buffer.length) throw new CodecError('trailing-bytes', `${this.buffer.length - this.at} bytes follow the message`);
   }
@@ -183,13 +190,16 @@ export function encode(message: Message): Buffer {
   }
 }
 
-/** Joins already encoded messages into one compound packet. */
-export function encodeCompound(parts: Buffer[]): Buffer {
-  if (parts.length > MAX_COMPOUND_PARTS) throw new RangeError(`a compound holds at most ${MAX_COMPOUND_PARTS} messages`);
-  const w = new Writer().u8(typeCode('compound')).u8(parts.length);
-  for (const part of parts) w.bytes(part, 0xffff, 'compound part');
+/** Joins already encoded messages under one type byte, each with its length (compound packets, table batches). */
+export function encodeParts(type: number, parts: Buffer[], max: number, what: string): Buffer {
+  if (parts.length > max) throw new RangeError(`a ${what} holds at most ${max} messages`);
+  const w = new Writer().u8(type).u8(parts.length);
+  for (const part of parts) w.bytes(part, 0xffff, `${what} part`);
   return w.done();
 }
+
+/** Joins already encoded messages into one compound packet. */
+export const encodeCompound = (parts: Buffer[]): Buffer => encodeParts(typeCode('compound'), parts, MAX_COMPOUND_PARTS, 'compound');
 
 /** Bytes a message adds when it becomes part of a compound packet. */
 export const COMPOUND_PART_OVERHEAD = 2;
@@ -197,16 +207,19 @@ export const COMPOUND_HEADER = 2;
 
 export type DecodeResult = { ok: true; message: Message } | { ok: false; error: CodecError };
 
-/** Decodes one packet or stream body; never throws. */
-export function decode(buffer: Buffer): DecodeResult {
+/** Runs a decoder so that it never throws: any failure is a CodecError for the caller, who drops the bytes. */
+export function decodeTotally<T>(decoder: () => T, what: string): { ok: true; message: T } | { ok: false; error: CodecError } {
   try {
-    return { ok: true, message: decodeMessage(buffer, true) };
+    return { ok: true, message: decoder() };
   } catch (error) {
     if (error instanceof CodecError) return { ok: false, error };
-    // Anything else is a decoder bug; still a typed error for the caller, who drops the packet.
-    return { ok: false, error: new CodecError('invalid-field', `undecodable packet: ${String(error)}`) };
+    // Anything else is a decoder bug; still a typed error.
+    return { ok: false, error: new CodecError('invalid-field', `undecodable ${what}: ${String(error)}`) };
   }
 }
+
+/** Decodes one packet or stream body; never throws. */
+export const decode = (buffer: Buffer): DecodeResult => decodeTotally(() => decodeMessage(buffer, true), 'packet');
 
 function decodeMessage(buffer: Buffer, compoundAllowed: boolean): Message {
   if (buffer.length === 0) throw new CodecError('empty', 'empty message');
@@ -241,9 +254,8 @@ function decodeBody(type: MessageType, r: Reader, compoundAllowed: boolean): Mes
       return { type, parts };
     }
     case 'push-pull': {
-      const count = r.u32('node count');
-      // Each node takes at least 11 bytes: a count beyond that is a lie, refused before looping.
-      if (count * 11 > r.remaining()) throw new CodecError('truncated', `node count ${count} exceeds the bytes that follow`);
+      // Each node takes at least 11 bytes.
+      const count = r.count(11, 'node');
       const nodes: PushNodeState[] = [];
       for (let i = 0; i < count; i++) {
         const name = r.str('node');

@@ -1,7 +1,7 @@
 // Wire format of the network tables, carried inside membership's 'user' messages: network
 // join/leave events, entry events, batches of them for one packet, and the two state exchanges.
 // Same style as codec.ts, and as total: any bytes decode to a message or a CodecError.
-import { CodecError, Reader, Writer } from './codec';
+import { CodecError, decodeTotally, encodeParts, Reader, Writer } from './codec';
 
 /** A node's membership of a network at a Lamport time of the network clock. */
 export interface NetworkEvent {
@@ -58,12 +58,6 @@ function readEntryEvent(r: Reader): EntryEvent {
   return { network: r.str('network'), table: r.str('table'), key: r.str('key'), owner: r.str('owner'), ltime: r.u32('ltime'), deleted: r.bool('deleted'), value: r.bytes(MAX_VALUE_BYTES, 'value') };
 }
 
-function readCount(r: Reader, minBytes: number, what: string): number {
-  const count = r.u32(`${what} count`);
-  if (count * minBytes > r.remaining()) throw new CodecError('truncated', `${what} count ${count} exceeds the bytes that follow`);
-  return count;
-}
-
 /** Encodes one message; throws RangeError when a field exceeds its bound (a caller bug). */
 export function encodeTableMessage(message: TableMessage): Buffer {
   const w = new Writer().u8(TYPE_CODES.indexOf(message.type) + 1);
@@ -86,12 +80,7 @@ export function encodeTableMessage(message: TableMessage): Buffer {
 }
 
 /** Joins already encoded gossip messages into one batch. */
-export function encodeBatch(parts: Buffer[]): Buffer {
-  if (parts.length > MAX_BATCH_PARTS) throw new RangeError(`a batch holds at most ${MAX_BATCH_PARTS} messages`);
-  const w = new Writer().u8(TYPE_CODES.indexOf('batch') + 1).u8(parts.length);
-  for (const part of parts) w.bytes(part, 0xffff, 'batch part');
-  return w.done();
-}
+export const encodeBatch = (parts: Buffer[]): Buffer => encodeParts(TYPE_CODES.indexOf('batch') + 1, parts, MAX_BATCH_PARTS, 'batch');
 
 export const BATCH_HEADER = 2;
 export const BATCH_PART_OVERHEAD = 2;
@@ -99,14 +88,7 @@ export const BATCH_PART_OVERHEAD = 2;
 export type TableDecodeResult = { ok: true; message: TableMessage } | { ok: false; error: CodecError };
 
 /** Decodes one table message; never throws. */
-export function decodeTableMessage(buffer: Buffer): TableDecodeResult {
-  try {
-    return { ok: true, message: decodeMessage(buffer, true) };
-  } catch (error) {
-    if (error instanceof CodecError) return { ok: false, error };
-    return { ok: false, error: new CodecError('invalid-field', `undecodable table message: ${String(error)}`) };
-  }
-}
+export const decodeTableMessage = (buffer: Buffer): TableDecodeResult => decodeTotally(() => decodeMessage(buffer, true), 'table message');
 
 function decodeMessage(buffer: Buffer, batchAllowed: boolean): TableMessage {
   if (buffer.length === 0) throw new CodecError('empty', 'empty table message');
@@ -137,7 +119,7 @@ function decodeBody(type: TableMessageType, r: Reader, batchAllowed: boolean): T
       return { type, parts };
     }
     case 'networks-sync': {
-      const count = readCount(r, MIN_NETWORK_EVENT_BYTES, 'network event');
+      const count = r.count(MIN_NETWORK_EVENT_BYTES, 'network event');
       const events: NetworkEvent[] = [];
       for (let i = 0; i < count; i++) events.push(readNetworkEvent(r));
       return { type, events };
@@ -145,7 +127,7 @@ function decodeBody(type: TableMessageType, r: Reader, batchAllowed: boolean): T
     case 'bulk-sync': {
       const network = r.str('network');
       const join = readNetworkEvent(r);
-      const count = readCount(r, MIN_ENTRY_EVENT_BYTES, 'entry');
+      const count = r.count(MIN_ENTRY_EVENT_BYTES, 'entry');
       const entries: EntryEvent[] = [];
       for (let i = 0; i < count; i++) entries.push(readEntryEvent(r));
       return { type, network, join, entries };
