@@ -18,6 +18,10 @@ export interface StaticRoute {
 }
 
 const isGone = (error: unknown): boolean => ['ENODEV', 'ESRCH', 'ENOENT'].includes((error as { code?: string }).code ?? '');
+/** For removals and moves: an interface already gone is what was wanted. */
+const unlessGone = (error: unknown): void => {
+  if (!isGone(error)) throw error;
+};
 
 const defaultRoutes = (gateways: Partial<Record<Family, string>>): RouteSpec[] => Object.entries(gateways).map(([family, gateway]) => ({ destination: 'default', family: family as Family, gateway }));
 
@@ -114,7 +118,7 @@ export class Sandbox {
    * already gone is no error.
    */
   async returnInterface(link: LinkRef, to: NamespaceRef, name: string): Promise<void> {
-    await this.handle().linkSetNetns(link, to, { name, group: 0 }).catch((error: unknown) => (isGone(error) ? undefined : Promise.reject(error)));
+    await this.handle().linkSetNetns(link, to, { name, group: 0 }).catch(unlessGone);
   }
 
   /** Points the default route of each family given at its gateway, replacing the one there was. */
@@ -131,7 +135,7 @@ export class Sandbox {
   async removeStrayInterfaces(expected: ReadonlySet<string>, linkGroup: number): Promise<string[]> {
     const netlink = this.handle();
     const strays = (await netlink.linkList()).filter((link) => link.group === linkGroup && !expected.has(link.name));
-    for (const link of strays) await netlink.linkDel(link.index).catch((error: unknown) => (isGone(error) ? undefined : Promise.reject(error)));
+    for (const link of strays) await netlink.linkDel(link.index).catch(unlessGone);
     return strays.map((link) => link.name);
   }
 
