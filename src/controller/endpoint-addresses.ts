@@ -113,12 +113,13 @@ export async function reconcileAddresses(endpoints: Iterable<EndpointRecord>, ne
     }
   }
   const pools = new Map<string, IpamDriver>();
+  // Only each IPAM's local space, asked once: a global space's addresses are other hosts' too.
+  const localSpaces = new Map<IpamDriver, string>();
   for (const network of networks) {
     const ipam = ipamOf(network);
     if (!ipam?.inventory) continue;
-    // Only this host's space: a global one's addresses are other hosts' too.
-    const { localDefaultAddressSpace } = await ipam.getDefaultAddressSpaces();
-    for (const allocation of network.allocations) if (allocation.addressSpace === localDefaultAddressSpace) pools.set(allocation.poolId, ipam);
+    if (!localSpaces.has(ipam)) localSpaces.set(ipam, (await ipam.getDefaultAddressSpaces()).localDefaultAddressSpace);
+    for (const allocation of network.allocations) if (allocation.addressSpace === localSpaces.get(ipam)) pools.set(allocation.poolId, ipam);
   }
   for (const [poolId, ipam] of pools) {
     const wanted = held.get(poolId) ?? new Set<string>();
