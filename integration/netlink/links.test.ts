@@ -212,6 +212,23 @@ test('bridge port settings: hairpin, learning and unicast flooding, as bridge -d
   await t.throwsAsync(h.bridgePortSet('port0-p', { hairpin: true }), { instanceOf: NetlinkError });
 });
 
+
+test('linkAdd with port settings and address generation: applied in the create\'s datagram; a setting the kernel refuses removes the new link', async (t) => {
+  const { ns, h, ipLink } = setup(t);
+  await h.linkAdd({ kind: 'bridge', name: 'brs' });
+  const before = h.datagramsSent;
+  await h.linkAdd({ kind: 'veth', name: 'ps0', peer: { name: 'ps0-p' }, master: 'brs', bridgePort: { hairpin: true, learning: false }, addrGenMode: 'none' });
+  // The master by name costs one lookup; the create and its settings share the next datagram.
+  t.is(h.datagramsSent - before, 2);
+  t.like(ns.json<Array<{ hairpin: boolean; learning: boolean }>>('bridge', '-d', 'link', 'show', 'dev', 'ps0')[0], { hairpin: true, learning: false });
+  t.regex(ns.run('ip', '-d', 'link', 'show', 'dev', 'ps0'), /addrgenmode none/);
+  t.is(ipLink('ps0').master, 'brs');
+  // Stable-privacy needs a secret this namespace lacks: the kernel makes the link, then refuses the mode.
+  await t.throwsAsync(h.linkAdd({ kind: 'veth', name: 'ps1', peer: { name: 'ps1-p' }, master: 'brs', addrGenMode: 'stable-privacy' }), { instanceOf: NetlinkError, message: /EINVAL/ });
+  t.false(ns.run('ip', 'link').includes('ps1'));
+  await t.throwsAsync(h.linkAdd({ kind: 'veth', name: 'ps2', peer: { name: 'ps2-p' }, bridgePort: { hairpin: true } }), { instanceOf: InvalidArgumentError });
+  t.false(ns.run('ip', 'link').includes('ps2'));
+});
 test('move a link into another namespace by fd', async (t) => {
   const { ns, h } = setup(t);
   const other = createTestNamespace(t);

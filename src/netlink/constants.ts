@@ -67,7 +67,7 @@ export const IFLA = {
   LINK_NETNSID: 37,
 } as const;
 
-export const IFLA_INFO = { KIND: 1, DATA: 2, SLAVE_KIND: 4 } as const;
+export const IFLA_INFO = { KIND: 1, DATA: 2, SLAVE_KIND: 4, SLAVE_DATA: 5 } as const;
 /** IPv6 per-link settings, nested as AF_INET6 in IFLA_AF_SPEC. */
 export const IFLA_INET6_ADDR_GEN_MODE = 8;
 /** enum in6_addr_gen_mode. */

@@ -1,9 +1,9 @@
 // A netlink handle bound to one network namespace: one function per kernel operation.
 import { AttributeWriter } from './attributes';
-import { ADDR_GEN_MODE, AF, IFF_UP, IFLA, IFLA_BRPORT, IFLA_INET6_ADDR_GEN_MODE, NLM_F, RTEXT_FILTER_SKIP_STATS, RTM } from './constants';
+import { AF, IFF_UP, IFLA, NLM_F, RTEXT_FILTER_SKIP_STATS, RTM } from './constants';
 import { InvalidArgumentError, LinkNotFoundError, NetlinkError } from './errors';
 import { type Address, type AddressSpec, decodeAddress, encodeAddress, encodeAddressDump } from './address';
-import { decodeLink, encodeIfinfo, linkIndexOf, linkNameOf, encodeLinkCreate, type Link, type LinkRef, type LinkSpec, NamespaceFds, type NamespaceRef, type ResolvedRefs } from './link';
+import { type AddrGenMode, type BridgePortSettings, decodeLink, encodeIfinfo, encodeLinkSettings, linkIndexOf, linkNameOf, encodeLinkCreate, type Link, type LinkRef, type LinkSpec, NamespaceFds, type NamespaceRef, type ResolvedRefs, writeAddrGenMode, writeBridgePort } from './link';
 import { decodeFdb, encodeFdb, encodeFdbDump, type FdbEntry, type FdbSpec } from './fdb';
 import { decodeNeighbour, encodeNeighbour, encodeNeighbourDump, type Neighbour, type NeighbourSpec } from './neighbour';
 import { decodeRoute, encodeRoute, encodeRouteDump, type Route, type RouteSpec } from './route';
@@ -188,24 +188,14 @@ export class NetlinkHandle {
    * the link is down keeps IPv6 silent on it, no link-local address, no DAD, no router
    * solicitations, no MLD reports.
    */
-  linkSetAddrGenMode(link: LinkRef, mode: keyof typeof ADDR_GEN_MODE): Promise<void> {
-    return this.modifyLink(link, 'setting the IPv6 address generation mode of link', 0, 0, (w) =>
-      w.nested(IFLA.AF_SPEC, (spec) => spec.nested(AF.INET6, (inet6) => inet6.u8(IFLA_INET6_ADDR_GEN_MODE, ADDR_GEN_MODE[mode]))),
-    );
+  linkSetAddrGenMode(link: LinkRef, mode: AddrGenMode): Promise<void> {
+    return this.modifyLink(link, 'setting the IPv6 address generation mode of link', 0, 0, (w) => writeAddrGenMode(w, mode));
   }
 
-  /**
-   * Settings of a bridge port (a link enslaved to a bridge): hairpin lets a frame leave by the
-   * port it came in on (a container reaching its own published port via the host), learning and
-   * unicast flooding can be turned off where the FDB is programmed instead (overlay).
-   */
-  async bridgePortSet(link: LinkRef, settings: { hairpin?: boolean; learning?: boolean; flood?: boolean }): Promise<void> {
+  /** Settings of a bridge port (a link enslaved to a bridge). */
+  async bridgePortSet(link: LinkRef, settings: BridgePortSettings): Promise<void> {
     const index = await this.linkIndex(link);
-    const w = new AttributeWriter().nested(IFLA.PROTINFO, (port) => {
-      if (settings.hairpin !== undefined) port.u8(IFLA_BRPORT.MODE, settings.hairpin ? 1 : 0);
-      if (settings.learning !== undefined) port.u8(IFLA_BRPORT.LEARNING, settings.learning ? 1 : 0);
-      if (settings.flood !== undefined) port.u8(IFLA_BRPORT.UNICAST_FLOOD, settings.flood ? 1 : 0);
-    });
+    const w = new AttributeWriter().nested(IFLA.PROTINFO, (port) => writeBridgePort(port, settings));
     await this.socket.request(RTM.SETLINK, 0, Buffer.concat([encodeIfinfo(index, 0, 0, AF.BRIDGE), w.toBuffer()]), { operation: 'setting bridge port options of link', object: describe(link) });
   }
 
@@ -340,8 +330,20 @@ export class NetlinkHandle {
     const namespaces = new NamespaceFds();
     try {
       const payload = encodeLinkCreate(spec, refs, namespaces, netns);
+      if (netns !== undefined && (spec.addrGenMode !== undefined || spec.bridgePort !== undefined)) throw new InvalidArgumentError('link settings', spec.name, 'apply to links made in this namespace only');
+      const settings = encodeLinkSettings(spec);
       const where = netns === undefined ? '' : typeof netns === 'number' ? ' in another namespace' : ` in ${netns}`;
-      return await this.socket.request(RTM.NEWLINK, CREATE, payload, { operation: 'creating link', object: `"${spec.name}"${where}`, echo });
+      const object = `"${spec.name}"${where}`;
+      const created = this.socket.request(RTM.NEWLINK, CREATE, payload, { operation: 'creating link', object, echo });
+      if (!settings) return await created;
+      // Queued in the same tick: the kernel runs both from one datagram, in order.
+      const configured = this.socket.request(RTM.NEWLINK, 0, settings, { operation: 'configuring new link', object });
+      const [replies, outcome] = await Promise.all([created, configured.then(() => undefined, (error: unknown) => error)]);
+      if (outcome !== undefined) {
+        await this.linkDel(spec.name).catch(() => undefined);
+        throw outcome;
+      }
+      return replies;
     } finally {
       namespaces.close();
     }

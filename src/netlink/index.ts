@@ -15,7 +15,7 @@
 // delete many links at once should raise UV_THREADPOOL_SIZE (before the pool's first use): a
 // delete holds a pool thread for ~15 ms, and netctl leaves at least one thread to the rest.
 export { NetlinkHandle, type Family, type HandleOptions } from './handle';
-export type { Link, LinkKind, LinkRef, NamespaceRef, LinkSpec, VethSpec, BridgeSpec, VxlanSpec, MacvlanSpec, VlanSpec, DummySpec, MacvlanMode } from './link';
+export type { Link, LinkKind, LinkRef, NamespaceRef, LinkSpec, VethSpec, BridgeSpec, VxlanSpec, MacvlanSpec, VlanSpec, DummySpec, MacvlanMode, AddrGenMode, BridgePortSettings } from './link';
 export { LINK_KINDS } from './link';
 export type { Address, AddressSpec, Scope } from './address';
 export type { Route, RouteSpec, Protocol } from './route';

@@ -1,7 +1,7 @@
 // Links: typed kinds, the RTM_NEWLINK request that creates each, and the decoder of dumps.
 import fs from 'node:fs';
 import { AttributeWriter, parseAttributes, readBe16, readI32, readString, readU16, readU32, readU8 } from './attributes';
-import { AF, IFF_UP, IFLA, NLA_F_NESTED, IFLA_BR, IFLA_INFO, IFLA_MACVLAN_MODE, IFLA_VLAN_ID, IFLA_VXLAN, MACVLAN_MODE, OPERSTATES, VETH_INFO_PEER } from './constants';
+import { ADDR_GEN_MODE, AF, IFF_UP, IFLA, IFLA_BRPORT, IFLA_INET6_ADDR_GEN_MODE, NLA_F_NESTED, IFLA_BR, IFLA_INFO, IFLA_MACVLAN_MODE, IFLA_VLAN_ID, IFLA_VXLAN, MACVLAN_MODE, OPERSTATES, VETH_INFO_PEER } from './constants';
 import { InvalidArgumentError } from './errors';
 import { bytesToIp, bytesToMac, checkLinkName, ipToBytes, macToBytes } from './validate';
 
@@ -48,6 +48,23 @@ interface CommonLinkSpec {
    * itself, so a link marked by its group is never seen unmarked.
    */
   group?: number;
+  /** IPv6 address generation of the new link, set before anything can bring its carrier up. */
+  addrGenMode?: AddrGenMode;
+  /** Bridge port settings, with `master`. */
+  bridgePort?: BridgePortSettings;
+}
+
+export type AddrGenMode = keyof typeof ADDR_GEN_MODE;
+
+/**
+ * Settings of a bridge port: hairpin lets a frame leave by the port it came in on (a container
+ * reaching its own published port via the host), learning and unicast flooding can be turned off
+ * where the FDB is programmed instead (overlay).
+ */
+export interface BridgePortSettings {
+  hairpin?: boolean;
+  learning?: boolean;
+  flood?: boolean;
 }
 
 export interface VethSpec extends CommonLinkSpec {
@@ -171,6 +188,31 @@ export class NamespaceFds {
   close(): void {
     for (const fd of this.fds.splice(0)) fs.closeSync(fd);
   }
+}
+
+/** The bridge port attributes of `settings`, nested in IFLA_PROTINFO or IFLA_INFO_SLAVE_DATA. */
+export function writeBridgePort(w: AttributeWriter, settings: BridgePortSettings): void {
+  if (settings.hairpin !== undefined) w.u8(IFLA_BRPORT.MODE, settings.hairpin ? 1 : 0);
+  if (settings.learning !== undefined) w.u8(IFLA_BRPORT.LEARNING, settings.learning ? 1 : 0);
+  if (settings.flood !== undefined) w.u8(IFLA_BRPORT.UNICAST_FLOOD, settings.flood ? 1 : 0);
+}
+
+export function writeAddrGenMode(w: AttributeWriter, mode: AddrGenMode): void {
+  w.nested(IFLA.AF_SPEC, (spec) => spec.nested(AF.INET6, (inet6) => inet6.u8(IFLA_INET6_ADDR_GEN_MODE, ADDR_GEN_MODE[mode])));
+}
+
+/**
+ * The settings a create request cannot carry (the kernel applies them only to a link that exists),
+ * as one RTM_NEWLINK naming the new link, to follow the create in its datagram; undefined if none.
+ */
+export function encodeLinkSettings(spec: LinkSpec): Buffer | undefined {
+  if (spec.addrGenMode === undefined && spec.bridgePort === undefined) return undefined;
+  if (spec.bridgePort !== undefined && spec.master === undefined) throw new InvalidArgumentError('bridgePort', spec.bridgePort, 'needs a master bridge');
+  const w = new AttributeWriter().string(IFLA.IFNAME, spec.name);
+  // The port's settings go to its master as slave data, which a request by name can carry.
+  if (spec.bridgePort) w.nested(IFLA.LINKINFO, (info) => info.nested(IFLA_INFO.SLAVE_DATA, (port) => writeBridgePort(port, spec.bridgePort!)));
+  if (spec.addrGenMode !== undefined) writeAddrGenMode(w, spec.addrGenMode);
+  return Buffer.concat([encodeIfinfo(0), w.toBuffer()]);
 }
 
 function common(w: AttributeWriter, spec: { mtu?: number; mac?: string; txQueueLength?: number; group?: number; queues?: number }): void {

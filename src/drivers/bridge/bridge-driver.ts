@@ -148,8 +148,10 @@ export class BridgeDriver implements Driver {
   }
 
   /**
-   * One RTM_NEWLINK makes the pair: the host end enslaved and up, the peer created inside the
-   * sandbox with its final name and MAC. Hairpin lets a container reach its own published ports.
+   * One datagram makes the pair: the host end enslaved and up, the peer created inside the
+   * sandbox with its final name and MAC, then the host end's port settings. Hairpin lets a
+   * container reach its own published ports; a bridge port needs no IPv6 of its own (set while its
+   * peer is still down, so it gets no link-local address, routes or MLD reports).
    * One queue each way per end, the number a veth uses anyway: made with the kernel's default (one
    * per possible CPU), it is cut to one right after it is registered, which waits for an RCU grace
    * period under RTNL and adds and removes the queues' sysfs entries (~0.15 ms a pair on 2 CPUs).
@@ -157,11 +159,14 @@ export class BridgeDriver implements Driver {
   async join(network: NetworkSpec, endpoint: EndpointSpec, target: JoinTarget): Promise<JoinInfo> {
     const options = this.optionsOf(network);
     const { netlink } = this.deps;
-    const hostName = hostVethName(endpoint.id);
     const mtu = options.mtu !== undefined ? { mtu: options.mtu } : {};
     const bridge = bridgeNameOf(network.id, options);
     const create = (master: string | number): Promise<Link> =>
-      netlink.linkAdd({ kind: 'veth', name: hostName, master, up: true, group: this.ownership.linkGroup, queues: 1, ...mtu, peer: { name: target.ifname, netns: target.sandboxFd ?? target.sandboxKey, mac: endpoint.mac, group: this.ownership.linkGroup, queues: 1, ...mtu } });
+      netlink.linkAdd({
+        kind: 'veth', name: hostVethName(endpoint.id), master, up: true, group: this.ownership.linkGroup, queues: 1, ...mtu,
+        bridgePort: { hairpin: true }, addrGenMode: 'none',
+        peer: { name: target.ifname, netns: target.sandboxFd ?? target.sandboxKey, mac: endpoint.mac, group: this.ownership.linkGroup, queues: 1, ...mtu },
+      });
     const known = this.bridgeIndex.get(network.id);
     // A master index that names no device is EINVAL, and the pair is not left behind.
     const veth = await create(known ?? bridge).catch((error: unknown) => {
@@ -170,16 +175,6 @@ export class BridgeDriver implements Driver {
       return create(bridge);
     });
     crashPoint('bridge-join:veth-made');
-    try {
-      // By index: a lookup by name makes the kernel describe the veth, whose cost grows with the
-      // number of namespaces its peers live in (4 ms at 500 containers).
-      // A bridge port needs no IPv6 of its own: set while its peer is still down, so the host end
-      // gets no link-local address, routes or MLD reports (one datagram with the port settings).
-      await Promise.all([netlink.bridgePortSet(veth.index, { hairpin: true }), netlink.linkSetAddrGenMode(veth.index, 'none')]);
-    } catch (error) {
-      await netlink.linkDel(hostName).catch(() => undefined);
-      throw error;
-    }
     // The host end's IFLA_LINK is its peer's index in the sandbox.
     return { ...gatewaysFor(network, endpoint), interface: { inSandbox: true, ...(veth.parentIndex !== undefined ? { index: veth.parentIndex } : {}) } };
   }
