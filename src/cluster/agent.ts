@@ -118,6 +118,9 @@ export class ClusterAgent {
     const firstProblem = await Promise.race([this.discovery.start(), new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), FIRST_DISCOVERY_WAIT_MS)))]);
     clearTimeout(timer);
     if (firstProblem?.name === 'NodeNameTakenError') throw firstProblem;
+    if (!this.discovery.connected) {
+      this.options.log.warn({ endpoints: this.options.storeEndpoints }, 'the cluster store (etcd) does not answer yet: serving local networks, and joining the cluster once etcd answers');
+    }
     this.options.log.info({ node: this.options.nodeName, address: this.membership.localAddress, storeConnected: this.discovery.connected }, 'cluster agent started');
   }
 
