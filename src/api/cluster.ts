@@ -1,6 +1,7 @@
 // netctl's own cluster routes (not Docker's /swarm): this daemon's view of the cluster, its
 // members, and its gossip key ring. Keys never leave the daemon; they are named by id.
 import { ClusterKeyError, type ClusterAgent } from '../cluster/agent';
+import { strictBase64 } from '../cluster/config';
 import { KEY_BYTES } from '../cluster/keyring';
 import { ApiError, badRequest, describeValue } from './errors';
 import type { Router } from './router';
@@ -26,7 +27,7 @@ async function stringField(request: { json(): Promise<unknown> }, field: string,
 }
 
 function decodeKey(text: string): Buffer {
-  const key = /^[A-Za-z0-9+/]+={0,2}$/.test(text) && text.length % 4 === 0 ? Buffer.from(text, 'base64') : undefined;
+  const key = strictBase64(text);
   if (key?.length !== KEY_BYTES) throw badRequest(`Key must be the base64 of ${KEY_BYTES} bytes (an AES-256 key), got ${key ? `${key.length} bytes` : 'text that is not base64'}`);
   return key;
 }

@@ -4,10 +4,10 @@
 import type { NodeEvent, TableEntry, TableEvent } from '../drivers/driver';
 import type { Logger } from '../util/logger';
 import { keyId } from './config';
-import { type DropReason } from './crypto';
-import { Discovery, type DiscoveryStore } from './discovery';
+import type { DropReason } from './crypto';
+import { Discovery, type DiscoveryStore, NodeNameTakenError } from './discovery';
 import { Keyring, KeyringError } from './keyring';
-import { type MemberState } from './codec';
+import type { MemberState } from './codec';
 import { Membership } from './membership';
 import { NetworkTables, TableError } from './network-tables';
 import { splitAddress, UdpTransport } from './udp-transport';
@@ -117,7 +117,7 @@ export class ClusterAgent {
     let timer: NodeJS.Timeout | undefined;
     const firstProblem = await Promise.race([this.discovery.start(), new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), FIRST_DISCOVERY_WAIT_MS)))]);
     clearTimeout(timer);
-    if (firstProblem?.name === 'NodeNameTakenError') throw firstProblem;
+    if (firstProblem instanceof NodeNameTakenError) throw firstProblem;
     if (!this.discovery.connected) {
       this.options.log.warn({ endpoints: this.options.storeEndpoints }, 'the cluster store (etcd) does not answer yet: serving local networks, and joining the cluster once etcd answers');
     }

@@ -2,6 +2,7 @@
 // the ids keys are shown by (a key itself is never shown).
 import crypto from 'node:crypto';
 import net from 'node:net';
+import { MAX_NAME_BYTES } from './codec';
 import { KEY_BYTES } from './keyring';
 
 export const DEFAULT_GOSSIP_PORT = 7946;
@@ -37,10 +38,10 @@ export function parseGossipPort(value: string): number {
   return port;
 }
 
-/** A node name as membership takes it: 1 to 255 bytes, no whitespace (it is shown in tables). */
+/** A node name as membership takes it, without whitespace (it is shown in tables). */
 export function checkNodeName(name: string): string {
-  if (name.length === 0 || Buffer.byteLength(name) > 255 || /\s/.test(name)) {
-    throw new ClusterConfigError(`invalid --node-name "${name}": give 1 to 255 bytes without spaces, unique in the cluster`);
+  if (name.length === 0 || Buffer.byteLength(name) > MAX_NAME_BYTES || /\s/.test(name)) {
+    throw new ClusterConfigError(`invalid --node-name "${name}": give 1 to ${MAX_NAME_BYTES} bytes without spaces, unique in the cluster`);
   }
   return name;
 }
@@ -54,15 +55,19 @@ export const isAddress = (value: string): boolean => net.isIP(value) !== 0;
  */
 export function parseGossipKey(content: Buffer, source: string): Buffer {
   if (content.length === KEY_BYTES) return Buffer.from(content);
-  const text = content.toString('latin1').trim();
-  if (/^[A-Za-z0-9+/]+={0,2}$/.test(text) && text.length % 4 === 0) {
-    const key = Buffer.from(text, 'base64');
+  const key = strictBase64(content.toString('latin1').trim());
+  if (key) {
     if (key.length === KEY_BYTES) return key;
     throw new ClusterConfigError(`gossip key ${source} is base64 of ${key.length} bytes: a key is ${KEY_BYTES} bytes (AES-256); make one with \`head -c 32 /dev/urandom | base64 > FILE\``);
   }
   throw new ClusterConfigError(
     `gossip key ${source} holds ${content.length} bytes that are neither ${KEY_BYTES} raw bytes nor their base64; make one with \`head -c 32 /dev/urandom > FILE\` or \`head -c 32 /dev/urandom | base64 > FILE\``,
   );
+}
+
+/** The bytes of standard, padded base64 text; undefined for anything else (Buffer.from would skip the junk). */
+export function strictBase64(text: string): Buffer | undefined {
+  return /^[A-Za-z0-9+/]+={0,2}$/.test(text) && text.length % 4 === 0 ? Buffer.from(text, 'base64') : undefined;
 }
 
 /** How a key is named in listings and in `key use/rm`: the start of its SHA-256, which does not reveal the key. */

@@ -5,6 +5,7 @@
 // backoff) and catches up once etcd answers again.
 import type { Entry, LeasedKey, Watch, WatchEvent } from '../store';
 import type { Logger } from '../util/logger';
+import { joinAddress } from './udp-transport';
 
 export const NODES_PREFIX = 'cluster/nodes/';
 const LEASE_TTL_SECONDS = 10;
@@ -28,7 +29,7 @@ export class NodeNameTakenError extends Error {
   override readonly name = 'NodeNameTakenError';
 }
 
-const gossipAddress = (record: NodeRecord): string => (record.address.includes(':') ? `[${record.address}]:${record.port}` : `${record.address}:${record.port}`);
+const gossipAddress = (record: NodeRecord): string => joinAddress(record.address, record.port);
 
 function decodeRecord(value: Buffer): NodeRecord | undefined {
   try {
