@@ -15,6 +15,7 @@ import { Ipam, type IpamDriver, type PoolTemplate } from './ipam';
 import { type Ownership, ownershipOf } from './kernel/ownership';
 import { NetlinkHandle } from './netlink';
 import { controllerIdentity } from './controller/identity';
+import type { TablePublisher } from './controller/tables';
 // The sqlite module itself: the store index would also load the etcd client's module.
 import { LocalStore } from './store/sqlite';
 import type { Store } from './store/types';
@@ -50,6 +51,8 @@ export interface NetctlOptions {
    * other's objects. The daemon passes its own marks.
    */
   ownership?: Ownership;
+  /** Where joins publish their drivers' table entries: a cluster's gossip (the daemon's cluster agent). Default: nowhere. */
+  tables?: TablePublisher;
 }
 
 export interface Netctl {
@@ -95,6 +98,7 @@ export async function createNetctl(options: NetctlOptions = {}): Promise<Netctl>
       hostRoutes: async () => (await handle.routeList()).filter((r) => r.destination !== 'default').map((r) => r.destination),
       sandboxDir: path.join(options.runDir ?? DEFAULT_EMBEDDED_RUN_DIR, 'netns'),
       ...(dns ? { dns } : {}),
+      ...(options.tables ? { tables: options.tables } : {}),
     });
     return { controller, store, ipam, netlink: handle, log, close };
   } catch (error) {

@@ -1,8 +1,9 @@
 // A real etcd (Debian's etcd-server, /usr/bin/etcd) for tests: on 127.0.0.1 with free client and
-// peer ports, a temporary data dir and a unique name, so every test can have its own. Stopped and
+// peer ports, a temporary data dir and a unique name, so every test can have its own; or in a test
+// host of its own (`netns`, on one of its addresses, ports 2379/2380). Stopped and
 // its data dir removed in the test's teardown, also on failure; if the test process dies instead,
 // etcd dies with it (PR_SET_PDEATHSIG through setpriv) and an exit hook removes what is left.
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -67,7 +68,18 @@ async function freePorts(count: number): Promise<number[]> {
   return ports;
 }
 
-async function healthy(endpoint: string): Promise<boolean> {
+/** Placement in a test host: etcd listens on `host` (an address of that namespace). */
+export interface EtcdPlacement {
+  netns: string;
+  host: string;
+}
+
+async function healthy(endpoint: string, netns?: string): Promise<boolean> {
+  if (netns) {
+    // The test process is outside the namespace: ask from inside it.
+    const script = `fetch(${JSON.stringify(`${endpoint}/health`)}, { signal: AbortSignal.timeout(1000) }).then((r) => r.json()).then((j) => process.exit(j.health === 'true' ? 0 : 1), () => process.exit(1))`;
+    return new Promise((resolve) => execFile('nsenter', [`--net=${netns}`, process.execPath, '-e', script], { timeout: 5_000 }, (error) => resolve(error === null)));
+  }
   try {
     const response = await fetch(`${endpoint}/health`, { signal: AbortSignal.timeout(1000) });
     return response.ok && ((await response.json()) as { health: string }).health === 'true';
@@ -90,15 +102,17 @@ async function waitExit(child: ChildProcess, ms: number): Promise<void> {
 }
 
 /** Starts a fresh etcd for one test (or for a whole file, with a shared context). */
-export async function startEtcd(t: TestContext): Promise<TestEtcd> {
+export async function startEtcd(t: TestContext, placement?: EtcdPlacement): Promise<TestEtcd> {
   hookExit();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nctl-etcd-'));
   dirs.add(dir);
   const name = path.basename(dir);
-  let ports = await freePorts(2);
+  // A test host of its own has every port free.
+  let ports = placement ? [2379, 2380] : await freePorts(2);
+  const host = placement?.host ?? '127.0.0.1';
   let child: ChildProcess | undefined;
   let log = '';
-  const endpointOf = (): string => `http://127.0.0.1:${ports[0]}`;
+  const endpointOf = (): string => `http://${host}:${ports[0]}`;
 
   const stop = async (): Promise<void> => {
     const current = child;
@@ -115,16 +129,18 @@ export async function startEtcd(t: TestContext): Promise<TestEtcd> {
     const args = [
       '--name', name,
       '--data-dir', path.join(dir, 'data'),
-      '--listen-client-urls', `http://127.0.0.1:${clientPort}`,
-      '--advertise-client-urls', `http://127.0.0.1:${clientPort}`,
-      '--listen-peer-urls', `http://127.0.0.1:${peerPort}`,
-      '--initial-advertise-peer-urls', `http://127.0.0.1:${peerPort}`,
-      '--initial-cluster', `${name}=http://127.0.0.1:${peerPort}`,
+      '--listen-client-urls', `http://${host}:${clientPort}`,
+      '--advertise-client-urls', `http://${host}:${clientPort}`,
+      '--listen-peer-urls', `http://${host}:${peerPort}`,
+      '--initial-advertise-peer-urls', `http://${host}:${peerPort}`,
+      '--initial-cluster', `${name}=http://${host}:${peerPort}`,
       '--initial-cluster-token', name,
       '--log-level', 'error',
     ];
     // setpriv sets the parent-death signal and execs etcd: same pid, and it dies with us.
-    const [file, argv] = fs.existsSync(SETPRIV) ? [SETPRIV, ['--pdeathsig', 'KILL', ETCD, ...args]] : [ETCD, args];
+    // nsenter (network only) execs the rest: still one process, our child.
+    const [direct, directArgv] = fs.existsSync(SETPRIV) ? [SETPRIV, ['--pdeathsig', 'KILL', ETCD, ...args]] : [ETCD, args];
+    const [file, argv] = placement ? ['nsenter', [`--net=${placement.netns}`, direct, ...directArgv]] : [direct, directArgv];
     log = '';
     const spawned = spawn(file, argv, { stdio: ['ignore', 'ignore', 'pipe'] });
     child = spawned;
@@ -132,7 +148,7 @@ export async function startEtcd(t: TestContext): Promise<TestEtcd> {
     spawned.once('exit', () => running.delete(spawned));
     spawned.stderr!.on('data', (chunk: Buffer) => (log = (log + chunk.toString()).slice(-4000)));
     const deadline = Date.now() + HEALTHY_WITHIN_MS;
-    while (!(await healthy(endpointOf()))) {
+    while (!(await healthy(endpointOf(), placement?.netns))) {
       if (exited(spawned)) throw new Error(`etcd exited (${spawned.exitCode ?? spawned.signalCode}) before it was healthy:\n${log}`);
       if (Date.now() > deadline) {
         await stop();
@@ -154,7 +170,7 @@ export async function startEtcd(t: TestContext): Promise<TestEtcd> {
       await start();
       break;
     } catch (error) {
-      if (tries >= 3 || !/address already in use/.test((error as Error).message)) throw error;
+      if (placement || tries >= 3 || !/address already in use/.test((error as Error).message)) throw error;
       await stop();
       fs.rmSync(path.join(dir, 'data'), { recursive: true, force: true });
       ports = await freePorts(2);

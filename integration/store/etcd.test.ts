@@ -308,3 +308,35 @@ test('etcd: commit markers stay hidden and go away when the store closes', async
   await store.close();
   t.deepEqual(await raw.getAll().prefix('/m/').keys(), Array.from({ length: 8 }, (_, i) => `/m/key/${i}`));
 });
+
+test('etcd: a leased key outlives its TTL while kept alive, and goes on release, on close, and with its lease (onLost hears that)', async (t) => {
+  const etcd = await startEtcd(t);
+  const a = new GlobalStore({ endpoints: [etcd.endpoint] });
+  const other = new GlobalStore({ endpoints: [etcd.endpoint] });
+  const raw = new Etcd3({ hosts: etcd.endpoint });
+  t.teardown(async () => {
+    await a.close();
+    await other.close();
+    raw.close();
+  });
+  const lost: string[] = [];
+  const first = await a.putLeased('nodes/first', b('1'), 1, () => lost.push('first'));
+  t.true(first.healthy);
+  // Three TTLs: without keep-alives the key would be gone.
+  await new Promise((resolve) => setTimeout(resolve, 3_000));
+  t.deepEqual((await other.get('nodes/first'))?.value, b('1'));
+  await first.release();
+  t.is(await other.get('nodes/first'), undefined);
+  t.false(first.healthy);
+
+  await a.putLeased('nodes/second', b('2'), 5, () => lost.push('second'));
+  const [kv] = (await raw.get('/netctl/nodes/second').exec()).kvs;
+  await raw.leaseClient.leaseRevoke({ ID: kv!.lease });
+  await until('the revoked lease reported lost', () => lost.includes('second'), 10_000);
+  t.is(await other.get('nodes/second'), undefined);
+
+  await a.putLeased('nodes/third', b('3'), 30, () => lost.push('third'));
+  await a.close();
+  t.is(await other.get('nodes/third'), undefined);
+  t.deepEqual(lost, ['second']);
+});

@@ -4,6 +4,7 @@ import { Daemon } from '../daemon/daemon';
 import { native } from '../native/addon';
 import { DEFAULT_HOST, DEFAULT_ROOT, DEFAULT_RUN_DIR, type DaemonOptions, defaultOptions } from '../daemon/options';
 import { type FlagSpec, helpText, parseArgs, UsageError } from './args';
+import { CLUSTER_FLAGS, type ClusterFlags, parseClusterFlags } from './cluster-flags';
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;
 
@@ -15,6 +16,11 @@ export const DAEMON_FLAGS: FlagSpec[] = [
   { name: 'default-address-pool', type: 'list', description: 'default pool for networks, base=CIDR,size=N (repeatable)' },
   { name: 'dns', type: 'list', description: "resolver the embedded DNS forwards to (repeatable, at most 3; default: the host's /etc/resolv.conf)" },
   { name: 'log-level', type: 'string', description: `one of ${LOG_LEVELS.join(', ')}`, defaultText: 'info' },
+  { name: 'cluster-store', type: 'string', description: 'join a cluster: etcd://HOST:PORT[,HOST:PORT...], or "embedded" to run etcd here (first host)' },
+  { name: 'advertise-addr', type: 'string', description: 'IP address or interface other cluster members reach this host at' },
+  { name: 'gossip-port', type: 'string', description: 'UDP and TCP port of cluster gossip', defaultText: '7946' },
+  { name: 'gossip-key', type: 'string', description: 'file with the 32-byte cluster key (raw or base64); without it gossip is unencrypted' },
+  { name: 'node-name', type: 'string', description: 'name of this host in the cluster, unique', defaultText: 'the hostname' },
   { name: 'help', type: 'boolean', description: 'print this help' },
 ];
 
@@ -39,6 +45,10 @@ export function parseDaemonOptions(argv: string[]): DaemonOptions {
   const level = (flags.get('log-level') as string | undefined) ?? options.logLevel;
   if (!(LOG_LEVELS as readonly string[]).includes(level)) throw new UsageError(`invalid --log-level "${level}": use one of ${LOG_LEVELS.join(', ')}`);
   options.logLevel = level as DaemonOptions['logLevel'];
+  const clusterFlags: ClusterFlags = {};
+  for (const name of CLUSTER_FLAGS) if (flags.has(name)) clusterFlags[name] = flags.get(name) as string;
+  const cluster = parseClusterFlags(clusterFlags);
+  if (cluster) options.cluster = cluster;
   return options;
 }
 

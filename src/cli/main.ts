@@ -2,6 +2,7 @@
 // First, before anything else loads: see threadpool.ts.
 import './threadpool';
 import { UsageError } from './args';
+import { runCluster } from './cluster-command';
 import { CONTAINER_COMMANDS, containerCommandsHelp, runContainerCommand } from './container-command';
 import { runDaemon } from './daemon-command';
 import { runNetwork } from './network-command';
@@ -13,6 +14,7 @@ Container networking: networks, endpoints, sandboxes, IPAM and DNS.
 Commands:
   daemon      Run the netctl daemon
   network     Manage networks
+  cluster     Inspect the cluster and manage its gossip keys
 ${containerCommandsHelp()}
 
 Global options:
@@ -43,6 +45,8 @@ async function main(argv: string[]): Promise<number> {
       return runDaemon(rest);
     case 'network':
       return runNetwork(rest);
+    case 'cluster':
+      return runCluster(rest);
     case undefined:
     case '--help':
     case 'help':

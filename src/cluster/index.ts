@@ -12,3 +12,6 @@ export { DropCounters, type DropReason } from './crypto';
 export { Membership, JoinError, type MembershipOptions, type MemberInfo, type NodeEvent, type NodeEventType } from './membership';
 export { NetworkTables, TableError, type NetworkTablesOptions, type TableErrorCode, type TableWatchEvent, type ClusterNodeEvent, type TableEntryView } from './network-tables';
 export { decodeTableMessage, encodeTableMessage, MAX_VALUE_BYTES, type TableMessage, type NetworkEvent, type EntryEvent } from './table-codec';
+export { ClusterAgent, ClusterKeyError, type ClusterAgentOptions, type ClusterEventSink, type ClusterInfo, type ClusterKeyErrorCode, type MemberView } from './agent';
+export { Discovery, NodeNameTakenError, NODES_PREFIX, type DiscoveryStore } from './discovery';
+export { ClusterConfigError, DEFAULT_GOSSIP_PORT, keyId, parseClusterStore, parseGossipKey, type ClusterStoreSpec } from './config';

@@ -167,6 +167,11 @@ export class NetworkTables {
     return this.registry.nodesOf(network).filter((node) => node === this.self || !this.isDown(node)).sort();
   }
 
+  /** Networks `node` is on as this member knows it. */
+  networksOf(node: string): string[] {
+    return node === this.self ? this.networks() : this.registry.all().filter((e) => e.node === node && !e.leaving).map((e) => e.network).sort();
+  }
+
   createEntry(network: string, table: string, key: string, value: Buffer): void {
     this.checkEntry(network, table, key, value);
     const known = this.store.get(network, table, key);

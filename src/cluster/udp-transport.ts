@@ -26,7 +26,7 @@ export function splitAddress(address: string): { host: string; port: number } {
   return { host, port };
 }
 
-function joinAddress(host: string, port: number): string {
+export function joinAddress(host: string, port: number): string {
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }
 

@@ -8,6 +8,7 @@ import { parseDefaultAddressPool } from '../ipam';
 import { reportUnhandledTo } from '../native/callback-guard';
 import { ensureBusyboxRoot } from '../launcher';
 import { listenUnix } from './api-server';
+import { type DaemonCluster, openCluster } from './cluster';
 import { type DaemonOptions, unixSocketPath } from './options';
 import { claimPidFile, releasePidFile } from './pidfile';
 import { openStack, type Stack } from './stack';
@@ -19,6 +20,7 @@ export class Daemon {
   readonly log: pino.Logger;
   private server: http.Server | undefined;
   private stack: Stack | undefined;
+  private cluster: DaemonCluster | undefined;
   private readonly socketPath: string;
   private readonly pidFile: string;
 
@@ -35,10 +37,19 @@ export class Daemon {
     fs.mkdirSync(this.options.runDir, { recursive: true, mode: 0o755 });
     claimPidFile(this.pidFile);
     try {
-      this.stack = await openStack({ root: this.options.root, runDir: this.options.runDir, localPools: this.options.defaultAddressPools.map(parseDefaultAddressPool), dns: this.options.dns, log: this.log });
+      const cluster = this.options.cluster && (this.cluster = await openCluster(this.options.cluster, this.options.root, this.log));
+      this.stack = await openStack({
+        root: this.options.root,
+        runDir: this.options.runDir,
+        localPools: this.options.defaultAddressPools.map(parseDefaultAddressPool),
+        dns: this.options.dns,
+        log: this.log,
+        ...(cluster ? { globalStore: cluster.globalStore, tables: cluster.agent } : {}),
+      });
       const { controller, launcher } = this.stack;
       await controller.ensurePredefined({ bridge: this.options.bridge !== 'none' });
-      const router = daemonRouter(controller, launcher, () => ensureBusyboxRoot(this.options.root), NETCTL_VERSION);
+      await cluster?.agent.start(controller);
+      const router = daemonRouter(controller, launcher, () => ensureBusyboxRoot(this.options.root), NETCTL_VERSION, cluster?.agent);
       this.server = await listenUnix(this.socketPath, router.listener, this.log);
     } catch (error) {
       await this.stop();
@@ -47,7 +58,7 @@ export class Daemon {
     this.log.info({ root: this.options.root, host: this.options.host, version: NETCTL_VERSION }, 'netctl daemon ready');
   }
 
-  /** Stops serving and closes the store; the kernel data plane stays as it is. */
+  /** Stops serving, leaves the cluster and closes the stores; the kernel data plane stays as it is. */
   async stop(): Promise<void> {
     const server = this.server;
     this.server = undefined;
@@ -58,8 +69,12 @@ export class Daemon {
       });
       fs.rmSync(this.socketPath, { force: true });
     }
+    // Leave first, so the others see "left" at once rather than a member that stopped answering.
+    await this.cluster?.agent.stop();
     await this.stack?.close();
     this.stack = undefined;
+    await this.cluster?.close();
+    this.cluster = undefined;
     releasePidFile(this.pidFile);
   }
 }

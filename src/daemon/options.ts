@@ -1,4 +1,17 @@
 // The daemon's settings, with the defaults DESIGN.md names.
+import type { ClusterStoreSpec } from '../cluster/config';
+
+/** A daemon in a cluster: where members find each other and how this one is reached. */
+export interface ClusterOptions {
+  store: ClusterStoreSpec;
+  /** An IP of this host or an interface name (its first IPv4), resolved at start. */
+  advertise: string;
+  gossipPort: number;
+  /** The gossip key; none: gossip is unencrypted. */
+  key?: Buffer;
+  /** Unique in the cluster; default the hostname. */
+  nodeName: string;
+}
 
 export interface DaemonOptions {
   /** Durable state: the local store, per-container files, rootfs. */
@@ -14,6 +27,8 @@ export interface DaemonOptions {
   /** --dns: the resolvers the embedded DNS forwards to; empty means the host's /etc/resolv.conf. */
   dns: string[];
   logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
+  /** Absent: a daemon on its own. */
+  cluster?: ClusterOptions;
 }
 
 export const DEFAULT_ROOT = '/var/lib/netctl';

@@ -3,11 +3,12 @@
 // leaves the kernel data plane, and the containers, as they are.
 import path from 'node:path';
 import type { Logger } from '../util/logger';
-import type { Controller } from '../controller';
+import type { Controller, TablePublisher } from '../controller';
 import { createNetctl } from '../embed';
 import type { PoolTemplate } from '../ipam';
 import { DAEMON_OWNERSHIP, type Ownership } from '../kernel/ownership';
 import { Launcher } from '../launcher';
+import type { GlobalStore } from '../store/etcd';
 
 export interface StackOptions {
   /** Holds the store (store.db). */
@@ -20,11 +21,16 @@ export interface StackOptions {
   log: Logger;
   /** The marks on the links, addresses and chains it makes: the daemon's when absent (tests give another controller's). */
   ownership?: Ownership;
+  /** A cluster's shared store (etcd), which the caller opened and closes. */
+  globalStore?: GlobalStore;
+  /** A cluster's gossip tables, where joins publish their entries. */
+  tables?: TablePublisher;
 }
 
 export interface Stack {
   controller: Controller;
   launcher: Launcher;
+  globalStore?: GlobalStore;
   close(): Promise<void>;
 }
 
@@ -37,6 +43,7 @@ export async function openStack(options: StackOptions): Promise<Stack> {
     ...(options.dns ? { dns: options.dns } : {}),
     logger: options.log,
     ownership: options.ownership ?? DAEMON_OWNERSHIP,
+    ...(options.tables ? { tables: options.tables } : {}),
   });
   let launcher: Launcher | undefined;
   const close = async (): Promise<void> => {
@@ -50,5 +57,5 @@ export async function openStack(options: StackOptions): Promise<Stack> {
     await close();
     throw error;
   }
-  return { controller: netctl.controller, launcher, close };
+  return { controller: netctl.controller, launcher, ...(options.globalStore ? { globalStore: options.globalStore } : {}), close };
 }

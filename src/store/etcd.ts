@@ -28,7 +28,7 @@
 import { randomUUID } from 'node:crypto';
 import type * as Cockatiel from 'cockatiel';
 import type * as Etcd3Module from 'etcd3';
-import type { Etcd3, IKeyValue, IRequestOp, IResponseOp, ICompare, Watcher } from 'etcd3';
+import type { Etcd3, IKeyValue, IRequestOp, IResponseOp, ICompare, Lease, Watcher } from 'etcd3';
 import { CasConflictError, StoreUnavailableError } from './errors';
 import type { Entry, Op, Store, Watch, WatchEvent } from './types';
 
@@ -43,6 +43,14 @@ export interface GlobalStoreOptions {
   attemptTimeoutMs?: number;
   /** etcd authentication, if enabled on the cluster. */
   auth?: { username: string; password: string };
+}
+
+/** A key bound to an etcd lease this client keeps alive (see GlobalStore.putLeased). */
+export interface LeasedKey {
+  /** false while keep-alives fail (etcd unreachable); the key lives on until the lease's TTL runs out. */
+  readonly healthy: boolean;
+  /** Deletes the key now by revoking its lease (best effort, bounded by one attempt). */
+  release(): Promise<void>;
 }
 
 /** Keys below the store prefix starting with this are the store's own (commit markers). */
@@ -84,6 +92,7 @@ export class GlobalStore implements Store {
   private leaseGrant: Promise<string> | undefined;
   private readonly leaseTtlSeconds: number;
   private readonly watches = new Set<() => Promise<void>>();
+  private readonly leases = new Set<() => Promise<void>>();
   private closed = false;
 
   constructor(private readonly options: GlobalStoreOptions) {
@@ -278,10 +287,52 @@ export class GlobalStore implements Store {
     return { close };
   }
 
+  /**
+   * Writes `key` bound to a lease of `ttlSeconds` that is kept alive in the background, so the key
+   * goes away when this process does. If the lease is lost (etcd unreachable for longer than the
+   * TTL, or its lease revoked), `onLost` hears it: the key is gone or going, write it again.
+   * Fails with StoreUnavailableError if etcd cannot be reached within the retry window.
+   */
+  async putLeased(key: string, value: Buffer, ttlSeconds: number, onLost: (error: Error) => void): Promise<LeasedKey> {
+    const lease = await this.retry(`writing "${key}" under a lease`, async () => {
+      const attempt: Lease = this.client.lease(ttlSeconds);
+      // Always listened to: an unheard 'lost' or 'error' would be thrown by the emitter.
+      attempt.on('lost', () => undefined);
+      try {
+        await attempt.put(this.full(key)).value(value).exec();
+        return attempt;
+      } catch (error) {
+        attempt.release();
+        throw error;
+      }
+    });
+    let healthy = true;
+    let released = false;
+    lease.on('keepaliveFailed', () => (healthy = false));
+    lease.on('keepaliveSucceeded', () => (healthy = true));
+    lease.on('lost', (error: Error) => {
+      healthy = false;
+      if (!released && !this.closed) onLost(error);
+    });
+    const release = async (): Promise<void> => {
+      if (released) return;
+      released = true;
+      this.leases.delete(release);
+      await lease.revoke({ deadline: Date.now() + this.attemptTimeoutMs }).catch(() => undefined);
+    };
+    this.leases.add(release);
+    return {
+      get healthy() {
+        return healthy && !released;
+      },
+      release,
+    };
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await Promise.all([...this.watches].map((close) => close()));
+    await Promise.all([...this.watches, ...this.leases].map((close) => close()));
     const lease = this.lease;
     this.lease = undefined;
     if (lease) {

@@ -5,7 +5,7 @@ import { LocalStore, type LocalStoreOptions } from './sqlite';
 export type { Entry, Op, Store, Watch, WatchEvent } from './types';
 export { CasConflictError, StoreUnavailableError } from './errors';
 export { LocalStore, type LocalStoreOptions } from './sqlite';
-export { GlobalStore, type GlobalStoreOptions } from './etcd';
+export { GlobalStore, type GlobalStoreOptions, type LeasedKey } from './etcd';
 
 /** Opens (creating if needed) the local store at `file`; ':memory:' keeps it in memory. */
 export async function openLocalStore(file: string, options?: LocalStoreOptions): Promise<LocalStore> {
