@@ -240,7 +240,10 @@ test('table entries of a join are published, kept with the endpoint, and withdra
 
   // Another controller on the same store withdraws what the first one's join published.
   const second = await host.open([scripted(vethHandOver(host.netlink, 'eth', entries))], { store: first.store });
+  // What the cluster agent publishes again when it starts.
+  t.deepEqual(second.controller.publishedEntries(), [{ networkId: network.id, entries: [{ ...entryOf(e2), value: Buffer.from(e2.ipv4!.address) }] }]);
   await second.controller.deleteSandbox(s2.id);
+  t.deepEqual(second.controller.publishedEntries(), []);
   t.deepEqual(host.tables.log.at(-1), { op: 'withdraw', networkId: network.id, entries: [entryOf(e2)] });
   t.is(host.tables.log.length, 4);
 });

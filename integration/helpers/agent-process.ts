@@ -38,8 +38,9 @@ function memoryStore(): DiscoveryStore {
 
 type Heard = { kind: 'discoverNew' | 'discoverDelete'; event: NodeEvent } | { kind: 'table'; event: Omit<TableEvent, 'value'> & { value: string } };
 
-function recordingSink(heard: Heard[]): ClusterEventSink {
+function recordingSink(heard: Heard[], published: ReturnType<ClusterEventSink['publishedEntries']> = []): ClusterEventSink {
   return {
+    publishedEntries: () => published,
     discoverNew: async (event) => void heard.push({ kind: 'discoverNew', event }),
     discoverDelete: async (event) => void heard.push({ kind: 'discoverDelete', event }),
     notifyTableEvent: async (event) => {
@@ -90,6 +91,12 @@ async function main(): Promise<void> {
   await b.stop();
   await waitFor('b seen leaving', () => a.members().find((m) => m.name === 'node-b')?.state === 'left');
   await waitFor('a told of the departure', () => heardA.some((h) => h.kind === 'discoverDelete'));
+
+  // A restarted node publishes again what its endpoints published before.
+  const restarted = await open('node-b', 17947);
+  await restarted.start(recordingSink([], [{ networkId: 'net-1', entries: [{ table: 'endpoints', key: 'ep-b', value: Buffer.from('from-b-restarted') }] }]));
+  await waitFor('the restarted node\'s entry heard', () => heardA.some((h) => h.kind === 'table' && h.event.value === 'from-b-restarted'));
+  await restarted.stop();
   await a.stop();
   process.stdout.write(`${JSON.stringify({ heardA, heardB, membersSeenByA, taken })}\n`);
 }

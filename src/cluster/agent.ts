@@ -17,6 +17,8 @@ export interface ClusterEventSink {
   discoverNew(event: NodeEvent): Promise<void>;
   discoverDelete(event: NodeEvent): Promise<void>;
   notifyTableEvent(event: TableEvent): Promise<boolean>;
+  /** The entries this host's endpoints publish, by network: published again when the agent starts (a restarted daemon's). */
+  publishedEntries(): Array<{ networkId: string; entries: TableEntry[] }>;
 }
 
 export interface ClusterAgentOptions {
@@ -114,6 +116,7 @@ export class ClusterAgent {
     });
     this.tables.onTableEvent((event) => this.deliver(`table ${event.table} ${event.type} of ${event.key}`, (sink) => sink.notifyTableEvent(event)));
     this.tables.start();
+    for (const { networkId, entries } of events.publishedEntries()) await this.publish(networkId, entries);
     let timer: NodeJS.Timeout | undefined;
     const firstProblem = await Promise.race([this.discovery.start(), new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), FIRST_DISCOVERY_WAIT_MS)))]);
     clearTimeout(timer);

@@ -3,7 +3,7 @@
 // IPAM drivers come from the registry (registry.ts), a network's addresses from
 // network-addressing.ts, sandboxes and endpoints from attachments.ts.
 import type { Logger } from '../util/logger';
-import { type Driver, InvalidOptionError, type NetworkContext, type NodeEvent, type PortMapping, type TableEvent } from '../drivers/driver';
+import { type Driver, InvalidOptionError, type NetworkContext, type NodeEvent, type PortMapping, type TableEntry, type TableEvent } from '../drivers/driver';
 import { addressOf } from '../ip/address';
 import { type IpamDriver, NullIpam } from '../ipam';
 import { DAEMON_OWNERSHIP, type Ownership } from '../kernel/ownership';
@@ -18,7 +18,7 @@ import { ConflictError, ForbiddenError, InvalidParameterError, NotFoundError } f
 import { configOf, NetworkAddressing } from './network-addressing';
 import { type IpamConfig, type NetworkRecord, specOf } from './network-record';
 import { Registry } from './registry';
-import { type TablePublisher, TableRegistrations } from './tables';
+import { type TablePublisher, TableRegistrations, tableEntries } from './tables';
 import { newId } from '../util/id';
 import { invalidNameMessage, nameProblem } from '../util/names';
 
@@ -197,6 +197,14 @@ export class Controller {
   /** An entry another host published in a network's table: for the driver that registered that table. */
   notifyTableEvent(event: TableEvent): Promise<boolean> {
     return this.tableRegistrations.notify(event);
+  }
+
+  /** What this host's endpoints publish in the cluster's tables, by network (their records keep it across restarts). */
+  publishedEntries(): Array<{ networkId: string; entries: TableEntry[] }> {
+    return this.list().flatMap((network) => {
+      const entries = this.attachments.ofNetwork(network.id).flatMap((endpoint) => tableEntries(endpoint.tableEntries ?? []));
+      return entries.length > 0 ? [{ networkId: network.id, entries }] : [];
+    });
   }
 
   private contextOf(networkId: string, driver: Driver): NetworkContext {
