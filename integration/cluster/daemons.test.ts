@@ -30,6 +30,8 @@ interface Info {
   Keys: { Count: number; Primary: string | null };
   Members: { Total: number; Alive: number };
   DroppedPackets: { Auth: number; Malformed: number; Oversized: number; Table: number };
+  Suspicions: number;
+  Traffic: { PacketsSent: number; PacketsReceived: number; Streams: number; BytesSent: number; BytesReceived: number };
   Store: { Endpoints: string[]; Connected: boolean };
 }
 
@@ -93,6 +95,9 @@ test.serial('three daemons form a cluster through etcd; a killed one is declared
   const a = await info(daemons[0]!);
   t.like(a, { NodeName: 'node-a', Encryption: true, Keys: { Count: 1 }, Members: { Total: 3, Alive: 3 }, Store: { Connected: true } });
   t.regex(a.Keys.Primary!, /^[0-9a-f]{12}$/);
+  // Joining took at least one push-pull stream; probes go both ways; nobody was suspected.
+  t.true(a.Traffic.Streams >= 1 && a.Traffic.PacketsSent > 0 && a.Traffic.PacketsReceived > 0 && a.Traffic.BytesSent > a.Traffic.PacketsSent, JSON.stringify(a.Traffic));
+  t.is(a.Suspicions, 0);
   const cli = netctlCli(daemons[0]!.socketPath);
   const table = await cli(['cluster', 'members']);
   t.is(table.code, 0, table.stderr);
@@ -114,6 +119,8 @@ test.serial('three daemons form a cluster through etcd; a killed one is declared
   await until('node-c declared dead by the others', () => allSee(daemons, ['node-c'], 'dead'), bound, 100);
   t.log(`node-c declared dead by both after ${Date.now() - killedAt} ms (bound ${bound} ms)`);
   t.true(await allSee(daemons, ['node-a', 'node-b'], 'alive'));
+  const suspicions = await Promise.all(daemons.map(async (d) => (await info(d)).Suspicions));
+  t.true(suspicions.every((n) => n >= 1), `each survivor suspected node-c before declaring it dead: ${suspicions.join(', ')}`);
 
   hosts[2]!.setLink(true);
   const restarted = await daemon(hosts[2]!, 'node-c', ['--gossip-key', key], killed);

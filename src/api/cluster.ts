@@ -48,6 +48,8 @@ export function addClusterRoutes(router: Router, cluster: ClusterAgent | undefin
         Keys: { Count: info.keyCount, Primary: info.primaryKey ?? null },
         Members: { Total: info.members, Alive: info.aliveMembers },
         DroppedPackets: { Auth: info.drops.auth, Malformed: info.drops.malformed, Oversized: info.drops.oversized, Table: info.drops.table },
+        Suspicions: info.suspicions,
+        Traffic: { PacketsSent: info.traffic.packetsSent, PacketsReceived: info.traffic.packetsReceived, Streams: info.traffic.streams, BytesSent: info.traffic.bytesSent, BytesReceived: info.traffic.bytesReceived },
         Store: { Endpoints: info.store.endpoints, Connected: info.store.connected },
       },
     };

@@ -13,6 +13,8 @@ interface InfoJson {
   Keys: { Count: number; Primary: string | null };
   Members: { Total: number; Alive: number };
   DroppedPackets: Record<string, number>;
+  Suspicions: number;
+  Traffic: { PacketsSent: number; PacketsReceived: number; Streams: number; BytesSent: number; BytesReceived: number };
   Store: { Endpoints: string[]; Connected: boolean };
 }
 
@@ -53,6 +55,8 @@ function infoText(info: InfoJson): string {
     ['Encryption', info.Encryption ? `on (${info.Keys.Count} key${info.Keys.Count === 1 ? '' : 's'}, primary ${info.Keys.Primary})` : 'off (gossip is unencrypted)'],
     ['Members', `${info.Members.Total} (${info.Members.Alive} alive)`],
     ['Dropped packets', drops],
+    ['Suspicions', String(info.Suspicions)],
+    ['Gossip traffic', `sent ${info.Traffic.PacketsSent} packets / ${info.Traffic.BytesSent} B, received ${info.Traffic.PacketsReceived} packets / ${info.Traffic.BytesReceived} B, ${info.Traffic.Streams} push-pull streams`],
     ['Cluster store', `${info.Store.Endpoints.join(', ')} (${info.Store.Connected ? 'connected' : 'not connected'})`],
   ];
   return lines.map(([label, value]) => `${`${label}:`.padEnd(17)}${value}\n`).join('');

@@ -10,7 +10,7 @@ import { Keyring, KeyringError } from './keyring';
 import type { MemberState } from './codec';
 import { Membership } from './membership';
 import { NetworkTables, TableError } from './network-tables';
-import { splitAddress, UdpTransport } from './udp-transport';
+import { splitAddress, type TrafficCounters, UdpTransport } from './udp-transport';
 
 /** Where the agent sends what it hears (the controller). */
 export interface ClusterEventSink {
@@ -43,6 +43,9 @@ export interface ClusterInfo {
   members: number;
   aliveMembers: number;
   drops: Record<DropReason | 'table', number>;
+  /** Members seen turning suspect, and the gossip port's traffic, since the daemon started. */
+  suspicions: number;
+  traffic: TrafficCounters;
   store: { endpoints: string[]; connected: boolean };
 }
 
@@ -81,6 +84,7 @@ export class ClusterAgent {
 
   private constructor(
     private readonly options: ClusterAgentOptions,
+    private readonly transport: UdpTransport,
     private readonly membership: Membership,
     keyring: Keyring | undefined,
   ) {
@@ -102,7 +106,7 @@ export class ClusterAgent {
     }
     const keyring = options.key ? new Keyring(options.key) : undefined;
     if (!keyring) options.log.warn({}, 'gossip is unencrypted: start every daemon with the same --gossip-key FILE to encrypt and authenticate it');
-    return new ClusterAgent(options, new Membership({ name: options.nodeName, transport, ...(keyring ? { keyring } : {}) }), keyring);
+    return new ClusterAgent(options, transport, new Membership({ name: options.nodeName, transport, ...(keyring ? { keyring } : {}) }), keyring);
   }
 
   /** Starts gossip and discovery; events go to `events` from now on. Throws if the node name is taken. */
@@ -172,6 +176,8 @@ export class ClusterAgent {
       members: members.length,
       aliveMembers: members.filter((m) => m.state === 'alive').length,
       drops: { ...this.membership.drops.snapshot(), table: this.tables.malformed },
+      suspicions: this.membership.suspectsSeen,
+      traffic: { ...this.transport.traffic },
       store: { endpoints: this.options.storeEndpoints, connected: this.discovery.connected },
     };
   }

@@ -121,6 +121,8 @@ function snapshot(record: NodeRecord): MemberInfo {
 export class Membership {
   readonly name: string;
   readonly drops = new DropCounters();
+  /** Members this node has seen go from alive to suspect: in a healthy cluster, only those that then died. */
+  suspectsSeen = 0;
   private readonly settings: Settings;
   private readonly transport: Transport;
   private readonly clock: Clock;
@@ -568,6 +570,7 @@ export class Membership {
 
     known.incarnation = suspect.incarnation;
     known.state = 'suspect';
+    this.suspectsSeen++;
     const changedAt = (known.stateChangedAt = this.clock.now());
     this.queueBroadcast(suspect.node, encode(suspect));
 

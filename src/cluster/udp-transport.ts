@@ -70,9 +70,20 @@ function readFrame(socket: net.Socket, maxBytes: number, timeoutMs: number, peer
   });
 }
 
+/** What went over a transport since it opened: datagrams, and push-pull streams (their frames). */
+export interface TrafficCounters {
+  packetsSent: number;
+  packetsReceived: number;
+  streams: number;
+  /** Datagram and stream bytes, each way. */
+  bytesSent: number;
+  bytesReceived: number;
+}
+
 export class UdpTransport implements Transport {
   readonly localAddress: string;
   readonly maxPacketSize: number;
+  readonly traffic: TrafficCounters = { packetsSent: 0, packetsReceived: 0, streams: 0, bytesSent: 0, bytesReceived: 0 };
   private packetHandler: PacketHandler | undefined;
   private streamHandler: StreamHandler | undefined;
   private readonly openSockets = new Set<net.Socket>();
@@ -90,6 +101,8 @@ export class UdpTransport implements Transport {
     this.localAddress = joinAddress(host, port);
     this.maxPacketSize = maxPacketSize;
     udp.on('message', (packet, from) => {
+      this.traffic.packetsReceived++;
+      this.traffic.bytesReceived += packet.length;
       if (!this.closed) this.packetHandler?.(packet, joinAddress(from.address, from.port));
     });
     // Errors on an unconnected UDP socket (ICMP unreachable and the like) are lost packets.
@@ -141,6 +154,8 @@ export class UdpTransport implements Transport {
     if (this.closed) return;
     if (packet.length > this.maxPacketSize) throw new TransportError(`packet of ${packet.length} bytes exceeds ${this.maxPacketSize}`, 'too-large');
     const { host, port } = splitAddress(to);
+    this.traffic.packetsSent++;
+    this.traffic.bytesSent += packet.length;
     this.udp.send(packet, port, host, () => {});
   }
 
@@ -157,8 +172,12 @@ export class UdpTransport implements Transport {
     socket.once('close', () => this.openSockets.delete(socket));
     try {
       const answer = readFrame(socket, this.maxStreamBytes, timeoutMs, to);
+      this.traffic.streams++;
+      this.traffic.bytesSent += FRAME_HEADER + request.length;
       socket.write(frame(request));
-      return await answer;
+      const answered = await answer;
+      this.traffic.bytesReceived += FRAME_HEADER + answered.length;
+      return answered;
     } finally {
       socket.destroy();
     }
@@ -181,9 +200,13 @@ export class UdpTransport implements Transport {
     const peer = joinAddress(socket.remoteAddress ?? '?', socket.remotePort ?? 0);
     try {
       const request = await readFrame(socket, this.maxStreamBytes, this.streamTimeoutMs, peer);
+      this.traffic.streams++;
+      this.traffic.bytesReceived += FRAME_HEADER + request.length;
       const answer = this.closed ? undefined : this.streamHandler?.(request, peer);
-      if (answer && answer.length <= this.maxStreamBytes) socket.end(frame(answer));
-      else socket.destroy();
+      if (answer && answer.length <= this.maxStreamBytes) {
+        this.traffic.bytesSent += FRAME_HEADER + answer.length;
+        socket.end(frame(answer));
+      } else socket.destroy();
     } catch {
       // A bad or slow peer only loses its own stream.
       socket.destroy();
