@@ -1,16 +1,31 @@
 // The daemon's API: every route on one router. Adding routes touches none of the dependencies, so
 // a router built over placeholders lists the routes too (the API fuzz test walks them all).
 import type { Controller } from '../controller';
+import type { EventBus } from '../events/bus';
+import type { ImageStore } from '../images';
 import type { Launcher } from '../launcher';
 import { addContainerRoutes } from './containers';
+import { addEventRoutes } from './events';
+import { addImageRoutes } from './images';
+import type { EngineInfo } from './info';
 import { addNetworkRoutes } from './networks';
 import { Router } from './router';
 import { addSystemRoutes } from './system';
 
-export function daemonRouter(controller: Controller, launcher: Launcher, busyboxRoot: () => string, netctlVersion: string): Router {
+export interface DaemonParts {
+  controller: Controller;
+  launcher: Launcher;
+  images: ImageStore;
+  events: EventBus;
+  engine: EngineInfo;
+}
+
+export function daemonRouter(parts: DaemonParts): Router {
   const router = new Router();
-  addSystemRoutes(router, netctlVersion);
-  addNetworkRoutes(router, controller);
-  addContainerRoutes(router, controller, launcher, busyboxRoot);
+  addSystemRoutes(router, parts);
+  addEventRoutes(router, parts.events);
+  addNetworkRoutes(router, parts.controller);
+  addContainerRoutes(router, parts.controller, parts.launcher, parts.images);
+  addImageRoutes(router, parts.images, parts.launcher, parts.engine.version);
   return router;
 }

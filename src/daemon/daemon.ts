@@ -6,8 +6,12 @@ import pino from 'pino';
 import { daemonRouter } from '../api/routes';
 import { parseDefaultAddressPool } from '../ipam';
 import { reportUnhandledTo } from '../native/callback-guard';
+import type { NetworkChange } from '../controller';
+import { EventBus } from '../events/bus';
+import { ImageStore } from '../images';
 import { ensureBusyboxRoot } from '../launcher';
 import { listenUnix } from './api-server';
+import { engineId } from './engine-id';
 import { type DaemonOptions, unixSocketPath } from './options';
 import { claimPidFile, releasePidFile } from './pidfile';
 import { openStack, type Stack } from './stack';
@@ -35,10 +39,15 @@ export class Daemon {
     fs.mkdirSync(this.options.runDir, { recursive: true, mode: 0o755 });
     claimPidFile(this.pidFile);
     try {
-      this.stack = await openStack({ root: this.options.root, runDir: this.options.runDir, localPools: this.options.defaultAddressPools.map(parseDefaultAddressPool), dns: this.options.dns, log: this.log });
+      const events = new EventBus();
+      this.stack = await openStack({ root: this.options.root, runDir: this.options.runDir, localPools: this.options.defaultAddressPools.map(parseDefaultAddressPool), dns: this.options.dns, log: this.log, events });
       const { controller, launcher } = this.stack;
+      controller.onChange((change) => events.publish('network', change.action, change.network.id, networkAttributes(change)));
       await controller.ensurePredefined({ bridge: this.options.bridge !== 'none' });
-      const router = daemonRouter(controller, launcher, () => ensureBusyboxRoot(this.options.root), NETCTL_VERSION);
+      const images = new ImageStore({ root: this.options.root, busyboxRoot: () => ensureBusyboxRoot(this.options.root), log: this.log, events });
+      images.load();
+      const engine = { id: engineId(this.options.root), root: this.options.root, version: NETCTL_VERSION, eventListeners: () => events.subscribers };
+      const router = daemonRouter({ controller, launcher, images, events, engine });
       this.server = await listenUnix(this.socketPath, router.listener, this.log);
     } catch (error) {
       await this.stop();
@@ -62,4 +71,10 @@ export class Daemon {
     this.stack = undefined;
     releasePidFile(this.pidFile);
   }
+}
+
+/** Docker's attributes of a network event: the network's name and driver, and a connect's container. */
+function networkAttributes(change: NetworkChange): Record<string, string> {
+  const container: Record<string, string> = change.endpoint ? { container: change.containerId ?? change.endpoint.sandboxId } : {};
+  return { ...container, name: change.network.name, type: change.network.driver };
 }

@@ -7,6 +7,7 @@ import type { Controller } from '../controller';
 import { createNetctl } from '../embed';
 import type { PoolTemplate } from '../ipam';
 import { DAEMON_OWNERSHIP, type Ownership } from '../kernel/ownership';
+import type { EventSink } from '../events/bus';
 import { Launcher } from '../launcher';
 
 export interface StackOptions {
@@ -20,6 +21,8 @@ export interface StackOptions {
   log: Logger;
   /** The marks on the links, addresses and chains it makes: the daemon's when absent (tests give another controller's). */
   ownership?: Ownership;
+  /** Where the launcher's container events go. */
+  events?: EventSink;
 }
 
 export interface Stack {
@@ -44,7 +47,7 @@ export async function openStack(options: StackOptions): Promise<Stack> {
     await netctl.close();
   };
   try {
-    launcher = new Launcher({ store: netctl.store, networking: netctl.controller, log: options.log, root: options.root });
+    launcher = new Launcher({ store: netctl.store, networking: netctl.controller, log: options.log, root: options.root, ...(options.events ? { events: options.events } : {}) });
     await launcher.load();
   } catch (error) {
     await close();
