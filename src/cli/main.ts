@@ -4,6 +4,7 @@ import './threadpool';
 import { UsageError } from './args';
 import { CONTAINER_COMMANDS, containerCommandsHelp, runContainerCommand } from './container-command';
 import { runDaemon } from './daemon-command';
+import { ENGINE_COMMANDS, engineCommandsHelp, runEngineCommand } from './engine-command';
 import { runNetwork } from './network-command';
 
 const USAGE = (): string => `Usage:  netctl COMMAND
@@ -14,6 +15,7 @@ Commands:
   daemon      Run the netctl daemon
   network     Manage networks
 ${containerCommandsHelp()}
+${engineCommandsHelp()}
 
 Global options:
   -H, --host string   daemon socket to connect to (or NETCTL_HOST; default unix:///run/netctl/netctl.sock)
@@ -50,6 +52,7 @@ async function main(argv: string[]): Promise<number> {
       return command === undefined ? 1 : 0;
     default:
       if (CONTAINER_COMMANDS.includes(command)) return runContainerCommand(command, rest);
+      if (ENGINE_COMMANDS.includes(command)) return runEngineCommand(command, rest);
       throw new UsageError(`unknown command "${command}"\n\n${USAGE()}`);
   }
 }

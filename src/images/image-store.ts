@@ -116,16 +116,15 @@ export class ImageStore {
     }
   }
 
-  /** The built-in image first (unless busybox is missing on the host), then the imported ones, newest first. */
+  /** Newest first, as Docker lists them; the built-in image unless busybox is missing on the host. */
   list(): Image[] {
-    const imported = [...this.images.values()].sort((a, b) => (a.created < b.created ? 1 : a.created > b.created ? -1 : 0));
-    let builtIn: Image[] = [];
+    const all = [...this.images.values()];
     try {
-      builtIn = [this.builtIn()];
+      all.push(this.builtIn());
     } catch (error) {
       if (!(error instanceof RootfsError)) throw error;
     }
-    return [...builtIn, ...imported];
+    return all.sort((a, b) => (a.created < b.created ? 1 : a.created > b.created ? -1 : 0));
   }
 
   /** As Docker resolves an image: by full ID ("sha256:" optional), then name[:tag] (":latest" when none), then unique ID prefix. */
