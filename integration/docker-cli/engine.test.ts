@@ -4,6 +4,7 @@
 import test from 'ava';
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { netctlCli, type Run, runner } from '../helpers/cli';
@@ -143,6 +144,35 @@ test("image API refusals: Docker's statuses and messages, and nothing left behin
   t.is(run.code, 125);
   t.regex(run.stderr, /pulling images is not supported/);
   t.is((await request(daemon.socketPath, 'GET', '/containers/json?all=1')).text.trim(), '[]', 'nothing was created');
+});
+
+/** tar processes extracting under `root`. */
+const tarsUnder = (root: string): number[] =>
+  fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((pid) => {
+    try {
+      const argv = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      return argv[0] === 'tar' && argv.some((a) => a.startsWith(root));
+    } catch {
+      return false;
+    }
+  }).map(Number);
+
+test('an upload cut short leaves no tar running and no scratch directory; the daemon serves on', async (t) => {
+  const { daemon, ok } = await setup(t, 'nctl-icut');
+  const { tar } = makeTarballs(t, 'x');
+  const head = fs.readFileSync(tar).subarray(0, 64 * 1024);
+  const socket = net.connect(daemon.socketPath);
+  await new Promise<void>((resolve) => socket.once('connect', resolve));
+  socket.write(`POST /v1.41/images/create?fromSrc=-&repo=cut HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-tar\r\nContent-Length: ${10 * head.length}\r\n\r\n`);
+  socket.write(head);
+  // Until tar is extracting this upload, then the client leaves.
+  for (let i = 0; i < 100 && tarsUnder(daemon.root).length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+  t.is(tarsUnder(daemon.root).length, 1, 'tar is extracting the upload');
+  socket.destroy();
+  for (let i = 0; i < 100 && (tarsUnder(daemon.root).length > 0 || importedDirs(daemon).length > 0); i++) await new Promise((r) => setTimeout(r, 50));
+  t.deepEqual(tarsUnder(daemon.root), [], 'no tar left running');
+  t.deepEqual(importedDirs(daemon), [], 'no scratch directory left');
+  t.is(await ok(['images', '-q', 'cut']), '');
 });
 
 test('an imported image outlives a daemon restart', async (t) => {

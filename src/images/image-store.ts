@@ -243,7 +243,8 @@ async function extract(body: Readable, dir: string): Promise<Buffer> {
   const first = await iterator.next();
   const head: Buffer = first.done ? Buffer.alloc(0) : first.value;
   const compression = COMPRESSIONS.find(([magic]) => head.subarray(0, magic.length).equals(magic))?.[1];
-  // Numeric owners, as Docker: the host's user names mean nothing in the container's root.
+  // Numeric owners, as Docker: the host's user names mean nothing in the container's root. GNU tar
+  // refuses a member that would be written through a symlink the archive made (../ or absolute).
   const tar = spawn('tar', ['-x', '--numeric-owner', ...(compression ? [compression] : []), '-C', dir, '-f', '-'], { stdio: ['pipe', 'ignore', 'pipe'] });
   let stderr = '';
   tar.stderr!.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString('utf8')).slice(-2000)));
@@ -260,9 +261,17 @@ async function extract(body: Readable, dir: string): Promise<Buffer> {
       tar.stdin!.once('close', resolve);
     });
   };
-  if (!first.done) await feed(head);
-  for (let next = await iterator.next(); !next.done; next = await iterator.next()) await feed(next.value);
-  tar.stdin!.end();
+  try {
+    if (!first.done) await feed(head);
+    for (let next = await iterator.next(); !next.done; next = await iterator.next()) await feed(next.value);
+  } catch (error) {
+    // The client left mid-upload: tar would wait for the rest for ever.
+    tar.kill('SIGKILL');
+    await exited.catch(() => undefined);
+    throw error;
+  } finally {
+    tar.stdin!.end();
+  }
   const code = await exited;
   if (code !== 0) {
     const reason = stderr.trim().split('\n').filter((l) => l !== '').slice(-2).join('; ') || `tar exited with ${code}`;
