@@ -282,3 +282,22 @@ test('netctl info, images, import, events and run --image', async (t) => {
   const started = lines(await netctlOk(netctl, ['events', '--since', since, '--until', '0s', '--format', '{{.Action}}', '-f', 'type=container']));
   t.deepEqual(started, ['create', 'start', 'die', 'destroy']);
 });
+
+test('docker-compose 1.29 brings a busybox project up, finds it up to date (its Image is the image ID) and down', async (t) => {
+  const { daemon } = await setup(t, 'nctl-cmp');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nctl-compose-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  fs.writeFileSync(path.join(dir, 'docker-compose.yml'), 'version: "3.7"\nservices:\n  web:\n    image: busybox\n    command: ["sleep", "60"]\n');
+  const compose = runner(['docker-compose', '--project-directory', dir, '-f', path.join(dir, 'docker-compose.yml'), '-p', 'cmp'], { DOCKER_HOST: `unix://${daemon.socketPath}`, DOCKER_CONFIG: dir }, 60_000);
+  const run = async (...args: string[]): Promise<string> => {
+    const result = await compose(args);
+    t.is(result.code, 0, `docker-compose ${args.join(' ')}: ${result.stderr}`);
+    return result.stdout + result.stderr;
+  };
+  t.teardown(() => compose(['down']).then(() => undefined));
+  t.regex(await run('up', '-d'), /Creating cmp_web_1 \.\.\. done/);
+  t.regex(await run('up', '-d'), /cmp_web_1 is up-to-date/);
+  t.regex(await run('ps'), /cmp_web_1\s+sleep 60\s+Up/);
+  t.regex(await run('down'), /Removing network cmp_default/);
+  t.is((await request(daemon.socketPath, 'GET', '/containers/json?all=1')).text.trim(), '[]');
+});
