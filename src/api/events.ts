@@ -39,8 +39,9 @@ function streamEvents(out: ServerResponse, bus: EventBus, wanted: (event: Engine
   return new Promise((resolve) => {
     let last = -1n;
     let timer: NodeJS.Timeout | undefined;
+    // Live events before a `since` in the future are not sent either.
     const send = (event: EngineEvent): void => {
-      if (event.timeNano <= last || (until !== undefined && event.timeNano > until)) return;
+      if (event.timeNano <= last || (since !== undefined && event.timeNano < since) || (until !== undefined && event.timeNano > until)) return;
       last = event.timeNano;
       if (wanted(event)) out.write(`${eventJson(event)}\n`);
     };
@@ -53,7 +54,7 @@ function streamEvents(out: ServerResponse, bus: EventBus, wanted: (event: Engine
       resolve();
     };
     out.once('close', finish);
-    if (since !== undefined) for (const event of bus.past(since, until ?? BigInt(Number.MAX_SAFE_INTEGER) * 1_000_000n)) send(event);
+    if (since !== undefined) for (const event of bus.past(since, until)) send(event);
     if (until === undefined) return;
     const waitUntil = (): void => {
       const left = Number((until - BigInt(Date.now()) * 1_000_000n) / 1_000_000n);

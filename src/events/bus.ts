@@ -40,9 +40,9 @@ export class EventBus implements EventSink {
     for (const listener of this.listeners) listener(event);
   }
 
-  /** The kept events from `sinceNano` to `untilNano` (inclusive), oldest first. */
-  past(sinceNano: bigint, untilNano: bigint): EngineEvent[] {
-    return this.history.filter((e) => e.timeNano >= sinceNano && e.timeNano <= untilNano);
+  /** The kept events from `sinceNano` to `untilNano` (inclusive; no end when absent), oldest first. */
+  past(sinceNano: bigint, untilNano?: bigint): EngineEvent[] {
+    return this.history.filter((e) => e.timeNano >= sinceNano && (untilNano === undefined || e.timeNano <= untilNano));
   }
 
   /** Every event from now on, until the returned function is called. */

@@ -4,7 +4,7 @@ import { EventBus, eventJson } from '../../src/events/bus';
 test('the history keeps the last events up to its bound, oldest first, and past() picks by time', (t) => {
   const bus = new EventBus(3);
   for (const action of ['a', 'b', 'c', 'd']) bus.publish('network', action, 'n1');
-  const all = bus.past(0n, BigInt(Number.MAX_SAFE_INTEGER) * 1_000_000n);
+  const all = bus.past(0n);
   t.deepEqual(all.map((e) => e.Action), ['b', 'c', 'd']);
   t.true(all[0]!.timeNano < all[1]!.timeNano && all[1]!.timeNano < all[2]!.timeNano, 'times strictly increase');
   t.deepEqual(bus.past(all[1]!.timeNano, all[1]!.timeNano).map((e) => e.Action), ['c']);
@@ -27,7 +27,7 @@ test("eventJson: Docker's fields, timeNano as an exact integer, the legacy statu
   const bus = new EventBus();
   bus.publish('container', 'die', 'c1', { image: 'busybox', name: 'web', exitCode: '3' });
   bus.publish('network', 'connect', 'n1', { container: 'c1', name: 'lan', type: 'bridge' });
-  const [died, connected] = bus.past(0n, BigInt(Number.MAX_SAFE_INTEGER) * 1_000_000n);
+  const [died, connected] = bus.past(0n);
   const line = eventJson(died!);
   t.regex(line, new RegExp(`"timeNano":${died!.timeNano.toString()}}$`));
   const parsed = JSON.parse(line) as Record<string, unknown>;
