@@ -244,6 +244,16 @@ test('docker events streams what happens while it runs, and ends at --until', as
   for (let i = 0; i < 100 && !out.includes('destroy evl-net'); i++) await new Promise((r) => setTimeout(r, 100));
   t.deepEqual(lines(out), ['create evl-net', 'destroy evl-net']);
   t.is(await exited, 0, 'the stream ended at --until');
+
+  // A stream without --until ends when its client leaves, and the daemon drops the subscription.
+  const listeners = async (): Promise<number> => (await request(daemon.socketPath, 'GET', '/info')).json<{ NEventsListener: number }>().NEventsListener;
+  const endless = spawn('docker', ['-H', `unix://${daemon.socketPath}`, 'events'], { env: { ...process.env, DOCKER_CONFIG: config } });
+  t.teardown(() => void endless.kill('SIGKILL'));
+  for (let i = 0; i < 100 && (await listeners()) === 0; i++) await new Promise((r) => setTimeout(r, 100));
+  t.is(await listeners(), 1);
+  endless.kill('SIGKILL');
+  for (let i = 0; i < 100 && (await listeners()) > 0; i++) await new Promise((r) => setTimeout(r, 100));
+  t.is(await listeners(), 0);
 });
 
 test("GET /events refusals: bad times, since after until, unknown filters (400)", async (t) => {

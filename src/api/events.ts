@@ -47,13 +47,21 @@ function streamEvents(out: ServerResponse, bus: EventBus, wanted: (event: Engine
     };
     // Subscribed before the history is read: nothing published in between is missed, nor sent twice.
     const unsubscribe = bus.subscribe(send);
+    const socket = out.socket;
+    let finished = false;
     const finish = (): void => {
+      if (finished) return;
+      finished = true;
+      socket?.off('end', finish);
       unsubscribe();
       clearTimeout(timer);
       out.end();
       resolve();
     };
     out.once('close', finish);
+    // The server lets clients half-close (for Docker's hijacked streams), so a client that leaves is
+    // seen first as the end of what it sends; a quiet stream would not notice it otherwise.
+    socket?.once('end', finish);
     if (since !== undefined) for (const event of bus.past(since, until)) send(event);
     if (until === undefined) return;
     const waitUntil = (): void => {
