@@ -114,7 +114,7 @@ function match({ segments: pattern, rest }: Route, segments: string[]): Record<s
     const width = i === rest ? taken : 1;
     let got: string;
     try {
-      got = segments.slice(at, at + width).map(decodeURIComponent).join('/');
+      got = width === 1 ? decodeURIComponent(segments[at]!) : segments.slice(at, at + width).map((s) => decodeURIComponent(s)).join('/');
     } catch {
       return undefined;
     }
