@@ -12,6 +12,7 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import type { EventSink } from '../events/bus';
 import { RootfsError } from '../launcher/rootfs';
+import { crashPoint } from '../util/crash-point';
 import type { Logger } from '../util/logger';
 import { type ImageName, InvalidReferenceError, parseReference, tagged } from './reference';
 
@@ -168,7 +169,9 @@ export class ImageStore {
       const id = crypto.createHash('sha256').update(digest).update(created).digest('hex');
       const file: ImageFile = { id, tags: tag ? [tag] : [], created, size: treeSize(rootfs), comment };
       fs.writeFileSync(path.join(scratch, 'image.json'), JSON.stringify(file));
+      crashPoint('image-import:described');
       fs.renameSync(scratch, path.join(this.dir, id));
+      crashPoint('image-import:in-place');
       const image: Image = { ...file, rootfs: path.join(this.dir, id, 'rootfs'), builtIn: false };
       this.images.set(id, image);
       if (tag) {
@@ -202,6 +205,7 @@ export class ImageStore {
     const dir = path.join(this.dir, image.id);
     const doomed = `${path.join(this.dir, SCRATCH)}rm-${image.id}`;
     fs.renameSync(dir, doomed);
+    crashPoint('image-rm:renamed-away');
     this.images.delete(image.id);
     fs.rmSync(doomed, { recursive: true, force: true });
     const id = `sha256:${image.id}`;
