@@ -17,9 +17,10 @@ const EMPTY_CONFIG = { Hostname: '', Domainname: '', User: '', AttachStdin: fals
 const repoTags = (image: Image): string[] => (image.tags.length > 0 ? image.tags : ['<none>:<none>']);
 const seconds = (iso: string): number => Math.floor(Date.parse(iso) / 1000);
 
-export function imageListJson(image: Image, containers: number): Record<string, unknown> {
+/** A list entry; its container count is Docker's -1 (not counted), as dockerd answers without being asked for sizes. */
+export function imageListJson(image: Image): Record<string, unknown> {
   return {
-    Containers: containers,
+    Containers: -1,
     Created: seconds(image.created),
     Id: `sha256:${image.id}`,
     Labels: null,
@@ -98,7 +99,7 @@ export function addImageRoutes(router: Router, images: ImageStore, launcher: Lau
   router.add('GET', '/images/json', (request) => {
     const filters = parseFilters(request.query.get('filters'), IMAGE_FILTER_KEYS);
     const all = images.list().filter((image) => imageMatches(image, filters, findOrUndefined));
-    return { status: 200, body: all.map((image) => imageListJson(image, -1)) };
+    return { status: 200, body: all.map((image) => imageListJson(image)) };
   });
 
   router.add('GET', '/images/{name*}/json', (request) => ({ status: 200, body: imageInspectJson(images.find(request.params['name']!), netctlVersion) }));

@@ -2,8 +2,8 @@
 // event stream, as a client of the daemon's API.
 import fs from 'node:fs';
 import type { Readable } from 'node:stream';
-import { UsageError } from './args';
-import { bool, exactly, execute, filtersQuery, type Io, list, stdio, str, type Subcommand } from './command';
+import { type ParsedArgs, UsageError } from './args';
+import { bool, execute, filtersQuery, type Io, list, stdio, str, type Subcommand } from './command';
 import { renderTemplate, table } from './format';
 
 interface ImageSummary {
@@ -66,13 +66,17 @@ export function eventLine(event: EventJson, json: string): string {
   return `${time} ${event.Type} ${event.Action} ${event.Actor.ID}${attributes.length > 0 ? ` (${attributes.join(', ')})` : ''}`;
 }
 
+function noArguments(args: ParsedArgs, usage: string): void {
+  if (args.positionals.length > 0) throw new UsageError(`"${usage.split(' ').slice(0, 2).join(' ')}" accepts no arguments.\nUsage:  ${usage}`);
+}
+
 const SUBCOMMANDS: Record<string, Subcommand> = {
   info: {
     usage: 'netctl info [OPTIONS]',
     summary: 'Display system-wide information',
     flags: [{ name: 'format', short: 'f', type: 'string', description: 'format the output with a template, e.g. {{.ContainersRunning}} or {{json .}}' }],
     async run(args, client, io) {
-      exactly(args, 0, this.usage);
+      noArguments(args, this.usage);
       const info = await client.get<Record<string, unknown>>('/info');
       const format = str(args, 'format');
       if (format !== undefined) {
@@ -165,7 +169,7 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
       { name: 'format', type: 'string', description: 'format the output with a template, e.g. {{.Action}} or {{json .}}' },
     ],
     async run(args, client, io) {
-      exactly(args, 0, this.usage);
+      noArguments(args, this.usage);
       const query = new URLSearchParams(filtersQuery(list(args, 'filter')).slice(1));
       for (const flag of ['since', 'until'] as const) {
         const value = str(args, flag);
