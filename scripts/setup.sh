@@ -13,6 +13,8 @@ missing=()
 # docker.io: its CLI is a test oracle (it must work against netctl's socket), its dockerd the
 # benchmark peer (run only inside test hosts; policy-rc.d below keeps the service from starting).
 packages+=(docker.io)
+# docker-compose (1.29): a client of the Docker API netctl serves, tested against it.
+packages+=(docker-compose)
 for p in "${packages[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive

@@ -12,9 +12,7 @@ import fc from 'fast-check';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { daemonRouter } from '../../src/api/routes';
-import type { Controller } from '../../src/controller';
-import type { Launcher } from '../../src/launcher';
+import { type DaemonParts, daemonRouter } from '../../src/api/routes';
 import { startDaemon } from '../helpers/daemon';
 import { createTestNamespace, type TestNamespace } from '../helpers/netns';
 import { rawHttp } from '../helpers/raw-http';
@@ -25,7 +23,7 @@ const FIXED_SEED = 20261204;
 const RUNS_PER_PASS = 1000;
 const TIME_PER_PASS_MS = 12_000;
 
-const ROUTES = daemonRouter({} as Controller, {} as Launcher, () => '', 'fuzz').list();
+const ROUTES = daemonRouter({ engine: { version: 'fuzz' } } as DaemonParts).list();
 
 // ---- references to what the daemon holds, resolved when the request is sent ----
 
@@ -305,7 +303,9 @@ function target(req: Request, known: Known): string {
   const params = req.params.map((p) => (p instanceof Ref ? known.resolve(p) : String(p)));
   let i = 0;
   const segments = req.pattern.split('/').filter(Boolean).map((s) => (s.startsWith('{') ? encode(params[i++]!, req.encoding) : s));
-  const query = req.query.map(([k, v]) => `${encode(k, req.encoding)}=${encode(v instanceof Ref ? known.resolve(v) : v, req.encoding)}`).join('&');
+  // The event stream ends at its `until` (the first one given counts): in the past, it ends at once.
+  const ends = req.pattern === '/events' ? ['until=1'] : [];
+  const query = [...ends, ...req.query.map(([k, v]) => `${encode(k, req.encoding)}=${encode(v instanceof Ref ? known.resolve(v) : v, req.encoding)}`)].join('&');
   return `${req.version}/${[...segments, ...req.extraSegments.map((s) => encode(s, req.encoding))].join('/')}${query ? `?${query}` : ''}`;
 }
 

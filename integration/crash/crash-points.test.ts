@@ -6,7 +6,9 @@
 // and nothing may be left, in the kernel or in the store.
 import test from 'ava';
 import Database from 'better-sqlite3';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { CRASH_POINTS, type CrashPoint } from '../../src/util/crash-point';
 import { DAEMON_OWNERSHIP } from '../../src/kernel/ownership';
@@ -45,7 +47,37 @@ const container = (name: string, networkName: string, extra: Record<string, unkn
 });
 const start = (name: string): Step => ({ method: 'POST', path: `/containers/${name}/start` });
 
+/** A tarball of a directory with one text file: ASCII through and through, so it goes as a string body. */
+function asciiTarball(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nctl-crash-img-'));
+  try {
+    fs.mkdirSync(path.join(dir, 'root'));
+    fs.writeFileSync(path.join(dir, 'root', 'marker'), 'crash\n');
+    const tar = execFileSync('tar', ['-C', path.join(dir, 'root'), '--owner=0', '--group=0', '--numeric-owner', '-c', '.']);
+    if (tar.some((byte) => byte > 0x7f)) throw new Error('the tarball is not ASCII');
+    return tar.toString('latin1');
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+const importImage = (name: string): Step => ({ method: 'POST', path: `/images/create?fromSrc=-&repo=${name}`, body: asciiTarball() });
+
 const SCENARIOS: Scenario[] = [
+  {
+    // A second import under the name: the tag moves from the first image.
+    name: 'image import',
+    setup: [importImage('img:1')],
+    operation: importImage('img:1'),
+    retry: [200],
+    points: ['image-import:described', 'image-import:in-place'],
+  },
+  {
+    name: 'image rm',
+    setup: [importImage('img:1')],
+    operation: { method: 'DELETE', path: '/images/img:1' },
+    retry: [200, 404],
+    points: ['image-rm:renamed-away'],
+  },
   {
     name: 'network create',
     setup: [],
@@ -165,6 +197,10 @@ interface NetworkJson {
   IPAM: { Config: Array<{ Gateway?: string; Subnet: string }> };
   Containers: Record<string, { EndpointID: string; IPv4Address: string }>;
 }
+interface ImageJson {
+  Id: string;
+  RepoTags: string[];
+}
 interface ContainerJson {
   Id: string;
   State: { Running: boolean; Pid: number };
@@ -172,12 +208,14 @@ interface ContainerJson {
 }
 
 /** What the daemon lists, each inspected (inspect must work for all of them). */
-async function listed(daemon: TestDaemon): Promise<{ networks: NetworkJson[]; containers: ContainerJson[] }> {
+async function listed(daemon: TestDaemon): Promise<{ networks: NetworkJson[]; containers: ContainerJson[]; images: ImageJson[] }> {
   const networks: NetworkJson[] = [];
   for (const { Id } of (await must(daemon, { method: 'GET', path: '/networks' })).json<Array<{ Id: string }>>()) networks.push((await must(daemon, { method: 'GET', path: `/networks/${Id}` })).json<NetworkJson>());
   const containers: ContainerJson[] = [];
   for (const { Id } of (await must(daemon, { method: 'GET', path: '/containers/json?all=1' })).json<Array<{ Id: string }>>()) containers.push((await must(daemon, { method: 'GET', path: `/containers/${Id}/json` })).json<ContainerJson>());
-  return { networks, containers };
+  const images: ImageJson[] = [];
+  for (const { Id } of (await must(daemon, { method: 'GET', path: '/images/json' })).json<Array<{ Id: string }>>()) images.push((await must(daemon, { method: 'GET', path: `/images/${Id}/json` })).json<ImageJson>());
+  return { networks, containers, images };
 }
 
 interface IpLink {
@@ -187,7 +225,7 @@ interface IpLink {
 }
 
 /** The kernel and the files agree with what the daemon lists: nothing without its record. */
-async function checkNothingUnowned(t: { deepEqual(a: unknown, b: unknown, m?: string): void; true(v: boolean, m?: string): void }, ns: TestNamespace, daemon: TestDaemon, state: { networks: NetworkJson[]; containers: ContainerJson[] }): Promise<void> {
+async function checkNothingUnowned(t: { deepEqual(a: unknown, b: unknown, m?: string): void; true(v: boolean, m?: string): void }, ns: TestNamespace, daemon: TestDaemon, state: { networks: NetworkJson[]; containers: ContainerJson[]; images: ImageJson[] }): Promise<void> {
   const endpoints = state.networks.flatMap((n) => Object.values(n.Containers));
   const addresses = endpoints.map((e) => e.IPv4Address).filter(Boolean);
   t.deepEqual([...new Set(addresses)].sort(), [...addresses].sort(), 'no two endpoints share an address');
@@ -222,6 +260,12 @@ async function checkNothingUnowned(t: { deepEqual(a: unknown, b: unknown, m?: st
   const chains = [...new Set(ns.run('iptables-save').split('\n').flatMap((line) => /^:NETCTL-[NDM]-([0-9a-f]{12}) /.exec(line)?.[1] ?? []))];
   const networkIds = new Set(state.networks.map((n) => n.Id.slice(0, 12)));
   t.deepEqual(chains.filter((id) => !networkIds.has(id)), [], 'no chain without its network');
+
+  const imagesDir = path.join(daemon.root, 'images', 'imported');
+  const imageIds = new Set(state.images.map((i) => i.Id.replace(/^sha256:/, '')));
+  t.deepEqual((fs.existsSync(imagesDir) ? fs.readdirSync(imagesDir) : []).filter((name) => !imageIds.has(name)), [], 'no image directory without its image');
+  const tags = state.images.flatMap((i) => i.RepoTags);
+  t.deepEqual([...new Set(tags)].sort(), [...tags].sort(), 'no tag on two images');
 
   const running = new Set(state.containers.filter((c) => c.State.Running).map((c) => c.Id));
   const shims: string[] = [];
@@ -295,8 +339,10 @@ for (const scenario of SCENARIOS) {
 
         for (const c of state.containers) await must(daemon, { method: 'DELETE', path: `/containers/${c.Id}?force=1` });
         for (const n of state.networks.filter((n) => !['none', 'host'].includes(n.Name))) await must(daemon, { method: 'DELETE', path: `/networks/${n.Id}` });
+        for (const i of state.images.filter((i) => !i.RepoTags.includes('busybox:latest'))) await must(daemon, { method: 'DELETE', path: `/images/${i.Id}` });
         const empty = await listed(daemon);
         t.deepEqual(empty.containers, []);
+        t.deepEqual(empty.images.map((i) => i.RepoTags), [['busybox:latest']]);
         await checkNothingUnowned(t, ns, daemon, empty);
         t.deepEqual(ns.json<IpLink[]>('ip', '-d', 'link', 'show').filter((l) => l.group === String(NETCTL_LINK_GROUP)), []);
         await daemon.stop();

@@ -1,6 +1,7 @@
 // A small client of the daemon's API (Docker Engine API shape) over its unix socket, for the CLI
 // and for engines that drive a running daemon.
 import http from 'node:http';
+import type { Readable } from 'node:stream';
 import { unixSocketPath } from '../daemon/options';
 import { FrameReader } from './stream';
 
@@ -69,6 +70,43 @@ export class ApiClient {
       });
       request.on('error', (error: NodeJS.ErrnoException) => reject(this.unreachable(error) ?? error));
       request.end(payload);
+    });
+  }
+
+  /**
+   * A request whose body streams from `upload` (a tarball) and whose reply is JSON values one a
+   * line (events, import progress): each goes to `onValue` as it arrives, with its line (numbers
+   * past 2^53, such as an event's timeNano, are exact only there).
+   */
+  jsonLines(method: string, path: string, upload: Readable | undefined, onValue: (value: unknown, line: string) => void): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const request = http.request({ socketPath: this.socketPath, method, path: `/v1.41${path}`, headers: upload ? { 'Content-Type': 'application/x-tar', 'Transfer-Encoding': 'chunked' } : {} }, (response) => {
+        const failed = (response.statusCode ?? 0) >= 400;
+        let pending = '';
+        response.setEncoding('utf8');
+        response.on('data', (chunk: string) => {
+          pending += chunk;
+          if (failed) return;
+          const lines = pending.split('\n');
+          pending = lines.pop()!;
+          for (const line of lines) if (line.trim() !== '') onValue(JSON.parse(line), line);
+        });
+        response.on('error', reject);
+        response.on('end', () => {
+          if (!failed) return resolve();
+          let message = pending.trim();
+          try {
+            message = (JSON.parse(pending) as { message?: string }).message ?? message;
+          } catch {
+            // Not JSON: the text is the message.
+          }
+          reject(new DaemonError(response.statusCode ?? 0, message));
+        });
+      });
+      request.on('error', (error: NodeJS.ErrnoException) => reject(this.unreachable(error) ?? error));
+      if (!upload) return void request.end();
+      upload.once('error', (error) => request.destroy(error));
+      upload.pipe(request);
     });
   }
 

@@ -1,5 +1,6 @@
 // Docker's `filters` of GET /containers/json. A filtered list that ignored a key would let
 // `docker rm -f $(docker ps -aq -f ...)` remove every container, so unknown keys are refused.
+import { parseReference, tagged } from '../images';
 import type { ContainerRecord } from '../launcher';
 import type { Attachment } from './container-json';
 import { badRequest } from './errors';
@@ -7,7 +8,6 @@ import { type Filters, labelMatches, parseFilters } from './filters';
 
 export const CONTAINER_FILTER_KEYS = ['id', 'name', 'label', 'status', 'network', 'ancestor', 'exited'] as const;
 const STATUSES = ['created', 'restarting', 'running', 'removing', 'paused', 'exited', 'dead'];
-const IMAGE = 'busybox';
 
 export function parseContainerFilters(text: string | null): Filters {
   const filters = parseFilters(text, CONTAINER_FILTER_KEYS);
@@ -34,9 +34,18 @@ export function containerMatches(container: ContainerRecord, attachments: readon
     labelValues.every((v) => labelMatches(labels, v)) &&
     any('status', (v) => container.state.status === v) &&
     any('network', (v) => attachments.some((a) => a.network.name === v || a.network.id.startsWith(v))) &&
-    any('ancestor', (v) => v === IMAGE || v === `${IMAGE}:latest`) &&
+    any('ancestor', (v) => imageName(v) === imageName(container.config.image ?? 'busybox')) &&
     any('exited', (v) => container.state.status === 'exited' && container.state.exitCode === Number(v))
   );
+}
+
+/** An image reference as "name:tag", or as given when it is no name. */
+function imageName(reference: string): string {
+  try {
+    return tagged(parseReference(reference));
+  } catch {
+    return reference;
+  }
 }
 
 /** Docker matches `name` as a regular expression against "/name"; a bad pattern matches as text. */

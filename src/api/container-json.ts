@@ -35,16 +35,15 @@ function optionalString(value: unknown, field: string): string | undefined {
 }
 
 /**
- * A create request: Cmd, Env, WorkingDir, Hostname, HostConfig (NetworkMode, PortBindings, Dns*,
+ * A create request: Image, Cmd, Env, WorkingDir, Hostname, HostConfig (NetworkMode, PortBindings, Dns*,
  * CapAdd, CapDrop, Privileged, SecurityOpt, AutoRemove) and NetworkingConfig.EndpointsConfig (one network: its
- * IPAMConfig and Aliases). The image is the busybox root; netctl's own field Rootfs names another
- * root directory.
+ * IPAMConfig and Aliases). `imageRoot` gives an image's root directory (busybox when none is
+ * named) or throws; netctl's own field Rootfs names a root directory instead.
  */
-export function parseContainerCreate(body: unknown, name: string | undefined, busyboxRoot: () => string): CreateRequest {
+export function parseContainerCreate(body: unknown, name: string | undefined, imageRoot: (reference: string) => string): CreateRequest {
   if (!isObject(body)) throw badRequest('the request body must be a JSON object');
-  const image = optionalString(body['Image'], 'Image');
   const rootfs = optionalString(body['Rootfs'], 'Rootfs');
-  if (image !== undefined && image !== 'busybox' && rootfs === undefined) throw badRequest(`No such image: ${image} (netctl runs a busybox root, or the directory given as Rootfs)`);
+  const image = rootfs === undefined ? (optionalString(body['Image'], 'Image') ?? 'busybox') : undefined;
   const hostConfig = isObject(body['HostConfig']) ? body['HostConfig'] : {};
   const endpoints = isObject(body['NetworkingConfig']) && isObject(body['NetworkingConfig']['EndpointsConfig']) ? body['NetworkingConfig']['EndpointsConfig'] : {};
   const endpointNames = Object.keys(endpoints);
@@ -84,7 +83,8 @@ export function parseContainerCreate(body: unknown, name: string | undefined, bu
     dns: { ...(servers.length ? { servers } : {}), ...(search.length ? { search } : {}), ...(options.length ? { options } : {}) },
     ...(ports.length > 0 ? { ports } : {}),
     cmd,
-    rootfs: rootfs ?? busyboxRoot(),
+    rootfs: rootfs ?? imageRoot(image!),
+    ...(image !== undefined ? { image } : {}),
     ...(name ? { name } : {}),
     ...(hostname ? { hostname } : {}),
     ...(workdir ? { workdir } : {}),
@@ -166,8 +166,10 @@ function stateJson(container: ContainerRecord): Record<string, unknown> {
   };
 }
 
-export function containerInspectJson(container: ContainerRecord, sandbox: SandboxRecord | undefined, attachments: readonly Attachment[]): Record<string, unknown> {
+/** `imageId`: the ID of the container's image, as Docker's Image shows it (its name when unknown). */
+export function containerInspectJson(container: ContainerRecord, sandbox: SandboxRecord | undefined, attachments: readonly Attachment[], imageId?: string): Record<string, unknown> {
   const { config } = container;
+  const image = config.image ?? 'busybox';
   const { security } = config;
   return {
     Id: container.id,
@@ -175,9 +177,9 @@ export function containerInspectJson(container: ContainerRecord, sandbox: Sandbo
     Path: config.cmd[0],
     Args: config.cmd.slice(1),
     State: stateJson(container),
-    Image: 'busybox',
+    Image: imageId !== undefined ? `sha256:${imageId}` : image,
     Name: `/${config.name}`,
-    Config: { Hostname: config.hostname, Env: config.env, Cmd: config.cmd, WorkingDir: config.workdir, Image: 'busybox', Rootfs: config.rootfs, Labels: config.labels ?? {} },
+    Config: { Hostname: config.hostname, Env: config.env, Cmd: config.cmd, WorkingDir: config.workdir, Image: image, Rootfs: config.rootfs, Labels: config.labels ?? {} },
     HostConfig: {
       NetworkMode: config.network,
       AutoRemove: config.autoRemove ?? false,
@@ -216,7 +218,7 @@ export function containerListJson(container: ContainerRecord, attachments: reado
   return {
     Id: container.id,
     Names: [`/${container.config.name}`],
-    Image: 'busybox',
+    Image: container.config.image ?? 'busybox',
     Command: container.config.cmd.join(' '),
     Created: Math.floor(Date.parse(container.created) / 1000),
     State: container.state.status,

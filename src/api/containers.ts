@@ -13,6 +13,7 @@ import { ApiError, badRequest } from './errors';
 import { FrameReader, frame, STREAM_TYPE } from './stream';
 import type { Router } from './router';
 import { newId } from '../util/id';
+import type { ImageStore } from '../images';
 
 const FOLLOW_POLL_MS = 100;
 const WAIT_CONDITIONS = new Set(['not-running', 'next-exit', 'removed']);
@@ -41,7 +42,7 @@ interface ExecInstance {
   exitCode: number | null;
 }
 
-export function addContainerRoutes(router: Router, controller: Controller, launcher: Launcher, busyboxRoot: () => string): void {
+export function addContainerRoutes(router: Router, controller: Controller, launcher: Launcher, images: ImageStore): void {
   const execs = new Map<string, ExecInstance>();
 
   const attachmentsOf = (container: ContainerRecord): Attachment[] =>
@@ -49,7 +50,7 @@ export function addContainerRoutes(router: Router, controller: Controller, launc
 
   router.add('POST', '/containers/create', async (request) => {
     const name = request.query.get('name') ?? undefined;
-    const container = await launcher.create(parseContainerCreate(await request.json(), name, busyboxRoot));
+    const container = await launcher.create(parseContainerCreate(await request.json(), name, (image) => images.find(image).rootfs));
     return { status: 201, body: { Id: container.id, Warnings: [] } };
   });
 
@@ -126,7 +127,8 @@ export function addContainerRoutes(router: Router, controller: Controller, launc
   router.add('GET', '/containers/{id}/json', (request) => {
     const container = launcher.find(request.params['id']!);
     const sandbox = container.sandboxId ? controller.sandbox(container.sandboxId) : undefined;
-    return { status: 200, body: containerInspectJson(container, sandbox, attachmentsOf(container)) };
+    const imageId = images.list().find((image) => image.rootfs === container.config.rootfs)?.id;
+    return { status: 200, body: containerInspectJson(container, sandbox, attachmentsOf(container), imageId) };
   });
 
   router.add('GET', '/containers/{id}/logs', (request) => {

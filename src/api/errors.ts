@@ -2,6 +2,7 @@
 import { ConflictError, ForbiddenError, InvalidParameterError, NotFoundError } from '../controller/errors';
 import { InvalidOptionError, PortConflictError } from '../drivers/driver';
 import { InvalidRuleError } from '../firewall';
+import { ImageConflictError, InvalidImageError, InvalidReferenceError, NoSuchImageError } from '../images';
 import { InvalidAddressError } from '../ip/address';
 import { InvalidRequestError, IpamContentionError, IpamError } from '../ipam';
 import { ContainerConflictError, ContainerStartError, InvalidContainerConfigError, NoSuchContainerError } from '../launcher';
@@ -37,6 +38,9 @@ export function statusOf(error: unknown): number {
   if (error instanceof ApiError) return error.status;
   if (error instanceof InvalidParameterError || error instanceof InvalidRequestError || error instanceof InvalidRuleError) return 400;
   if (error instanceof InvalidContainerConfigError || error instanceof ContainerStartError || error instanceof InvalidOptionError) return 400;
+  if (error instanceof InvalidReferenceError || error instanceof InvalidImageError) return 400;
+  if (error instanceof NoSuchImageError) return 404;
+  if (error instanceof ImageConflictError) return 409;
   // A value that does not parse, or that netlink refuses before sending: input that got past the checks above.
   if (error instanceof InvalidAddressError || error instanceof InvalidArgumentError) return 400;
   if (error instanceof NotFoundError || error instanceof NoSuchContainerError) return 404;

@@ -2,6 +2,7 @@
 // {param} segments, JSON bodies with a size cap, and every failure answered as {"message": ...}.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import type { Readable } from 'node:stream';
 import { ApiError, badRequest, statusOf } from './errors';
 
 export interface Request {
@@ -13,6 +14,8 @@ export interface Request {
   apiVersion: string | undefined;
   /** Reads and parses the JSON body (undefined when empty); 400 on malformed JSON. */
   json(): Promise<unknown>;
+  /** The body as it comes, without the JSON size cap (an image tarball); read it or json(), not both. */
+  body: Readable;
 }
 
 export interface Reply {
@@ -36,6 +39,8 @@ interface Route {
   method: string;
   pattern: string;
   segments: string[];
+  /** The index of its `{name*}` segment, or -1. */
+  rest: number;
   handler: Handler;
 }
 
@@ -48,7 +53,8 @@ export class Router {
   private readonly routes: Route[] = [];
 
   add(method: string, pattern: string, handler: Handler): this {
-    this.routes.push({ method, pattern, segments: pattern.split('/').filter(Boolean), handler });
+    const segments = pattern.split('/').filter(Boolean);
+    this.routes.push({ method, pattern, segments, rest: segments.findIndex((s) => s.endsWith('*}')), handler });
     return this;
   }
 
@@ -87,29 +93,33 @@ export class Router {
     const segments = path.split('/').filter(Boolean);
     let pathMatched = false;
     for (const route of this.routes) {
-      const params = match(route.segments, segments);
+      const params = match(route, segments);
       if (!params) continue;
       pathMatched = true;
       if (route.method !== method) continue;
-      return route.handler({ method, path, params, query: url.searchParams, apiVersion, json: () => readJson(incoming) });
+      return route.handler({ method, path, params, query: url.searchParams, apiVersion, json: () => readJson(incoming), body: incoming });
     }
     if (pathMatched) throw new ApiError(405, `method ${method} is not allowed on ${path}`);
     throw new ApiError(404, `page not found: ${path}`);
   }
 }
 
-function match(pattern: string[], segments: string[]): Record<string, string> | undefined {
-  if (pattern.length !== segments.length) return undefined;
+/** A `{name*}` segment takes one or more segments, joined by "/" (Docker's image names hold slashes). */
+function match({ segments: pattern, rest }: Route, segments: string[]): Record<string, string> | undefined {
+  if (rest === -1 ? pattern.length !== segments.length : segments.length < pattern.length) return undefined;
+  const taken = segments.length - pattern.length + 1;
   const params: Record<string, string> = {};
-  for (let i = 0; i < pattern.length; i++) {
+  for (let i = 0, at = 0; i < pattern.length; i++) {
     const want = pattern[i]!;
+    const width = i === rest ? taken : 1;
     let got: string;
     try {
-      got = decodeURIComponent(segments[i]!);
+      got = width === 1 ? decodeURIComponent(segments[at]!) : segments.slice(at, at + width).map((s) => decodeURIComponent(s)).join('/');
     } catch {
       return undefined;
     }
-    if (want.startsWith('{') && want.endsWith('}')) params[want.slice(1, -1)] = got;
+    at += width;
+    if (want.startsWith('{') && want.endsWith('}')) params[want.slice(1, want.endsWith('*}') ? -2 : -1)] = got;
     else if (want !== got) return undefined;
   }
   return params;

@@ -1,5 +1,7 @@
-// /_ping and /version: what a Docker client asks first to negotiate the API version.
+// /_ping and /version: what a Docker client asks first to negotiate the API version; /info.
 import os from 'node:os';
+import { infoJson } from './info';
+import type { DaemonParts } from './routes';
 import type { Router } from './router';
 
 /** The Docker Engine API version whose network paths and fields netctl follows. */
@@ -15,7 +17,9 @@ const PING_HEADERS = {
   'Pragma': 'no-cache',
 };
 
-export function addSystemRoutes(router: Router, netctlVersion: string): void {
+export function addSystemRoutes(router: Router, parts: DaemonParts): void {
+  const netctlVersion = parts.engine.version;
+  router.add('GET', '/info', () => ({ status: 200, body: infoJson(parts.engine, parts.controller, parts.launcher, parts.images) }));
   router.add('GET', '/_ping', () => ({ status: 200, body: 'OK', headers: PING_HEADERS }));
   router.add('GET', '/version', () => ({
     status: 200,

@@ -42,6 +42,18 @@ export const bool = (args: ParsedArgs, name: string): boolean => args.flags.get(
 
 const commandOf = (usage: string): string => usage.split(' ').slice(1).filter((w) => /^[a-z]+$/.test(w)).join(' ');
 
+/** `-f key=value` flags into Docker's filters JSON, as a query string ("" for none). */
+export function filtersQuery(values: string[]): string {
+  if (values.length === 0) return '';
+  const filters: Record<string, Record<string, boolean>> = {};
+  for (const value of values) {
+    const eq = value.indexOf('=');
+    if (eq < 1) throw new UsageError(`bad format of filter (expected name=value): ${value}`);
+    (filters[value.slice(0, eq)] ??= {})[value.slice(eq + 1)] = true;
+  }
+  return `?filters=${encodeURIComponent(JSON.stringify(filters))}`;
+}
+
 export function exactly(args: ParsedArgs, count: number, usage: string): string[] {
   if (args.positionals.length !== count) throw new UsageError(`"netctl ${commandOf(usage)}" requires exactly ${count} argument${count > 1 ? 's' : ''}.\nUsage:  ${usage}`);
   return args.positionals;

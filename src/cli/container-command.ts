@@ -45,7 +45,7 @@ const quoteCommand = (command: string): string => `"${command.length > 20 ? `${c
 const SUBCOMMANDS: Record<string, Subcommand> = {
   run: {
     usage: 'netctl run [OPTIONS] [--] COMMAND [ARG...]',
-    summary: 'Create and run a new container from the busybox root (or --rootfs)',
+    summary: 'Create and run a new container from an image (busybox unless --image) or a --rootfs',
     commandFollows: true,
     flags: [
       { name: 'detach', short: 'd', type: 'boolean', description: 'run in the background and print the container ID' },
@@ -55,7 +55,8 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
       { name: 'ip', type: 'string', description: 'IPv4 address (e.g. 172.30.100.104)' },
       { name: 'ip6', type: 'string', description: 'IPv6 address (e.g. 2001:db8::33)' },
       { name: 'network-alias', type: 'list', description: 'add a network-scoped alias for the container' },
-      { name: 'rootfs', type: 'string', description: 'directory holding the container root file system', defaultText: 'busybox' },
+      { name: 'image', type: 'string', description: 'the image to run (see netctl images, netctl import)', defaultText: 'busybox' },
+      { name: 'rootfs', type: 'string', description: 'directory holding the container root file system, instead of an image' },
       { name: 'env', short: 'e', type: 'list', description: 'set environment variables KEY=VALUE' },
       { name: 'workdir', short: 'w', type: 'string', description: 'working directory inside the container' },
       { name: 'rm', type: 'boolean', description: 'automatically remove the container when it exits' },
@@ -75,6 +76,7 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
       const endpoint = { IPAMConfig: { IPv4Address: str(args, 'ip') ?? '', IPv6Address: str(args, 'ip6') ?? '' }, Aliases: list(args, 'network-alias') };
       const name = str(args, 'name');
       const rootfs = str(args, 'rootfs');
+      if (rootfs !== undefined && str(args, 'image') !== undefined) throw new UsageError('--image and --rootfs exclude each other: a container runs in one root');
       let created: { Id: string };
       try {
         created = await client.post<{ Id: string }>(`/containers/create${name ? `?name=${encodeURIComponent(name)}` : ''}`, {
@@ -82,6 +84,7 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
         Env: list(args, 'env'),
         Hostname: str(args, 'hostname') ?? '',
         WorkingDir: str(args, 'workdir') ?? '',
+        Image: str(args, 'image') ?? 'busybox',
         ...(rootfs ? { Rootfs: path.resolve(rootfs) } : {}),
         HostConfig: {
           NetworkMode: network ?? 'default',

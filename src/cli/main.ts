@@ -5,6 +5,7 @@ import { UsageError } from './args';
 import { runCluster } from './cluster-command';
 import { CONTAINER_COMMANDS, containerCommandsHelp, runContainerCommand } from './container-command';
 import { runDaemon } from './daemon-command';
+import { ENGINE_COMMANDS, engineCommandsHelp, runEngineCommand } from './engine-command';
 import { runNetwork } from './network-command';
 
 const USAGE = (): string => `Usage:  netctl COMMAND
@@ -16,6 +17,7 @@ Commands:
   network     Manage networks
   cluster     Inspect the cluster and manage its gossip keys
 ${containerCommandsHelp()}
+${engineCommandsHelp()}
 
 Global options:
   -H, --host string   daemon socket to connect to (or NETCTL_HOST; default unix:///run/netctl/netctl.sock)
@@ -54,6 +56,7 @@ async function main(argv: string[]): Promise<number> {
       return command === undefined ? 1 : 0;
     default:
       if (CONTAINER_COMMANDS.includes(command)) return runContainerCommand(command, rest);
+      if (ENGINE_COMMANDS.includes(command)) return runEngineCommand(command, rest);
       throw new UsageError(`unknown command "${command}"\n\n${USAGE()}`);
   }
 }

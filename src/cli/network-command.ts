@@ -2,7 +2,7 @@
 // daemon's API.
 import { DaemonError } from '../api/client';
 import { UsageError } from './args';
-import { atLeastOne, bool, exactly, execute, type Io, list, stdio, str, type Subcommand } from './command';
+import { atLeastOne, bool, exactly, execute, filtersQuery, type Io, list, stdio, str, type Subcommand } from './command';
 import { inspectJson, renderTemplate, table } from './format';
 import { ipamConfigs } from './ipam-flags';
 
@@ -25,18 +25,6 @@ function keyValues(values: string[], flag: string): Record<string, string> {
     map[key] = eq === -1 ? '' : value.slice(eq + 1);
   }
   return map;
-}
-
-/** `-f key=value` flags into Docker's filters JSON. */
-function filtersQuery(values: string[]): string {
-  if (values.length === 0) return '';
-  const filters: Record<string, Record<string, boolean>> = {};
-  for (const value of values) {
-    const eq = value.indexOf('=');
-    if (eq < 1) throw new UsageError(`bad format of filter (expected name=value): ${value}`);
-    (filters[value.slice(0, eq)] ??= {})[value.slice(eq + 1)] = true;
-  }
-  return `?filters=${encodeURIComponent(JSON.stringify(filters))}`;
 }
 
 

@@ -77,6 +77,8 @@ export interface AttachmentDeps {
   dns?: DnsRegistry;
   /** The cluster's tables, when there is a cluster. */
   tables?: TablePublisher;
+  /** Told of each endpoint once it has joined, and once it has left. */
+  endpointChanged?(action: 'connect' | 'disconnect', endpoint: EndpointRecord): void;
 }
 
 const encode = (value: unknown): Buffer => Buffer.from(JSON.stringify(value));
@@ -308,6 +310,7 @@ export class Attachments {
         await this.deps.store.put(ENDPOINT_PREFIX + endpoint.id, encode(endpoint), 0);
         this.deps.dns?.register(endpoint, network);
         this.deps.log.info({ endpoint: endpoint.id, network: network.id, sandbox: sandboxId, ifname: endpoint.ifname }, 'endpoint connected');
+        this.deps.endpointChanged?.('connect', endpoint);
         return endpoint;
       } catch (error) {
         for (const failure of await rollback.run()) this.deps.log.error({ err: failure.error, endpoint: endpoint.id }, `rollback: ${failure.what} failed`);
@@ -426,6 +429,7 @@ export class Attachments {
     await this.forget(endpoint);
     if (sandbox) await sandbox.setGateways(defaultRouteChanges(before, this.ofSandbox(endpoint.sandboxId)));
     this.deps.log.info({ endpoint: endpoint.id, network: network.id, sandbox: endpoint.sandboxId }, 'endpoint disconnected');
+    this.deps.endpointChanged?.('disconnect', endpoint);
   }
 
   /**

@@ -24,6 +24,14 @@ import { invalidNameMessage, nameProblem } from '../util/names';
 
 const NETWORK_PREFIX = 'networks/';
 
+/** What the controller did to a network, as Docker's network events name it; connects carry the endpoint and its sandbox's container. */
+export interface NetworkChange {
+  action: 'create' | 'destroy' | 'connect' | 'disconnect';
+  network: NetworkRecord;
+  endpoint?: EndpointRecord;
+  containerId?: string;
+}
+
 export interface CreateNetworkRequest {
   name: string;
   driver?: string;
@@ -69,6 +77,7 @@ export class Controller {
   private readonly failures = new Map<string, { message: string; waiting: boolean }>();
   private readonly addressing: NetworkAddressing;
   private readonly attachments: Attachments;
+  private readonly changeListeners = new Set<(change: NetworkChange) => void>();
 
   private constructor(private readonly deps: ControllerDeps) {
     for (const driver of deps.drivers) this.registry.addDriver(driver);
@@ -88,7 +97,38 @@ export class Controller {
       failure: (networkId) => this.failure(networkId),
       ...(deps.dns ? { dns: new DnsRegistry(deps.dns) } : {}),
       ...(deps.tables ? { tables: deps.tables } : {}),
+      endpointChanged: (action, endpoint) => {
+        const network = this.networks.get(endpoint.networkId);
+        let containerId: string | undefined;
+        try {
+          containerId = this.attachments.sandbox(endpoint.sandboxId).containerId;
+        } catch {
+          // A stranded endpoint's sandbox is gone already.
+        }
+        if (network) this.changed({ action, network, endpoint, ...(containerId ? { containerId } : {}) });
+      },
     });
+  }
+
+  /** Calls `listener` after each network create and removal and each endpoint's connect and disconnect, until the returned function is called. */
+  onChange(listener: (change: NetworkChange) => void): () => void {
+    this.changeListeners.add(listener);
+    return () => void this.changeListeners.delete(listener);
+  }
+
+  private changed(change: NetworkChange): void {
+    for (const listener of this.changeListeners) {
+      try {
+        listener(change);
+      } catch (error) {
+        this.deps.log.error({ err: error, network: change.network.id }, `a listener failed on a network ${change.action}`);
+      }
+    }
+  }
+
+  /** The network drivers registered, by type. */
+  driverTypes(): string[] {
+    return this.registry.allDrivers().map((d) => d.type);
   }
 
   /**
@@ -341,6 +381,7 @@ export class Controller {
       await this.deps.store.put(NETWORK_PREFIX + record.id, Buffer.from(JSON.stringify(record)), 0);
       this.networks.set(record.id, record);
       this.deps.log.info({ network: record.id, name, driver: driverName }, 'network created');
+      this.changed({ action: 'create', network: record });
       return record;
     } catch (error) {
       for (const failure of await rollback.run()) this.deps.log.error({ err: failure.error, name }, `rollback: ${failure.what} failed`);
@@ -386,6 +427,7 @@ export class Controller {
       });
     }
     this.deps.log.info({ network: record.id, name: record.name }, 'network removed');
+    this.changed({ action: 'destroy', network: record });
   }
 
   /** Removes every removable network `select` picks; returns the removed names. */

@@ -6,9 +6,13 @@ import pino from 'pino';
 import { daemonRouter } from '../api/routes';
 import { parseDefaultAddressPool } from '../ipam';
 import { reportUnhandledTo } from '../native/callback-guard';
+import type { NetworkChange } from '../controller';
+import { EventBus } from '../events/bus';
+import { ImageStore } from '../images';
 import { ensureBusyboxRoot } from '../launcher';
 import { listenUnix } from './api-server';
 import { type DaemonCluster, openCluster } from './cluster';
+import { engineId } from './engine-id';
 import { type DaemonOptions, unixSocketPath } from './options';
 import { claimPidFile, releasePidFile } from './pidfile';
 import { openStack, type Stack } from './stack';
@@ -38,18 +42,24 @@ export class Daemon {
     claimPidFile(this.pidFile);
     try {
       const cluster = this.options.cluster && (this.cluster = await openCluster(this.options.cluster, this.options.root, this.log));
+      const events = new EventBus();
       this.stack = await openStack({
         root: this.options.root,
         runDir: this.options.runDir,
         localPools: this.options.defaultAddressPools.map(parseDefaultAddressPool),
         dns: this.options.dns,
         log: this.log,
+        events,
         ...(cluster ? { globalStore: cluster.globalStore, tables: cluster.agent } : {}),
       });
       const { controller, launcher } = this.stack;
+      controller.onChange((change) => events.publish('network', change.action, change.network.id, networkAttributes(change)));
       await controller.ensurePredefined({ bridge: this.options.bridge !== 'none' });
       await cluster?.agent.start(controller);
-      const router = daemonRouter(controller, launcher, () => ensureBusyboxRoot(this.options.root), NETCTL_VERSION, cluster?.agent);
+      const images = new ImageStore({ root: this.options.root, busyboxRoot: () => ensureBusyboxRoot(this.options.root), log: this.log, events });
+      images.load();
+      const engine = { id: engineId(this.options.root), root: this.options.root, version: NETCTL_VERSION, eventListeners: () => events.subscribers };
+      const router = daemonRouter({ controller, launcher, images, events, engine, ...(cluster ? { cluster: cluster.agent } : {}) });
       this.server = await listenUnix(this.socketPath, router.listener, this.log);
     } catch (error) {
       await this.stop();
@@ -77,4 +87,10 @@ export class Daemon {
     this.cluster = undefined;
     releasePidFile(this.pidFile);
   }
+}
+
+/** Docker's attributes of a network event: the network's name and driver, and a connect's container. */
+function networkAttributes(change: NetworkChange): Record<string, string> {
+  const container: Record<string, string> = change.endpoint ? { container: change.containerId ?? change.endpoint.sandboxId } : {};
+  return { ...container, name: change.network.name, type: change.network.driver };
 }

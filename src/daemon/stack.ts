@@ -7,6 +7,7 @@ import type { Controller, TablePublisher } from '../controller';
 import { createNetctl } from '../embed';
 import type { PoolTemplate } from '../ipam';
 import { DAEMON_OWNERSHIP, type Ownership } from '../kernel/ownership';
+import type { EventSink } from '../events/bus';
 import { Launcher } from '../launcher';
 import type { GlobalStore } from '../store/etcd';
 
@@ -25,6 +26,8 @@ export interface StackOptions {
   globalStore?: GlobalStore;
   /** A cluster's gossip tables, where joins publish their entries. */
   tables?: TablePublisher;
+  /** Where the launcher's container events go. */
+  events?: EventSink;
 }
 
 export interface Stack {
@@ -51,7 +54,7 @@ export async function openStack(options: StackOptions): Promise<Stack> {
     await netctl.close();
   };
   try {
-    launcher = new Launcher({ store: netctl.store, networking: netctl.controller, log: options.log, root: options.root });
+    launcher = new Launcher({ store: netctl.store, networking: netctl.controller, log: options.log, root: options.root, ...(options.events ? { events: options.events } : {}) });
     await launcher.load();
   } catch (error) {
     await close();

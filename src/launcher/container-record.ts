@@ -14,6 +14,8 @@ export interface ContainerConfig {
   workdir: string;
   /** The root directory the container runs in (the busybox root unless --rootfs). */
   rootfs: string;
+  /** The image as the create named it, whose root `rootfs` is; none with a --rootfs of the user's (shown as busybox, as before images). */
+  image?: string;
   /** Network mode: a network's name or ID, or "host" or "none". */
   network: string;
   ipv4?: string;

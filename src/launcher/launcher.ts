@@ -11,6 +11,7 @@ import { currentNamespacePath } from '../native/netns';
 import { environmentEntries, type StreamingProcess } from '../native/process';
 import type { PortMapping } from '../drivers/driver';
 import type { Store } from '../store/types';
+import type { EventSink } from '../events/bus';
 import { Rollback } from '../util/rollback';
 import { DEFAULT_SECURITY, heldCapabilities, noNewPrivileges, normalizeCapabilities, shimConfinement } from './confinement';
 import type { ContainerConfig, ContainerRecord } from './container-record';
@@ -21,6 +22,7 @@ import { crashPoint } from '../util/crash-point';
 import { isHostname, isResolverOption, isSearchDomain } from './host-names';
 import { isAlive, type ProcessRef, readShimPids, startTicksOf, watchExit } from './process';
 import { execShim, type ShimConfinement, startShim } from './shim';
+import { parseSignal } from './signals';
 import { newId } from '../util/id';
 import { invalidNameMessage, nameProblem } from '../util/names';
 
@@ -54,6 +56,8 @@ export interface LauncherDeps {
   log: Logger;
   /** Durable per-container directories go under root/containers. */
   root: string;
+  /** Where Docker's container events go. */
+  events?: EventSink;
 }
 
 /** The owner the launcher's sandboxes are recorded with: an embedding engine's are not its to remove. */
@@ -233,6 +237,7 @@ export class Launcher {
       // Cleaned as Docker cleans it: "/../etc" is "/etc", inside the container's root.
       workdir: path.posix.normalize(request.workdir ?? '/'),
       rootfs: request.rootfs,
+      ...(request.image !== undefined ? { image: request.image } : {}),
       network: request.network ?? 'bridge',
       aliases: request.aliases ?? [],
       ports: request.ports ?? [],
@@ -257,6 +262,7 @@ export class Launcher {
       await this.attachNetwork(record, rollback);
       crashPoint('container-create:networked');
       await this.save(record);
+      this.emit(record, 'create');
       return record;
     } catch (error) {
       for (const failure of await rollback.run()) this.deps.log.error({ err: failure.error, container: id }, `rollback: ${failure.what} failed`);
@@ -325,6 +331,7 @@ export class Launcher {
       record.state = { status: 'running', pid, startTicks: startTicksOf(pid) ?? 0, shimPid, shimStartTicks: startTicksOf(shimPid) ?? 0, startedAt: new Date().toISOString(), ...(ports.length > 0 ? { ports } : {}) };
       this.watchShim(record);
       await this.save(record);
+      this.emit(record, 'start');
     } catch (error) {
       if (ports.length > 0) await this.withdrawPorts(record);
       record.state = { ...record.state, status: record.state.status === 'created' ? 'created' : 'exited', error: (error as Error).message };
@@ -357,6 +364,7 @@ export class Launcher {
     } finally {
       clearTimeout(timer);
     }
+    this.emit(record, 'stop');
   }
 
   /** Sends a signal (a name, or a number such as a real-time signal's) to the container's process. */
@@ -411,6 +419,7 @@ export class Launcher {
     this.untrack(record);
     crashPoint('container-rm:record-deleted');
     fs.rmSync(this.stateDir(record.id), { recursive: true, force: true });
+    this.emit(record, 'destroy');
     const code = record.state.exitCode ?? 0;
     for (const resolve of [...(this.exitWaiters.get(record.id) ?? []), ...(this.removalWaiters.get(record.id) ?? [])]) resolve(code);
     this.exitWaiters.delete(record.id);
@@ -496,6 +505,7 @@ export class Launcher {
     const { pid, startTicks } = record.state;
     // Never signal a PID that now belongs to another process.
     if (pid === undefined || startTicks === undefined || !isAlive(pid, startTicks)) return;
+    this.emit(record, 'kill', { signal: String(typeof signal === 'number' ? signal : parseSignal(signal)) });
     try {
       process.kill(pid, signal);
     } catch {
@@ -565,9 +575,15 @@ export class Launcher {
       await this.withdrawPorts(record);
     }
     await this.save(record).catch((error: unknown) => this.deps.log.error({ err: error, container: record.id }, 'could not record the exit'));
+    this.emit(record, 'die', { exitCode: String(code) });
     for (const resolve of this.exitWaiters.get(record.id) ?? []) resolve(code);
     this.exitWaiters.delete(record.id);
     if (record.config.autoRemove) await this.autoRemove(record);
+  }
+
+  /** A container event, with Docker's attributes: the container's labels, image and name. */
+  private emit(record: ContainerRecord, action: string, extra: Record<string, string> = {}): void {
+    this.deps.events?.publish('container', action, record.id, { ...record.config.labels, image: record.config.image ?? 'busybox', name: record.config.name, ...extra });
   }
 
   private async save(record: ContainerRecord): Promise<void> {

@@ -37,6 +37,10 @@ export const CRASH_POINTS = [
   'container-rm:process-gone',
   'container-rm:sandbox-gone',
   'container-rm:record-deleted',
+  // image import / rm: extracted and described in scratch, renamed into place, the older image untagged; renamed away, deleted
+  'image-import:described',
+  'image-import:in-place',
+  'image-rm:renamed-away',
 ] as const;
 
 export type CrashPoint = (typeof CRASH_POINTS)[number];
