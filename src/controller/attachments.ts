@@ -77,6 +77,11 @@ export interface AttachmentDeps {
   dns?: DnsRegistry;
   /** The cluster's tables, when there is a cluster. */
   tables?: TablePublisher;
+  /** Told before an endpoint is made on a network (a failure refuses the connect) and after one is gone. */
+  presence?: {
+    entering(network: NetworkRecord, endpointId: string): Promise<void>;
+    left(networkId: string, endpointId: string): Promise<void>;
+  };
 }
 
 const encode = (value: unknown): Buffer => Buffer.from(JSON.stringify(value));
@@ -287,6 +292,10 @@ export class Attachments {
       const rollback = new Rollback();
       rollback.push('forgetting the endpoint', () => this.endpoints.untrack(endpoint));
       try {
+        if (this.deps.presence) {
+          await this.deps.presence.entering(network, endpoint.id);
+          rollback.push('withdrawing the endpoint from the cluster', () => this.deps.presence!.left(network.id, endpoint.id));
+        }
         const ipam = this.deps.ipamOf(network);
         if (driver.usesIpam && ipam) {
           // An IPAM that wants the MAC gets one chosen now (random, as libnetwork's), not from the address.
@@ -470,6 +479,7 @@ export class Attachments {
     await this.deps.store.delete(ENDPOINT_PREFIX + endpoint.id);
     this.endpoints.untrack(endpoint);
     crashPoint('disconnect:record-deleted');
+    await this.deps.presence?.left(endpoint.networkId, endpoint.id);
     const network = this.deps.networkById(endpoint.networkId);
     const ipam = network && this.deps.ipamOf(network);
     for (const held of [endpoint.ipv4, endpoint.ipv6]) {
