@@ -1,8 +1,9 @@
 // A real etcd (Debian's etcd-server, /usr/bin/etcd) for tests: on 127.0.0.1 with free client and
-// peer ports, a temporary data dir and a unique name, so every test can have its own. Stopped and
+// peer ports, or in a test host of its own on an address of it (ports 2379/2380, free in a fresh
+// namespace), a temporary data dir and a unique name, so every test can have its own. Stopped and
 // its data dir removed in the test's teardown, also on failure; if the test process dies instead,
 // etcd dies with it (PR_SET_PDEATHSIG through setpriv) and an exit hook removes what is left.
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -67,7 +68,13 @@ async function freePorts(count: number): Promise<number[]> {
   return ports;
 }
 
-async function healthy(endpoint: string): Promise<boolean> {
+async function healthy(endpoint: string, netns: string | undefined): Promise<boolean> {
+  // This process cannot reach into another namespace: curl asks from inside it.
+  if (netns !== undefined) {
+    return new Promise((resolve) =>
+      execFile('nsenter', [`--net=${netns}`, 'curl', '-s', '-m', '1', `${endpoint}/health`], (error, stdout) => resolve(!error && /"health":\s*"true"/.test(stdout))),
+    );
+  }
   try {
     const response = await fetch(`${endpoint}/health`, { signal: AbortSignal.timeout(1000) });
     return response.ok && ((await response.json()) as { health: string }).health === 'true';
@@ -89,16 +96,23 @@ async function waitExit(child: ChildProcess, ms: number): Promise<void> {
   clearTimeout(timer);
 }
 
-/** Starts a fresh etcd for one test (or for a whole file, with a shared context). */
-export async function startEtcd(t: TestContext): Promise<TestEtcd> {
+/** Where etcd runs: a test host's namespace (its path) and an address of it that clients reach. */
+export interface EtcdHost {
+  netns: string;
+  address: string;
+}
+
+/** Starts a fresh etcd for one test (or for a whole file, with a shared context); in `host` when given. */
+export async function startEtcd(t: TestContext, host?: EtcdHost): Promise<TestEtcd> {
   hookExit();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nctl-etcd-'));
   dirs.add(dir);
   const name = path.basename(dir);
-  let ports = await freePorts(2);
+  let ports = host ? [2379, 2380] : await freePorts(2);
+  const address = host?.address ?? '127.0.0.1';
   let child: ChildProcess | undefined;
   let log = '';
-  const endpointOf = (): string => `http://127.0.0.1:${ports[0]}`;
+  const endpointOf = (): string => `http://${address}:${ports[0]}`;
 
   const stop = async (): Promise<void> => {
     const current = child;
@@ -115,16 +129,18 @@ export async function startEtcd(t: TestContext): Promise<TestEtcd> {
     const args = [
       '--name', name,
       '--data-dir', path.join(dir, 'data'),
-      '--listen-client-urls', `http://127.0.0.1:${clientPort}`,
-      '--advertise-client-urls', `http://127.0.0.1:${clientPort}`,
-      '--listen-peer-urls', `http://127.0.0.1:${peerPort}`,
-      '--initial-advertise-peer-urls', `http://127.0.0.1:${peerPort}`,
-      '--initial-cluster', `${name}=http://127.0.0.1:${peerPort}`,
+      '--listen-client-urls', `http://${address}:${clientPort}`,
+      '--advertise-client-urls', `http://${address}:${clientPort}`,
+      '--listen-peer-urls', `http://${address}:${peerPort}`,
+      '--initial-advertise-peer-urls', `http://${address}:${peerPort}`,
+      '--initial-cluster', `${name}=http://${address}:${peerPort}`,
       '--initial-cluster-token', name,
       '--log-level', 'error',
     ];
     // setpriv sets the parent-death signal and execs etcd: same pid, and it dies with us.
-    const [file, argv] = fs.existsSync(SETPRIV) ? [SETPRIV, ['--pdeathsig', 'KILL', ETCD, ...args]] : [ETCD, args];
+    const [direct, directArgs] = fs.existsSync(SETPRIV) ? [SETPRIV, ['--pdeathsig', 'KILL', ETCD, ...args]] : [ETCD, args];
+    // nsenter enters the namespace and execs the rest: still the same pid.
+    const [file, argv] = host ? ['nsenter', [`--net=${host.netns}`, direct, ...directArgs]] : [direct, directArgs];
     log = '';
     const spawned = spawn(file, argv, { stdio: ['ignore', 'ignore', 'pipe'] });
     child = spawned;
@@ -132,7 +148,7 @@ export async function startEtcd(t: TestContext): Promise<TestEtcd> {
     spawned.once('exit', () => running.delete(spawned));
     spawned.stderr!.on('data', (chunk: Buffer) => (log = (log + chunk.toString()).slice(-4000)));
     const deadline = Date.now() + HEALTHY_WITHIN_MS;
-    while (!(await healthy(endpointOf()))) {
+    while (!(await healthy(endpointOf(), host?.netns))) {
       if (exited(spawned)) throw new Error(`etcd exited (${spawned.exitCode ?? spawned.signalCode}) before it was healthy:\n${log}`);
       if (Date.now() > deadline) {
         await stop();
@@ -154,7 +170,7 @@ export async function startEtcd(t: TestContext): Promise<TestEtcd> {
       await start();
       break;
     } catch (error) {
-      if (tries >= 3 || !/address already in use/.test((error as Error).message)) throw error;
+      if (host || tries >= 3 || !/address already in use/.test((error as Error).message)) throw error;
       await stop();
       fs.rmSync(path.join(dir, 'data'), { recursive: true, force: true });
       ports = await freePorts(2);
