@@ -97,11 +97,13 @@ test('pools and addresses stay unique across hosts allocating at the same time; 
   t.true(addresses.every((address) => address.startsWith('10.83.0.')));
 });
 
-test('etcd stopped: a global create fails clearly, local networks are made and attached, global ones stay listed; etcd back: all carries on', async (t) => {
+test('etcd stopped: a global create fails clearly, local networks are made and attached, global ones stay listed; etcd back: all catches up', async (t) => {
   const { etcd, nodes } = await startCluster(t, ['A', 'B']);
   const [a, b] = nodes as [ClusterNode, ClusterNode];
   await a.controller.call('create', { name: 'before', driver: 'gtest' });
   await until('B to list before', () => has(b, 'before'));
+  const onB = await b.controller.call<SandboxRecord>('createSandbox', {});
+  await b.controller.call('connect', 'before', onB.id);
   await etcd.stop();
 
   const refused = await failure(a.controller.call('create', { name: 'during', driver: 'gtest' }));
@@ -114,6 +116,8 @@ test('etcd stopped: a global create fails clearly, local networks are made and a
   t.is(endpoint.ipv4?.address, '172.30.9.2/24');
   t.true(await has(b, 'before'));
   t.false(await has(a, 'during'));
+  // B's endpoint goes while etcd is away: the disconnect works, etcd hears of it when back.
+  await b.controller.call('disconnect', 'before', onB.id);
 
   await etcd.start();
   // The client comes back on its own once etcd answers again.
@@ -127,6 +131,16 @@ test('etcd stopped: a global create fails clearly, local networks are made and a
     }
   }, 30_000, 500);
   await until('B to list after', () => has(b, 'after'), 30_000);
+  await until('B\'s endpoint removal to reach etcd, so before can be removed', async () => {
+    try {
+      await a.controller.call('delete', 'before');
+      return true;
+    } catch (error) {
+      if ((error as RemoteError).name !== 'ForbiddenError') throw error;
+      return false;
+    }
+  }, 30_000, 200);
+  await until('B to drop before', async () => !(await has(b, 'before')));
 });
 
 const cutOff = test.macro(async (t, compact: boolean) => {

@@ -530,7 +530,13 @@ export class Controller {
     for (const network of this.list()) {
       // In use is not an error for prune: such networks are simply kept, as Docker does.
       if (network.predefined || !select(network) || this.attachments.ofNetwork(network.id).length > 0) continue;
-      await this.delete(network.id);
+      try {
+        await this.delete(network.id);
+      } catch (error) {
+        // Endpoints on another host: kept, as one with endpoints here.
+        if (error instanceof ForbiddenError && this.isGlobal(network.id)) continue;
+        throw error;
+      }
       removed.push(network.name);
     }
     return removed;

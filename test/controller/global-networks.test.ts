@@ -187,3 +187,30 @@ test('keys under networks/ are told apart: records, hosts, and others left alone
   t.is(parseNetworkKey('networks/abc/hosts/'), undefined);
   t.is(parseNetworkKey('ipam/x'), undefined);
 });
+
+test('prune keeps a global network another host has endpoints on, and removes the unused one', async (t) => {
+  const { shared, hosts } = await cluster(t, ['A', 'B']);
+  const [a] = hosts as [Host];
+  const used = await a.controller.create({ name: 'used', driver: 'gdrv' });
+  await a.controller.create({ name: 'unused', driver: 'gdrv' });
+  await shared.put(hostKey(used.id, 'B'), endpoints('e1'));
+  t.deepEqual(await a.controller.prune(() => true), ['unused']);
+  t.deepEqual(a.controller.list().map((n) => n.name), ['used']);
+});
+
+test('a host that was down when its network was removed lets go of it at start; one it still holds comes back to its driver', async (t) => {
+  const { shared, hosts } = await cluster(t, ['A', 'B']);
+  const [a, b] = hosts as [Host, Host];
+  const gone = await b.controller.create({ name: 'gone', driver: 'gdrv' });
+  const kept = await b.controller.create({ name: 'kept', driver: 'gdrv' });
+  await b.close();
+  await until('A to see both', () => a.controller.list().length === 2);
+  await a.controller.delete('gone');
+  const driver = new ScriptedDriver({ type: 'gdrv', capability: { dataScope: 'global', connectivityScope: 'global' } });
+  const reopened = await openCore(t, { drivers: [driver], store: b.store, cluster: { store: shared, node: 'B' } });
+  t.deepEqual((driver.callsOf('restore')[0]!.args[0] as NetworkSpec[]).map((n) => n.id).sort(), [gone.id, kept.id].sort());
+  t.deepEqual(driver.callsOf('deleteNetwork').map((c) => (c.args[0] as NetworkSpec).id), [gone.id]);
+  t.deepEqual(reopened.controller.list().map((n) => n.name), ['kept']);
+  await until('B\'s copy of gone to go', async () => (await b.store.list('global-networks/')).length === 1);
+  t.deepEqual((await b.store.list('global-networks/')).map((e) => e.key), [`global-networks/${kept.id}`]);
+});
