@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import type { EndpointRecord, NetworkRecord, SandboxRecord } from '../../src/controller';
 import { until } from '../../test/helpers/until';
 import { type ClusterNode, startCluster } from '../helpers/cluster-hosts';
-import type { RemoteError } from '../helpers/controller-host';
+import { type RemoteError, startController } from '../helpers/controller-host';
 
 const names = async (node: ClusterNode): Promise<string[]> => (await node.controller.call<NetworkRecord[]>('list')).map((n) => n.name);
 const has = async (node: ClusterNode, name: string): Promise<boolean> => (await names(node)).includes(name);
@@ -141,6 +141,22 @@ test('etcd stopped: a global create fails clearly, local networks are made and a
     }
   }, 30_000, 200);
   await until('B to drop before', async () => !(await has(b, 'before')));
+});
+
+test('a host started while etcd is down starts, shows the global networks its driver holds, and follows etcd once it answers', async (t) => {
+  const { etcd, nodes } = await startCluster(t, ['A', 'B']);
+  const [a, b] = nodes as [ClusterNode, ClusterNode];
+  await b.controller.call('create', { name: 'mine', driver: 'gtest' });
+  await a.controller.call('create', { name: 'theirs', driver: 'gtest' });
+  await until('B to list theirs', () => has(b, 'theirs'));
+  await etcd.stop();
+  await b.controller.stop();
+  const restarted = await startController(t, { netns: b.ns.path, root: b.controller.root, runDir: b.controller.runDir, cluster: { etcd: etcd.endpoint, node: 'B' } });
+  const listed = async (): Promise<string[]> => (await restarted.call<NetworkRecord[]>('list')).map((n) => n.name).sort();
+  t.deepEqual(await listed(), ['mine']);
+  t.deepEqual((await restarted.call<string[]>('driverNetworks')).length, 1);
+  await etcd.start();
+  await until('the restarted B to list both', async () => (await listed()).join() === 'mine,theirs', 30_000, 200);
 });
 
 const cutOff = test.macro(async (t, compact: boolean) => {
