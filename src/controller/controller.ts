@@ -209,24 +209,25 @@ export class Controller {
     return holding;
   }
 
-  /** Takes a global network away from the driver here (the undo of hold). */
-  private async unhold(network: NetworkRecord): Promise<void> {
-    this.tableRegistrations.forget(network.id);
+  /** Takes a global network away from the driver here (the undo of hold); once, however many ask at the same time. */
+  private async unhold(networkId: string): Promise<void> {
+    const network = this.held.get(networkId);
+    if (!network) return;
+    this.held.delete(networkId);
+    this.tableRegistrations.forget(networkId);
     await this.registry.driver(network.driver)?.deleteNetwork(specOf(network));
-    await this.deps.store.delete(HELD_GLOBAL_PREFIX + network.id);
-    this.held.delete(network.id);
+    await this.deps.store.delete(HELD_GLOBAL_PREFIX + networkId);
   }
 
   /** A global network's record went from the cluster: the driver's state of it here goes too. */
   private async letGo(record: NetworkRecord): Promise<void> {
-    const held = this.held.get(record.id);
-    if (!held) return;
+    if (!this.held.has(record.id)) return;
     if (this.attachments.ofNetwork(record.id).length > 0) {
       this.deps.log.error({ network: record.id, name: record.name }, `global network ${record.name} was removed from the cluster while this host has endpoints on it: kept here until they are gone`);
       return;
     }
     try {
-      await this.unhold(held);
+      await this.unhold(record.id);
       this.failures.delete(record.id);
       this.deps.log.info({ network: record.id, name: record.name }, 'global network removed from the cluster: let go here');
     } catch (error) {
@@ -449,7 +450,7 @@ export class Controller {
       record.options = driver.effectiveOptions(specOf(record));
       if (globalScope) {
         await this.hold(record);
-        rollback.push('removing the network from the driver', () => this.unhold(record));
+        rollback.push('removing the network from the driver', () => this.unhold(record.id));
         crashPoint('network-create:driver-done');
         // The commit point: the name is claimed cluster-wide, or another host has it and all is undone.
         await this.global!.claim(record);
@@ -485,13 +486,8 @@ export class Controller {
     if (this.removing.has(record.id)) throw new NotFoundError(`network ${reference} not found`);
     this.removing.add(record.id);
     try {
-      if (global) {
-        // The cluster store refuses while any host has endpoints; every controller lets go on seeing the record go.
-        await global.remove(record);
-        crashPoint('network-delete:record-deleted');
-        await this.letGo(record);
-        await this.releasePools(record);
-      } else await this.remove(record);
+      if (global) await this.removeGlobal(record, global);
+      else await this.remove(record);
     } finally {
       this.removing.delete(record.id);
     }
@@ -514,12 +510,24 @@ export class Controller {
     this.deps.log.info({ network: record.id, name: record.name }, 'network removed');
   }
 
-  /** The network is gone for good: a failure here only leaks a pool until the next start. */
+  /**
+   * Takes a global network out of the cluster store (refused while any host has endpoints), then
+   * from the driver here and its pools; the other controllers let go on seeing the record go.
+   */
+  private async removeGlobal(record: NetworkRecord, global: GlobalNetworks): Promise<void> {
+    await global.remove(record);
+    crashPoint('network-delete:record-deleted');
+    await this.letGo(record);
+    await this.releasePools(record);
+    this.deps.log.info({ network: record.id, name: record.name }, 'global network removed');
+  }
+
+  /** The network is gone for good: a failure here leaks a pool (a local one until the next start). */
   private async releasePools(record: NetworkRecord): Promise<void> {
     const ipam = this.registry.ipam(record.ipam.driver);
     for (const allocation of ipam ? record.allocations : []) {
       await ipam!.releasePool(allocation.poolId).catch((error: unknown) => {
-        this.deps.log.warn({ err: error, pool: allocation.poolId }, 'could not release a pool; it is reclaimed at the next start');
+        this.deps.log.warn({ err: error, pool: allocation.poolId }, 'could not release a pool; a local one is reclaimed at the next start');
       });
     }
   }

@@ -65,7 +65,6 @@ export class GlobalNetworks {
   /** network ID → node → its endpoint IDs. */
   private readonly hosts = new Map<string, Map<string, string[]>>();
   private watch: Watch | undefined;
-  private synced = false;
   private retryTimer: NodeJS.Timeout | undefined;
   private retryDelay = RETRY_MIN_MS;
   private syncing: Promise<void> | undefined;
@@ -77,9 +76,9 @@ export class GlobalNetworks {
     return this.deps.node;
   }
 
-  /** Records known before etcd answered (this host's copies): shown until the first sync replaces them. */
+  /** Records known before etcd answers (this host's copies): shown until the first sync replaces them. */
   seed(records: Iterable<NetworkRecord>): void {
-    for (const record of records) if (!this.synced) this.records.set(record.id, record);
+    for (const record of records) this.records.set(record.id, record);
   }
 
   /**
@@ -93,11 +92,6 @@ export class GlobalNetworks {
       this.deps.log.warn({ err: error }, 'etcd unreachable: global networks are shown as this host last knew them until it answers');
       this.retryLater();
     }
-  }
-
-  /** Whether the view has matched etcd since the start (not only this host's copies). */
-  get isSynced(): boolean {
-    return this.synced;
   }
 
   list(): NetworkRecord[] {
@@ -235,7 +229,6 @@ export class GlobalNetworks {
       this.watch = watch;
       for (const event of pending) this.apply(event);
       live = true;
-      this.synced = true;
       await this.catchUp();
     })().finally(() => (this.syncing = undefined)));
   }
