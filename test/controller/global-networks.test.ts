@@ -3,10 +3,12 @@
 import test, { type ExecutionContext } from 'ava';
 import { statusOf } from '../../src/api/errors';
 import { ClusterUnavailableError, ConflictError, ForbiddenError, NotFoundError } from '../../src/controller';
-import { activeEndpointsMessage, parseNetworkKey } from '../../src/controller/global-networks';
+import { activeEndpointsMessage, GlobalNetworks, parseNetworkKey } from '../../src/controller/global-networks';
+import type { NetworkRecord } from '../../src/controller';
+import type { Entry, Store } from '../../src/store/types';
 import type { NetworkSpec } from '../../src/drivers/driver';
 import { GLOBAL_SPACE } from '../../src/ipam';
-import { openCore, SharedClusterStore, type Core } from '../helpers/core';
+import { openCore, SharedClusterStore, silent, type Core } from '../helpers/core';
 import { ScriptedDriver } from '../helpers/scripted-driver';
 import { until } from '../helpers/until';
 
@@ -213,4 +215,34 @@ test('a host that was down when its network was removed lets go of it at start; 
   t.deepEqual(reopened.controller.list().map((n) => n.name), ['kept']);
   await until('B\'s copy of gone to go', async () => (await b.store.list('global-networks/')).length === 1);
   t.deepEqual((await b.store.list('global-networks/')).map((e) => e.key), [`global-networks/${kept.id}`]);
+});
+
+test('a host\'s first endpoint landing between a removal\'s read and its commit: the removal sees it and refuses (the record\'s version guards both)', async (t) => {
+  const shared = new SharedClusterStore();
+  t.teardown(() => shared.close());
+  const quiet = { log: silent, removed: () => undefined, ownEndpoints: () => [] };
+  const b = new GlobalNetworks({ ...quiet, store: shared, node: 'B' });
+  const record = { id: 'f'.repeat(64), name: 'raced' } as NetworkRecord;
+  let raced = false;
+  // The remover's store lets B's first endpoint in right after the remover has read the hosts (none).
+  const hooked = async (prefix: string): Promise<Entry[]> => {
+    const entries = await shared.list(prefix);
+    if (!raced && prefix.endsWith('/hosts/')) {
+      raced = true;
+      await b.enter(record.id, 'e1');
+    }
+    return entries;
+  };
+  const racing = new Proxy(shared, { get: (target, property) => (property === 'list' ? hooked : (Reflect.get(target, property) as unknown as (...a: unknown[]) => unknown).bind?.(target) ?? Reflect.get(target, property)) }) as Store;
+  const a = new GlobalNetworks({ ...quiet, store: racing, node: 'A' });
+  await a.claim(record);
+  const error = await t.throwsAsync(a.remove(record), { instanceOf: ForbiddenError });
+  t.true(raced);
+  t.is(error.message, activeEndpointsMessage(record, ['B']));
+  t.truthy(await shared.get(`networks/${record.id}`));
+  // Once B's endpoint goes the removal goes through, and a late first endpoint finds no network.
+  await b.leave(record.id, 'e1');
+  await a.remove(record);
+  await t.throwsAsync(b.enter(record.id, 'e2'), { instanceOf: NotFoundError });
+  t.deepEqual(await shared.list('networks/'), []);
 });
