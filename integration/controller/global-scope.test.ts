@@ -157,6 +157,11 @@ test('a host started while etcd is down starts, shows the global networks its dr
   t.deepEqual((await restarted.call<string[]>('driverNetworks')).length, 1);
   await etcd.start();
   await until('the restarted B to list both', async () => (await listed()).join() === 'mine,theirs', 30_000, 200);
+  // Its IPAM follows the global space too: an address from the other host's network's pool.
+  const theirs = await a.controller.call<NetworkRecord>('find', 'theirs');
+  const sandbox = await restarted.call<SandboxRecord>('createSandbox', {});
+  const endpoint = await restarted.call<EndpointRecord>('connect', 'theirs', sandbox.id);
+  t.is(endpoint.ipv4?.address, `${theirs.ipam.config[0]!.subnet.replace(/0\/24$/, '2')}/24`);
 });
 
 const cutOff = test.macro(async (t, compact: boolean) => {
