@@ -100,7 +100,7 @@ test('pools and addresses stay unique across hosts allocating at the same time; 
 test('etcd stopped: a global create fails clearly, local networks are made and attached, global ones stay listed; etcd back: all catches up', async (t) => {
   const { etcd, nodes } = await startCluster(t, ['A', 'B']);
   const [a, b] = nodes as [ClusterNode, ClusterNode];
-  await a.controller.call('create', { name: 'before', driver: 'gtest' });
+  await a.controller.call('create', { name: 'before', driver: 'gtest', ipam: { config: [{ subnet: '10.84.0.0/24' }] } });
   await until('B to list before', () => has(b, 'before'));
   const onB = await b.controller.call<SandboxRecord>('createSandbox', {});
   await b.controller.call('connect', 'before', onB.id);
@@ -141,6 +141,8 @@ test('etcd stopped: a global create fails clearly, local networks are made and a
     }
   }, 30_000, 200);
   await until('B to drop before', async () => !(await has(b, 'before')));
+  // B's address was given back once etcd answered, so the pool went with the network.
+  await a.controller.call('create', { name: 'before-again', driver: 'gtest', ipam: { config: [{ subnet: '10.84.0.0/24' }] } });
 });
 
 test('a host started while etcd is down starts, shows the global networks its driver holds, and follows etcd once it answers', async (t) => {

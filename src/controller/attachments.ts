@@ -12,6 +12,7 @@ import { type IpamDriver, MAC_ADDRESS_OPTION } from '../ipam';
 import type { Ownership } from '../kernel/ownership';
 import type { LinkRef, NetlinkHandle } from '../netlink';
 import { Sandbox } from '../sandbox';
+import { StoreUnavailableError } from '../store/errors';
 import type { Store } from '../store/types';
 import { crashPoint } from '../util/crash-point';
 import { Rollback } from '../util/rollback';
@@ -81,6 +82,8 @@ export interface AttachmentDeps {
   presence?: {
     entering(network: NetworkRecord, endpointId: string): Promise<void>;
     left(networkId: string, endpointId: string): Promise<void>;
+    /** Takes a release the cluster store could not take (etcd unreachable), to do once it answers. */
+    later?(work: () => Promise<void>): void;
   };
 }
 
@@ -484,7 +487,10 @@ export class Attachments {
     const ipam = network && this.deps.ipamOf(network);
     for (const held of [endpoint.ipv4, endpoint.ipv6]) {
       if (!held || !ipam || held.poolId === '') continue;
-      await ipam.releaseAddress(held.poolId, held.address).catch((error: unknown) => {
+      const release = (): Promise<void> => ipam.releaseAddress(held.poolId, held.address);
+      await release().catch((error: unknown) => {
+        // A global pool's address while etcd is away: given back once it answers, not leaked.
+        if (error instanceof StoreUnavailableError && this.deps.presence?.later) return this.deps.presence.later(release);
         this.deps.log.warn({ err: error, endpoint: endpoint.id, address: held.address }, 'could not release an endpoint address');
       });
     }

@@ -105,7 +105,11 @@ export class Controller {
       ownership: deps.ownership ?? DAEMON_OWNERSHIP,
       network: (reference) => this.find(reference),
       networkById: (id) => (this.removing.has(id) ? undefined : this.byId(id)),
-      presence: { entering: (network, endpointId) => this.entering(network, endpointId), left: (networkId, endpointId) => this.left(networkId, endpointId) },
+      presence: {
+        entering: (network, endpointId) => this.entering(network, endpointId),
+        left: (networkId, endpointId) => this.left(networkId, endpointId),
+        ...(this.global ? { later: (work: () => Promise<void>) => this.global!.later(work) } : {}),
+      },
       driverOf: (network) => this.driverOf(network),
       ipamOf: (network) => this.registry.ipam(network.ipam.driver),
       failure: (networkId) => this.failure(networkId),

@@ -68,6 +68,8 @@ export class GlobalNetworks {
   private retryTimer: NodeJS.Timeout | undefined;
   private retryDelay = RETRY_MIN_MS;
   private syncing: Promise<void> | undefined;
+  /** Work etcd could not take while unreachable (address releases), done in order once it answers. */
+  private readonly deferred: Array<() => Promise<void>> = [];
   private closed = false;
 
   constructor(private readonly deps: GlobalNetworksDeps) {}
@@ -169,6 +171,12 @@ export class GlobalNetworks {
     }
   }
 
+  /** Work that failed because etcd was unreachable: done at the next sync that reaches it. */
+  later(work: () => Promise<void>): void {
+    this.deferred.push(work);
+    this.retryLater();
+  }
+
   /**
    * Rewrites this host's endpoints on a network from `change(current)`. A host's first endpoint
    * rewrites the record too, guarded by its version (see the top of the file); `mustExist`: the
@@ -233,8 +241,18 @@ export class GlobalNetworks {
     })().finally(() => (this.syncing = undefined)));
   }
 
-  /** Writes this host's endpoints where etcd's differ from the local store's (changes made while it was away). */
+  /**
+   * Writes this host's endpoints where etcd's differ from the local store's, and does the work
+   * deferred while etcd was away. etcd failing again: the rest waits for the next sync.
+   */
   private async catchUp(): Promise<void> {
+    while (this.deferred.length > 0) {
+      await this.deferred[0]!().catch((error: unknown) => {
+        if (error instanceof StoreUnavailableError) throw error;
+        this.deps.log.warn({ err: error }, 'work deferred while etcd was unreachable failed: dropped');
+      });
+      this.deferred.shift();
+    }
     for (const networkId of new Set([...this.records.keys(), ...[...this.hosts].filter(([, nodes]) => nodes.has(this.deps.node)).map(([id]) => id)])) {
       const own = this.deps.ownEndpoints(networkId);
       const stored = this.hosts.get(networkId)?.get(this.deps.node) ?? [];
