@@ -2,6 +2,7 @@
 // drivers, embedded DNS and the controller, each replaceable, opened in the caller's network
 // namespace. The daemon is built on it too (daemon/stack.ts adds the launcher).
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { Controller } from './controller';
 import { DnsServer, Forwarder, NameTable, upstreamsOf } from './dns';
@@ -18,6 +19,8 @@ import { controllerIdentity } from './controller/identity';
 import type { TablePublisher } from './controller/tables';
 // The sqlite module itself: the store index would also load the etcd client's module.
 import { LocalStore } from './store/sqlite';
+// etcd's client loads with the first GlobalStore made, not with this module.
+import { GlobalStore } from './store/etcd';
 import type { Store } from './store/types';
 import type { Logger } from './util/logger';
 
@@ -53,11 +56,22 @@ export interface NetctlOptions {
   ownership?: Ownership;
   /** Where joins publish their drivers' table entries: a cluster's gossip (the daemon's cluster agent). Default: nowhere. */
   tables?: TablePublisher;
+  /**
+   * The cluster store: a Store of the caller's (which the caller closes) or etcd's client URLs
+   * (and the key prefix, default '/netctl/'). Networks of global-scope drivers, their pools in the
+   * GlobalDefault address space and their names live there, shared by every controller on it.
+   * etcd need not answer at the start: global networks then show as this host last knew them.
+   */
+  globalStore?: Store | { endpoints: string[]; prefix?: string };
+  /** This host's name in the cluster store (which hosts have endpoints on a network). Default os.hostname(). */
+  nodeName?: string;
 }
 
 export interface Netctl {
   controller: Controller;
   store: Store;
+  /** The cluster store, when one was given. */
+  globalStore?: Store;
   ipam: IpamDriver;
   /** The netlink handle of the caller's namespace, which the drivers program. */
   netlink: NetlinkHandle;
@@ -70,22 +84,24 @@ export async function createNetctl(options: NetctlOptions = {}): Promise<Netctl>
   const log = options.logger ?? defaultLogger();
   const store = typeof options.store === 'object' ? options.store : openStore(options.store ?? DEFAULT_EMBEDDED_STORE);
   const dns = options.dns === false ? undefined : dnsServer(options.dns ?? []);
+  const globalStore = options.globalStore === undefined ? undefined : isStore(options.globalStore) ? options.globalStore : new GlobalStore(options.globalStore);
   let ownIpam: Ipam | undefined;
   let netlink: NetlinkHandle | undefined;
   let controller: Controller | undefined;
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> =>
     (closing ??= (async () => {
-      controller?.close();
+      await controller?.close();
       dns?.server.closeAll();
       await ownIpam?.close();
       netlink?.close();
       if (store !== options.store) await store.close();
+      if (globalStore && globalStore !== options.globalStore) await globalStore.close();
     })());
   try {
     const handle = (netlink = NetlinkHandle.open());
     const ownership = options.ownership ?? ownershipOf(await controllerIdentity(store, (identity) => marksInUse(handle, ownershipOf(identity))));
-    const ipam = options.ipam ?? (ownIpam = await Ipam.open({ local: store, ...(options.localPools && options.localPools.length > 0 ? { localPools: options.localPools } : {}) }));
+    const ipam = options.ipam ?? (ownIpam = await Ipam.open({ local: store, ...(globalStore ? { global: globalStore } : {}), ...(options.localPools && options.localPools.length > 0 ? { localPools: options.localPools } : {}) }));
     const builtIn = options.builtInDrivers === false ? [] : [new BridgeDriver({ netlink: handle, firewall: new Firewall({ chainPrefix: ownership.chainPrefix }), log, ownership }), new MacvlanDriver({ netlink: handle, log, ownership }), new NullDriver(), new HostDriver()];
     const drivers = new Map([...builtIn, ...(options.drivers ?? [])].map((driver) => [driver.type, driver]));
     controller = await Controller.open({
@@ -99,8 +115,9 @@ export async function createNetctl(options: NetctlOptions = {}): Promise<Netctl>
       sandboxDir: path.join(options.runDir ?? DEFAULT_EMBEDDED_RUN_DIR, 'netns'),
       ...(dns ? { dns } : {}),
       ...(options.tables ? { tables: options.tables } : {}),
+      ...(globalStore ? { cluster: { store: globalStore, node: options.nodeName ?? os.hostname() } } : {}),
     });
-    return { controller, store, ipam, netlink: handle, log, close };
+    return { controller, store, ...(globalStore ? { globalStore } : {}), ipam, netlink: handle, log, close };
   } catch (error) {
     await close();
     throw error;
@@ -112,6 +129,8 @@ async function marksInUse(netlink: NetlinkHandle, ownership: Ownership): Promise
   const [links, addresses] = await Promise.all([netlink.linkList(), netlink.addrList()]);
   return links.some((link) => link.group === ownership.linkGroup) || addresses.some((address) => address.protocol === ownership.addressProtocol);
 }
+
+const isStore = (value: Store | { endpoints: string[] }): value is Store => typeof (value as Store).watch === 'function';
 
 function openStore(file: string): LocalStore {
   if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true, mode: 0o700 });

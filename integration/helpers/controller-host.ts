@@ -37,13 +37,22 @@ export function cleanupSandboxDir(runDir: string): void {
   execFileSync('umount', [dir], { stdio: 'ignore' });
 }
 
-/** identity: run as an embedder with ownershipOf(identity)'s marks instead of the daemon's. */
-export async function startController(t: { teardown(fn: () => Promise<void> | void): void }, options: { netns: string; root?: string; runDir?: string; identity?: number }): Promise<ControllerHost> {
+/**
+ * identity: run as an embedder with ownershipOf(identity)'s marks instead of the daemon's.
+ * cluster: a host of a cluster on that etcd (see controller-process.ts).
+ */
+export async function startController(
+  t: { teardown(fn: () => Promise<void> | void): void },
+  options: { netns: string; root?: string; runDir?: string; identity?: number; cluster?: { etcd: string; node: string } },
+): Promise<ControllerHost> {
   const base = options.root ? undefined : fs.mkdtempSync(path.join(os.tmpdir(), 'nctl-ctl-'));
   const root = options.root ?? path.join(base!, 'root');
   const runDir = options.runDir ?? path.join(base!, 'run');
   fs.mkdirSync(root, { recursive: true });
-  const child: ChildProcess = spawn('nsenter', [`--net=${options.netns}`, process.execPath, PROCESS, root, runDir, ...(options.identity === undefined ? [] : [String(options.identity)])], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const child: ChildProcess = spawn('nsenter', [`--net=${options.netns}`, process.execPath, PROCESS, root, runDir, ...(options.identity === undefined ? [] : [String(options.identity)])], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+    ...(options.cluster ? { env: { ...process.env, NETCTL_TEST_CLUSTER: JSON.stringify(options.cluster) } } : {}),
+  });
   let stderr = '';
   child.stderr!.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
   const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));

@@ -1,5 +1,5 @@
 // Errors that carry the HTTP status Docker's API would answer with; the message is what the user reads.
-import { ConflictError, ForbiddenError, InvalidParameterError, NotFoundError } from '../controller/errors';
+import { ClusterUnavailableError, ConflictError, ForbiddenError, InvalidParameterError, NotFoundError } from '../controller/errors';
 import { InvalidOptionError, PortConflictError } from '../drivers/driver';
 import { InvalidRuleError } from '../firewall';
 import { ImageConflictError, InvalidImageError, InvalidReferenceError, NoSuchImageError } from '../images';
@@ -45,7 +45,7 @@ export function statusOf(error: unknown): number {
   if (error instanceof InvalidAddressError || error instanceof InvalidArgumentError) return 400;
   if (error instanceof NotFoundError || error instanceof NoSuchContainerError) return 404;
   if (error instanceof ConflictError || error instanceof ContainerConflictError || error instanceof PortConflictError) return 409;
-  if (error instanceof IpamContentionError || error instanceof StoreUnavailableError) return 503;
+  if (error instanceof IpamContentionError || error instanceof StoreUnavailableError || error instanceof ClusterUnavailableError) return 503;
   // Pool overlaps, exhausted pools, addresses in use: well-formed requests the state refuses.
   if (error instanceof ForbiddenError || error instanceof IpamError) return 403;
   return 500;

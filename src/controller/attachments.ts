@@ -12,6 +12,7 @@ import { type IpamDriver, MAC_ADDRESS_OPTION } from '../ipam';
 import type { Ownership } from '../kernel/ownership';
 import type { LinkRef, NetlinkHandle } from '../netlink';
 import { Sandbox } from '../sandbox';
+import { StoreUnavailableError } from '../store/errors';
 import type { Store } from '../store/types';
 import { crashPoint } from '../util/crash-point';
 import { Rollback } from '../util/rollback';
@@ -79,6 +80,13 @@ export interface AttachmentDeps {
   tables?: TablePublisher;
   /** Told of each endpoint once it has joined, and once it has left. */
   endpointChanged?(action: 'connect' | 'disconnect', endpoint: EndpointRecord): void;
+  /** Told before an endpoint is made on a network (a failure refuses the connect) and after one is gone. */
+  presence?: {
+    entering(network: NetworkRecord, endpointId: string): Promise<void>;
+    left(networkId: string, endpointId: string): Promise<void>;
+    /** Takes a release the cluster store could not take (etcd unreachable), to do once it answers. */
+    later?(work: () => Promise<void>): void;
+  };
 }
 
 const encode = (value: unknown): Buffer => Buffer.from(JSON.stringify(value));
@@ -289,6 +297,10 @@ export class Attachments {
       const rollback = new Rollback();
       rollback.push('forgetting the endpoint', () => this.endpoints.untrack(endpoint));
       try {
+        if (this.deps.presence) {
+          await this.deps.presence.entering(network, endpoint.id);
+          rollback.push('withdrawing the endpoint from the cluster', () => this.deps.presence!.left(network.id, endpoint.id));
+        }
         const ipam = this.deps.ipamOf(network);
         if (driver.usesIpam && ipam) {
           // An IPAM that wants the MAC gets one chosen now (random, as libnetwork's), not from the address.
@@ -474,11 +486,15 @@ export class Attachments {
     await this.deps.store.delete(ENDPOINT_PREFIX + endpoint.id);
     this.endpoints.untrack(endpoint);
     crashPoint('disconnect:record-deleted');
+    await this.deps.presence?.left(endpoint.networkId, endpoint.id);
     const network = this.deps.networkById(endpoint.networkId);
     const ipam = network && this.deps.ipamOf(network);
     for (const held of [endpoint.ipv4, endpoint.ipv6]) {
       if (!held || !ipam || held.poolId === '') continue;
-      await ipam.releaseAddress(held.poolId, held.address).catch((error: unknown) => {
+      const release = (): Promise<void> => ipam.releaseAddress(held.poolId, held.address);
+      await release().catch((error: unknown) => {
+        // A global pool's address while etcd is away: given back once it answers, not leaked.
+        if (error instanceof StoreUnavailableError && this.deps.presence?.later) return this.deps.presence.later(release);
         this.deps.log.warn({ err: error, endpoint: endpoint.id, address: held.address }, 'could not release an endpoint address');
       });
     }

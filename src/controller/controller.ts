@@ -15,6 +15,7 @@ import { Attachments, type ConnectRequest, type SandboxOptions } from './attachm
 import { type DnsDeps, DnsRegistry, hasNames } from './dns-registry';
 import { type EndpointRecord, type SandboxRecord } from './endpoint-record';
 import { ConflictError, ForbiddenError, InvalidParameterError, NotFoundError } from './errors';
+import { activeEndpointsMessage, clusterError, GlobalNetworks } from './global-networks';
 import { configOf, NetworkAddressing } from './network-addressing';
 import { type IpamConfig, type NetworkRecord, specOf } from './network-record';
 import { Registry } from './registry';
@@ -23,6 +24,8 @@ import { newId } from '../util/id';
 import { invalidNameMessage, nameProblem } from '../util/names';
 
 const NETWORK_PREFIX = 'networks/';
+/** This host's copies of the global networks its driver holds state of (made here, or joined). */
+const HELD_GLOBAL_PREFIX = 'global-networks/';
 
 /** What the controller did to a network, as Docker's network events name it; connects carry the endpoint and its sandbox's container. */
 export interface NetworkChange {
@@ -62,10 +65,21 @@ export interface ControllerDeps {
   dns?: DnsDeps;
   /** The cluster's tables, when there is a cluster: joins publish their entries there. */
   tables?: TablePublisher;
+  /**
+   * The cluster store (etcd) and this host's name in it: networks of global-scope drivers live
+   * there, listed and inspected by every controller on it. Without it such drivers are refused.
+   */
+  cluster?: { store: Store; node: string };
 }
 
 export class Controller {
+  /** Local-scope networks (the local store's). */
   private readonly networks = new Map<string, NetworkRecord>();
+  /** Global-scope networks, as the cluster store has them. */
+  private readonly global: GlobalNetworks | undefined;
+  /** Global networks whose driver state is on this host (see HELD_GLOBAL_PREFIX). */
+  private readonly held = new Map<string, NetworkRecord>();
+  private readonly holding = new Map<string, Promise<void>>();
   private readonly registry = new Registry();
   private readonly tableRegistrations = new TableRegistrations();
   /** Names of networks being created: a second create of the same name must fail at once. */
@@ -80,6 +94,14 @@ export class Controller {
   private readonly changeListeners = new Set<(change: NetworkChange) => void>();
 
   private constructor(private readonly deps: ControllerDeps) {
+    if (deps.cluster) {
+      this.global = new GlobalNetworks({
+        ...deps.cluster,
+        log: deps.log,
+        removed: (record) => void this.letGo(record),
+        ownEndpoints: (networkId) => this.attachments.ofNetwork(networkId).map((e) => e.id),
+      });
+    }
     for (const driver of deps.drivers) this.registry.addDriver(driver);
     this.registry.addIpam(deps.ipam);
     this.registry.addIpam(new NullIpam());
@@ -91,7 +113,12 @@ export class Controller {
       netlink: deps.netlink,
       ownership: deps.ownership ?? DAEMON_OWNERSHIP,
       network: (reference) => this.find(reference),
-      networkById: (id) => (this.removing.has(id) ? undefined : this.networks.get(id)),
+      networkById: (id) => (this.removing.has(id) ? undefined : this.byId(id)),
+      presence: {
+        entering: (network, endpointId) => this.entering(network, endpointId),
+        left: (networkId, endpointId) => this.left(networkId, endpointId),
+        ...(this.global ? { later: (work: () => Promise<void>) => this.global!.later(work) } : {}),
+      },
       driverOf: (network) => this.driverOf(network),
       ipamOf: (network) => this.registry.ipam(network.ipam.driver),
       failure: (networkId) => this.failure(networkId),
@@ -147,8 +174,15 @@ export class Controller {
         deps.log.error({ err: error, key: entry.key }, 'network record unreadable: left out');
       }
     }
+    if (controller.global) {
+      for (const entry of await deps.store.list(HELD_GLOBAL_PREFIX)) {
+        const record = JSON.parse(entry.value.toString('utf8')) as NetworkRecord;
+        controller.held.set(record.id, record);
+      }
+      controller.global.seed(controller.held.values());
+    }
     await controller.attachments.load();
-    for (const network of controller.list()) {
+    for (const network of controller.hostNetworks()) {
       const missing = controller.missingPart(network);
       if (missing) controller.markFailed(network.id, new Error(missing), true);
     }
@@ -156,7 +190,93 @@ export class Controller {
     await controller.attachments.dropStranded();
     await controller.attachments.reconcileAddresses(controller.list());
     await controller.releaseOrphanPools();
+    // Last: catching up writes this host's endpoints, and networks removed meanwhile are let go.
+    await controller.global?.start();
     return controller;
+  }
+
+  /** The networks whose kernel state is this host's: local ones, and global ones its driver holds. */
+  private hostNetworks(): NetworkRecord[] {
+    return [...this.networks.values(), ...this.held.values()];
+  }
+
+  private byId(id: string): NetworkRecord | undefined {
+    return this.networks.get(id) ?? this.global?.get(id) ?? this.held.get(id);
+  }
+
+  private isGlobal(networkId: string): boolean {
+    return !this.networks.has(networkId) && this.byId(networkId) !== undefined;
+  }
+
+  /**
+   * An endpoint is about to be made on a network: on a global one, the cluster learns that this
+   * host has it (so no host removes the network under it), and the driver gets the network here
+   * if it does not have it yet.
+   */
+  private async entering(network: NetworkRecord, endpointId: string): Promise<void> {
+    if (!this.global || !this.isGlobal(network.id)) return;
+    await this.global.enter(network.id, endpointId);
+    try {
+      await this.hold(network);
+    } catch (error) {
+      await this.global.leave(network.id, endpointId);
+      throw error;
+    }
+  }
+
+  private async left(networkId: string, endpointId: string): Promise<void> {
+    if (this.global && this.isGlobal(networkId)) await this.global.leave(networkId, endpointId);
+  }
+
+  /** Gives the driver a global network on this host (its first endpoint here, or its creation). */
+  private hold(network: NetworkRecord): Promise<void> {
+    if (this.held.has(network.id)) return Promise.resolve();
+    // Two first endpoints at once (two sandboxes) make the driver's network once.
+    let holding = this.holding.get(network.id);
+    if (!holding) {
+      holding = (async () => {
+        const driver = this.driverOf(network);
+        let created = false;
+        try {
+          await driver.createNetwork(specOf(network), this.contextOf(network.id, driver));
+          created = true;
+          await this.deps.store.put(HELD_GLOBAL_PREFIX + network.id, Buffer.from(JSON.stringify(network)));
+        } catch (error) {
+          this.tableRegistrations.forget(network.id);
+          if (created) await driver.deleteNetwork(specOf(network));
+          throw error;
+        }
+        this.held.set(network.id, network);
+      })().finally(() => this.holding.delete(network.id));
+      this.holding.set(network.id, holding);
+    }
+    return holding;
+  }
+
+  /** Takes a global network away from the driver here (the undo of hold); once, however many ask at the same time. */
+  private async unhold(networkId: string): Promise<void> {
+    const network = this.held.get(networkId);
+    if (!network) return;
+    this.held.delete(networkId);
+    this.tableRegistrations.forget(networkId);
+    await this.registry.driver(network.driver)?.deleteNetwork(specOf(network));
+    await this.deps.store.delete(HELD_GLOBAL_PREFIX + networkId);
+  }
+
+  /** A global network's record went from the cluster: the driver's state of it here goes too. */
+  private async letGo(record: NetworkRecord): Promise<void> {
+    if (!this.held.has(record.id)) return;
+    if (this.attachments.ofNetwork(record.id).length > 0) {
+      this.deps.log.error({ network: record.id, name: record.name }, `global network ${record.name} was removed from the cluster while this host has endpoints on it: kept here until they are gone`);
+      return;
+    }
+    try {
+      await this.unhold(record.id);
+      this.failures.delete(record.id);
+      this.deps.log.info({ network: record.id, name: record.name }, 'global network removed from the cluster: let go here');
+    } catch (error) {
+      this.deps.log.error({ err: error, network: record.id }, `could not take down global network ${record.name} here; the next start does`);
+    }
   }
 
   private missingPart(network: NetworkRecord): string | undefined {
@@ -170,7 +290,7 @@ export class Controller {
    * list as the whole truth and removes what no network in it owns.
    */
   private async restore(driver: Driver): Promise<void> {
-    const networks = this.list().filter((n) => n.driver === driver.type && !this.failures.has(n.id));
+    const networks = this.hostNetworks().filter((n) => n.driver === driver.type && !this.failures.has(n.id));
     const endpoints = networks.flatMap((n) => this.attachments.ofNetwork(n.id)).map((e) => this.attachments.endpointSpec(e));
     try {
       const { rejoin, failed } = await driver.restore(networks.map(specOf), endpoints, (networkId) => this.contextOf(networkId, driver));
@@ -182,7 +302,7 @@ export class Controller {
   }
 
   private markFailed(networkId: string, error: Error, waiting = false): void {
-    const network = this.networks.get(networkId)!;
+    const network = this.byId(networkId)!;
     this.failures.set(networkId, { message: error.message, waiting });
     this.deps.log.error({ err: error, network: networkId, name: network.name }, `network ${network.name} could not be brought back: it takes no endpoints until it is removed and created again`);
   }
@@ -209,7 +329,7 @@ export class Controller {
 
   private async restoreWaiting(): Promise<void> {
     for (const driver of this.registry.allDrivers()) {
-      const ready = this.list().filter((n) => n.driver === driver.type && this.failures.get(n.id)?.waiting && !this.missingPart(n));
+      const ready = this.hostNetworks().filter((n) => n.driver === driver.type && this.failures.get(n.id)?.waiting && !this.missingPart(n));
       if (ready.length === 0) continue;
       for (const network of ready) this.failures.delete(network.id);
       await this.restore(driver);
@@ -267,9 +387,10 @@ export class Controller {
     return this.attachments.deleteSandbox(id);
   }
 
-  /** Lets go of the sockets kept in sandboxes; networks, sandboxes and endpoints stay as they are. */
-  close(): void {
+  /** Lets go of the sockets kept in sandboxes and of the cluster store's watch; networks, sandboxes and endpoints stay as they are. */
+  async close(): Promise<void> {
     this.attachments.close();
+    await this.global?.close();
   }
 
   sandbox(id: string): SandboxRecord {
@@ -316,13 +437,14 @@ export class Controller {
 
   // ---- networks ----
 
+  /** Local networks, then the cluster's global ones. */
   list(): NetworkRecord[] {
-    return [...this.networks.values()];
+    return [...this.networks.values(), ...(this.global?.list() ?? [])];
   }
 
   /** By full ID, then exact name, then unique ID prefix, as Docker resolves a network reference. */
   find(reference: string): NetworkRecord {
-    const byId = this.networks.get(reference);
+    const byId = this.byId(reference);
     if (byId) return byId;
     const byName = this.list().find((n) => n.name === reference);
     if (byName) return byName;
@@ -339,6 +461,10 @@ export class Controller {
     if (problem) throw new InvalidParameterError(invalidNameMessage('network name', name, problem));
     const driverName = request.driver || 'bridge';
     const driver = this.registry.requireDriver(driverName);
+    const globalScope = driver.capability.dataScope === 'global';
+    if (globalScope && !this.global) {
+      throw new ForbiddenError(`driver "${driverName}" has global scope: its networks live in a cluster store, and this controller has none; start it with one (the daemon's --cluster-store, createNetctl's globalStore)`);
+    }
     if (!driver.usesIpam && this.list().some((n) => n.driver === driverName)) throw new ForbiddenError(`only one instance of "${driverName}" network is allowed`);
     // The controller's own IPAM (netctl's "default", or the one an embedder gave) when none is named.
     const ipamDriver = request.ipam?.driver || this.deps.ipam.name;
@@ -374,19 +500,27 @@ export class Controller {
       crashPoint('network-create:pools-allocated');
       record.ipam.config = record.allocations.map(configOf);
       record.options = driver.effectiveOptions(specOf(record));
-      rollback.push('forgetting the tables the driver registered', () => this.tableRegistrations.forget(record.id));
-      await driver.createNetwork(specOf(record), this.contextOf(record.id, driver));
-      rollback.push('removing the network from the driver', () => driver.deleteNetwork(specOf(record)));
-      crashPoint('network-create:driver-done');
-      await this.deps.store.put(NETWORK_PREFIX + record.id, Buffer.from(JSON.stringify(record)), 0);
-      this.networks.set(record.id, record);
+      if (globalScope) {
+        await this.hold(record);
+        rollback.push('removing the network from the driver', () => this.unhold(record.id));
+        crashPoint('network-create:driver-done');
+        // The commit point: the name is claimed cluster-wide, or another host has it and all is undone.
+        await this.global!.claim(record);
+      } else {
+        rollback.push('forgetting the tables the driver registered', () => this.tableRegistrations.forget(record.id));
+        await driver.createNetwork(specOf(record), this.contextOf(record.id, driver));
+        rollback.push('removing the network from the driver', () => driver.deleteNetwork(specOf(record)));
+        crashPoint('network-create:driver-done');
+        await this.deps.store.put(NETWORK_PREFIX + record.id, Buffer.from(JSON.stringify(record)), 0);
+        this.networks.set(record.id, record);
+      }
       this.deps.log.info({ network: record.id, name, driver: driverName }, 'network created');
       this.changed({ action: 'create', network: record });
       return record;
     } catch (error) {
       for (const failure of await rollback.run()) this.deps.log.error({ err: failure.error, name }, `rollback: ${failure.what} failed`);
       if (error instanceof InvalidOptionError) throw new InvalidParameterError(error.message);
-      throw error;
+      throw globalScope ? clusterError(`create the global network ${name}`, error) : error;
     } finally {
       this.reservedNames.delete(name);
       this.addressing.settled(name);
@@ -396,11 +530,17 @@ export class Controller {
   async delete(reference: string): Promise<void> {
     const record = this.find(reference);
     if (record.predefined) throw new ForbiddenError(`${record.name} is a pre-defined network and cannot be removed`);
-    if (this.attachments.ofNetwork(record.id).length > 0) throw new ForbiddenError(`error while removing network: network ${record.name} id ${record.id} has active endpoints`);
+    const global = this.isGlobal(record.id) ? this.global : undefined;
+    if (this.attachments.ofNetwork(record.id).length > 0) {
+      // A global network names every host with endpoints, this one first.
+      const hosts = global ? [global.node, ...global.hostsWithEndpoints(record.id).filter((node) => node !== global.node)] : [];
+      throw new ForbiddenError(global ? activeEndpointsMessage(record, hosts) : `error while removing network: network ${record.name} id ${record.id} has active endpoints`);
+    }
     if (this.removing.has(record.id)) throw new NotFoundError(`network ${reference} not found`);
     this.removing.add(record.id);
     try {
-      await this.remove(record);
+      if (global) await this.removeGlobal(record, global);
+      else await this.remove(record);
     } finally {
       this.removing.delete(record.id);
     }
@@ -419,15 +559,32 @@ export class Controller {
     this.failures.delete(record.id);
     this.tableRegistrations.forget(record.id);
     crashPoint('network-delete:record-deleted');
-    // The network is gone for good: a failure here only leaks a pool until the next start.
+    await this.releasePools(record);
+    this.deps.log.info({ network: record.id, name: record.name }, 'network removed');
+    this.changed({ action: 'destroy', network: record });
+  }
+
+  /**
+   * Takes a global network out of the cluster store (refused while any host has endpoints), then
+   * from the driver here and its pools; the other controllers let go on seeing the record go.
+   */
+  private async removeGlobal(record: NetworkRecord, global: GlobalNetworks): Promise<void> {
+    await global.remove(record);
+    crashPoint('network-delete:record-deleted');
+    await this.letGo(record);
+    await this.releasePools(record);
+    this.deps.log.info({ network: record.id, name: record.name }, 'global network removed');
+    this.changed({ action: 'destroy', network: record });
+  }
+
+  /** The network is gone for good: a failure here leaks a pool (a local one until the next start). */
+  private async releasePools(record: NetworkRecord): Promise<void> {
     const ipam = this.registry.ipam(record.ipam.driver);
     for (const allocation of ipam ? record.allocations : []) {
       await ipam!.releasePool(allocation.poolId).catch((error: unknown) => {
-        this.deps.log.warn({ err: error, pool: allocation.poolId }, 'could not release a pool; it is reclaimed at the next start');
+        this.deps.log.warn({ err: error, pool: allocation.poolId }, 'could not release a pool; a local one is reclaimed at the next start');
       });
     }
-    this.deps.log.info({ network: record.id, name: record.name }, 'network removed');
-    this.changed({ action: 'destroy', network: record });
   }
 
   /** Removes every removable network `select` picks; returns the removed names. */
@@ -436,7 +593,13 @@ export class Controller {
     for (const network of this.list()) {
       // In use is not an error for prune: such networks are simply kept, as Docker does.
       if (network.predefined || !select(network) || this.attachments.ofNetwork(network.id).length > 0) continue;
-      await this.delete(network.id);
+      try {
+        await this.delete(network.id);
+      } catch (error) {
+        // Endpoints on another host: kept, as one with endpoints here.
+        if (error instanceof ForbiddenError && this.isGlobal(network.id)) continue;
+        throw error;
+      }
       removed.push(network.name);
     }
     return removed;

@@ -27,3 +27,8 @@ export class ForbiddenError extends ControllerError {
 export class DriverContractError extends ControllerError {
   override readonly name = 'DriverContractError';
 }
+
+/** 503: the cluster store (etcd) cannot take the change now (unreachable, or other hosts kept changing the same keys); local work goes on. */
+export class ClusterUnavailableError extends ControllerError {
+  override readonly name = 'ClusterUnavailableError';
+}

@@ -3,7 +3,7 @@
 // another network has (made, or being made at the same moment) is refused, as Docker refuses it.
 import { addressOf, formatPrefix } from '../ip/address';
 import { unusableRangeIn } from '../ip/ranges';
-import { AUX_ADDRESS_NAME, cidrArgument, isEmptyPool, GATEWAY_ADDRESS_TYPE, type IpamDriver, PoolOverlapError, type PoolRequest, type PoolResponse, REQUEST_ADDRESS_TYPE } from '../ipam';
+import { AUX_ADDRESS_NAME, cidrArgument, EXCLUSIVE_POOL_OPTION, isEmptyPool, GATEWAY_ADDRESS_TYPE, type IpamDriver, PoolOverlapError, type PoolRequest, type PoolResponse, REQUEST_ADDRESS_TYPE } from '../ipam';
 import type { Rollback } from '../util/rollback';
 import { ForbiddenError, InvalidParameterError } from './errors';
 import type { IpamConfig, NetworkRecord, PoolAllocation } from './network-record';
@@ -50,7 +50,9 @@ export class NetworkAddressing {
     // The IPAM's own spaces: a global-scope driver's networks live in the global one, shared by every host.
     const spaces = await ipam.getDefaultAddressSpaces();
     const addressSpace = record.scope === 'global' ? spaces.globalDefaultAddressSpace : spaces.localDefaultAddressSpace;
-    const options = Object.keys(record.ipam.options).length > 0 ? { options: record.ipam.options } : {};
+    // A global network's pool is its alone: another host's network on the same subnet is refused, not given a share.
+    const poolOptions = record.scope === 'global' ? { ...record.ipam.options, [EXCLUSIVE_POOL_OPTION]: 'true' } : record.ipam.options;
+    const options = Object.keys(poolOptions).length > 0 ? { options: poolOptions } : {};
     const allocations: PoolAllocation[] = [];
     for (const entry of entries) {
       const { poolId, pool } = await this.requestPool(

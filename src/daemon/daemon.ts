@@ -50,7 +50,7 @@ export class Daemon {
         dns: this.options.dns,
         log: this.log,
         events,
-        ...(cluster ? { globalStore: cluster.globalStore, tables: cluster.agent } : {}),
+        ...(cluster ? { globalStore: cluster.globalStore, nodeName: this.options.cluster!.nodeName, tables: cluster.agent } : {}),
       });
       const { controller, launcher } = this.stack;
       controller.onChange((change) => events.publish('network', change.action, change.network.id, networkAttributes(change)));

@@ -22,8 +22,9 @@ export interface StackOptions {
   log: Logger;
   /** The marks on the links, addresses and chains it makes: the daemon's when absent (tests give another controller's). */
   ownership?: Ownership;
-  /** A cluster's shared store (etcd), which the caller opened and closes. */
+  /** A cluster's shared store (etcd), which the caller opened and closes, and this host's name in it. */
   globalStore?: GlobalStore;
+  nodeName?: string;
   /** A cluster's gossip tables, where joins publish their entries. */
   tables?: TablePublisher;
   /** Where the launcher's container events go. */
@@ -47,6 +48,7 @@ export async function openStack(options: StackOptions): Promise<Stack> {
     logger: options.log,
     ownership: options.ownership ?? DAEMON_OWNERSHIP,
     ...(options.tables ? { tables: options.tables } : {}),
+    ...(options.globalStore ? { globalStore: options.globalStore, ...(options.nodeName ? { nodeName: options.nodeName } : {}) } : {}),
   });
   let launcher: Launcher | undefined;
   const close = async (): Promise<void> => {

@@ -6,6 +6,7 @@ export {
   REQUEST_ADDRESS_TYPE,
   GATEWAY_ADDRESS_TYPE,
   AUX_ADDRESS_NAME,
+  EXCLUSIVE_POOL_OPTION,
   MAC_ADDRESS_OPTION,
   poolIdOf,
   type AddressSpace,
@@ -19,3 +20,4 @@ export { isEmptyPool, NullIpam, type IpamCapabilities, type IpamDriver, type Ipa
 export { LOCAL_DEFAULT_POOLS, GLOBAL_DEFAULT_POOLS, parseDefaultAddressPool, parseDefaultAddressPools, candidatePools, type PoolTemplate } from './defaults';
 export * from './errors';
 export { cidrArgument } from './input';
+export { VniAllocator, VniInUseError, FIRST_DYNAMIC_VNI, MAX_VNI } from './vni';

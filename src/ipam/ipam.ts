@@ -43,6 +43,11 @@ export const GATEWAY_ADDRESS_TYPE = 'com.docker.network.gateway';
 export const MAC_ADDRESS_OPTION = 'com.docker.network.endpoint.macaddress';
 /** netctl's option naming an aux address (--aux-address NAME=IP); the address must be given. */
 export const AUX_ADDRESS_NAME = 'com.netctl.ipam.aux-address-name';
+/**
+ * netctl's RequestPool option ('true'): a pool identical to one in use is refused like any other
+ * overlap instead of shared, so networks of two hosts never end up on one subnet.
+ */
+export const EXCLUSIVE_POOL_OPTION = 'com.netctl.ipam.exclusive-pool';
 
 /** Options of RequestPool / RequestAddress: a string map, as on the plugin protocol. */
 export type IpamRequestOptions = Readonly<Record<string, string>>;
@@ -119,9 +124,8 @@ export class Ipam implements IpamDriver, IpamInventory {
   static async open(options: IpamOptions): Promise<Ipam> {
     const ipam = new Ipam(options);
     for (const space of ipam.spaces.values()) {
-      // Watch first: a change made between the load and the watch would otherwise be missed.
-      if (space.global) await space.watch();
-      await space.loadPools();
+      if (space.global) await space.follow();
+      else await space.loadPools();
     }
     return ipam;
   }
@@ -165,6 +169,7 @@ export class Ipam implements IpamDriver, IpamInventory {
       const range = pool ? subPool : undefined;
       const poolId = poolIdOf(space.name, chosen, range);
       const existing = space.pools.get(poolId);
+      if (existing && request.options?.[EXCLUSIVE_POOL_OPTION] === 'true') throw new PoolOverlapError(formatPrefix(chosen), formatPrefix(existing.prefix), space.name);
       if (!existing) {
         // Identical static requests share the pool (ref-counted, as in libnetwork); any other overlap is refused.
         const other = findOverlap(chosen, space.pools.values());

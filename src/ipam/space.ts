@@ -14,6 +14,7 @@
 // can erase that evidence, so releases (not allocations) also write the cursor; on load the
 // newer of the two wins. Allocation stays a single write.
 import { formatPrefix, parsePrefix } from '../ip/address';
+import { StoreUnavailableError } from '../store/errors';
 import type { Entry, Store, Watch, WatchEvent } from '../store/types';
 import type { PoolTemplate } from './defaults';
 import { type AddressRole, PoolAllocator, type SpecialAddress } from './allocator';
@@ -151,6 +152,21 @@ export class Space {
   }
 
   private watcher: Watch | undefined;
+
+  /**
+   * Watches the space, then loads it (watch first: a change between the two would be missed).
+   * A store that cannot be reached now (etcd down at start) is followed from when it answers.
+   */
+  async follow(): Promise<void> {
+    try {
+      await this.watch();
+      await this.loadPools();
+    } catch (error) {
+      if (!(error instanceof StoreUnavailableError)) throw error;
+      await this.watcher?.close();
+      this.watchLost();
+    }
+  }
 
   /**
    * Follows other daemons' changes (global space): their allocations and releases are applied

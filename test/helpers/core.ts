@@ -8,6 +8,7 @@ import type { Driver, TableEntry } from '../../src/drivers/driver';
 import { Ipam } from '../../src/ipam';
 import type { NetlinkHandle } from '../../src/netlink';
 import { LocalStore } from '../../src/store/sqlite';
+import { StoreUnavailableError } from '../../src/store/errors';
 import type { Entry, Op, Store, Watch, WatchEvent } from '../../src/store/types';
 import { ScriptedFailure } from './scripted-driver';
 
@@ -109,6 +110,8 @@ export interface CoreOptions {
   /** Where sandboxes go; only tests with root make any. */
   sandboxDir?: string;
   tables?: RecordingTables;
+  /** The cluster store shared with other cores (global networks and the GlobalDefault space), and this host's name in it. */
+  cluster?: { store: Store; node: string };
 }
 
 export const silent = pino({ level: 'silent' });
@@ -120,7 +123,7 @@ export const silent = pino({ level: 'silent' });
 export async function openCore(t: { teardown(fn: () => Promise<void> | void): void }, options: CoreOptions = {}): Promise<Core> {
   const store = options.store ?? new FaultyStore(new LocalStore(':memory:'));
   if (!options.store) t.teardown(() => store.close());
-  const ipam = await Ipam.open({ local: store });
+  const ipam = await Ipam.open({ local: store, ...(options.cluster ? { global: options.cluster.store } : {}) });
   t.teardown(() => ipam.close());
   const tables = options.tables ?? new RecordingTables();
   const deps: ControllerDeps = {
@@ -132,12 +135,80 @@ export async function openCore(t: { teardown(fn: () => Promise<void> | void): vo
     hostRoutes: async () => [],
     sandboxDir: options.sandboxDir ?? '/nonexistent/netctl-test-sandboxes',
     tables,
+    ...(options.cluster ? { cluster: options.cluster } : {}),
   };
   const controller = await Controller.open(deps);
   t.teardown(() => controller.close());
   const close = async (): Promise<void> => {
-    controller.close();
+    await controller.close();
     await ipam.close();
   };
   return { controller, store, ipam, tables, close };
+}
+
+/**
+ * etcd's part for tests without it: one in-memory store shared by several cores in one process,
+ * with global scope, that can be made unreachable (every call fails as a down etcd's) and whose
+ * watches can be ended as etcd ends one whose history was compacted.
+ */
+export class SharedClusterStore implements Store {
+  readonly scope = 'global';
+  readonly inner = new LocalStore(':memory:');
+  unreachable = false;
+  private readonly watches = new Set<{ onError?: (error: Error) => void; live: boolean }>();
+
+  private check(): void {
+    if (this.unreachable) throw new StoreUnavailableError('etcd at test did not answer (scripted)');
+  }
+
+  async get(key: string): Promise<Entry | undefined> {
+    this.check();
+    return this.inner.get(key);
+  }
+
+  async put(key: string, value: Buffer, expectVersion?: number): Promise<number> {
+    this.check();
+    return this.inner.put(key, value, expectVersion);
+  }
+
+  async delete(key: string, expectVersion?: number): Promise<void> {
+    this.check();
+    return this.inner.delete(key, expectVersion);
+  }
+
+  async list(prefix: string): Promise<Entry[]> {
+    this.check();
+    return this.inner.list(prefix);
+  }
+
+  async commit(ops: Op[]): Promise<number[]> {
+    this.check();
+    return this.inner.commit(ops);
+  }
+
+  async watch(prefix: string, onEvent: (event: WatchEvent) => void, onError?: (error: Error) => void): Promise<Watch> {
+    this.check();
+    const state = { ...(onError ? { onError } : {}), live: true };
+    this.watches.add(state);
+    const inner = await this.inner.watch(prefix, (event) => state.live && onEvent(event));
+    return {
+      close: async () => {
+        this.watches.delete(state);
+        await inner.close();
+      },
+    };
+  }
+
+  /** Ends every watch for good, as etcd does when a watch's revision was compacted: no more events, onError called. */
+  endWatches(): void {
+    for (const state of this.watches) {
+      state.live = false;
+      state.onError?.(new StoreUnavailableError('etcd ended the watch (scripted compaction)'));
+    }
+    this.watches.clear();
+  }
+
+  close(): Promise<void> {
+    return this.inner.close();
+  }
 }
