@@ -36,11 +36,11 @@ interface Info {
 }
 
 // Failure detection with membership's defaults (README, Cluster membership): a member is probed
-// within one round over the others (n × 1 s probe interval), its suspicion lasts at most
-// 6 × 4 × max(1, log10 n) × 1 s = 24 s, and the verdict is gossiped within a few 200 ms rounds.
+// within one round over the others (n × 500 ms probe interval), its suspicion lasts at most
+// 6 × 3 × max(1, log10 n) × 500 ms = 9 s, and the verdict is gossiped within a few 200 ms rounds.
 // Doubled for two loaded cores.
-const PROBE_INTERVAL_MS = 1_000;
-const SUSPICION_MAX_MS = 6 * 4 * PROBE_INTERVAL_MS;
+const PROBE_INTERVAL_MS = 500;
+const SUSPICION_MAX_MS = 6 * 3 * PROBE_INTERVAL_MS;
 const deathBound = (members: number): number => 2 * (members * PROBE_INTERVAL_MS + SUSPICION_MAX_MS + 1_000);
 // Discovery retries etcd with backoff up to 10 s; joining then takes a push-pull.
 const REJOIN_BOUND_MS = 60_000;

@@ -60,11 +60,13 @@ export interface MembershipOptions {
   leaveTimeoutMs?: number;
 }
 
+// Faster than memberlist's LAN profile (1 s, 500 ms, ×4): a dead host is declared in about 2.5 s
+// at 20 members rather than 6–8 s, for about twice the probe traffic (a few hundred bytes a second).
 const DEFAULTS = {
-  probeIntervalMs: 1000,
-  probeTimeoutMs: 500,
+  probeIntervalMs: 500,
+  probeTimeoutMs: 250,
   indirectChecks: 3,
-  suspicionMultiplier: 4,
+  suspicionMultiplier: 3,
   suspicionMaxTimeoutMultiplier: 6,
   retransmitMultiplier: 4,
   gossipIntervalMs: 200,

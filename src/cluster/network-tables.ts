@@ -21,6 +21,8 @@ export interface NetworkTablesOptions {
   gossipIntervalMs?: number;
   /** Members each gossip round sends to: of the cluster for network events, of the network for entries. */
   gossipNodes?: number;
+  /** Members of the network an owner sends its own entry changes to at once (gossip reaches the rest). */
+  directPeers?: number;
   retransmitMultiplier?: number;
   /** Push-pull of each joined network's entries with one of its members, and of network memberships with one member. */
   bulkSyncIntervalMs?: number;
@@ -31,6 +33,7 @@ export interface NetworkTablesOptions {
 const DEFAULTS = {
   gossipIntervalMs: 200,
   gossipNodes: 3,
+  directPeers: 32,
   retransmitMultiplier: 4,
   bulkSyncIntervalMs: 30_000,
   reapMs: 30 * 60_000,
@@ -229,10 +232,19 @@ export class NetworkTables {
     return known;
   }
 
+  /**
+   * The owner sends its change to the network's members itself, one hop instead of a few gossip
+   * rounds (an overlay peer is reachable milliseconds after its join); gossip covers the rest and
+   * any packet lost.
+   */
   private publish(event: EntryEvent): void {
     this.store.apply(event, this.clock.now());
     const queue = this.joined.get(event.network);
-    if (queue) this.queueGossip(queue, entryKey(event.table, event.key), { type: 'entry-event', event });
+    if (!queue) return;
+    const message = encodeTableMessage({ type: 'entry-event', event });
+    for (const peer of this.networkPeers(event.network, this.settings.directPeers)) this.membership.sendUserPacket(peer, message);
+    queue.queue(entryKey(event.table, event.key), message);
+    this.gossipNow();
   }
 
   private announceNetwork(network: string, leaving: boolean): void {
