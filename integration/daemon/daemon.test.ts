@@ -214,6 +214,31 @@ test('a client that does not read a long log holds the rest in the file, not in 
   t.true(received > logBytes, `${received} bytes received`);
 });
 
+test('a client that leaves logs --follow of a quiet container releases its log file at once', async (t) => {
+  const daemon = await startDaemon(t, { netns: testHost(t), args: ['--bridge', 'none'] });
+  t.is((await rawHttp(daemon.socketPath, 'POST', '/containers/create?name=quiet', { body: JSON.stringify({ Cmd: ['sleep', '600'], HostConfig: { NetworkMode: 'none' } }) })).status, 201);
+  t.teardown(() => rawHttp(daemon.socketPath, 'DELETE', '/containers/quiet?force=1').then(() => undefined));
+  t.is((await rawHttp(daemon.socketPath, 'POST', '/containers/quiet/start')).status, 204);
+  const logsOpen = (): number => fs.readdirSync(`/proc/${daemon.process.pid}/fd`).filter((fd) => {
+    try {
+      return fs.readlinkSync(`/proc/${daemon.process.pid}/fd/${fd}`).endsWith('/log');
+    } catch {
+      return false;
+    }
+  }).length;
+  const before = logsOpen();
+  const follower = net.createConnection(daemon.socketPath);
+  follower.write('GET /containers/quiet/logs?stdout=1&follow=1 HTTP/1.1\r\nHost: netctl\r\n\r\n');
+  await new Promise((resolve) => follower.once('data', resolve));
+  const deadline = Date.now() + 5_000;
+  while (logsOpen() === before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  t.is(logsOpen(), before + 1, 'the follower holds the log open');
+  follower.end();
+  const released = Date.now() + 5_000;
+  while (logsOpen() > before && Date.now() < released) await new Promise((r) => setTimeout(r, 20));
+  t.is(logsOpen(), before, 'the log is closed once the client has gone, with nothing written since');
+});
+
 test('at most API_LIMITS.maxConnections connections are open at once: those past it are closed at once and logged, and the daemon serves again when the others go', async (t) => {
   // Each held connection is a descriptor here too.
   const soft = Number(/^Max open files\s+(\d+)/m.exec(fs.readFileSync('/proc/self/limits', 'utf8'))?.[1]);

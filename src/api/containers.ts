@@ -2,6 +2,8 @@
 // kill, wait, list, inspect, logs, exec, remove; and network connect/disconnect of containers.
 import { once } from 'node:events';
 import fs from 'node:fs';
+import type { ServerResponse } from 'node:http';
+import { Socket } from 'node:net';
 import path from 'node:path';
 import type { Writable } from 'node:stream';
 import type { Controller, NetworkRecord } from '../controller';
@@ -237,9 +239,15 @@ function refuseByMode(verb: 'connect' | 'disconnect', network: NetworkRecord, co
 }
 
 /** Writes the log's frames of the wanted streams from byte `from` on; while `more()` holds, waits for further output. */
-async function streamLog(out: Writable, open: () => Promise<fs.promises.FileHandle | undefined>, wanted: ReadonlySet<number>, more: () => boolean, from = 0): Promise<void> {
+async function streamLog(out: ServerResponse | Socket, open: () => Promise<fs.promises.FileHandle | undefined>, wanted: ReadonlySet<number>, more: () => boolean, from = 0): Promise<void> {
   let closed = false;
-  const gone = new Promise<void>((resolve) => out.once('close', () => resolve(void (closed = true))));
+  let leave = (): void => {};
+  const gone = new Promise<void>((resolve) => (leave = () => resolve(void (closed = true))));
+  out.once('close', leave);
+  // The server lets clients half-close (Docker's hijacked streams, where that is only the end of
+  // stdin): a plain HTTP client that leaves shows first as the end of what it sends.
+  const socket = out instanceof Socket ? undefined : out.socket;
+  socket?.once('end', leave);
   let file: fs.promises.FileHandle | undefined;
   let position = from;
   const frames = new FrameReader();
@@ -263,6 +271,7 @@ async function streamLog(out: Writable, open: () => Promise<fs.promises.FileHand
       await new Promise((resolve) => setTimeout(resolve, FOLLOW_POLL_MS));
     }
   } finally {
+    socket?.off('end', leave);
     await file?.close();
     out.end();
   }
