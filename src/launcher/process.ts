@@ -41,7 +41,9 @@ export function watchExit(process: ProcessRef, onExit: () => void): { close(): v
   try {
     watch = new (native().ProcessExitWatch)(process.pid);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ESRCH') return undefined;
+    // ENOENT: the PID is now a thread of another process (Linux ≥ 6.9 says so for non-leaders).
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ESRCH' || code === 'ENOENT') return undefined;
     throw error;
   }
   // The pidfd names whatever had the PID when it was opened: the start time says whether that is ours.
