@@ -111,6 +111,9 @@ export class GlobalStore implements Store {
       hosts: options.endpoints,
       auth: options.auth,
       dialTimeout: this.attemptTimeoutMs,
+      // A partition that drops packets without a reset would stall a watch for ever: HTTP/2 pings
+      // every 10 s (etcd accepts 5 s and up) find the dead connection, and the watch reconnects.
+      grpcOptions: { 'grpc.keepalive_time_ms': 10_000, 'grpc.keepalive_timeout_ms': 5_000, 'grpc.keepalive_permit_without_calls': 1 },
       // Calls made by etcd3 itself (watch streams aside) get a deadline too.
       defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + this.attemptTimeoutMs }),
       faultHandling: {
