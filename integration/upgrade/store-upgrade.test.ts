@@ -122,7 +122,9 @@ test(`a store of release ${RELEASE} loads after a reboot: networks, containers, 
     t.deepEqual(Object.keys(container.NetworkSettings.Networks), [mode], `${recorded.Name}: its network`);
     const endpoint = container.NetworkSettings.Networks[mode]!;
     const was = recorded.NetworkSettings.Networks[mode]!;
-    const same: string[] = ['NetworkID', 'Aliases', 'Gateway', 'IPPrefixLen', 'IPv6Gateway', 'GlobalIPv6PrefixLen'];
+    const same: string[] = ['NetworkID', 'Gateway', 'IPPrefixLen', 'IPv6Gateway', 'GlobalIPv6PrefixLen'];
+    // Joined anew, it answers to its short ID too on a network with names, as Docker.
+    t.deepEqual(endpoint.Aliases, mode === 'bridge' ? was.Aliases : [...(was.Aliases ?? []), recorded.Id.slice(0, 12)], `${recorded.Name} on ${mode}: aliases`);
     if (fixed.ipv4 !== undefined) same.push('IPAddress', 'MacAddress');
     if (fixed.ipv6 !== undefined) same.push('GlobalIPv6Address');
     t.deepEqual(pick(endpoint, same), pick(was, same), `${recorded.Name} on ${mode}`);

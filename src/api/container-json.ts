@@ -131,7 +131,7 @@ function networksJson(attachments: readonly Attachment[]): Record<string, unknow
     attachments.map(({ network, endpoint }) => [
       network.name,
       {
-        IPAMConfig: null,
+        IPAMConfig: endpoint.requested ? { ...(endpoint.requested.ipv4 ? { IPv4Address: endpoint.requested.ipv4 } : {}), ...(endpoint.requested.ipv6 ? { IPv6Address: endpoint.requested.ipv6 } : {}) } : null,
         Links: null,
         Aliases: endpoint.aliases.length > 0 ? endpoint.aliases : null,
         NetworkID: network.id,

@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { Writable } from 'node:stream';
 import type { Controller, NetworkRecord } from '../controller';
 import { addressOf } from '../ip/address';
-import { type ContainerRecord, type Launcher, parseSignal, type WaitCondition } from '../launcher';
+import { aliasesWithShortId, type ContainerRecord, type Launcher, parseSignal, type WaitCondition } from '../launcher';
 import { type Attachment, commandList, containerInspectJson, containerListJson, parseContainerCreate } from './container-json';
 import { containerMatches, parseContainerFilters } from './container-filters';
 import { ApiError, badRequest } from './errors';
@@ -208,7 +208,7 @@ export function addContainerRoutes(router: Router, controller: Controller, launc
     const aliases = Array.isArray(config['Aliases']) ? config['Aliases'].filter((a): a is string => typeof a === 'string') : [];
     const ipv4 = typeof ipam['IPv4Address'] === 'string' && ipam['IPv4Address'] !== '' ? ipam['IPv4Address'] : undefined;
     const ipv6 = typeof ipam['IPv6Address'] === 'string' && ipam['IPv6Address'] !== '' ? ipam['IPv6Address'] : undefined;
-    await controller.connect(network.id, sandboxId, { name: container.config.name, aliases, ...(ipv4 ? { ipv4 } : {}), ...(ipv6 ? { ipv6 } : {}) });
+    await controller.connect(network.id, sandboxId, { name: container.config.name, aliases: controller.servesNames(network.id) ? aliasesWithShortId(container.id, aliases) : aliases, ...(ipv4 ? { ipv4 } : {}), ...(ipv6 ? { ipv6 } : {}) });
     refreshHosts();
     return { status: 200 };
   };

@@ -290,6 +290,7 @@ export class Attachments {
         // Empty until the driver's proposal or the default fills it: the driver sees what was asked.
         mac: request.mac?.toLowerCase() ?? '',
         aliases: [...(request.aliases ?? [])],
+        ...(request.ipv4 !== undefined || request.ipv6 !== undefined ? { requested: { ...(request.ipv4 !== undefined ? { ipv4: request.ipv4 } : {}), ...(request.ipv6 !== undefined ? { ipv6: request.ipv6 } : {}) } } : {}),
         created: new Date().toISOString(),
       };
       // Listed before any await: a network removal from now on sees the endpoint and refuses.

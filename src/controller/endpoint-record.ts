@@ -43,6 +43,8 @@ export interface EndpointRecord {
   ipv4?: EndpointAddress;
   ipv6?: EndpointAddress;
   aliases: string[];
+  /** The static addresses the connect asked for (Docker's IPAMConfig), plain. */
+  requested?: { ipv4?: string; ipv6?: string };
   /** The gateways the driver offered at join (none on internal networks). */
   gateway4?: string;
   gateway6?: string;

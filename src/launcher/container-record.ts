@@ -59,3 +59,9 @@ export interface ContainerRecord {
   sandboxId?: string;
   state: ContainerState;
 }
+
+/** On networks with names (user-defined ones), Docker answers a container's short ID as one more alias. */
+export function aliasesWithShortId(containerId: string, aliases: readonly string[]): string[] {
+  const short = containerId.slice(0, 12);
+  return aliases.includes(short) ? [...aliases] : [...aliases, short];
+}

@@ -1,6 +1,6 @@
 // The minimal container launcher.
 export { Launcher, type LauncherDeps, type Networking, type CreateRequest, type WaitCondition, NoSuchContainerError, ContainerConflictError, InvalidContainerConfigError } from './launcher';
-export type { ContainerRecord, ContainerConfig, ContainerState, ContainerStatus } from './container-record';
+export { aliasesWithShortId, type ContainerRecord, type ContainerConfig, type ContainerState, type ContainerStatus } from './container-record';
 export { ContainerStartError } from './shim';
 export type { SecurityConfig } from './confinement';
 export { ensureBusyboxRoot, RootfsError } from './rootfs';

@@ -14,7 +14,7 @@ import type { Store } from '../store/types';
 import type { EventSink } from '../events/bus';
 import { Rollback } from '../util/rollback';
 import { DEFAULT_SECURITY, heldCapabilities, noNewPrivileges, normalizeCapabilities, shimConfinement } from './confinement';
-import type { ContainerConfig, ContainerRecord } from './container-record';
+import { aliasesWithShortId, type ContainerConfig, type ContainerRecord } from './container-record';
 import { environmentOf, invalidEnvEntry } from './environment';
 import { ContainerConflictError, InvalidContainerConfigError, NoSuchContainerError } from './errors';
 import { writeEtcFiles, writeHosts } from './etc-files';
@@ -284,8 +284,9 @@ export class Launcher {
       record.sandboxId = sandbox.id;
       rollback.push('forgetting the sandbox', () => delete record.sandboxId);
       if (config.network !== 'none') {
-        const endpoint = await this.deps.networking.connect(config.network, sandbox.id, { name: config.name, hostname: config.hostname, aliases: config.aliases, ...(config.ipv4 ? { ipv4: config.ipv4 } : {}), ...(config.ipv6 ? { ipv6: config.ipv6 } : {}) });
         embeddedDns = this.deps.networking.servesNames(config.network);
+        const aliases = embeddedDns ? aliasesWithShortId(record.id, config.aliases) : config.aliases;
+        const endpoint = await this.deps.networking.connect(config.network, sandbox.id, { name: config.name, hostname: config.hostname, aliases, ...(config.ipv4 ? { ipv4: config.ipv4 } : {}), ...(config.ipv6 ? { ipv6: config.ipv6 } : {}) });
         for (const held of [endpoint.ipv4, endpoint.ipv6]) if (held) addresses.push(held.address.split('/')[0]!);
       }
     }
