@@ -615,10 +615,18 @@ export class Controller {
     this.changed({ action: 'destroy', network: record });
   }
 
-  /** The network is gone for good: a failure here leaks a pool (a local one until the next start). */
+  /**
+   * The network is gone for good: its gateway and aux addresses, then its pools, as Docker
+   * releases them (an IPAM plugin counts them). A failure here leaks a pool (a local one until
+   * the next start).
+   */
   private async releasePools(record: NetworkRecord): Promise<void> {
     const ipam = this.registry.ipam(record.ipam.driver);
     for (const allocation of ipam ? record.allocations : []) {
+      for (const address of [allocation.gateway, ...Object.values(allocation.auxAddresses)]) {
+        if (address === undefined) continue;
+        await ipam!.releaseAddress(allocation.poolId, address).catch((error: unknown) => this.deps.log.warn({ err: error, pool: allocation.poolId, address }, 'could not release a network\'s address'));
+      }
       await ipam!.releasePool(allocation.poolId).catch((error: unknown) => {
         this.deps.log.warn({ err: error, pool: allocation.poolId }, 'could not release a pool; a local one is reclaimed at the next start');
       });
