@@ -77,7 +77,8 @@ interface Host {
   env: Record<string, string>;
 }
 
-async function host(t: ExecutionContext, retrySeconds = 30): Promise<Host> {
+// A short retry window: the plugins stop (teardown) before the daemon removes what is left.
+async function host(t: ExecutionContext, retrySeconds = 3): Promise<Host> {
   const ns = createTestNamespace(t, 'nctl-plug');
   const plugins = pluginDir(t);
   const env = { NETCTL_PLUGIN_SOCKETS_DIR: plugins, NETCTL_PLUGIN_SPEC_DIRS: '', NETCTL_PLUGIN_RETRY_SECONDS: String(retrySeconds) };
@@ -141,6 +142,8 @@ test('a plugin\'s Join error or a malformed Join answer fails the run with the p
     await ok(h.netctl, ['run', '-d', '--name', name!, '--network', 'pn', '--ip', ip!, 'sleep', '300']);
   }
   t.is(pluginLinks(h.ns).length, 3);
+  await ok(h.netctl, ['rm', '-f', 'c2', 'c3']);
+  t.deepEqual(pluginLinks(h.ns), [BRIDGE]);
 });
 
 test('an IPAM plugin hands out the pool, the gateway and the containers\' addresses, and gets them all back', async (t) => {
@@ -192,6 +195,7 @@ test('a plugin that goes away leaves its network listed and its uses failing cle
   await startTestPlugin(t, socketPath, ['NetworkDriver'], bridgePlugin(h.ns, state));
   await ok(h.netctl, ['run', '-d', '--name', 'c', '--network', 'pn', 'sleep', '300']);
   t.true(await pings(h.netctl, 'c', '10.194.0.1'));
+  await ok(h.netctl, ['rm', '-f', 'c']);
 
   // A second daemon on a fresh test host finds its network's plugin at start.
   const ns2 = createTestNamespace(t, 'nctl-plug');
