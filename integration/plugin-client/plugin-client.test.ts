@@ -6,7 +6,7 @@ import test, { type ExecutionContext } from 'ava';
 import path from 'node:path';
 import { type Runner } from '../helpers/cli';
 import { daemonWithCli, inspect, ok, pings } from '../helpers/containers';
-import { startDaemon } from '../helpers/daemon';
+import { startDaemon, type TestDaemon } from '../helpers/daemon';
 import { createTestNamespace, type TestNamespace } from '../helpers/netns';
 import { netctlCli } from '../helpers/cli';
 import { pluginDir, reply, startTestPlugin, type PluginHandler, type TestPlugin } from '../../test/helpers/plugin-server';
@@ -200,14 +200,32 @@ test('a plugin that goes away leaves its network listed and its uses failing cle
   // A second daemon on a fresh test host finds its network's plugin at start.
   const ns2 = createTestNamespace(t, 'nctl-plug');
   const plugins2 = pluginDir(t);
-  const daemon = await startDaemon(t, { netns: ns2.path, args: ['--bridge', 'none'], env: { ...h.env, NETCTL_PLUGIN_SOCKETS_DIR: plugins2 } });
+  const env2 = { ...h.env, NETCTL_PLUGIN_SOCKETS_DIR: plugins2 };
+  const daemon = await startDaemon(t, { netns: ns2.path, args: ['--bridge', 'none'], env: env2 });
   const netctl2 = netctlCli(daemon.socketPath);
-  await startTestPlugin(t, path.join(plugins2, 'testplugin.sock'), ['NetworkDriver'], bridgePlugin(ns2, {}));
+  const state2: BridgePluginState = {};
+  const plugin2 = await startTestPlugin(t, path.join(plugins2, 'testplugin.sock'), ['NetworkDriver'], bridgePlugin(ns2, state2));
   await ok(netctl2, ['network', 'create', '-d', 'testplugin', '--subnet', '10.195.0.0/24', 'pn2']);
   await daemon.stop();
-  const restarted = await startDaemon(t, { netns: ns2.path, args: ['--bridge', 'none'], env: { ...h.env, NETCTL_PLUGIN_SOCKETS_DIR: plugins2 }, root: daemon.root, runDir: daemon.runDir });
-  const netctl3 = netctlCli(restarted.socketPath);
-  t.teardown(async () => void (await netctl3(['rm', '-f', 'r'])));
+  const restart = async (): Promise<{ restarted: TestDaemon; netctl: Runner }> => {
+    const restarted = await startDaemon(t, { netns: ns2.path, args: ['--bridge', 'none'], env: env2, root: daemon.root, runDir: daemon.runDir });
+    const netctl = netctlCli(restarted.socketPath);
+    t.teardown(async () => void (await netctl(['rm', '-f', 'r'])));
+    return { restarted, netctl };
+  };
+  const { restarted, netctl: netctl3 } = await restart();
   await ok(netctl3, ['run', '-d', '--name', 'r', '--network', 'pn2', 'sleep', '300']);
   t.true(await pings(netctl3, 'r', '10.195.0.1'));
+  await ok(netctl3, ['rm', '-f', 'r']);
+
+  // Started while the plugin is away: the network waits for it, and takes containers once it is back.
+  await restarted.stop();
+  await plugin2.stop();
+  const { netctl: netctl4 } = await restart();
+  const [waiting] = JSON.parse(await ok(netctl4, ['network', 'inspect', 'pn2'])) as Array<{ Error?: string }>;
+  t.is(waiting!.Error, 'driver "testplugin" is not available');
+  await startTestPlugin(t, path.join(plugins2, 'testplugin.sock'), ['NetworkDriver'], bridgePlugin(ns2, state2));
+  await ok(netctl4, ['run', '-d', '--name', 'r', '--network', 'pn2', 'sleep', '300']);
+  t.true(await pings(netctl4, 'r', '10.195.0.1'));
+  await ok(netctl4, ['rm', '-f', 'r']);
 });

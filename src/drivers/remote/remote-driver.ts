@@ -45,8 +45,12 @@ export class RemoteDriver implements Driver {
     await this.plugin.call('NetworkDriver.CreateNetwork', encodeCreateNetwork(network), ignore);
   }
 
+  /** As Docker's: the plugin's failure is logged and the network goes all the same (the plugin may be gone for good). */
   async deleteNetwork(network: NetworkSpec): Promise<void> {
-    await this.plugin.call('NetworkDriver.DeleteNetwork', { NetworkID: network.id }, ignore);
+    await this.plugin.call('NetworkDriver.DeleteNetwork', { NetworkID: network.id }, ignore).catch((error: unknown) => {
+      if (!(error instanceof PluginError)) throw error;
+      this.log.warn({ err: error, network: network.id }, `driver error deleting network ${network.name}: ${error.message}`);
+    });
   }
 
   async createEndpoint(_network: NetworkSpec, endpoint: EndpointSpec): Promise<EndpointProposal> {
