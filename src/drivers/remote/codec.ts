@@ -97,7 +97,7 @@ export function encodeCreateNetwork(network: NetworkSpec): Json {
       'com.docker.network.generic': { ...network.options },
       'com.docker.network.enable_ipv4': network.ipv4.length > 0,
       'com.docker.network.enable_ipv6': network.enableIPv6,
-      'com.docker.network.internal': network.internal,
+      ...(network.internal ? { 'com.docker.network.internal': true } : {}),
     },
     IPv4Data: network.ipv4.map(encodeIpamData),
     IPv6Data: network.ipv6.map(encodeIpamData),
@@ -108,7 +108,7 @@ export function encodeCreateEndpoint(endpoint: EndpointSpec): Json {
   return {
     NetworkID: endpoint.networkId,
     EndpointID: endpoint.id,
-    Options: {},
+    Options: portOptions(endpoint.ports ?? []),
     Interface: { Address: endpoint.ipv4 ?? '', AddressIPv6: endpoint.ipv6 ?? '', MacAddress: endpoint.mac },
   };
 }
@@ -139,7 +139,7 @@ export function decodeCreateEndpoint(body: unknown, endpoint: EndpointSpec): End
 export const encodeEndpointRef = (endpoint: EndpointSpec): Json => ({ NetworkID: endpoint.networkId, EndpointID: endpoint.id });
 
 export function encodeJoin(endpoint: EndpointSpec, sandboxKey: string): Json {
-  return { ...encodeEndpointRef(endpoint), SandboxKey: sandboxKey, Options: {} };
+  return { ...encodeEndpointRef(endpoint), SandboxKey: sandboxKey, Options: portOptions(endpoint.ports ?? []) };
 }
 
 /** Join's answer: the interface the core moves in, gateways, static routes. */
@@ -190,15 +190,20 @@ function decodeRoute(route: Json, index: number): StaticRoute {
 
 const PROTOCOL_NUMBERS: Record<PortMapping['protocol'], number> = { tcp: 6, udp: 17, sctp: 132 };
 
-/** ProgramExternalConnectivity's request: the published ports as Docker's port map (types.PortBinding). */
-export function encodeProgramExternalConnectivity(endpoint: EndpointSpec, ports: readonly PortMapping[]): Json {
+/**
+ * The published ports as Docker's endpoint options (types.TransportPort, types.PortBinding),
+ * which it sends with CreateEndpoint, Join and ProgramExternalConnectivity.
+ */
+function portOptions(ports: readonly PortMapping[]): Json {
+  if (ports.length === 0) return {};
   return {
-    ...encodeEndpointRef(endpoint),
-    Options: {
-      'com.docker.network.endpoint.exposedports': ports.map((p) => ({ Proto: PROTOCOL_NUMBERS[p.protocol], Port: p.containerPort })),
-      'com.docker.network.portmap': ports.map((p) => ({ Proto: PROTOCOL_NUMBERS[p.protocol], IP: '', Port: p.containerPort, HostIP: p.hostIp ?? '', HostPort: p.hostPort, HostPortEnd: p.hostPort })),
-    },
+    'com.docker.network.endpoint.exposedports': ports.map((p) => ({ Proto: PROTOCOL_NUMBERS[p.protocol], Port: p.containerPort })),
+    'com.docker.network.portmap': ports.map((p) => ({ Proto: PROTOCOL_NUMBERS[p.protocol], IP: '', Port: p.containerPort, HostIP: p.hostIp ?? '', HostPort: p.hostPort, HostPortEnd: p.hostPort })),
   };
+}
+
+export function encodeProgramExternalConnectivity(endpoint: EndpointSpec, ports: readonly PortMapping[]): Json {
+  return { ...encodeEndpointRef(endpoint), Options: portOptions(ports) };
 }
 
 export function decodeOperInfo(body: unknown): Record<string, unknown> {

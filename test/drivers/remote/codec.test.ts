@@ -1,12 +1,12 @@
 // The JSON of Docker's NetworkDriver and IpamDriver calls: requests as libnetwork's remote/api
 // types spell them, answers checked field by field.
 import test from 'ava';
-import { AnswerError, decodeAddress, decodeAddressSpaces, decodeCapabilities, decodeCreateEndpoint, decodeIpamCapabilities, decodeJoin, decodePool, encodeCreateEndpoint, encodeCreateNetwork, encodeProgramExternalConnectivity } from '../../../src/drivers/remote/codec';
+import { AnswerError, decodeAddress, decodeAddressSpaces, decodeCapabilities, decodeCreateEndpoint, decodeIpamCapabilities, decodeJoin, decodePool, encodeCreateEndpoint, encodeCreateNetwork, encodeJoin, encodeProgramExternalConnectivity } from '../../../src/drivers/remote/codec';
 import type { EndpointSpec } from '../../../src/drivers/driver';
 
 const endpoint: EndpointSpec = { id: 'e1', networkId: 'n1', mac: '02:42:0a:00:00:02', ipv4: '10.0.0.2/24' };
 
-test('CreateNetwork: IPAMData with CIDR gateways, aux addresses only when there are some, -o options under the generic label', (t) => {
+test('CreateNetwork: IPAMData with CIDR gateways, aux addresses only when there are some, -o options under the generic label (as dockerd sends them)', (t) => {
   const body = encodeCreateNetwork({
     id: 'n1',
     name: 'net',
@@ -18,7 +18,7 @@ test('CreateNetwork: IPAMData with CIDR gateways, aux addresses only when there 
   });
   t.deepEqual(body, {
     NetworkID: 'n1',
-    Options: { 'com.docker.network.generic': { mtu: '1400' }, 'com.docker.network.enable_ipv4': true, 'com.docker.network.enable_ipv6': true, 'com.docker.network.internal': false },
+    Options: { 'com.docker.network.generic': { mtu: '1400' }, 'com.docker.network.enable_ipv4': true, 'com.docker.network.enable_ipv6': true },
     IPv4Data: [{ AddressSpace: 'LocalDefault', Pool: '10.0.0.0/24', Gateway: '10.0.0.1/24', AuxAddresses: { router: '10.0.0.5/24' } }],
     IPv6Data: [{ AddressSpace: 'LocalDefault', Pool: 'fd00::/64' }],
   });
@@ -81,15 +81,19 @@ test('Join answers of the wrong shape say which field is wrong', (t) => {
   t.throws(() => decodeJoin({ DisableGatewayService: 'yes' }), { message: '"DisableGatewayService" is not a boolean' });
 });
 
-test('ProgramExternalConnectivity: published ports as Docker\'s port map', (t) => {
-  t.deepEqual(encodeProgramExternalConnectivity(endpoint, [{ protocol: 'udp', hostPort: 5353, containerPort: 53, hostIp: '127.0.0.1' }]), {
-    NetworkID: 'n1',
-    EndpointID: 'e1',
-    Options: {
-      'com.docker.network.endpoint.exposedports': [{ Proto: 17, Port: 53 }],
-      'com.docker.network.portmap': [{ Proto: 17, IP: '', Port: 53, HostIP: '127.0.0.1', HostPort: 5353, HostPortEnd: 5353 }],
-    },
-  });
+test('published ports go to CreateEndpoint, Join and ProgramExternalConnectivity as Docker\'s exposed ports and port map (dockerd 20.10\'s bodies)', (t) => {
+  const ports = [{ protocol: 'tcp' as const, hostPort: 8080, containerPort: 80 }, { protocol: 'udp' as const, hostPort: 5353, containerPort: 53, hostIp: '127.0.0.1' }];
+  const options = {
+    'com.docker.network.endpoint.exposedports': [{ Proto: 6, Port: 80 }, { Proto: 17, Port: 53 }],
+    'com.docker.network.portmap': [
+      { Proto: 6, IP: '', Port: 80, HostIP: '', HostPort: 8080, HostPortEnd: 8080 },
+      { Proto: 17, IP: '', Port: 53, HostIP: '127.0.0.1', HostPort: 5353, HostPortEnd: 5353 },
+    ],
+  };
+  t.deepEqual(encodeProgramExternalConnectivity(endpoint, ports), { NetworkID: 'n1', EndpointID: 'e1', Options: options });
+  t.deepEqual(encodeCreateEndpoint({ ...endpoint, ports }).Options, options);
+  t.deepEqual(encodeJoin({ ...endpoint, ports }, '/run/netctl/netns/abc'), { NetworkID: 'n1', EndpointID: 'e1', SandboxKey: '/run/netctl/netns/abc', Options: options });
+  t.deepEqual(encodeJoin(endpoint, '/k').Options, {});
 });
 
 test('IPAM answers: capabilities default to none, pools and addresses must be CIDR', (t) => {

@@ -39,7 +39,7 @@ test('-d NAME of no registered driver finds the plugin, activates it once and cr
   t.deepEqual(plugin.methods(), ['Plugin.Activate', 'NetworkDriver.GetCapabilities', 'NetworkDriver.CreateNetwork', 'NetworkDriver.CreateNetwork']);
   t.deepEqual(plugin.calls[2]!.body, {
     NetworkID: record.id,
-    Options: { 'com.docker.network.generic': { color: 'blue' }, 'com.docker.network.enable_ipv4': true, 'com.docker.network.enable_ipv6': false, 'com.docker.network.internal': false },
+    Options: { 'com.docker.network.generic': { color: 'blue' }, 'com.docker.network.enable_ipv4': true, 'com.docker.network.enable_ipv6': false },
     IPv4Data: [{ AddressSpace: LOCAL_SPACE, Pool: '10.77.0.0/24', Gateway: '10.77.0.1/24' }],
     IPv6Data: [],
   });
