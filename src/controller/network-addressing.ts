@@ -73,8 +73,8 @@ export class NetworkAddressing {
       const auxAddresses: Record<string, string> = {};
       for (const [auxName, ip] of Object.entries(entry.auxAddresses ?? {})) {
         const aux = await ipam.requestAddress(poolId, ip, { [AUX_ADDRESS_NAME]: auxName });
-        if (aux !== undefined) rollback.push(`releasing aux address ${aux}`, () => ipam.releaseAddress(poolId, aux));
         if (aux === undefined) throw new InvalidParameterError(`aux address "${auxName}" needs an IPAM driver that hands out addresses; IPAM driver "${ipam.name}" gives none`);
+        rollback.push(`releasing aux address ${aux}`, () => ipam.releaseAddress(poolId, aux));
         auxAddresses[auxName] = aux;
       }
       allocations.push({ poolId, addressSpace, v6: entry.v6, pool, ...(entry.ipRange !== undefined ? { ipRange: entry.ipRange } : {}), ...(gateway !== undefined ? { gateway } : {}), auxAddresses });

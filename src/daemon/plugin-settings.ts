@@ -3,7 +3,7 @@
 import type { PluginClientOptions } from '../drivers/remote/client';
 import { DOCKER_ROOTS, type DiscoveryRoots } from '../drivers/remote/discovery';
 
-export const PLUGIN_ENV = {
+const PLUGIN_ENV = {
   socketsDir: 'NETCTL_PLUGIN_SOCKETS_DIR',
   specDirs: 'NETCTL_PLUGIN_SPEC_DIRS',
   retrySeconds: 'NETCTL_PLUGIN_RETRY_SECONDS',

@@ -53,13 +53,13 @@ export class RemoteDriver implements Driver {
     });
   }
 
-  async createEndpoint(_network: NetworkSpec, endpoint: EndpointSpec): Promise<EndpointProposal> {
+  async createEndpoint(network: NetworkSpec, endpoint: EndpointSpec): Promise<EndpointProposal> {
     const answer = await this.plugin.call('NetworkDriver.CreateEndpoint', encodeCreateEndpoint(endpoint), (body) => body);
     try {
       return decodeCreateEndpoint(answer, endpoint);
     } catch (error) {
       // The plugin made the endpoint: it goes again, as Docker rolls back.
-      await this.deleteEndpoint(_network, endpoint).catch((rollbackError: unknown) => this.log.warn({ err: rollbackError, endpoint: endpoint.id }, `plugin ${this.type}: DeleteEndpoint after a bad CreateEndpoint answer failed`));
+      await this.deleteEndpoint(network, endpoint).catch((rollbackError: unknown) => this.log.warn({ err: rollbackError, endpoint: endpoint.id }, `plugin ${this.type}: DeleteEndpoint after a bad CreateEndpoint answer failed`));
       throw new PluginError(`plugin "${this.type}" answered NetworkDriver.CreateEndpoint wrongly: ${(error as Error).message}; rolled back`, this.type, 'NetworkDriver.CreateEndpoint', 200);
     }
   }
