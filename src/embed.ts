@@ -11,6 +11,9 @@ import type { Driver } from './drivers/driver';
 import { HostDriver } from './drivers/host/host-driver';
 import { MacvlanDriver } from './drivers/macvlan/macvlan-driver';
 import { NullDriver } from './drivers/null/null-driver';
+import type { PluginClientOptions } from './drivers/remote/client';
+import type { DiscoveryRoots } from './drivers/remote/discovery';
+import { PluginLookup } from './drivers/remote/lookup';
 import { Firewall } from './firewall';
 import { Ipam, type IpamDriver, type PoolTemplate } from './ipam';
 import { type Ownership, ownershipOf } from './kernel/ownership';
@@ -65,6 +68,12 @@ export interface NetctlOptions {
   globalStore?: Store | { endpoints: string[]; prefix?: string };
   /** This host's name in the cluster store (which hosts have endpoints on a network). Default os.hostname(). */
   nodeName?: string;
+  /**
+   * Docker network and IPAM plugins for `-d NAME` / `--ipam-driver NAME` of no registered driver:
+   * where they are looked for (default Docker's /run/docker/plugins, /etc/docker/plugins,
+   * /usr/lib/docker/plugins) and how long calls wait; false: none.
+   */
+  plugins?: { roots?: DiscoveryRoots; client?: PluginClientOptions } | false;
 }
 
 export interface Netctl {
@@ -88,10 +97,12 @@ export async function createNetctl(options: NetctlOptions = {}): Promise<Netctl>
   let ownIpam: Ipam | undefined;
   let netlink: NetlinkHandle | undefined;
   let controller: Controller | undefined;
+  const plugins = options.plugins === false ? undefined : new PluginLookup({ ...(options.plugins ?? {}), log });
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> =>
     (closing ??= (async () => {
       await controller?.close();
+      await plugins?.close();
       dns?.server.closeAll();
       await ownIpam?.close();
       netlink?.close();
@@ -116,6 +127,7 @@ export async function createNetctl(options: NetctlOptions = {}): Promise<Netctl>
       ...(dns ? { dns } : {}),
       ...(options.tables ? { tables: options.tables } : {}),
       ...(globalStore ? { cluster: { store: globalStore, node: options.nodeName ?? os.hostname() } } : {}),
+      ...(plugins ? { plugins } : {}),
     });
     return { controller, store, ...(globalStore ? { globalStore } : {}), ipam, netlink: handle, log, close };
   } catch (error) {

@@ -70,6 +70,13 @@ export interface ControllerDeps {
    * there, listed and inspected by every controller on it. Without it such drivers are refused.
    */
   cluster?: { store: Store; node: string };
+  /** Where a driver or IPAM driver name nothing registered is looked for (Docker plugins): found ones are registered. */
+  plugins?: PluginSource;
+}
+
+export interface PluginSource {
+  driver(name: string): Promise<Driver | undefined>;
+  ipam(name: string): Promise<IpamDriver | undefined>;
 }
 
 export class Controller {
@@ -92,6 +99,7 @@ export class Controller {
   private readonly addressing: NetworkAddressing;
   private readonly attachments: Attachments;
   private readonly changeListeners = new Set<(change: NetworkChange) => void>();
+  private closed = false;
 
   private constructor(private readonly deps: ControllerDeps) {
     if (deps.cluster) {
@@ -187,6 +195,8 @@ export class Controller {
       if (missing) controller.markFailed(network.id, new Error(missing), true);
     }
     for (const driver of controller.registry.allDrivers()) await controller.restore(driver);
+    // Plugins are looked for in the background: one that is slow to answer must not hold the start.
+    for (const network of controller.hostNetworks()) if (controller.failures.get(network.id)?.waiting) void controller.lookUpPlugins(network).catch(() => {});
     await controller.attachments.dropStranded();
     await controller.attachments.reconcileAddresses(controller.list());
     await controller.releaseOrphanPools();
@@ -327,6 +337,30 @@ export class Controller {
     await this.restoreWaiting();
   }
 
+  /** The driver registered as `name`, or a plugin of that name found and registered now. */
+  private async driverNamed(name: string): Promise<Driver> {
+    const plugin = this.registry.driver(name) ? undefined : await this.deps.plugins?.driver(name);
+    if (plugin && !this.registry.driver(name)) await this.registerDriver(plugin);
+    return this.registry.requireDriver(name);
+  }
+
+  private async ipamNamed(name: string): Promise<IpamDriver> {
+    const plugin = this.registry.ipam(name) ? undefined : await this.deps.plugins?.ipam(name);
+    if (plugin && !this.registry.ipam(name)) await this.registerIpamDriver(plugin);
+    return this.registry.requireIpam(name);
+  }
+
+  /** For a network waiting for its driver or IPAM driver: looks for plugins of those names, which bring it back when found. */
+  private async lookUpPlugins(network: NetworkRecord): Promise<void> {
+    if (!this.deps.plugins || this.closed) return;
+    try {
+      await this.driverNamed(network.driver);
+      await this.ipamNamed(network.ipam.driver);
+    } catch (error) {
+      if (!(error instanceof NotFoundError)) this.deps.log.warn({ err: error, network: network.id }, `network ${network.name}: its plugin could not be used`);
+    }
+  }
+
   private async restoreWaiting(): Promise<void> {
     for (const driver of this.registry.allDrivers()) {
       const ready = this.hostNetworks().filter((n) => n.driver === driver.type && this.failures.get(n.id)?.waiting && !this.missingPart(n));
@@ -389,6 +423,7 @@ export class Controller {
 
   /** Lets go of the sockets kept in sandboxes and of the cluster store's watch; networks, sandboxes and endpoints stay as they are. */
   async close(): Promise<void> {
+    this.closed = true;
     this.attachments.close();
     await this.global?.close();
   }
@@ -397,7 +432,10 @@ export class Controller {
     return this.attachments.sandbox(id);
   }
 
-  connect(network: string, sandboxId: string, request: ConnectRequest = {}): Promise<EndpointRecord> {
+  async connect(network: string, sandboxId: string, request: ConnectRequest = {}): Promise<EndpointRecord> {
+    // A network still waiting for its plugin: the plugin may have come up since the start.
+    const record = this.find(network);
+    if (this.failures.get(record.id)?.waiting) await this.lookUpPlugins(record);
     return this.attachments.connect(network, sandboxId, request);
   }
 
@@ -460,7 +498,7 @@ export class Controller {
     const problem = nameProblem(name);
     if (problem) throw new InvalidParameterError(invalidNameMessage('network name', name, problem));
     const driverName = request.driver || 'bridge';
-    const driver = this.registry.requireDriver(driverName);
+    const driver = await this.driverNamed(driverName);
     const globalScope = driver.capability.dataScope === 'global';
     if (globalScope && !this.global) {
       throw new ForbiddenError(`driver "${driverName}" has global scope: its networks live in a cluster store, and this controller has none; start it with one (the daemon's --cluster-store, createNetctl's globalStore)`);
@@ -468,7 +506,7 @@ export class Controller {
     if (!driver.usesIpam && this.list().some((n) => n.driver === driverName)) throw new ForbiddenError(`only one instance of "${driverName}" network is allowed`);
     // The controller's own IPAM (netctl's "default", or the one an embedder gave) when none is named.
     const ipamDriver = request.ipam?.driver || this.deps.ipam.name;
-    const ipam = this.registry.requireIpam(ipamDriver);
+    const ipam = await this.ipamNamed(ipamDriver);
     const options = { ...(request.options ?? {}) };
     try {
       await driver.validateOptions(options);
@@ -577,10 +615,18 @@ export class Controller {
     this.changed({ action: 'destroy', network: record });
   }
 
-  /** The network is gone for good: a failure here leaks a pool (a local one until the next start). */
+  /**
+   * The network is gone for good: its gateway and aux addresses, then its pools, as Docker
+   * releases them (an IPAM plugin counts them). A failure here leaks a pool (a local one until
+   * the next start).
+   */
   private async releasePools(record: NetworkRecord): Promise<void> {
     const ipam = this.registry.ipam(record.ipam.driver);
     for (const allocation of ipam ? record.allocations : []) {
+      for (const address of [allocation.gateway, ...Object.values(allocation.auxAddresses)]) {
+        if (address === undefined) continue;
+        await ipam!.releaseAddress(allocation.poolId, address).catch((error: unknown) => this.deps.log.warn({ err: error, pool: allocation.poolId, address }, 'could not release a network\'s address'));
+      }
       await ipam!.releasePool(allocation.poolId).catch((error: unknown) => {
         this.deps.log.warn({ err: error, pool: allocation.poolId }, 'could not release a pool; a local one is reclaimed at the next start');
       });

@@ -1,5 +1,5 @@
 // The CNM core.
-export { Controller, type ControllerDeps, type CreateNetworkRequest, type NetworkChange } from './controller';
+export { Controller, type ControllerDeps, type CreateNetworkRequest, type NetworkChange, type PluginSource } from './controller';
 export type { ConnectRequest, SandboxOptions } from './attachments';
 export type { TablePublisher, StoredTableEntry } from './tables';
 export type { ExternalKey } from './external-key';

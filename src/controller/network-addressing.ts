@@ -68,10 +68,13 @@ export class NetworkAddressing {
         rollback,
       );
       const gateway = await ipam.requestAddress(poolId, entry.gateway, { [REQUEST_ADDRESS_TYPE]: GATEWAY_ADDRESS_TYPE });
+      // Before its pool goes: an IPAM plugin counts every address it gave.
+      if (gateway !== undefined) rollback.push(`releasing gateway ${gateway}`, () => ipam.releaseAddress(poolId, gateway));
       const auxAddresses: Record<string, string> = {};
       for (const [auxName, ip] of Object.entries(entry.auxAddresses ?? {})) {
         const aux = await ipam.requestAddress(poolId, ip, { [AUX_ADDRESS_NAME]: auxName });
         if (aux === undefined) throw new InvalidParameterError(`aux address "${auxName}" needs an IPAM driver that hands out addresses; IPAM driver "${ipam.name}" gives none`);
+        rollback.push(`releasing aux address ${aux}`, () => ipam.releaseAddress(poolId, aux));
         auxAddresses[auxName] = aux;
       }
       allocations.push({ poolId, addressSpace, v6: entry.v6, pool, ...(entry.ipRange !== undefined ? { ipRange: entry.ipRange } : {}), ...(gateway !== undefined ? { gateway } : {}), auxAddresses });

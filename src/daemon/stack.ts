@@ -5,6 +5,7 @@ import path from 'node:path';
 import type { Logger } from '../util/logger';
 import type { Controller, TablePublisher } from '../controller';
 import { createNetctl } from '../embed';
+import { pluginSettings } from './plugin-settings';
 import type { PoolTemplate } from '../ipam';
 import { DAEMON_OWNERSHIP, type Ownership } from '../kernel/ownership';
 import type { EventSink } from '../events/bus';
@@ -49,6 +50,7 @@ export async function openStack(options: StackOptions): Promise<Stack> {
     ownership: options.ownership ?? DAEMON_OWNERSHIP,
     ...(options.tables ? { tables: options.tables } : {}),
     ...(options.globalStore ? { globalStore: options.globalStore, ...(options.nodeName ? { nodeName: options.nodeName } : {}) } : {}),
+    plugins: pluginSettings(process.env),
   });
   let launcher: Launcher | undefined;
   const close = async (): Promise<void> => {

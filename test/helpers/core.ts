@@ -3,7 +3,7 @@
 // and a table publisher that records what joins publish. Without a netlink handle (noKernel) the
 // core must not touch the kernel: network-level work runs without root.
 import pino from 'pino';
-import { Controller, type ControllerDeps, type TablePublisher } from '../../src/controller';
+import { Controller, type ControllerDeps, type PluginSource, type TablePublisher } from '../../src/controller';
 import type { Driver, TableEntry } from '../../src/drivers/driver';
 import { Ipam } from '../../src/ipam';
 import type { NetlinkHandle } from '../../src/netlink';
@@ -112,6 +112,8 @@ export interface CoreOptions {
   tables?: RecordingTables;
   /** The cluster store shared with other cores (global networks and the GlobalDefault space), and this host's name in it. */
   cluster?: { store: Store; node: string };
+  /** Where names no driver or IPAM driver has are looked for (Docker plugins). */
+  plugins?: PluginSource;
 }
 
 export const silent = pino({ level: 'silent' });
@@ -136,6 +138,7 @@ export async function openCore(t: { teardown(fn: () => Promise<void> | void): vo
     sandboxDir: options.sandboxDir ?? '/nonexistent/netctl-test-sandboxes',
     tables,
     ...(options.cluster ? { cluster: options.cluster } : {}),
+    ...(options.plugins ? { plugins: options.plugins } : {}),
   };
   const controller = await Controller.open(deps);
   t.teardown(() => controller.close());
