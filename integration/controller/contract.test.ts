@@ -275,6 +275,25 @@ test('revokeExternalConnectivity comes before the leave, on disconnect and sandb
   }
 });
 
+test('a driver that cannot leave: disconnect fails and keeps the endpoint; a sandbox removal goes on, as Docker removes a container whose plugin is gone', async (t) => {
+  const host = await testHost(t);
+  const driver = scripted(vethHandOver(host.netlink, 'eth'));
+  const { controller } = await host.open([driver]);
+  await controller.create({ name: 'stubborn', driver: 'scripted', ipam: { config: [{ subnet: '10.91.0.0/24' }] } });
+  const s = await controller.createSandbox();
+  const endpoint = await controller.connect('stubborn', s.id);
+  driver.failNext('leave');
+  await t.throwsAsync(controller.disconnect('stubborn', s.id), { message: /scripted failure of leave/ });
+  t.deepEqual(controller.endpoints({ sandboxId: s.id }).map((e) => e.id), [endpoint.id]);
+  driver.failNext('leave');
+  await controller.deleteSandbox(s.id);
+  t.false(controller.sandboxes().some((x) => x.id === s.id));
+  t.deepEqual(controller.endpoints({ networkId: (await controller.find('stubborn')).id }), []);
+  // Its address is free again.
+  const again = await controller.createSandbox();
+  t.is((await controller.connect('stubborn', again.id, { ipv4: endpoint.ipv4!.address.split('/')[0]! })).ipv4?.address, endpoint.ipv4!.address);
+});
+
 test('a refused program publishes nothing; ports the store could not record are revoked', async (t) => {
   const host = await testHost(t);
   const driver = scripted(vethHandOver(host.netlink, 'eth'));

@@ -250,7 +250,8 @@ export class Attachments {
   async deleteSandbox(id: string): Promise<void> {
     const record = this.sandbox(id);
     await this.serially(id, async () => {
-      for (const endpoint of this.ofSandbox(id).reverse()) await this.detach(endpoint, undefined);
+      // As Docker removes a container whose network's plugin is gone: what its driver cannot undo is logged, not in the way.
+      for (const endpoint of this.ofSandbox(id).reverse()) await this.detach(endpoint, undefined, true);
       crashPoint('sandbox-delete:endpoints-gone');
       this.deps.dns?.close(record.key);
       this.sandboxes.letGo(record);
@@ -431,11 +432,12 @@ export class Attachments {
    * goes anyway (what it leaves in the kernel is in netctl's link group, for the next start to
    * remove).
    */
-  private async detach(endpoint: EndpointRecord, sandbox: Sandbox | undefined): Promise<void> {
+  private async detach(endpoint: EndpointRecord, sandbox: Sandbox | undefined, sandboxGoing = false): Promise<void> {
     const network = this.networkOf(endpoint);
     const tolerate = (what: string) => (error: unknown): void => {
-      if (this.deps.failure(network.id) === undefined) throw error;
-      this.deps.log.warn({ err: error, endpoint: endpoint.id, network: network.id }, `the driver could not ${what} an endpoint of a failed network`);
+      const failed = this.deps.failure(network.id) !== undefined;
+      if (!failed && !sandboxGoing) throw error;
+      this.deps.log.warn({ err: error, endpoint: endpoint.id, network: network.id }, `the driver could not ${what} an endpoint ${failed ? 'of a failed network' : 'of a sandbox being removed'}`);
     };
     await this.release(endpoint, sandbox, tolerate);
     const before = this.ofSandbox(endpoint.sandboxId);
