@@ -211,6 +211,36 @@ test('published ports: reached from outside, from the host itself (also 127.0.0.
   t.is(fetch([], 'http://127.0.0.1:8080/'), 'hello from again');
 });
 
+test('published ports on a dual-stack network: reached over IPv4 and IPv6 from outside, shown as 0.0.0.0 and ::, withdrawn from both at stop', async (t) => {
+  const { ns, netctl } = await setup(t);
+  const outside = createTestNamespace(t, 'nctl-out6');
+  ns.run('ip', 'link', 'set', 'lo', 'up');
+  ns.run('ip', 'link', 'add', 'uplink', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', outside.path);
+  ns.run('ip', 'addr', 'add', '192.0.2.1/24', 'dev', 'uplink');
+  ns.run('ip', '-6', 'addr', 'add', '2001:db8:9::1/64', 'dev', 'uplink', 'nodad');
+  ns.run('ip', 'link', 'set', 'uplink', 'up');
+  outside.run('ip', 'addr', 'add', '192.0.2.2/24', 'dev', 'eth0');
+  outside.run('ip', '-6', 'addr', 'add', '2001:db8:9::2/64', 'dev', 'eth0', 'nodad');
+  outside.run('ip', 'link', 'set', 'eth0', 'up');
+  await ok(netctl, ['network', 'create', '--ipv6', '--subnet', '10.88.0.0/24', '--subnet', 'fd00:88::/64', 'dual']);
+  await ok(netctl, ['run', '-d', '--name', 'site6', '--hostname', 'site6', '--network', 'dual', '-p', '8080:80', 'sh', '-c', 'mkdir -p /www && echo hello from $(hostname) > /www/index.html && exec httpd -f -p 80 -h /www']);
+  const fetch = (host: string): string => {
+    try {
+      const reply = outside.run('timeout', '3', 'bash', '-c', `exec 3<>/dev/tcp/${host}/8080; printf 'GET / HTTP/1.0\\r\\n\\r\\n' >&3; cat <&3`);
+      return reply.split('\r\n\r\n')[1]?.trim() ?? '';
+    } catch {
+      return '';
+    }
+  };
+  await until('httpd to answer over IPv4', () => fetch('192.0.2.1') !== '');
+  t.is(fetch('192.0.2.1'), 'hello from site6');
+  t.is(fetch('2001:db8:9::1'), 'hello from site6', 'over IPv6, DNATed to the container\'s IPv6 address');
+  t.deepEqual(((JSON.parse(await ok(netctl, ['inspect', 'site6'])) as Array<{ NetworkSettings: { Ports: unknown } }>)[0]!).NetworkSettings.Ports, { '80/tcp': [{ HostIp: '0.0.0.0', HostPort: '8080' }, { HostIp: '::', HostPort: '8080' }] });
+  await ok(netctl, ['stop', '-t', '0', 'site6']);
+  t.notRegex(ns.run('iptables-save', '-t', 'nat'), /--dport 8080/);
+  t.notRegex(ns.run('ip6tables-save', '-t', 'nat'), /--dport 8080/);
+});
+
 test('embedded DNS: containers of a user-defined network find each other by name, alias, hostname and name.network, from creation on; the default bridge has no names', async (t) => {
   const { daemon, netctl } = await setup(t, []);
   await ok(netctl, ['network', 'create', '--subnet', '10.87.0.0/24', 'front']);

@@ -20,7 +20,7 @@ import { findLink, unlessGone } from '../links';
 import { crashPoint } from '../../util/crash-point';
 import { type Capability, type Driver, type EndpointProposal, type EndpointSpec, InvalidOptionError, type JoinInfo, type JoinTarget, type NetworkSpec, type PortMapping, type RestoreResult } from '../driver';
 import { BRIDGE_NAME, type BridgeOptions, ENABLE_ICC, bridgeNameOf, parseBridgeOptions, requestedBridgeName } from './options';
-import { PortTable } from './ports';
+import { type ContainerAddresses, PortTable, withIpv6Twins } from './ports';
 
 const ALIAS_PREFIX = 'netctl-network:';
 
@@ -29,6 +29,10 @@ const ENDPOINT_ALIAS_PREFIX = 'netctl-endpoint:';
 
 /** The host end of an endpoint's veth pair: named after the endpoint, so no lookup is needed to find it. */
 const hostVethName = (endpointId: string): string => `veth${endpointId.slice(0, 11)}`;
+const containerAddresses = (endpoint: EndpointSpec): ContainerAddresses => ({
+  ...(endpoint.ipv4 ? { ipv4: addressOf(endpoint.ipv4) } : {}),
+  ...(endpoint.ipv6 ? { ipv6: addressOf(endpoint.ipv6) } : {}),
+});
 const HOST_VETH = /^veth[0-9a-f]{11}$/;
 
 export interface BridgeDriverDeps {
@@ -143,7 +147,7 @@ export class BridgeDriver implements Driver {
 
   /** As Docker's bridge reports an endpoint: its MAC and the ports it publishes. */
   endpointInfo(network: NetworkSpec, endpoint: EndpointSpec): Record<string, unknown> {
-    const ports = this.ports.published(network.id).filter((p) => endpoint.ipv4 !== undefined && p.containerIp === addressOf(endpoint.ipv4));
+    const ports = this.ports.published(network.id, endpoint.id);
     return { 'com.docker.network.endpoint.macaddress': endpoint.mac, 'com.docker.network.portmap': ports.map(({ containerIp: _, ...mapping }) => mapping) };
   }
 
@@ -192,15 +196,15 @@ export class BridgeDriver implements Driver {
     const options = this.optionsOf(network);
     const name = bridgeNameOf(network.id, options);
     if (wanted.length > 0 && !endpoint.ipv4) throw new InvalidOptionError('publishing ports needs an IPv4 address on the endpoint');
-    const resolved = await this.ports.resolve(endpoint.id, wanted);
-    const before = this.ports.published(network.id);
-    const containerIp = endpoint.ipv4 ? addressOf(endpoint.ipv4) : '';
-    this.ports.set(network.id, endpoint.id, containerIp, resolved);
+    const addresses = containerAddresses(endpoint);
+    const resolved = withIpv6Twins(await this.ports.resolve(endpoint.id, wanted), addresses);
+    const before = this.ports.mappingsOf(network.id, endpoint.id);
+    this.ports.set(network.id, endpoint.id, addresses, resolved);
     try {
       if (resolved.length > 0) ensureSysctl(`net/ipv4/conf/${name}/route_localnet`, '1');
       await this.deps.firewall.applyNetwork(this.firewallRules(network, options, name));
     } catch (error) {
-      this.ports.set(network.id, endpoint.id, containerIp, before.filter((p) => p.containerIp === containerIp).map(({ containerIp: _, ...mapping }) => mapping));
+      this.ports.set(network.id, endpoint.id, addresses, before);
       throw error;
     }
     return resolved;
@@ -231,7 +235,7 @@ export class BridgeDriver implements Driver {
       }
     }
     for (const endpoint of endpoints) {
-      if (restored.has(endpoint.networkId) && endpoint.ports && endpoint.ports.length > 0 && endpoint.ipv4) this.ports.set(endpoint.networkId, endpoint.id, addressOf(endpoint.ipv4), endpoint.ports);
+      if (restored.has(endpoint.networkId) && endpoint.ports && endpoint.ports.length > 0) this.ports.set(endpoint.networkId, endpoint.id, containerAddresses(endpoint), endpoint.ports);
     }
     const rules = [...restored.values()].map(({ spec, options, name }) => this.firewallRules(spec, options, name));
     // A failed network's chains stay as they are: its removal takes them.

@@ -7,8 +7,25 @@ import { type PortMapping, PortConflictError } from '../driver';
 
 const ANY = new Set(['0.0.0.0', '::', undefined]);
 
-/** Whether two host bindings would take the same port (any address overlaps every address). */
-const overlaps = (a: PortMapping, b: PortMapping): boolean => a.protocol === b.protocol && a.hostPort === b.hostPort && (ANY.has(a.hostIp) || ANY.has(b.hostIp) || a.hostIp === b.hostIp);
+/** A binding without an address is IPv4's (every IPv4 address, or the network's host binding address). */
+const isIpv6 = (mapping: PortMapping): boolean => mapping.hostIp?.includes(':') ?? false;
+
+/** Whether two host bindings would take the same port: of one family, and any address overlaps every address. */
+const overlaps = (a: PortMapping, b: PortMapping): boolean =>
+  a.protocol === b.protocol && a.hostPort === b.hostPort && isIpv6(a) === isIpv6(b) && (ANY.has(a.hostIp) || ANY.has(b.hostIp) || a.hostIp === b.hostIp);
+
+/** The container's addresses, plain, that its published ports lead to. */
+export interface ContainerAddresses {
+  ipv4?: string;
+  ipv6?: string;
+}
+
+/** A dual-stack container is published on IPv6 too: each binding of every address gets its [::] twin with the same host port, as Docker shows them. */
+export function withIpv6Twins(mappings: readonly PortMapping[], addresses: ContainerAddresses): PortMapping[] {
+  if (!addresses.ipv6) return [...mappings];
+  const twins = mappings.filter((m) => m.hostIp === undefined && !mappings.some((o) => o.hostIp === '::' && o.protocol === m.protocol && o.hostPort === m.hostPort && o.containerPort === m.containerPort));
+  return [...mappings, ...twins.map((m) => ({ ...m, hostIp: '::' }))];
+}
 
 const describe = (p: PortMapping): string => `${p.hostIp ?? '0.0.0.0'}:${p.hostPort}`;
 
@@ -37,8 +54,8 @@ function probe(mapping: PortMapping): Promise<number> {
 }
 
 export class PortTable {
-  /** network ID → endpoint ID → its container address and mappings. */
-  private readonly byNetwork = new Map<string, Map<string, { containerIp: string; mappings: PortMapping[] }>>();
+  /** network ID → endpoint ID → its container addresses and mappings. */
+  private readonly byNetwork = new Map<string, Map<string, { addresses: ContainerAddresses; mappings: PortMapping[] }>>();
 
   /**
    * Checks `mappings` against every other endpoint's and against the host's own listeners, and
@@ -61,21 +78,30 @@ export class PortTable {
     return resolved;
   }
 
-  set(networkId: string, endpointId: string, containerIp: string, mappings: PortMapping[]): void {
+  set(networkId: string, endpointId: string, addresses: ContainerAddresses, mappings: PortMapping[]): void {
     const endpoints = this.byNetwork.get(networkId) ?? new Map();
-    if (mappings.length > 0) endpoints.set(endpointId, { containerIp, mappings });
+    if (mappings.length > 0) endpoints.set(endpointId, { addresses, mappings });
     else endpoints.delete(endpointId);
     this.byNetwork.set(networkId, endpoints);
+  }
+
+  mappingsOf(networkId: string, endpointId: string): PortMapping[] {
+    return [...(this.byNetwork.get(networkId)?.get(endpointId)?.mappings ?? [])];
   }
 
   forgetNetwork(networkId: string): void {
     this.byNetwork.delete(networkId);
   }
 
-  /** The firewall's view of a network's published ports. */
-  published(networkId: string): PublishedPort[] {
-    return [...(this.byNetwork.get(networkId)?.values() ?? [])].flatMap(({ containerIp, mappings }) =>
-      mappings.map((m) => ({ protocol: m.protocol, hostPort: m.hostPort, containerPort: m.containerPort, containerIp, ...(m.hostIp !== undefined ? { hostIp: m.hostIp } : {}) })),
-    );
+  /** The firewall's view of a network's published ports (or of one endpoint's): each binding leads to the container's address of its family. */
+  published(networkId: string, endpointId?: string): PublishedPort[] {
+    return [...(this.byNetwork.get(networkId) ?? [])]
+      .filter(([id]) => endpointId === undefined || id === endpointId)
+      .flatMap(([, { addresses, mappings }]) =>
+        mappings.flatMap((m) => {
+          const containerIp = isIpv6(m) ? addresses.ipv6 : addresses.ipv4;
+          return containerIp === undefined ? [] : [{ protocol: m.protocol, hostPort: m.hostPort, containerPort: m.containerPort, containerIp, ...(m.hostIp !== undefined ? { hostIp: m.hostIp } : {}) }];
+        }),
+      );
   }
 }
