@@ -342,13 +342,14 @@ dead.bind(53, '127.0.0.61', () => live.bind(53, '127.0.0.62', () => process.stdo
   // (Docker's 4 s) would show in all three.
   const cost = ({ first, next }: { first: string; next: string }): number => queryTime(first) - queryTime(next);
   const pairs: Array<{ first: string; next: string }> = [];
-  for (let i = 0; i < 3 && !pairs.some((pair) => cost(pair) < 100); i++) {
+  // 250 ms: five hedges, still a sixteenth of waiting the dead one out.
+  for (let i = 0; i < 3 && !pairs.some((pair) => cost(pair) < 250); i++) {
     const container = i === 0 ? 'client' : `probe${i}`;
     if (i > 0) await ok(netctl, ['run', '-d', '--name', container, '--network', 'front', '--dns', '127.0.0.61', '--dns', '127.0.0.62', 'sleep', '300']);
     pairs.push({ first: await digIn(container, 'example.org'), next: await digIn(container, 'example.org') });
   }
   for (const { first } of pairs) t.regex(first, /^example\.org\.\s+30\s+IN\s+A\s+192\.0\.2\.97$/m);
-  t.true(pairs.some((pair) => cost(pair) < 100), `a dead first resolver costs under 100 ms (best of ${pairs.length}):\n${pairs.map(({ first, next }) => `${first}${next}`).join('\n')}`);
+  t.true(pairs.some((pair) => cost(pair) < 250), `a dead first resolver costs under 250 ms (best of ${pairs.length}):\n${pairs.map(({ first, next }) => `${first}${next}`).join('\n')}`);
 
   t.deepEqual(await short('client', 'pool'), [web, web2].sort());
   // Shuffled per query: a fair shuffle shows one order 40 times running with probability 2^-39.
