@@ -82,3 +82,53 @@ test('containers on a plugin network ping each other by address and name; connec
   t.notRegex(host.run('ip', '-4', 'addr', 'show'), /10\.7[78]\./);
   t.notRegex(host.run('iptables-save'), /10\.7[78]\.0\.0|NC[0-9a-f]{4}-/);
 });
+
+test('with --ipam-driver the plugin hands out pools, gateways and addresses from netctl IPAM', async (t) => {
+  const { host, dockerd, plugin } = await setup(t);
+  await dockerd.docker('network', 'create', '-d', plugin, '--ipam-driver', plugin, '--subnet', '10.79.0.0/24', '--gateway', '10.79.0.254', 'pi');
+  await dockerd.docker('network', 'create', '-d', plugin, '--ipam-driver', plugin, 'pd');
+  t.teardown(() => dockerd.docker('rm', '-f', 'i1', 'i2', 'd1').catch(() => undefined));
+  await run(dockerd, 'pi', 'i1');
+  await run(dockerd, 'pi', 'i2');
+  await run(dockerd, 'pd', 'd1');
+  // netctl's IPAM skips the gateway and starts at the pool's first free address.
+  t.is(await addressOf(dockerd, 'i1', 'pi'), '10.79.0.1');
+  t.is(await addressOf(dockerd, 'i2', 'pi'), '10.79.0.2');
+  t.regex(host.run('ip', '-4', 'addr', 'show'), /inet 10\.79\.0\.254\/24/, 'the bridge has the gateway Docker asked for');
+  const dynamic = (await dockerd.docker('network', 'inspect', '-f', '{{(index .IPAM.Config 0).Subnet}}', 'pd')).trim();
+  t.regex(dynamic, /^\d+\.\d+\.\d+\.0\/\d+$/, 'a pool chosen by netctl');
+  t.true(await pings(dockerd, 'i1', 'i2'), 'by name');
+  t.true(await pings(dockerd, 'd1', (await addressOf(dockerd, 'd1', 'pd')).replace(/\.\d+$/, '.1')), 'd1 reaches its gateway');
+  await dockerd.docker('rm', '-f', 'i1', 'i2', 'd1');
+  await dockerd.docker('network', 'rm', 'pi', 'pd');
+  t.deepEqual(links(host), []);
+  // Released: the same subnet can be had again, with the same first address.
+  await dockerd.docker('network', 'create', '-d', plugin, '--ipam-driver', plugin, '--subnet', '10.79.0.0/24', 'pi');
+  await run(dockerd, 'pi', 'i1');
+  t.is(await addressOf(dockerd, 'i1', 'pi'), '10.79.0.2', 'gateway .1 first, then the first address');
+  await dockerd.docker('rm', '-f', 'i1');
+  await dockerd.docker('network', 'rm', 'pi');
+});
+
+test("a netctl restart while Docker's containers run keeps them connected, and Docker can still remove them", async (t) => {
+  const { host, daemon, dockerd, plugin } = await setup(t);
+  await dockerd.docker('network', 'create', '-d', plugin, '--subnet', '10.80.0.0/24', 'pr');
+  t.teardown(() => dockerd.docker('rm', '-f', 'r1', 'r2').catch(() => undefined));
+  await run(dockerd, 'pr', 'r1');
+  await run(dockerd, 'pr', 'r2');
+  t.true(await pings(dockerd, 'r1', 'r2'));
+  const before = links(host).sort();
+  t.is(await daemon.stop(), 0);
+  t.true(await pings(dockerd, 'r1', 'r2'), 'the data plane works while netctl is down');
+  await startDaemon(t, { netns: host.path, root: daemon.root, runDir: daemon.runDir, args: ['--bridge', 'none', '--docker-plugin', plugin] });
+  t.deepEqual(links(host).sort(), before, 'the restart kept every bridge and veth');
+  t.true(await pings(dockerd, 'r1', 'r2'), 'and the containers still reach each other');
+  // Docker's calls after the restart find the network and endpoints where they were.
+  await dockerd.docker('network', 'disconnect', 'pr', 'r2');
+  await run(dockerd, 'pr', 'r3').finally(() => t.teardown(() => dockerd.docker('rm', '-f', 'r3').catch(() => undefined)));
+  t.true(await pings(dockerd, 'r3', 'r1'));
+  await dockerd.docker('rm', '-f', 'r1', 'r2', 'r3');
+  await dockerd.docker('network', 'rm', 'pr');
+  t.deepEqual(links(host), []);
+  t.notRegex(host.run('iptables-save'), /10\.80\.0\.0|NC[0-9a-f]{4}-/);
+});
