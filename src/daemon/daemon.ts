@@ -62,10 +62,11 @@ export class Daemon {
       images.load();
       const engine = { id: engineId(this.options.root), root: this.options.root, version: NETCTL_VERSION, eventListeners: () => events.subscribers };
       const router = daemonRouter({ controller, launcher, images, events, engine, ...(cluster ? { cluster: cluster.agent } : {}) });
-      this.server = await listenUnix(this.socketPath, router.listener, this.log);
+      // Before the API: a daemon that answers is one Docker can use.
       if (this.options.dockerPluginSocket) {
         this.plugin = await DockerPlugin.open({ socketPath: this.options.dockerPluginSocket, root: this.options.root, localPools: this.options.defaultAddressPools.map(parseDefaultAddressPool), log: this.log });
       }
+      this.server = await listenUnix(this.socketPath, router.listener, this.log);
     } catch (error) {
       await this.stop();
       throw error;
