@@ -132,3 +132,19 @@ test("a netctl restart while Docker's containers run keeps them connected, and D
   t.deepEqual(links(host), []);
   t.notRegex(host.run('iptables-save'), /10\.80\.0\.0|NC[0-9a-f]{4}-/);
 });
+
+test('-o netctl.driver=macvlan backs a Docker network with macvlan children of a parent in the test host', async (t) => {
+  const { host, dockerd, plugin } = await setup(t);
+  host.run('ip', 'link', 'add', 'mvparent', 'type', 'bridge');
+  host.run('ip', 'link', 'set', 'mvparent', 'up');
+  await dockerd.docker('network', 'create', '-d', plugin, '-o', 'netctl.driver=macvlan', '-o', 'parent=mvparent', '--subnet', '10.85.0.0/24', 'pm');
+  t.teardown(() => dockerd.docker('rm', '-f', 'm1', 'm2').catch(() => undefined));
+  await run(dockerd, 'pm', 'm1');
+  await run(dockerd, 'pm', 'm2');
+  const pid = (await dockerd.docker('inspect', '-f', '{{.State.Pid}}', 'm1')).trim();
+  t.regex(host.run('nsenter', `--net=/proc/${pid}/ns/net`, 'ip', '-d', 'link', 'show', 'eth0'), /macvlan mode bridge/);
+  t.true(await pings(dockerd, 'm1', 'm2'), 'by name, through the parent');
+  await dockerd.docker('rm', '-f', 'm1', 'm2');
+  await dockerd.docker('network', 'rm', 'pm');
+  t.deepEqual(links(host), ['mvparent'], 'the parent stays; nothing else is left');
+});

@@ -29,7 +29,7 @@ export interface PluginEndpointRecord {
   created: Fields;
   /** What Join answered, while the endpoint is joined. */
   joined?: Fields;
-  /** The host-side interface Join made for Docker to move. */
+  /** The host-side interface Join made for Docker to move; kept after the Leave, as Docker gives it back. */
   srcName?: string;
 }
 
@@ -191,8 +191,9 @@ export class PluginNetworkDriver {
     const record = this.endpoints.get(dockerId(call, body, 'EndpointID'));
     if (!record || record.spec.networkId !== networkId) return {}; // gone already
     const network = this.networks.get(networkId)!;
-    // A Join Docker rolled back without a Leave still leaves nothing.
-    if (record.joined) await this.takeInterface(network, record);
+    // Docker gives a joined interface back under its SrcName after the Leave (macvlan's, which
+    // the Leave could not reach in the container), or rolled a Join back without one: it goes now.
+    if (record.srcName) await this.takeInterface(network, record);
     await this.driverOf(network).deleteEndpoint(network.spec, record.spec);
     await this.deps.store.delete(ENDPOINT_PREFIX + record.spec.id);
     this.endpoints.delete(record.spec.id);
@@ -241,11 +242,14 @@ export class PluginNetworkDriver {
     return {};
   }
 
-  /** The driver's leave, wherever Docker left the interface (in a container that ended, it is gone with it). */
+  /**
+   * The driver's leave, of the interface in this host's namespace: a veth pair goes from its host
+   * end wherever the other is; an interface that lives only in the container is gone with it, or
+   * comes back here after the Leave, which DeleteEndpoint then removes (srcName is kept for it).
+   */
   private async takeInterface(network: PluginNetworkRecord, endpoint: PluginEndpointRecord): Promise<void> {
     await this.driverOf(network).leave(network.spec, this.endpointSpec(endpoint));
     delete endpoint.joined;
-    delete endpoint.srcName;
   }
 
   /** Ports are not published through the plugin (see README): the call is checked and accepted. */
