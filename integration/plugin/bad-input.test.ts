@@ -92,8 +92,19 @@ test('every bad request gets a clear {"Err"} and leaves nothing; retries are ans
   t.deepEqual(await ok('NetworkDriver.Join', join), joined);
   const handed = host.json<Array<{ ifname: string; address: string; operstate: string }>>('ip', 'link', 'show', `nctl${EP.slice(0, 11)}`)[0]!;
   t.is(handed.address, '02:42:0a:51:00:02', 'the interface Docker moves has the endpoint MAC');
-  t.deepEqual(await ok('NetworkDriver.ProgramExternalConnectivity', { NetworkID: NET, EndpointID: EP, Options: {} }), {});
+  const portmap = (binding: Record<string, unknown>): unknown => ({ NetworkID: NET, EndpointID: EP, Options: { 'com.docker.network.portmap': [{ Proto: 6, IP: '', Port: 80, HostIP: '', HostPort: 8081, HostPortEnd: 8081, ...binding }] } });
+  await fails('NetworkDriver.ProgramExternalConnectivity', portmap({ Proto: 99 }), 400, /Proto must be 6 \(tcp\), 17 \(udp\) or 132 \(sctp\), got 99/);
+  await fails('NetworkDriver.ProgramExternalConnectivity', portmap({ HostPort: 70000 }), 400, /HostPort must be a port number, got 70000/);
+  await fails('NetworkDriver.ProgramExternalConnectivity', portmap({ HostPortEnd: 8090 }), 400, /host port ranges \(8081-8090\) are not supported/);
+  await fails('NetworkDriver.ProgramExternalConnectivity', portmap({ HostIP: 'here' }), 400, /HostIP "here" is not an IP address/);
+  await fails('NetworkDriver.ProgramExternalConnectivity', { NetworkID: NET, EndpointID: OTHER, Options: {} }, 500, /not found/);
+  t.deepEqual(await ok('NetworkDriver.ProgramExternalConnectivity', portmap({})), {});
+  t.deepEqual(await ok('NetworkDriver.ProgramExternalConnectivity', portmap({})), {}, 'a retry publishes the same port again');
+  t.regex(host.run('iptables-save', '-t', 'nat'), /--dport 8081/);
   t.deepEqual(await ok('NetworkDriver.RevokeExternalConnectivity', { NetworkID: NET, EndpointID: EP }), {});
+  t.deepEqual(await ok('NetworkDriver.RevokeExternalConnectivity', { NetworkID: NET, EndpointID: EP }), {});
+  t.notRegex(host.run('iptables-save', '-t', 'nat'), /--dport 8081/);
+  t.deepEqual(await ok('NetworkDriver.ProgramExternalConnectivity', portmap({})), {}, 'published again, for DeleteEndpoint to take away');
   await fails('NetworkDriver.DeleteNetwork', { NetworkID: NET }, 500, /still has 1 endpoint/);
   t.deepEqual(await ok('NetworkDriver.Leave', { NetworkID: NET, EndpointID: EP }), {});
   t.deepEqual(await ok('NetworkDriver.Leave', { NetworkID: NET, EndpointID: EP }), {});
@@ -103,7 +114,7 @@ test('every bad request gets a clear {"Err"} and leaves nothing; retries are ans
   t.deepEqual(await ok('NetworkDriver.DeleteNetwork', { NetworkID: NET }), {});
   t.deepEqual(await ok('NetworkDriver.DeleteNetwork', { NetworkID: NET }), {});
   t.deepEqual(links(), []);
-  t.notRegex(host.run('iptables-save'), /10\.81\.0\.0|NC[0-9a-f]{4}-/);
+  t.notRegex(host.run('iptables-save'), /10\.81\.0\.0|NC[0-9a-f]{4}-|--dport 8081/);
 
   // Discovery and swarm's calls, checked and accepted
   await fails('NetworkDriver.DiscoverNew', { DiscoveryData: {} }, 400, /"DiscoveryType" must be an integer/);

@@ -148,3 +148,26 @@ test('-o netctl.driver=macvlan backs a Docker network with macvlan children of a
   await dockerd.docker('network', 'rm', 'pm');
   t.deepEqual(links(host), ['mvparent'], 'the parent stays; nothing else is left');
 });
+
+test('docker run -p publishes the port through the plugin, and docker rm takes it away', async (t) => {
+  const { host, dockerd, plugin } = await setup(t);
+  await dockerd.docker('network', 'create', '-d', plugin, '--subnet', '10.86.0.0/24', 'pp');
+  t.teardown(() => dockerd.docker('rm', '-f', 'web').catch(() => undefined));
+  await dockerd.docker('run', '-d', '--name', 'web', '--network', 'pp', '-p', '8086:80', dockerd.image, 'sh', '-c', 'mkdir -p /w && echo hello > /w/index.html && exec httpd -f -p 80 -h /w');
+  const fetch = async (): Promise<string> => {
+    for (let attempt = 0; attempt < 20; attempt++) {
+      try {
+        return host.run('curl', '-s', '--max-time', '2', 'http://127.0.0.1:8086/');
+      } catch {
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    }
+    return '';
+  };
+  t.is((await fetch()).trim(), 'hello', 'the host port reaches the container');
+  t.regex(host.run('iptables-save', '-t', 'nat'), /--dport 8086/);
+  await dockerd.docker('rm', '-f', 'web');
+  t.notRegex(host.run('iptables-save', '-t', 'nat'), /--dport 8086/, 'the DNAT rule went with the container');
+  await dockerd.docker('network', 'rm', 'pp');
+  t.deepEqual(links(host), []);
+});

@@ -4,7 +4,7 @@
 // then moves into the container and renames (SrcName, DstPrefix). Networks and endpoints are kept
 // in the store, so a restart brings them back and Docker's retries get the same answers.
 import net from 'node:net';
-import type { Driver, EndpointSpec, IpamData, JoinInfo, NetworkSpec } from '../../drivers/driver';
+import type { Driver, EndpointSpec, IpamData, JoinInfo, NetworkSpec, PortMapping } from '../../drivers/driver';
 import { macFor, MAC } from '../../controller/mac';
 import type { Store } from '../../store/types';
 import type { Logger } from '../../util/logger';
@@ -16,6 +16,7 @@ const ENDPOINT_PREFIX = 'docker-plugin/endpoints/';
 /** The `-o` option that picks the netctl driver behind a Docker network. */
 export const BACKING_DRIVER_OPTION = 'netctl.driver';
 const GENERIC_OPTIONS = 'com.docker.network.generic';
+const PORT_MAP_OPTION = 'com.docker.network.portmap';
 
 /** A Docker network: the netctl driver behind it and the network as that driver has it. */
 export interface PluginNetworkRecord {
@@ -94,8 +95,8 @@ export class PluginNetworkDriver {
     DeleteEndpoint: (body) => this.serially(() => this.deleteEndpoint(objectBody('DeleteEndpoint', body))),
     Join: (body) => this.serially(() => this.join(objectBody('Join', body))),
     Leave: (body) => this.serially(() => this.leave(objectBody('Leave', body))),
-    ProgramExternalConnectivity: async (body) => this.externalConnectivity('ProgramExternalConnectivity', objectBody('ProgramExternalConnectivity', body)),
-    RevokeExternalConnectivity: async (body) => this.externalConnectivity('RevokeExternalConnectivity', objectBody('RevokeExternalConnectivity', body)),
+    ProgramExternalConnectivity: (body) => this.serially(() => this.programExternalConnectivity(objectBody('ProgramExternalConnectivity', body))),
+    RevokeExternalConnectivity: (body) => this.serially(() => this.revokeExternalConnectivity(objectBody('RevokeExternalConnectivity', body))),
     DiscoverNew: async (body) => this.discovery('DiscoverNew', objectBody('DiscoverNew', body)),
     DiscoverDelete: async (body) => this.discovery('DiscoverDelete', objectBody('DiscoverDelete', body)),
   };
@@ -193,6 +194,7 @@ export class PluginNetworkDriver {
     const network = this.networks.get(networkId)!;
     // Docker gives a joined interface back under its SrcName after the Leave (macvlan's, which
     // the Leave could not reach in the container), or rolled a Join back without one: it goes now.
+    if (record.spec.ports) await this.revoke(network, record);
     if (record.srcName) await this.takeInterface(network, record);
     await this.driverOf(network).deleteEndpoint(network.spec, record.spec);
     await this.deps.store.delete(ENDPOINT_PREFIX + record.spec.id);
@@ -252,11 +254,31 @@ export class PluginNetworkDriver {
     delete endpoint.joined;
   }
 
-  /** Ports are not published through the plugin (see README): the call is checked and accepted. */
-  private externalConnectivity(call: string, body: Fields): Fields {
-    dockerId(call, body, 'NetworkID');
-    dockerId(call, body, 'EndpointID');
+  /** Publishes Docker's port map (`-p`) through the driver, replacing what the endpoint published before. */
+  private async programExternalConnectivity(body: Fields): Promise<Fields> {
+    const call = 'ProgramExternalConnectivity';
+    const { network, endpoint } = this.endpoint(call, body);
+    const ports = portMap(call, optionalObject(call, body, 'Options'));
+    const published = await this.driverOf(network).programExternalConnectivity(network.spec, endpoint.spec, ports);
+    if (published.length > 0) endpoint.spec.ports = published;
+    else delete endpoint.spec.ports;
+    await this.save(endpoint);
     return {};
+  }
+
+  private async revokeExternalConnectivity(body: Fields): Promise<Fields> {
+    const call = 'RevokeExternalConnectivity';
+    const networkId = dockerId(call, body, 'NetworkID');
+    const endpoint = this.endpoints.get(dockerId(call, body, 'EndpointID'));
+    if (!endpoint?.spec.ports || endpoint.spec.networkId !== networkId) return {}; // nothing published: Docker's retry
+    await this.revoke(this.networks.get(networkId)!, endpoint);
+    await this.save(endpoint);
+    return {};
+  }
+
+  private async revoke(network: PluginNetworkRecord, endpoint: PluginEndpointRecord): Promise<void> {
+    await this.driverOf(network).revokeExternalConnectivity(network.spec, endpoint.spec);
+    delete endpoint.spec.ports;
   }
 
   /** Node discovery is for global-scope drivers; these are local: checked and accepted. */
@@ -295,6 +317,30 @@ export class PluginNetworkDriver {
     await this.deps.store.put(ENDPOINT_PREFIX + endpoint.spec.id, encode(endpoint));
     this.endpoints.set(endpoint.spec.id, endpoint);
   }
+}
+
+const PROTOCOLS: Record<number, PortMapping['protocol']> = { 6: 'tcp', 17: 'udp', 132: 'sctp' };
+
+/** Docker's port map option (its PortBinding list: protocol numbers, one host port each). */
+function portMap(call: string, options: Fields): PortMapping[] {
+  return optionalArray(call, options, PORT_MAP_OPTION).map((item, index) => {
+    const where = `${call}: ${PORT_MAP_OPTION}[${index}]`;
+    if (item === null || typeof item !== 'object' || Array.isArray(item)) throw new PluginInputError(`${where} must be an object`);
+    const binding = item as Fields;
+    const protocol = PROTOCOLS[binding.Proto as number];
+    if (!protocol) throw new PluginInputError(`${where}: Proto must be 6 (tcp), 17 (udp) or 132 (sctp), got ${JSON.stringify(binding.Proto)}`);
+    const port = (key: string, min: number): number => {
+      const value = binding[key] ?? 0;
+      if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > 65535) throw new PluginInputError(`${where}: ${key} must be a port number, got ${JSON.stringify(value)}`);
+      return value;
+    };
+    const hostPort = port('HostPort', 0);
+    const hostPortEnd = port('HostPortEnd', 0);
+    if (hostPortEnd !== 0 && hostPortEnd !== hostPort) throw new PluginInputError(`${where}: host port ranges (${hostPort}-${hostPortEnd}) are not supported: publish one host port`);
+    const hostIp = optionalString(where, binding, 'HostIP');
+    if (hostIp !== undefined && net.isIP(hostIp) === 0) throw new PluginInputError(`${where}: HostIP ${JSON.stringify(hostIp)} is not an IP address`);
+    return { protocol, containerPort: port('Port', 1), hostPort, ...(hostIp && hostIp !== '0.0.0.0' && hostIp !== '::' ? { hostIp } : {}) };
+  });
 }
 
 /** Docker's boolean network options: a JSON boolean, or its text form from older engines. */
