@@ -171,3 +171,22 @@ test('docker run -p publishes the port through the plugin, and docker rm takes i
   await dockerd.docker('network', 'rm', 'pp');
   t.deepEqual(links(host), []);
 });
+
+test('--ipv6 and --internal reach the backing bridge: IPv6 between containers, no gateway on an internal network', async (t) => {
+  const { dockerd, plugin } = await setup(t);
+  await dockerd.docker('network', 'create', '-d', plugin, '--ipv6', '--subnet', '10.87.0.0/24', '--subnet', 'fd00:87::/64', 'p6');
+  await dockerd.docker('network', 'create', '-d', plugin, '--internal', '--subnet', '10.88.0.0/24', 'pin');
+  t.teardown(() => dockerd.docker('rm', '-f', 's1', 's2', 'n1').catch(() => undefined));
+  await run(dockerd, 'p6', 's1');
+  await run(dockerd, 'p6', 's2');
+  await run(dockerd, 'pin', 'n1');
+  const s2v6 = (await dockerd.docker('inspect', '-f', '{{(index .NetworkSettings.Networks "p6").GlobalIPv6Address}}', 's2')).trim();
+  t.regex(s2v6, /^fd00:87::/);
+  let reached = false;
+  for (let attempt = 0; attempt < 5 && !reached; attempt++) reached = await dockerd.docker('exec', 's1', 'ping', '-6', '-c', '1', '-W', '2', s2v6).then(() => true, () => false);
+  t.true(reached, 's1 reaches s2 over IPv6');
+  const routes = await dockerd.docker('exec', 'n1', 'ip', 'route');
+  t.notRegex(routes, /default/, 'an internal network gives no default route');
+  await dockerd.docker('rm', '-f', 's1', 's2', 'n1');
+  await dockerd.docker('network', 'rm', 'p6', 'pin');
+});
