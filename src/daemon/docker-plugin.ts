@@ -42,7 +42,7 @@ export class DockerPlugin {
   private constructor(
     private readonly server: http.Server,
     private readonly socketPath: string,
-    private readonly close_: () => Promise<void>,
+    private readonly release: () => Promise<void>,
   ) {}
 
   static async open(options: DockerPluginOptions): Promise<DockerPlugin> {
@@ -83,6 +83,6 @@ export class DockerPlugin {
       this.server.closeAllConnections();
     });
     fs.rmSync(this.socketPath, { force: true });
-    await this.close_();
+    await this.release();
   }
 }

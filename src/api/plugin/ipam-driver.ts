@@ -1,6 +1,7 @@
 // Docker's IpamDriver calls onto netctl's IPAM contract (`docker network create --ipam-driver
 // NAME`): pools and addresses from netctl's allocator, kept in its store.
 import type { IpamDriver } from '../../ipam';
+import type { PluginCall } from './server';
 import { objectBody, optionalBoolean, optionalString, PluginInputError, requiredString, stringMap } from './fields';
 
 export interface PluginIpamDeps {
@@ -9,7 +10,7 @@ export interface PluginIpamDeps {
   hostRoutes(): Promise<string[]>;
 }
 
-export function ipamCalls({ ipam, hostRoutes }: PluginIpamDeps): Record<string, (body: unknown) => Promise<unknown>> {
+export function ipamCalls({ ipam, hostRoutes }: PluginIpamDeps): Record<string, PluginCall> {
   return {
     GetCapabilities: async () => ({ RequiresMACAddress: ipam.capabilities.requiresMacAddress, RequiresRequestReplay: ipam.capabilities.requiresRequestReplay }),
     GetDefaultAddressSpaces: async () => {

@@ -9,12 +9,13 @@ import { macFor, MAC } from '../../controller/mac';
 import type { Store } from '../../store/types';
 import type { Logger } from '../../util/logger';
 import { SerialQueue } from '../../util/serial';
+import type { PluginCall } from './server';
 import { dockerId, type Fields, objectBody, optionalArray, optionalObject, optionalString, PluginInputError, requiredString, stringMap } from './fields';
 
 const NETWORK_PREFIX = 'docker-plugin/networks/';
 const ENDPOINT_PREFIX = 'docker-plugin/endpoints/';
 /** The `-o` option that picks the netctl driver behind a Docker network. */
-export const BACKING_DRIVER_OPTION = 'netctl.driver';
+const BACKING_DRIVER_OPTION = 'netctl.driver';
 const GENERIC_OPTIONS = 'com.docker.network.generic';
 const PORT_MAP_OPTION = 'com.docker.network.portmap';
 
@@ -83,7 +84,7 @@ export class PluginNetworkDriver {
     }
   }
 
-  readonly calls: Record<string, (body: unknown) => Promise<unknown>> = {
+  readonly calls: Record<string, PluginCall> = {
     GetCapabilities: async () => ({ Scope: 'local', ConnectivityScope: 'local' }),
     CreateNetwork: (body) => this.serially(() => this.createNetwork(objectBody('CreateNetwork', body))),
     DeleteNetwork: (body) => this.serially(() => this.deleteNetwork(objectBody('DeleteNetwork', body))),
