@@ -45,6 +45,7 @@ test('every bad request gets a clear {"Err"} and leaves nothing; retries are ans
   // Malformed bodies and fields
   await fails('NetworkDriver.CreateNetwork', '{"NetworkID": ', 400, /invalid JSON/);
   await fails('NetworkDriver.CreateNetwork', undefined, 400, /body is empty/);
+  await fails('NetworkDriver.CreateNetwork', `{"NetworkID": "${'x'.repeat(2 * 1024 * 1024)}"}`, 400, /larger than 1048576 bytes/);
   await fails('NetworkDriver.CreateNetwork', [1], 400, /must be a JSON object, got a list/);
   await fails('NetworkDriver.CreateNetwork', {}, 400, /field "NetworkID" is missing/);
   await fails('NetworkDriver.CreateNetwork', { NetworkID: 7 }, 400, /"NetworkID" must be a string, got 7/);
