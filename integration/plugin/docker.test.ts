@@ -108,6 +108,16 @@ test('with --ipam-driver the plugin hands out pools, gateways and addresses from
   t.is(await addressOf(dockerd, 'i1', 'pi'), '10.79.0.2', 'gateway .1 first, then the first address');
   await dockerd.docker('rm', '-f', 'i1');
   await dockerd.docker('network', 'rm', 'pi');
+  // --ip-range: Docker's SubPool, addresses from that part of the subnet only.
+  await dockerd.docker('network', 'create', '-d', plugin, '--ipam-driver', plugin, '--subnet', '10.89.0.0/24', '--ip-range', '10.89.0.128/25', 'pr');
+  await run(dockerd, 'pr', 'i1');
+  const gateway = (await dockerd.docker('network', 'inspect', '-f', '{{(index .IPAM.Config 0).Gateway}}', 'pr')).trim();
+  const inRange = await addressOf(dockerd, 'i1', 'pr');
+  t.regex(inRange, /^10\.89\.0\.\d+$/);
+  t.true(Number(inRange.split('.')[3]) >= 128 && inRange !== gateway, `${inRange} is in the range and not the gateway ${gateway}`);
+  await dockerd.docker('rm', '-f', 'i1');
+  await dockerd.docker('network', 'rm', 'pr');
+  t.deepEqual(links(host), []);
 });
 
 test("a netctl restart while Docker's containers run keeps them connected, and Docker can still remove them", async (t) => {
