@@ -137,7 +137,7 @@ export async function createNetctl(options: NetctlOptions = {}): Promise<Netctl>
 }
 
 /** Whether another controller's links or addresses carry these marks (the chain prefix follows the link group). */
-async function marksInUse(netlink: NetlinkHandle, ownership: Ownership): Promise<boolean> {
+export async function marksInUse(netlink: NetlinkHandle, ownership: Ownership): Promise<boolean> {
   const [links, addresses] = await Promise.all([netlink.linkList(), netlink.addrList()]);
   return links.some((link) => link.group === ownership.linkGroup) || addresses.some((address) => address.protocol === ownership.addressProtocol);
 }

@@ -1,6 +1,8 @@
 // `netctl daemon`: runs the daemon in the foreground until SIGTERM or SIGINT.
 import net from 'node:net';
+import path from 'node:path';
 import { Daemon } from '../daemon/daemon';
+import { dockerPluginSocket } from '../daemon/docker-plugin';
 import { native } from '../native/addon';
 import { DEFAULT_HOST, DEFAULT_ROOT, DEFAULT_RUN_DIR, type DaemonOptions, defaultOptions } from '../daemon/options';
 import { type FlagSpec, helpText, parseArgs, UsageError } from './args';
@@ -21,6 +23,7 @@ export const DAEMON_FLAGS: FlagSpec[] = [
   { name: 'gossip-port', type: 'string', description: 'UDP and TCP port of cluster gossip', defaultText: '7946' },
   { name: 'gossip-key', type: 'string', description: 'file with the 32-byte cluster key (raw or base64); without it gossip is unencrypted' },
   { name: 'node-name', type: 'string', description: 'name of this host in the cluster, unique', defaultText: 'the hostname' },
+  { name: 'docker-plugin', type: 'string', description: 'also serve as a Docker network and IPAM plugin NAME, on /run/docker/plugins/NAME.sock (or on the socket path given)' },
   { name: 'help', type: 'boolean', description: 'print this help' },
 ];
 
@@ -45,6 +48,11 @@ export function parseDaemonOptions(argv: string[]): DaemonOptions {
   const level = (flags.get('log-level') as string | undefined) ?? options.logLevel;
   if (!(LOG_LEVELS as readonly string[]).includes(level)) throw new UsageError(`invalid --log-level "${level}": use one of ${LOG_LEVELS.join(', ')}`);
   options.logLevel = level as DaemonOptions['logLevel'];
+  const plugin = flags.get('docker-plugin') as string | undefined;
+  if (plugin !== undefined) {
+    if (!path.isAbsolute(plugin) && !/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(plugin)) throw new UsageError(`invalid --docker-plugin "${plugin}": give a plugin name (letters, digits, "_", ".", "-") or an absolute socket path`);
+    options.dockerPluginSocket = dockerPluginSocket(plugin);
+  }
   const clusterFlags: ClusterFlags = {};
   for (const name of CLUSTER_FLAGS) if (flags.has(name)) clusterFlags[name] = flags.get(name) as string;
   const cluster = parseClusterFlags(clusterFlags);

@@ -12,6 +12,7 @@ import { ImageStore } from '../images';
 import { ensureBusyboxRoot } from '../launcher';
 import { listenUnix } from './api-server';
 import { type DaemonCluster, openCluster } from './cluster';
+import { DockerPlugin } from './docker-plugin';
 import { engineId } from './engine-id';
 import { type DaemonOptions, unixSocketPath } from './options';
 import { claimPidFile, releasePidFile } from './pidfile';
@@ -25,6 +26,7 @@ export class Daemon {
   private server: http.Server | undefined;
   private stack: Stack | undefined;
   private cluster: DaemonCluster | undefined;
+  private plugin: DockerPlugin | undefined;
   private readonly socketPath: string;
   private readonly pidFile: string;
 
@@ -60,6 +62,10 @@ export class Daemon {
       images.load();
       const engine = { id: engineId(this.options.root), root: this.options.root, version: NETCTL_VERSION, eventListeners: () => events.subscribers };
       const router = daemonRouter({ controller, launcher, images, events, engine, ...(cluster ? { cluster: cluster.agent } : {}) });
+      // Before the API: a daemon that answers is one Docker can use.
+      if (this.options.dockerPluginSocket) {
+        this.plugin = await DockerPlugin.open({ socketPath: this.options.dockerPluginSocket, root: this.options.root, localPools: this.options.defaultAddressPools.map(parseDefaultAddressPool), log: this.log });
+      }
       this.server = await listenUnix(this.socketPath, router.listener, this.log);
     } catch (error) {
       await this.stop();
@@ -70,6 +76,8 @@ export class Daemon {
 
   /** Stops serving, leaves the cluster and closes the stores; the kernel data plane stays as it is. */
   async stop(): Promise<void> {
+    await this.plugin?.close();
+    this.plugin = undefined;
     const server = this.server;
     this.server = undefined;
     if (server) {

@@ -29,6 +29,8 @@ export interface DaemonOptions {
   logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
   /** Absent: a daemon on its own. */
   cluster?: ClusterOptions;
+  /** --docker-plugin: the socket it also serves Docker's plugin protocol on. */
+  dockerPluginSocket?: string;
 }
 
 export const DEFAULT_ROOT = '/var/lib/netctl';
