@@ -565,3 +565,26 @@ test('the core asks the IPAM driver for its address spaces, passes --ipam-opt to
   t.deepEqual(ipam.addresses.at(-1), { options: { [MAC_ADDRESS_OPTION]: endpoint.mac } }, 'the MAC chosen before the address, and sent with its request');
   t.is(linksIn(sandbox.key).find((l) => l.ifname === 'eth0')?.address, endpoint.mac);
 });
+
+test('a network whose IPAM driver is missing at open keeps its kernel state: its driver restores it, its endpoints stay, and it takes new ones once the IPAM is back', async (t) => {
+  const host = await testHost(t);
+  const first = await host.open([scripted(vethHandOver(host.netlink, 'wan'))]);
+  await first.controller.registerIpamDriver(new RecordingIpam());
+  const network = await first.controller.create({ name: 'rec', driver: 'scripted', ipam: { driver: 'recording' } });
+  const early = await first.controller.createSandbox();
+  const kept = await first.controller.connect('rec', early.id);
+  await first.close();
+
+  const driver = scripted(vethHandOver(host.netlink, 'wan'));
+  const { controller } = await host.open([driver], { store: first.store });
+  t.is(controller.failure(network.id), 'IPAM driver "recording" is not available');
+  // Its driver was told of it: a driver takes its list as the whole truth and removes what is not in it.
+  const [networks, endpoints] = driver.calls.find((c) => c.method === 'restore')!.args as [NetworkSpec[], EndpointSpec[]];
+  t.deepEqual(networks.map((n) => n.id), [network.id]);
+  t.deepEqual(endpoints.map((e) => e.id), [kept.id]);
+  t.deepEqual(namesIn(early.key), ['lo', 'wan0']);
+  await controller.registerIpamDriver(new RecordingIpam());
+  t.is(controller.failure(network.id), undefined);
+  const later = await controller.createSandbox();
+  t.truthy((await controller.connect('rec', later.id)).ipv4);
+});

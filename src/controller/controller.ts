@@ -300,7 +300,9 @@ export class Controller {
    * list as the whole truth and removes what no network in it owns.
    */
   private async restore(driver: Driver): Promise<void> {
-    const networks = this.hostNetworks().filter((n) => n.driver === driver.type && !this.failures.has(n.id));
+    // A network waiting only for its IPAM driver is the driver's all the same: left out of the
+    // list, its bridge and interfaces would be removed as no network's.
+    const networks = this.hostNetworks().filter((n) => n.driver === driver.type && (!this.failures.has(n.id) || this.failures.get(n.id)!.waiting));
     const endpoints = networks.flatMap((n) => this.attachments.ofNetwork(n.id)).map((e) => this.attachments.endpointSpec(e));
     try {
       const { rejoin, failed } = await driver.restore(networks.map(specOf), endpoints, (networkId) => this.contextOf(networkId, driver));
