@@ -81,7 +81,7 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
       try {
         created = await client.post<{ Id: string }>(`/containers/create${name ? `?name=${encodeURIComponent(name)}` : ''}`, {
         Cmd: cmd,
-        Env: list(args, 'env'),
+        Env: environmentFromClient(list(args, 'env')),
         Hostname: str(args, 'hostname') ?? '',
         WorkingDir: str(args, 'workdir') ?? '',
         Image: str(args, 'image') ?? 'busybox',
@@ -246,4 +246,9 @@ export function containerCommandsHelp(): string {
   return Object.entries(SUBCOMMANDS)
     .map(([name, c]) => `  ${name.padEnd(12)}${c.summary}`)
     .join('\n');
+}
+
+/** As Docker's CLI: `-e NAME` passes this shell's NAME (`NAME=value`), or NAME bare when the shell has none. */
+export function environmentFromClient(entries: readonly string[], env: NodeJS.ProcessEnv = process.env): string[] {
+  return entries.map((entry) => (entry.includes('=') || env[entry] === undefined ? entry : `${entry}=${env[entry]}`));
 }
