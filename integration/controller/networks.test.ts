@@ -202,7 +202,7 @@ test('list filters and prune, as Docker applies them', async (t) => {
   t.deepEqual(await names({ name: ['front', 'back'], label: ['env=prod'] }), ['front'], 'keys AND, values OR');
   const badFilter = await request(daemon.socketPath, 'GET', `/networks?filters=${encodeURIComponent('{"colour":["red"]}')}`);
   t.is(badFilter.status, 400);
-  t.regex(badFilter.json<{ message: string }>().message, /invalid filter 'colour'/);
+  t.regex(badFilter.json<{ message: string }>().message, /Invalid filter 'colour'/);
 
   const pruned = await request(daemon.socketPath, 'POST', `/v1.41/networks/prune?filters=${encodeURIComponent('{"label!":["env=prod"]}')}`);
   t.is(pruned.status, 200);

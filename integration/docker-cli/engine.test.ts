@@ -137,7 +137,7 @@ test("image API refusals: Docker's statuses and messages, and nothing left behin
   await expect(request(daemon.socketPath, 'POST', '/containers/create', { Image: 'nope', Cmd: ['true'] }), 404, /^No such image: nope:latest$/);
   await expect(request(daemon.socketPath, 'GET', '/images/nope/json'), 404, /^No such image: nope:latest$/);
   await expect(request(daemon.socketPath, 'DELETE', '/images/nope'), 404, /^No such image: nope:latest$/);
-  await expect(request(daemon.socketPath, 'GET', `/images/json?filters=${encodeURIComponent('{"x":["1"]}')}`), 400, /invalid filter 'x'/);
+  await expect(request(daemon.socketPath, 'GET', `/images/json?filters=${encodeURIComponent('{"x":["1"]}')}`), 400, /Invalid filter 'x'/);
   t.deepEqual(importedDirs(daemon), [], 'a failed import leaves no directory');
   // docker run of an unknown image: the CLI tries a pull and shows why there is none.
   const run = await docker(['run', '--rm', '--network', 'none', 'nope', 'true']);
@@ -261,8 +261,8 @@ test("GET /events refusals: bad times, since after until, unknown filters (400)"
   for (const [query, message] of [
     ['since=abc', /invalid value "abc" for since/],
     ['since=10&until=5', /^`since` time \(10\) cannot be after `until` time \(5\)$/],
-    [`filters=${encodeURIComponent('{"x":["1"]}')}`, /invalid filter 'x'/],
-    [`filters=${encodeURIComponent('{"type":["bogus"]}')}`, /invalid filter 'type=bogus'/],
+    [`filters=${encodeURIComponent('{"x":["1"]}')}`, /Invalid filter 'x'/],
+    [`filters=${encodeURIComponent('{"type":["bogus"]}')}`, /Invalid filter 'type=bogus'/],
   ] as const) {
     const reply = await request(daemon.socketPath, 'GET', `/events?${query}`);
     t.is(reply.status, 400, query);

@@ -47,8 +47,8 @@ test('docker ps -f filters by id, name, status, exited, network, ancestor and la
 
   const unknown = await request(daemon.socketPath, 'GET', `/containers/json?filters=${encodeURIComponent('{"x":{"1":true}}')}`);
   t.is(unknown.status, 400);
-  t.regex(unknown.text, /invalid filter 'x'/);
+  t.regex(unknown.text, /Invalid filter 'x'/);
   const cli = await docker(['ps', '-f', 'x=1']);
   t.not(cli.code, 0);
-  t.regex(cli.stderr, /invalid filter 'x'/);
+  t.regex(cli.stderr, /Invalid filter 'x'/);
 });

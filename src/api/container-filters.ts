@@ -12,10 +12,10 @@ const STATUSES = ['created', 'restarting', 'running', 'removing', 'paused', 'exi
 export function parseContainerFilters(text: string | null): Filters {
   const filters = parseFilters(text, CONTAINER_FILTER_KEYS);
   for (const status of filters.get('status') ?? []) {
-    if (!STATUSES.includes(status)) throw badRequest(`invalid filter 'status=${status}': use one of ${STATUSES.join(', ')}`);
+    if (!STATUSES.includes(status)) throw badRequest(`Invalid filter 'status=${status}': use one of ${STATUSES.join(', ')}`);
   }
   for (const code of filters.get('exited') ?? []) {
-    if (!/^-?\d+$/.test(code)) throw badRequest(`invalid filter 'exited=${code}': expected an exit code (an integer)`);
+    if (!/^-?\d+$/.test(code)) throw badRequest(`Invalid filter 'exited=${code}': expected an exit code (an integer)`);
   }
   return filters;
 }

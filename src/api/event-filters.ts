@@ -11,7 +11,7 @@ const TYPES = ['container', 'image', 'network', 'volume', 'plugin', 'daemon', 's
 export function parseEventFilters(text: string | null): Filters {
   const filters = parseFilters(text, EVENT_FILTER_KEYS);
   for (const type of filters.get('type') ?? []) {
-    if (!TYPES.includes(type)) throw badRequest(`invalid filter 'type=${type}': use one of ${TYPES.join(', ')}`);
+    if (!TYPES.includes(type)) throw badRequest(`Invalid filter 'type=${type}': use one of ${TYPES.join(', ')}`);
   }
   return filters;
 }

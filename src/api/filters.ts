@@ -15,7 +15,7 @@ export function parseFilters(text: string | null, allowed: readonly string[]): F
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw badRequest('invalid filters: expected a JSON object of filter names');
   for (const [key, value] of Object.entries(parsed as Record<string, unknown>)) {
-    if (!allowed.includes(key)) throw badRequest(`invalid filter '${key}'; valid filters: ${allowed.join(', ')}`);
+    if (!allowed.includes(key)) throw badRequest(`Invalid filter '${key}'; valid filters: ${allowed.join(', ')}`);
     const values = Array.isArray(value) ? value : value !== null && typeof value === 'object' ? Object.keys(value) : undefined;
     if (!values || !values.every((v) => typeof v === 'string')) throw badRequest(`invalid values of filter '${key}': expected a list of strings`);
     filters.set(key, values as string[]);

@@ -42,8 +42,8 @@ test('image matches by name with or without tag, or ID; label needs every label 
 });
 
 test('unknown keys and types are refused with what is valid', (t) => {
-  t.throws(() => parseEventFilters('{"x":{"a":true}}'), { message: /invalid filter 'x'; valid filters: container, event/ });
-  t.throws(() => parseEventFilters('{"type":["bogus"]}'), { message: /invalid filter 'type=bogus': use one of container, image, network/ });
+  t.throws(() => parseEventFilters('{"x":{"a":true}}'), { message: /Invalid filter 'x'; valid filters: container, event/ });
+  t.throws(() => parseEventFilters('{"type":["bogus"]}'), { message: /Invalid filter 'type=bogus': use one of container, image, network/ });
 });
 
 test('event times: Unix seconds with a fraction to the nanosecond, or an RFC 3339 date; anything else is a 400', (t) => {
