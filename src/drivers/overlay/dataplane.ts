@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { createNamespace, deleteNamespace, NamespaceError } from '../../native/netns';
-import { type Link, type NetlinkHandle, NetlinkHandle as Handle, NetlinkError } from '../../netlink';
+import { type Link, type Neighbour, type NetlinkHandle, NetlinkHandle as Handle, NetlinkError } from '../../netlink';
 import { unlessGone } from '../links';
 
 export const VXLAN_PORT = 4789;
@@ -128,7 +128,7 @@ export class OverlayDataPlane {
       macs.add(entry.mac);
       await this.ns.fdbDel(VXLAN, { mac: entry.mac, destination: vtep, target: 'self' }).catch(ignoreMissing);
     }
-    for (const n of await this.ns.neighList({ link: VXLAN })) {
+    for (const n of await this.programmedNeighbours()) {
       if (n.ip !== undefined && n.mac !== undefined && macs.has(n.mac)) await this.ns.neighDel(VXLAN, { ip: n.ip }).catch(ignoreMissing);
     }
   }
@@ -140,7 +140,7 @@ export class OverlayDataPlane {
     for (const entry of await this.remoteFdb()) {
       if (!wantedFdb.has(`${entry.mac} ${entry.destination}`)) await this.ns.fdbDel(VXLAN, { mac: entry.mac, destination: entry.destination, target: 'self' }).catch(ignoreMissing);
     }
-    for (const n of await this.ns.neighList({ link: VXLAN })) {
+    for (const n of await this.programmedNeighbours()) {
       if (n.ip !== undefined && !wantedNeighbours.has(`${n.ip} ${n.mac}`)) await this.ns.neighDel(VXLAN, { ip: n.ip }).catch(ignoreMissing);
     }
     for (const peer of peers) await this.addPeer(peer);
@@ -155,6 +155,11 @@ export class OverlayDataPlane {
       this.ns.close();
       removeNamespace(this.nsPath);
     }
+  }
+
+  /** Peers' neighbour entries: permanent ones (the kernel's own, e.g. IPv6 multicast, are not). */
+  private async programmedNeighbours(): Promise<Neighbour[]> {
+    return (await this.ns.neighList({ link: VXLAN })).filter((n) => n.states.includes('permanent'));
   }
 
   /** The VXLAN device's entries that point at a remote VTEP (not the bridge's own entries for the port). */
