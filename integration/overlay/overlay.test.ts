@@ -251,3 +251,29 @@ test('reconcile leaves exactly the given peers; the data plane tears down to not
   t.false(fs.existsSync(plane.nsPath));
   t.deepEqual((await netlink.linkList()).map((l) => l.name).sort(), ['eth0', 'lo'], 'nothing of the overlay left in the host');
 });
+
+test('a restarted driver adopts its data plane, drops the peers it no longer knows and takes them back from the table', async (t) => {
+  const underlay = createUnderlay(t);
+  const vnis = new MemoryVniAllocator();
+  const [h1, h2] = [addHost(t, underlay, vnis), addHost(t, underlay, vnis)] as [OverlayHost, OverlayHost];
+  const spec = networkSpec('10.64.0');
+  await createNetwork(t, [h1, h2], spec);
+  const c1 = await runContainer(t, h1, spec, '10.64.0.2');
+  const c2 = await runContainer(t, h2, spec, '10.64.0.3');
+  await publish([h1, h2], c1);
+  await publish([h1, h2], c2);
+  t.true(pings(c1, '10.64.0.3'));
+
+  // The daemon on host 1 restarts: a new driver finds the namespace, the veth and old peers.
+  const restarted = new OverlayDriver({ netlink: h1.netlink, advertiseAddress: h1.underlay.address, namespaceDir: h1.namespaceDir, vniAllocator: vnis });
+  const tables: string[] = [];
+  const result = await restarted.restore([spec], [{ ...c1.endpoint, sandbox: { sandboxKey: c1.ns.path, ifname: 'eth0' } }], () => ({ registerTable: (table) => tables.push(table) }));
+  t.teardown(() => restarted.deleteNetwork(spec));
+  t.deepEqual(result, { rejoin: [], failed: [] });
+  t.deepEqual(tables, ['endpoint_table']);
+  t.false(pings(c1, '10.64.0.3', 1), 'peers from before the restart are not trusted');
+  await restarted.eventNotify({ type: 'create', networkId: spec.id, table: c2.entries[0]!.table, key: c2.entries[0]!.key, value: c2.entries[0]!.value });
+  t.true(pings(c1, '10.64.0.3'), 'the table brings the peer back');
+  await restarted.leave(spec, c1.endpoint);
+  t.deepEqual(overlayNamespaces(h1), [], 'the adopted data plane goes with its last endpoint');
+});
