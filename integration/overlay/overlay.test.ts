@@ -12,6 +12,7 @@ import { OverlayDriver } from '../../src/drivers/overlay/overlay-driver';
 import { decodeEndpointRecord } from '../../src/drivers/overlay/peer-codec';
 import type { VniAllocator } from '../../src/drivers/overlay/vni';
 import type { EndpointSpec, NetworkSpec, TableEntry } from '../../src/drivers/driver';
+import { createNamespace } from '../../src/native/netns';
 import { NetlinkHandle } from '../../src/netlink';
 import { createTestNamespace, type TestNamespace } from '../helpers/netns';
 import { createUnderlay, type UnderlayHost } from '../helpers/underlay';
@@ -264,13 +265,17 @@ test('a restarted driver adopts its data plane, drops the peers it no longer kno
   await publish([h1, h2], c2);
   t.true(pings(c1, '10.64.0.3'));
 
-  // The daemon on host 1 restarts: a new driver finds the namespace, the veth and old peers.
+  // The daemon on host 1 restarts: a new driver finds the namespace, the veth and old peers,
+  // and the namespace of a network deleted while it was down.
+  createNamespace(h1.namespaceDir, `ov-${randomId()}`);
+  t.is(overlayNamespaces(h1).length, 2);
   const restarted = new OverlayDriver({ netlink: h1.netlink, advertiseAddress: h1.underlay.address, namespaceDir: h1.namespaceDir, vniAllocator: vnis });
   const tables: string[] = [];
   const result = await restarted.restore([spec], [{ ...c1.endpoint, sandbox: { sandboxKey: c1.ns.path, ifname: 'eth0' } }], () => ({ registerTable: (table) => tables.push(table) }));
   t.teardown(() => restarted.deleteNetwork(spec));
   t.deepEqual(result, { rejoin: [], failed: [] });
   t.deepEqual(tables, ['endpoint_table']);
+  t.deepEqual(overlayNamespaces(h1), [`ov-${spec.id}`], 'the orphan namespace is gone');
   t.false(pings(c1, '10.64.0.3', 1), 'peers from before the restart are not trusted');
   await restarted.eventNotify({ type: 'create', networkId: spec.id, table: c2.entries[0]!.table, key: c2.entries[0]!.key, value: c2.entries[0]!.value });
   t.true(pings(c1, '10.64.0.3'), 'the table brings the peer back');

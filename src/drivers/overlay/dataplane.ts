@@ -171,6 +171,18 @@ export class OverlayDataPlane {
   }
 }
 
+/**
+ * Removes the overlay namespaces under `namespaceDir` of networks not in `keep` (left by a crash
+ * or a network deleted while the daemon was down); their links go with them.
+ */
+export function removeOrphanNamespaces(namespaceDir: string, keep: ReadonlySet<string>): void {
+  if (!fs.existsSync(namespaceDir)) return;
+  const wanted = new Set([...keep].map(namespaceName));
+  for (const name of fs.readdirSync(namespaceDir)) {
+    if (name.startsWith('ov-') && !wanted.has(name)) removeNamespace(path.join(namespaceDir, name));
+  }
+}
+
 /** The MTU of the host's link that carries `vtep`. */
 async function underlayMtu(host: NetlinkHandle, vtep: string): Promise<number> {
   const address = (await host.addrList()).find((a) => a.ip === vtep);

@@ -7,7 +7,6 @@ export const VXLANID_LIST = 'com.docker.network.driver.overlay.vxlanid_list';
 export const MTU = 'com.docker.network.driver.mtu';
 
 const KNOWN = [VXLANID_LIST, MTU];
-/** VNIs 1-4095 are left to VLAN-mapped segments by Docker's allocator, but a user may ask for any valid one. */
 const MAX_VNI = 0xffffff;
 
 export interface OverlayOptions {

@@ -6,7 +6,7 @@
 import type { NetlinkHandle } from '../../netlink';
 import { SerialQueue } from '../../util/serial';
 import { type Capability, type Driver, type EndpointProposal, type EndpointSpec, type JoinInfo, type NetworkContext, type NetworkSpec, type NodeEvent, type PortMapping, type RestoreResult, type TableEvent } from '../driver';
-import { type DataPlaneConfig, OverlayDataPlane, type Peer, vethNames } from './dataplane';
+import { type DataPlaneConfig, OverlayDataPlane, type Peer, removeOrphanNamespaces, vethNames } from './dataplane';
 import { parseOverlayOptions } from './options';
 import { addressOf, decodeEndpointRecord, ENDPOINT_TABLE, encodeEndpointRecord, type EndpointRecord } from './peer-codec';
 import type { VniAllocator } from './vni';
@@ -154,6 +154,7 @@ export class OverlayDriver implements Driver {
 
   async restore(specs: readonly NetworkSpec[], endpoints: readonly EndpointSpec[], contextOf: (networkId: string) => NetworkContext): Promise<RestoreResult> {
     const result: RestoreResult = { rejoin: [], failed: [] };
+    removeOrphanNamespaces(this.deps.namespaceDir, new Set(specs.map((spec) => spec.id)));
     for (const spec of specs) {
       try {
         await this.createNetwork(spec, contextOf(spec.id));
@@ -170,8 +171,9 @@ export class OverlayDriver implements Driver {
           if (ports.has(vethNames(endpoint.id).bridgePort)) network.joined.add(endpoint.id);
           else result.rejoin.push(endpoint.id);
         }
+        if (network.joined.size === 0) await this.dropPlane(network);
         // Peers come back with the cluster's table; until then none of the old ones is trusted.
-        await plane.reconcile([]);
+        else await plane.reconcile([]);
       } catch (error) {
         result.failed.push({ networkId: spec.id, error: error as Error });
       }
@@ -193,8 +195,13 @@ export class OverlayDriver implements Driver {
   private async planeOf(networkId: string, network: OverlayNetwork): Promise<OverlayDataPlane> {
     if (network.plane) return network.plane;
     const plane = await OverlayDataPlane.create(this.planeConfig(networkId, network));
+    try {
+      await plane.reconcile([...network.peers.values()]);
+    } catch (error) {
+      await plane.destroy();
+      throw error;
+    }
     network.plane = plane;
-    await plane.reconcile([...network.peers.values()]);
     return plane;
   }
 
