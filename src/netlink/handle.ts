@@ -272,6 +272,15 @@ export class NetlinkHandle {
     await this.socket.request(RTM.NEWNEIGH, NLM_F.CREATE | NLM_F.APPEND, encodeFdb(index, spec, false), { operation: `appending FDB entry ${spec.mac} to link`, object: describe(link) });
   }
 
+  /**
+   * Adds an FDB entry or replaces the one the MAC has (NLM_F_REPLACE): a VXLAN peer that moved to
+   * another VTEP keeps one entry, pointing at the new VTEP.
+   */
+  async fdbReplace(link: LinkRef, spec: FdbSpec): Promise<void> {
+    const index = await this.linkIndex(link);
+    await this.socket.request(RTM.NEWNEIGH, REPLACE, encodeFdb(index, spec, false), { operation: `replacing FDB entry ${spec.mac} on link`, object: describe(link) });
+  }
+
   async fdbDel(link: LinkRef, spec: FdbSpec): Promise<void> {
     const index = await this.linkIndex(link);
     await this.socket.request(RTM.DELNEIGH, 0, encodeFdb(index, spec, true), { operation: `deleting FDB entry ${spec.mac} from link`, object: describe(link) });

@@ -1,0 +1,60 @@
+// The overlay driver's bookkeeping, before any data plane exists on the host (no endpoint joined,
+// so no kernel object is touched): VNI allocation, the table it registers, peers it keeps.
+import test from 'ava';
+import type { NetworkSpec, TableEvent } from '../../../src/drivers/driver';
+import { InvalidOptionError } from '../../../src/drivers/driver';
+import { OverlayDriver } from '../../../src/drivers/overlay/overlay-driver';
+import { encodeEndpointRecord, type EndpointRecord } from '../../../src/drivers/overlay/peer-codec';
+import type { NetlinkHandle } from '../../../src/netlink';
+
+const SELF = '192.168.1.1';
+
+function setup() {
+  const calls: string[] = [];
+  const driver = new OverlayDriver({
+    netlink: {} as NetlinkHandle,
+    advertiseAddress: SELF,
+    namespaceDir: '/nonexistent',
+    vniAllocator: {
+      allocateVni: async (id, requested) => (calls.push(`allocate ${id} ${requested ?? '-'}`), requested ?? 4096),
+      releaseVni: async (id) => void calls.push(`release ${id}`),
+    },
+  });
+  const spec: NetworkSpec = { id: 'n1', name: 'ov', options: { 'com.docker.network.driver.overlay.vxlanid_list': '5000' }, internal: false, enableIPv6: false, ipv4: [], ipv6: [] };
+  return { driver, spec, calls };
+}
+
+const event = (type: TableEvent['type'], key: string, record: Partial<EndpointRecord>): TableEvent => ({
+  type, networkId: 'n1', table: 'endpoint_table', key,
+  value: encodeEndpointRecord({ endpointId: key, name: '', aliases: [], ipv4: '10.0.0.2/24', mac: '02:42:0a:00:00:02', vtep: '192.168.1.2', ...record }),
+});
+
+test('a network takes its VNI from the allocator and registers endpoint_table; deleting it releases the VNI', async (t) => {
+  const { driver, spec, calls } = setup();
+  const tables: string[] = [];
+  await driver.createNetwork(spec, { registerTable: (name) => tables.push(name) });
+  t.deepEqual(tables, ['endpoint_table']);
+  await driver.deleteNetwork(spec);
+  t.deepEqual(calls, ['allocate n1 5000', 'release n1']);
+  t.deepEqual(driver.capability, { dataScope: 'global', connectivityScope: 'global', createsInSandbox: false });
+  t.throws(() => driver.validateOptions({ bogus: '1' }), { instanceOf: InvalidOptionError });
+});
+
+test('peers: own entries ignored, updates replace, deletes and dead hosts remove', async (t) => {
+  const { driver, spec } = setup();
+  await driver.createNetwork(spec, { registerTable: () => undefined });
+  await driver.eventNotify(event('create', 'own', { vtep: SELF }));
+  await driver.eventNotify(event('create', 'a', {}));
+  await driver.eventNotify(event('create', 'b', { ipv4: '10.0.0.3/24', mac: '02:42:0a:00:00:03', vtep: '192.168.1.3' }));
+  await driver.eventNotify({ ...event('create', 'x', {}), table: 'other_table' });
+  t.deepEqual(driver.peersOf('n1'), [{ ip: '10.0.0.2', mac: '02:42:0a:00:00:02', vtep: '192.168.1.2' }, { ip: '10.0.0.3', mac: '02:42:0a:00:00:03', vtep: '192.168.1.3' }]);
+  await driver.eventNotify(event('update', 'a', { vtep: '192.168.1.4' }));
+  t.is(driver.peersOf('n1')[0]?.vtep, '192.168.1.4');
+  await driver.eventNotify(event('delete', 'a', {}));
+  t.deepEqual(driver.peersOf('n1').map((p) => p.ip), ['10.0.0.3']);
+  await driver.eventNotify(event('update', 'b', { ipv4: '10.0.0.3/24', ipv6: 'fd00::3/64', mac: '02:42:0a:00:00:03', vtep: '192.168.1.3' }));
+  t.deepEqual(driver.peersOf('n1').map((p) => p.ip), ['10.0.0.3', 'fd00::3'], 'a peer per address');
+  await driver.discoverDelete({ address: '192.168.1.3', self: false });
+  t.deepEqual(driver.peersOf('n1'), []);
+  await t.throwsAsync(driver.eventNotify({ ...event('create', 'c', {}), value: Buffer.from('junk') }), { message: /not JSON/ });
+});
