@@ -11,11 +11,13 @@ import type { Driver } from './drivers/driver';
 import { HostDriver } from './drivers/host/host-driver';
 import { MacvlanDriver } from './drivers/macvlan/macvlan-driver';
 import { NullDriver } from './drivers/null/null-driver';
+import { OverlayDriver } from './drivers/overlay/overlay-driver';
 import type { PluginClientOptions } from './drivers/remote/client';
 import type { DiscoveryRoots } from './drivers/remote/discovery';
 import { PluginLookup } from './drivers/remote/lookup';
 import { Firewall } from './firewall';
 import { Ipam, type IpamDriver, type PoolTemplate } from './ipam';
+import { VniAllocator } from './ipam/vni';
 import { type Ownership, ownershipOf } from './kernel/ownership';
 import { NetlinkHandle } from './netlink';
 import { controllerIdentity } from './controller/identity';
@@ -68,6 +70,8 @@ export interface NetctlOptions {
   globalStore?: Store | { endpoints: string[]; prefix?: string };
   /** This host's name in the cluster store (which hosts have endpoints on a network). Default os.hostname(). */
   nodeName?: string;
+  /** This host's address on the underlay, which other hosts reach it at: with a cluster store, overlay networks use it as their VTEP. */
+  advertiseAddress?: string;
   /**
    * Docker network and IPAM plugins for `-d NAME` / `--ipam-driver NAME` of no registered driver:
    * where they are looked for (default Docker's /run/docker/plugins, /etc/docker/plugins,
@@ -113,7 +117,11 @@ export async function createNetctl(options: NetctlOptions = {}): Promise<Netctl>
     const handle = (netlink = NetlinkHandle.open());
     const ownership = options.ownership ?? ownershipOf(await controllerIdentity(store, (identity) => marksInUse(handle, ownershipOf(identity))));
     const ipam = options.ipam ?? (ownIpam = await Ipam.open({ local: store, ...(globalStore ? { global: globalStore } : {}), ...(options.localPools && options.localPools.length > 0 ? { localPools: options.localPools } : {}) }));
-    const builtIn = options.builtInDrivers === false ? [] : [new BridgeDriver({ netlink: handle, firewall: new Firewall({ chainPrefix: ownership.chainPrefix }), log, ownership }), new MacvlanDriver({ netlink: handle, log, ownership }), new NullDriver(), new HostDriver()];
+    const builtIn: Driver[] = options.builtInDrivers === false ? [] : [new BridgeDriver({ netlink: handle, firewall: new Firewall({ chainPrefix: ownership.chainPrefix }), log, ownership }), new MacvlanDriver({ netlink: handle, log, ownership }), new NullDriver(), new HostDriver()];
+    if (globalStore && options.advertiseAddress && options.builtInDrivers !== false) {
+      const namespaceDir = path.join(options.runDir ?? DEFAULT_EMBEDDED_RUN_DIR, 'overlay');
+      builtIn.push(new OverlayDriver({ netlink: handle, advertiseAddress: options.advertiseAddress, namespaceDir, vniAllocator: new VniAllocator(globalStore) }));
+    }
     const drivers = new Map([...builtIn, ...(options.drivers ?? [])].map((driver) => [driver.type, driver]));
     controller = await Controller.open({
       store,

@@ -31,10 +31,12 @@ export interface ControllerHost {
 
 /** Removes the sandbox namespaces left in `runDir/netns` and the shared mount netctl made of it. */
 export function cleanupSandboxDir(runDir: string): void {
-  const dir = path.join(runDir, 'netns');
-  if (!fs.existsSync(dir)) return;
-  for (const name of fs.readdirSync(dir)) deleteNamespace(path.join(dir, name));
-  execFileSync('umount', [dir], { stdio: 'ignore' });
+  // Sandboxes, and overlay networks' namespaces.
+  for (const dir of ['netns', 'overlay'].map((name) => path.join(runDir, name))) {
+    if (!fs.existsSync(dir)) continue;
+    for (const name of fs.readdirSync(dir)) deleteNamespace(path.join(dir, name));
+    execFileSync('umount', [dir], { stdio: 'ignore' });
+  }
 }
 
 /**

@@ -11,6 +11,8 @@ import type { ClusterOptions } from './options';
 
 export interface DaemonCluster {
   agent: ClusterAgent;
+  /** The advertise address, resolved: gossip binds it and overlay networks use it as their VTEP. */
+  advertiseAddress: string;
   globalStore: GlobalStore;
   /** Leaves the cluster, closes the store, stops the embedded etcd. */
   close(): Promise<void>;
@@ -40,7 +42,7 @@ export async function openCluster(options: ClusterOptions, root: string, log: Lo
       const join = `netctl daemon --cluster-store etcd://${address}:${DEFAULT_ETCD_CLIENT_PORT} --advertise-addr THEIR-IP${options.key ? ' --gossip-key FILE-WITH-THE-SAME-KEY' : ''}`;
       log.info({ join }, `embedded etcd serves the cluster; start the other hosts with: ${join}`);
     }
-    return { agent, globalStore, close };
+    return { agent, globalStore, advertiseAddress: address, close };
   } catch (error) {
     await close();
     throw error;

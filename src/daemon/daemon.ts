@@ -52,7 +52,7 @@ export class Daemon {
         dns: this.options.dns,
         log: this.log,
         events,
-        ...(cluster ? { globalStore: cluster.globalStore, nodeName: this.options.cluster!.nodeName, tables: cluster.agent } : {}),
+        ...(cluster ? { globalStore: cluster.globalStore, nodeName: this.options.cluster!.nodeName, advertiseAddress: cluster.advertiseAddress, tables: cluster.agent } : {}),
       });
       const { controller, launcher } = this.stack;
       controller.onChange((change) => events.publish('network', change.action, change.network.id, networkAttributes(change)));

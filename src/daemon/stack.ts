@@ -26,6 +26,8 @@ export interface StackOptions {
   /** A cluster's shared store (etcd), which the caller opened and closes, and this host's name in it. */
   globalStore?: GlobalStore;
   nodeName?: string;
+  /** The cluster's advertise address: overlay networks' VTEP. */
+  advertiseAddress?: string;
   /** A cluster's gossip tables, where joins publish their entries. */
   tables?: TablePublisher;
   /** Where the launcher's container events go. */
@@ -49,7 +51,7 @@ export async function openStack(options: StackOptions): Promise<Stack> {
     logger: options.log,
     ownership: options.ownership ?? DAEMON_OWNERSHIP,
     ...(options.tables ? { tables: options.tables } : {}),
-    ...(options.globalStore ? { globalStore: options.globalStore, ...(options.nodeName ? { nodeName: options.nodeName } : {}) } : {}),
+    ...(options.globalStore ? { globalStore: options.globalStore, ...(options.nodeName ? { nodeName: options.nodeName } : {}), ...(options.advertiseAddress ? { advertiseAddress: options.advertiseAddress } : {}) } : {}),
     plugins: pluginSettings(process.env),
   });
   let launcher: Launcher | undefined;

@@ -64,6 +64,24 @@ export class VniAllocator {
     }
   }
 
+  /** The VNI a network holds, if any. */
+  async of(networkId: string): Promise<number | undefined> {
+    const entry = (await this.store.list(PREFIX)).find((e) => e.value.toString('utf8') === networkId);
+    return entry === undefined ? undefined : Number(entry.key.slice(PREFIX.length));
+  }
+
+  /** What the overlay driver asks on each host: the network's VNI, allocated by the first host that asks. */
+  async allocateVni(networkId: string, requested?: number): Promise<number> {
+    const held = await this.of(networkId);
+    if (held !== undefined && (requested === undefined || requested === held)) return held;
+    return this.allocate(networkId, requested);
+  }
+
+  async releaseVni(networkId: string): Promise<void> {
+    const held = await this.of(networkId);
+    if (held !== undefined) await this.release(held, networkId);
+  }
+
   /** The network holding a VNI, if any. */
   async holder(vni: number): Promise<string | undefined> {
     return (await this.store.get(PREFIX + vni))?.value.toString('utf8');
