@@ -500,6 +500,10 @@ export class Controller {
     const problem = nameProblem(name);
     if (problem) throw new InvalidParameterError(invalidNameMessage('network name', name, problem));
     const driverName = request.driver || 'bridge';
+    // Built in only in a cluster: outside one, say what it takes rather than look for a plugin.
+    if (driverName === 'overlay' && !this.registry.driver('overlay')) {
+      throw new ForbiddenError('overlay networks span a cluster, and this daemon is in none: start it with --cluster-store etcd://HOST:PORT (or embedded) and --advertise-addr IP|IFACE');
+    }
     const driver = await this.driverNamed(driverName);
     const globalScope = driver.capability.dataScope === 'global';
     if (globalScope && !this.global) {
