@@ -209,7 +209,7 @@ export class GossipSimulator {
     const n = this.nodes.length;
     let joined = false;
     void Promise.all(this.nodes.map((node) => node.tables!.joinNetwork(network))).then(() => void (joined = true));
-    if ((await this.clock.runUntil(() => joined && this.nodes.every((node) => node.tables!.nodesOf(network).length === n), maxMs, 100)) === undefined) {
+    if ((await this.clock.runUntil(() => joined && this.nodes.every((node) => node.tables!.nodesOf(network).length === n), maxMs, 1_000)) === undefined) {
       throw new Error(`${n} members did not all see each other on network ${network} within ${maxMs} virtual ms`);
     }
   }

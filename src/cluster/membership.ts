@@ -243,6 +243,18 @@ export class Membership {
     return record && snapshot(record);
   }
 
+  /** `name`'s state, without the copy member() makes: the layer above asks for every gossip target. */
+  stateOf(name: string): MemberState | undefined {
+    return this.nodes.get(name)?.state;
+  }
+
+  /** Addresses of the members other than this one that are alive, without copying their records. */
+  aliveAddresses(): string[] {
+    const addresses: string[] = [];
+    for (const record of this.nodes.values()) if (record !== this.self && record.state === 'alive') addresses.push(record.address);
+    return addresses;
+  }
+
   /** The health multiplier probes currently wait with (1 = healthy). */
   get healthMultiplier(): number {
     return this.awareness + 1;
