@@ -26,10 +26,10 @@ async function spawnHelper(t: ExecutionContext, host: UnderlayHost, args: string
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   let exited: number | null | undefined;
-  child.once('exit', (code) => (exited = code));
   const pending: { resolve: (line: string) => void; reject: (error: Error) => void }[] = [];
   readline.createInterface({ input: child.stdout }).on('line', (line) => pending.shift()?.resolve(line));
   child.once('exit', (code) => {
+    exited = code;
     for (const waiter of pending.splice(0)) waiter.reject(new Error(`fuzz helper ${args[0]} exited ${code}: ${stderr}`));
   });
   const next = <T>(): Promise<T> => new Promise<string>((resolve, reject) => pending.push({ resolve, reject })).then((line) => JSON.parse(line) as T);
