@@ -182,10 +182,7 @@ export class GossipSimulator {
     return this.nodes.filter((n) => n.running);
   }
 
-  /**
-   * Starts every member and joins it through node-0, then waits until every member knows every
-   * other (push-pull to node-0 and gossip), and until the join announcements are spent.
-   */
+  /** Starts every member, joins each through node-0, and waits until every member knows every other. */
   async bootstrap(maxMs: number): Promise<number> {
     const start = this.clock.now();
     for (const node of this.nodes) node.member.start();
