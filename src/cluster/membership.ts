@@ -243,6 +243,18 @@ export class Membership {
     return record && snapshot(record);
   }
 
+  /** `name`'s state, without the copy member() makes: the layer above asks for every gossip target. */
+  stateOf(name: string): MemberState | undefined {
+    return this.nodes.get(name)?.state;
+  }
+
+  /** Addresses of the members other than this one that are alive, without copying their records. */
+  aliveAddresses(): string[] {
+    const addresses: string[] = [];
+    for (const record of this.nodes.values()) if (record !== this.self && record.state === 'alive') addresses.push(record.address);
+    return addresses;
+  }
+
   /** The health multiplier probes currently wait with (1 = healthy). */
   get healthMultiplier(): number {
     return this.awareness + 1;
@@ -352,12 +364,15 @@ export class Membership {
     const suspicion = target.state === 'suspect' ? [encode({ type: 'suspect', incarnation: target.incarnation, node: target.name, from: this.name })] : [];
     this.sendMessages(target.address, [ping, ...suspicion]);
 
-    this.timers.after(this.settings.probeTimeoutMs * this.healthMultiplier, () => {
+    const timeoutMs = this.settings.probeTimeoutMs * this.healthMultiplier;
+    this.timers.after(timeoutMs, () => {
       if (acked) return;
       const helpers = this.randomMembers(this.settings.indirectChecks, (r) => r !== target && r.state === 'alive');
       expectedNacks = helpers.length;
       const request = encode({ type: 'indirect-ping', seq, target: target.name, targetAddress: target.address, wantNack: true });
       for (const helper of helpers) this.sendMessages(helper.address, [request]);
+      // Over a stream as well, as memberlist does: lost or blocked UDP alone is no reason to suspect.
+      this.streamProbe(target, seq, periodMs - timeoutMs, () => void (acked = true));
     });
 
     this.timers.after(periodMs, () => {
@@ -368,6 +383,20 @@ export class Membership {
       const current = this.nodes.get(target.name);
       if (current && !down(current.state)) this.suspectNode({ type: 'suspect', incarnation: current.incarnation, node: current.name, from: this.name });
     });
+  }
+
+  /** Pings `target` over a stream; `onAck` runs if its ack comes back within `withinMs`. */
+  private streamProbe(target: NodeRecord, seq: number, withinMs: number, onAck: () => void): void {
+    const ping = this.seal(encode({ type: 'ping', seq, target: target.name }));
+    this.transport.exchange(target.address, ping, withinMs).then(
+      (answer) => {
+        const message = this.open(answer, Infinity);
+        if (!this.stopped && message?.type === 'ack' && message.seq === seq) onAck();
+      },
+      () => {
+        // Refused or timed out: the indirect probes decide.
+      },
+    );
   }
 
   private adjustAwareness(delta: number): void {
@@ -648,6 +677,7 @@ export class Membership {
     const message = this.open(request, Infinity);
     if (!message) return undefined;
     if (message.type === 'user') return this.answerUserRequest(message.payload, from);
+    if (message.type === 'ping') return message.target === this.name ? this.seal(encode({ type: 'ack', seq: message.seq })) : undefined;
     if (message.type !== 'push-pull') return void this.drops.count('malformed');
     // Answer with our view before merging, as the requester merges it the same way.
     const answer = this.localState();

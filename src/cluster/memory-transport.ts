@@ -2,7 +2,7 @@
 // partitions, packets delivered as timers, push-pull exchanges that time out like real streams.
 import { seededRandom } from './random';
 import { TransportError, type PacketHandler, type StreamHandler, type Transport } from './transport';
-import type { VirtualClock } from './virtual-clock';
+import type { Clock } from './clock';
 
 export interface LinkConditions {
   /** One-way delay in virtual ms. */
@@ -21,7 +21,7 @@ export class MemoryNetwork {
   private readonly random: () => number;
 
   constructor(
-    readonly clock: VirtualClock,
+    readonly clock: Clock,
     seed = 1,
     readonly maxPacketSize = 1400,
   ) {

@@ -262,7 +262,7 @@ export class NetworkTables {
   // --- events heard --------------------------------------------------------------------------
 
   private isDown(node: string): boolean {
-    const state = this.membership.member(node)?.state;
+    const state = this.membership.stateOf(node);
     return state === 'dead' || state === 'left';
   }
 
@@ -356,7 +356,7 @@ export class NetworkTables {
   }
 
   private liveMembers(): string[] {
-    return this.membership.members().filter((m) => m.name !== this.self && m.state === 'alive').map((m) => m.address);
+    return this.membership.aliveAddresses();
   }
 
   /** Addresses of up to `count` random live members on `network`, self excluded. */
@@ -370,9 +370,10 @@ export class NetworkTables {
     return shuffle(addresses, this.random).slice(0, count);
   }
 
+  // Peers are only picked for a queue with something to send: picking costs O(cluster size) every round.
   private gossip(): void {
-    this.sendQueued(this.clusterQueue, shuffle(this.liveMembers(), this.random).slice(0, this.settings.gossipNodes));
-    for (const [network, queue] of this.joined) this.sendQueued(queue, this.networkPeers(network, this.settings.gossipNodes));
+    if (this.clusterQueue.length > 0) this.sendQueued(this.clusterQueue, shuffle(this.liveMembers(), this.random).slice(0, this.settings.gossipNodes));
+    for (const [network, queue] of this.joined) if (queue.length > 0) this.sendQueued(queue, this.networkPeers(network, this.settings.gossipNodes));
   }
 
   private sendQueued(queue: BroadcastQueue, peers: string[]): void {

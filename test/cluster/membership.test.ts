@@ -178,6 +178,22 @@ test('with 10% loss on every link, 10 members declare nobody dead', async (t) =>
   t.true(sim.converged());
 });
 
+test('a member whose UDP is lost both ways but whose streams get through is never suspected (stream probe)', async (t) => {
+  const sim = new Simulation(37);
+  t.teardown(() => sim.shutdown());
+  await sim.start(4);
+  t.not(await sim.runUntil(() => sim.converged(), CONVERGE_MS), undefined);
+  const [, , , udpBlocked] = sim.nodes;
+  for (const other of sim.nodes.slice(0, 3)) {
+    sim.network.setLink(other.address, udpBlocked!.address, { loss: 1 });
+    sim.network.setLink(udpBlocked!.address, other.address, { loss: 1 });
+  }
+  const suspicionsBefore = sim.nodes.map((n) => n.member.suspectsSeen);
+  await sim.runUntil(() => false, 30_000);
+  t.deepEqual(sim.nodes.map((n) => n.member.suspectsSeen), suspicionsBefore);
+  t.true(sim.allSee(udpBlocked!.member.name, 'alive'));
+});
+
 test('a member cut off from everyone slows its own probes (health multiplier) instead of blaming others', async (t) => {
   const sim = new Simulation(13);
   t.teardown(() => sim.shutdown());

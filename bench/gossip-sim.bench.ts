@@ -1,0 +1,102 @@
+// `npm run bench -- gossip-sim`: the real membership and network tables at 100 simulated members
+// with 0, 5 and 10% packet loss, on virtual time (see gossip-sim.ts). GOSSIP_SIM_NODES (e.g.
+// 1000,5000) and GOSSIP_SIM_LOSS (e.g. 0,5) choose others: larger clusters are opt-in because
+// wall time grows with the square of the member count (every member learns every other, see README).
+import { GossipSimulator, type SimNode } from './gossip-sim';
+import { median, msSince, report } from './report';
+
+const BENCH = 'gossip-sim';
+const PROBE_INTERVAL_MS = 500;
+const NETWORK = 'sim-net';
+const QUIET_MS = 10_000;
+// Members start together, so their 30 s push-pulls and bulk syncs fire together: an idle window of
+// exactly one such interval counts each member's anti-entropy once, and the updates after it none.
+const IDLE_MS = 30_000;
+const UPDATE_WINDOW_MS = 5_000;
+const SPREAD_MAX_MS = 120_000;
+const DETECT_MAX_MS = 180_000;
+
+function listFromEnv(name: string, fallback: number[]): number[] {
+  const raw = process.env[name];
+  if (!raw) return fallback;
+  const values = raw.split(',').map(Number);
+  if (values.some((v) => !Number.isInteger(v) || v < 0)) throw new Error(`${name}="${raw}": give whole numbers separated by commas, e.g. 100,1000`);
+  return values;
+}
+
+/**
+ * Virtual ms from `act` until `done` holds, and bytes per member per second over the update's
+ * window: until it is everywhere, and at least UPDATE_WINDOW_MS so its retransmissions count.
+ */
+async function spread(sim: GossipSimulator, act: () => void, done: () => boolean): Promise<{ ms: number; bytesPerNodePerSecond: number }> {
+  const bytes = sim.bytesSent();
+  act();
+  const ms = await sim.clock.runUntil(done, SPREAD_MAX_MS, 1);
+  if (ms === undefined) throw new Error(`an update did not reach all ${sim.nodes.length} members within ${SPREAD_MAX_MS} virtual ms`);
+  if (ms < UPDATE_WINDOW_MS) await sim.clock.advance(UPDATE_WINDOW_MS - ms);
+  return { ms, bytesPerNodePerSecond: (sim.bytesSent() - bytes) / sim.running().length / (Math.max(ms, UPDATE_WINDOW_MS) / 1000) };
+}
+
+async function scenario(nodes: number, lossPercent: number): Promise<void> {
+  const wallStart = process.hrtime.bigint();
+  const sim = new GossipSimulator({ nodes, loss: lossPercent / 100, membership: { probeIntervalMs: PROBE_INTERVAL_MS } });
+  const label = `at ${nodes} members, ${lossPercent}% loss`;
+  try {
+    await sim.bootstrap(SPREAD_MAX_MS);
+    await sim.startTables(NETWORK, SPREAD_MAX_MS);
+    await sim.clock.advance(QUIET_MS);
+
+    // Any member declared dead or left other than the one killed below is a false verdict.
+    const victim = sim.nodes[nodes - 1]!;
+    let liveDeclaredDead = 0;
+    for (const node of sim.nodes) node.member.onEvent((e) => void (e.type === 'leave' && e.node.name !== victim.member.name && liveDeclaredDead++));
+    const idleBytes = sim.bytesSent();
+    const suspicionsBefore = sim.suspicions();
+    await sim.clock.advance(IDLE_MS);
+    const idleBytesPerNodePerSecond = (sim.bytesSent() - idleBytes) / nodes / (IDLE_MS / 1000);
+
+    // A metadata change of one member, seen as an 'update' event by every other.
+    const origin = sim.nodes[1]!;
+    let updated = 0;
+    for (const node of sim.nodes) node.member.onEvent((e) => void (e.type === 'update' && e.node.name === origin.member.name && updated++));
+    const member = await spread(sim, () => origin.member.updateMeta(Buffer.from('v2')), () => updated === nodes - 1);
+
+    // A table entry written by one member, seen by every other on the network.
+    const writer = sim.nodes[2]!;
+    let created = 0;
+    for (const node of sim.nodes) node.tables!.onTableEvent((e) => void (e.type === 'create' && e.key === 'probe' && created++));
+    const entry = await spread(sim, () => writer.tables!.createEntry(NETWORK, 'endpoints', 'probe', Buffer.from('10.0.0.1')), () => created === nodes - 1);
+    const falseSuspicions = sim.suspicions() - suspicionsBefore;
+
+    // A member crashes (no leave): how long until each other member declares it dead.
+    const detectedAt = new Map<SimNode, number>();
+    for (const node of sim.nodes) node.member.onEvent((e) => void (e.type === 'leave' && e.node.name === victim.member.name && detectedAt.set(node, sim.clock.now())));
+    const killedAt = sim.clock.now();
+    await sim.kill(victim);
+    if ((await sim.clock.runUntil(() => detectedAt.size === nodes - 1, DETECT_MAX_MS, 10)) === undefined) {
+      throw new Error(`${nodes - 1 - detectedAt.size} members never declared the crashed member dead within ${DETECT_MAX_MS} virtual ms`);
+    }
+    const detection = [...detectedAt.values()].map((at) => at - killedAt);
+
+    report(BENCH, `membership update to every member ${label}, protocol periods`, Math.ceil(member.ms / PROBE_INTERVAL_MS), 'periods', 'lower');
+    report(BENCH, `membership update to every member ${label}`, member.ms, 'virtual ms', 'lower');
+    report(BENCH, `table entry to every member ${label}, protocol periods`, Math.ceil(entry.ms / PROBE_INTERVAL_MS), 'periods', 'lower');
+    report(BENCH, `table entry to every member ${label}`, entry.ms, 'virtual ms', 'lower');
+    report(BENCH, `failure detection ${label}, median member`, median(detection), 'virtual ms', 'lower');
+    report(BENCH, `failure detection ${label}, last member`, Math.max(...detection), 'virtual ms', 'lower');
+    report(BENCH, `suspicions of live members ${label}, seen by all members together (idle ${IDLE_MS / 1000} s + both updates)`, falseSuspicions, 'count', 'lower');
+    report(BENCH, `live members declared dead ${label}, seen by all members together (whole run)`, liveDeclaredDead, 'count', 'lower');
+    report(BENCH, `bytes sent per member ${label}, idle`, idleBytesPerNodePerSecond, 'B/s', 'lower');
+    report(BENCH, `bytes sent per member ${label}, in the ${UPDATE_WINDOW_MS / 1000} s from the membership update`, member.bytesPerNodePerSecond, 'B/s', 'lower');
+    report(BENCH, `bytes sent per member ${label}, in the ${UPDATE_WINDOW_MS / 1000} s from the table entry`, entry.bytesPerNodePerSecond, 'B/s', 'lower');
+    report(BENCH, `simulation wall time ${label}`, msSince(wallStart) / 1000, 's', 'lower');
+  } finally {
+    await sim.shutdown();
+  }
+}
+
+export async function run(): Promise<void> {
+  for (const nodes of listFromEnv('GOSSIP_SIM_NODES', [100])) {
+    for (const loss of listFromEnv('GOSSIP_SIM_LOSS', [0, 5, 10])) await scenario(nodes, loss);
+  }
+}
