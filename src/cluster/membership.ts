@@ -82,6 +82,18 @@ type Settings = typeof DEFAULTS;
 
 const NACK_TIMEOUT_FRACTION = 0.8;
 
+/** Members above which full-state exchanges space out (memberlist's threshold). */
+const PUSH_PULL_SCALE_THRESHOLD = 32;
+
+/**
+ * A push-pull carries every member, so its bytes grow with the cluster: above 32 members the
+ * interval grows by one base interval each time the cluster doubles, as memberlist spaces them.
+ */
+export function pushPullIntervalMs(baseMs: number, members: number): number {
+  if (members <= PUSH_PULL_SCALE_THRESHOLD) return baseMs;
+  return baseMs * (Math.ceil(Math.log2(members) - Math.log2(PUSH_PULL_SCALE_THRESHOLD)) + 1);
+}
+
 interface NodeRecord extends MemberInfo {
   stateChangedAt: number;
 }
@@ -174,7 +186,11 @@ export class Membership {
     this.queueBroadcast(this.name, this.aliveMessage(this.self));
     this.scheduleProbe(this.settings.probeIntervalMs);
     this.timers.every('gossip', this.settings.gossipIntervalMs, () => this.gossip());
-    this.timers.every('push-pull', this.settings.pushPullIntervalMs, () => void this.antiEntropy());
+    const antiEntropy = (): void => {
+      void this.antiEntropy();
+      this.timers.once('push-pull', pushPullIntervalMs(this.settings.pushPullIntervalMs, this.liveCount()), antiEntropy);
+    };
+    this.timers.once('push-pull', pushPullIntervalMs(this.settings.pushPullIntervalMs, this.liveCount()), antiEntropy);
   }
 
   /** Exchanges full state with each seed; resolves with how many answered, rejects if none did. */

@@ -2,7 +2,7 @@
 // within its bound, no false deaths from one bad link, refutation, graceful leave.
 import test from 'ava';
 import { encode } from '../../src/cluster/codec';
-import { JoinError } from '../../src/cluster/membership';
+import { JoinError, pushPullIntervalMs } from '../../src/cluster/membership';
 import { Simulation } from './simulation';
 
 // Defaults: 1 s probes, suspicion 4 × max(1, log10 n) s, stretched up to 6× without confirmations.
@@ -254,4 +254,13 @@ test('a metadata change reaches every member as an update event', async (t) => {
     t.deepEqual(node.events.filter((e) => e.type === 'update').map((e) => [e.node.name, e.node.meta.toString()]), [['node-1', 'v2']]);
   }
   t.throws(() => sim.nodes[1]!.member.updateMeta(Buffer.alloc(513)), { instanceOf: RangeError });
+});
+
+test('full-state exchanges space out above 32 members, one base interval more each time the cluster doubles', (t) => {
+  t.is(pushPullIntervalMs(30_000, 1), 30_000);
+  t.is(pushPullIntervalMs(30_000, 32), 30_000);
+  t.is(pushPullIntervalMs(30_000, 33), 60_000);
+  t.is(pushPullIntervalMs(30_000, 64), 60_000);
+  t.is(pushPullIntervalMs(30_000, 65), 90_000);
+  t.is(pushPullIntervalMs(30_000, 1000), 180_000);
 });
