@@ -62,6 +62,8 @@ export function endpointSpecOf(record: EndpointRecord, sandboxKey: string | unde
   return {
     id: record.id,
     networkId: record.networkId,
+    name: record.name,
+    aliases: [...record.aliases],
     mac: record.mac,
     ...(record.ipv4 ? { ipv4: record.ipv4.address } : {}),
     ...(record.ipv6 ? { ipv6: record.ipv6.address } : {}),

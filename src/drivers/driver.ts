@@ -63,6 +63,9 @@ export interface PortMapping {
 export interface EndpointSpec {
   id: string;
   networkId: string;
+  /** The names the embedded DNS answers for it (the container's name, then its aliases), for drivers that publish them. */
+  name?: string;
+  aliases?: string[];
   mac: string;
   ipv4?: string;
   ipv6?: string;

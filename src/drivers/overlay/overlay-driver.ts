@@ -94,7 +94,7 @@ export class OverlayDriver implements Driver {
         throw error;
       }
       network.joined.add(endpoint.id);
-      const record: EndpointRecord = { endpointId: endpoint.id, name: '', aliases: [], mac: endpoint.mac, vtep: this.deps.advertiseAddress };
+      const record: EndpointRecord = { endpointId: endpoint.id, name: endpoint.name ?? '', aliases: endpoint.aliases ?? [], mac: endpoint.mac, vtep: this.deps.advertiseAddress };
       if (endpoint.ipv4 !== undefined) record.ipv4 = endpoint.ipv4;
       if (endpoint.ipv6 !== undefined) record.ipv6 = endpoint.ipv6;
       const tableEntries = record.ipv4 === undefined && record.ipv6 === undefined ? [] : [{ table: ENDPOINT_TABLE, key: endpoint.id, value: encodeEndpointRecord(record) }];
