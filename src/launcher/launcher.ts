@@ -368,6 +368,14 @@ export class Launcher {
     this.emit(record, 'stop');
   }
 
+  /** Docker's restart: a stop (as `stop`, if it runs), then a start in the same sandbox, so its addresses stay. */
+  async restart(reference: string, timeoutSeconds?: number): Promise<void> {
+    const record = this.find(reference);
+    await this.stop(record.id, timeoutSeconds);
+    await this.start(record.id);
+    this.emit(record, 'restart');
+  }
+
   /** Sends a signal (a name, or a number such as a real-time signal's) to the container's process. */
   async kill(reference: string, signal: NodeJS.Signals | number = 'SIGKILL'): Promise<void> {
     const record = this.find(reference);
@@ -431,6 +439,16 @@ export class Launcher {
   private async autoRemove(record: ContainerRecord): Promise<void> {
     if (!this.containers.has(record.id)) return;
     await this.remove(record.id, true).catch((error: unknown) => this.deps.log.error({ err: error, container: record.id }, 'could not remove the --rm container'));
+  }
+
+  /** Removes every stopped container the filter keeps; resolves with their IDs (Docker's ContainersDeleted). */
+  async prune(keep: (record: ContainerRecord) => boolean): Promise<string[]> {
+    const pruned: string[] = [];
+    for (const record of this.list().filter((c) => c.state.status !== 'running' && keep(c))) {
+      await this.remove(record.id);
+      pruned.push(record.id);
+    }
+    return pruned;
   }
 
   /**
