@@ -1,0 +1,74 @@
+// Docker's container lifecycle commands against netctl's daemon: restart keeps a container's
+// static address, prune removes only stopped containers.
+import test, { type ExecutionContext } from 'ava';
+import { runner } from '../helpers/cli';
+import { daemonWithCli } from '../helpers/containers';
+import { request } from '../helpers/daemon';
+import { createTestNamespace } from '../helpers/netns';
+
+async function dockerAgainst(t: ExecutionContext, prefix: string) {
+  const host = createTestNamespace(t, prefix);
+  const { daemon } = await daemonWithCli(t, { netns: host.path });
+  const docker = runner(['docker', '-H', `unix://${daemon.socketPath}`], {}, 30_000);
+  const ok = async (args: string[]): Promise<string> => {
+    const result = await docker(args);
+    t.is(result.code, 0, `docker ${args.join(' ')}: ${result.stderr}`);
+    return result.stdout.trim();
+  };
+  return { daemon, docker, ok };
+}
+
+test('docker restart keeps the container\'s --ip, and it answers on it again', async (t) => {
+  const { docker, ok } = await dockerAgainst(t, 'nctl-rst');
+  await ok(['network', 'create', '--subnet', '10.91.0.0/24', 'rst-net']);
+  await ok(['run', '-d', '--name', 'rst-web', '--network', 'rst-net', '--ip', '10.91.0.50', 'busybox', 'sleep', '300']);
+  t.teardown(() => docker(['rm', '-f', 'rst-web']).then(() => undefined));
+  await ok(['run', '-d', '--name', 'rst-peer', '--network', 'rst-net', 'busybox', 'sleep', '300']);
+  t.teardown(() => docker(['rm', '-f', 'rst-peer']).then(() => undefined));
+  const pid = async (): Promise<string> => ok(['inspect', '--format', '{{.State.Pid}}', 'rst-web']);
+  const before = await pid();
+
+  await ok(['restart', '-t', '1', 'rst-web']);
+  t.not(await pid(), before, 'a new process runs');
+  t.is(await ok(['inspect', '--format', '{{.State.Status}} {{(index .NetworkSettings.Networks "rst-net").IPAddress}}', 'rst-web']), 'running 10.91.0.50');
+  await ok(['exec', 'rst-peer', 'ping', '-c', '1', '-W', '5', '10.91.0.50']);
+
+  // A stopped container is started by restart, as by dockerd.
+  await ok(['stop', '-t', '1', 'rst-web']);
+  await ok(['restart', 'rst-web']);
+  t.is(await ok(['inspect', '--format', '{{.State.Status}}', 'rst-web']), 'running');
+  const missing = await docker(['restart', 'rst-nope']);
+  t.not(missing.code, 0);
+  t.regex(missing.stderr, /No such container: rst-nope/);
+});
+
+test('docker container prune removes only stopped containers, by label and until', async (t) => {
+  const { daemon, docker, ok } = await dockerAgainst(t, 'nctl-prn');
+  await ok(['run', '-d', '--name', 'prn-up', '--network', 'none', 'busybox', 'sleep', '300']);
+  t.teardown(() => docker(['rm', '-f', 'prn-up']).then(() => undefined));
+  await ok(['create', '--name', 'prn-created', '--network', 'none', 'busybox', 'true']);
+  await ok(['run', '--name', 'prn-keep', '--label', 'keep', '--network', 'none', 'busybox', 'true']);
+  const exitedId = await ok(['run', '-d', '--name', 'prn-exited', '--network', 'none', 'busybox', 'true']);
+  await ok(['wait', 'prn-exited']);
+  const names = async (): Promise<string[]> => (await ok(['ps', '-a', '--format', '{{.Names}}'])).split('\n').filter((n) => n !== '').sort();
+
+  // Nothing is older than an hour: until keeps everything.
+  await ok(['container', 'prune', '-f', '--filter', 'until=1h']);
+  t.deepEqual(await names(), ['prn-created', 'prn-exited', 'prn-keep', 'prn-up']);
+
+  const pruned = await request(daemon.socketPath, 'POST', `/containers/prune?filters=${encodeURIComponent('{"label!":{"keep":true}}')}`);
+  t.is(pruned.status, 200);
+  const body = JSON.parse(pruned.text) as { ContainersDeleted: string[]; SpaceReclaimed: number };
+  t.true(body.ContainersDeleted.includes(exitedId));
+  t.is(body.ContainersDeleted.length, 2);
+  t.deepEqual(await names(), ['prn-keep', 'prn-up']);
+
+  const none = await request(daemon.socketPath, 'POST', '/containers/prune?filters=' + encodeURIComponent('{"label":{"nope":true}}'));
+  t.deepEqual(JSON.parse(none.text), { ContainersDeleted: null, SpaceReclaimed: 0 });
+  const bad = await request(daemon.socketPath, 'POST', '/containers/prune?filters=' + encodeURIComponent('{"name":{"x":true}}'));
+  t.is(bad.status, 400);
+  t.regex(bad.text, /Invalid filter 'name'/);
+
+  await ok(['container', 'prune', '-f']);
+  t.deepEqual(await names(), ['prn-up']);
+});
