@@ -1,5 +1,5 @@
 // Docker's container lifecycle commands against netctl's daemon: restart keeps a container's
-// static address, prune removes only stopped containers.
+// static address, rename moves the container's DNS name, prune removes only stopped containers.
 import test, { type ExecutionContext } from 'ava';
 import { runner } from '../helpers/cli';
 import { daemonWithCli } from '../helpers/containers';
@@ -71,4 +71,26 @@ test('docker container prune removes only stopped containers, by label and until
 
   await ok(['container', 'prune', '-f']);
   t.deepEqual(await names(), ['prn-up']);
+});
+
+test('docker rename: a peer resolves the container by its new name, no longer by the old one', async (t) => {
+  const { daemon, docker, ok } = await dockerAgainst(t, 'nctl-ren');
+  await ok(['network', 'create', '--subnet', '10.92.0.0/24', 'ren-net']);
+  await ok(['run', '-d', '--name', 'ren-old', '--network', 'ren-net', '--ip', '10.92.0.60', 'busybox', 'sleep', '300']);
+  t.teardown(() => docker(['rm', '-f', 'ren-new']).then(() => undefined));
+  await ok(['run', '-d', '--name', 'ren-peer', '--network', 'ren-net', 'busybox', 'sleep', '300']);
+  t.teardown(() => docker(['rm', '-f', 'ren-peer']).then(() => undefined));
+  t.regex(await ok(['exec', 'ren-peer', 'nslookup', 'ren-old']), /10\.92\.0\.60/);
+
+  await ok(['rename', 'ren-old', 'ren-new']);
+  t.regex(await ok(['exec', 'ren-peer', 'nslookup', 'ren-new']), /10\.92\.0\.60/);
+  t.not((await docker(['exec', 'ren-peer', 'nslookup', 'ren-old'])).code, 0);
+  t.is(await ok(['inspect', '--format', '{{.Name}}', 'ren-new']), '/ren-new');
+  t.not((await docker(['inspect', 'ren-old'])).code, 0);
+
+  const taken = await docker(['rename', 'ren-new', 'ren-peer']);
+  t.not(taken.code, 0);
+  t.regex(taken.stderr, /Error when allocating new name: Conflict\. The container name "\/ren-peer" is already in use/);
+  const status = await request(daemon.socketPath, 'POST', '/containers/ren-new/rename?name=ren-peer');
+  t.is(status.status, 409);
 });

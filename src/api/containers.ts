@@ -79,6 +79,11 @@ export function addContainerRoutes(router: Router, controller: Controller, launc
     return { status: 204 };
   });
 
+  router.add('POST', '/containers/{id}/rename', async (request) => {
+    await launcher.rename(request.params['id']!, request.query.get('name') ?? '');
+    return { status: 204 };
+  });
+
   router.add('POST', '/containers/prune', async (request) => {
     const matches = pruneFilter(parseFilters(request.query.get('filters'), PRUNE_FILTERS));
     const deleted = await launcher.prune((c) => matches(c.created, c.config.labels ?? {}));

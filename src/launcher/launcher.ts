@@ -45,6 +45,8 @@ export interface Networking {
   addresses(sandboxId: string): string[];
   deleteSandbox(id: string): Promise<void>;
   publish(sandboxId: string, ports: readonly PortMapping[]): Promise<PortMapping[]>;
+  /** A container's rename: the sandbox's endpoints (and so its DNS names) take the new name. */
+  renameEndpoints(sandboxId: string, name: string): Promise<void>;
   connect(network: string, sandboxId: string, request: { name?: string; hostname?: string; ipv4?: string; ipv6?: string; aliases?: string[] }): Promise<{ ipv4?: { address: string }; ipv6?: { address: string } }>;
   /** Whether the network's containers resolve names through the embedded DNS. */
   servesNames(network: string): boolean;
@@ -376,6 +378,32 @@ export class Launcher {
     this.emit(record, 'restart');
   }
 
+  /**
+   * Docker's rename: the new name is checked as at create; the container's endpoints take it, so
+   * peers on user-defined networks resolve it (and no longer the old one). Hostname and /etc/hosts
+   * stay, as in Docker.
+   */
+  async rename(reference: string, name: string): Promise<void> {
+    const record = this.find(reference);
+    const wanted = name.startsWith('/') ? name.slice(1) : name;
+    if (wanted === '') throw new InvalidContainerConfigError('Neither old nor new names may be empty');
+    if (wanted === record.config.name) throw new InvalidContainerConfigError('Renaming a container with the same name as its current name');
+    try {
+      this.validateName(wanted);
+    } catch (error) {
+      // dockerd's wording for a rename: the name with its slash, after what failed.
+      (error as Error).message = `Error when allocating new name: ${(error as Error).message.replace(`(${wanted})`, `(/${wanted})`)}`;
+      throw error;
+    }
+    const old = record.config.name;
+    if (record.sandboxId !== undefined) await this.deps.networking.renameEndpoints(record.sandboxId, wanted);
+    this.byName.delete(old);
+    record.config = { ...record.config, name: wanted };
+    this.byName.set(wanted, record);
+    await this.save(record);
+    this.emit(record, 'rename', { oldName: `/${old}` });
+  }
+
   /** Sends a signal (a name, or a number such as a real-time signal's) to the container's process. */
   async kill(reference: string, signal: NodeJS.Signals | number = 'SIGKILL'): Promise<void> {
     const record = this.find(reference);
@@ -486,18 +514,13 @@ export class Launcher {
 
   private validate(config: ContainerConfig): void {
     if (config.cmd.length === 0) throw new InvalidContainerConfigError('No command specified: give the command after --');
-    const problem = nameProblem(config.name);
-    // Docker's message for the characters; Docker has no limit on the length.
-    if (problem === 'characters') throw new InvalidContainerConfigError(`Invalid container name (${config.name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
-    if (problem) throw new InvalidContainerConfigError(invalidNameMessage('container name', config.name, problem));
     const badEnv = config.env.map(invalidEnvEntry).find((reason) => reason !== undefined);
     if (badEnv) throw new InvalidContainerConfigError(badEnv);
     // They become C strings of the shim's argv: a NUL would cut them short.
     const argv: Array<[string, string]> = [...config.cmd.map((arg): [string, string] => ['command argument', arg]), ['working directory', config.workdir], ['rootfs', config.rootfs]];
     const cut = argv.find(([, value]) => value.includes('\0'));
     if (cut) throw new InvalidContainerConfigError(`the ${cut[0]} ${JSON.stringify(cut[1])} holds a NUL character, which a process cannot be given`);
-    const holder = this.byName.get(config.name);
-    if (holder) throw new ContainerConflictError(`Conflict. The container name "/${config.name}" is already in use by container "${holder.id}". You have to remove (or rename) that container to be able to reuse that name.`);
+    this.validateName(config.name);
     let isDir = false;
     try {
       isDir = fs.statSync(config.rootfs).isDirectory();
@@ -518,6 +541,16 @@ export class Launcher {
     if ((config.network === 'host' || config.network === 'none') && (config.ipv4 || config.ipv6 || config.aliases.length > 0)) {
       throw new InvalidContainerConfigError(`--ip, --ip6 and --network-alias need a network the container joins; "${config.network}" has none`);
     }
+  }
+
+  /** A name for a new container or a rename: well-formed and free. */
+  private validateName(name: string): void {
+    const problem = nameProblem(name);
+    // Docker's message for the characters; Docker has no limit on the length.
+    if (problem === 'characters') throw new InvalidContainerConfigError(`Invalid container name (${name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
+    if (problem) throw new InvalidContainerConfigError(invalidNameMessage('container name', name, problem));
+    const holder = this.byName.get(name);
+    if (holder) throw new ContainerConflictError(`Conflict. The container name "/${name}" is already in use by container "${holder.id}". You have to remove (or rename) that container to be able to reuse that name.`);
   }
 
   private signal(record: ContainerRecord, signal: NodeJS.Signals | number): void {
