@@ -94,3 +94,34 @@ test('docker rename: a peer resolves the container by its new name, no longer by
   const status = await request(daemon.socketPath, 'POST', '/containers/ren-new/rename?name=ren-peer');
   t.is(status.status, 409);
 });
+
+test('netctl start, restart, rename and container prune', async (t) => {
+  const host = createTestNamespace(t, 'nctl-lcli');
+  const { netctl } = await daemonWithCli(t, { netns: host.path });
+  const ok = async (args: string[]): Promise<string> => {
+    const result = await netctl(args);
+    t.is(result.code, 0, `netctl ${args.join(' ')}: ${result.stderr}`);
+    return result.stdout.trim();
+  };
+  const state = async (name: string): Promise<string> => JSON.parse(await ok(['inspect', name]))[0].State.Status as string;
+  await ok(['run', '-d', '--name', 'lc-a', '--network', 'none', 'sleep', '300']);
+  await ok(['stop', '-t', '1', 'lc-a']);
+  t.is(await ok(['start', 'lc-a']), 'lc-a');
+  t.is(await state('lc-a'), 'running');
+  const pid = JSON.parse(await ok(['inspect', 'lc-a']))[0].State.Pid as number;
+  t.is(await ok(['restart', '-t', '1', 'lc-a']), 'lc-a');
+  t.not(JSON.parse(await ok(['inspect', 'lc-a']))[0].State.Pid, pid);
+  await ok(['rename', 'lc-a', 'lc-b']);
+  t.is(await state('lc-b'), 'running');
+  t.not((await netctl(['inspect', 'lc-a'])).code, 0);
+  const taken = await netctl(['rename', 'lc-b', 'lc-b']);
+  t.not(taken.code, 0);
+  t.regex(taken.stderr, /same name as its current name/);
+
+  await ok(['run', '--name', 'lc-done', '--network', 'none', 'true']);
+  const pruned = await ok(['container', 'prune', '-f']);
+  t.regex(pruned, /^Deleted Containers:\n[0-9a-f]{64}$/);
+  t.is((await ok(['ps', '-aq'])).split('\n').length, 1);
+  t.is(await state('lc-b'), 'running');
+  t.not((await netctl(['prune'])).code, 0, 'prune is only `container prune`');
+});
