@@ -37,6 +37,11 @@ test('docker restart keeps the container\'s --ip, and it answers on it again', a
   await ok(['stop', '-t', '1', 'rst-web']);
   await ok(['restart', 'rst-web']);
   t.is(await ok(['inspect', '--format', '{{.State.Status}}', 'rst-web']), 'running');
+  // A --rm container outlives its restart, as with dockerd.
+  await ok(['run', '-d', '--rm', '--name', 'rst-rm', '--network', 'none', 'busybox', 'sleep', '300']);
+  t.teardown(() => docker(['rm', '-f', 'rst-rm']).then(() => undefined));
+  await ok(['restart', '-t', '1', 'rst-rm']);
+  t.is(await ok(['inspect', '--format', '{{.State.Status}}', 'rst-rm']), 'running');
   const missing = await docker(['restart', 'rst-nope']);
   t.not(missing.code, 0);
   t.regex(missing.stderr, /No such container: rst-nope/);

@@ -90,6 +90,8 @@ export class Launcher {
   /** The shims of running containers, watched for their end. */
   private readonly watchers = new Map<string, { close(): void }>();
   private closed = false;
+  /** Containers whose exit is a restart's stop. */
+  private readonly restarting = new Set<string>();
 
   constructor(private readonly deps: LauncherDeps) {}
 
@@ -373,7 +375,13 @@ export class Launcher {
   /** Docker's restart: a stop (as `stop`, if it runs), then a start in the same sandbox, so its addresses stay. */
   async restart(reference: string, timeoutSeconds?: number): Promise<void> {
     const record = this.find(reference);
-    await this.stop(record.id, timeoutSeconds);
+    // A --rm container is not removed by the stop of a restart, as dockerd keeps it.
+    this.restarting.add(record.id);
+    try {
+      await this.stop(record.id, timeoutSeconds);
+    } finally {
+      this.restarting.delete(record.id);
+    }
     await this.start(record.id);
     this.emit(record, 'restart');
   }
@@ -630,7 +638,7 @@ export class Launcher {
     this.emit(record, 'die', { exitCode: String(code) });
     for (const resolve of this.exitWaiters.get(record.id) ?? []) resolve(code);
     this.exitWaiters.delete(record.id);
-    if (record.config.autoRemove) await this.autoRemove(record);
+    if (record.config.autoRemove && !this.restarting.has(record.id)) await this.autoRemove(record);
   }
 
   /** A container event, with Docker's attributes: the container's labels, image and name. */
