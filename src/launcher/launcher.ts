@@ -404,10 +404,16 @@ export class Launcher {
       throw error;
     }
     const old = record.config.name;
-    if (record.sandboxId !== undefined) await this.deps.networking.renameEndpoints(record.sandboxId, wanted);
+    // Held from now on: a create or rename meanwhile finds the name taken.
+    this.byName.set(wanted, record);
+    try {
+      if (record.sandboxId !== undefined) await this.deps.networking.renameEndpoints(record.sandboxId, wanted);
+    } catch (error) {
+      this.byName.delete(wanted);
+      throw error;
+    }
     this.byName.delete(old);
     record.config = { ...record.config, name: wanted };
-    this.byName.set(wanted, record);
     await this.save(record);
     this.emit(record, 'rename', { oldName: `/${old}` });
   }
@@ -481,8 +487,13 @@ export class Launcher {
   async prune(keep: (record: ContainerRecord) => boolean): Promise<string[]> {
     const pruned: string[] = [];
     for (const record of this.list().filter((c) => c.state.status !== 'running' && keep(c))) {
-      await this.remove(record.id);
-      pruned.push(record.id);
+      try {
+        await this.remove(record.id);
+        pruned.push(record.id);
+      } catch (error) {
+        // Started (or removed) since it was listed: not one to prune.
+        if (!(error instanceof ContainerConflictError || error instanceof NoSuchContainerError)) throw error;
+      }
     }
     return pruned;
   }
