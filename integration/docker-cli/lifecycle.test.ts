@@ -130,3 +130,21 @@ test('netctl start, restart, rename and container prune', async (t) => {
   t.is(await state('lc-b'), 'running');
   t.not((await netctl(['prune'])).code, 0, 'prune is only `container prune`');
 });
+
+test('docker run with an option netctl does not implement is refused with a 400 that names it', async (t) => {
+  const { daemon, docker } = await dockerAgainst(t, 'nctl-uns');
+  for (const [args, wanted] of [
+    [['-v', '/tmp:/x'], /HostConfig\.Binds \(-v\) is not supported by netctl/],
+    [['--restart', 'always'], /HostConfig\.RestartPolicy "always" \(--restart\) is not supported/],
+    [['-m', '64m'], /HostConfig\.Memory \(-m\) is not supported/],
+    [['--entrypoint', 'sh'], /Entrypoint \(--entrypoint\) is not supported/],
+  ] as const) {
+    const result = await docker(['run', '--network', 'none', ...args, 'busybox', 'true']);
+    t.is(result.code, 125, args.join(' '));
+    t.regex(result.stderr, wanted);
+  }
+  const refused = await request(daemon.socketPath, 'POST', '/containers/create', { Cmd: ['true'], HostConfig: { NetworkMode: 'none', Binds: ['/tmp:/x'] } });
+  t.is(refused.status, 400);
+  t.is((await docker(['ps', '-aq'])).stdout.trim(), '', 'nothing was created');
+  t.is((await docker(['run', '--network', 'none', '--restart', 'no', 'busybox', 'true'])).code, 0);
+});
