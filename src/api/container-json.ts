@@ -34,6 +34,29 @@ function optionalString(value: unknown, field: string): string | undefined {
   return value;
 }
 
+/** Docker options netctl does not implement, with the flag that sets them: refused when set, never dropped. */
+const UNSUPPORTED_CONFIG: ReadonlyArray<[string, string]> = [['Volumes', '-v'], ['Entrypoint', '--entrypoint'], ['User', '-u'], ['Healthcheck', '--health-cmd'], ['StopSignal', '--stop-signal']];
+const UNSUPPORTED_HOST_CONFIG: ReadonlyArray<[string, string]> = [
+  ['Binds', '-v'], ['Mounts', '--mount'], ['VolumesFrom', '--volumes-from'], ['Tmpfs', '--tmpfs'], ['ReadonlyRootfs', '--read-only'],
+  ['Memory', '-m'], ['MemorySwap', '--memory-swap'], ['NanoCpus', '--cpus'], ['CpuShares', '-c'], ['CpusetCpus', '--cpuset-cpus'], ['PidsLimit', '--pids-limit'],
+  ['Devices', '--device'], ['Ulimits', '--ulimit'], ['Sysctls', '--sysctl'], ['ExtraHosts', '--add-host'], ['Links', '--link'],
+  ['PidMode', '--pid'], ['IpcMode', '--ipc'], ['UTSMode', '--uts'], ['UsernsMode', '--userns'], ['GroupAdd', '--group-add'],
+];
+
+/** Set: not null, false, 0, "" or empty. */
+const isSet = (value: unknown): boolean =>
+  value !== undefined && value !== null && value !== false && value !== 0 && value !== '' && !(Array.isArray(value) && value.length === 0) && !(isObject(value) && Object.keys(value).length === 0);
+
+function refuseUnsupported(body: Record<string, unknown>, hostConfig: Record<string, unknown>): void {
+  for (const [fields, prefix, table] of [[body, '', UNSUPPORTED_CONFIG], [hostConfig, 'HostConfig.', UNSUPPORTED_HOST_CONFIG]] as const) {
+    const set = table.find(([field]) => isSet(fields[field]));
+    if (set) throw badRequest(`${prefix}${set[0]} (${set[1]}) is not supported by netctl: run the container without it`);
+  }
+  const restart = hostConfig['RestartPolicy'];
+  const policy = isObject(restart) ? restart['Name'] : undefined;
+  if (policy !== undefined && policy !== '' && policy !== 'no') throw badRequest(`HostConfig.RestartPolicy ${JSON.stringify(policy)} (--restart) is not supported by netctl yet: run the container without it`);
+}
+
 /**
  * A create request: Image, Cmd, Env, WorkingDir, Hostname, HostConfig (NetworkMode, PortBindings, Dns*,
  * CapAdd, CapDrop, Privileged, SecurityOpt, AutoRemove) and NetworkingConfig.EndpointsConfig (one network: its
@@ -45,6 +68,7 @@ export function parseContainerCreate(body: unknown, name: string | undefined, im
   const rootfs = optionalString(body['Rootfs'], 'Rootfs');
   const image = rootfs === undefined ? (optionalString(body['Image'], 'Image') ?? 'busybox') : undefined;
   const hostConfig = isObject(body['HostConfig']) ? body['HostConfig'] : {};
+  refuseUnsupported(body, hostConfig);
   const endpoints = isObject(body['NetworkingConfig']) && isObject(body['NetworkingConfig']['EndpointsConfig']) ? body['NetworkingConfig']['EndpointsConfig'] : {};
   const endpointNames = Object.keys(endpoints);
   if (endpointNames.length > 1) throw badRequest('Container cannot be connected to network endpoints: give one network at create, connect the others afterwards');

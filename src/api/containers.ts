@@ -12,12 +12,14 @@ import { aliasesWithShortId, type ContainerRecord, type Launcher, parseSignal, t
 import { type Attachment, commandList, containerInspectJson, containerListJson, parseContainerCreate } from './container-json';
 import { containerMatches, parseContainerFilters } from './container-filters';
 import { ApiError, badRequest } from './errors';
+import { parseFilters, pruneFilter } from './filters';
 import { FrameReader, frame, STREAM_TYPE } from './stream';
 import type { Router } from './router';
 import { newId } from '../util/id';
 import type { ImageStore } from '../images';
 
 const FOLLOW_POLL_MS = 100;
+const PRUNE_FILTERS = ['until', 'label', 'label!'] as const;
 const WAIT_CONDITIONS = new Set(['not-running', 'next-exit', 'removed']);
 
 const truthy = (value: string | null): boolean => value === '1' || value === 'true';
@@ -69,6 +71,24 @@ export function addContainerRoutes(router: Router, controller: Controller, launc
     if (container.state.status !== 'running') return { status: 304 };
     await launcher.stop(container.id, timeout);
     return { status: 204 };
+  });
+
+  router.add('POST', '/containers/{id}/restart', async (request) => {
+    const timeout = stopTimeout(request.query.get('t'));
+    await launcher.restart(request.params['id']!, timeout);
+    return { status: 204 };
+  });
+
+  router.add('POST', '/containers/{id}/rename', async (request) => {
+    await launcher.rename(request.params['id']!, request.query.get('name') ?? '');
+    return { status: 204 };
+  });
+
+  router.add('POST', '/containers/prune', async (request) => {
+    const matches = pruneFilter(parseFilters(request.query.get('filters'), PRUNE_FILTERS));
+    const deleted = await launcher.prune((c) => matches(c.created, c.config.labels ?? {}));
+    // The writable layers are directories of the state dir, not counted: netctl reports none reclaimed.
+    return { status: 200, body: { ContainersDeleted: deleted.length > 0 ? deleted : null, SpaceReclaimed: 0 } };
   });
 
   router.add('POST', '/containers/{id}/kill', async (request) => {

@@ -49,3 +49,14 @@ export function parseUntil(value: string, now = Date.now()): number {
   if (!Number.isNaN(date)) return date;
   throw badRequest(`invalid value "${value}" for filter 'until': use a Unix timestamp, an RFC 3339 date or a duration such as 24h`);
 }
+
+/** A prune's `until`, `label` and `label!` filters, over what was created when and with which labels. */
+export function pruneFilter(filters: Filters): (created: string, labels: Readonly<Record<string, string>>) => boolean {
+  const until = filters.get('until') ?? [];
+  if (until.length > 1) throw badRequest("filter 'until' takes one value");
+  const cutoff = until.length === 1 ? parseUntil(until[0]!) : undefined;
+  const wanted = filters.get('label') ?? [];
+  const unwanted = filters.get('label!') ?? [];
+  return (created, labels) =>
+    (cutoff === undefined || Date.parse(created) < cutoff) && wanted.every((l) => labelMatches(labels, l)) && !unwanted.some((l) => labelMatches(labels, l));
+}

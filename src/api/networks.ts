@@ -1,7 +1,7 @@
 // The Docker Engine API's network routes over the controller.
 import type { Controller, NetworkRecord } from '../controller';
 import { badRequest } from './errors';
-import { type Filters, labelMatches, parseBoolFilter, parseFilters, parseUntil } from './filters';
+import { type Filters, labelMatches, parseBoolFilter, parseFilters, pruneFilter } from './filters';
 import { networkJson, parseCreateRequest } from './network-json';
 import type { Router } from './router';
 
@@ -29,18 +29,6 @@ function listFilter(filters: Filters, inUse: (n: NetworkRecord) => boolean): (ne
   return (n) => tests.every((test) => test(n));
 }
 
-function pruneFilter(filters: Filters): (network: NetworkRecord) => boolean {
-  const until = filters.get('until') ?? [];
-  if (until.length > 1) throw badRequest("filter 'until' takes one value");
-  const cutoff = until.length === 1 ? parseUntil(until[0]!) : undefined;
-  const labels = filters.get('label') ?? [];
-  const notLabels = filters.get('label!') ?? [];
-  return (n) =>
-    (cutoff === undefined || Date.parse(n.created) < cutoff) &&
-    labels.every((l) => labelMatches(n.labels, l)) &&
-    !notLabels.some((l) => labelMatches(n.labels, l));
-}
-
 export function addNetworkRoutes(router: Router, controller: Controller): void {
   router.add('GET', '/networks', (request) => {
     const keep = listFilter(parseFilters(request.query.get('filters'), LIST_FILTERS), (n) => controller.endpoints({ networkId: n.id }).length > 0);
@@ -66,7 +54,8 @@ export function addNetworkRoutes(router: Router, controller: Controller): void {
   });
 
   router.add('POST', '/networks/prune', async (request) => {
-    const keep = pruneFilter(parseFilters(request.query.get('filters'), PRUNE_FILTERS));
+    const matches = pruneFilter(parseFilters(request.query.get('filters'), PRUNE_FILTERS));
+    const keep = (n: NetworkRecord): boolean => matches(n.created, n.labels);
     return { status: 200, body: { NetworksDeleted: await controller.prune(keep) } };
   });
 }

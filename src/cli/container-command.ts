@@ -1,9 +1,9 @@
-// `netctl run|ps|stop|rm|exec|logs|inspect`: Docker's container commands for netctl's launcher,
+// `netctl run|ps|start|stop|restart|rename|rm|container prune|exec|logs|inspect`: Docker's container commands for netctl's launcher,
 // as a client of the daemon's API.
 import path from 'node:path';
 import { DaemonError } from '../api/client';
 import { UsageError } from './args';
-import { atLeastOne, bool, exactly, execute, type Io, list, stdio, str, type Subcommand } from './command';
+import { atLeastOne, bool, exactly, execute, filtersQuery, type Io, list, stdio, str, type Subcommand } from './command';
 import { inspectJson, table } from './format';
 
 interface ContainerSummary {
@@ -165,12 +165,62 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
     },
   },
 
+  start: {
+    usage: 'netctl start CONTAINER [CONTAINER...]',
+    summary: 'Start one or more stopped containers',
+    flags: [],
+    async run(args, client, io) {
+      return eachContainer(atLeastOne(args, this.usage), io, (ref) => client.post(`/containers/${encodeURIComponent(ref)}/start`));
+    },
+  },
+
+  restart: {
+    usage: 'netctl restart [OPTIONS] CONTAINER [CONTAINER...]',
+    summary: 'Restart one or more containers (stop if running, then start; addresses stay)',
+    flags: [{ name: 'time', short: 't', type: 'string', description: 'seconds to wait before killing the container', defaultText: '10' }],
+    async run(args, client, io) {
+      const seconds = str(args, 'time') ?? '10';
+      if (!/^\d+$/.test(seconds)) throw new UsageError(`invalid argument "${seconds}" for "-t, --time" flag: use a number of seconds`);
+      return eachContainer(atLeastOne(args, this.usage), io, (ref) => client.post(`/containers/${encodeURIComponent(ref)}/restart?t=${seconds}`));
+    },
+  },
+
+  rename: {
+    usage: 'netctl rename CONTAINER NEW_NAME',
+    summary: 'Rename a container (peers resolve it by the new name)',
+    flags: [],
+    async run(args, client) {
+      const [container, name] = exactly(args, 2, this.usage);
+      await client.post(`/containers/${encodeURIComponent(container!)}/rename?name=${encodeURIComponent(name!)}`);
+      return 0;
+    },
+  },
+
   rm: {
     usage: 'netctl rm [OPTIONS] CONTAINER [CONTAINER...]',
     summary: 'Remove one or more containers',
     flags: [{ name: 'force', short: 'f', type: 'boolean', description: 'force the removal of a running container (uses SIGKILL)' }],
     async run(args, client, io) {
       return eachContainer(atLeastOne(args, this.usage), io, (ref) => client.delete(`/containers/${encodeURIComponent(ref)}${bool(args, 'force') ? '?force=1' : ''}`));
+    },
+  },
+
+  prune: {
+    usage: 'netctl container prune [OPTIONS]',
+    summary: 'Remove all stopped containers',
+    flags: [
+      { name: 'force', short: 'f', type: 'boolean', description: 'do not prompt for confirmation' },
+      { name: 'filter', type: 'list', description: 'filter, e.g. until=24h or label=KEY (repeatable)' },
+    ],
+    async run(args, client, io) {
+      if (!bool(args, 'force')) {
+        const answer = await io.ask('WARNING! This will remove all stopped containers.\nAre you sure you want to continue? [y/N] ');
+        if (!/^y(es)?$/i.test(answer.trim())) return 0;
+      }
+      const reply = await client.post<{ ContainersDeleted: string[] | null }>(`/containers/prune${filtersQuery(list(args, 'filter'))}`);
+      const deleted = reply.ContainersDeleted ?? [];
+      if (deleted.length > 0) io.out(`Deleted Containers:\n${deleted.map((id) => `${id}\n`).join('')}`);
+      return 0;
     },
   },
 
@@ -236,7 +286,8 @@ async function eachContainer(references: string[], io: Io, action: (reference: s
   return code;
 }
 
-export const CONTAINER_COMMANDS = Object.keys(SUBCOMMANDS);
+/** Top-level commands; prune is `netctl container prune`, as Docker's. */
+export const CONTAINER_COMMANDS = Object.keys(SUBCOMMANDS).filter((name) => name !== 'prune');
 
 export function runContainerCommand(name: string, argv: string[], io: Io = stdio): Promise<number> {
   return execute(SUBCOMMANDS[name]!, name, argv, io);
@@ -244,7 +295,7 @@ export function runContainerCommand(name: string, argv: string[], io: Io = stdio
 
 export function containerCommandsHelp(): string {
   return Object.entries(SUBCOMMANDS)
-    .map(([name, c]) => `  ${name.padEnd(12)}${c.summary}`)
+    .map(([name, c]) => `  ${`${name === 'prune' ? 'container prune' : name} `.padEnd(12)}${c.summary}`)
     .join('\n');
 }
 

@@ -49,6 +49,10 @@ async function main(argv: string[]): Promise<number> {
       return runNetwork(rest);
     case 'cluster':
       return runCluster(rest);
+    case 'container':
+      // Docker's `container prune`; the other container commands are top-level here.
+      if (rest[0] === 'prune') return runContainerCommand('prune', rest.slice(1));
+      throw new UsageError(`unknown command "container ${rest[0] ?? ''}": netctl has "container prune"; the other container commands are top-level (netctl run, ps, rm ...)`);
     case undefined:
     case '--help':
     case 'help':

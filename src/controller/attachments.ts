@@ -261,6 +261,19 @@ export class Attachments {
     this.queues.delete(id);
   }
 
+  /** A container's rename: its endpoints take the new name, which the embedded DNS answers from now on. */
+  async rename(sandboxId: string, name: string): Promise<void> {
+    const problem = nameProblem(name);
+    if (problem) throw new InvalidParameterError(invalidNameMessage('endpoint name', name, problem));
+    await this.serially(sandboxId, async () => {
+      for (const endpoint of this.ofSandbox(sandboxId)) {
+        endpoint.name = name;
+        await this.deps.store.put(ENDPOINT_PREFIX + endpoint.id, encode(endpoint));
+        this.deps.dns?.register(endpoint, this.deps.networkById(endpoint.networkId)!);
+      }
+    });
+  }
+
   async connect(networkReference: string, sandboxId: string, request: ConnectRequest = {}): Promise<EndpointRecord> {
     const network = this.deps.network(networkReference);
     this.sandbox(sandboxId);

@@ -441,6 +441,11 @@ export class Controller {
     return this.attachments.connect(network, sandboxId, request);
   }
 
+  /** The sandbox's endpoints take a new name (a container's rename). */
+  renameEndpoints(sandboxId: string, name: string): Promise<void> {
+    return this.attachments.rename(sandboxId, name);
+  }
+
   disconnect(network: string, sandboxId: string): Promise<void> {
     return this.attachments.disconnect(network, sandboxId);
   }

@@ -45,6 +45,8 @@ export interface Networking {
   addresses(sandboxId: string): string[];
   deleteSandbox(id: string): Promise<void>;
   publish(sandboxId: string, ports: readonly PortMapping[]): Promise<PortMapping[]>;
+  /** A container's rename: the sandbox's endpoints (and so its DNS names) take the new name. */
+  renameEndpoints(sandboxId: string, name: string): Promise<void>;
   connect(network: string, sandboxId: string, request: { name?: string; hostname?: string; ipv4?: string; ipv6?: string; aliases?: string[] }): Promise<{ ipv4?: { address: string }; ipv6?: { address: string } }>;
   /** Whether the network's containers resolve names through the embedded DNS. */
   servesNames(network: string): boolean;
@@ -88,6 +90,8 @@ export class Launcher {
   /** The shims of running containers, watched for their end. */
   private readonly watchers = new Map<string, { close(): void }>();
   private closed = false;
+  /** Containers whose exit is a restart's stop. */
+  private readonly restarting = new Set<string>();
 
   constructor(private readonly deps: LauncherDeps) {}
 
@@ -368,6 +372,52 @@ export class Launcher {
     this.emit(record, 'stop');
   }
 
+  /** Docker's restart: a stop (as `stop`, if it runs), then a start in the same sandbox, so its addresses stay. */
+  async restart(reference: string, timeoutSeconds?: number): Promise<void> {
+    const record = this.find(reference);
+    // A --rm container is not removed by the stop of a restart, as dockerd keeps it.
+    this.restarting.add(record.id);
+    try {
+      await this.stop(record.id, timeoutSeconds);
+    } finally {
+      this.restarting.delete(record.id);
+    }
+    await this.start(record.id);
+    this.emit(record, 'restart');
+  }
+
+  /**
+   * Docker's rename: the new name is checked as at create; the container's endpoints take it, so
+   * peers on user-defined networks resolve it (and no longer the old one). Hostname and /etc/hosts
+   * stay, as in Docker.
+   */
+  async rename(reference: string, name: string): Promise<void> {
+    const record = this.find(reference);
+    const wanted = name.startsWith('/') ? name.slice(1) : name;
+    if (wanted === '') throw new InvalidContainerConfigError('Neither old nor new names may be empty');
+    if (wanted === record.config.name) throw new InvalidContainerConfigError('Renaming a container with the same name as its current name');
+    try {
+      this.validateName(wanted);
+    } catch (error) {
+      // dockerd's wording for a rename: the name with its slash, after what failed.
+      (error as Error).message = `Error when allocating new name: ${(error as Error).message.replace(`(${wanted})`, `(/${wanted})`)}`;
+      throw error;
+    }
+    const old = record.config.name;
+    // Held from now on: a create or rename meanwhile finds the name taken.
+    this.byName.set(wanted, record);
+    try {
+      if (record.sandboxId !== undefined) await this.deps.networking.renameEndpoints(record.sandboxId, wanted);
+    } catch (error) {
+      this.byName.delete(wanted);
+      throw error;
+    }
+    this.byName.delete(old);
+    record.config = { ...record.config, name: wanted };
+    await this.save(record);
+    this.emit(record, 'rename', { oldName: `/${old}` });
+  }
+
   /** Sends a signal (a name, or a number such as a real-time signal's) to the container's process. */
   async kill(reference: string, signal: NodeJS.Signals | number = 'SIGKILL'): Promise<void> {
     const record = this.find(reference);
@@ -433,6 +483,21 @@ export class Launcher {
     await this.remove(record.id, true).catch((error: unknown) => this.deps.log.error({ err: error, container: record.id }, 'could not remove the --rm container'));
   }
 
+  /** Removes every stopped container the filter keeps; resolves with their IDs (Docker's ContainersDeleted). */
+  async prune(keep: (record: ContainerRecord) => boolean): Promise<string[]> {
+    const pruned: string[] = [];
+    for (const record of this.list().filter((c) => c.state.status !== 'running' && keep(c))) {
+      try {
+        await this.remove(record.id);
+        pruned.push(record.id);
+      } catch (error) {
+        // Started (or removed) since it was listed: not one to prune.
+        if (!(error instanceof ContainerConflictError || error instanceof NoSuchContainerError)) throw error;
+      }
+    }
+    return pruned;
+  }
+
   /**
    * Runs a command in a running container's namespaces and root, with its environment and
    * confined as its first process (as Docker's exec), passing its output on as it comes
@@ -468,18 +533,13 @@ export class Launcher {
 
   private validate(config: ContainerConfig): void {
     if (config.cmd.length === 0) throw new InvalidContainerConfigError('No command specified: give the command after --');
-    const problem = nameProblem(config.name);
-    // Docker's message for the characters; Docker has no limit on the length.
-    if (problem === 'characters') throw new InvalidContainerConfigError(`Invalid container name (${config.name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
-    if (problem) throw new InvalidContainerConfigError(invalidNameMessage('container name', config.name, problem));
     const badEnv = config.env.map(invalidEnvEntry).find((reason) => reason !== undefined);
     if (badEnv) throw new InvalidContainerConfigError(badEnv);
     // They become C strings of the shim's argv: a NUL would cut them short.
     const argv: Array<[string, string]> = [...config.cmd.map((arg): [string, string] => ['command argument', arg]), ['working directory', config.workdir], ['rootfs', config.rootfs]];
     const cut = argv.find(([, value]) => value.includes('\0'));
     if (cut) throw new InvalidContainerConfigError(`the ${cut[0]} ${JSON.stringify(cut[1])} holds a NUL character, which a process cannot be given`);
-    const holder = this.byName.get(config.name);
-    if (holder) throw new ContainerConflictError(`Conflict. The container name "/${config.name}" is already in use by container "${holder.id}". You have to remove (or rename) that container to be able to reuse that name.`);
+    this.validateName(config.name);
     let isDir = false;
     try {
       isDir = fs.statSync(config.rootfs).isDirectory();
@@ -500,6 +560,16 @@ export class Launcher {
     if ((config.network === 'host' || config.network === 'none') && (config.ipv4 || config.ipv6 || config.aliases.length > 0)) {
       throw new InvalidContainerConfigError(`--ip, --ip6 and --network-alias need a network the container joins; "${config.network}" has none`);
     }
+  }
+
+  /** A name for a new container or a rename: well-formed and free. */
+  private validateName(name: string): void {
+    const problem = nameProblem(name);
+    // Docker's message for the characters; Docker has no limit on the length.
+    if (problem === 'characters') throw new InvalidContainerConfigError(`Invalid container name (${name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
+    if (problem) throw new InvalidContainerConfigError(invalidNameMessage('container name', name, problem));
+    const holder = this.byName.get(name);
+    if (holder) throw new ContainerConflictError(`Conflict. The container name "/${name}" is already in use by container "${holder.id}". You have to remove (or rename) that container to be able to reuse that name.`);
   }
 
   private signal(record: ContainerRecord, signal: NodeJS.Signals | number): void {
@@ -579,7 +649,7 @@ export class Launcher {
     this.emit(record, 'die', { exitCode: String(code) });
     for (const resolve of this.exitWaiters.get(record.id) ?? []) resolve(code);
     this.exitWaiters.delete(record.id);
-    if (record.config.autoRemove) await this.autoRemove(record);
+    if (record.config.autoRemove && !this.restarting.has(record.id)) await this.autoRemove(record);
   }
 
   /** A container event, with Docker's attributes: the container's labels, image and name. */
