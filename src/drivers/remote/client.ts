@@ -112,9 +112,11 @@ export class PluginClient {
           }
         });
       });
-      request.setTimeout(this.callTimeoutMs, () => {
+      // On the whole answer, not on silence: a plugin trickling bytes must not hold the call.
+      const timer = setTimeout(() => {
         request.destroy(new PluginError(`plugin "${this.plugin}" did not answer ${method} within ${this.callTimeoutMs / 1000} s`, this.plugin, method));
-      });
+      }, this.callTimeoutMs);
+      request.on('close', () => clearTimeout(timer));
       request.on('error', reject);
       request.end(payload);
     });

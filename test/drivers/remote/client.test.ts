@@ -1,5 +1,6 @@
 // The plugin HTTP client against a plugin served in the test: what goes on the wire, and how
 // error answers, malformed answers, a hung plugin and one not up yet come back.
+import http from 'node:http';
 import path from 'node:path';
 import test from 'ava';
 import { backoffMs, PluginClient, PluginError } from '../../../src/drivers/remote/client';
@@ -68,6 +69,23 @@ test('a plugin that does not answer fails the call after the call timeout, witho
   await t.throwsAsync(client({ callTimeoutMs: 300 }).call('NetworkDriver.Join', {}), { instanceOf: PluginError, message: 'plugin "p" did not answer NetworkDriver.Join within 0.3 s' });
   t.true(Date.now() - started < 5_000);
   t.is(plugin.methods().length, 1);
+});
+
+test('a plugin that trickles its answer fails the call at the call timeout too (a limit on the whole answer, not on silence)', async (t) => {
+  const { socketPath, client } = setup(t);
+  const server = http.createServer((_request, response) => {
+    response.writeHead(200, { 'Content-Type': 'application/json' });
+    response.write('{');
+    const timer = setInterval(() => response.write(' '), 50);
+    response.on('close', () => clearInterval(timer));
+  });
+  await new Promise<void>((resolve) => server.listen(socketPath, resolve));
+  t.teardown(() => new Promise<void>((resolve) => { server.close(() => resolve()); server.closeAllConnections(); }));
+  const started = Date.now();
+  const call = client({ callTimeoutMs: 300 }).call('NetworkDriver.Join', {});
+  const outcome = await Promise.race([call.then(() => 'answered', (error: Error) => error.message), new Promise((resolve) => setTimeout(() => resolve('still waiting'), 3_000))]);
+  t.is(outcome, 'plugin "p" did not answer NetworkDriver.Join within 0.3 s');
+  t.true(Date.now() - started < 3_000);
 });
 
 test('a plugin not up yet is tried again with backoff until it answers', async (t) => {
