@@ -260,9 +260,16 @@ async function extract(body: Readable, dir: string): Promise<Buffer> {
   tar.stdin!.on('error', () => undefined);
   const feed = async (chunk: Buffer): Promise<void> => {
     hash.update(chunk);
-    if (tar.stdin!.writable && !tar.stdin!.write(chunk)) await new Promise<void>((resolve) => {
-      tar.stdin!.once('drain', resolve);
-      tar.stdin!.once('close', resolve);
+    const stdin = tar.stdin!;
+    if (stdin.writable && !stdin.write(chunk)) await new Promise<void>((resolve) => {
+      // Both removed when either fires: a 'close' listener left per full pipe would pile up.
+      const done = (): void => {
+        stdin.off('drain', done);
+        stdin.off('close', done);
+        resolve();
+      };
+      stdin.once('drain', done);
+      stdin.once('close', done);
     });
   };
   try {
