@@ -26,4 +26,5 @@ test('packets and streams are bounded in size and time', async (t) => {
   t.is(r.refused.code, 'refused');
   t.true(r.idleClientClosedAfterMs >= 250 && r.idleClientClosedAfterMs < 5_000, `idle client cut after ${r.idleClientClosedAfterMs} ms`);
   t.true(r.udpPortTaken);
+  t.deepEqual(r.survivedResets, { ok: 900 }, 'peers that reset before the answer do not end the transport');
 });

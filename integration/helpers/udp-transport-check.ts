@@ -50,6 +50,16 @@ async function main(): Promise<void> {
     idle.on('close', () => resolve(Date.now() - start)).on('error', () => {});
   });
 
+  // Peers that send a request and reset before the answer: the write fails, and only their stream ends.
+  b.onStream(() => Buffer.alloc(900));
+  for (let i = 0; i < 20; i++) {
+    await new Promise<void>((resolve) => {
+      const peer = net.connect({ host, port }, () => peer.write(Buffer.from([0, 0, 0, 2, 0x68, 0x69]), () => resolve(void peer.resetAndDestroy())));
+      peer.on('error', () => resolve());
+    });
+  }
+  result.survivedResets = await outcome(async () => (await a.exchange(b.localAddress, Buffer.from('after'), 1000)).length);
+
   // UDP and TCP share the port; the TCP side is really there.
   const udp = dgram.createSocket('udp4');
   result.udpPortTaken = await new Promise<boolean>((resolve) => {

@@ -197,6 +197,8 @@ export class UdpTransport implements Transport {
   private async serve(socket: net.Socket): Promise<void> {
     this.openSockets.add(socket);
     socket.once('close', () => this.openSockets.delete(socket));
+    // readFrame's listener goes with the frame: a peer that resets before the answer would crash the daemon.
+    socket.on('error', () => undefined);
     const peer = joinAddress(socket.remoteAddress ?? '?', socket.remotePort ?? 0);
     try {
       const request = await readFrame(socket, this.maxStreamBytes, this.streamTimeoutMs, peer);
