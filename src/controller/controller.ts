@@ -17,7 +17,7 @@ import { type EndpointRecord, type SandboxRecord } from './endpoint-record';
 import { ConflictError, ForbiddenError, InvalidParameterError, NotFoundError } from './errors';
 import { activeEndpointsMessage, clusterError, GlobalNetworks } from './global-networks';
 import { configOf, NetworkAddressing } from './network-addressing';
-import { type IpamConfig, type NetworkRecord, specOf } from './network-record';
+import { type IpamConfig, type NetworkRecord, parseNetworkRecord, specOf } from './network-record';
 import { Registry } from './registry';
 import { type TablePublisher, TableRegistrations, tableEntries } from './tables';
 import { newId } from '../util/id';
@@ -176,7 +176,7 @@ export class Controller {
     const controller = new Controller(deps);
     for (const entry of await deps.store.list(NETWORK_PREFIX)) {
       try {
-        const record = JSON.parse(entry.value.toString('utf8')) as NetworkRecord;
+        const record = parseNetworkRecord(entry.value.toString('utf8'));
         controller.networks.set(record.id, record);
       } catch (error) {
         deps.log.error({ err: error, key: entry.key }, 'network record unreadable: left out');
@@ -184,8 +184,12 @@ export class Controller {
     }
     if (controller.global) {
       for (const entry of await deps.store.list(HELD_GLOBAL_PREFIX)) {
-        const record = JSON.parse(entry.value.toString('utf8')) as NetworkRecord;
-        controller.held.set(record.id, record);
+        try {
+          const record = parseNetworkRecord(entry.value.toString('utf8'));
+          controller.held.set(record.id, record);
+        } catch (error) {
+          deps.log.error({ err: error, key: entry.key }, 'global network record unreadable: left out');
+        }
       }
       controller.global.seed(controller.held.values());
     }

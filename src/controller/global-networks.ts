@@ -10,7 +10,7 @@ import type { Logger } from '../util/logger';
 import { CasConflictError, StoreUnavailableError } from '../store/errors';
 import type { Entry, Op, Store, Watch, WatchEvent } from '../store/types';
 import { ClusterUnavailableError, ConflictError, ForbiddenError, NotFoundError } from './errors';
-import type { NetworkRecord } from './network-record';
+import { type NetworkRecord, parseNetworkRecord } from './network-record';
 
 const NETWORKS = 'networks/';
 const NAMES = 'network-names/';
@@ -290,7 +290,7 @@ export class GlobalNetworks {
       return;
     }
     if (event.type === 'put') {
-      const record = this.parse(event.entry, (entry) => JSON.parse(entry.value.toString('utf8')) as NetworkRecord);
+      const record = this.parse(event.entry, (entry) => parseNetworkRecord(entry.value.toString('utf8')));
       if (record) this.records.set(parsed.id, record);
       return;
     }

@@ -43,6 +43,19 @@ export interface NetworkRecord {
   allocations: PoolAllocation[];
 }
 
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** A stored network record, read from JSON another host or version may have written: its shape checked, not trusted. */
+export function parseNetworkRecord(text: string): NetworkRecord {
+  const value: unknown = JSON.parse(text);
+  const problem = !isObject(value)
+    ? 'not an object'
+    : (['id', 'name', 'driver', 'created'] as const).find((field) => typeof value[field] !== 'string') ??
+      (!isObject(value['options']) ? 'options' : !isObject(value['labels']) ? 'labels' : !isObject(value['ipam']) || !Array.isArray(value['ipam']['config']) ? 'ipam' : !Array.isArray(value['allocations']) ? 'allocations' : undefined);
+  if (problem !== undefined) throw new Error(`not a network record (${problem === 'not an object' ? problem : `bad field ${problem}`})`);
+  return value as unknown as NetworkRecord;
+}
+
 function ipamData(allocation: PoolAllocation): IpamData {
   return {
     addressSpace: allocation.addressSpace,

@@ -85,7 +85,11 @@ export class EmbeddedEtcd {
     const deadline = Date.now() + HEALTHY_WITHIN_MS;
     while (!(await this.healthy())) {
       if (child.exitCode !== null || child.signalCode !== null) throw new Error(`embedded etcd exited (${child.exitCode ?? child.signalCode}) before it answered: ${this.stderrTail.trim() || 'no output'}`);
-      if (Date.now() > deadline) throw new Error(`embedded etcd did not answer at ${this.endpoint}/health within ${HEALTHY_WITHIN_MS / 1000} s: ${this.stderrTail.trim() || 'no output'}`);
+      if (Date.now() > deadline) {
+        // Killed, its exit schedules the next restart (a first start's caller gives up instead).
+        child.kill('SIGKILL');
+        throw new Error(`embedded etcd did not answer at ${this.endpoint}/health within ${HEALTHY_WITHIN_MS / 1000} s: ${this.stderrTail.trim() || 'no output'}`);
+      }
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     this.restartDelayMs = 1_000;

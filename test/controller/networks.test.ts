@@ -4,6 +4,7 @@ import test from 'ava';
 import { ForbiddenError, InvalidParameterError } from '../../src/controller';
 import { InvalidOptionError, type NetworkSpec } from '../../src/drivers/driver';
 import { LOCAL_SPACE } from '../../src/ipam';
+import { parseNetworkRecord } from '../../src/controller/network-record';
 import { openCore } from '../helpers/core';
 import { ScriptedDriver, ScriptedFailure } from '../helpers/scripted-driver';
 
@@ -93,4 +94,13 @@ test('node events reach every registered driver', async (t) => {
       ],
     );
   }
+});
+
+test('a stored network record of the wrong shape is refused with what is wrong; a good one reads back', (t) => {
+  const good = { id: 'a'.repeat(64), name: 'n', driver: 'bridge', scope: 'local', created: '2026-12-04T00:00:00.000Z', internal: false, attachable: false, enableIPv6: false, predefined: false, options: {}, labels: {}, ipam: { driver: 'default', options: {}, config: [] }, allocations: [] };
+  t.deepEqual(parseNetworkRecord(JSON.stringify(good)), good);
+  t.throws(() => parseNetworkRecord('null'), { message: 'not a network record (not an object)' });
+  t.throws(() => parseNetworkRecord(JSON.stringify({ ...good, name: 5 })), { message: 'not a network record (bad field name)' });
+  t.throws(() => parseNetworkRecord(JSON.stringify({ ...good, allocations: {} })), { message: 'not a network record (bad field allocations)' });
+  t.throws(() => parseNetworkRecord(JSON.stringify({ ...good, ipam: { driver: 'default' } })), { message: 'not a network record (bad field ipam)' });
 });
