@@ -35,6 +35,9 @@ export function addEventRoutes(router: Router, bus: EventBus): void {
   });
 }
 
+/** What a subscriber may leave unread before its stream is ended. */
+const MAX_UNREAD_BYTES = 1 << 20;
+
 function streamEvents(out: ServerResponse, bus: EventBus, wanted: (event: EngineEvent) => boolean, since: bigint | undefined, until: bigint | undefined): Promise<void> {
   return new Promise((resolve) => {
     let last = -1n;
@@ -43,7 +46,10 @@ function streamEvents(out: ServerResponse, bus: EventBus, wanted: (event: Engine
     const send = (event: EngineEvent): void => {
       if (event.timeNano <= last || (since !== undefined && event.timeNano < since) || (until !== undefined && event.timeNano > until)) return;
       last = event.timeNano;
-      if (wanted(event)) out.write(`${eventJson(event)}\n`);
+      if (!wanted(event)) return;
+      out.write(`${eventJson(event)}\n`);
+      // A subscriber that does not read is let go, as dockerd does, rather than held in memory.
+      if (out.writableLength > MAX_UNREAD_BYTES) finish();
     };
     // Subscribed before the history is read: nothing published in between is missed, nor sent twice.
     const unsubscribe = bus.subscribe(send);
