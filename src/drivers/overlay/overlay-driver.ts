@@ -55,21 +55,21 @@ export class OverlayDriver implements Driver {
 
   async createNetwork(spec: NetworkSpec, context: NetworkContext): Promise<void> {
     const options = parseOverlayOptions(spec.options);
-    const vni = await this.deps.vniAllocator.allocateVni(spec.id, options.vni);
+    const vni = await this.deps.vniAllocator.allocate(spec.id, options.vni);
     context.registerTable(ENDPOINT_TABLE);
     this.networks.set(spec.id, { vni, mtu: options.mtu, peers: new Map(), joined: new Set(), plane: undefined, queue: new SerialQueue() });
   }
 
   async deleteNetwork(spec: NetworkSpec): Promise<void> {
     const network = this.networks.get(spec.id);
-    if (network) {
-      await network.queue.run(async () => {
-        await network.plane?.destroy();
-        network.plane = undefined;
-      });
-      this.networks.delete(spec.id);
-    }
-    await this.deps.vniAllocator.releaseVni(spec.id);
+    // Never created here (or already deleted): no VNI known to give back, nothing in the kernel.
+    if (!network) return;
+    await network.queue.run(async () => {
+      await network.plane?.destroy();
+      network.plane = undefined;
+    });
+    this.networks.delete(spec.id);
+    await this.deps.vniAllocator.release(network.vni, spec.id);
   }
 
   async createEndpoint(): Promise<EndpointProposal> {
