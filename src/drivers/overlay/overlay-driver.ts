@@ -62,14 +62,16 @@ export class OverlayDriver implements Driver {
 
   async deleteNetwork(spec: NetworkSpec): Promise<void> {
     const network = this.networks.get(spec.id);
-    // Never created here (or already deleted): no VNI known to give back, nothing in the kernel.
-    if (!network) return;
-    await network.queue.run(async () => {
-      await network.plane?.destroy();
-      network.plane = undefined;
-    });
-    this.networks.delete(spec.id);
-    await this.deps.vniAllocator.release(network.vni, spec.id);
+    if (network) {
+      await network.queue.run(async () => {
+        await network.plane?.destroy();
+        network.plane = undefined;
+      });
+      this.networks.delete(spec.id);
+    }
+    // Not created on this host: only a requested VNI is known here (a dynamic one stays held).
+    const vni = network?.vni ?? parseOverlayOptions(spec.options).vni;
+    if (vni !== undefined) await this.deps.vniAllocator.release(vni, spec.id);
   }
 
   async createEndpoint(): Promise<EndpointProposal> {
