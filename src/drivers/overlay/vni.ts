@@ -1,5 +1,5 @@
 // Where overlay networks get their VNI: the cluster's allocator (src/ipam/vni.ts, in etcd), so
-// every host puts a network on the same VXLAN segment. Its shape, so that class fits as it is.
+// every host puts a network on the same VXLAN segment; shaped so that class fits it as it is.
 export interface VniAllocator {
   /**
    * The network's VNI: `requested` when given and free (refused otherwise), else a free one.
