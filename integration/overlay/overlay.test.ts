@@ -74,16 +74,17 @@ interface Container {
 }
 
 /** A container on `host` joined to the network as eth0 with `ip`, the way the core hands the interface in. */
-async function runContainer(t: ExecutionContext, host: OverlayHost, spec: NetworkSpec, ip: string): Promise<Container> {
+async function runContainer(t: ExecutionContext, host: OverlayHost, spec: NetworkSpec, ip: string, ip6?: string): Promise<Container> {
   const ns = createTestNamespace(t, 'nctl-oc');
   const mac = `02:42:${ip.split('.').map((b) => Number(b).toString(16).padStart(2, '0')).join(':')}`;
-  const endpoint: EndpointSpec = { id: randomId(), networkId: spec.id, mac, ipv4: `${ip}/24` };
+  const endpoint: EndpointSpec = { id: randomId(), networkId: spec.id, mac, ipv4: `${ip}/24`, ...(ip6 ? { ipv6: `${ip6}/64` } : {}) };
   const info = await host.driver.join(spec, endpoint);
   t.teardown(() => host.driver.leave(spec, endpoint));
   if (!info.interface || !('srcName' in info.interface)) throw new Error('the overlay join gave no interface by name');
   t.is(info.interface.dstPrefix, 'eth');
   await host.netlink.linkSetNetns(info.interface.srcName, ns.path, { name: 'eth0' });
   ns.run('ip', 'addr', 'add', `${ip}/24`, 'dev', 'eth0');
+  if (ip6) ns.run('ip', 'addr', 'add', `${ip6}/64`, 'dev', 'eth0', 'nodad');
   ns.run('ip', 'link', 'set', 'eth0', 'up');
   return { ns, endpoint, entries: info.tableEntries ?? [] };
 }
@@ -99,7 +100,7 @@ async function publish(hosts: OverlayHost[], container: Container, type: 'create
 function pings(from: Container, ip: string, tries = 5): boolean {
   for (let i = 0; i < tries; i++) {
     try {
-      from.ns.run('busybox', 'ping', '-c', '1', '-W', '1', ip);
+      from.ns.run('busybox', ip.includes(':') ? 'ping6' : 'ping', '-c', '1', '-W', '1', ip);
       return true;
     } catch {
       // Try again, up to `tries`.
@@ -131,10 +132,10 @@ test('containers on two hosts reach each other over VXLAN on UDP 4789, and the d
   const [h1, h2] = [addHost(t, underlay, vnis), addHost(t, underlay, vnis)] as [OverlayHost, OverlayHost];
   const spec = networkSpec('10.60.0');
   await createNetwork(t, [h1, h2], spec);
-  const c1 = await runContainer(t, h1, spec, '10.60.0.2');
-  const c2 = await runContainer(t, h2, spec, '10.60.0.3');
+  const c1 = await runContainer(t, h1, spec, '10.60.0.2', 'fd60::2');
+  const c2 = await runContainer(t, h2, spec, '10.60.0.3', 'fd60::3');
   const record = decodeEndpointRecord(c1.entries[0]!.value);
-  t.like(record, { endpointId: c1.endpoint.id, ipv4: '10.60.0.2/24', mac: c1.endpoint.mac, vtep: h1.underlay.address });
+  t.like(record, { endpointId: c1.endpoint.id, ipv4: '10.60.0.2/24', ipv6: 'fd60::2/64', mac: c1.endpoint.mac, vtep: h1.underlay.address });
 
   // The overlay namespace: br0 and vxlan0 as asked, MTU 50 below the underlay's 1500.
   const [nsName] = overlayNamespaces(h1);
@@ -154,10 +155,11 @@ test('containers on two hosts reach each other over VXLAN on UDP 4789, and the d
   const before = udp4789Received(h2);
   t.true(pings(c1, '10.60.0.3'));
   t.true(pings(c2, '10.60.0.2'));
+  t.true(pings(c1, 'fd60::3'), 'IPv6 too: neighbour discovery answered by the VXLAN device');
   t.true(udp4789Received(h2) - before >= 2, 'the echo requests arrived at host 2 as UDP 4789');
   // An entry a host publishes about itself comes back to it through the cluster: ignored.
   await publish([h1], c1);
-  t.deepEqual(h1.driver.peersOf(spec.id).map((p) => p.vtep), [h2.underlay.address]);
+  t.deepEqual(h1.driver.peersOf(spec.id).map((p) => `${p.ip}@${p.vtep}`), [`10.60.0.3@${h2.underlay.address}`, `fd60::3@${h2.underlay.address}`]);
 
   await h1.driver.leave(spec, c1.endpoint);
   t.deepEqual(overlayNamespaces(h1), [], 'the last endpoint took the namespace with it');

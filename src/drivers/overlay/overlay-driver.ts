@@ -24,8 +24,8 @@ export interface OverlayDriverDeps {
 interface OverlayNetwork {
   vni: number;
   mtu: number | undefined;
-  /** Remote endpoints by their table key. */
-  peers: Map<string, Peer>;
+  /** Remote endpoints by their table key: a peer per address (IPv4, IPv6). */
+  peers: Map<string, Peer[]>;
   /** Local endpoints joined. */
   joined: Set<string>;
   plane: OverlayDataPlane | undefined;
@@ -126,20 +126,20 @@ export class OverlayDriver implements Driver {
     const network = this.networks.get(event.networkId);
     if (!network) return;
     await network.queue.run(async () => {
-      const old = network.peers.get(event.key);
-      if (event.type === 'delete') {
-        network.peers.delete(event.key);
-        if (old) await network.plane?.removePeer(old);
-        return;
-      }
-      const record = decodeEndpointRecord(event.value);
-      // Our own endpoints are on the bridge already; a FDB entry to ourselves would loop them out.
-      if (record.vtep === this.deps.advertiseAddress || record.ipv4 === undefined) return;
-      const peer: Peer = { ip: addressOf(record.ipv4), mac: record.mac, vtep: record.vtep };
-      if (old && (old.ip !== peer.ip || old.mac !== peer.mac || old.vtep !== peer.vtep)) await network.plane?.removePeer(old);
-      network.peers.set(event.key, peer);
-      await network.plane?.addPeer(peer);
+      const old = network.peers.get(event.key) ?? [];
+      const peers = event.type === 'delete' ? [] : this.peersIn(decodeEndpointRecord(event.value));
+      const same = (a: Peer, b: Peer): boolean => a.ip === b.ip && a.mac === b.mac && a.vtep === b.vtep;
+      for (const peer of old) if (!peers.some((p) => same(p, peer))) await network.plane?.removePeer(peer);
+      if (peers.length === 0) network.peers.delete(event.key);
+      else network.peers.set(event.key, peers);
+      for (const peer of peers) await network.plane?.addPeer(peer);
     });
+  }
+
+  /** The peers an entry describes, one per address; none for our own endpoints, which are on the bridge already. */
+  private peersIn(record: EndpointRecord): Peer[] {
+    if (record.vtep === this.deps.advertiseAddress) return [];
+    return [record.ipv4, record.ipv6].filter((cidr) => cidr !== undefined).map((cidr) => ({ ip: addressOf(cidr), mac: record.mac, vtep: record.vtep }));
   }
 
   async discoverNew(): Promise<void> {}
@@ -148,7 +148,7 @@ export class OverlayDriver implements Driver {
     if (event.self) return;
     for (const network of this.networks.values()) {
       await network.queue.run(async () => {
-        for (const [key, peer] of network.peers) if (peer.vtep === event.address) network.peers.delete(key);
+        for (const [key, peers] of network.peers) if (peers.some((peer) => peer.vtep === event.address)) network.peers.delete(key);
         await network.plane?.removeVtep(event.address);
       });
     }
@@ -185,7 +185,7 @@ export class OverlayDriver implements Driver {
 
   /** The peers this host knows of on a network, for inspection and tests. */
   peersOf(networkId: string): Peer[] {
-    return [...(this.networks.get(networkId)?.peers.values() ?? [])];
+    return [...(this.networks.get(networkId)?.peers.values() ?? [])].flat();
   }
 
   private network(id: string): OverlayNetwork {
@@ -198,7 +198,7 @@ export class OverlayDriver implements Driver {
     if (network.plane) return network.plane;
     const plane = await OverlayDataPlane.create(this.planeConfig(networkId, network));
     try {
-      await plane.reconcile([...network.peers.values()]);
+      await plane.reconcile([...network.peers.values()].flat());
     } catch (error) {
       await plane.destroy();
       throw error;

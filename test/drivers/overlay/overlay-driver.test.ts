@@ -59,6 +59,8 @@ test('peers: own entries ignored, updates replace, deletes and dead hosts remove
   t.is(driver.peersOf('n1')[0]?.vtep, '192.168.1.4');
   await driver.eventNotify(event('delete', 'a', {}));
   t.deepEqual(driver.peersOf('n1').map((p) => p.ip), ['10.0.0.3']);
+  await driver.eventNotify(event('update', 'b', { ipv4: '10.0.0.3/24', ipv6: 'fd00::3/64', mac: '02:42:0a:00:00:03', vtep: '192.168.1.3' }));
+  t.deepEqual(driver.peersOf('n1').map((p) => p.ip), ['10.0.0.3', 'fd00::3'], 'a peer per address');
   await driver.discoverDelete({ address: '192.168.1.3', self: false });
   t.deepEqual(driver.peersOf('n1'), []);
   await t.throwsAsync(driver.eventNotify({ ...event('create', 'c', {}), value: Buffer.from('junk') }), { message: /not JSON/ });
