@@ -22,7 +22,7 @@ class MemoryVniAllocator implements VniAllocator {
   private readonly vnis = new Map<string, number>();
   private next = 4096;
 
-  async allocate(networkId: string, requested?: number): Promise<number> {
+  async allocateVni(networkId: string, requested?: number): Promise<number> {
     const held = this.vnis.get(networkId);
     if (held !== undefined) return held;
     const vni = requested ?? this.next++;
@@ -31,8 +31,8 @@ class MemoryVniAllocator implements VniAllocator {
     return vni;
   }
 
-  async release(vni: number, networkId: string): Promise<void> {
-    if (this.vnis.get(networkId) === vni) this.vnis.delete(networkId);
+  async releaseVni(networkId: string): Promise<void> {
+    this.vnis.delete(networkId);
   }
 }
 

@@ -26,10 +26,7 @@ export class VniInUseError extends IpamError {
 export class VniAllocator {
   constructor(private readonly store: Store) {}
 
-  /**
-   * The VNI for `networkId`: `requested` (1 to 16777215), or the lowest free one from 4096 up.
-   * A network that holds one gets it again: each host's overlay driver asks when it creates the network.
-   */
+  /** The VNI for `networkId`: `requested` (1 to 16777215), or the lowest free one from 4096 up. */
   async allocate(networkId: string, requested?: number): Promise<number> {
     if (requested !== undefined) {
       if (!Number.isInteger(requested) || requested < 1 || requested > MAX_VNI) throw new InvalidRequestError(`invalid VXLAN ID ${requested}: give a whole number from 1 to ${MAX_VNI}`);
@@ -37,17 +34,12 @@ export class VniAllocator {
         await this.store.put(PREFIX + requested, Buffer.from(networkId), 0);
       } catch (error) {
         if (!(error instanceof CasConflictError)) throw error;
-        const holder = await this.holder(requested);
-        if (holder === networkId) return requested;
-        throw new VniInUseError(requested, holder ?? '(released meanwhile: retry)');
+        throw new VniInUseError(requested, (await this.store.get(PREFIX + requested))?.value.toString('utf8') ?? '(released meanwhile: retry)');
       }
       return requested;
     }
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      const entries = await this.store.list(PREFIX);
-      const held = entries.find((entry) => entry.value.toString('utf8') === networkId);
-      if (held) return Number(held.key.slice(PREFIX.length));
-      const taken = new Set(entries.map((entry) => Number(entry.key.slice(PREFIX.length))));
+      const taken = new Set((await this.store.list(PREFIX)).map((entry) => Number(entry.key.slice(PREFIX.length))));
       let vni = FIRST_DYNAMIC_VNI;
       while (taken.has(vni)) vni++;
       if (vni > MAX_VNI) throw new IpamError(`every VXLAN ID from ${FIRST_DYNAMIC_VNI} to ${MAX_VNI} is in use: remove overlay networks first`);

@@ -58,15 +58,3 @@ test('allocators of several hosts on one store, asking at once, never get the sa
   t.is(new Set(got).size, 60);
   t.deepEqual([...got].sort((x, y) => x - y), Array.from({ length: 60 }, (_, i) => 4096 + i));
 });
-
-test('a network asking again (another host, a restart) gets the VNI it holds, requested or dynamic', async (t) => {
-  const { store } = open(t);
-  const [host1, host2] = [new VniAllocator(store), new VniAllocator(store)];
-  t.is(await host1.allocate('dyn'), 4096);
-  t.is(await host2.allocate('dyn'), 4096);
-  t.is(await host1.allocate('req', 5000), 5000);
-  t.is(await host2.allocate('req', 5000), 5000);
-  t.is(await host2.allocate('req'), 5000);
-  await t.throwsAsync(host2.allocate('other', 5000), { instanceOf: VniInUseError });
-  t.deepEqual((await store.list('vni/')).map((entry) => entry.key).sort(), ['vni/4096', 'vni/5000']);
-});

@@ -55,7 +55,7 @@ export class OverlayDriver implements Driver {
 
   async createNetwork(spec: NetworkSpec, context: NetworkContext): Promise<void> {
     const options = parseOverlayOptions(spec.options);
-    const vni = await this.deps.vniAllocator.allocate(spec.id, options.vni);
+    const vni = await this.deps.vniAllocator.allocateVni(spec.id, options.vni);
     context.registerTable(ENDPOINT_TABLE);
     this.networks.set(spec.id, { vni, mtu: options.mtu, peers: new Map(), joined: new Set(), plane: undefined, queue: new SerialQueue() });
   }
@@ -69,9 +69,7 @@ export class OverlayDriver implements Driver {
       });
       this.networks.delete(spec.id);
     }
-    // Not created on this host: only a requested VNI is known here (a dynamic one stays held).
-    const vni = network?.vni ?? parseOverlayOptions(spec.options).vni;
-    if (vni !== undefined) await this.deps.vniAllocator.release(vni, spec.id);
+    await this.deps.vniAllocator.releaseVni(spec.id);
   }
 
   async createEndpoint(): Promise<EndpointProposal> {
