@@ -209,6 +209,19 @@ test('FDB: append VTEP entries on a VXLAN device (several per MAC), list and del
   await t.throwsAsync(h.fdbAppend('vx0', { mac: 'zz:42:0a:00:01:01', destination: '192.0.2.11' }), { instanceOf: InvalidArgumentError, message: /MAC/ });
 });
 
+test('FDB: replace points a unicast MAC at another VTEP; append leaves it where it was', async (t) => {
+  const { ns, h } = await setup(t);
+  await h.linkAdd({ kind: 'vxlan', name: 'vx0', vni: 257, learning: false });
+  const vteps = (): string[] => ns.json<BridgeFdb[]>('bridge', 'fdb', 'show', 'dev', 'vx0').filter((e) => e.mac === '02:42:0a:00:02:01' && e.dst).map((e) => e.dst!);
+  await h.fdbReplace('vx0', { mac: '02:42:0a:00:02:01', destination: '192.0.2.31' });
+  t.deepEqual(vteps(), ['192.0.2.31']);
+  // The kernel takes several destinations only for the all-zero MAC: a moved peer needs replace.
+  await h.fdbAppend('vx0', { mac: '02:42:0a:00:02:01', destination: '192.0.2.32' });
+  t.deepEqual(vteps(), ['192.0.2.31']);
+  await h.fdbReplace('vx0', { mac: '02:42:0a:00:02:01', destination: '192.0.2.32' });
+  t.deepEqual(vteps(), ['192.0.2.32']);
+});
+
 test('requests made in the same tick go in one datagram and still succeed or fail one by one', async (t) => {
   const { ns, h } = await setup(t);
   const index = (await h.linkGet('br0')).index;
