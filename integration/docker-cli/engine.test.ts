@@ -311,3 +311,19 @@ test('docker-compose 1.29 brings a busybox project up, finds it up to date (its 
   t.regex(await run('down'), /Removing network cmp_default/);
   t.is((await request(daemon.socketPath, 'GET', '/containers/json?all=1')).text.trim(), '[]');
 });
+
+test('docker create without --name: a random adjective_surname name, different each time, that names the container', async (t) => {
+  const { ok } = await setup(t, 'nctl-rnm');
+  const names: string[] = [];
+  for (let i = 0; i < 3; i++) {
+    const id = await ok(['create', '--network', 'none', 'busybox', 'true']);
+    names.push(await ok(['inspect', '--format', '{{.Name}}', id]));
+  }
+  for (const name of names) t.regex(name, /^\/[a-z]+_[a-z]+\d?$/);
+  t.is(new Set(names).size, 3);
+  const name = names[0]!.slice(1);
+  await ok(['start', name]);
+  t.is(await ok(['wait', name]), '0');
+  t.is(await ok(['ps', '-a', '--filter', `name=^/${name}$`, '--format', '{{.Names}}']), name);
+  await ok(['rm', ...names.map((n) => n.slice(1))]);
+});
