@@ -340,3 +340,19 @@ test('docker logs: the whole log; --tail, -t, --since and --until are refused wi
     t.regex(result.stderr, message, args.join(' '));
   }
 });
+
+test('netctl create prints the ID of a created container that netctl start runs; a refusal exits 125', async (t) => {
+  const { netctl, ok } = await setup(t, 'nctl-crt');
+  const created = await netctl(['create', '--name', 'later', '--network', 'none', '--', 'sh', '-c', 'echo ran']);
+  t.is(created.code, 0, created.stderr);
+  const id = created.stdout.trim();
+  t.regex(id, /^[0-9a-f]{64}$/);
+  t.teardown(async () => void (await netctl(['rm', '-f', id])));
+  t.is(await ok(['inspect', '--format', '{{.State.Status}}', 'later']), 'created');
+  await netctlOk(netctl, ['start', 'later']);
+  t.is(await ok(['wait', 'later']), '0');
+  t.is(await ok(['logs', 'later']), 'ran');
+  const taken = await netctl(['create', '--name', 'later', '--network', 'none', 'true']);
+  t.is(taken.code, 125);
+  t.regex(taken.stderr, /Error response from daemon: .*later/);
+});
