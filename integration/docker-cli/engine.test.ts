@@ -311,3 +311,48 @@ test('docker-compose 1.29 brings a busybox project up, finds it up to date (its 
   t.regex(await run('down'), /Removing network cmp_default/);
   t.is((await request(daemon.socketPath, 'GET', '/containers/json?all=1')).text.trim(), '[]');
 });
+
+test('docker create without --name: a random adjective_surname name, different each time, that names the container', async (t) => {
+  const { ok } = await setup(t, 'nctl-rnm');
+  const names: string[] = [];
+  for (let i = 0; i < 3; i++) {
+    const id = await ok(['create', '--network', 'none', 'busybox', 'true']);
+    names.push(await ok(['inspect', '--format', '{{.Name}}', id]));
+  }
+  for (const name of names) t.regex(name, /^\/[a-z]+_[a-z]+\d?$/);
+  t.is(new Set(names).size, 3);
+  const name = names[0]!.slice(1);
+  await ok(['start', name]);
+  t.is(await ok(['wait', name]), '0');
+  t.is(await ok(['ps', '-a', '--filter', `name=^/${name}$`, '--format', '{{.Names}}']), name);
+  await ok(['rm', ...names.map((n) => n.slice(1))]);
+});
+
+test('docker logs: the whole log; --tail, -t, --since and --until are refused with a 400 that says so, not ignored', async (t) => {
+  const { ok, docker } = await setup(t, 'nctl-log');
+  await ok(['run', '--name', 'talker', '--network', 'none', 'busybox', 'sh', '-c', 'echo one; echo two']);
+  t.teardown(async () => void (await docker(['rm', '-f', 'talker'])));
+  t.is(await ok(['logs', 'talker']), 'one\ntwo');
+  t.is(await ok(['logs', '--tail', 'all', 'talker']), 'one\ntwo');
+  for (const [args, message] of [[['--tail', '1'], /tail="1" \(--tail\) is not supported by netctl yet/], [['-t'], /timestamps \(-t\) is not supported/], [['--since', '10m'], /since \(--since\) is not supported/], [['--until', '10m'], /until \(--until\) is not supported/]] as const) {
+    const result = await docker(['logs', ...args, 'talker']);
+    t.not(result.code, 0, args.join(' '));
+    t.regex(result.stderr, message, args.join(' '));
+  }
+});
+
+test('netctl create prints the ID of a created container that netctl start runs; a refusal exits 125', async (t) => {
+  const { netctl, ok } = await setup(t, 'nctl-crt');
+  const created = await netctl(['create', '--name', 'later', '--network', 'none', '--', 'sh', '-c', 'echo ran']);
+  t.is(created.code, 0, created.stderr);
+  const id = created.stdout.trim();
+  t.regex(id, /^[0-9a-f]{64}$/);
+  t.teardown(async () => void (await netctl(['rm', '-f', id])));
+  t.is(await ok(['inspect', '--format', '{{.State.Status}}', 'later']), 'created');
+  await netctlOk(netctl, ['start', 'later']);
+  t.is(await ok(['wait', 'later']), '0');
+  t.is(await ok(['logs', 'later']), 'ran');
+  const taken = await netctl(['create', '--name', 'later', '--network', 'none', 'true']);
+  t.is(taken.code, 125);
+  t.regex(taken.stderr, /Error response from daemon: .*later/);
+});

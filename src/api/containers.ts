@@ -30,6 +30,17 @@ const HOST_CONFLICT = 'container cannot be disconnected from host network or con
 const SHARED_CONFLICT = 'container sharing network namespace with another container or host cannot be connected to any other network';
 const NONE_CONFLICT = 'container cannot be connected to multiple networks with one of the networks in private (none) mode';
 
+/** netctl's log keeps no times and counts no lines: a log option it cannot honour is refused, not dropped. */
+function refuseUnsupportedLogOptions(query: URLSearchParams): void {
+  const tail = query.get('tail');
+  if (tail !== null && tail !== '' && tail !== 'all') throw badRequest(`tail=${JSON.stringify(tail)} (--tail) is not supported by netctl yet: read the whole log (tail=all)`);
+  if (truthy(query.get('timestamps'))) throw badRequest('timestamps (-t) is not supported by netctl yet: netctl keeps no time per log line');
+  for (const key of ['since', 'until']) {
+    const value = query.get(key);
+    if (value !== null && value !== '' && value !== '0') throw badRequest(`${key} (--${key}) is not supported by netctl yet: netctl keeps no time per log line; read the whole log`);
+  }
+}
+
 /** Docker's `t` of a stop: whole seconds as Go's Atoi reads them; negative waits without a limit. */
 function stopTimeout(text: string | null): number | undefined {
   if (text === null || text === '') return undefined;
@@ -157,6 +168,7 @@ export function addContainerRoutes(router: Router, controller: Controller, launc
     const container = launcher.find(request.params['id']!);
     const wanted = new Set<number>([...(truthy(request.query.get('stdout')) ? [1] : []), ...(truthy(request.query.get('stderr')) ? [2] : [])]);
     if (wanted.size === 0) throw badRequest('You must choose at least one stream: stdout=1 and/or stderr=1');
+    refuseUnsupportedLogOptions(request.query);
     const logFile = path.join(launcher.stateDir(container.id), 'log');
     const open = (): Promise<fs.promises.FileHandle | undefined> => fs.promises.open(logFile, 'r').catch(() => undefined);
     return { status: 200, headers: { 'Content-Type': STREAM_TYPE }, stream: (out) => streamLog(out, open, wanted, truthy(request.query.get('follow')) ? () => launcher.find(container.id).state.status === 'running' : () => false) };

@@ -1,8 +1,8 @@
-// `netctl run|ps|start|stop|restart|rename|rm|container prune|exec|logs|inspect`: Docker's container commands for netctl's launcher,
+// `netctl run|create|ps|start|stop|restart|rename|rm|container prune|exec|logs|inspect`: Docker's container commands for netctl's launcher,
 // as a client of the daemon's API.
 import path from 'node:path';
-import { DaemonError } from '../api/client';
-import { UsageError } from './args';
+import { type ApiClient, DaemonError } from '../api/client';
+import { type FlagSpec, type ParsedArgs, UsageError } from './args';
 import { atLeastOne, bool, exactly, execute, filtersQuery, type Io, list, stdio, str, type Subcommand } from './command';
 import { inspectJson, table } from './format';
 
@@ -42,6 +42,28 @@ function ago(seconds: number): string {
 
 const quoteCommand = (command: string): string => `"${command.length > 20 ? `${command.slice(0, 19)}…` : command}"`;
 
+/** The flags of `create`, and of `run` with -d and --rm. */
+const CREATE_FLAGS: FlagSpec[] = [
+  { name: 'name', type: 'string', description: 'assign a name to the container' },
+  { name: 'hostname', type: 'string', description: 'container host name' },
+  { name: 'network', type: 'string', description: 'connect the container to a network (or host, none)', defaultText: 'bridge' },
+  { name: 'ip', type: 'string', description: 'IPv4 address (e.g. 172.30.100.104)' },
+  { name: 'ip6', type: 'string', description: 'IPv6 address (e.g. 2001:db8::33)' },
+  { name: 'network-alias', type: 'list', description: 'add a network-scoped alias for the container' },
+  { name: 'image', type: 'string', description: 'the image to run (see netctl images, netctl import)', defaultText: 'busybox' },
+  { name: 'rootfs', type: 'string', description: 'directory holding the container root file system, instead of an image' },
+  { name: 'env', short: 'e', type: 'list', description: 'set environment variables KEY=VALUE' },
+  { name: 'workdir', short: 'w', type: 'string', description: 'working directory inside the container' },
+  { name: 'publish', short: 'p', type: 'list', description: "publish a container's port to the host: [IP:][HOSTPORT:]PORT[/tcp|udp|sctp]" },
+  { name: 'dns', type: 'list', description: 'set a custom DNS server (the embedded DNS forwards to it on user-defined networks)' },
+  { name: 'dns-search', type: 'list', description: 'set custom DNS search domains' },
+  { name: 'dns-option', type: 'list', description: 'set DNS options (resolv.conf)' },
+  { name: 'cap-add', type: 'list', description: 'add Linux capabilities (e.g. NET_ADMIN, or ALL)' },
+  { name: 'cap-drop', type: 'list', description: 'drop Linux capabilities (e.g. NET_RAW, or ALL)' },
+  { name: 'privileged', type: 'boolean', description: 'give extended privileges: all capabilities, no seccomp, no masked paths, the host\'s devices' },
+  { name: 'security-opt', type: 'list', description: 'security options (no-new-privileges[:true|false])' },
+];
+
 const SUBCOMMANDS: Record<string, Subcommand> = {
   run: {
     usage: 'netctl run [OPTIONS] [--] COMMAND [ARG...]',
@@ -49,62 +71,12 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
     commandFollows: true,
     flags: [
       { name: 'detach', short: 'd', type: 'boolean', description: 'run in the background and print the container ID' },
-      { name: 'name', type: 'string', description: 'assign a name to the container' },
-      { name: 'hostname', type: 'string', description: 'container host name' },
-      { name: 'network', type: 'string', description: 'connect the container to a network (or host, none)', defaultText: 'bridge' },
-      { name: 'ip', type: 'string', description: 'IPv4 address (e.g. 172.30.100.104)' },
-      { name: 'ip6', type: 'string', description: 'IPv6 address (e.g. 2001:db8::33)' },
-      { name: 'network-alias', type: 'list', description: 'add a network-scoped alias for the container' },
-      { name: 'image', type: 'string', description: 'the image to run (see netctl images, netctl import)', defaultText: 'busybox' },
-      { name: 'rootfs', type: 'string', description: 'directory holding the container root file system, instead of an image' },
-      { name: 'env', short: 'e', type: 'list', description: 'set environment variables KEY=VALUE' },
-      { name: 'workdir', short: 'w', type: 'string', description: 'working directory inside the container' },
       { name: 'rm', type: 'boolean', description: 'automatically remove the container when it exits' },
-      { name: 'publish', short: 'p', type: 'list', description: "publish a container's port to the host: [IP:][HOSTPORT:]PORT[/tcp|udp|sctp]" },
-      { name: 'dns', type: 'list', description: 'set a custom DNS server (the embedded DNS forwards to it on user-defined networks)' },
-      { name: 'dns-search', type: 'list', description: 'set custom DNS search domains' },
-      { name: 'dns-option', type: 'list', description: 'set DNS options (resolv.conf)' },
-      { name: 'cap-add', type: 'list', description: 'add Linux capabilities (e.g. NET_ADMIN, or ALL)' },
-      { name: 'cap-drop', type: 'list', description: 'drop Linux capabilities (e.g. NET_RAW, or ALL)' },
-      { name: 'privileged', type: 'boolean', description: 'give extended privileges: all capabilities, no seccomp, no masked paths, the host\'s devices' },
-      { name: 'security-opt', type: 'list', description: 'security options (no-new-privileges[:true|false])' },
+      ...CREATE_FLAGS,
     ],
     async run(args, client, io) {
-      const cmd = args.positionals;
-      if (cmd.length === 0) throw new UsageError(`"netctl run" requires a command.\nUsage:  ${this.usage}`);
-      const network = str(args, 'network');
-      const endpoint = { IPAMConfig: { IPv4Address: str(args, 'ip') ?? '', IPv6Address: str(args, 'ip6') ?? '' }, Aliases: list(args, 'network-alias') };
-      const name = str(args, 'name');
-      const rootfs = str(args, 'rootfs');
-      if (rootfs !== undefined && str(args, 'image') !== undefined) throw new UsageError('--image and --rootfs exclude each other: a container runs in one root');
-      let created: { Id: string };
-      try {
-        created = await client.post<{ Id: string }>(`/containers/create${name ? `?name=${encodeURIComponent(name)}` : ''}`, {
-        Cmd: cmd,
-        Env: environmentFromClient(list(args, 'env')),
-        Hostname: str(args, 'hostname') ?? '',
-        WorkingDir: str(args, 'workdir') ?? '',
-        Image: str(args, 'image') ?? 'busybox',
-        ...(rootfs ? { Rootfs: path.resolve(rootfs) } : {}),
-        HostConfig: {
-          NetworkMode: network ?? 'default',
-          PortBindings: portBindings(list(args, 'publish')),
-          Dns: list(args, 'dns'),
-          DnsSearch: list(args, 'dns-search'),
-          DnsOptions: list(args, 'dns-option'),
-          CapAdd: list(args, 'cap-add'),
-          CapDrop: list(args, 'cap-drop'),
-          Privileged: bool(args, 'privileged'),
-          SecurityOpt: list(args, 'security-opt'),
-        },
-        NetworkingConfig: { EndpointsConfig: network && network !== 'host' && network !== 'none' ? { [network]: endpoint } : {} },
-        });
-      } catch (error) {
-        if (!(error instanceof DaemonError)) throw error;
-        // Docker's run: 125 when the daemon refused.
-        io.err(`Error response from daemon: ${error.message}\n`);
-        return 125;
-      }
+      const created = await createContainer('run', args, client, io, this.usage);
+      if (typeof created === 'number') return created;
       const id = created.Id;
       const removeAfter = async (): Promise<void> => {
         if (bool(args, 'rm')) await client.delete(`/containers/${id}?force=1`);
@@ -128,6 +100,19 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
       const { StatusCode } = await client.post<{ StatusCode: number }>(`/containers/${id}/wait`);
       await removeAfter();
       return StatusCode;
+    },
+  },
+
+  create: {
+    usage: 'netctl create [OPTIONS] [--] COMMAND [ARG...]',
+    summary: 'Create a new container (started with netctl start) from an image (busybox unless --image) or a --rootfs',
+    commandFollows: true,
+    flags: CREATE_FLAGS,
+    async run(args, client, io) {
+      const created = await createContainer('create', args, client, io, this.usage);
+      if (typeof created === 'number') return created;
+      io.out(`${created.Id}\n`);
+      return 0;
     },
   },
 
@@ -302,4 +287,42 @@ export function containerCommandsHelp(): string {
 /** As Docker's CLI: `-e NAME` passes this shell's NAME (`NAME=value`), or NAME bare when the shell has none. */
 export function environmentFromClient(entries: readonly string[], env: NodeJS.ProcessEnv = process.env): string[] {
   return entries.map((entry) => (entry.includes('=') || env[entry] === undefined ? entry : `${entry}=${env[entry]}`));
+}
+
+/** The create request of `run` and `create`: the new container, or the exit code of a refusal. */
+async function createContainer(command: 'run' | 'create', args: ParsedArgs, client: ApiClient, io: Io, usage: string): Promise<{ Id: string } | number> {
+  const cmd = args.positionals;
+  if (cmd.length === 0) throw new UsageError(`"netctl ${command}" requires a command.\nUsage:  ${usage}`);
+  const network = str(args, 'network');
+  const endpoint = { IPAMConfig: { IPv4Address: str(args, 'ip') ?? '', IPv6Address: str(args, 'ip6') ?? '' }, Aliases: list(args, 'network-alias') };
+  const name = str(args, 'name');
+  const rootfs = str(args, 'rootfs');
+  if (rootfs !== undefined && str(args, 'image') !== undefined) throw new UsageError('--image and --rootfs exclude each other: a container runs in one root');
+  try {
+    return await client.post<{ Id: string }>(`/containers/create${name ? `?name=${encodeURIComponent(name)}` : ''}`, {
+      Cmd: cmd,
+      Env: environmentFromClient(list(args, 'env')),
+      Hostname: str(args, 'hostname') ?? '',
+      WorkingDir: str(args, 'workdir') ?? '',
+      Image: str(args, 'image') ?? 'busybox',
+      ...(rootfs ? { Rootfs: path.resolve(rootfs) } : {}),
+      HostConfig: {
+        NetworkMode: network ?? 'default',
+        PortBindings: portBindings(list(args, 'publish')),
+        Dns: list(args, 'dns'),
+        DnsSearch: list(args, 'dns-search'),
+        DnsOptions: list(args, 'dns-option'),
+        CapAdd: list(args, 'cap-add'),
+        CapDrop: list(args, 'cap-drop'),
+        Privileged: bool(args, 'privileged'),
+        SecurityOpt: list(args, 'security-opt'),
+      },
+      NetworkingConfig: { EndpointsConfig: network && network !== 'host' && network !== 'none' ? { [network]: endpoint } : {} },
+    });
+  } catch (error) {
+    if (!(error instanceof DaemonError)) throw error;
+    // Docker's run and create: 125 when the daemon refused.
+    io.err(`Error response from daemon: ${error.message}\n`);
+    return 125;
+  }
 }

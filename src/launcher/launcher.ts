@@ -25,6 +25,7 @@ import { execShim, type ShimConfinement, startShim } from './shim';
 import { parseSignal } from './signals';
 import { newId } from '../util/id';
 import { invalidNameMessage, nameProblem } from '../util/names';
+import { freeRandomName } from './random-name';
 
 export { ContainerConflictError, InvalidContainerConfigError, NoSuchContainerError } from './errors';
 
@@ -234,7 +235,7 @@ export class Launcher {
     const security = request.security ?? DEFAULT_SECURITY;
     const held = heldCapabilities();
     const config: ContainerConfig = {
-      name: request.name ?? `netctl_${id.slice(0, 8)}`,
+      name: request.name ?? freeRandomName((name) => this.byName.has(name), id.slice(0, 12)),
       hostname: request.hostname ?? id.slice(0, 12),
       cmd: request.cmd,
       env: request.env?.some((kv) => kv.startsWith('PATH=')) ? request.env : [DEFAULT_PATH, ...(request.env ?? [])],
