@@ -1,22 +1,10 @@
 // Docker's container lifecycle commands against netctl's daemon: restart keeps a container's
 // static address, rename moves the container's DNS name, prune removes only stopped containers.
-import test, { type ExecutionContext } from 'ava';
-import { runner } from '../helpers/cli';
-import { daemonWithCli } from '../helpers/containers';
+import test from 'ava';
 import { request } from '../helpers/daemon';
+import { daemonWithCli } from '../helpers/containers';
+import { dockerAgainst } from '../helpers/docker-cli';
 import { createTestNamespace } from '../helpers/netns';
-
-async function dockerAgainst(t: ExecutionContext, prefix: string) {
-  const host = createTestNamespace(t, prefix);
-  const { daemon } = await daemonWithCli(t, { netns: host.path });
-  const docker = runner(['docker', '-H', `unix://${daemon.socketPath}`], {}, 30_000);
-  const ok = async (args: string[]): Promise<string> => {
-    const result = await docker(args);
-    t.is(result.code, 0, `docker ${args.join(' ')}: ${result.stderr}`);
-    return result.stdout.trim();
-  };
-  return { daemon, docker, ok };
-}
 
 test('docker restart keeps the container\'s --ip, and it answers on it again', async (t) => {
   const { docker, ok } = await dockerAgainst(t, 'nctl-rst');

@@ -1,20 +1,11 @@
 // `docker ps -f` against netctl's daemon: a filter keeps only the containers it matches (a
 // filter ignored would let `docker rm -f $(docker ps -aq -f ...)` remove every container).
 import test from 'ava';
-import { runner } from '../helpers/cli';
-import { daemonWithCli } from '../helpers/containers';
 import { request } from '../helpers/daemon';
-import { createTestNamespace } from '../helpers/netns';
+import { dockerAgainst } from '../helpers/docker-cli';
 
 test('docker ps -f filters by id, name, status, exited, network, ancestor and label; an unknown key is a 400', async (t) => {
-  const host = createTestNamespace(t, 'nctl-psf');
-  const { daemon } = await daemonWithCli(t, { netns: host.path });
-  const docker = runner(['docker', '-H', `unix://${daemon.socketPath}`], {}, 30_000);
-  const ok = async (args: string[]): Promise<string> => {
-    const result = await docker(args);
-    t.is(result.code, 0, `docker ${args.join(' ')}: ${result.stderr}`);
-    return result.stdout.trim();
-  };
+  const { daemon, docker, ok } = await dockerAgainst(t, 'nctl-psf');
   const names = async (...filters: string[]): Promise<string[]> =>
     (await ok(['ps', '-a', '--format', '{{.Names}}', ...filters.flatMap((f) => ['-f', f])])).split('\n').filter((n) => n !== '').sort();
 

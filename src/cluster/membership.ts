@@ -9,6 +9,7 @@ import { shuffle } from './random';
 import { COMPOUND_HEADER, COMPOUND_PART_OVERHEAD, decode, encode, encodeCompound, MAX_META_BYTES, MAX_NAME_BYTES, type MemberState, type Message, type PushNodeState } from './codec';
 import { decrypt, DropCounters, encrypt, ENCRYPTION_OVERHEAD } from './crypto';
 import type { Keyring } from './keyring';
+import { numericSettings } from './settings';
 import { baseSuspicionTimeoutMs, Suspicion } from './suspicion';
 import type { Transport } from './transport';
 
@@ -111,13 +112,7 @@ export class JoinError extends Error {
 }
 
 function settingsFrom(options: MembershipOptions): Settings {
-  const settings = { ...DEFAULTS };
-  for (const key of Object.keys(DEFAULTS) as (keyof Settings)[]) {
-    const value = options[key];
-    if (value === undefined) continue;
-    if (!Number.isFinite(value) || value < 0) throw new RangeError(`membership option ${key} must be a finite number ≥ 0, got ${value}`);
-    settings[key] = value;
-  }
+  const settings = numericSettings('membership', DEFAULTS, options, 'non-negative');
   if (settings.probeTimeoutMs >= settings.probeIntervalMs) {
     throw new RangeError(`probeTimeoutMs (${settings.probeTimeoutMs}) must be shorter than probeIntervalMs (${settings.probeIntervalMs}) to leave time for indirect probes`);
   }

@@ -12,6 +12,7 @@ import { LamportClock } from './lamport';
 import type { Membership, NodeEvent as MemberEvent } from './membership';
 import { NetworkRegistry } from './network-registry';
 import { shuffle } from './random';
+import { numericSettings } from './settings';
 import { BATCH_HEADER, BATCH_PART_OVERHEAD, decodeTableMessage, encodeBatch, encodeTableMessage, MAX_VALUE_BYTES, type EntryEvent, type Gossip, type NetworkEvent, type TableMessage } from './table-codec';
 
 export interface NetworkTablesOptions {
@@ -70,17 +71,6 @@ export class TableError extends Error {
   }
 }
 
-function settingsFrom(options: NetworkTablesOptions): Settings {
-  const settings = { ...DEFAULTS };
-  for (const key of Object.keys(DEFAULTS) as (keyof Settings)[]) {
-    const value = options[key];
-    if (value === undefined) continue;
-    if (!Number.isFinite(value) || value <= 0) throw new RangeError(`network tables option ${key} must be a finite number > 0, got ${value}`);
-    settings[key] = value;
-  }
-  return settings;
-}
-
 function checkName(value: string, what: string): void {
   const bytes = Buffer.byteLength(value);
   if (bytes === 0 || bytes > MAX_NAME_BYTES) throw new TableError('invalid', `a ${what} needs 1 to ${MAX_NAME_BYTES} bytes, got ${bytes}`);
@@ -119,7 +109,7 @@ export class NetworkTables {
     this.clock = options.clock ?? systemClock;
     this.timers = new Timers(this.clock);
     this.random = options.random ?? Math.random;
-    this.settings = settingsFrom(options);
+    this.settings = numericSettings('network tables', DEFAULTS, options, 'positive');
     this.clusterQueue = new BroadcastQueue(this.settings.retransmitMultiplier, () => this.liveMembers().length + 1);
   }
 

@@ -174,23 +174,9 @@ export class Controller {
    */
   static async open(deps: ControllerDeps): Promise<Controller> {
     const controller = new Controller(deps);
-    for (const entry of await deps.store.list(NETWORK_PREFIX)) {
-      try {
-        const record = parseNetworkRecord(entry.value.toString('utf8'));
-        controller.networks.set(record.id, record);
-      } catch (error) {
-        deps.log.error({ err: error, key: entry.key }, 'network record unreadable: left out');
-      }
-    }
+    await readRecords(deps, NETWORK_PREFIX, controller.networks);
     if (controller.global) {
-      for (const entry of await deps.store.list(HELD_GLOBAL_PREFIX)) {
-        try {
-          const record = parseNetworkRecord(entry.value.toString('utf8'));
-          controller.held.set(record.id, record);
-        } catch (error) {
-          deps.log.error({ err: error, key: entry.key }, 'global network record unreadable: left out');
-        }
-      }
+      await readRecords(deps, HELD_GLOBAL_PREFIX, controller.held);
       controller.global.seed(controller.held.values());
     }
     await controller.attachments.load();
@@ -711,5 +697,17 @@ export class Controller {
   /** What an endpoint's driver knows of it, for inspect. */
   endpointInfo(endpoint: EndpointRecord): Record<string, unknown> {
     return this.attachments.endpointInfo(endpoint);
+  }
+}
+
+/** The network records under `prefix` into `into`; one that cannot be read is logged and left out. */
+async function readRecords(deps: Pick<ControllerDeps, 'store' | 'log'>, prefix: string, into: Map<string, NetworkRecord>): Promise<void> {
+  for (const entry of await deps.store.list(prefix)) {
+    try {
+      const record = parseNetworkRecord(entry.value.toString('utf8'));
+      into.set(record.id, record);
+    } catch (error) {
+      deps.log.error({ err: error, key: entry.key }, 'network record unreadable: left out');
+    }
   }
 }
