@@ -1,7 +1,8 @@
 // Docker's plugin protocol over HTTP: POST /<Subsystem>.<Method> with a JSON body, answered with
 // JSON in Docker's plugin content type; failures as {"Err": message} (HTTP 500, or 400 for a
 // request that is wrong), which both Docker's network and IPAM clients read; 404 for a method
-// this plugin does not implement, which Docker takes as "not supported".
+// this plugin does not implement, which Docker takes as "not supported". `GET /debug/calls`
+// answers the time spent answering each method so far (the plugin benchmark reads it).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { InvalidOptionError } from '../../drivers/driver';
 import { InvalidAddressError } from '../../ip/address';
@@ -17,11 +18,19 @@ export type PluginCall = (body: unknown) => Promise<unknown>;
 /** The subsystems a plugin implements, each a map of method name to call. */
 export type Subsystems = Record<string, Record<string, PluginCall>>;
 
+/** Per method (`Subsystem.Method`): calls answered and the ms spent from request to reply, failures included. */
+export type CallTimes = Record<string, { count: number; totalMs: number }>;
+
+const DEBUG_CALLS_PATH = '/debug/calls';
+
 /** Node's request listener for the plugin socket; never throws, whatever the input. */
 export function pluginListener(subsystems: Subsystems, log: Logger): (incoming: IncomingMessage, outgoing: ServerResponse) => void {
   const activate = { Implements: Object.keys(subsystems) };
+  const times: CallTimes = {};
   return (incoming, outgoing) => {
-    answer(incoming, subsystems, activate)
+    const start = process.hrtime.bigint();
+    let method: string | undefined;
+    answer(incoming, subsystems, activate, times, (known) => (method = known))
       .catch((error: unknown) => {
         const status = statusOf(error);
         if (status === 500) log.warn({ err: error, path: incoming.url }, 'Docker plugin call failed');
@@ -31,18 +40,26 @@ export function pluginListener(subsystems: Subsystems, log: Logger): (incoming: 
         const payload = JSON.stringify(body) + '\n';
         outgoing.writeHead(status, { 'Content-Type': PLUGIN_CONTENT_TYPE, 'Content-Length': Buffer.byteLength(payload) });
         outgoing.end(payload);
+        // Only implemented methods are counted: a path Docker never sends must not grow the table.
+        if (method !== undefined) {
+          const entry = (times[method] ??= { count: 0, totalMs: 0 });
+          entry.count++;
+          entry.totalMs += Number(process.hrtime.bigint() - start) / 1e6;
+        }
       })
       .catch(() => outgoing.destroy());
   };
 }
 
-async function answer(incoming: IncomingMessage, subsystems: Subsystems, activate: unknown): Promise<{ status: number; body: unknown }> {
+async function answer(incoming: IncomingMessage, subsystems: Subsystems, activate: unknown, times: CallTimes, counted: (method: string) => void): Promise<{ status: number; body: unknown }> {
   const path = (incoming.url ?? '/').split('?')[0]!;
   const [, subsystem = '', method = ''] = /^\/([A-Za-z]+)\.([A-Za-z]+)$/.exec(path) ?? [];
   const call = path === '/Plugin.Activate' ? async () => activate : Object.hasOwn(subsystems, subsystem) && Object.hasOwn(subsystems[subsystem]!, method) ? subsystems[subsystem]![method]! : undefined;
   const body = await readJson(incoming);
+  if (path === DEBUG_CALLS_PATH && incoming.method === 'GET') return { status: 200, body: times };
   if (!call) return { status: 404, body: { Err: `${path} is not implemented by this plugin` } };
   if (incoming.method !== 'POST') return { status: 405, body: { Err: `${path} takes POST, not ${incoming.method ?? 'no method'}` } };
+  counted(path.slice(1));
   return { status: 200, body: (await call(body)) ?? {} };
 }
 
