@@ -69,6 +69,20 @@ test('Docker gave a MAC: the answer leaves the interface as it was (Docker refus
   t.deepEqual(await call('CreateEndpoint', { ...createEndpoint, Interface: { Address: '10.9.0.2/24', MacAddress: '02:00:00:00:00:01' } }), { Interface: {} });
 });
 
+test('ProgramExternalConnectivity without ports leaves the driver alone unless something was published', async (t) => {
+  const { driver, call } = plugin();
+  await call('CreateNetwork', createNetwork);
+  await call('CreateEndpoint', createEndpoint);
+  const program = (portmap: unknown[]): Promise<unknown> => call('ProgramExternalConnectivity', { NetworkID: NET, EndpointID: EP, Options: { 'com.docker.network.portmap': portmap } });
+  t.deepEqual(await program([]), {});
+  t.is(driver.callsOf('programExternalConnectivity').length, 0, 'a start without -p programs nothing');
+  await program([{ Proto: 6, Port: 80, HostPort: 8080 }]);
+  await program([]);
+  t.deepEqual(driver.callsOf('programExternalConnectivity').map((c) => (c.args[2] as unknown[]).length), [1, 0], 'an empty map after ports takes them away');
+  await program([]);
+  t.is(driver.callsOf('programExternalConnectivity').length, 2);
+});
+
 test('a restarted server gives the driver its networks and endpoints back; Leave and DeleteEndpoint then work', async (t) => {
   const first = plugin();
   await first.call('CreateNetwork', createNetwork);
