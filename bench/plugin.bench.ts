@@ -3,6 +3,7 @@
 // with netctl's daemon as its network plugin (`--docker-plugin`), container start to first ping.
 import { type ChildProcess, spawn } from 'node:child_process';
 import crypto from 'node:crypto';
+import type { CallTimes } from '../src/api/plugin/server';
 import { type BenchDaemon, importBusybox, startDockerd, startNetctl } from './daemons';
 import { call, ok } from './http';
 import { benchNamespace, removeNamespace } from './namespaces';
@@ -33,8 +34,6 @@ interface BenchNetwork {
   prefix: string;
   samples: Sample[];
 }
-
-type CallTimes = Record<string, { count: number; totalMs: number }>;
 
 /** netctl's `GET /debug/calls` on its plugin socket. */
 async function pluginCallTimes(pluginSocket: string): Promise<CallTimes> {
