@@ -21,7 +21,7 @@ test('an overlay network made on one host: listed on the other, its containers o
   const [a, b] = [await daemon(hostA, 'ov-a'), await daemon(hostB, 'ov-b')];
   const [cliA, cliB] = [netctlCli(a.socketPath), netctlCli(b.socketPath)];
 
-  await ok(cliA, ['network', 'create', '-d', 'overlay', '--subnet', '10.200.0.0/24', 'ov1']);
+  await ok(cliA, ['network', 'create', '-d', 'overlay', '--attachable', '--subnet', '10.200.0.0/24', 'ov1']);
   await until('ov1 listed on the other host', async () => (await ok(cliB, ['network', 'ls'])).includes('ov1'), 15_000, 100);
   await ok(cliA, ['run', '-d', '--name', 'left', '--network', 'ov1', 'sleep', '300']);
   await ok(cliB, ['run', '-d', '--name', 'right', '--network', 'ov1', 'sleep', '300']);

@@ -17,9 +17,9 @@ import { type EndpointRecord, type SandboxRecord } from './endpoint-record';
 import { ConflictError, ForbiddenError, InvalidParameterError, NotFoundError } from './errors';
 import { activeEndpointsMessage, clusterError, GlobalNetworks } from './global-networks';
 import { configOf, NetworkAddressing } from './network-addressing';
-import { type IpamConfig, type NetworkRecord, parseNetworkRecord, specOf } from './network-record';
+import { type IpamConfig, type NetworkRecord, parseNetworkRecord, shownScope, specOf } from './network-record';
 import { Registry } from './registry';
-import { type TablePublisher, TableRegistrations, tableEntries } from './tables';
+import { type NetworkPeer, type TablePublisher, TableRegistrations, tableEntries } from './tables';
 import { newId } from '../util/id';
 import { invalidNameMessage, nameProblem } from '../util/names';
 
@@ -385,6 +385,11 @@ export class Controller {
     return this.tableRegistrations.notify(event);
   }
 
+  /** The hosts taking part in a network's cluster tables (Docker's Peers); none outside a cluster. */
+  peers(networkId: string): NetworkPeer[] {
+    return this.deps.tables?.peers?.(networkId) ?? [];
+  }
+
   /** What this host's endpoints publish in the cluster's tables, by network (their records keep it across restarts). */
   publishedEntries(): Array<{ networkId: string; entries: TableEntry[] }> {
     return this.list().flatMap((network) => {
@@ -427,6 +432,10 @@ export class Controller {
   async connect(network: string, sandboxId: string, request: ConnectRequest = {}): Promise<EndpointRecord> {
     // A network still waiting for its plugin: the plugin may have come up since the start.
     const record = this.find(network);
+    // Docker's rule for swarm-scoped networks: a container that is no swarm service (none here is) needs --attachable.
+    if (shownScope(record) === 'swarm' && !record.attachable) {
+      throw new ForbiddenError(`Could not attach to network ${record.name}: rpc error: code = PermissionDenied desc = network ${record.name} not manually attachable; containers join only overlay networks created with --attachable`);
+    }
     if (this.failures.get(record.id)?.waiting) await this.lookUpPlugins(record);
     return this.attachments.connect(network, sandboxId, request);
   }

@@ -6,6 +6,15 @@ import type { Driver, TableEntry, TableEvent } from '../drivers/driver';
 export interface TablePublisher {
   publish(networkId: string, entries: readonly TableEntry[]): Promise<void>;
   withdraw(networkId: string, entries: readonly TableEntry[]): Promise<void>;
+  /** The hosts taking part in a network's tables (this one too, once it published there): inspect's Peers. */
+  peers?(networkId: string): NetworkPeer[];
+}
+
+export interface NetworkPeer {
+  /** The host's node name. */
+  name: string;
+  /** Its address in the cluster (the advertise address). */
+  address: string;
 }
 
 /** An entry as an endpoint's record keeps it (the value in base64), to withdraw it after a restart too. */
