@@ -41,9 +41,14 @@ export class TableRegistrations {
     this.byNetwork.delete(networkId);
   }
 
+  /** The driver that registered a network's table, if one did. */
+  driverOf(networkId: string, table: string): Driver | undefined {
+    return this.byNetwork.get(networkId)?.get(table);
+  }
+
   /** Hands an event to the driver that registered its table; an event of no registered table is dropped. */
   async notify(event: TableEvent): Promise<boolean> {
-    const driver = this.byNetwork.get(event.networkId)?.get(event.table);
+    const driver = this.driverOf(event.networkId, event.table);
     if (!driver?.eventNotify) return false;
     await driver.eventNotify(event);
     return true;
