@@ -79,7 +79,7 @@ test('an overlay network made on one host: listed on the other, its containers o
   await until('ov1 gone on the first host too', async () => !(await ok(cliA, ['network', 'ls'])).includes('ov1'), 15_000, 100);
 });
 
-test('containers on two hosts resolve each other by name and alias (A, PTR) and ping by name; the name goes with the container; Scope "swarm" and Peers on both hosts', async (t) => {
+test('containers on two hosts resolve each other by name and alias (A, PTR) and ping by name; the name goes with the container and with a dead host; Scope "swarm" and Peers on both hosts', async (t) => {
   const [a, b] = await startCluster(t, 'ovn', 2);
   const [cliA, cliB] = [a!.cli, b!.cli];
   await ok(cliA, ['network', 'create', '-d', 'overlay', '--attachable', '--subnet', '10.201.0.0/24', 'names']);
@@ -113,6 +113,13 @@ test('containers on two hosts resolve each other by name and alias (A, PTR) and 
   await until('web no longer resolves on host B', async () => (await lookup(cliB, 'client', 'web')) === undefined, 20_000, 200);
   t.is(await lookup(cliB, 'client', 'www'), undefined, 'nor its alias');
   t.notRegex((await cliB(['exec', 'client', '--', 'nslookup', web])).stdout, /name = web/, 'nor its PTR');
+
+  // Host A dies (kill -9; its container stays): once it is declared dead its names go from host B.
+  await ok(cliA, ['run', '-d', '--name', 'db', '--network', 'names', 'sleep', '300']);
+  await until('host B serves db', async () => (await lookup(cliB, 'client', 'db')) !== undefined, 15_000, 200);
+  a!.daemon.process.kill('SIGKILL');
+  await until('db no longer resolves on host B once host A is dead', async () => (await lookup(cliB, 'client', 'db')) === undefined, 30_000, 200);
+  t.pass('the dead host\'s names are gone');
 });
 
 test('an overlay created without --attachable: run and connect refused with Docker\'s words (403), nothing left; with --attachable both work', async (t) => {
