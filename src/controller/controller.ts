@@ -453,12 +453,12 @@ export class Controller {
   }
 
   async connect(network: string, sandboxId: string, request: ConnectRequest = {}): Promise<EndpointRecord> {
-    // A network still waiting for its plugin: the plugin may have come up since the start.
     const record = this.find(network);
     // Docker's rule for swarm-scoped networks: a container that is no swarm service (none here is) needs --attachable.
     if (shownScope(record) === 'swarm' && !record.attachable) {
       throw new ForbiddenError(`Could not attach to network ${record.name}: rpc error: code = PermissionDenied desc = network ${record.name} not manually attachable; containers join only overlay networks created with --attachable`);
     }
+    // A network still waiting for its plugin: the plugin may have come up since the start.
     if (this.failures.get(record.id)?.waiting) await this.lookUpPlugins(record);
     return this.attachments.connect(network, sandboxId, request);
   }

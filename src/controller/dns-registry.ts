@@ -1,6 +1,7 @@
 // What the CNM core tells the embedded DNS: each endpoint's names (on user-defined networks, as
-// Docker: the default bridge, host and none have none), and each sandbox's listeners with its
-// scope, asked per query so a connect or disconnect changes what the sandbox sees at once.
+// Docker: the default bridge, host and none have none), other hosts' endpoints as drivers read
+// them in cluster table entries, and each sandbox's listeners with its scope, asked per query so a
+// connect or disconnect changes what the sandbox sees at once.
 import { addressOf } from '../ip/address';
 import type { DnsServer, NameTable } from '../dns';
 import type { PublishedNames } from '../drivers/driver';
