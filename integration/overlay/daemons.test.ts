@@ -111,6 +111,9 @@ test('containers on two hosts resolve each other by name and alias (A, PTR) and 
 
   await ok(cliA, ['rm', '-f', 'web']);
   await until('web no longer resolves on host B', async () => (await lookup(cliB, 'client', 'web')) === undefined, 20_000, 200);
+  for (const { cli } of [a!, b!]) {
+    await until('host A, with no container left on the network, gone from Peers', async () => JSON.stringify((await inspectNetwork(cli, 'names')).Peers) === JSON.stringify([expectedPeers[1]]), 15_000, 100);
+  }
   t.is(await lookup(cliB, 'client', 'www'), undefined, 'nor its alias');
   t.notRegex((await cliB(['exec', 'client', '--', 'nslookup', web])).stdout, /name = web/, 'nor its PTR');
 

@@ -408,9 +408,13 @@ export class Controller {
     this.dns?.forgetRemote(networkId);
   }
 
-  /** The hosts taking part in a network's cluster tables (Docker's Peers); none outside a cluster. */
+  /**
+   * The hosts that carry a global network (Docker's Peers): on its gossip, and with endpoints on it
+   * as the cluster store says (gossip keeps a host on after its last container left); none outside a cluster.
+   */
   peers(networkId: string): NetworkPeer[] {
-    return this.deps.tables?.peers?.(networkId) ?? [];
+    const carrying = new Set(this.global?.hostsWithEndpoints(networkId) ?? []);
+    return (this.deps.tables?.peers?.(networkId) ?? []).filter((peer) => carrying.has(peer.name));
   }
 
   /** What this host's endpoints publish in the cluster's tables, by network (their records keep it across restarts). */
