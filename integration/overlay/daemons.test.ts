@@ -16,6 +16,8 @@ interface ClusterHost {
   host: UnderlayHost;
   daemon: TestDaemon;
   cli: Runner;
+  /** Stops the daemon and starts it again on the same state (its containers keep running); `cli` still reaches it. */
+  restart(): Promise<void>;
 }
 
 /** etcd and `count` daemons (node names `prefix-0`, …), each in its own test host on one underlay. */
@@ -26,14 +28,19 @@ async function startCluster(t: ExecutionContext, prefix: string, count: number):
   const hosts: ClusterHost[] = [];
   for (let i = 0; i < count; i++) {
     const host = underlay.addHost();
-    const daemon = await startDaemon(t, { netns: host.ns.path, args: ['--bridge', 'none', '--cluster-store', `etcd://${etcdHost.address}:2379`, '--advertise-addr', host.address, '--node-name', `${prefix}-${i}`] });
+    const args = ['--bridge', 'none', '--cluster-store', `etcd://${etcdHost.address}:2379`, '--advertise-addr', host.address, '--node-name', `${prefix}-${i}`];
+    const daemon = await startDaemon(t, { netns: host.ns.path, args });
     const cli = netctlCli(daemon.socketPath);
     // Containers outlive their daemon by design: removed before it stops.
     t.teardown(async () => {
       const ids = (await cli(['ps', '-aq', '--no-trunc'])).stdout.split('\n').filter(Boolean);
       if (ids.length > 0) await cli(['rm', '-f', ...ids]);
     });
-    hosts.push({ host, daemon, cli });
+    const restart = async (): Promise<void> => {
+      await daemon.stop();
+      await startDaemon(t, { netns: host.ns.path, args, root: daemon.root, runDir: daemon.runDir });
+    };
+    hosts.push({ host, daemon, cli, restart });
   }
   return hosts;
 }
@@ -79,7 +86,7 @@ test('an overlay network made on one host: listed on the other, its containers o
   await until('ov1 gone on the first host too', async () => !(await ok(cliA, ['network', 'ls'])).includes('ov1'), 15_000, 100);
 });
 
-test('containers on two hosts resolve each other by name and alias (A, PTR) and ping by name; the name goes with the container and with a dead host; Scope "swarm" and Peers on both hosts', async (t) => {
+test('containers on two hosts resolve each other by name and alias (A, PTR) and ping by name; the name goes with the container and with a dead host, and comes back to a restarted daemon; Scope "swarm" and Peers on both hosts', async (t) => {
   const [a, b] = await startCluster(t, 'ovn', 2);
   const [cliA, cliB] = [a!.cli, b!.cli];
   await ok(cliA, ['network', 'create', '-d', 'overlay', '--attachable', '--subnet', '10.201.0.0/24', 'names']);
@@ -117,9 +124,14 @@ test('containers on two hosts resolve each other by name and alias (A, PTR) and 
   t.is(await lookup(cliB, 'client', 'www'), undefined, 'nor its alias');
   t.notRegex((await cliB(['exec', 'client', '--', 'nslookup', web])).stdout, /name = web/, 'nor its PTR');
 
-  // Host A dies (kill -9; its container stays): once it is declared dead its names go from host B.
   await ok(cliA, ['run', '-d', '--name', 'db', '--network', 'names', 'sleep', '300']);
-  await until('host B serves db', async () => (await lookup(cliB, 'client', 'db')) !== undefined, 15_000, 200);
+  const db = (await inspect(cliA, 'db')).NetworkSettings.Networks['names']!.IPAddress;
+  await until('host B serves db', async () => (await lookup(cliB, 'client', 'db'))?.includes(db) === true, 15_000, 200);
+  // Host B's daemon restarts: it learns the names from the cluster's table again.
+  await b!.restart();
+  await until('host B, restarted, serves db again', async () => (await lookup(cliB, 'client', 'db'))?.includes(db) === true, 20_000, 200);
+
+  // Host A dies (kill -9; its container stays): once it is declared dead its names go from host B.
   a!.daemon.process.kill('SIGKILL');
   await until('db no longer resolves on host B once host A is dead', async () => (await lookup(cliB, 'client', 'db')) === undefined, 30_000, 200);
   t.pass('the dead host\'s names are gone');
