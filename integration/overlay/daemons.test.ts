@@ -53,12 +53,12 @@ interface NetworkInspect {
 
 const inspectNetwork = async (cli: Runner, name: string): Promise<NetworkInspect> => (JSON.parse(await ok(cli, ['network', 'inspect', name])) as NetworkInspect[])[0]!;
 
-/** busybox nslookup in a container: the addresses of its answer (the server's own line left out), or undefined when it failed. */
+/** busybox nslookup in a container: the addresses of its answer (after the server's own block), or undefined when it failed. */
 async function lookup(cli: Runner, container: string, name: string): Promise<string[] | undefined> {
   const run = await cli(['exec', container, '--', 'nslookup', name]);
   if (run.code !== 0) return undefined;
   const answer = run.stdout.split(/\n\s*\n/).slice(1).join('\n');
-  return [...answer.matchAll(/Address:\s*(\S+)/g)].map((m) => m[1]!).filter((a) => !a.includes('#'));
+  return [...answer.matchAll(/Address:\s*(\S+)/g)].map((m) => m[1]!);
 }
 
 test('an overlay network made on one host: listed on the other, its containers on both hosts ping each other over VXLAN', async (t) => {
@@ -95,7 +95,7 @@ test('containers on two hosts resolve each other by name and alias (A, PTR) and 
     t.regex(await ok(cli, ['network', 'ls', '--filter', 'name=names']), /names\s+overlay\s+swarm/, 'SCOPE swarm in ls');
     t.is((await inspectNetwork(cli, 'names')).Scope, 'swarm');
     t.regex(await ok(cli, ['network', 'ls', '-q', '--filter', 'scope=swarm']), /\S/, 'the scope filter matches swarm');
-    t.is((await inspectNetwork(cli, 'names')).Peers, undefined, 'no Peers while no host has joined the network (Docker omits the field)');
+    t.is((await inspectNetwork(cli, 'names')).Peers, undefined, 'no Peers while no host has a container on the network (Docker omits the field)');
   }
 
   await ok(cliA, ['run', '-d', '--name', 'web', '--network', 'names', '--network-alias', 'www', 'sleep', '300']);
