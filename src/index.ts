@@ -23,6 +23,7 @@ export type {
   StaticRoute,
   TableEntry,
   TableEvent,
+  PublishedNames,
   NodeEvent,
   IpamData,
   PortMapping,

@@ -1,6 +1,6 @@
 // Networks in the Docker Engine API's JSON shape (v1.41 field names), both ways: the create
 // request read and checked field by field, and the network as inspect and list show it.
-import type { CreateNetworkRequest, EndpointRecord, IpamConfig, NetworkRecord, SandboxRecord } from '../controller';
+import { type CreateNetworkRequest, type EndpointRecord, type IpamConfig, type NetworkPeer, type NetworkRecord, type SandboxRecord, shownScope } from '../controller';
 import { badRequest, describeValue } from './errors';
 
 /** Inspect's Containers: one entry per endpoint, keyed by its container (or, without one, its sandbox). */
@@ -13,13 +13,16 @@ function containersJson(attached: ReadonlyArray<{ endpoint: EndpointRecord; sand
   );
 }
 
-/** A network as inspect shows it (with its endpoints) and as list shows it (Containers empty, as Docker). */
-export function networkJson(network: NetworkRecord, attached: ReadonlyArray<{ endpoint: EndpointRecord; sandbox: SandboxRecord }> = []): Record<string, unknown> {
+/**
+ * A network as inspect shows it (with its endpoints and the cluster hosts on it) and as list shows
+ * it (Containers empty, no Peers, as Docker).
+ */
+export function networkJson(network: NetworkRecord, attached: ReadonlyArray<{ endpoint: EndpointRecord; sandbox: SandboxRecord }> = [], peers: readonly NetworkPeer[] = []): Record<string, unknown> {
   return {
     Name: network.name,
     Id: network.id,
     Created: network.created,
-    Scope: network.scope,
+    Scope: shownScope(network),
     Driver: network.driver,
     EnableIPv6: network.enableIPv6,
     IPAM: {
@@ -40,6 +43,8 @@ export function networkJson(network: NetworkRecord, attached: ReadonlyArray<{ en
     Containers: containersJson(attached),
     Options: network.options,
     Labels: network.labels,
+    // Omitted when empty, as Docker does.
+    ...(peers.length > 0 ? { Peers: peers.map((peer) => ({ Name: peer.name, IP: peer.address })) } : {}),
   };
 }
 

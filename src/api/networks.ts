@@ -1,5 +1,5 @@
 // The Docker Engine API's network routes over the controller.
-import type { Controller, NetworkRecord } from '../controller';
+import { type Controller, type NetworkRecord, shownScope } from '../controller';
 import { badRequest } from './errors';
 import { type Filters, labelMatches, parseBoolFilter, parseFilters, pruneFilter } from './filters';
 import { networkJson, parseCreateRequest } from './network-json';
@@ -19,7 +19,7 @@ function listFilter(filters: Filters, inUse: (n: NetworkRecord) => boolean): (ne
   any('id', (n, v) => n.id.startsWith(v));
   any('name', (n, v) => n.name.includes(v));
   any('label', (n, v) => labelMatches(n.labels, v));
-  any('scope', (n, v) => n.scope === v);
+  any('scope', (n, v) => shownScope(n) === v);
   any('type', (n, v) => {
     if (v !== 'custom' && v !== 'builtin') throw badRequest(`invalid value "${v}" for filter 'type': use custom or builtin`);
     return n.predefined === (v === 'builtin');
@@ -40,7 +40,7 @@ export function addNetworkRoutes(router: Router, controller: Controller): void {
     const endpoints = controller.endpoints({ networkId: network.id }).map((endpoint) => ({ endpoint, sandbox: controller.sandbox(endpoint.sandboxId) }));
     const failure = controller.failure(network.id);
     // Not a Docker field: why a network could not be brought back at start (it takes no containers).
-    return { status: 200, body: { ...networkJson(network, endpoints), ...(failure !== undefined ? { Error: failure } : {}) } };
+    return { status: 200, body: { ...networkJson(network, endpoints, controller.peers(network.id)), ...(failure !== undefined ? { Error: failure } : {}) } };
   });
 
   router.add('POST', '/networks/create', async (request) => {

@@ -163,6 +163,15 @@ export class ClusterAgent {
     }
   }
 
+  /** The members on a network's gossip, with their addresses, as Docker lists a network's Peers. */
+  peers(networkId: string): Array<{ name: string; address: string }> {
+    const addresses = new Map(this.membership.members().map((m) => [m.name, splitAddress(m.address).host]));
+    return this.tables.nodesOf(networkId).flatMap((name) => {
+      const address = addresses.get(name);
+      return address === undefined ? [] : [{ name, address }];
+    });
+  }
+
   // --- what the API shows --------------------------------------------------------------------
 
   info(): ClusterInfo {

@@ -17,9 +17,9 @@ import { type EndpointRecord, type SandboxRecord } from './endpoint-record';
 import { ConflictError, ForbiddenError, InvalidParameterError, NotFoundError } from './errors';
 import { activeEndpointsMessage, clusterError, GlobalNetworks } from './global-networks';
 import { configOf, NetworkAddressing } from './network-addressing';
-import { type IpamConfig, type NetworkRecord, parseNetworkRecord, specOf } from './network-record';
+import { type IpamConfig, type NetworkRecord, parseNetworkRecord, shownScope, specOf } from './network-record';
 import { Registry } from './registry';
-import { type TablePublisher, TableRegistrations, tableEntries } from './tables';
+import { type NetworkPeer, type TablePublisher, TableRegistrations, tableEntries } from './tables';
 import { newId } from '../util/id';
 import { invalidNameMessage, nameProblem } from '../util/names';
 
@@ -89,6 +89,7 @@ export class Controller {
   private readonly holding = new Map<string, Promise<void>>();
   private readonly registry = new Registry();
   private readonly tableRegistrations = new TableRegistrations();
+  private readonly dns: DnsRegistry | undefined;
   /** Names of networks being created: a second create of the same name must fail at once. */
   private readonly reservedNames = new Set<string>();
   /** Networks whose removal has begun: no endpoint may join them any more. */
@@ -102,6 +103,7 @@ export class Controller {
   private closed = false;
 
   private constructor(private readonly deps: ControllerDeps) {
+    if (deps.dns) this.dns = new DnsRegistry(deps.dns);
     if (deps.cluster) {
       this.global = new GlobalNetworks({
         ...deps.cluster,
@@ -130,7 +132,7 @@ export class Controller {
       driverOf: (network) => this.driverOf(network),
       ipamOf: (network) => this.registry.ipam(network.ipam.driver),
       failure: (networkId) => this.failure(networkId),
-      ...(deps.dns ? { dns: new DnsRegistry(deps.dns) } : {}),
+      ...(this.dns ? { dns: this.dns } : {}),
       ...(deps.tables ? { tables: deps.tables } : {}),
       endpointChanged: (action, endpoint) => {
         const network = this.networks.get(endpoint.networkId);
@@ -242,7 +244,7 @@ export class Controller {
           created = true;
           await this.deps.store.put(HELD_GLOBAL_PREFIX + network.id, Buffer.from(JSON.stringify(network)));
         } catch (error) {
-          this.tableRegistrations.forget(network.id);
+          this.forgetTables(network.id);
           if (created) await driver.deleteNetwork(specOf(network));
           throw error;
         }
@@ -258,7 +260,7 @@ export class Controller {
     const network = this.held.get(networkId);
     if (!network) return;
     this.held.delete(networkId);
-    this.tableRegistrations.forget(networkId);
+    this.forgetTables(networkId);
     await this.registry.driver(network.driver)?.deleteNetwork(specOf(network));
     await this.deps.store.delete(HELD_GLOBAL_PREFIX + networkId);
   }
@@ -380,9 +382,39 @@ export class Controller {
     }
   }
 
-  /** An entry another host published in a network's table: for the driver that registered that table. */
+  /**
+   * An entry another host published in a network's table: for the driver that registered that
+   * table, and for the embedded DNS when the driver says it names an endpoint.
+   */
   notifyTableEvent(event: TableEvent): Promise<boolean> {
+    this.learnNames(event);
     return this.tableRegistrations.notify(event);
+  }
+
+  private learnNames(event: TableEvent): void {
+    const driver = this.tableRegistrations.driverOf(event.networkId, event.table);
+    const network = this.byId(event.networkId);
+    if (!this.dns || !driver?.namesIn || !network) return;
+    try {
+      this.dns.setRemote(network, `${event.table}/${event.key}`, event.type === 'delete' ? undefined : driver.namesIn(event.table, event.value));
+    } catch (error) {
+      this.deps.log.warn({ err: error, network: event.networkId, table: event.table, key: event.key }, 'a table entry from another host names nothing readable: its names are not served');
+    }
+  }
+
+  /** The network's tables are no longer this host's: no driver hears of them, and their names go. */
+  private forgetTables(networkId: string): void {
+    this.tableRegistrations.forget(networkId);
+    this.dns?.forgetRemote(networkId);
+  }
+
+  /**
+   * The hosts that carry a global network (Docker's Peers): on its gossip, and with endpoints on it
+   * as the cluster store says (gossip keeps a host on after its last container left); none outside a cluster.
+   */
+  peers(networkId: string): NetworkPeer[] {
+    const carrying = new Set(this.global?.hostsWithEndpoints(networkId) ?? []);
+    return (this.deps.tables?.peers?.(networkId) ?? []).filter((peer) => carrying.has(peer.name));
   }
 
   /** What this host's endpoints publish in the cluster's tables, by network (their records keep it across restarts). */
@@ -425,8 +457,12 @@ export class Controller {
   }
 
   async connect(network: string, sandboxId: string, request: ConnectRequest = {}): Promise<EndpointRecord> {
-    // A network still waiting for its plugin: the plugin may have come up since the start.
     const record = this.find(network);
+    // Docker's rule for swarm-scoped networks: a container that is no swarm service (none here is) needs --attachable.
+    if (shownScope(record) === 'swarm' && !record.attachable) {
+      throw new ForbiddenError(`Could not attach to network ${record.name}: rpc error: code = PermissionDenied desc = network ${record.name} not manually attachable; containers join only overlay networks created with --attachable`);
+    }
+    // A network still waiting for its plugin: the plugin may have come up since the start.
     if (this.failures.get(record.id)?.waiting) await this.lookUpPlugins(record);
     return this.attachments.connect(network, sandboxId, request);
   }
@@ -546,7 +582,7 @@ export class Controller {
         // The commit point: the name is claimed cluster-wide, or another host has it and all is undone.
         await this.global!.claim(record);
       } else {
-        rollback.push('forgetting the tables the driver registered', () => this.tableRegistrations.forget(record.id));
+        rollback.push('forgetting the tables the driver registered', () => this.forgetTables(record.id));
         await driver.createNetwork(specOf(record), this.contextOf(record.id, driver));
         rollback.push('removing the network from the driver', () => driver.deleteNetwork(specOf(record)));
         crashPoint('network-create:driver-done');
@@ -596,7 +632,7 @@ export class Controller {
     await this.deps.store.delete(NETWORK_PREFIX + record.id);
     this.networks.delete(record.id);
     this.failures.delete(record.id);
-    this.tableRegistrations.forget(record.id);
+    this.forgetTables(record.id);
     crashPoint('network-delete:record-deleted');
     await this.releasePools(record);
     this.deps.log.info({ network: record.id, name: record.name }, 'network removed');

@@ -1,8 +1,10 @@
 // What the CNM core tells the embedded DNS: each endpoint's names (on user-defined networks, as
-// Docker: the default bridge, host and none have none), and each sandbox's listeners with its
-// scope, asked per query so a connect or disconnect changes what the sandbox sees at once.
+// Docker: the default bridge, host and none have none), other hosts' endpoints as drivers read
+// them in cluster table entries, and each sandbox's listeners with its scope, asked per query so a
+// connect or disconnect changes what the sandbox sees at once.
 import { addressOf } from '../ip/address';
 import type { DnsServer, NameTable } from '../dns';
+import type { PublishedNames } from '../drivers/driver';
 import type { EndpointRecord, SandboxRecord } from './endpoint-record';
 import type { NetworkRecord } from './network-record';
 
@@ -15,6 +17,9 @@ export interface DnsDeps {
 export const hasNames = (network: NetworkRecord): boolean => !network.predefined;
 
 export class DnsRegistry {
+  /** network ID → the name-table keys of other hosts' endpoints on it. */
+  private readonly remote = new Map<string, Set<string>>();
+
   constructor(private readonly deps: DnsDeps) {}
 
   register(endpoint: EndpointRecord, network: NetworkRecord): void {
@@ -32,6 +37,30 @@ export class DnsRegistry {
 
   unregister(endpointId: string): void {
     this.deps.names.remove(endpointId);
+  }
+
+  /**
+   * Another host's endpoint, as an entry of a network's table names it (`entryKey`: the table
+   * and key), answered to this host's sandboxes on that network; `names` undefined removes it.
+   */
+  setRemote(network: NetworkRecord, entryKey: string, names: PublishedNames | undefined): void {
+    const key = `remote/${network.id}/${entryKey}`;
+    const keys = this.remote.get(network.id) ?? new Set<string>();
+    if (!names || !hasNames(network)) {
+      this.deps.names.remove(key);
+      keys.delete(key);
+    } else {
+      this.deps.names.add(key, { networkId: network.id, networkName: network.name, name: names.name, aliases: names.aliases, ...(names.ipv4 ? { ipv4: names.ipv4 } : {}), ...(names.ipv6 ? { ipv6: names.ipv6 } : {}) });
+      keys.add(key);
+    }
+    if (keys.size > 0) this.remote.set(network.id, keys);
+    else this.remote.delete(network.id);
+  }
+
+  /** Drops every other host's name on a network this host lets go of. */
+  forgetRemote(networkId: string): void {
+    for (const key of this.remote.get(networkId) ?? []) this.deps.names.remove(key);
+    this.remote.delete(networkId);
   }
 
   /**

@@ -43,6 +43,12 @@ export interface NetworkRecord {
   allocations: PoolAllocation[];
 }
 
+/**
+ * The Scope Docker shows: "swarm" for overlay networks, which the cluster manages as swarm mode
+ * manages Docker's (names across hosts, --attachable); otherwise where the network's data lives.
+ */
+export const shownScope = (network: Pick<NetworkRecord, 'driver' | 'scope'>): 'local' | 'global' | 'swarm' => (network.driver === 'overlay' && network.scope === 'global' ? 'swarm' : network.scope);
+
 const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /** A stored network record, read from JSON another host or version may have written: its shape checked, not trusted. */

@@ -6,6 +6,15 @@ import type { Driver, TableEntry, TableEvent } from '../drivers/driver';
 export interface TablePublisher {
   publish(networkId: string, entries: readonly TableEntry[]): Promise<void>;
   withdraw(networkId: string, entries: readonly TableEntry[]): Promise<void>;
+  /** The hosts taking part in a network's tables (this one too, once it published there): inspect's Peers. */
+  peers?(networkId: string): NetworkPeer[];
+}
+
+export interface NetworkPeer {
+  /** The host's node name. */
+  name: string;
+  /** Its address in the cluster (the advertise address). */
+  address: string;
 }
 
 /** An entry as an endpoint's record keeps it (the value in base64), to withdraw it after a restart too. */
@@ -32,9 +41,14 @@ export class TableRegistrations {
     this.byNetwork.delete(networkId);
   }
 
+  /** The driver that registered a network's table, if one did. */
+  driverOf(networkId: string, table: string): Driver | undefined {
+    return this.byNetwork.get(networkId)?.get(table);
+  }
+
   /** Hands an event to the driver that registered its table; an event of no registered table is dropped. */
   async notify(event: TableEvent): Promise<boolean> {
-    const driver = this.byNetwork.get(event.networkId)?.get(event.table);
+    const driver = this.driverOf(event.networkId, event.table);
     if (!driver?.eventNotify) return false;
     await driver.eventNotify(event);
     return true;

@@ -154,6 +154,15 @@ export interface TableEvent {
   value: Buffer;
 }
 
+/** A remote endpoint as a table entry names it, for the embedded DNS. */
+export interface PublishedNames {
+  name: string;
+  aliases: readonly string[];
+  /** Bare addresses ("10.0.0.2"). */
+  ipv4?: string;
+  ipv6?: string;
+}
+
 export interface Driver {
   /** The name users pass to `-d` ("bridge"). */
   readonly type: string;
@@ -205,6 +214,12 @@ export interface Driver {
   discoverDelete?(event: NodeEvent): Promise<void>;
   /** An entry of a table the driver registered for a network changed on another host. */
   eventNotify?(event: TableEvent): Promise<void>;
+  /**
+   * The names an entry of one of its tables carries (another host's endpoint), which the core's
+   * embedded DNS answers on that network; undefined for an entry that names nothing. Throws for
+   * a value it cannot read.
+   */
+  namesIn?(table: string, value: Buffer): PublishedNames | undefined;
   /**
    * At daemon start: make the kernel match `networks` (recreate what is missing) and remove the
    * driver's objects that belong to no network or endpoint, left by a crash between steps. A

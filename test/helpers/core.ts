@@ -4,6 +4,7 @@
 // core must not touch the kernel: network-level work runs without root.
 import pino from 'pino';
 import { Controller, type ControllerDeps, type PluginSource, type TablePublisher } from '../../src/controller';
+import type { DnsDeps } from '../../src/controller/dns-registry';
 import type { Driver, TableEntry } from '../../src/drivers/driver';
 import { Ipam } from '../../src/ipam';
 import type { NetlinkHandle } from '../../src/netlink';
@@ -114,6 +115,8 @@ export interface CoreOptions {
   cluster?: { store: Store; node: string };
   /** Where names no driver or IPAM driver has are looked for (Docker plugins). */
   plugins?: PluginSource;
+  /** The embedded DNS's parts, to see which names the core gives it. */
+  dns?: DnsDeps;
 }
 
 export const silent = pino({ level: 'silent' });
@@ -139,6 +142,7 @@ export async function openCore(t: { teardown(fn: () => Promise<void> | void): vo
     tables,
     ...(options.cluster ? { cluster: options.cluster } : {}),
     ...(options.plugins ? { plugins: options.plugins } : {}),
+    ...(options.dns ? { dns: options.dns } : {}),
   };
   const controller = await Controller.open(deps);
   t.teardown(() => controller.close());

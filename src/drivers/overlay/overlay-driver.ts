@@ -5,7 +5,7 @@
 // here too so a data plane made later starts with all of them.
 import type { NetlinkHandle } from '../../netlink';
 import { SerialQueue } from '../../util/serial';
-import { type Capability, type Driver, type EndpointProposal, type EndpointSpec, type JoinInfo, type NetworkContext, type NetworkSpec, type NodeEvent, type PortMapping, type RestoreResult, type TableEvent } from '../driver';
+import { type Capability, type Driver, type EndpointProposal, type EndpointSpec, type JoinInfo, type NetworkContext, type NetworkSpec, type NodeEvent, type PortMapping, type PublishedNames, type RestoreResult, type TableEvent } from '../driver';
 import { type DataPlaneConfig, OverlayDataPlane, type Peer, removeOrphanNamespaces, vethNames } from './dataplane';
 import { parseOverlayOptions } from './options';
 import { addressOf, decodeEndpointRecord, ENDPOINT_TABLE, encodeEndpointRecord, type EndpointRecord } from './peer-codec';
@@ -132,6 +132,13 @@ export class OverlayDriver implements Driver {
       else network.peers.set(event.key, peers);
       for (const peer of peers) await network.plane?.addPeer(peer);
     });
+  }
+
+  namesIn(table: string, value: Buffer): PublishedNames | undefined {
+    if (table !== ENDPOINT_TABLE) return undefined;
+    const record = decodeEndpointRecord(value);
+    if (record.name === '') return undefined;
+    return { name: record.name, aliases: record.aliases, ...(record.ipv4 ? { ipv4: addressOf(record.ipv4) } : {}), ...(record.ipv6 ? { ipv6: addressOf(record.ipv6) } : {}) };
   }
 
   /** The peers an entry describes, one per address; none for our own endpoints, which are on the bridge already. */

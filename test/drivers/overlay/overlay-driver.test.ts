@@ -58,3 +58,12 @@ test('peers: own entries ignored, updates replace, deletes and dead hosts remove
   t.deepEqual(driver.peersOf('n1'), []);
   await t.throwsAsync(driver.eventNotify({ ...event('create', 'c', {}), value: Buffer.from('junk') }), { message: /not JSON/ });
 });
+
+test('an endpoint_table entry names its endpoint for the DNS: name, aliases, bare addresses; a nameless one or another table names nothing', (t) => {
+  const { driver } = setup();
+  const value = (record: Partial<EndpointRecord>): Buffer => event('create', 'ep', record).value;
+  t.deepEqual(driver.namesIn('endpoint_table', value({ name: 'web', aliases: ['www'], ipv6: 'fd00::2/64' })), { name: 'web', aliases: ['www'], ipv4: '10.0.0.2', ipv6: 'fd00::2' });
+  t.is(driver.namesIn('endpoint_table', value({ name: '' })), undefined);
+  t.is(driver.namesIn('other_table', value({ name: 'web' })), undefined);
+  t.throws(() => driver.namesIn('endpoint_table', Buffer.from('{}')), { message: /endpoint record/ });
+});
