@@ -63,7 +63,10 @@ export class LogLineSplitter {
     this.pending.delete(stream);
     const whole = Buffer.concat(parts);
     const lines: LogLine[] = [];
-    for (let at = 0; at < whole.length; at += MAX_LINE_BYTES) lines.push({ stream, timeNano: this.timeNano, data: whole.subarray(at, at + MAX_LINE_BYTES) });
+    let at = 0;
+    for (; whole.length - at >= MAX_LINE_BYTES || (ends && at < whole.length); at += MAX_LINE_BYTES) lines.push({ stream, timeNano: this.timeNano, data: whole.subarray(at, at + MAX_LINE_BYTES) });
+    // A line not yet ended keeps its last piece short of the size pending.
+    if (at < whole.length) this.pending.set(stream, [whole.subarray(at)]);
     return lines;
   }
 }
