@@ -72,7 +72,8 @@ test('--restart always: restarted when its process is killed, not after docker s
   };
   await ok(['run', '-d', '--name', 'rpa', '--restart', 'always', '--network', 'none', 'busybox', 'sleep', '300']);
   await ok(['run', '-d', '--name', 'rpu', '--restart', 'unless-stopped', '--network', 'none', 'busybox', 'sleep', '300']);
-  t.teardown(() => docker(['rm', '-f', 'rpa', 'rpu']).then(() => undefined));
+  await ok(['run', '-d', '--name', 'rpd', '--restart', 'unless-stopped', '--network', 'none', 'busybox', 'sleep', '300']);
+  t.teardown(() => docker(['rm', '-f', 'rpa', 'rpu', 'rpd']).then(() => undefined));
   const state = (name = 'rpa'): Promise<string> => ok(['inspect', '--format', '{{.State.Status}} {{.RestartCount}} {{.State.Pid}}', name]);
   const [, , firstPid] = (await state()).split(' ');
 
@@ -94,10 +95,14 @@ test('--restart always: restarted when its process is killed, not after docker s
 
   // At the daemon's start, as dockerd: always even after a stop, unless-stopped not after one.
   await ok(['stop', '-t', '1', 'rpu']);
+  const [, , downPid] = (await state('rpd')).split(' ');
   await daemon.stop();
+  // Its end while no daemon watches is seen at the next start, and restarts it.
+  process.kill(Number(downPid), 'SIGKILL');
   await startDaemon(t, { netns: host.path, root: daemon.root, runDir: daemon.runDir });
   t.regex(await state(), /^running 0 \d+$/, 'always: started again by the daemon');
   t.regex(await state('rpu'), /^exited 0 0$/, 'unless-stopped: left stopped');
+  t.regex(await until(() => state('rpd'), (s) => s.startsWith('running 1 ')), /^running 1 \d+$/, 'killed while the daemon was down: restarted');
   // The policy holds on in the new daemon: the process killed again is restarted again.
   const [, , pid] = (await state()).split(' ');
   process.kill(Number(pid), 'SIGKILL');

@@ -114,6 +114,11 @@ export class Launcher {
       // Nor, before confinement, security options: Docker's defaults from their next start on.
       record.config.security ??= { ...DEFAULT_SECURITY };
       this.track(record);
+      if (record.state.restarting) {
+        // A backoff the last daemon did not see end: the policy decides again, at this start.
+        delete record.state.restarting;
+        await this.save(record);
+      }
     }
     await this.removeOrphans();
     const sandboxes = new Set(this.deps.networking.sandboxes().map((s) => s.id));
@@ -135,14 +140,10 @@ export class Launcher {
   private async restartAtDaemonStart(): Promise<void> {
     for (const record of [...this.containers.values()]) {
       const { state } = record;
-      if (state.status === 'running' || state.startedAt === undefined || !record.config.restartPolicy) continue;
+      // Restarting already: a shim found dead at load had its exit, and its restart, decided.
+      if (state.status === 'running' || state.restarting || state.startedAt === undefined || !record.config.restartPolicy) continue;
       const pids = readShimPids(this.stateDir(record.id));
       if (pids && isAlive(pids.shim.pid, pids.shim.startTicks)) continue;
-      if (state.restarting) {
-        // A backoff the last daemon did not see end: the policy decides again.
-        delete state.restarting;
-        await this.save(record);
-      }
       if (!shouldRestart(record.config.restartPolicy, { exitCode: state.exitCode ?? 0, restartCount: record.restartCount ?? 0, manuallyStopped: record.manuallyStopped ?? false })) continue;
       this.deps.log.info({ container: record.id, policy: record.config.restartPolicy.name }, 'starting the container again by its restart policy');
       await this.start(record.id).catch((error: unknown) => this.deps.log.error({ err: error, container: record.id }, 'could not start the container by its restart policy'));
