@@ -119,7 +119,7 @@ test('--rm with -d: the daemon removes the container once it has exited (Docker\
   const names = (): Promise<string> => ok(['ps', '-a', '--format', '{{.Names}}']);
   t.is(await until(names, (n) => n === ''), '');
   t.regex((await docker(['inspect', 'rmd-netctl'])).stderr, /No such object: rmd-netctl/);
-  // Attached, the exit code comes with the removal.
+  // Attached, netctl's CLI removes it once it has the output and the code.
   const attached = await netctl(['run', '--rm', '--network', 'none', '--', 'sh', '-c', 'echo bye; exit 4']);
   t.is(attached.code, 4);
   t.is(attached.stdout, 'bye\n');

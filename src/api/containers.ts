@@ -162,7 +162,13 @@ export function addContainerRoutes(router: Router, controller: Controller, launc
     const logFile = path.join(launcher.stateDir(container.id), 'log');
     const open = (): Promise<fs.promises.FileHandle | undefined> => fs.promises.open(logFile, 'r').catch(() => undefined);
     // A --rm container is gone once it has exited: that ends a follow too.
-    const running = (): boolean => launcher.list().some((c) => c.id === container.id && c.state.status === 'running');
+    const running = (): boolean => {
+      try {
+        return launcher.find(container.id).state.status === 'running';
+      } catch {
+        return false;
+      }
+    };
     const more = truthy(request.query.get('follow')) ? running : () => false;
     return { status: 200, headers: { 'Content-Type': STREAM_TYPE }, stream: (out) => (options ? streamLogLines(out, open, wanted, more, options) : streamLog(out, open, wanted, more)) };
   });

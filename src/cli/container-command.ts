@@ -5,7 +5,7 @@ import { type ApiClient, DaemonError } from '../api/client';
 import { type FlagSpec, type ParsedArgs, UsageError } from './args';
 import { atLeastOne, bool, exactly, execute, filtersQuery, type Io, list, stdio, str, type Subcommand } from './command';
 import { inspectJson, table } from './format';
-import { parseRestartFlag } from '../launcher/restart-policy';
+import { parseRestartFlag, type RestartPolicy } from '../launcher/restart-policy';
 import { eventTime } from './engine-command';
 
 interface ContainerSummary {
@@ -78,18 +78,23 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
       ...CREATE_FLAGS,
     ],
     async run(args, client, io) {
-      const autoRemove = bool(args, 'rm');
-      const created = await createContainer('run', args, client, io, this.usage, autoRemove);
+      const remove = bool(args, 'rm');
+      const detach = bool(args, 'detach');
+      // Docker's CLI refuses the pair itself, in its words.
+      if (remove && (restartPolicyOf(str(args, 'restart'))?.name ?? 'no') !== 'no') throw new UsageError('conflicting options: cannot specify both --restart and --rm');
+      // Detached, the daemon removes a --rm container when it exits (AutoRemove). Attached, this
+      // CLI does once it has the output and the code: the output is read from the log, which the
+      // daemon's removal would take with it.
+      const created = await createContainer('run', args, client, io, this.usage, remove && detach);
       if (typeof created === 'number') return created;
       const id = created.Id;
-      // The daemon removes a --rm container once it has exited (or failed to start): its exit
-      // code comes with the removal, as Docker's CLI waits for it.
-      const removed = autoRemove && !bool(args, 'detach') ? client.post<{ StatusCode: number }>(`/containers/${id}/wait?condition=removed`) : undefined;
-      removed?.catch(() => undefined);
+      const removeAfter = async (): Promise<void> => {
+        if (remove && !detach) await client.delete(`/containers/${id}?force=1`);
+      };
       try {
         await client.post(`/containers/${id}/start`);
       } catch (error) {
-        await removed?.catch(() => undefined);
+        await removeAfter();
         if (!(error instanceof DaemonError)) throw error;
         // Docker's codes: 127 the command was not found, 126 it could not run, 125 the daemon
         // refused (a network or port it could not set up included).
@@ -102,7 +107,8 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
         return 0;
       }
       await client.stream('GET', `/containers/${id}/logs?stdout=1&stderr=1&follow=1`, undefined, demux(io));
-      const { StatusCode } = await (removed ?? client.post<{ StatusCode: number }>(`/containers/${id}/wait`));
+      const { StatusCode } = await client.post<{ StatusCode: number }>(`/containers/${id}/wait`);
+      await removeAfter();
       return StatusCode;
     },
   },
@@ -307,6 +313,16 @@ export function environmentFromClient(entries: readonly string[], env: NodeJS.Pr
   return entries.map((entry) => (entry.includes('=') || env[entry] === undefined ? entry : `${entry}=${env[entry]}`));
 }
 
+/** `--restart` as Docker's CLI reads it; a malformed one is a usage error. */
+function restartPolicyOf(flag: string | undefined): RestartPolicy | undefined {
+  if (flag === undefined) return undefined;
+  try {
+    return parseRestartFlag(flag);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+}
+
 /** The create request of `run` and `create`: the new container, or the exit code of a refusal. */
 async function createContainer(command: 'run' | 'create', args: ParsedArgs, client: ApiClient, io: Io, usage: string, autoRemove = false): Promise<{ Id: string } | number> {
   const cmd = args.positionals;
@@ -316,15 +332,7 @@ async function createContainer(command: 'run' | 'create', args: ParsedArgs, clie
   const name = str(args, 'name');
   const rootfs = str(args, 'rootfs');
   if (rootfs !== undefined && str(args, 'image') !== undefined) throw new UsageError('--image and --rootfs exclude each other: a container runs in one root');
-  const restart = str(args, 'restart');
-  let restartPolicy;
-  try {
-    restartPolicy = restart !== undefined ? parseRestartFlag(restart) : undefined;
-  } catch (error) {
-    throw new UsageError(`${(error as Error).message}`);
-  }
-  // Docker's CLI refuses the pair itself, in its words.
-  if (autoRemove && restartPolicy && restartPolicy.name !== 'no') throw new UsageError('conflicting options: cannot specify both --restart and --rm');
+  const restartPolicy = restartPolicyOf(str(args, 'restart'));
   try {
     return await client.post<{ Id: string }>(`/containers/create${name ? `?name=${encodeURIComponent(name)}` : ''}`, {
       Cmd: cmd,
