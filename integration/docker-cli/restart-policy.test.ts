@@ -41,6 +41,7 @@ test("restart policies are refused as dockerd refuses them, with its words and n
     [{ RestartPolicy: { Name: 'always', MaximumRetryCount: 2 } }, "maximum retry count cannot be used with restart policy 'always'"],
     [{ RestartPolicy: { Name: 'on-failure', MaximumRetryCount: -1 } }, 'maximum retry count cannot be negative'],
     [{ RestartPolicy: { Name: 'bogus' } }, "invalid restart policy 'bogus'"],
+    [{ RestartPolicy: { Name: 'no', MaximumRetryCount: 1 } }, "maximum retry count cannot be used with restart policy 'no'"],
     [{ AutoRemove: true, RestartPolicy: { Name: 'always' } }, "can't create 'AutoRemove' container with restart policy"],
   ] as const) {
     const refused = await create(hostConfig);

@@ -64,6 +64,7 @@ export async function streamLogLines(out: ServerResponse, open: () => Promise<fs
   };
   try {
     if (!file) return;
+    // Asked before the size is taken: a container that has stopped has all its output in by then.
     let following = running();
     const size = (await file.stat()).size;
     let skip = 0;
@@ -81,7 +82,8 @@ export async function streamLogLines(out: ServerResponse, open: () => Promise<fs
     }
     const splitter = new LogLineSplitter();
     const buffer = Buffer.alloc(READ_BYTES);
-    for (let position = size; following; ) {
+    let position = size;
+    while (following) {
       following = running();
       for (;;) {
         const { bytesRead } = await file.read(buffer, 0, buffer.length, position);

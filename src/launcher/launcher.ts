@@ -281,7 +281,7 @@ export class Launcher {
       ...(request.ipv6 !== undefined ? { ipv6: request.ipv6 } : {}),
       ...(request.autoRemove ? { autoRemove: true } : {}),
       ...(request.labels && Object.keys(request.labels).length > 0 ? { labels: { ...request.labels } } : {}),
-      ...(request.restartPolicy && request.restartPolicy.name !== 'no' ? { restartPolicy: { ...request.restartPolicy } } : {}),
+      ...(request.restartPolicy ? { restartPolicy: { ...request.restartPolicy } } : {}),
     };
     this.validate(config);
     const record: ContainerRecord = { id, created: new Date().toISOString(), config, state: { status: 'created' } };
@@ -610,7 +610,7 @@ export class Launcher {
     // Throws for a security option netctl does not implement.
     noNewPrivileges(config.security.securityOpt);
     const policy = config.restartPolicy;
-    if (policy && config.autoRemove) throw new InvalidContainerConfigError("can't create 'AutoRemove' container with restart policy");
+    if (policy && policy.name !== 'no' && config.autoRemove) throw new InvalidContainerConfigError("can't create 'AutoRemove' container with restart policy");
     const policyProblem = policy && restartPolicyProblem(policy.name, policy.maximumRetryCount);
     if (policyProblem) throw new InvalidContainerConfigError(policyProblem);
     if ((config.network === 'host' || config.network === 'none') && (config.ipv4 || config.ipv6 || config.aliases.length > 0)) {
