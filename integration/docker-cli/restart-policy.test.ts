@@ -151,3 +151,19 @@ test('a container waiting out its backoff is restarting (inspect, ps); exec and 
   t.is(await state(), 'exited false false 1', 'no restart after the stop');
   t.is(await count(), before);
 });
+
+test('a restart by policy keeps the container on its network with its --ip', async (t) => {
+  const { docker, ok } = await dockerAgainst(t, 'nctl-rpn');
+  await ok(['network', 'create', '--subnet', '10.93.0.0/24', 'rpn-net']);
+  t.teardown(() => docker(['network', 'rm', 'rpn-net']).then(() => undefined));
+  await ok(['run', '-d', '--name', 'rpn', '--restart', 'always', '--network', 'rpn-net', '--ip', '10.93.0.5', 'busybox', 'sleep', '300']);
+  await ok(['run', '-d', '--name', 'rpn-peer', '--network', 'rpn-net', 'busybox', 'sleep', '300']);
+  t.teardown(() => docker(['rm', '-f', 'rpn', 'rpn-peer']).then(() => undefined));
+  const state = (): Promise<string> => ok(['inspect', '--format', '{{.State.Status}} {{.RestartCount}} {{.State.Pid}}', 'rpn']);
+  const [, , pid] = (await state()).split(' ');
+  process.kill(Number(pid), 'SIGKILL');
+  t.regex(await until(state, (s) => s.startsWith('running 1 ')), /^running 1 \d+$/);
+  t.is(await ok(['inspect', '--format', '{{(index .NetworkSettings.Networks "rpn-net").IPAddress}}', 'rpn']), '10.93.0.5');
+  t.regex(await ok(['exec', 'rpn', 'ip', '-4', 'addr']), /inet 10\.93\.0\.5\//);
+  await ok(['exec', 'rpn-peer', 'ping', '-c', '1', '-W', '5', 'rpn']);
+});
