@@ -3,7 +3,8 @@
 // sandbox's network namespace and a root of its own (an overlay over the image root, entered with
 // pivot_root), confined as Docker confines containers (capabilities, seccomp, masked paths: see
 // root.c and confine.c), holds its stdout and stderr (framed into STATE_DIR/log as Docker's
-// multiplexed stream: a byte for the stream, three zero bytes, a big-endian length, the data), and
+// multiplexed stream: a byte for the stream, three zero bytes, a big-endian length, the data; each
+// frame after one of netctl's own, stream 16, holding when it was read), and
 // writes its exit code to STATE_DIR/exit. It outlives the daemon that started it: a restarted
 // daemon finds the code there, and finds a start it did not see finish through STATE_DIR/pids
 // ("SHIM_PID SHIM_START" once the shim has detached, "... CHILD_PID CHILD_START" once the command
@@ -43,6 +44,7 @@
 #include <sys/time.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "shim.h"
@@ -273,11 +275,22 @@ static int exec_in_container(int argc, char **argv) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
-/** Appends one frame of Docker's multiplexed stream (1 = stdout, 2 = stderr) to the log. */
+/** The stream of the log's time records: Unix nanoseconds, big-endian; Docker's readers skip a stream they do not know. */
+#define LOG_TIME_STREAM 16
+
+/**
+ * Appends one frame of Docker's multiplexed stream (1 = stdout, 2 = stderr) to the log, after a
+ * time record saying when it was read (for logs' timestamps, since and until), in one write.
+ */
 static void log_frame(int log, uint8_t stream, const char *data, size_t length) {
+  struct timespec now;
+  clock_gettime(CLOCK_REALTIME, &now);
+  uint64_t nanos = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
+  uint8_t time_record[16] = {LOG_TIME_STREAM, 0, 0, 0, 0, 0, 0, 8};
+  for (int i = 0; i < 8; i++) time_record[8 + i] = (uint8_t)(nanos >> (56 - 8 * i));
   uint8_t header[8] = {stream, 0, 0, 0, (uint8_t)(length >> 24), (uint8_t)(length >> 16), (uint8_t)(length >> 8), (uint8_t)length};
-  struct iovec parts[2] = {{header, sizeof header}, {(void *)data, length}};
-  if (writev(log, parts, 2) < 0) {
+  struct iovec parts[3] = {{time_record, sizeof time_record}, {header, sizeof header}, {(void *)data, length}};
+  if (writev(log, parts, 3) < 0) {
     // A full disk loses output, never the container.
   }
 }

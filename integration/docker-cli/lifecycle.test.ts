@@ -123,7 +123,7 @@ test('docker run with an option netctl does not implement is refused with a 400 
   const { daemon, docker } = await dockerAgainst(t, 'nctl-uns');
   for (const [args, wanted] of [
     [['-v', '/tmp:/x'], /HostConfig\.Binds \(-v\) is not supported by netctl/],
-    [['--restart', 'always'], /HostConfig\.RestartPolicy "always" \(--restart\) is not supported/],
+    [['--tmpfs', '/x'], /HostConfig\.Tmpfs \(--tmpfs\) is not supported/],
     [['-m', '64m'], /HostConfig\.Memory \(-m\) is not supported/],
     [['--entrypoint', 'sh'], /Entrypoint \(--entrypoint\) is not supported/],
   ] as const) {

@@ -1,7 +1,7 @@
 // Docker's `filters` of GET /containers/json. A filtered list that ignored a key would let
 // `docker rm -f $(docker ps -aq -f ...)` remove every container, so unknown keys are refused.
 import { parseReference, tagged } from '../images';
-import type { ContainerRecord } from '../launcher';
+import { type ContainerRecord, dockerStatus } from '../launcher';
 import type { Attachment } from './container-json';
 import { badRequest } from './errors';
 import { type Filters, labelMatches, parseFilters } from './filters';
@@ -32,10 +32,10 @@ export function containerMatches(container: ContainerRecord, attachments: readon
     any('id', (v) => container.id.startsWith(v)) &&
     any('name', (v) => matchesName(container.config.name, v)) &&
     labelValues.every((v) => labelMatches(labels, v)) &&
-    any('status', (v) => container.state.status === v) &&
+    any('status', (v) => dockerStatus(container.state) === v) &&
     any('network', (v) => attachments.some((a) => a.network.name === v || a.network.id.startsWith(v))) &&
     any('ancestor', (v) => imageName(v) === imageName(container.config.image ?? 'busybox')) &&
-    any('exited', (v) => container.state.status === 'exited' && container.state.exitCode === Number(v))
+    any('exited', (v) => dockerStatus(container.state) === 'exited' && container.state.exitCode === Number(v))
   );
 }
 

@@ -3,7 +3,7 @@
 import net from 'node:net';
 import type { EndpointRecord, NetworkRecord, SandboxRecord } from '../controller';
 import type { PortMapping } from '../drivers/driver';
-import type { ContainerRecord, CreateRequest } from '../launcher';
+import { type ContainerRecord, type CreateRequest, dockerStatus, isUp, type RestartPolicy, type RestartPolicyName } from '../launcher';
 import { badRequest } from './errors';
 import { stringMap } from './network-json';
 
@@ -52,9 +52,18 @@ function refuseUnsupported(body: Record<string, unknown>, hostConfig: Record<str
     const set = table.find(([field]) => isSet(fields[field]));
     if (set) throw badRequest(`${prefix}${set[0]} (${set[1]}) is not supported by netctl: run the container without it`);
   }
-  const restart = hostConfig['RestartPolicy'];
-  const policy = isObject(restart) ? restart['Name'] : undefined;
-  if (policy !== undefined && policy !== '' && policy !== 'no') throw badRequest(`HostConfig.RestartPolicy ${JSON.stringify(policy)} (--restart) is not supported by netctl yet: run the container without it`);
+}
+
+/** HostConfig.RestartPolicy's shape; its values are the launcher's to check, as dockerd's. */
+function parseRestartPolicy(value: unknown): RestartPolicy | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (!isObject(value)) throw badRequest('HostConfig.RestartPolicy must be an object like {"Name": "on-failure", "MaximumRetryCount": 3}');
+  const name = value['Name'] ?? '';
+  const maximumRetryCount = value['MaximumRetryCount'] ?? 0;
+  if (typeof name !== 'string') throw badRequest('HostConfig.RestartPolicy.Name must be a string: no, always, unless-stopped or on-failure');
+  if (typeof maximumRetryCount !== 'number' || !Number.isSafeInteger(maximumRetryCount)) throw badRequest('HostConfig.RestartPolicy.MaximumRetryCount must be an integer');
+  // Docker's "" is none, whatever the count.
+  return name === '' ? undefined : { name: name as RestartPolicyName, maximumRetryCount };
 }
 
 /**
@@ -92,6 +101,7 @@ export function parseContainerCreate(body: unknown, name: string | undefined, im
   // No pty and no stdin pipe in the shim yet: refused, not run without them.
   if (body['Tty'] === true) throw badRequest('Tty is not supported: netctl gives containers no terminal yet; run without -t');
   if (body['OpenStdin'] === true) throw badRequest('OpenStdin is not supported: netctl does not pass stdin to containers yet; run without -i');
+  const restartPolicy = parseRestartPolicy(hostConfig['RestartPolicy']);
   const autoRemove = hostConfig['AutoRemove'] ?? false;
   if (typeof autoRemove !== 'boolean') throw badRequest('HostConfig.AutoRemove must be true or false');
   const privileged = hostConfig['Privileged'] ?? false;
@@ -119,6 +129,7 @@ export function parseContainerCreate(body: unknown, name: string | undefined, im
     ...(aliases ? { aliases } : {}),
     ...(autoRemove ? { autoRemove } : {}),
     ...(Object.keys(labels).length > 0 ? { labels } : {}),
+    ...(restartPolicy ? { restartPolicy } : {}),
   };
 }
 
@@ -176,10 +187,10 @@ function networksJson(attachments: readonly Attachment[]): Record<string, unknow
 function stateJson(container: ContainerRecord): Record<string, unknown> {
   const { state } = container;
   return {
-    Status: state.status,
-    Running: state.status === 'running',
+    Status: dockerStatus(state),
+    Running: isUp(state),
     Paused: false,
-    Restarting: false,
+    Restarting: state.restarting ?? false,
     OOMKilled: false,
     Dead: false,
     Pid: state.pid ?? 0,
@@ -201,12 +212,14 @@ export function containerInspectJson(container: ContainerRecord, sandbox: Sandbo
     Path: config.cmd[0],
     Args: config.cmd.slice(1),
     State: stateJson(container),
+    RestartCount: container.restartCount ?? 0,
     Image: imageId !== undefined ? `sha256:${imageId}` : image,
     Name: `/${config.name}`,
     Config: { Hostname: config.hostname, Env: config.env, Cmd: config.cmd, WorkingDir: config.workdir, Image: image, Rootfs: config.rootfs, Labels: config.labels ?? {} },
     HostConfig: {
       NetworkMode: config.network,
       AutoRemove: config.autoRemove ?? false,
+      RestartPolicy: { Name: config.restartPolicy?.name ?? 'no', MaximumRetryCount: config.restartPolicy?.maximumRetryCount ?? 0 },
       PortBindings: portsJson(config.ports),
       Dns: config.dns.servers ?? [],
       DnsSearch: config.dns.search ?? [],
@@ -230,9 +243,10 @@ function ago(iso: string | undefined): string {
   return hours < 48 ? `${hours} hours` : `${Math.round(hours / 24)} days`;
 }
 
-/** Docker's human Status column: "Up 3 seconds", "Exited (0) 2 minutes ago", "Created". */
+/** Docker's human Status column: "Up 3 seconds", "Exited (0) 2 minutes ago", "Restarting (1) 2 seconds ago", "Created". */
 export function statusText(container: ContainerRecord): string {
   const { state } = container;
+  if (state.restarting) return `Restarting (${state.exitCode ?? 0}) ${ago(state.finishedAt)} ago`;
   if (state.status === 'running') return `Up ${ago(state.startedAt)}`;
   if (state.status === 'exited') return `Exited (${state.exitCode ?? 0}) ${ago(state.finishedAt)} ago`;
   return 'Created';
@@ -245,7 +259,7 @@ export function containerListJson(container: ContainerRecord, attachments: reado
     Image: container.config.image ?? 'busybox',
     Command: container.config.cmd.join(' '),
     Created: Math.floor(Date.parse(container.created) / 1000),
-    State: container.state.status,
+    State: dockerStatus(container.state),
     Status: statusText(container),
     Ports: (container.state.ports ?? []).map((p) => ({ IP: p.hostIp ?? '0.0.0.0', PrivatePort: p.containerPort, PublicPort: p.hostPort, Type: p.protocol })),
     Labels: container.config.labels ?? {},

@@ -8,9 +8,10 @@ import path from 'node:path';
 import type { Writable } from 'node:stream';
 import type { Controller, NetworkRecord } from '../controller';
 import { addressOf } from '../ip/address';
-import { aliasesWithShortId, type ContainerRecord, type Launcher, parseSignal, type WaitCondition } from '../launcher';
+import { aliasesWithShortId, type ContainerRecord, isUp, type Launcher, parseSignal, type WaitCondition } from '../launcher';
 import { type Attachment, commandList, containerInspectJson, containerListJson, parseContainerCreate } from './container-json';
 import { containerMatches, parseContainerFilters } from './container-filters';
+import { parseLogOptions, streamLogLines } from './container-logs';
 import { ApiError, badRequest } from './errors';
 import { parseFilters, pruneFilter } from './filters';
 import { FrameReader, frame, STREAM_TYPE } from './stream';
@@ -29,17 +30,6 @@ const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typ
 const HOST_CONFLICT = 'container cannot be disconnected from host network or connected to host network';
 const SHARED_CONFLICT = 'container sharing network namespace with another container or host cannot be connected to any other network';
 const NONE_CONFLICT = 'container cannot be connected to multiple networks with one of the networks in private (none) mode';
-
-/** netctl's log keeps no times and counts no lines: a log option it cannot honour is refused, not dropped. */
-function refuseUnsupportedLogOptions(query: URLSearchParams): void {
-  const tail = query.get('tail');
-  if (tail !== null && tail !== '' && tail !== 'all') throw badRequest(`tail=${JSON.stringify(tail)} (--tail) is not supported by netctl yet: read the whole log (tail=all)`);
-  if (truthy(query.get('timestamps'))) throw badRequest('timestamps (-t) is not supported by netctl yet: netctl keeps no time per log line');
-  for (const key of ['since', 'until']) {
-    const value = query.get(key);
-    if (value !== null && value !== '' && value !== '0') throw badRequest(`${key} (--${key}) is not supported by netctl yet: netctl keeps no time per log line; read the whole log`);
-  }
-}
 
 /** Docker's `t` of a stop: whole seconds as Go's Atoi reads them; negative waits without a limit. */
 function stopTimeout(text: string | null): number | undefined {
@@ -71,7 +61,7 @@ export function addContainerRoutes(router: Router, controller: Controller, launc
 
   router.add('POST', '/containers/{id}/start', async (request) => {
     const container = launcher.find(request.params['id']!);
-    if (container.state.status === 'running') return { status: 304 };
+    if (isUp(container.state)) return { status: 304 };
     await launcher.start(container.id);
     return { status: 204 };
   });
@@ -79,7 +69,7 @@ export function addContainerRoutes(router: Router, controller: Controller, launc
   router.add('POST', '/containers/{id}/stop', async (request) => {
     const timeout = stopTimeout(request.query.get('t'));
     const container = launcher.find(request.params['id']!);
-    if (container.state.status !== 'running') return { status: 304 };
+    if (!isUp(container.state)) return { status: 304 };
     await launcher.stop(container.id, timeout);
     return { status: 204 };
   });
@@ -149,7 +139,7 @@ export function addContainerRoutes(router: Router, controller: Controller, launc
   router.add('GET', '/containers/json', (request) => {
     const all = truthy(request.query.get('all'));
     const filters = parseContainerFilters(request.query.get('filters'));
-    const listed = launcher.list().filter((c) => all || filters.has('status') || c.state.status === 'running');
+    const listed = launcher.list().filter((c) => all || filters.has('status') || isUp(c.state));
     const body = listed.flatMap((c) => {
       const attachments = attachmentsOf(c);
       return containerMatches(c, attachments, filters, c.config.labels) ? [containerListJson(c, attachments)] : [];
@@ -168,10 +158,19 @@ export function addContainerRoutes(router: Router, controller: Controller, launc
     const container = launcher.find(request.params['id']!);
     const wanted = new Set<number>([...(truthy(request.query.get('stdout')) ? [1] : []), ...(truthy(request.query.get('stderr')) ? [2] : [])]);
     if (wanted.size === 0) throw badRequest('You must choose at least one stream: stdout=1 and/or stderr=1');
-    refuseUnsupportedLogOptions(request.query);
+    const options = parseLogOptions(request.query);
     const logFile = path.join(launcher.stateDir(container.id), 'log');
     const open = (): Promise<fs.promises.FileHandle | undefined> => fs.promises.open(logFile, 'r').catch(() => undefined);
-    return { status: 200, headers: { 'Content-Type': STREAM_TYPE }, stream: (out) => streamLog(out, open, wanted, truthy(request.query.get('follow')) ? () => launcher.find(container.id).state.status === 'running' : () => false) };
+    // A --rm container is gone once it has exited: that ends a follow too.
+    const running = (): boolean => {
+      try {
+        return launcher.find(container.id).state.status === 'running';
+      } catch {
+        return false;
+      }
+    };
+    const more = truthy(request.query.get('follow')) ? running : () => false;
+    return { status: 200, headers: { 'Content-Type': STREAM_TYPE }, stream: (out) => (options ? streamLogLines(out, open, wanted, more, options) : streamLog(out, open, wanted, more)) };
   });
 
   router.add('POST', '/containers/{id}/exec', async (request) => {
@@ -182,6 +181,7 @@ export function addContainerRoutes(router: Router, controller: Controller, launc
     if (cmd.some((arg) => arg.includes('\0'))) throw badRequest('Cmd holds a NUL character, which a process cannot be given');
     if (isObject(body) && body['Tty'] === true) throw badRequest('Tty is not supported: netctl gives exec sessions no terminal yet; run without -t');
     if (isObject(body) && body['AttachStdin'] === true) throw badRequest('AttachStdin is not supported: netctl does not pass stdin to exec sessions yet; run without -i');
+    if (container.state.restarting) throw new ApiError(409, `Container ${container.id} is restarting, wait until the container is running`);
     if (container.state.status !== 'running') throw new ApiError(409, `Container ${container.id} is not running`);
     const exec: ExecInstance = { id: newId(), containerId: container.id, cmd, running: false, exitCode: null };
     execs.set(exec.id, exec);

@@ -5,6 +5,8 @@ import { type ApiClient, DaemonError } from '../api/client';
 import { type FlagSpec, type ParsedArgs, UsageError } from './args';
 import { atLeastOne, bool, exactly, execute, filtersQuery, type Io, list, stdio, str, type Subcommand } from './command';
 import { inspectJson, table } from './format';
+import { parseRestartFlag, type RestartPolicy } from '../launcher/restart-policy';
+import { eventTime } from './engine-command';
 
 interface ContainerSummary {
   Id: string;
@@ -62,6 +64,7 @@ const CREATE_FLAGS: FlagSpec[] = [
   { name: 'cap-drop', type: 'list', description: 'drop Linux capabilities (e.g. NET_RAW, or ALL)' },
   { name: 'privileged', type: 'boolean', description: 'give extended privileges: all capabilities, no seccomp, no masked paths, the host\'s devices' },
   { name: 'security-opt', type: 'list', description: 'security options (no-new-privileges[:true|false])' },
+  { name: 'restart', type: 'string', description: 'restart policy when the container exits: no, on-failure[:max-retries], always, unless-stopped', defaultText: 'no' },
 ];
 
 const SUBCOMMANDS: Record<string, Subcommand> = {
@@ -75,11 +78,18 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
       ...CREATE_FLAGS,
     ],
     async run(args, client, io) {
-      const created = await createContainer('run', args, client, io, this.usage);
+      const remove = bool(args, 'rm');
+      const detach = bool(args, 'detach');
+      // Docker's CLI refuses the pair itself, in its words.
+      if (remove && (restartPolicyOf(str(args, 'restart'))?.name ?? 'no') !== 'no') throw new UsageError('conflicting options: cannot specify both --restart and --rm');
+      // Detached, the daemon removes a --rm container when it exits (AutoRemove). Attached, this
+      // CLI does once it has the output and the code: the output is read from the log, which the
+      // daemon's removal would take with it.
+      const created = await createContainer('run', args, client, io, this.usage, remove && detach);
       if (typeof created === 'number') return created;
       const id = created.Id;
       const removeAfter = async (): Promise<void> => {
-        if (bool(args, 'rm')) await client.delete(`/containers/${id}?force=1`);
+        if (remove && !detach) await client.delete(`/containers/${id}?force=1`);
       };
       try {
         await client.post(`/containers/${id}/start`);
@@ -227,10 +237,24 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
   logs: {
     usage: 'netctl logs [OPTIONS] CONTAINER',
     summary: 'Fetch the output of a container',
-    flags: [{ name: 'follow', short: 'f', type: 'boolean', description: 'follow log output' }],
+    flags: [
+      { name: 'follow', short: 'f', type: 'boolean', description: 'follow log output' },
+      { name: 'tail', short: 'n', type: 'string', description: 'number of lines to show from the end of the logs', defaultText: 'all' },
+      { name: 'timestamps', short: 't', type: 'boolean', description: 'show timestamps' },
+      { name: 'since', type: 'string', description: 'show logs since a timestamp (e.g. 2013-01-02T13:23:37Z) or relative (e.g. 42m for 42 minutes)' },
+      { name: 'until', type: 'string', description: 'show logs before a timestamp (e.g. 2013-01-02T13:23:37Z) or relative (e.g. 42m for 42 minutes)' },
+    ],
     async run(args, client, io) {
       const [container] = exactly(args, 1, this.usage);
-      await client.stream('GET', `/containers/${encodeURIComponent(container!)}/logs?stdout=1&stderr=1${bool(args, 'follow') ? '&follow=1' : ''}`, undefined, demux(io));
+      const query = new URLSearchParams({ stdout: '1', stderr: '1' });
+      if (bool(args, 'follow')) query.set('follow', '1');
+      if (bool(args, 'timestamps')) query.set('timestamps', '1');
+      query.set('tail', str(args, 'tail') ?? 'all');
+      for (const flag of ['since', 'until'] as const) {
+        const value = str(args, flag);
+        if (value !== undefined) query.set(flag, eventTime(flag, value));
+      }
+      await client.stream('GET', `/containers/${encodeURIComponent(container!)}/logs?${query.toString()}`, undefined, demux(io));
       return 0;
     },
   },
@@ -289,8 +313,18 @@ export function environmentFromClient(entries: readonly string[], env: NodeJS.Pr
   return entries.map((entry) => (entry.includes('=') || env[entry] === undefined ? entry : `${entry}=${env[entry]}`));
 }
 
+/** `--restart` as Docker's CLI reads it; a malformed one is a usage error. */
+function restartPolicyOf(flag: string | undefined): RestartPolicy | undefined {
+  if (flag === undefined) return undefined;
+  try {
+    return parseRestartFlag(flag);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+}
+
 /** The create request of `run` and `create`: the new container, or the exit code of a refusal. */
-async function createContainer(command: 'run' | 'create', args: ParsedArgs, client: ApiClient, io: Io, usage: string): Promise<{ Id: string } | number> {
+async function createContainer(command: 'run' | 'create', args: ParsedArgs, client: ApiClient, io: Io, usage: string, autoRemove = false): Promise<{ Id: string } | number> {
   const cmd = args.positionals;
   if (cmd.length === 0) throw new UsageError(`"netctl ${command}" requires a command.\nUsage:  ${usage}`);
   const network = str(args, 'network');
@@ -298,6 +332,7 @@ async function createContainer(command: 'run' | 'create', args: ParsedArgs, clie
   const name = str(args, 'name');
   const rootfs = str(args, 'rootfs');
   if (rootfs !== undefined && str(args, 'image') !== undefined) throw new UsageError('--image and --rootfs exclude each other: a container runs in one root');
+  const restartPolicy = restartPolicyOf(str(args, 'restart'));
   try {
     return await client.post<{ Id: string }>(`/containers/create${name ? `?name=${encodeURIComponent(name)}` : ''}`, {
       Cmd: cmd,
@@ -316,6 +351,8 @@ async function createContainer(command: 'run' | 'create', args: ParsedArgs, clie
         CapDrop: list(args, 'cap-drop'),
         Privileged: bool(args, 'privileged'),
         SecurityOpt: list(args, 'security-opt'),
+        AutoRemove: autoRemove,
+        RestartPolicy: { Name: restartPolicy?.name ?? 'no', MaximumRetryCount: restartPolicy?.maximumRetryCount ?? 0 },
       },
       NetworkingConfig: { EndpointsConfig: network && network !== 'host' && network !== 'none' ? { [network]: endpoint } : {} },
     });

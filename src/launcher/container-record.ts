@@ -2,6 +2,7 @@
 import type { PortMapping } from '../drivers/driver';
 import type { SecurityConfig } from './confinement';
 import type { DnsSettings } from './etc-files';
+import type { RestartPolicy } from './restart-policy';
 
 export type ContainerStatus = 'created' | 'running' | 'exited';
 
@@ -31,6 +32,8 @@ export interface ContainerConfig {
   autoRemove?: boolean;
   /** `--label`: Docker's Config.Labels, for `docker ps -f label=...`. */
   labels?: Record<string, string>;
+  /** `--restart`: none when absent. */
+  restartPolicy?: RestartPolicy;
 }
 
 export interface ContainerState {
@@ -49,6 +52,8 @@ export interface ContainerState {
   error?: string;
   /** The ports as published while running (host ports resolved). */
   ports?: PortMapping[];
+  /** Exited, and its restart policy starts it again after a backoff (Docker's Restarting). */
+  restarting?: boolean;
 }
 
 export interface ContainerRecord {
@@ -58,6 +63,20 @@ export interface ContainerRecord {
   /** The sandbox the container's network namespace is; none with --network host. */
   sandboxId?: string;
   state: ContainerState;
+  /** Restarts by its policy since the user last started it (Docker's RestartCount). */
+  restartCount?: number;
+  /** Stopped or killed by the user since its last start: its policy restarts it no more (always does at the daemon's start). */
+  manuallyStopped?: boolean;
+}
+
+/** Docker's State.Status: a container waiting to be restarted by its policy is "restarting". */
+export function dockerStatus(state: ContainerState): ContainerStatus | 'restarting' {
+  return state.restarting ? 'restarting' : state.status;
+}
+
+/** Docker's State.Running, which holds while a restart is pending too. */
+export function isUp(state: ContainerState): boolean {
+  return state.status === 'running' || state.restarting === true;
 }
 
 /** On networks with names (user-defined ones), Docker answers a container's short ID as one more alias. */

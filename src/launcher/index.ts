@@ -1,7 +1,8 @@
 // The minimal container launcher.
 export { Launcher, type LauncherDeps, type Networking, type CreateRequest, type WaitCondition, NoSuchContainerError, ContainerConflictError, InvalidContainerConfigError } from './launcher';
-export { aliasesWithShortId, type ContainerRecord, type ContainerConfig, type ContainerState, type ContainerStatus } from './container-record';
+export { aliasesWithShortId, dockerStatus, isUp, type ContainerRecord, type ContainerConfig, type ContainerState, type ContainerStatus } from './container-record';
 export { ContainerStartError } from './shim';
 export type { SecurityConfig } from './confinement';
 export { ensureBusyboxRoot, RootfsError } from './rootfs';
 export { parseSignal } from './signals';
+export { parseRestartFlag, type RestartPolicy, type RestartPolicyName } from './restart-policy';

@@ -26,6 +26,8 @@ import { parseSignal } from './signals';
 import { newId } from '../util/id';
 import { invalidNameMessage, nameProblem } from '../util/names';
 import { freeRandomName } from './random-name';
+import { restartPolicyProblem, shouldRestart } from './restart-policy';
+import { RestartTimers } from './restart-timers';
 
 export { ContainerConflictError, InvalidContainerConfigError, NoSuchContainerError } from './errors';
 
@@ -93,6 +95,8 @@ export class Launcher {
   private closed = false;
   /** Containers whose exit is a restart's stop. */
   private readonly restarting = new Set<string>();
+  /** Restarts by policy waiting out their backoff. */
+  private readonly restartTimers = new RestartTimers();
 
   constructor(private readonly deps: LauncherDeps) {}
 
@@ -110,6 +114,11 @@ export class Launcher {
       // Nor, before confinement, security options: Docker's defaults from their next start on.
       record.config.security ??= { ...DEFAULT_SECURITY };
       this.track(record);
+      if (record.state.restarting) {
+        // A backoff the last daemon did not see end: the policy decides again, at this start.
+        delete record.state.restarting;
+        await this.save(record);
+      }
     }
     await this.removeOrphans();
     const sandboxes = new Set(this.deps.networking.sandboxes().map((s) => s.id));
@@ -119,6 +128,25 @@ export class Launcher {
       } catch (error) {
         this.deps.log.error({ err: error, container: record.id }, 'could not check the container after the restart');
       }
+    }
+    await this.restartAtDaemonStart();
+  }
+
+  /**
+   * As dockerd at its start: containers that have run and whose policy says so are started
+   * again (always even after a stop by the user, unless-stopped only if not), their restart count
+   * reset. One whose start the daemon is adopting runs already.
+   */
+  private async restartAtDaemonStart(): Promise<void> {
+    for (const record of [...this.containers.values()]) {
+      const { state } = record;
+      // Restarting already: a shim found dead at load had its exit, and its restart, decided.
+      if (state.status === 'running' || state.restarting || state.startedAt === undefined || !record.config.restartPolicy) continue;
+      const pids = readShimPids(this.stateDir(record.id));
+      if (pids && isAlive(pids.shim.pid, pids.shim.startTicks)) continue;
+      if (!shouldRestart(record.config.restartPolicy, { exitCode: state.exitCode ?? 0, restartCount: record.restartCount ?? 0, manuallyStopped: record.manuallyStopped ?? false })) continue;
+      this.deps.log.info({ container: record.id, policy: record.config.restartPolicy.name }, 'starting the container again by its restart policy');
+      await this.start(record.id).catch((error: unknown) => this.deps.log.error({ err: error, container: record.id }, 'could not start the container by its restart policy'));
     }
   }
 
@@ -195,6 +223,7 @@ export class Launcher {
   /** Stops watching shims; containers keep running. */
   close(): void {
     this.closed = true;
+    this.restartTimers.close();
     for (const watcher of this.watchers.values()) watcher.close();
     this.watchers.clear();
   }
@@ -252,6 +281,7 @@ export class Launcher {
       ...(request.ipv6 !== undefined ? { ipv6: request.ipv6 } : {}),
       ...(request.autoRemove ? { autoRemove: true } : {}),
       ...(request.labels && Object.keys(request.labels).length > 0 ? { labels: { ...request.labels } } : {}),
+      ...(request.restartPolicy ? { restartPolicy: { ...request.restartPolicy } } : {}),
     };
     this.validate(config);
     const record: ContainerRecord = { id, created: new Date().toISOString(), config, state: { status: 'created' } };
@@ -298,10 +328,14 @@ export class Launcher {
     writeEtcFiles(this.stateDir(record.id), { hostname: config.hostname, addresses }, embeddedDns, config.dns);
   }
 
-  /** Starts the container's process; a created or exited container may be started. */
-  async start(reference: string): Promise<void> {
+  /**
+   * Starts the container's process; a created or exited container may be started. A start by
+   * the user (not `byPolicy`) resets the restart count and backoff; a pending restart is left to run.
+   */
+  async start(reference: string, byPolicy = false): Promise<void> {
     const record = this.find(reference);
-    if (record.state.status === 'running') return;
+    if (record.state.status === 'running' || (record.state.restarting && !byPolicy)) return;
+    if (!byPolicy) this.resetRestarts(record);
     const stateDir = this.stateDir(record.id);
     // What a shim of an earlier run left would be taken for this run's after a crash.
     for (const file of ['exit', 'pids']) fs.rmSync(path.join(stateDir, file), { force: true });
@@ -360,7 +394,14 @@ export class Launcher {
    */
   async stop(reference: string, timeoutSeconds = 10): Promise<void> {
     const record = this.find(reference);
+    if (record.state.restarting) {
+      record.manuallyStopped = true;
+      await this.cancelRestart(record);
+      this.emit(record, 'stop');
+      return;
+    }
     if (record.state.status !== 'running') return;
+    record.manuallyStopped = true;
     const exited = this.wait(record.id);
     this.signal(record, 'SIGTERM');
     const delayMs = timeoutSeconds * 1000;
@@ -422,7 +463,10 @@ export class Launcher {
   /** Sends a signal (a name, or a number such as a real-time signal's) to the container's process. */
   async kill(reference: string, signal: NodeJS.Signals | number = 'SIGKILL'): Promise<void> {
     const record = this.find(reference);
-    if (record.state.status !== 'running') throw new ContainerConflictError(`Container ${record.id} is not running`);
+    // As dockerd: a kill during a restart's backoff ends the restarts.
+    if (record.state.status !== 'running' && !record.state.restarting) throw new ContainerConflictError(`Container ${record.id} is not running`);
+    record.manuallyStopped = true;
+    if (record.state.restarting) return this.cancelRestart(record);
     this.signal(record, signal);
   }
 
@@ -432,7 +476,7 @@ export class Launcher {
    */
   wait(reference: string, condition: WaitCondition = 'not-running'): Promise<number> {
     const record = this.find(reference);
-    if (condition === 'not-running' && record.state.status !== 'running') return Promise.resolve(record.state.exitCode ?? 0);
+    if (condition === 'not-running' && record.state.status !== 'running' && !record.state.restarting) return Promise.resolve(record.state.exitCode ?? 0);
     return new Promise((resolve) => {
       const waiters = condition === 'removed' ? this.removalWaiters : this.exitWaiters;
       waiters.set(record.id, [...(waiters.get(record.id) ?? []), resolve]);
@@ -455,8 +499,13 @@ export class Launcher {
   }
 
   private async removeRecord(record: ContainerRecord, force: boolean): Promise<void> {
+    if (record.state.restarting) {
+      if (!force) throw new ContainerConflictError(`You cannot remove a restarting container ${record.id}. Stop the container before attempting removal or force remove`);
+      await this.cancelRestart(record);
+    }
     if (record.state.status === 'running') {
       if (!force) throw new ContainerConflictError(`You cannot remove a running container ${record.id}. Stop the container before attempting removal or force remove`);
+      record.manuallyStopped = true;
       const exited = this.wait(record.id);
       this.signal(record, 'SIGKILL');
       await exited;
@@ -471,6 +520,7 @@ export class Launcher {
     this.untrack(record);
     crashPoint('container-rm:record-deleted');
     fs.rmSync(this.stateDir(record.id), { recursive: true, force: true });
+    this.restartTimers.forget(record.id);
     this.emit(record, 'destroy');
     const code = record.state.exitCode ?? 0;
     for (const resolve of [...(this.exitWaiters.get(record.id) ?? []), ...(this.removalWaiters.get(record.id) ?? [])]) resolve(code);
@@ -507,6 +557,7 @@ export class Launcher {
   async exec(reference: string, cmd: string[], onOutput: (stream: 1 | 2, chunk: Buffer) => void): Promise<number> {
     const record = this.find(reference);
     const { config, state } = record;
+    if (state.restarting) throw new ContainerConflictError(`Container ${record.id} is restarting, wait until the container is running`);
     if (state.status !== 'running' || state.pid === undefined || state.startTicks === undefined) throw new ContainerConflictError(`Container ${record.id} is not running`);
     if (cmd.length === 0) throw new InvalidContainerConfigError('No exec command specified');
     let child: StreamingProcess;
@@ -558,6 +609,10 @@ export class Launcher {
     if (badOption !== undefined) throw new InvalidContainerConfigError(`invalid DNS option ${JSON.stringify(badOption)}: one resolv.conf option (such as ndots:2) per entry, without spaces`);
     // Throws for a security option netctl does not implement.
     noNewPrivileges(config.security.securityOpt);
+    const policy = config.restartPolicy;
+    if (policy && policy.name !== 'no' && config.autoRemove) throw new InvalidContainerConfigError("can't create 'AutoRemove' container with restart policy");
+    const policyProblem = policy && restartPolicyProblem(policy.name, policy.maximumRetryCount);
+    if (policyProblem) throw new InvalidContainerConfigError(policyProblem);
     if ((config.network === 'host' || config.network === 'none') && (config.ipv4 || config.ipv6 || config.aliases.length > 0)) {
       throw new InvalidContainerConfigError(`--ip, --ip6 and --network-alias need a network the container joins; "${config.network}" has none`);
     }
@@ -637,7 +692,10 @@ export class Launcher {
 
   private async markExited(record: ContainerRecord, code: number): Promise<void> {
     if (record.state.status !== 'running') return;
-    record.state = { ...record.state, status: 'exited', exitCode: code, finishedAt: new Date().toISOString() };
+    const finishedAt = new Date();
+    const restart = !record.manuallyStopped && shouldRestart(record.config.restartPolicy, { exitCode: code, restartCount: record.restartCount ?? 0, manuallyStopped: false });
+    record.state = { ...record.state, status: 'exited', exitCode: code, finishedAt: finishedAt.toISOString(), ...(restart ? { restarting: true } : {}) };
+    if (restart) record.restartCount = (record.restartCount ?? 0) + 1;
     delete record.state.pid;
     delete record.state.startTicks;
     delete record.state.shimPid;
@@ -648,9 +706,42 @@ export class Launcher {
     }
     await this.save(record).catch((error: unknown) => this.deps.log.error({ err: error, container: record.id }, 'could not record the exit'));
     this.emit(record, 'die', { exitCode: String(code) });
-    for (const resolve of this.exitWaiters.get(record.id) ?? []) resolve(code);
-    this.exitWaiters.delete(record.id);
-    if (record.config.autoRemove && !this.restarting.has(record.id)) await this.autoRemove(record);
+    this.resolveExitWaiters(record.id, code);
+    if (restart) {
+      const ranMs = finishedAt.getTime() - Date.parse(record.state.startedAt ?? finishedAt.toISOString());
+      this.restartTimers.schedule(record.id, ranMs, () => void this.restartByPolicy(record));
+    } else if (record.config.autoRemove && !this.restarting.has(record.id)) await this.autoRemove(record);
+  }
+
+  private resolveExitWaiters(id: string, code: number): void {
+    for (const resolve of this.exitWaiters.get(id) ?? []) resolve(code);
+    this.exitWaiters.delete(id);
+  }
+
+  /** A backoff's end: the container starts again, or stays exited if that fails (as dockerd, which tries no more). */
+  private async restartByPolicy(record: ContainerRecord): Promise<void> {
+    if (!record.state.restarting || !this.containers.has(record.id) || this.closed) return;
+    try {
+      await this.start(record.id, true);
+    } catch (error) {
+      this.deps.log.error({ err: error, container: record.id }, 'could not restart the container by its policy');
+      if (record.state.restarting) await this.cancelRestart(record);
+    }
+  }
+
+  /** Ends a pending restart: the container is exited, and waiters for that are answered. */
+  private async cancelRestart(record: ContainerRecord): Promise<void> {
+    this.restartTimers.cancel(record.id);
+    delete record.state.restarting;
+    await this.save(record);
+    this.resolveExitWaiters(record.id, record.state.exitCode ?? 0);
+  }
+
+  /** A start by the user: the policy counts its restarts and backoff from zero again. */
+  private resetRestarts(record: ContainerRecord): void {
+    this.restartTimers.forget(record.id);
+    delete record.restartCount;
+    delete record.manuallyStopped;
   }
 
   /** A container event, with Docker's attributes: the container's labels, image and name. */
