@@ -31,6 +31,23 @@ export interface ContainerConfig {
   autoRemove?: boolean;
   /** `--label`: Docker's Config.Labels, for `docker ps -f label=...`. */
   labels?: Record<string, string>;
+  /**
+   * Every network the container joins at each start: its --network one (none with host or none),
+   * then those added by `network connect`; a disconnect takes one away.
+   */
+  networks: NetworkJoin[];
+}
+
+/** A network as the container is configured on it (Docker's EndpointSettings without the run's values). */
+export interface NetworkJoin {
+  /** The network as the user named it: its key in NetworkSettings.Networks until it has been joined. */
+  network: string;
+  /** Set at the first join: later starts join this network only, as Docker's NetworkID (a same-named new one is another network). */
+  networkId?: string;
+  ipv4?: string;
+  ipv6?: string;
+  /** With the short ID once joined (or connected) on a network with names, as Docker stores them. */
+  aliases: string[];
 }
 
 export interface ContainerState {

@@ -31,7 +31,7 @@ export const CRASH_POINTS = [
   'publish:rules-applied',
   // container create / start / rm
   'container-create:state-dir-made',
-  'container-create:networked',
+  'container-start:networked',
   'container-start:ports-published',
   'container-start:shim-started',
   'container-rm:process-gone',
