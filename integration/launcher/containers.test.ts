@@ -88,7 +88,7 @@ test('two containers on one network reach each other; a third on another network
   await ok(netctl, ['network', 'rm', 'front', 'back']);
 });
 
-test('refused runs leave nothing behind: unknown network, address outside or taken, name in use, bad rootfs, missing or unknown command', async (t) => {
+test('refused runs hold nothing: unknown network, address outside or taken (a created container, as Docker leaves it), name in use, bad rootfs, missing or unknown command', async (t) => {
   const { ns, daemon, netctl } = await setup(t);
   await ok(netctl, ['network', 'create', '--subnet', '10.84.0.0/24', 'n']);
   await ok(netctl, ['run', '-d', '--name', 'taken', '--network', 'n', '--ip', '10.84.0.5', 'sleep', '300']);
@@ -109,14 +109,19 @@ test('refused runs leave nothing behind: unknown network, address outside or tak
     t.is(run.code, code, args.join(' '));
     t.regex(run.stderr, message);
   }
-  t.is((await ok(netctl, ['ps', '-aq'])).trim().split('\n').length, 1, 'only the first container exists');
+  // As with Docker, a run whose start failed (the network's refusals) leaves its container created, holding no address.
+  const created = JSON.parse((await request(daemon.socketPath, 'GET', '/containers/json?all=1')).text).filter((c: { State: string }) => c.State === 'created').map((c: { Id: string }) => c.Id) as string[];
+  t.is(created.length, 3, 'the three runs refused at start');
+  t.is((await ok(netctl, ['ps', '-aq'])).trim().split('\n').length, 4, 'and the first container');
+  await ok(netctl, ['rm', ...created]);
   t.is(veths(ns).length, 1);
   t.is(fs.readdirSync(path.join(daemon.runDir, 'netns')).length, 1);
   // The run whose command could not start held 10.84.0.2 (the first free address) until --rm gave it back.
   await ok(netctl, ['run', '-d', '--name', 'next', '--network', 'n', '--ip', '10.84.0.2', 'sleep', '300']);
   t.is(await ipOf(netctl, 'next', 'n'), '10.84.0.2');
-  // A name a refused run asked for, or a removed container had, is free again and names the new one.
+  // A name a refused run asked for (its container removed), or a removed container had, is free again and names the new one.
   t.is((await netctl(['run', '--name', 'again', '--network', 'nope', 'true'])).code, 125);
+  await ok(netctl, ['rm', 'again']);
   const again = (await ok(netctl, ['run', '-d', '--name', 'again', '--network', 'n', 'sleep', '300'])).trim();
   t.is((await inspect(netctl, 'again')).Id, again);
   const old = (await inspect(netctl, 'taken')).Id;

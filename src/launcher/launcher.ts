@@ -703,11 +703,8 @@ export class Launcher {
     if ((config.network === 'host' || config.network === 'none') && (config.ipv4 || config.ipv6 || config.aliases.length > 0)) {
       throw new InvalidContainerConfigError(`--ip, --ip6 and --network-alias need a network the container joins; "${config.network}" has none`);
     }
-    for (const join of config.networks) {
-      // The network must be there now (dockerd's create takes any name and its start fails).
-      this.deps.networking.find(join.network);
-      this.validateJoin(join);
-    }
+    // The network is looked up at start, as dockerd's: a 404 at create is taken by Docker's CLI for a missing image.
+    for (const join of config.networks) this.validateJoin(join);
   }
 
   /** What can be checked of a join before the start: the addresses' form and the aliases (names the DNS answers). */
