@@ -53,9 +53,9 @@ test('run streams output and returns the exit code; -d, ps, exec, inspect, stop 
   t.is(await ok(netctl, ['stop', '-t', '1', 'web']), 'web\n');
   t.regex((await ok(netctl, ['ps', '-a'])).split('\n')[1]!, /Exited \(137\)/);
   t.false(fs.existsSync(`/proc/${info.State.Pid}`));
-  t.is(veths(ns).length, 2, 'exited containers keep their endpoints until rm, as in Docker');
+  t.deepEqual(veths(ns), [], 'exited containers hold no endpoint, as in Docker');
+  t.false(fs.existsSync(info.NetworkSettings.SandboxKey), 'nor a namespace');
   await ok(netctl, ['rm', 'web', 'fg']);
-  t.false(fs.existsSync(info.NetworkSettings.SandboxKey));
   t.false(fs.existsSync(path.join(daemon.root, 'containers', id)));
   t.deepEqual(veths(ns), []);
   t.is(await ok(netctl, ['ps', '-aq']), '');
@@ -246,7 +246,7 @@ test('published ports on a dual-stack network: reached over IPv4 and IPv6 from o
   t.notRegex(ns.run('ip6tables-save', '-t', 'nat'), /--dport 8080/);
 });
 
-test('embedded DNS: containers of a user-defined network find each other by name, alias, hostname and name.network, from creation on; the default bridge has no names', async (t) => {
+test('embedded DNS: containers of a user-defined network find each other by name, alias, hostname and name.network, from their start on; the default bridge has no names', async (t) => {
   const { daemon, netctl } = await setup(t, []);
   await ok(netctl, ['network', 'create', '--subnet', '10.87.0.0/24', 'front']);
   await ok(netctl, ['run', '-d', '--name', 'web', '--hostname', 'webhost', '--network-alias', 'site', '--network', 'front', 'sleep', '300']);
@@ -260,10 +260,12 @@ test('embedded DNS: containers of a user-defined network find each other by name
   }
   t.true(await pings(netctl, 'client', 'site'), 'ping by alias');
 
-  // Created, not started: its name answers already, before its process runs (as in Docker).
+  // Created, not started: it holds no address, so its name does not answer until it starts (as in Docker).
   const created = await request(daemon.socketPath, 'POST', '/containers/create?name=later', { Cmd: ['sleep', '300'], HostConfig: { NetworkMode: 'front' } });
   t.is(created.status, 201, created.text);
   t.like(await inspect(netctl, 'later'), { State: { Status: 'created', Running: false } });
+  t.not((await netctl(['exec', 'client', 'nslookup', 'later'])).code, 0);
+  await ok(netctl, ['start', 'later']);
   t.regex(await ok(netctl, ['exec', 'client', 'nslookup', 'later']), new RegExp(`Address: ${(await ipOf(netctl, 'later', 'front')).replace(/\./g, '\\.')}`));
 
   await ok(netctl, ['run', '-d', '--name', 'plain', '--network', 'bridge', 'sleep', '300']);
