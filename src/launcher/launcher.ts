@@ -54,7 +54,7 @@ export interface Networking {
   connect(network: string, sandboxId: string, request: { name?: string; hostname?: string; ipv4?: string; ipv6?: string; aliases?: string[] }): Promise<{ ipv4?: { address: string }; ipv6?: { address: string } }>;
   disconnect(network: string, sandboxId: string): Promise<void>;
   /** A network by ID, name or ID prefix; throws Docker's 404 (`network X not found`) when there is none. */
-  find(network: string): { id: string; name: string };
+  find(network: string): { id: string; name: string; driver: string };
   /** A sandbox's endpoints: what a store of an older netctl, which kept no network list per container, is read from. */
   endpoints(of: { sandboxId: string }): Array<{ networkId: string; aliases: string[]; requested?: { ipv4?: string; ipv6?: string } }>;
   /** Whether the network's containers resolve names through the embedded DNS. */
@@ -225,21 +225,11 @@ export class Launcher {
     const { config } = record;
     if (config.network === 'host' || config.network === 'none') return [];
     const endpoints = record.sandboxId !== undefined && sandboxes.has(record.sandboxId) ? this.deps.networking.endpoints({ sandboxId: record.sandboxId }) : [];
-    let primaryId: string | undefined;
-    try {
-      primaryId = this.deps.networking.find(config.network).id;
-    } catch {
-      // Gone: its start says so.
-    }
+    const primaryId = this.findIfThere(config.network)?.id;
     const primary: NetworkJoin = { network: config.network, ...(primaryId !== undefined ? { networkId: primaryId } : {}), ...(config.ipv4 ? { ipv4: config.ipv4 } : {}), ...(config.ipv6 ? { ipv6: config.ipv6 } : {}), aliases: endpoints.find((e) => e.networkId === primaryId)?.aliases ?? config.aliases };
     const connected = endpoints.filter((e) => e.networkId !== primaryId).map((e): NetworkJoin => {
-      let name = e.networkId;
-      try {
-        name = this.deps.networking.find(e.networkId).name;
-      } catch {
-        // An endpoint on a network that failed to load: named by its ID.
-      }
-      return { network: name, networkId: e.networkId, ...(e.requested?.ipv4 ? { ipv4: e.requested.ipv4 } : {}), ...(e.requested?.ipv6 ? { ipv6: e.requested.ipv6 } : {}), aliases: e.aliases };
+      // An endpoint on a network that failed to load is named by the network's ID.
+      return { network: this.findIfThere(e.networkId)?.name ?? e.networkId, networkId: e.networkId, ...(e.requested?.ipv4 ? { ipv4: e.requested.ipv4 } : {}), ...(e.requested?.ipv6 ? { ipv6: e.requested.ipv6 } : {}), aliases: e.aliases };
     });
     return [primary, ...connected];
   }
@@ -481,14 +471,19 @@ export class Launcher {
     await this.save(record);
   }
 
+  private findIfThere(reference: string): { id: string; name: string; driver: string } | undefined {
+    try {
+      return this.deps.networking.find(reference);
+    } catch {
+      // Not there (or ambiguous): the start says so.
+      return undefined;
+    }
+  }
+
   /** Whether a join is of this network: the one joined before, or, never joined, the one its name finds now. */
   private isJoinOf(join: NetworkJoin, network: { id: string }): boolean {
     if (join.networkId !== undefined) return join.networkId === network.id;
-    try {
-      return this.deps.networking.find(join.network).id === network.id;
-    } catch {
-      return false;
-    }
+    return this.findIfThere(join.network)?.id === network.id;
   }
 
   /** /etc/hosts lists the container's addresses (plain) on every network it is on. */
@@ -705,6 +700,10 @@ export class Launcher {
     }
     // The network is looked up at start, as dockerd's: a 404 at create is taken by Docker's CLI for a missing image.
     for (const join of config.networks) this.validateJoin(join);
+    const named = config.networks[0] && this.findIfThere(config.networks[0].network);
+    if (named?.driver === 'host' || named?.driver === 'null') {
+      throw new InvalidContainerConfigError(`network ${named.name} (driver ${named.driver}) has no interface to give a sandbox: a container is on it only by running with --network ${named.name}`);
+    }
   }
 
   /** What can be checked of a join before the start: the addresses' form and the aliases (names the DNS answers). */
