@@ -18,6 +18,7 @@ export interface ContainerConfig {
   image?: string;
   /** Network mode: a network's name or ID, or "host" or "none". */
   network: string;
+  /** `--ip`, `--ip6` and `--network-alias` as the create gave them; `networks` holds what the container joins. */
   ipv4?: string;
   ipv6?: string;
   aliases: string[];

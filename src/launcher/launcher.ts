@@ -85,7 +85,7 @@ const ADOPT_START_MS = 20_000;
 export type WaitCondition = 'not-running' | 'next-exit' | 'removed';
 
 type Defaulted = 'name' | 'hostname' | 'workdir' | 'env' | 'aliases' | 'network' | 'ports' | 'dns' | 'security';
-/** `network`, `ipv4`, `ipv6` and `aliases` make the container's first (and at create only) network. */
+/** `network`, `ipv4`, `ipv6` and `aliases` give the container's first network. */
 export type CreateRequest = Omit<ContainerConfig, Defaulted | 'networks'> & Partial<Pick<ContainerConfig, Defaulted>>;
 
 export class Launcher {
@@ -104,6 +104,7 @@ export class Launcher {
   private readonly restarting = new Set<string>();
   /** Sandboxes of ended containers being deleted: a start waits for them, so a static address is free again. */
   private readonly releases = new Map<string, Promise<void>>();
+  private readonly starts = new Map<string, Promise<void>>();
 
   constructor(private readonly deps: LauncherDeps) {}
 
@@ -227,10 +228,10 @@ export class Launcher {
     const endpoints = record.sandboxId !== undefined && sandboxes.has(record.sandboxId) ? this.deps.networking.endpoints({ sandboxId: record.sandboxId }) : [];
     const primaryId = this.findIfThere(config.network)?.id;
     const primary: NetworkJoin = { network: config.network, ...(primaryId !== undefined ? { networkId: primaryId } : {}), ...(config.ipv4 ? { ipv4: config.ipv4 } : {}), ...(config.ipv6 ? { ipv6: config.ipv6 } : {}), aliases: endpoints.find((e) => e.networkId === primaryId)?.aliases ?? config.aliases };
-    const connected = endpoints.filter((e) => e.networkId !== primaryId).map((e): NetworkJoin => {
-      // An endpoint on a network that failed to load is named by the network's ID.
-      return { network: this.findIfThere(e.networkId)?.name ?? e.networkId, networkId: e.networkId, ...(e.requested?.ipv4 ? { ipv4: e.requested.ipv4 } : {}), ...(e.requested?.ipv6 ? { ipv6: e.requested.ipv6 } : {}), aliases: e.aliases };
-    });
+    // An endpoint on a network that failed to load is named by the network's ID.
+    const connected = endpoints
+      .filter((e) => e.networkId !== primaryId)
+      .map((e): NetworkJoin => ({ network: this.findIfThere(e.networkId)?.name ?? e.networkId, networkId: e.networkId, ...(e.requested?.ipv4 ? { ipv4: e.requested.ipv4 } : {}), ...(e.requested?.ipv6 ? { ipv6: e.requested.ipv6 } : {}), aliases: e.aliases }));
     return [primary, ...connected];
   }
 
@@ -371,9 +372,18 @@ export class Launcher {
     return release;
   }
 
-  /** Starts the container's process; a created or exited container may be started. */
-  async start(reference: string): Promise<void> {
+  /** Starts the container's process; a created or exited container may be started. Two starts at once are one. */
+  start(reference: string): Promise<void> {
     const record = this.find(reference);
+    // Each would make a sandbox and join the networks.
+    const underway = this.starts.get(record.id);
+    if (underway) return underway;
+    const start = this.startRecord(record).finally(() => this.starts.delete(record.id));
+    this.starts.set(record.id, start);
+    return start;
+  }
+
+  private async startRecord(record: ContainerRecord): Promise<void> {
     if (record.state.status === 'running') return;
     const stateDir = this.stateDir(record.id);
     // What a shim of an earlier run left would be taken for this run's after a crash.
@@ -471,11 +481,11 @@ export class Launcher {
     await this.save(record);
   }
 
+  /** The network, or none when it is gone (or the reference is ambiguous: the start says so). */
   private findIfThere(reference: string): { id: string; name: string; driver: string } | undefined {
     try {
       return this.deps.networking.find(reference);
     } catch {
-      // Not there (or ambiguous): the start says so.
       return undefined;
     }
   }
@@ -577,9 +587,10 @@ export class Launcher {
   }
 
   /**
-   * Removes a stopped container (a running one only with `force`, which kills it first): its
-   * sandbox, its record, then its state directory, so a crash between two steps leaves either a
-   * container that rm removes again or a directory of no container that the next start removes.
+   * Removes a stopped container (a running one only with `force`, which kills it first, and its
+   * end releases its network): its record, then its state directory, so a crash between two steps
+   * leaves either a container that rm removes again or a directory of no container that the next
+   * start removes.
    */
   remove(reference: string, force = false): Promise<void> {
     const record = this.find(reference);
@@ -599,11 +610,8 @@ export class Launcher {
       await exited;
       crashPoint('container-rm:process-gone');
     }
-    if (record.sandboxId) {
-      await this.deps.networking.deleteSandbox(record.sandboxId);
-      delete record.sandboxId;
-      crashPoint('container-rm:sandbox-gone');
-    }
+    // Only a start under way holds one now.
+    await this.releaseNetwork(record);
     await this.deps.store.delete(CONTAINER_PREFIX + record.id);
     this.untrack(record);
     crashPoint('container-rm:record-deleted');

@@ -35,7 +35,6 @@ export const CRASH_POINTS = [
   'container-start:ports-published',
   'container-start:shim-started',
   'container-rm:process-gone',
-  'container-rm:sandbox-gone',
   'container-rm:record-deleted',
   // image import / rm: extracted and described in scratch, renamed into place, the older image untagged; renamed away, deleted
   'image-import:described',
