@@ -147,6 +147,12 @@ test('network connect of a stopped container is applied at its start; disconnect
   await ok(['start', 'ncs-app']);
   t.deepEqual(Object.keys((await settings('ncs-app')).Networks), ['ncs-front']);
   t.is(await ok(['exec', 'ncs-app', 'sh', '-c', 'ls /sys/class/net | sort | tr "\\n" " "']), 'eth0 lo');
+
+  // Connected while it runs: joined again by a restart, with its static address.
+  await ok(['network', 'connect', '--ip', '10.98.0.19', 'ncs-back', 'ncs-app']);
+  await ok(['restart', '-t', '1', 'ncs-app']);
+  t.is((await settings('ncs-app')).Networks['ncs-back']!.IPAddress, '10.98.0.19');
+  await ok(['exec', 'ncs-db', 'ping', '-c', '1', '-W', '5', '10.98.0.19']);
 });
 
 test('after a daemon restart, a stopped container holds nothing and a running one keeps its network', async (t) => {
