@@ -73,7 +73,7 @@ export interface ContainerRecord {
   id: string;
   created: string;
   config: ContainerConfig;
-  /** The sandbox the container's network namespace is; none with --network host. */
+  /** The sandbox the container's network namespace is, while it runs (a start makes it, the end releases it); none with --network host. */
   sandboxId?: string;
   state: ContainerState;
 }
