@@ -103,7 +103,7 @@ async function throughAardvark(): Promise<DnsFigures> {
 }
 
 /**
- * With SANDBOXES containers created on one network (each a sandbox with DNS listeners): the
+ * With SANDBOXES containers running on one network (each a sandbox with DNS listeners): the
  * daemon's RSS, and the first container's queries for the second, which should cost what they
  * cost with two containers on the host.
  */
@@ -111,7 +111,11 @@ async function withManySandboxes(daemon: BenchDaemon): Promise<{ rss: number; fi
   await ok(daemon, 'POST', '/networks/create', { Name: 'many', Driver: 'bridge', IPAM: { Config: [{ Subnet: '10.100.0.0/20' }] } });
   const names = Array.from({ length: SANDBOXES }, (_, i) => `m${i}`);
   try {
-    for (const name of names) await ok(daemon, 'POST', `/containers/create?name=${name}`, { Cmd: ['sleep', '3600'], HostConfig: { NetworkMode: 'many' } });
+    for (const name of names) {
+      await ok(daemon, 'POST', `/containers/create?name=${name}`, { Cmd: ['sleep', '3600'], HostConfig: { NetworkMode: 'many' } });
+      // A container holds a sandbox only while it runs.
+      await ok(daemon, 'POST', `/containers/${name}/start`);
+    }
     const rss = Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${daemon.pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
     const first = JSON.parse(await ok(daemon, 'GET', `/containers/${names[0]}/json`)) as { NetworkSettings: { SandboxKey: string } };
     return { rss, figures: await measure(first.NetworkSettings.SandboxKey, '127.0.0.11', names[1]!) };

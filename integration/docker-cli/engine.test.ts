@@ -204,8 +204,9 @@ test('docker events --since/--until: the network and container lifecycle in orde
 
   t.deepEqual(await events(), [
     'network create ev-net',
-    'network connect ev-net',
+    // The start joins the network, as with dockerd.
     'container create ev-c',
+    'network connect ev-net',
     'container start ev-c',
     'network disconnect ev-net',
     // SIGTERM, which sleep as the container's first process ignores, then SIGKILL at once: as dockerd.

@@ -14,5 +14,5 @@ export async function dockerAgainst(t: ExecutionContext, prefix: string) {
     t.is(result.code, 0, `docker ${args.join(' ')}: ${result.stderr}`);
     return result.stdout.trim();
   };
-  return { daemon, docker, ok };
+  return { host, daemon, docker, ok };
 }

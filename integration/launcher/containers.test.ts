@@ -53,9 +53,9 @@ test('run streams output and returns the exit code; -d, ps, exec, inspect, stop 
   t.is(await ok(netctl, ['stop', '-t', '1', 'web']), 'web\n');
   t.regex((await ok(netctl, ['ps', '-a'])).split('\n')[1]!, /Exited \(137\)/);
   t.false(fs.existsSync(`/proc/${info.State.Pid}`));
-  t.is(veths(ns).length, 2, 'exited containers keep their endpoints until rm, as in Docker');
+  t.deepEqual(veths(ns), [], 'exited containers hold no endpoint, as in Docker');
+  t.false(fs.existsSync(info.NetworkSettings.SandboxKey), 'nor a namespace');
   await ok(netctl, ['rm', 'web', 'fg']);
-  t.false(fs.existsSync(info.NetworkSettings.SandboxKey));
   t.false(fs.existsSync(path.join(daemon.root, 'containers', id)));
   t.deepEqual(veths(ns), []);
   t.is(await ok(netctl, ['ps', '-aq']), '');
@@ -88,7 +88,7 @@ test('two containers on one network reach each other; a third on another network
   await ok(netctl, ['network', 'rm', 'front', 'back']);
 });
 
-test('refused runs leave nothing behind: unknown network, address outside or taken, name in use, bad rootfs, missing or unknown command', async (t) => {
+test('refused runs hold nothing: unknown network, address outside or taken (a created container, as Docker leaves it), name in use, bad rootfs, missing or unknown command', async (t) => {
   const { ns, daemon, netctl } = await setup(t);
   await ok(netctl, ['network', 'create', '--subnet', '10.84.0.0/24', 'n']);
   await ok(netctl, ['run', '-d', '--name', 'taken', '--network', 'n', '--ip', '10.84.0.5', 'sleep', '300']);
@@ -109,14 +109,19 @@ test('refused runs leave nothing behind: unknown network, address outside or tak
     t.is(run.code, code, args.join(' '));
     t.regex(run.stderr, message);
   }
-  t.is((await ok(netctl, ['ps', '-aq'])).trim().split('\n').length, 1, 'only the first container exists');
+  // As with Docker, a run whose start failed (the network's refusals) leaves its container created, holding no address.
+  const created = JSON.parse((await request(daemon.socketPath, 'GET', '/containers/json?all=1')).text).filter((c: { State: string }) => c.State === 'created').map((c: { Id: string }) => c.Id) as string[];
+  t.is(created.length, 3, 'the three runs refused at start');
+  t.is((await ok(netctl, ['ps', '-aq'])).trim().split('\n').length, 4, 'and the first container');
+  await ok(netctl, ['rm', ...created]);
   t.is(veths(ns).length, 1);
   t.is(fs.readdirSync(path.join(daemon.runDir, 'netns')).length, 1);
   // The run whose command could not start held 10.84.0.2 (the first free address) until --rm gave it back.
   await ok(netctl, ['run', '-d', '--name', 'next', '--network', 'n', '--ip', '10.84.0.2', 'sleep', '300']);
   t.is(await ipOf(netctl, 'next', 'n'), '10.84.0.2');
-  // A name a refused run asked for, or a removed container had, is free again and names the new one.
+  // A name a refused run asked for (its container removed), or a removed container had, is free again and names the new one.
   t.is((await netctl(['run', '--name', 'again', '--network', 'nope', 'true'])).code, 125);
+  await ok(netctl, ['rm', 'again']);
   const again = (await ok(netctl, ['run', '-d', '--name', 'again', '--network', 'n', 'sleep', '300'])).trim();
   t.is((await inspect(netctl, 'again')).Id, again);
   const old = (await inspect(netctl, 'taken')).Id;
@@ -241,7 +246,7 @@ test('published ports on a dual-stack network: reached over IPv4 and IPv6 from o
   t.notRegex(ns.run('ip6tables-save', '-t', 'nat'), /--dport 8080/);
 });
 
-test('embedded DNS: containers of a user-defined network find each other by name, alias, hostname and name.network, from creation on; the default bridge has no names', async (t) => {
+test('embedded DNS: containers of a user-defined network find each other by name, alias, hostname and name.network, from their start on; the default bridge has no names', async (t) => {
   const { daemon, netctl } = await setup(t, []);
   await ok(netctl, ['network', 'create', '--subnet', '10.87.0.0/24', 'front']);
   await ok(netctl, ['run', '-d', '--name', 'web', '--hostname', 'webhost', '--network-alias', 'site', '--network', 'front', 'sleep', '300']);
@@ -255,10 +260,12 @@ test('embedded DNS: containers of a user-defined network find each other by name
   }
   t.true(await pings(netctl, 'client', 'site'), 'ping by alias');
 
-  // Created, not started: its name answers already, before its process runs (as in Docker).
+  // Created, not started: it holds no address, so its name does not answer until it starts (as in Docker).
   const created = await request(daemon.socketPath, 'POST', '/containers/create?name=later', { Cmd: ['sleep', '300'], HostConfig: { NetworkMode: 'front' } });
   t.is(created.status, 201, created.text);
   t.like(await inspect(netctl, 'later'), { State: { Status: 'created', Running: false } });
+  t.not((await netctl(['exec', 'client', 'nslookup', 'later'])).code, 0);
+  await ok(netctl, ['start', 'later']);
   t.regex(await ok(netctl, ['exec', 'client', 'nslookup', 'later']), new RegExp(`Address: ${(await ipOf(netctl, 'later', 'front')).replace(/\./g, '\\.')}`));
 
   await ok(netctl, ['run', '-d', '--name', 'plain', '--network', 'bridge', 'sleep', '300']);

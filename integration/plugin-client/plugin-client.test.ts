@@ -190,6 +190,8 @@ test('a plugin that goes away leaves its network listed and its uses failing cle
   const refused = await h.netctl(['run', '-d', '--name', 'c', '--network', 'pn', 'sleep', '300']);
   t.not(refused.code, 0);
   t.regex(refused.stderr, /plugin "testplugin" cannot be reached at unix:\/\/\S+testplugin\.sock \(NetworkDriver\.CreateEndpoint\): .*is the plugin running\?/);
+  // Refused at its start, the container stays created (as with dockerd), holding nothing.
+  await ok(h.netctl, ['rm', 'c']);
 
   // The plugin is back (its bridge was never removed): the network takes containers again.
   await startTestPlugin(t, socketPath, ['NetworkDriver'], bridgePlugin(h.ns, state));

@@ -33,7 +33,7 @@ export function containerMatches(container: ContainerRecord, attachments: readon
     any('name', (v) => matchesName(container.config.name, v)) &&
     labelValues.every((v) => labelMatches(labels, v)) &&
     any('status', (v) => dockerStatus(container.state) === v) &&
-    any('network', (v) => attachments.some((a) => a.network.name === v || a.network.id.startsWith(v))) &&
+    any('network', (v) => attachments.some(({ network }) => network !== undefined && (network.name === v || network.id.startsWith(v)))) &&
     any('ancestor', (v) => imageName(v) === imageName(container.config.image ?? 'busybox')) &&
     any('exited', (v) => dockerStatus(container.state) === 'exited' && container.state.exitCode === Number(v))
   );

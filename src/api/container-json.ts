@@ -3,14 +3,15 @@
 import net from 'node:net';
 import type { EndpointRecord, NetworkRecord, SandboxRecord } from '../controller';
 import type { PortMapping } from '../drivers/driver';
-import { type ContainerRecord, type CreateRequest, dockerStatus, isUp, type RestartPolicy, type RestartPolicyName } from '../launcher';
+import { type ContainerRecord, type CreateRequest, dockerStatus, isUp, type NetworkJoin, type RestartPolicy, type RestartPolicyName } from '../launcher';
 import { badRequest } from './errors';
 import { stringMap } from './network-json';
 
-/** What inspect and list need to know of a container's networks. */
+/** A network the container is configured on: the network (none when it is gone), and its endpoint while the container runs. */
 export interface Attachment {
-  network: NetworkRecord;
-  endpoint: EndpointRecord;
+  join: NetworkJoin;
+  network?: NetworkRecord;
+  endpoint?: EndpointRecord;
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
@@ -161,23 +162,25 @@ function portsJson(ports: readonly PortMapping[]): Record<string, Array<{ HostIp
   return json;
 }
 
+/** As Docker shows them: a container that does not run keeps its settings, with no endpoint, addresses or gateways. */
 function networksJson(attachments: readonly Attachment[]): Record<string, unknown> {
   return Object.fromEntries(
-    attachments.map(({ network, endpoint }) => [
-      network.name,
+    attachments.map(({ join, network, endpoint }) => [
+      network?.name ?? join.network,
       {
-        IPAMConfig: endpoint.requested ? { ...(endpoint.requested.ipv4 ? { IPv4Address: endpoint.requested.ipv4 } : {}), ...(endpoint.requested.ipv6 ? { IPv6Address: endpoint.requested.ipv6 } : {}) } : null,
+        IPAMConfig: join.ipv4 || join.ipv6 ? { ...(join.ipv4 ? { IPv4Address: join.ipv4 } : {}), ...(join.ipv6 ? { IPv6Address: join.ipv6 } : {}) } : null,
         Links: null,
-        Aliases: endpoint.aliases.length > 0 ? endpoint.aliases : null,
-        NetworkID: network.id,
-        EndpointID: endpoint.id,
-        Gateway: endpoint.gateway4 ?? '',
-        IPAddress: address(endpoint.ipv4?.address),
-        IPPrefixLen: prefixLength(endpoint.ipv4?.address),
-        IPv6Gateway: endpoint.gateway6 ?? '',
-        GlobalIPv6Address: address(endpoint.ipv6?.address),
-        GlobalIPv6PrefixLen: prefixLength(endpoint.ipv6?.address),
-        MacAddress: endpoint.mac,
+        Aliases: join.aliases.length > 0 ? join.aliases : null,
+        // Empty until the container has joined the network once, as in Docker.
+        NetworkID: join.networkId ?? '',
+        EndpointID: endpoint?.id ?? '',
+        Gateway: endpoint?.gateway4 ?? '',
+        IPAddress: address(endpoint?.ipv4?.address),
+        IPPrefixLen: prefixLength(endpoint?.ipv4?.address),
+        IPv6Gateway: endpoint?.gateway6 ?? '',
+        GlobalIPv6Address: address(endpoint?.ipv6?.address),
+        GlobalIPv6PrefixLen: prefixLength(endpoint?.ipv6?.address),
+        MacAddress: endpoint?.mac ?? '',
         DriverOpts: null,
       },
     ]),

@@ -7,8 +7,8 @@ import { Socket } from 'node:net';
 import path from 'node:path';
 import type { Writable } from 'node:stream';
 import type { Controller, NetworkRecord } from '../controller';
-import { addressOf } from '../ip/address';
-import { aliasesWithShortId, type ContainerRecord, isUp, type Launcher, parseSignal, type WaitCondition } from '../launcher';
+import { NotFoundError } from '../controller/errors';
+import { type ContainerRecord, isUp, type Launcher, parseSignal, type WaitCondition } from '../launcher';
 import { type Attachment, commandList, containerInspectJson, containerListJson, parseContainerCreate } from './container-json';
 import { containerMatches, parseContainerFilters } from './container-filters';
 import { parseLogOptions, streamLogLines } from './container-logs';
@@ -50,8 +50,14 @@ interface ExecInstance {
 export function addContainerRoutes(router: Router, controller: Controller, launcher: Launcher, images: ImageStore): void {
   const execs = new Map<string, ExecInstance>();
 
-  const attachmentsOf = (container: ContainerRecord): Attachment[] =>
-    container.sandboxId ? controller.endpoints({ sandboxId: container.sandboxId }).map((endpoint) => ({ endpoint, network: controller.find(endpoint.networkId) })) : [];
+  const attachmentsOf = (container: ContainerRecord): Attachment[] => {
+    const endpoints = container.sandboxId ? controller.endpoints({ sandboxId: container.sandboxId }) : [];
+    return container.config.networks.map((join) => {
+      const network = findNetwork(controller, join.networkId ?? join.network);
+      const endpoint = network && endpoints.find((e) => e.networkId === network.id);
+      return { join, ...(network ? { network } : {}), ...(endpoint ? { endpoint } : {}) };
+    });
+  };
 
   router.add('POST', '/containers/create', async (request) => {
     const name = request.query.get('name') ?? undefined;
@@ -220,54 +226,59 @@ export function addContainerRoutes(router: Router, controller: Controller, launc
   });
 
   const attach = (verb: 'connect' | 'disconnect') => async (request: { params: Record<string, string>; json(): Promise<unknown> }) => {
-    const network = controller.find(request.params['id']!);
     const body = await request.json();
     const reference = isObject(body) ? body['Container'] : undefined;
     if (typeof reference !== 'string' || reference === '') throw badRequest(`Container is required: name the container to ${verb}`);
     const container = launcher.find(reference);
-    const sandboxId = refuseByMode(verb, network, container);
-    const refreshHosts = (): void => {
-      const addresses = controller.endpoints({ sandboxId }).flatMap((e) => [e.ipv4?.address, e.ipv6?.address].filter((a): a is string => a !== undefined).map(addressOf));
-      launcher.updateHosts(container.id, addresses);
-    };
     if (verb === 'disconnect') {
-      await controller.disconnect(network.id, sandboxId);
-      refreshHosts();
+      const network = findNetwork(controller, request.params['id']!);
+      if (network) refuseByMode(verb, network, container);
+      await launcher.disconnect(container.id, request.params['id']!);
       return { status: 200 };
     }
+    const network = controller.find(request.params['id']!);
+    refuseByMode(verb, network, container);
     const config = isObject(body) && isObject(body['EndpointConfig']) ? body['EndpointConfig'] : {};
     const ipam = isObject(config['IPAMConfig']) ? config['IPAMConfig'] : {};
     const aliases = Array.isArray(config['Aliases']) ? config['Aliases'].filter((a): a is string => typeof a === 'string') : [];
     const ipv4 = typeof ipam['IPv4Address'] === 'string' && ipam['IPv4Address'] !== '' ? ipam['IPv4Address'] : undefined;
     const ipv6 = typeof ipam['IPv6Address'] === 'string' && ipam['IPv6Address'] !== '' ? ipam['IPv6Address'] : undefined;
-    await controller.connect(network.id, sandboxId, { name: container.config.name, aliases: controller.servesNames(network.id) ? aliasesWithShortId(container.id, aliases) : aliases, ...(ipv4 ? { ipv4 } : {}), ...(ipv6 ? { ipv6 } : {}) });
-    refreshHosts();
+    await launcher.connect(container.id, network.id, { aliases, ...(ipv4 ? { ipv4 } : {}), ...(ipv6 ? { ipv6 } : {}) });
     return { status: 200 };
   };
   router.add('POST', '/networks/{id}/connect', attach('connect'));
   router.add('POST', '/networks/{id}/disconnect', attach('disconnect'));
 }
 
+/** The network, or none when it is gone (a stopped container may still be disconnected from it). */
+function findNetwork(controller: Controller, reference: string): NetworkRecord | undefined {
+  try {
+    return controller.find(reference);
+  } catch (error) {
+    if (error instanceof NotFoundError) return undefined;
+    throw error;
+  }
+}
+
 /**
- * What Docker refuses because of the container's network mode: a --network host container shares
- * the host's namespace and joins or leaves nothing; the host and none networks are had only by
- * running with them; a --network none container joins nothing else (netctl keeps it on none for
- * its life: Docker lets it leave none and join others). Returns the container's sandbox.
+ * What Docker refuses because of the container's network mode, running or not: a --network host
+ * container shares the host's namespace and joins or leaves nothing; the host and none networks
+ * are had only by running with them; a --network none container joins nothing else (netctl keeps
+ * it on none for its life: Docker lets it leave none and join others).
  */
-function refuseByMode(verb: 'connect' | 'disconnect', network: NetworkRecord, container: ContainerRecord): string {
+function refuseByMode(verb: 'connect' | 'disconnect', network: NetworkRecord, container: ContainerRecord): void {
   const mode = container.config.network;
-  const onIt = network.driver === 'host' ? !container.sandboxId : network.driver === 'null' && mode === 'none';
+  const onIt = network.driver === 'host' ? mode === 'host' : network.driver === 'null' && mode === 'none';
   if (verb === 'connect') {
     if (onIt) throw new ApiError(403, `endpoint with name ${container.config.name} already exists in network ${network.name}`);
     if (network.driver === 'host') throw badRequest(HOST_CONFLICT);
-    if (!container.sandboxId) throw badRequest(SHARED_CONFLICT);
+    if (mode === 'host') throw badRequest(SHARED_CONFLICT);
     if (network.driver === 'null' || mode === 'none') throw badRequest(NONE_CONFLICT);
   } else {
     if (onIt && network.driver === 'host') throw badRequest(HOST_CONFLICT);
     if (onIt) throw new ApiError(403, `container ${container.config.name} runs with --network none, which netctl keeps for the container's life: remove it and run it again with --network NETWORK to have it on another network`);
-    if (!container.sandboxId) throw new ApiError(403, `container ${container.config.name} is not connected to network ${network.name}: it runs with --network host`);
+    if (mode === 'host') throw new ApiError(403, `container ${container.config.name} is not connected to network ${network.name}: it runs with --network host`);
   }
-  return container.sandboxId!;
 }
 
 /** Writes the log's frames of the wanted streams from byte `from` on; while `more()` holds, waits for further output. */

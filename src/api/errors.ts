@@ -5,7 +5,7 @@ import { InvalidRuleError } from '../firewall';
 import { ImageConflictError, InvalidImageError, InvalidReferenceError, NoSuchImageError } from '../images';
 import { InvalidAddressError } from '../ip/address';
 import { InvalidRequestError, IpamContentionError, IpamError } from '../ipam';
-import { ContainerConflictError, ContainerStartError, InvalidContainerConfigError, NoSuchContainerError } from '../launcher';
+import { ContainerConflictError, ContainerStartError, InvalidContainerConfigError, NoSuchContainerError, NotConnectedError } from '../launcher';
 import { InvalidArgumentError } from '../netlink';
 import { StoreUnavailableError } from '../store/errors';
 
@@ -47,6 +47,6 @@ export function statusOf(error: unknown): number {
   if (error instanceof ConflictError || error instanceof ContainerConflictError || error instanceof PortConflictError) return 409;
   if (error instanceof IpamContentionError || error instanceof StoreUnavailableError || error instanceof ClusterUnavailableError) return 503;
   // Pool overlaps, exhausted pools, addresses in use: well-formed requests the state refuses.
-  if (error instanceof ForbiddenError || error instanceof IpamError) return 403;
+  if (error instanceof ForbiddenError || error instanceof IpamError || error instanceof NotConnectedError) return 403;
   return 500;
 }

@@ -19,6 +19,7 @@ export interface ContainerConfig {
   image?: string;
   /** Network mode: a network's name or ID, or "host" or "none". */
   network: string;
+  /** `--ip`, `--ip6` and `--network-alias` as the create gave them; `networks` holds what the container joins. */
   ipv4?: string;
   ipv6?: string;
   aliases: string[];
@@ -34,6 +35,23 @@ export interface ContainerConfig {
   labels?: Record<string, string>;
   /** `--restart`: none when absent. */
   restartPolicy?: RestartPolicy;
+  /**
+   * Every network the container joins at each start: its --network one (none with host or none),
+   * then those added by `network connect`; a disconnect takes one away.
+   */
+  networks: NetworkJoin[];
+}
+
+/** A network as the container is configured on it (Docker's EndpointSettings without the run's values). */
+export interface NetworkJoin {
+  /** The network as the user named it: its key in NetworkSettings.Networks until it has been joined. */
+  network: string;
+  /** Set at the first join: later starts join this network only, as Docker's NetworkID (a same-named new one is another network). */
+  networkId?: string;
+  ipv4?: string;
+  ipv6?: string;
+  /** With the short ID once joined (or connected) on a network with names, as Docker stores them. */
+  aliases: string[];
 }
 
 export interface ContainerState {
@@ -60,7 +78,7 @@ export interface ContainerRecord {
   id: string;
   created: string;
   config: ContainerConfig;
-  /** The sandbox the container's network namespace is; none with --network host. */
+  /** The sandbox the container's network namespace is, while it runs (a start makes it, the end releases it); none with --network host. */
   sandboxId?: string;
   state: ContainerState;
   /** Restarts by its policy since the user last started it (Docker's RestartCount). */

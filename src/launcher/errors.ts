@@ -14,3 +14,8 @@ export class ContainerConflictError extends Error {
 export class InvalidContainerConfigError extends Error {
   override readonly name = 'InvalidContainerConfigError';
 }
+
+/** 403 (dockerd answers 500): a disconnect from a network the container is not configured on. */
+export class NotConnectedError extends Error {
+  override readonly name = 'NotConnectedError';
+}

@@ -1,6 +1,6 @@
 // The minimal container launcher.
-export { Launcher, type LauncherDeps, type Networking, type CreateRequest, type WaitCondition, NoSuchContainerError, ContainerConflictError, InvalidContainerConfigError } from './launcher';
-export { aliasesWithShortId, dockerStatus, isUp, type ContainerRecord, type ContainerConfig, type ContainerState, type ContainerStatus } from './container-record';
+export { Launcher, type LauncherDeps, type Networking, type CreateRequest, type WaitCondition, NoSuchContainerError, ContainerConflictError, InvalidContainerConfigError, NotConnectedError } from './launcher';
+export { aliasesWithShortId, dockerStatus, isUp, type ContainerRecord, type NetworkJoin, type ContainerConfig, type ContainerState, type ContainerStatus } from './container-record';
 export { ContainerStartError } from './shim';
 export type { SecurityConfig } from './confinement';
 export { ensureBusyboxRoot, RootfsError } from './rootfs';

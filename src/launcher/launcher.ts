@@ -1,10 +1,13 @@
 // The minimal container launcher: a container is a sandbox (its network namespace, with its
-// endpoints), a state directory (its /etc files, its log, its exit code, its writable layer) and a
-// shim that runs its first process. Creating is a transaction; a container's process outliving
+// endpoints) while it runs, a state directory (its /etc files, its log, its exit code, its
+// writable layer) and a shim that runs its first process. As in Docker, a container holds its
+// networks only while it runs: start joins every network it is configured on, its end releases
+// them. Creating is a transaction; a container's process outliving
 // the daemon is found again, by PID and start time, when the daemon comes back, and so is one
 // whose start the daemon did not live to record. The shim is watched: one that dies without
 // recording the exit takes its container with it, and the container is marked exited.
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import type { Logger } from '../util/logger';
 import { currentNamespacePath } from '../native/netns';
@@ -14,9 +17,9 @@ import type { Store } from '../store/types';
 import type { EventSink } from '../events/bus';
 import { Rollback } from '../util/rollback';
 import { DEFAULT_SECURITY, heldCapabilities, noNewPrivileges, normalizeCapabilities, shimConfinement } from './confinement';
-import { aliasesWithShortId, type ContainerConfig, type ContainerRecord } from './container-record';
+import { aliasesWithShortId, type ContainerConfig, type ContainerRecord, type NetworkJoin } from './container-record';
 import { environmentOf, invalidEnvEntry } from './environment';
-import { ContainerConflictError, InvalidContainerConfigError, NoSuchContainerError } from './errors';
+import { ContainerConflictError, InvalidContainerConfigError, NoSuchContainerError, NotConnectedError } from './errors';
 import { writeEtcFiles, writeHosts } from './etc-files';
 import { crashPoint } from '../util/crash-point';
 import { isHostname, isResolverOption, isSearchDomain } from './host-names';
@@ -29,7 +32,7 @@ import { freeRandomName } from './random-name';
 import { restartPolicyProblem, shouldRestart } from './restart-policy';
 import { RestartTimers } from './restart-timers';
 
-export { ContainerConflictError, InvalidContainerConfigError, NoSuchContainerError } from './errors';
+export { ContainerConflictError, InvalidContainerConfigError, NoSuchContainerError, NotConnectedError } from './errors';
 
 const CONTAINER_PREFIX = 'containers/';
 const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -51,6 +54,11 @@ export interface Networking {
   /** A container's rename: the sandbox's endpoints (and so its DNS names) take the new name. */
   renameEndpoints(sandboxId: string, name: string): Promise<void>;
   connect(network: string, sandboxId: string, request: { name?: string; hostname?: string; ipv4?: string; ipv6?: string; aliases?: string[] }): Promise<{ ipv4?: { address: string }; ipv6?: { address: string } }>;
+  disconnect(network: string, sandboxId: string): Promise<void>;
+  /** A network by ID, name or ID prefix; throws Docker's 404 (`network X not found`) when there is none. */
+  find(network: string): { id: string; name: string; driver: string };
+  /** A sandbox's endpoints: what a store of an older netctl, which kept no network list per container, is read from. */
+  endpoints(of: { sandboxId: string }): Array<{ networkId: string; aliases: string[]; requested?: { ipv4?: string; ipv6?: string } }>;
   /** Whether the network's containers resolve names through the embedded DNS. */
   servesNames(network: string): boolean;
 }
@@ -79,7 +87,8 @@ const ADOPT_START_MS = 20_000;
 export type WaitCondition = 'not-running' | 'next-exit' | 'removed';
 
 type Defaulted = 'name' | 'hostname' | 'workdir' | 'env' | 'aliases' | 'network' | 'ports' | 'dns' | 'security';
-export type CreateRequest = Omit<ContainerConfig, Defaulted> & Partial<Pick<ContainerConfig, Defaulted>>;
+/** `network`, `ipv4`, `ipv6` and `aliases` give the container's first network. */
+export type CreateRequest = Omit<ContainerConfig, Defaulted | 'networks'> & Partial<Pick<ContainerConfig, Defaulted>>;
 
 export class Launcher {
   private readonly containers = new Map<string, ContainerRecord>();
@@ -97,14 +106,18 @@ export class Launcher {
   private readonly restarting = new Set<string>();
   /** Restarts by policy waiting out their backoff. */
   private readonly restartTimers = new RestartTimers();
+  /** Sandboxes of ended containers being deleted: a start waits for them, so a static address is free again. */
+  private readonly releases = new Map<string, Promise<void>>();
+  private readonly starts = new Map<string, Promise<void>>();
 
   constructor(private readonly deps: LauncherDeps) {}
 
   /**
    * Loads the stored containers and repairs what a crash between two steps left: state
-   * directories and sandboxes of no container are removed; a start that was not recorded is
-   * adopted; running containers are watched again, or marked exited; a stopped container's ports
-   * are withdrawn; one whose sandbox is gone (a reboot) gets a new one at its next start.
+   * directories and sandboxes of no container (or not the container's own) are removed; a start
+   * that was not recorded is adopted; running containers are watched again, or marked exited; a
+   * stopped container's sandbox is released; one whose sandbox is gone (a reboot) gets a new one at
+   * its next start.
    */
   async load(): Promise<void> {
     for (const entry of await this.deps.store.list(CONTAINER_PREFIX)) {
@@ -150,11 +163,15 @@ export class Launcher {
     }
   }
 
-  /** State directories and sandboxes of containers that were never recorded (or whose removal was). */
+  /**
+   * State directories and sandboxes of containers that were never recorded (or whose removal
+   * was), and sandboxes a container no longer names (a start or a release a crash cut short).
+   */
   private async removeOrphans(): Promise<void> {
     const { log, networking } = this.deps;
     for (const sandbox of networking.sandboxes()) {
-      if (sandbox.owner !== SANDBOX_OWNER || (sandbox.containerId !== undefined && this.containers.has(sandbox.containerId))) continue;
+      const container = sandbox.containerId !== undefined ? this.containers.get(sandbox.containerId) : undefined;
+      if (sandbox.owner !== SANDBOX_OWNER || (container !== undefined && container.sandboxId === sandbox.id)) continue;
       log.warn({ sandbox: sandbox.id, container: sandbox.containerId }, 'sandbox of no container (left by a crash): removing it');
       await networking.deleteSandbox(sandbox.id);
     }
@@ -171,13 +188,17 @@ export class Launcher {
   }
 
   private async repair(record: ContainerRecord, sandboxes: ReadonlySet<string>): Promise<void> {
+    if ((record.config as Partial<ContainerConfig>).networks === undefined) {
+      record.config.networks = this.joinsOfOlderRecord(record, sandboxes);
+      await this.save(record);
+    }
     if (record.sandboxId !== undefined && !sandboxes.has(record.sandboxId)) {
       this.deps.log.warn({ container: record.id }, 'the container\'s network namespace is gone (a reboot?): it gets a new one when it starts');
       delete record.sandboxId;
       await this.save(record);
     }
     // A crash between a connect or disconnect and the hosts file leaves it one network behind.
-    if (record.sandboxId !== undefined) this.updateHosts(record.id, this.deps.networking.addresses(record.sandboxId));
+    if (record.sandboxId !== undefined) this.updateHosts(record, this.deps.networking.addresses(record.sandboxId));
     if (record.state.status === 'running') {
       this.watchShim(record);
       return;
@@ -194,7 +215,11 @@ export class Launcher {
       record.state = { ...record.state, status: 'exited', exitCode: code, finishedAt: new Date().toISOString() };
       await this.save(record);
     }
-    if (record.sandboxId !== undefined && this.deps.networking.publishedPorts(record.sandboxId).length > 0) await this.withdrawPorts(record);
+    if (record.sandboxId !== undefined) {
+      // Stopped with its network held (a crash, or an older netctl, which kept it until rm).
+      await this.releaseNetwork(record);
+      await this.save(record);
+    }
     // It ended while no daemon was there to remove it.
     if (record.config.autoRemove && record.state.status === 'exited') await this.autoRemove(record);
   }
@@ -217,7 +242,25 @@ export class Launcher {
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
     this.deps.log.warn({ container: record.id }, 'a start the daemon did not see finish failed');
-    await this.withdrawPorts(record);
+    await this.releaseNetwork(record);
+    await this.save(record);
+  }
+
+  /**
+   * The networks of a container recorded by an older netctl, which kept none per container: its
+   * --network one, then those its sandbox was connected to afterwards.
+   */
+  private joinsOfOlderRecord(record: ContainerRecord, sandboxes: ReadonlySet<string>): NetworkJoin[] {
+    const { config } = record;
+    if (config.network === 'host' || config.network === 'none') return [];
+    const endpoints = record.sandboxId !== undefined && sandboxes.has(record.sandboxId) ? this.deps.networking.endpoints({ sandboxId: record.sandboxId }) : [];
+    const primaryId = this.findIfThere(config.network)?.id;
+    const primary: NetworkJoin = { network: config.network, ...(primaryId !== undefined ? { networkId: primaryId } : {}), ...(config.ipv4 ? { ipv4: config.ipv4 } : {}), ...(config.ipv6 ? { ipv6: config.ipv6 } : {}), aliases: endpoints.find((e) => e.networkId === primaryId)?.aliases ?? config.aliases };
+    // An endpoint on a network that failed to load is named by the network's ID.
+    const connected = endpoints
+      .filter((e) => e.networkId !== primaryId)
+      .map((e): NetworkJoin => ({ network: this.findIfThere(e.networkId)?.name ?? e.networkId, networkId: e.networkId, ...(e.requested?.ipv4 ? { ipv4: e.requested.ipv4 } : {}), ...(e.requested?.ipv6 ? { ipv6: e.requested.ipv6 } : {}), aliases: e.aliases }));
+    return [primary, ...connected];
   }
 
   /** Stops watching shims; containers keep running. */
@@ -258,7 +301,7 @@ export class Launcher {
     return path.join(this.deps.root, 'containers', id);
   }
 
-  /** The sandbox, endpoints, /etc files and record of a new container; nothing runs yet. */
+  /** The state directory and record of a new container; it joins its network at start, as in Docker. */
   async create(request: CreateRequest): Promise<ContainerRecord> {
     const id = newId();
     const security = request.security ?? DEFAULT_SECURITY;
@@ -282,7 +325,11 @@ export class Launcher {
       ...(request.autoRemove ? { autoRemove: true } : {}),
       ...(request.labels && Object.keys(request.labels).length > 0 ? { labels: { ...request.labels } } : {}),
       ...(request.restartPolicy ? { restartPolicy: { ...request.restartPolicy } } : {}),
+      networks: [],
     };
+    if (config.network !== 'host' && config.network !== 'none') {
+      config.networks.push({ network: config.network, ...(config.ipv4 ? { ipv4: config.ipv4 } : {}), ...(config.ipv6 ? { ipv6: config.ipv6 } : {}), aliases: config.aliases });
+    }
     this.validate(config);
     const record: ContainerRecord = { id, created: new Date().toISOString(), config, state: { status: 'created' } };
     // Listed at once: a second create with the same name now conflicts.
@@ -294,8 +341,6 @@ export class Launcher {
       fs.mkdirSync(stateDir, { recursive: true, mode: 0o700 });
       rollback.push('removing the state directory', () => fs.rmSync(stateDir, { recursive: true, force: true }));
       crashPoint('container-create:state-dir-made');
-      await this.attachNetwork(record, rollback);
-      crashPoint('container-create:networked');
       await this.save(record);
       this.emit(record, 'create');
       return record;
@@ -306,34 +351,73 @@ export class Launcher {
   }
 
   /**
-   * The container's sandbox, joined to its network, and its /etc files: at create, and at the
-   * start of a container whose sandbox a reboot took.
+   * At start: the container's sandbox, joined to every network it is configured on, and its /etc
+   * files. A network joined before is that network still (by ID: Docker's `network ID not found`
+   * when it is gone); each join records the network's ID and, on a network with names, the
+   * short-ID alias, as Docker stores them.
    */
   private async attachNetwork(record: ContainerRecord, rollback: Rollback): Promise<void> {
     const { config } = record;
+    const { networking } = this.deps;
     const addresses: string[] = [];
     let embeddedDns = false;
+    const joined = new Map<NetworkJoin, NetworkJoin>();
     if (config.network !== 'host') {
-      const sandbox = await this.deps.networking.createSandbox({ containerId: record.id, owner: SANDBOX_OWNER, ...(config.dns.servers?.length ? { dns: config.dns.servers } : {}) });
-      rollback.push('removing the sandbox', () => this.deps.networking.deleteSandbox(sandbox.id));
+      const sandbox = await networking.createSandbox({ containerId: record.id, owner: SANDBOX_OWNER, ...(config.dns.servers?.length ? { dns: config.dns.servers } : {}) });
+      rollback.push('removing the sandbox', () => networking.deleteSandbox(sandbox.id));
       record.sandboxId = sandbox.id;
       rollback.push('forgetting the sandbox', () => delete record.sandboxId);
-      if (config.network !== 'none') {
-        embeddedDns = this.deps.networking.servesNames(config.network);
-        const aliases = embeddedDns ? aliasesWithShortId(record.id, config.aliases) : config.aliases;
-        const endpoint = await this.deps.networking.connect(config.network, sandbox.id, { name: config.name, hostname: config.hostname, aliases, ...(config.ipv4 ? { ipv4: config.ipv4 } : {}), ...(config.ipv6 ? { ipv6: config.ipv6 } : {}) });
+      for (const join of config.networks) {
+        const network = networking.find(join.networkId ?? join.network);
+        const servesNames = networking.servesNames(network.id);
+        embeddedDns ||= servesNames;
+        const aliases = servesNames ? aliasesWithShortId(record.id, join.aliases) : join.aliases;
+        const endpoint = await networking.connect(network.id, sandbox.id, { name: config.name, hostname: config.hostname, aliases, ...(join.ipv4 ? { ipv4: join.ipv4 } : {}), ...(join.ipv6 ? { ipv6: join.ipv6 } : {}) });
         for (const held of [endpoint.ipv4, endpoint.ipv6]) if (held) addresses.push(held.address.split('/')[0]!);
+        joined.set(join, { ...join, networkId: network.id, aliases });
       }
+      crashPoint('container-start:networked');
     }
     writeEtcFiles(this.stateDir(record.id), { hostname: config.hostname, addresses }, embeddedDns, config.dns);
+    // A connect meanwhile (to the sandbox, live) has added its own join: kept.
+    record.config = { ...record.config, networks: record.config.networks.map((join) => joined.get(join) ?? join) };
   }
 
   /**
-   * Starts the container's process; a created or exited container may be started. A start by
-   * the user (not `byPolicy`) resets the restart count and backoff; a pending restart is left to run.
+   * A stopped container holds no network, as in Docker: its sandbox goes, with its endpoints,
+   * addresses, interfaces and published ports. The next start makes a new one.
    */
-  async start(reference: string, byPolicy = false): Promise<void> {
+  private releaseNetwork(record: ContainerRecord): Promise<void> {
+    const sandboxId = record.sandboxId;
+    if (sandboxId === undefined) return Promise.resolve();
+    // Forgotten at once: a removal meanwhile does not delete it again, a start makes a new one.
+    delete record.sandboxId;
+    const release = this.deps.networking
+      .deleteSandbox(sandboxId)
+      .catch((error: unknown) => this.deps.log.error({ err: error, container: record.id, sandbox: sandboxId }, 'could not release the stopped container\'s network (the next daemon start removes its sandbox)'))
+      .finally(() => {
+        if (this.releases.get(record.id) === release) this.releases.delete(record.id);
+      });
+    this.releases.set(record.id, release);
+    return release;
+  }
+
+  /**
+   * Starts the container's process; a created or exited container may be started. Two starts at
+   * once are one. A start by the user (not `byPolicy`) resets the restart count and backoff; a
+   * pending restart is left to run.
+   */
+  start(reference: string, byPolicy = false): Promise<void> {
     const record = this.find(reference);
+    // Each would make a sandbox and join the networks.
+    const underway = this.starts.get(record.id);
+    if (underway) return underway;
+    const start = this.startRecord(record, byPolicy).finally(() => this.starts.delete(record.id));
+    this.starts.set(record.id, start);
+    return start;
+  }
+
+  private async startRecord(record: ContainerRecord, byPolicy: boolean): Promise<void> {
     if (record.state.status === 'running' || (record.state.restarting && !byPolicy)) return;
     if (!byPolicy) this.resetRestarts(record);
     const stateDir = this.stateDir(record.id);
@@ -341,8 +425,9 @@ export class Launcher {
     for (const file of ['exit', 'pids']) fs.rmSync(path.join(stateDir, file), { force: true });
     const { config } = record;
     let ports: PortMapping[] = [];
+    await this.releases.get(record.id);
     try {
-      if (record.sandboxId === undefined && config.network !== 'host') {
+      if (record.sandboxId === undefined) {
         const rollback = new Rollback();
         try {
           await this.attachNetwork(record, rollback);
@@ -373,7 +458,8 @@ export class Launcher {
       await this.save(record);
       this.emit(record, 'start');
     } catch (error) {
-      if (ports.length > 0) await this.withdrawPorts(record);
+      // Nothing half-done: a container that does not run holds no network.
+      await this.releaseNetwork(record);
       record.state = { ...record.state, status: record.state.status === 'created' ? 'created' : 'exited', error: (error as Error).message };
       await this.save(record);
       // As Docker: the CLI of `run --rm` waits for the removal after a failed start.
@@ -382,9 +468,71 @@ export class Launcher {
     }
   }
 
-  /** After a connect or disconnect: /etc/hosts lists the container's addresses (plain) on every network it is on. */
-  updateHosts(reference: string, addresses: readonly string[]): void {
+  /**
+   * Docker's network connect: a running container joins the network at once; any other is
+   * configured to join it at its next start (a connect again replaces that), as Docker does.
+   */
+  async connect(reference: string, networkReference: string, settings: Omit<NetworkJoin, 'network' | 'networkId'>): Promise<void> {
     const record = this.find(reference);
+    const { networking } = this.deps;
+    const network = networking.find(networkReference);
+    const aliases = networking.servesNames(network.id) ? aliasesWithShortId(record.id, settings.aliases) : settings.aliases;
+    const join: NetworkJoin = { network: network.name, ...(settings.ipv4 ? { ipv4: settings.ipv4 } : {}), ...(settings.ipv6 ? { ipv6: settings.ipv6 } : {}), aliases };
+    const sandboxId = record.sandboxId;
+    if (sandboxId !== undefined) {
+      await networking.connect(network.id, sandboxId, { name: record.config.name, aliases, ...(join.ipv4 ? { ipv4: join.ipv4 } : {}), ...(join.ipv6 ? { ipv6: join.ipv6 } : {}) });
+      join.networkId = network.id;
+      this.updateHosts(record, networking.addresses(sandboxId));
+    } else {
+      this.validateJoin(join);
+    }
+    record.config = { ...record.config, networks: [...record.config.networks.filter((j) => !this.isJoinOf(j, network)), join] };
+    await this.save(record);
+  }
+
+  /**
+   * Docker's network disconnect: a running container leaves the network at once; any container
+   * is no longer configured on it. A stopped container may leave a network that is gone (named as
+   * it was), so that it can start again.
+   */
+  async disconnect(reference: string, networkReference: string): Promise<void> {
+    const record = this.find(reference);
+    const { networking } = this.deps;
+    let network: { id: string; name: string } | undefined;
+    try {
+      network = networking.find(networkReference);
+    } catch (error) {
+      if (record.sandboxId !== undefined || !record.config.networks.some((j) => j.network === networkReference || j.networkId === networkReference)) throw error;
+    }
+    const isIt = (join: NetworkJoin): boolean => (network ? this.isJoinOf(join, network) : join.network === networkReference || join.networkId === networkReference);
+    const sandboxId = record.sandboxId;
+    if (sandboxId !== undefined && network) {
+      await networking.disconnect(network.id, sandboxId);
+      this.updateHosts(record, networking.addresses(sandboxId));
+    } else if (!record.config.networks.some(isIt)) {
+      throw new NotConnectedError(`container ${record.id} is not connected to the network ${network?.name ?? networkReference}`);
+    }
+    record.config = { ...record.config, networks: record.config.networks.filter((j) => !isIt(j)) };
+    await this.save(record);
+  }
+
+  /** The network, or none when it is gone (or the reference is ambiguous: the start says so). */
+  private findIfThere(reference: string): { id: string; name: string; driver: string } | undefined {
+    try {
+      return this.deps.networking.find(reference);
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Whether a join is of this network: the one joined before, or, never joined, the one its name finds now. */
+  private isJoinOf(join: NetworkJoin, network: { id: string }): boolean {
+    if (join.networkId !== undefined) return join.networkId === network.id;
+    return this.findIfThere(join.network)?.id === network.id;
+  }
+
+  /** /etc/hosts lists the container's addresses (plain) on every network it is on. */
+  private updateHosts(record: ContainerRecord, addresses: readonly string[]): void {
     writeHosts(this.stateDir(record.id), { hostname: record.config.hostname, addresses: [...addresses] });
   }
 
@@ -414,7 +562,7 @@ export class Launcher {
     this.emit(record, 'stop');
   }
 
-  /** Docker's restart: a stop (as `stop`, if it runs), then a start in the same sandbox, so its addresses stay. */
+  /** Docker's restart: a stop (as `stop`, if it runs), then a start, which joins its networks again (its static addresses with them). */
   async restart(reference: string, timeoutSeconds?: number): Promise<void> {
     const record = this.find(reference);
     // A --rm container is not removed by the stop of a restart, as dockerd keeps it.
@@ -484,9 +632,10 @@ export class Launcher {
   }
 
   /**
-   * Removes a stopped container (a running one only with `force`, which kills it first): its
-   * sandbox, its record, then its state directory, so a crash between two steps leaves either a
-   * container that rm removes again or a directory of no container that the next start removes.
+   * Removes a stopped container (a running one only with `force`, which kills it first, and its
+   * end releases its network): its record, then its state directory, so a crash between two steps
+   * leaves either a container that rm removes again or a directory of no container that the next
+   * start removes.
    */
   remove(reference: string, force = false): Promise<void> {
     const record = this.find(reference);
@@ -511,11 +660,8 @@ export class Launcher {
       await exited;
       crashPoint('container-rm:process-gone');
     }
-    if (record.sandboxId) {
-      await this.deps.networking.deleteSandbox(record.sandboxId);
-      delete record.sandboxId;
-      crashPoint('container-rm:sandbox-gone');
-    }
+    // Only a start under way holds one now.
+    await this.releaseNetwork(record);
     await this.deps.store.delete(CONTAINER_PREFIX + record.id);
     this.untrack(record);
     crashPoint('container-rm:record-deleted');
@@ -616,6 +762,23 @@ export class Launcher {
     if ((config.network === 'host' || config.network === 'none') && (config.ipv4 || config.ipv6 || config.aliases.length > 0)) {
       throw new InvalidContainerConfigError(`--ip, --ip6 and --network-alias need a network the container joins; "${config.network}" has none`);
     }
+    // The network is looked up at start, as dockerd's: a 404 at create is taken by Docker's CLI for a missing image.
+    for (const join of config.networks) this.validateJoin(join);
+    const named = config.networks[0] && this.findIfThere(config.networks[0].network);
+    if (named?.driver === 'host' || named?.driver === 'null') {
+      throw new InvalidContainerConfigError(`network ${named.name} (driver ${named.driver}) has no interface to give a sandbox: a container is on it only by running with --network ${named.name}`);
+    }
+  }
+
+  /** What can be checked of a join before the start: the addresses' form and the aliases (names the DNS answers). */
+  private validateJoin(join: NetworkJoin): void {
+    for (const [family, ip, version] of [['IPv4', join.ipv4, 4], ['IPv6', join.ipv6, 6]] as const) {
+      if (ip !== undefined && net.isIP(ip) !== version) throw new InvalidContainerConfigError(`invalid ${family} address "${ip}"`);
+    }
+    for (const alias of join.aliases) {
+      const problem = nameProblem(alias);
+      if (problem) throw new InvalidContainerConfigError(invalidNameMessage('network alias', alias, problem));
+    }
   }
 
   /** A name for a new container or a rename: well-formed and free. */
@@ -684,12 +847,6 @@ export class Launcher {
     }
   }
 
-  /** A stopped container's ports are free for others, as in Docker. */
-  private async withdrawPorts(record: ContainerRecord): Promise<void> {
-    if (!record.sandboxId) return;
-    await this.deps.networking.publish(record.sandboxId, []).catch((error: unknown) => this.deps.log.error({ err: error, container: record.id }, 'could not withdraw published ports'));
-  }
-
   private async markExited(record: ContainerRecord, code: number): Promise<void> {
     if (record.state.status !== 'running') return;
     const finishedAt = new Date();
@@ -700,12 +857,12 @@ export class Launcher {
     delete record.state.startTicks;
     delete record.state.shimPid;
     delete record.state.shimStartTicks;
-    if (record.state.ports) {
-      delete record.state.ports;
-      await this.withdrawPorts(record);
-    }
+    delete record.state.ports;
+    // Forgets the sandbox at once; deleted while the exit is recorded, and before any waiter hears of it.
+    const released = this.releaseNetwork(record);
     await this.save(record).catch((error: unknown) => this.deps.log.error({ err: error, container: record.id }, 'could not record the exit'));
     this.emit(record, 'die', { exitCode: String(code) });
+    await released;
     this.resolveExitWaiters(record.id, code);
     if (restart) {
       const ranMs = finishedAt.getTime() - Date.parse(record.state.startedAt ?? finishedAt.toISOString());

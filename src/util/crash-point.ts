@@ -31,11 +31,10 @@ export const CRASH_POINTS = [
   'publish:rules-applied',
   // container create / start / rm
   'container-create:state-dir-made',
-  'container-create:networked',
+  'container-start:networked',
   'container-start:ports-published',
   'container-start:shim-started',
   'container-rm:process-gone',
-  'container-rm:sandbox-gone',
   'container-rm:record-deleted',
   // image import / rm: extracted and described in scratch, renamed into place, the older image untagged; renamed away, deleted
   'image-import:described',

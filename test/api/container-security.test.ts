@@ -23,7 +23,7 @@ test('inspect shows CapAdd and CapDrop as null when empty, as Docker', (t) => {
   const record: ContainerRecord = {
     id: 'c'.repeat(64),
     created: new Date(0).toISOString(),
-    config: { name: 'c', hostname: 'c', cmd: ['true'], env: [], workdir: '/', rootfs: '/rootfs', network: 'none', aliases: [], ports: [], dns: {}, security: { capAdd: [], capDrop: ['CAP_NET_RAW'], privileged: false, securityOpt: [] } },
+    config: { name: 'c', hostname: 'c', cmd: ['true'], env: [], workdir: '/', rootfs: '/rootfs', network: 'none', aliases: [], ports: [], dns: {}, security: { capAdd: [], capDrop: ['CAP_NET_RAW'], privileged: false, securityOpt: [] }, networks: [] },
     state: { status: 'created' },
   };
   t.like(containerInspectJson(record, undefined, []), { HostConfig: { CapAdd: null, CapDrop: ['CAP_NET_RAW'], Privileged: false, SecurityOpt: null } });
