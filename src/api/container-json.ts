@@ -43,6 +43,9 @@ const UNSUPPORTED_HOST_CONFIG: ReadonlyArray<[string, string]> = [
   ['PidMode', '--pid'], ['IpcMode', '--ipc'], ['UTSMode', '--uts'], ['UsernsMode', '--userns'], ['GroupAdd', '--group-add'],
 ];
 
+/** netctl's one log driver (info's LoggingDriver): its own log file per container, read by `docker logs`. */
+export const LOGGING_DRIVER = 'netctl';
+
 /** Set: not null, false, 0, "" or empty. */
 const isSet = (value: unknown): boolean =>
   value !== undefined && value !== null && value !== false && value !== 0 && value !== '' && !(Array.isArray(value) && value.length === 0) && !(isObject(value) && Object.keys(value).length === 0);
@@ -55,6 +58,18 @@ function refuseUnsupported(body: Record<string, unknown>, hostConfig: Record<str
   const restart = hostConfig['RestartPolicy'];
   const policy = isObject(restart) ? restart['Name'] : undefined;
   if (policy !== undefined && policy !== '' && policy !== 'no') throw badRequest(`HostConfig.RestartPolicy ${JSON.stringify(policy)} (--restart) is not supported by netctl yet: run the container without it`);
+  refuseOtherLogging(hostConfig['LogConfig']);
+}
+
+/** LogConfig: empty (as docker-compose sends it) or netctl's own driver, without options. */
+function refuseOtherLogging(logConfig: unknown): void {
+  if (logConfig === undefined || logConfig === null) return;
+  if (!isObject(logConfig)) throw badRequest('HostConfig.LogConfig must be an object like {"Type": "netctl"}');
+  const type = logConfig['Type'] ?? '';
+  if (type !== '' && type !== LOGGING_DRIVER) {
+    throw badRequest(`HostConfig.LogConfig.Type ${JSON.stringify(type)} (--log-driver) is not supported by netctl: containers log to netctl's own log driver "${LOGGING_DRIVER}" (read with docker logs); run without it`);
+  }
+  if (isSet(logConfig['Config'])) throw badRequest(`HostConfig.LogConfig.Config (--log-opt) is not supported by netctl: the "${LOGGING_DRIVER}" log driver takes no options; run without them`);
 }
 
 /**
@@ -203,9 +218,12 @@ export function containerInspectJson(container: ContainerRecord, sandbox: Sandbo
     State: stateJson(container),
     Image: imageId !== undefined ? `sha256:${imageId}` : image,
     Name: `/${config.name}`,
-    Config: { Hostname: config.hostname, Env: config.env, Cmd: config.cmd, WorkingDir: config.workdir, Image: image, Rootfs: config.rootfs, Labels: config.labels ?? {} },
+    // Tty: Docker's clients read it to know how the logs are framed (docker-compose's logs fail without it).
+    Config: { Hostname: config.hostname, Env: config.env, Cmd: config.cmd, WorkingDir: config.workdir, Image: image, Rootfs: config.rootfs, Labels: config.labels ?? {}, Tty: false, OpenStdin: false, StdinOnce: false },
     HostConfig: {
       NetworkMode: config.network,
+      // docker-compose shows no logs for a container without a log driver.
+      LogConfig: { Type: LOGGING_DRIVER, Config: {} },
       AutoRemove: config.autoRemove ?? false,
       PortBindings: portsJson(config.ports),
       Dns: config.dns.servers ?? [],
