@@ -125,3 +125,17 @@ async function fetchFrom(ok: (args: string[]) => Promise<string>, docker: (args:
   t.is(exec.code, 3, exec.stderr);
   t.is(exec.stdout.trim(), '10.93.0.10');
 });
+
+// A changed service is recreated: compose stops and renames the old container, then creates the
+// new one with the same ipv4_address. netctl keeps a stopped container's address until it is
+// removed, so the create is refused as the address is in use; dockerd frees it at the stop. This
+// passes once a stop releases the container's endpoints, as Docker's does.
+(hasCompose ? test.failing : test.skip)(`docker-compose up -d recreates a changed service that has a static address${skipped}`, async (t) => {
+  const { ok, compose, composeOk } = await composeAgainstNetctl(t, 'nctl-cmr');
+  await composeOk(['up', '-d', 'web']);
+  const first = await ok(['inspect', '--format', '{{.Id}}', 'shop_web_1']);
+  const recreated = await compose(['up', '-d', '-t', '1', '--force-recreate', 'web']);
+  t.is(recreated.code, 0, recreated.stderr);
+  t.not(await ok(['inspect', '--format', '{{.Id}}', 'shop_web_1']), first);
+  t.is(await ok(['inspect', '--format', '{{(index .NetworkSettings.Networks "shop_front").IPAddress}}', 'shop_web_1']), '10.93.0.10');
+});
