@@ -35,12 +35,16 @@ function optionalString(value: unknown, field: string): string | undefined {
 }
 
 /** Docker options netctl does not implement, with the flag that sets them: refused when set, never dropped. */
-const UNSUPPORTED_CONFIG: ReadonlyArray<[string, string]> = [['Volumes', '-v'], ['Entrypoint', '--entrypoint'], ['User', '-u'], ['Healthcheck', '--health-cmd'], ['StopSignal', '--stop-signal']];
+const UNSUPPORTED_CONFIG: ReadonlyArray<[string, string]> = [
+  ['Volumes', '-v'], ['Entrypoint', '--entrypoint'], ['User', '-u'], ['Healthcheck', '--health-cmd'], ['StopSignal', '--stop-signal'],
+  ['Domainname', '--domainname'], ['MacAddress', '--mac-address'],
+];
 const UNSUPPORTED_HOST_CONFIG: ReadonlyArray<[string, string]> = [
   ['Binds', '-v'], ['Mounts', '--mount'], ['VolumesFrom', '--volumes-from'], ['Tmpfs', '--tmpfs'], ['ReadonlyRootfs', '--read-only'],
   ['Memory', '-m'], ['MemorySwap', '--memory-swap'], ['NanoCpus', '--cpus'], ['CpuShares', '-c'], ['CpusetCpus', '--cpuset-cpus'], ['PidsLimit', '--pids-limit'],
   ['Devices', '--device'], ['Ulimits', '--ulimit'], ['Sysctls', '--sysctl'], ['ExtraHosts', '--add-host'], ['Links', '--link'],
   ['PidMode', '--pid'], ['IpcMode', '--ipc'], ['UTSMode', '--uts'], ['UsernsMode', '--userns'], ['GroupAdd', '--group-add'],
+  ['Init', '--init'], ['ShmSize', '--shm-size'], ['PublishAllPorts', '-P'],
 ];
 
 /** netctl's one log driver (info's LoggingDriver): its own log file per container, read by `docker logs`. */
@@ -73,7 +77,7 @@ function refuseOtherLogging(logConfig: unknown): void {
 }
 
 /**
- * A create request: Image, Cmd, Env, WorkingDir, Hostname, HostConfig (NetworkMode, PortBindings, Dns*,
+ * A create request: Image, Cmd, Env, WorkingDir, Hostname, StopTimeout, HostConfig (NetworkMode, PortBindings, Dns*,
  * CapAdd, CapDrop, Privileged, SecurityOpt, AutoRemove) and NetworkingConfig.EndpointsConfig (one network: its
  * IPAMConfig and Aliases). `imageRoot` gives an image's root directory (busybox when none is
  * named) or throws; netctl's own field Rootfs names a root directory instead.
@@ -107,6 +111,8 @@ export function parseContainerCreate(body: unknown, name: string | undefined, im
   // No pty and no stdin pipe in the shim yet: refused, not run without them.
   if (body['Tty'] === true) throw badRequest('Tty is not supported: netctl gives containers no terminal yet; run without -t');
   if (body['OpenStdin'] === true) throw badRequest('OpenStdin is not supported: netctl does not pass stdin to containers yet; run without -i');
+  const stopTimeout = body['StopTimeout'] ?? undefined;
+  if (stopTimeout !== undefined && stopTimeout !== null && !Number.isSafeInteger(stopTimeout)) throw badRequest('StopTimeout must be a whole number of seconds (negative: no limit)');
   const autoRemove = hostConfig['AutoRemove'] ?? false;
   if (typeof autoRemove !== 'boolean') throw badRequest('HostConfig.AutoRemove must be true or false');
   const privileged = hostConfig['Privileged'] ?? false;
@@ -133,6 +139,7 @@ export function parseContainerCreate(body: unknown, name: string | undefined, im
     ...(ipv6 ? { ipv6 } : {}),
     ...(aliases ? { aliases } : {}),
     ...(autoRemove ? { autoRemove } : {}),
+    ...(typeof stopTimeout === 'number' ? { stopTimeout } : {}),
     ...(Object.keys(labels).length > 0 ? { labels } : {}),
   };
 }
@@ -219,7 +226,7 @@ export function containerInspectJson(container: ContainerRecord, sandbox: Sandbo
     Image: imageId !== undefined ? `sha256:${imageId}` : image,
     Name: `/${config.name}`,
     // Tty: Docker's clients read it to know how the logs are framed (docker-compose's logs fail without it).
-    Config: { Hostname: config.hostname, Env: config.env, Cmd: config.cmd, WorkingDir: config.workdir, Image: image, Rootfs: config.rootfs, Labels: config.labels ?? {}, Tty: false, OpenStdin: false, StdinOnce: false },
+    Config: { Hostname: config.hostname, Env: config.env, Cmd: config.cmd, WorkingDir: config.workdir, Image: image, Rootfs: config.rootfs, Labels: config.labels ?? {}, Tty: false, OpenStdin: false, StdinOnce: false, ...(config.stopTimeout !== undefined ? { StopTimeout: config.stopTimeout } : {}) },
     HostConfig: {
       NetworkMode: config.network,
       // docker-compose shows no logs for a container without a log driver.

@@ -29,6 +29,8 @@ export interface ContainerConfig {
   security: SecurityConfig;
   /** `--rm`: removed once it has exited, or when its start fails (Docker's AutoRemove). */
   autoRemove?: boolean;
+  /** `--stop-timeout`: seconds a stop waits before the kill when the stop names none (10 when unset). */
+  stopTimeout?: number;
   /** `--label`: Docker's Config.Labels, for `docker ps -f label=...`. */
   labels?: Record<string, string>;
 }

@@ -251,6 +251,7 @@ export class Launcher {
       ...(request.ipv4 !== undefined ? { ipv4: request.ipv4 } : {}),
       ...(request.ipv6 !== undefined ? { ipv6: request.ipv6 } : {}),
       ...(request.autoRemove ? { autoRemove: true } : {}),
+      ...(request.stopTimeout !== undefined ? { stopTimeout: request.stopTimeout } : {}),
       ...(request.labels && Object.keys(request.labels).length > 0 ? { labels: { ...request.labels } } : {}),
     };
     this.validate(config);
@@ -355,15 +356,15 @@ export class Launcher {
   }
 
   /**
-   * SIGTERM, then SIGKILL after `timeoutSeconds`; a negative timeout (as Docker's -1) never
-   * kills. Resolves once the process has exited.
+   * SIGTERM, then SIGKILL after `timeoutSeconds` (the container's --stop-timeout, else 10); a
+   * negative timeout (as Docker's -1) never kills. Resolves once the process has exited.
    */
-  async stop(reference: string, timeoutSeconds = 10): Promise<void> {
+  async stop(reference: string, timeoutSeconds?: number): Promise<void> {
     const record = this.find(reference);
     if (record.state.status !== 'running') return;
     const exited = this.wait(record.id);
     this.signal(record, 'SIGTERM');
-    const delayMs = timeoutSeconds * 1000;
+    const delayMs = (timeoutSeconds ?? record.config.stopTimeout ?? 10) * 1000;
     const timer = delayMs >= 0 && delayMs <= MAX_TIMER_MS ? setTimeout(() => this.signal(record, 'SIGKILL'), delayMs) : undefined;
     try {
       await exited;
