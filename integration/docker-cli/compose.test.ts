@@ -13,14 +13,16 @@ const COMPOSE = '/usr/bin/docker-compose';
 const hasCompose = fs.existsSync(COMPOSE);
 const skipped = hasCompose ? '' : ` [skipped: ${COMPOSE} is missing: scripts/setup.sh installs it (Debian's docker-compose)]`;
 
-// web serves a page on the front network at a static address, also known as www; store is on the
-// internal back network only, also known as db; client is on both.
+// web serves a page on the front network at a static address and MAC, also known as www; store
+// is on the internal back network only, also known as db; client is on both.
 const PROJECT = `
 version: "2.4"
 services:
   web:
     image: busybox
     command: sh -c 'mkdir -p /www && echo hello-from-web > /www/index.html && echo web-ready && exec httpd -f -p 8080 -h /www'
+    mac_address: 02:42:0a:5d:00:99
+    stop_grace_period: 1s
     networks:
       front:
         ipv4_address: 10.93.0.10
@@ -89,7 +91,8 @@ async function fetchFrom(ok: (args: string[]) => Promise<string>, docker: (args:
 
   await composeOk(['up', '-d']);
   t.deepEqual((await ok(['ps', '--format', '{{.Names}} {{.Label "com.docker.compose.service"}}'])).split('\n').sort(), ['shop_client_1 client', 'shop_store_1 store', 'shop_web_1 web']);
-  t.is(await ok(['inspect', '--format', '{{(index .NetworkSettings.Networks "shop_front").IPAddress}}', 'shop_web_1']), '10.93.0.10');
+  t.is(await ok(['inspect', '--format', '{{(index .NetworkSettings.Networks "shop_front").IPAddress}} {{.Config.StopTimeout}}', 'shop_web_1']), '10.93.0.10 1');
+  t.is(await ok(['exec', 'shop_web_1', 'cat', '/sys/class/net/eth0/address']), '02:42:0a:5d:00:99');
   t.is(await ok(['network', 'inspect', '--format', '{{.Internal}}', 'shop_back']), 'true');
   t.is(await ok(['network', 'inspect', '--format', '{{.Internal}} {{(index .IPAM.Config 0).Subnet}}', 'shop_front']), 'false 10.93.0.0/24');
 
@@ -137,5 +140,6 @@ async function fetchFrom(ok: (args: string[]) => Promise<string>, docker: (args:
   const recreated = await compose(['up', '-d', '-t', '1', '--force-recreate', 'web']);
   t.is(recreated.code, 0, recreated.stderr);
   t.not(await ok(['inspect', '--format', '{{.Id}}', 'shop_web_1']), first);
-  t.is(await ok(['inspect', '--format', '{{(index .NetworkSettings.Networks "shop_front").IPAddress}}', 'shop_web_1']), '10.93.0.10');
+  t.is(await ok(['inspect', '--format', '{{(index .NetworkSettings.Networks "shop_front").IPAddress}} {{.Config.StopTimeout}}', 'shop_web_1']), '10.93.0.10 1');
+  t.is(await ok(['exec', 'shop_web_1', 'cat', '/sys/class/net/eth0/address']), '02:42:0a:5d:00:99');
 });

@@ -37,7 +37,7 @@ function optionalString(value: unknown, field: string): string | undefined {
 /** Docker options netctl does not implement, with the flag that sets them: refused when set, never dropped. */
 const UNSUPPORTED_CONFIG: ReadonlyArray<[string, string]> = [
   ['Volumes', '-v'], ['Entrypoint', '--entrypoint'], ['User', '-u'], ['Healthcheck', '--health-cmd'], ['StopSignal', '--stop-signal'],
-  ['Domainname', '--domainname'], ['MacAddress', '--mac-address'],
+  ['Domainname', '--domainname'],
 ];
 const UNSUPPORTED_HOST_CONFIG: ReadonlyArray<[string, string]> = [
   ['Binds', '-v'], ['Mounts', '--mount'], ['VolumesFrom', '--volumes-from'], ['Tmpfs', '--tmpfs'], ['ReadonlyRootfs', '--read-only'],
@@ -78,8 +78,8 @@ function refuseOtherLogging(logConfig: unknown): void {
 
 /**
  * A create request: Image, Cmd, Env, WorkingDir, Hostname, StopTimeout, HostConfig (NetworkMode, PortBindings, Dns*,
- * CapAdd, CapDrop, Privileged, SecurityOpt, AutoRemove) and NetworkingConfig.EndpointsConfig (one network: its
- * IPAMConfig and Aliases). `imageRoot` gives an image's root directory (busybox when none is
+ * CapAdd, CapDrop, Privileged, SecurityOpt, AutoRemove), MacAddress and NetworkingConfig.EndpointsConfig (one
+ * network: its IPAMConfig and Aliases). `imageRoot` gives an image's root directory (busybox when none is
  * named) or throws; netctl's own field Rootfs names a root directory instead.
  */
 export function parseContainerCreate(body: unknown, name: string | undefined, imageRoot: (reference: string) => string): CreateRequest {
@@ -97,6 +97,8 @@ export function parseContainerCreate(body: unknown, name: string | undefined, im
   const ipv4 = optionalString(ipam['IPv4Address'], 'IPv4Address');
   const ipv6 = optionalString(ipam['IPv6Address'], 'IPv6Address');
   const aliases = isObject(endpoint) ? stringList(endpoint['Aliases'], 'Aliases') : undefined;
+  // Config.MacAddress (API 1.41): the MAC of the endpoint on the network the container is created on.
+  const mac = optionalString(body['MacAddress'], 'MacAddress');
   const hostname = optionalString(body['Hostname'], 'Hostname');
   const workdir = optionalString(body['WorkingDir'], 'WorkingDir');
   const env = stringList(body['Env'], 'Env');
@@ -138,6 +140,7 @@ export function parseContainerCreate(body: unknown, name: string | undefined, im
     ...(ipv4 ? { ipv4 } : {}),
     ...(ipv6 ? { ipv6 } : {}),
     ...(aliases ? { aliases } : {}),
+    ...(mac ? { mac } : {}),
     ...(autoRemove ? { autoRemove } : {}),
     ...(typeof stopTimeout === 'number' ? { stopTimeout } : {}),
     ...(Object.keys(labels).length > 0 ? { labels } : {}),
@@ -226,7 +229,7 @@ export function containerInspectJson(container: ContainerRecord, sandbox: Sandbo
     Image: imageId !== undefined ? `sha256:${imageId}` : image,
     Name: `/${config.name}`,
     // Tty: Docker's clients read it to know how the logs are framed (docker-compose's logs fail without it).
-    Config: { Hostname: config.hostname, Env: config.env, Cmd: config.cmd, WorkingDir: config.workdir, Image: image, Rootfs: config.rootfs, Labels: config.labels ?? {}, Tty: false, OpenStdin: false, StdinOnce: false, ...(config.stopTimeout !== undefined ? { StopTimeout: config.stopTimeout } : {}) },
+    Config: { Hostname: config.hostname, Env: config.env, Cmd: config.cmd, WorkingDir: config.workdir, Image: image, Rootfs: config.rootfs, Labels: config.labels ?? {}, Tty: false, OpenStdin: false, StdinOnce: false, ...(config.stopTimeout !== undefined ? { StopTimeout: config.stopTimeout } : {}), ...(config.mac ? { MacAddress: config.mac } : {}) },
     HostConfig: {
       NetworkMode: config.network,
       // docker-compose shows no logs for a container without a log driver.

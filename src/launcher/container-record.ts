@@ -20,6 +20,8 @@ export interface ContainerConfig {
   network: string;
   ipv4?: string;
   ipv6?: string;
+  /** `--mac-address`: the MAC of its endpoint on `network`. */
+  mac?: string;
   aliases: string[];
   /** `-p`: published while the container runs; a host port 0 is chosen at start. */
   ports: PortMapping[];

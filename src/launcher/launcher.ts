@@ -48,7 +48,7 @@ export interface Networking {
   publish(sandboxId: string, ports: readonly PortMapping[]): Promise<PortMapping[]>;
   /** A container's rename: the sandbox's endpoints (and so its DNS names) take the new name. */
   renameEndpoints(sandboxId: string, name: string): Promise<void>;
-  connect(network: string, sandboxId: string, request: { name?: string; hostname?: string; ipv4?: string; ipv6?: string; aliases?: string[] }): Promise<{ ipv4?: { address: string }; ipv6?: { address: string } }>;
+  connect(network: string, sandboxId: string, request: { name?: string; hostname?: string; ipv4?: string; ipv6?: string; mac?: string; aliases?: string[] }): Promise<{ ipv4?: { address: string }; ipv6?: { address: string } }>;
   /** Whether the network's containers resolve names through the embedded DNS. */
   servesNames(network: string): boolean;
 }
@@ -250,6 +250,7 @@ export class Launcher {
       security: { ...security, capAdd: normalizeCapabilities(security.capAdd, 'CapAdd', held), capDrop: normalizeCapabilities(security.capDrop, 'CapDrop', held) },
       ...(request.ipv4 !== undefined ? { ipv4: request.ipv4 } : {}),
       ...(request.ipv6 !== undefined ? { ipv6: request.ipv6 } : {}),
+      ...(request.mac !== undefined ? { mac: request.mac } : {}),
       ...(request.autoRemove ? { autoRemove: true } : {}),
       ...(request.stopTimeout !== undefined ? { stopTimeout: request.stopTimeout } : {}),
       ...(request.labels && Object.keys(request.labels).length > 0 ? { labels: { ...request.labels } } : {}),
@@ -292,7 +293,7 @@ export class Launcher {
       if (config.network !== 'none') {
         embeddedDns = this.deps.networking.servesNames(config.network);
         const aliases = embeddedDns ? aliasesWithShortId(record.id, config.aliases) : config.aliases;
-        const endpoint = await this.deps.networking.connect(config.network, sandbox.id, { name: config.name, hostname: config.hostname, aliases, ...(config.ipv4 ? { ipv4: config.ipv4 } : {}), ...(config.ipv6 ? { ipv6: config.ipv6 } : {}) });
+        const endpoint = await this.deps.networking.connect(config.network, sandbox.id, { name: config.name, hostname: config.hostname, aliases, ...(config.ipv4 ? { ipv4: config.ipv4 } : {}), ...(config.ipv6 ? { ipv6: config.ipv6 } : {}), ...(config.mac ? { mac: config.mac } : {}) });
         for (const held of [endpoint.ipv4, endpoint.ipv6]) if (held) addresses.push(held.address.split('/')[0]!);
       }
     }
@@ -559,8 +560,8 @@ export class Launcher {
     if (badOption !== undefined) throw new InvalidContainerConfigError(`invalid DNS option ${JSON.stringify(badOption)}: one resolv.conf option (such as ndots:2) per entry, without spaces`);
     // Throws for a security option netctl does not implement.
     noNewPrivileges(config.security.securityOpt);
-    if ((config.network === 'host' || config.network === 'none') && (config.ipv4 || config.ipv6 || config.aliases.length > 0)) {
-      throw new InvalidContainerConfigError(`--ip, --ip6 and --network-alias need a network the container joins; "${config.network}" has none`);
+    if ((config.network === 'host' || config.network === 'none') && (config.ipv4 || config.ipv6 || config.mac || config.aliases.length > 0)) {
+      throw new InvalidContainerConfigError(`--ip, --ip6, --mac-address and --network-alias need a network the container joins; "${config.network}" has none`);
     }
   }
 

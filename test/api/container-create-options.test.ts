@@ -1,5 +1,5 @@
-// Create options docker-compose sends for common service keys: StopTimeout (stop_grace_period) is
-// kept for the stop; the ones netctl does not implement are a 400 naming them, never dropped.
+// Create options docker-compose sends for common service keys: StopTimeout (stop_grace_period) and
+// MacAddress (mac_address) are kept; the ones netctl does not implement are a 400 naming them, never dropped.
 import test from 'ava';
 import { parseContainerCreate } from '../../src/api/container-json';
 import { ApiError } from '../../src/api/errors';
@@ -16,10 +16,15 @@ test('StopTimeout is kept as the container\'s stop timeout; absent or null, none
   t.throws(() => parse({ StopTimeout: 1.5 }), { instanceOf: ApiError });
 });
 
-test('domainname, mac_address, init, shm_size and -P are refused with the option named', (t) => {
+test('MacAddress is kept for the create network\'s endpoint; empty, none', (t) => {
+  t.is(parse({ MacAddress: '02:42:ac:11:00:99' }).mac, '02:42:ac:11:00:99');
+  t.false('mac' in parse({ MacAddress: '' }));
+  t.throws(() => parse({ MacAddress: 7 }), { instanceOf: ApiError, message: /MacAddress must be a string/ });
+});
+
+test('domainname, init, shm_size and -P are refused with the option named', (t) => {
   for (const [body, message] of [
     [{ Domainname: 'example.org' }, /^Domainname \(--domainname\) is not supported by netctl: run the container without it$/],
-    [{ MacAddress: '02:42:ac:11:00:99' }, /^MacAddress \(--mac-address\) is not supported by netctl/],
     [{ HostConfig: { Init: true } }, /^HostConfig\.Init \(--init\) is not supported by netctl/],
     [{ HostConfig: { ShmSize: 134217728 } }, /^HostConfig\.ShmSize \(--shm-size\) is not supported by netctl/],
     [{ HostConfig: { PublishAllPorts: true } }, /^HostConfig\.PublishAllPorts \(-P\) is not supported by netctl/],
