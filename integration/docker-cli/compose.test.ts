@@ -84,7 +84,7 @@ async function fetchFrom(ok: (args: string[]) => Promise<string>, docker: (args:
   return ok(['exec', container, 'timeout', '5', 'wget', '-q', '-O', '-', url]);
 }
 
-(hasCompose ? test : test.skip)(`docker-compose up -d, a fetch by alias across services, ps, logs, down leaving nothing behind${skipped}`, async (t) => {
+(hasCompose ? test : test.skip)(`docker-compose up -d, a fetch by alias across services, ps, logs, top, down leaving nothing behind${skipped}`, async (t) => {
   const { host, docker, ok, compose, composeOk } = await composeAgainstNetctl(t, 'nctl-cmp');
   const before = hostState(host);
   const networksBefore = await ok(['network', 'ls', '--format', '{{.Name}}']);
@@ -108,6 +108,7 @@ async function fetchFrom(ok: (args: string[]) => Promise<string>, docker: (args:
   const logs = await composeOk(['logs', '--no-color']);
   t.regex(logs, /^web_1 +\| web-ready$/m);
   t.regex(logs, /^store_1 +\| store-ready$/m);
+  t.regex(await composeOk(['top', 'web']), /httpd -f -p 8080 -h \/www/);
   // A second up finds everything as configured.
   const again = await compose(['up', '-d']);
   t.is(again.code, 0, again.stderr);

@@ -6,13 +6,13 @@ import { dockerAgainst } from '../helpers/docker-cli';
 import { daemonRouter, type DaemonParts } from '../../src/api/routes';
 import { isUnsupportedRoute } from '../../src/api/unsupported';
 
-test('docker pause, top, volume, cp, tag and history are refused with what netctl lacks', async (t) => {
+test('docker pause, diff, volume, cp, tag and history are refused with what netctl lacks', async (t) => {
   const { daemon, docker, ok } = await dockerAgainst(t, 'nctl-uns5');
   await ok(['run', '-d', '--name', 'uns-c', '--network', 'none', 'busybox', 'sleep', '300']);
   t.teardown(() => docker(['rm', '-f', 'uns-c']).then(() => undefined));
   for (const [args, wanted] of [
     [['pause', 'uns-c'], /pausing a container \(docker pause\) is not supported by netctl: netctl puts containers in no cgroup/],
-    [['top', 'uns-c'], /listing a container's processes \(docker top, docker-compose top\) is not supported by netctl/],
+    [['diff', 'uns-c'], /a container's file changes \(docker diff\) is not supported by netctl/],
     [['volume', 'ls'], /volumes \(docker volume ls\) is not supported by netctl: netctl has no volumes/],
     [['volume', 'create', 'v'], /volumes \(docker volume create, docker-compose volumes\) is not supported/],
     [['cp', 'uns-c:/etc/hostname', '-'], /copying from a container \(docker cp\) is not supported/],

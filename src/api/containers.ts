@@ -15,6 +15,7 @@ import { ApiError, badRequest } from './errors';
 import { parseFilters, pruneFilter } from './filters';
 import { FrameReader, frame, STREAM_TYPE } from './stream';
 import type { Router } from './router';
+import { containerTop } from './top';
 import { newId } from '../util/id';
 import type { ImageStore } from '../images';
 
@@ -162,6 +163,12 @@ export function addContainerRoutes(router: Router, controller: Controller, launc
     const sandbox = container.sandboxId ? controller.sandbox(container.sandboxId) : undefined;
     const imageId = images.list().find((image) => image.rootfs === container.config.rootfs)?.id;
     return { status: 200, body: containerInspectJson(container, sandbox, attachmentsOf(container), imageId) };
+  });
+
+  router.add('GET', '/containers/{id}/top', async (request) => {
+    const container = launcher.find(request.params['id']!);
+    const pid = container.state.status === 'running' ? container.state.pid : undefined;
+    return { status: 200, body: await containerTop(container.id, pid, request.query.get('ps_args')) };
   });
 
   router.add('GET', '/containers/{id}/logs', (request) => {

@@ -12,7 +12,6 @@ const UNSUPPORTED: ReadonlyArray<[string, string, string, string]> = [
   ['POST', '/containers/{id}/pause', 'pausing a container (docker pause)', NO_CGROUPS],
   ['POST', '/containers/{id}/unpause', 'unpausing a container (docker unpause)', NO_CGROUPS],
   ['POST', '/containers/{id}/update', 'changing a container\'s limits (docker update)', NO_CGROUPS],
-  ['GET', '/containers/{id}/top', 'listing a container\'s processes (docker top, docker-compose top)', 'list them from the host: ps --ppid of the container\'s State.Pid'],
   ['GET', '/containers/{id}/stats', 'container statistics (docker stats)', NO_CGROUPS],
   ['GET', '/containers/{id}/export', 'exporting a container (docker export)', 'read its files from the host instead'],
   ['GET', '/containers/{id}/changes', 'a container\'s file changes (docker diff)', 'read its overlay\'s upper directory from the host instead'],
