@@ -114,7 +114,7 @@ export function parseContainerCreate(body: unknown, name: string | undefined, im
   if (body['Tty'] === true) throw badRequest('Tty is not supported: netctl gives containers no terminal yet; run without -t');
   if (body['OpenStdin'] === true) throw badRequest('OpenStdin is not supported: netctl does not pass stdin to containers yet; run without -i');
   const stopTimeout = body['StopTimeout'] ?? undefined;
-  if (stopTimeout !== undefined && stopTimeout !== null && !Number.isSafeInteger(stopTimeout)) throw badRequest('StopTimeout must be a whole number of seconds (negative: no limit)');
+  if (stopTimeout !== undefined && !Number.isSafeInteger(stopTimeout)) throw badRequest('StopTimeout must be a whole number of seconds (negative: no limit)');
   const autoRemove = hostConfig['AutoRemove'] ?? false;
   if (typeof autoRemove !== 'boolean') throw badRequest('HostConfig.AutoRemove must be true or false');
   const privileged = hostConfig['Privileged'] ?? false;
