@@ -92,6 +92,9 @@ export function parseContainerCreate(body: unknown, name: string | undefined, im
   const endpointNames = Object.keys(endpoints);
   if (endpointNames.length > 1) throw badRequest('Container cannot be connected to network endpoints: give one network at create, connect the others afterwards');
   const network = optionalString(hostConfig['NetworkMode'], 'HostConfig.NetworkMode') ?? endpointNames[0];
+  if (network?.startsWith('container:')) {
+    throw badRequest(`HostConfig.NetworkMode "${network}" (--network container:, docker-compose's network_mode: service:) is not supported by netctl: a container cannot join another's network namespace; put both on a user-defined network instead`);
+  }
   const endpoint = endpointNames[0] !== undefined ? endpoints[endpointNames[0]] : undefined;
   const ipam = isObject(endpoint) && isObject(endpoint['IPAMConfig']) ? endpoint['IPAMConfig'] : {};
   const ipv4 = optionalString(ipam['IPv4Address'], 'IPv4Address');

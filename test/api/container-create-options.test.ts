@@ -22,8 +22,9 @@ test('MacAddress is kept for the create network\'s endpoint; empty, none', (t) =
   t.throws(() => parse({ MacAddress: 7 }), { instanceOf: ApiError, message: /MacAddress must be a string/ });
 });
 
-test('domainname, init, shm_size and -P are refused with the option named', (t) => {
+test('domainname, init, shm_size, -P and another container\'s network namespace are refused with the option named', (t) => {
   for (const [body, message] of [
+    [{ HostConfig: { NetworkMode: 'container:web' } }, /^HostConfig\.NetworkMode "container:web" \(--network container:, docker-compose's network_mode: service:\) is not supported by netctl: .*user-defined network instead$/],
     [{ Domainname: 'example.org' }, /^Domainname \(--domainname\) is not supported by netctl: run the container without it$/],
     [{ HostConfig: { Init: true } }, /^HostConfig\.Init \(--init\) is not supported by netctl/],
     [{ HostConfig: { ShmSize: 134217728 } }, /^HostConfig\.ShmSize \(--shm-size\) is not supported by netctl/],
