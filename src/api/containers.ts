@@ -243,6 +243,9 @@ export function addContainerRoutes(router: Router, controller: Controller, launc
       return { status: 200 };
     }
     const config = isObject(body) && isObject(body['EndpointConfig']) ? body['EndpointConfig'] : {};
+    if (Array.isArray(config['Links']) && config['Links'].length > 0) {
+      throw badRequest('EndpointConfig.Links (--link) is not supported by netctl: peers on the network resolve the container by its name and aliases (--alias)');
+    }
     const ipam = isObject(config['IPAMConfig']) ? config['IPAMConfig'] : {};
     const aliases = Array.isArray(config['Aliases']) ? config['Aliases'].filter((a): a is string => typeof a === 'string') : [];
     const ipv4 = typeof ipam['IPv4Address'] === 'string' && ipam['IPv4Address'] !== '' ? ipam['IPv4Address'] : undefined;
