@@ -76,6 +76,11 @@ function refuseOtherLogging(logConfig: unknown): void {
   if (isSet(logConfig['Config'])) throw badRequest(`HostConfig.LogConfig.Config (--log-opt) is not supported by netctl: the "${LOGGING_DRIVER}" log driver takes no options; run without them`);
 }
 
+/** An endpoint's IPAMConfig.LinkLocalIPs (--link-local-ip, docker-compose's link_local_ips): not implemented, so refused. */
+export function refuseLinkLocalIps(ipam: Record<string, unknown>): void {
+  if (isSet(ipam['LinkLocalIPs'])) throw badRequest('IPAMConfig.LinkLocalIPs (--link-local-ip) is not supported by netctl: give the container its addresses with --ip and --ip6');
+}
+
 /**
  * A create request: Image, Cmd, Env, WorkingDir, Hostname, StopTimeout, HostConfig (NetworkMode, PortBindings, Dns*,
  * CapAdd, CapDrop, Privileged, SecurityOpt, AutoRemove), MacAddress and NetworkingConfig.EndpointsConfig (one
@@ -97,6 +102,7 @@ export function parseContainerCreate(body: unknown, name: string | undefined, im
   }
   const endpoint = endpointNames[0] !== undefined ? endpoints[endpointNames[0]] : undefined;
   const ipam = isObject(endpoint) && isObject(endpoint['IPAMConfig']) ? endpoint['IPAMConfig'] : {};
+  refuseLinkLocalIps(ipam);
   const ipv4 = optionalString(ipam['IPv4Address'], 'IPv4Address');
   const ipv6 = optionalString(ipam['IPv6Address'], 'IPv6Address');
   const aliases = isObject(endpoint) ? stringList(endpoint['Aliases'], 'Aliases') : undefined;

@@ -9,7 +9,7 @@ import type { Writable } from 'node:stream';
 import type { Controller, NetworkRecord } from '../controller';
 import { addressOf } from '../ip/address';
 import { aliasesWithShortId, type ContainerRecord, type Launcher, parseSignal, type WaitCondition } from '../launcher';
-import { type Attachment, commandList, containerInspectJson, containerListJson, parseContainerCreate } from './container-json';
+import { type Attachment, commandList, containerInspectJson, containerListJson, parseContainerCreate, refuseLinkLocalIps } from './container-json';
 import { containerMatches, parseContainerFilters } from './container-filters';
 import { ApiError, badRequest } from './errors';
 import { parseFilters, pruneFilter } from './filters';
@@ -247,6 +247,7 @@ export function addContainerRoutes(router: Router, controller: Controller, launc
       throw badRequest('EndpointConfig.Links (--link) is not supported by netctl: peers on the network resolve the container by its name and aliases (--alias)');
     }
     const ipam = isObject(config['IPAMConfig']) ? config['IPAMConfig'] : {};
+    refuseLinkLocalIps(ipam);
     const aliases = Array.isArray(config['Aliases']) ? config['Aliases'].filter((a): a is string => typeof a === 'string') : [];
     const ipv4 = typeof ipam['IPv4Address'] === 'string' && ipam['IPv4Address'] !== '' ? ipam['IPv4Address'] : undefined;
     const ipv6 = typeof ipam['IPv6Address'] === 'string' && ipam['IPv6Address'] !== '' ? ipam['IPv6Address'] : undefined;

@@ -22,8 +22,9 @@ test('MacAddress is kept for the create network\'s endpoint; empty, none', (t) =
   t.throws(() => parse({ MacAddress: 7 }), { instanceOf: ApiError, message: /MacAddress must be a string/ });
 });
 
-test('domainname, init, shm_size, -P and another container\'s network namespace are refused with the option named', (t) => {
+test('domainname, init, shm_size, -P, link-local addresses and another container\'s network namespace are refused with the option named', (t) => {
   for (const [body, message] of [
+    [{ NetworkingConfig: { EndpointsConfig: { n: { IPAMConfig: { LinkLocalIPs: ['169.254.8.8'] } } } } }, /^IPAMConfig\.LinkLocalIPs \(--link-local-ip\) is not supported by netctl/],
     [{ HostConfig: { NetworkMode: 'container:web' } }, /^HostConfig\.NetworkMode "container:web" \(--network container:, docker-compose's network_mode: service:\) is not supported by netctl: .*user-defined network instead$/],
     [{ Domainname: 'example.org' }, /^Domainname \(--domainname\) is not supported by netctl: run the container without it$/],
     [{ HostConfig: { Init: true } }, /^HostConfig\.Init \(--init\) is not supported by netctl/],
@@ -34,5 +35,5 @@ test('domainname, init, shm_size, -P and another container\'s network namespace 
     t.is(error?.status, 400);
   }
   // What Docker's CLI and docker-compose send when the options are not given.
-  t.notThrows(() => parse({ Domainname: '', MacAddress: '', HostConfig: { Init: null, ShmSize: 0, PublishAllPorts: false } }));
+  t.notThrows(() => parse({ Domainname: '', MacAddress: '', HostConfig: { Init: null, ShmSize: 0, PublishAllPorts: false }, NetworkingConfig: { EndpointsConfig: { n: { IPAMConfig: { LinkLocalIPs: [] } } } } }));
 });
