@@ -13,6 +13,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { type DaemonParts, daemonRouter } from '../../src/api/routes';
+import { isUnsupportedRoute } from '../../src/api/unsupported';
 import { startDaemon } from '../helpers/daemon';
 import { createTestNamespace, type TestNamespace } from '../helpers/netns';
 import { rawHttp } from '../helpers/raw-http';
@@ -23,7 +24,8 @@ const FIXED_SEED = 20261204;
 const RUNS_PER_PASS = 1000;
 const TIME_PER_PASS_MS = 12_000;
 
-const ROUTES = daemonRouter({ engine: { version: 'fuzz' } } as DaemonParts).list();
+// Not the Docker paths netctl does not implement: they answer a 501 before reading anything.
+const ROUTES = daemonRouter({ engine: { version: 'fuzz' } } as DaemonParts).list().filter((route) => !isUnsupportedRoute(route.method, route.pattern));
 
 // ---- references to what the daemon holds, resolved when the request is sent ----
 

@@ -4,7 +4,7 @@ import { runner } from './cli';
 import { daemonWithCli } from './containers';
 import { createTestNamespace } from './netns';
 
-/** A daemon in a test host named from `prefix`, `docker` pointed at it, and `ok`: a docker command that must succeed (its stdout, trimmed). */
+/** A daemon in a test host named from `prefix` (`host`), `docker` pointed at it, and `ok`: a docker command that must succeed (its stdout, trimmed). */
 export async function dockerAgainst(t: ExecutionContext, prefix: string) {
   const host = createTestNamespace(t, prefix);
   const { daemon } = await daemonWithCli(t, { netns: host.path });

@@ -36,13 +36,20 @@ function optionalString(value: unknown, field: string): string | undefined {
 }
 
 /** Docker options netctl does not implement, with the flag that sets them: refused when set, never dropped. */
-const UNSUPPORTED_CONFIG: ReadonlyArray<[string, string]> = [['Volumes', '-v'], ['Entrypoint', '--entrypoint'], ['User', '-u'], ['Healthcheck', '--health-cmd'], ['StopSignal', '--stop-signal']];
+const UNSUPPORTED_CONFIG: ReadonlyArray<[string, string]> = [
+  ['Volumes', '-v'], ['Entrypoint', '--entrypoint'], ['User', '-u'], ['Healthcheck', '--health-cmd'], ['StopSignal', '--stop-signal'],
+  ['Domainname', '--domainname'],
+];
 const UNSUPPORTED_HOST_CONFIG: ReadonlyArray<[string, string]> = [
   ['Binds', '-v'], ['Mounts', '--mount'], ['VolumesFrom', '--volumes-from'], ['Tmpfs', '--tmpfs'], ['ReadonlyRootfs', '--read-only'],
   ['Memory', '-m'], ['MemorySwap', '--memory-swap'], ['NanoCpus', '--cpus'], ['CpuShares', '-c'], ['CpusetCpus', '--cpuset-cpus'], ['PidsLimit', '--pids-limit'],
   ['Devices', '--device'], ['Ulimits', '--ulimit'], ['Sysctls', '--sysctl'], ['ExtraHosts', '--add-host'], ['Links', '--link'],
   ['PidMode', '--pid'], ['IpcMode', '--ipc'], ['UTSMode', '--uts'], ['UsernsMode', '--userns'], ['GroupAdd', '--group-add'],
+  ['Init', '--init'], ['ShmSize', '--shm-size'], ['PublishAllPorts', '-P'],
 ];
+
+/** netctl's one log driver (info's LoggingDriver): its own log file per container, read by `docker logs`. */
+export const LOGGING_DRIVER = 'netctl';
 
 /** Set: not null, false, 0, "" or empty. */
 const isSet = (value: unknown): boolean =>
@@ -53,6 +60,7 @@ function refuseUnsupported(body: Record<string, unknown>, hostConfig: Record<str
     const set = table.find(([field]) => isSet(fields[field]));
     if (set) throw badRequest(`${prefix}${set[0]} (${set[1]}) is not supported by netctl: run the container without it`);
   }
+  refuseOtherLogging(hostConfig['LogConfig']);
 }
 
 /** HostConfig.RestartPolicy's shape; its values are the launcher's to check, as dockerd's. */
@@ -67,10 +75,26 @@ function parseRestartPolicy(value: unknown): RestartPolicy | undefined {
   return name === '' ? undefined : { name: name as RestartPolicyName, maximumRetryCount };
 }
 
+/** LogConfig: empty (as docker-compose sends it) or netctl's own driver, without options. */
+function refuseOtherLogging(logConfig: unknown): void {
+  if (logConfig === undefined || logConfig === null) return;
+  if (!isObject(logConfig)) throw badRequest('HostConfig.LogConfig must be an object like {"Type": "netctl"}');
+  const type = logConfig['Type'] ?? '';
+  if (type !== '' && type !== LOGGING_DRIVER) {
+    throw badRequest(`HostConfig.LogConfig.Type ${JSON.stringify(type)} (--log-driver) is not supported by netctl: containers log to netctl's own log driver "${LOGGING_DRIVER}" (read with docker logs); run without it`);
+  }
+  if (isSet(logConfig['Config'])) throw badRequest(`HostConfig.LogConfig.Config (--log-opt) is not supported by netctl: the "${LOGGING_DRIVER}" log driver takes no options; run without them`);
+}
+
+/** An endpoint's IPAMConfig.LinkLocalIPs (--link-local-ip, docker-compose's link_local_ips): not implemented, so refused. */
+export function refuseLinkLocalIps(ipam: Record<string, unknown>): void {
+  if (isSet(ipam['LinkLocalIPs'])) throw badRequest('IPAMConfig.LinkLocalIPs (--link-local-ip) is not supported by netctl: give the container its addresses with --ip and --ip6');
+}
+
 /**
- * A create request: Image, Cmd, Env, WorkingDir, Hostname, HostConfig (NetworkMode, PortBindings, Dns*,
- * CapAdd, CapDrop, Privileged, SecurityOpt, AutoRemove) and NetworkingConfig.EndpointsConfig (one network: its
- * IPAMConfig and Aliases). `imageRoot` gives an image's root directory (busybox when none is
+ * A create request: Image, Cmd, Env, WorkingDir, Hostname, StopTimeout, HostConfig (NetworkMode, PortBindings, Dns*,
+ * CapAdd, CapDrop, Privileged, SecurityOpt, AutoRemove), MacAddress and NetworkingConfig.EndpointsConfig (one
+ * network: its IPAMConfig and Aliases). `imageRoot` gives an image's root directory (busybox when none is
  * named) or throws; netctl's own field Rootfs names a root directory instead.
  */
 export function parseContainerCreate(body: unknown, name: string | undefined, imageRoot: (reference: string) => string): CreateRequest {
@@ -83,11 +107,17 @@ export function parseContainerCreate(body: unknown, name: string | undefined, im
   const endpointNames = Object.keys(endpoints);
   if (endpointNames.length > 1) throw badRequest('Container cannot be connected to network endpoints: give one network at create, connect the others afterwards');
   const network = optionalString(hostConfig['NetworkMode'], 'HostConfig.NetworkMode') ?? endpointNames[0];
+  if (network?.startsWith('container:')) {
+    throw badRequest(`HostConfig.NetworkMode "${network}" (--network container:, docker-compose's network_mode: service:) is not supported by netctl: a container cannot join another's network namespace; put both on a user-defined network instead`);
+  }
   const endpoint = endpointNames[0] !== undefined ? endpoints[endpointNames[0]] : undefined;
   const ipam = isObject(endpoint) && isObject(endpoint['IPAMConfig']) ? endpoint['IPAMConfig'] : {};
+  refuseLinkLocalIps(ipam);
   const ipv4 = optionalString(ipam['IPv4Address'], 'IPv4Address');
   const ipv6 = optionalString(ipam['IPv6Address'], 'IPv6Address');
   const aliases = isObject(endpoint) ? stringList(endpoint['Aliases'], 'Aliases') : undefined;
+  // Config.MacAddress (API 1.41): the MAC of the endpoint on the network the container is created on.
+  const mac = optionalString(body['MacAddress'], 'MacAddress');
   const hostname = optionalString(body['Hostname'], 'Hostname');
   const workdir = optionalString(body['WorkingDir'], 'WorkingDir');
   const env = stringList(body['Env'], 'Env');
@@ -103,6 +133,8 @@ export function parseContainerCreate(body: unknown, name: string | undefined, im
   if (body['Tty'] === true) throw badRequest('Tty is not supported: netctl gives containers no terminal yet; run without -t');
   if (body['OpenStdin'] === true) throw badRequest('OpenStdin is not supported: netctl does not pass stdin to containers yet; run without -i');
   const restartPolicy = parseRestartPolicy(hostConfig['RestartPolicy']);
+  const stopTimeout = body['StopTimeout'] ?? undefined;
+  if (stopTimeout !== undefined && !Number.isSafeInteger(stopTimeout)) throw badRequest('StopTimeout must be a whole number of seconds (negative: no limit)');
   const autoRemove = hostConfig['AutoRemove'] ?? false;
   if (typeof autoRemove !== 'boolean') throw badRequest('HostConfig.AutoRemove must be true or false');
   const privileged = hostConfig['Privileged'] ?? false;
@@ -128,7 +160,9 @@ export function parseContainerCreate(body: unknown, name: string | undefined, im
     ...(ipv4 ? { ipv4 } : {}),
     ...(ipv6 ? { ipv6 } : {}),
     ...(aliases ? { aliases } : {}),
+    ...(mac ? { mac } : {}),
     ...(autoRemove ? { autoRemove } : {}),
+    ...(typeof stopTimeout === 'number' ? { stopTimeout } : {}),
     ...(Object.keys(labels).length > 0 ? { labels } : {}),
     ...(restartPolicy ? { restartPolicy } : {}),
   };
@@ -218,9 +252,12 @@ export function containerInspectJson(container: ContainerRecord, sandbox: Sandbo
     RestartCount: container.restartCount ?? 0,
     Image: imageId !== undefined ? `sha256:${imageId}` : image,
     Name: `/${config.name}`,
-    Config: { Hostname: config.hostname, Env: config.env, Cmd: config.cmd, WorkingDir: config.workdir, Image: image, Rootfs: config.rootfs, Labels: config.labels ?? {} },
+    // Tty: Docker's clients read it to know how the logs are framed (docker-compose's logs fail without it).
+    Config: { Hostname: config.hostname, Env: config.env, Cmd: config.cmd, WorkingDir: config.workdir, Image: image, Rootfs: config.rootfs, Labels: config.labels ?? {}, Tty: false, OpenStdin: false, StdinOnce: false, ...(config.stopTimeout !== undefined ? { StopTimeout: config.stopTimeout } : {}), ...(config.mac ? { MacAddress: config.mac } : {}) },
     HostConfig: {
       NetworkMode: config.network,
+      // docker-compose shows no logs for a container without a log driver.
+      LogConfig: { Type: LOGGING_DRIVER, Config: {} },
       AutoRemove: config.autoRemove ?? false,
       RestartPolicy: { Name: config.restartPolicy?.name ?? 'no', MaximumRetryCount: config.restartPolicy?.maximumRetryCount ?? 0 },
       PortBindings: portsJson(config.ports),

@@ -9,13 +9,14 @@ import type { Writable } from 'node:stream';
 import type { Controller, NetworkRecord } from '../controller';
 import { NotFoundError } from '../controller/errors';
 import { type ContainerRecord, isUp, type Launcher, parseSignal, type WaitCondition } from '../launcher';
-import { type Attachment, commandList, containerInspectJson, containerListJson, parseContainerCreate } from './container-json';
+import { type Attachment, commandList, containerInspectJson, containerListJson, parseContainerCreate, refuseLinkLocalIps } from './container-json';
 import { containerMatches, parseContainerFilters } from './container-filters';
 import { parseLogOptions, streamLogLines } from './container-logs';
 import { ApiError, badRequest } from './errors';
 import { parseFilters, pruneFilter } from './filters';
 import { FrameReader, frame, STREAM_TYPE } from './stream';
 import type { Router } from './router';
+import { containerTop } from './top';
 import { newId } from '../util/id';
 import type { ImageStore } from '../images';
 
@@ -160,6 +161,12 @@ export function addContainerRoutes(router: Router, controller: Controller, launc
     return { status: 200, body: containerInspectJson(container, sandbox, attachmentsOf(container), imageId) };
   });
 
+  router.add('GET', '/containers/{id}/top', async (request) => {
+    const container = launcher.find(request.params['id']!);
+    const pid = container.state.status === 'running' ? container.state.pid : undefined;
+    return { status: 200, body: await containerTop(container.id, pid, request.query.get('ps_args')) };
+  });
+
   router.add('GET', '/containers/{id}/logs', (request) => {
     const container = launcher.find(request.params['id']!);
     const wanted = new Set<number>([...(truthy(request.query.get('stdout')) ? [1] : []), ...(truthy(request.query.get('stderr')) ? [2] : [])]);
@@ -239,7 +246,11 @@ export function addContainerRoutes(router: Router, controller: Controller, launc
     const network = controller.find(request.params['id']!);
     refuseByMode(verb, network, container);
     const config = isObject(body) && isObject(body['EndpointConfig']) ? body['EndpointConfig'] : {};
+    if (Array.isArray(config['Links']) && config['Links'].length > 0) {
+      throw badRequest('EndpointConfig.Links (--link) is not supported by netctl: peers on the network resolve the container by its name and aliases (--alias)');
+    }
     const ipam = isObject(config['IPAMConfig']) ? config['IPAMConfig'] : {};
+    refuseLinkLocalIps(ipam);
     const aliases = Array.isArray(config['Aliases']) ? config['Aliases'].filter((a): a is string => typeof a === 'string') : [];
     const ipv4 = typeof ipam['IPv4Address'] === 'string' && ipam['IPv4Address'] !== '' ? ipam['IPv4Address'] : undefined;
     const ipv6 = typeof ipam['IPv6Address'] === 'string' && ipam['IPv6Address'] !== '' ? ipam['IPv6Address'] : undefined;

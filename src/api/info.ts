@@ -6,6 +6,7 @@ import os from 'node:os';
 import type { Controller } from '../controller';
 import type { ImageStore } from '../images';
 import type { Launcher } from '../launcher';
+import { LOGGING_DRIVER } from './container-json';
 
 export interface EngineInfo {
   /** Docker's engine ID: stable across restarts (kept under the root). */
@@ -60,7 +61,7 @@ export function infoJson(engine: EngineInfo, controller: Controller, launcher: L
     OomKillDisable: false,
     NGoroutines: 0,
     SystemTime: new Date().toISOString(),
-    LoggingDriver: 'netctl',
+    LoggingDriver: LOGGING_DRIVER,
     CgroupDriver: 'none',
     CgroupVersion: fs.existsSync('/sys/fs/cgroup/cgroup.controllers') ? '2' : '1',
     NEventsListener: engine.eventListeners(),

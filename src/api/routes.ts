@@ -13,6 +13,7 @@ import type { EngineInfo } from './info';
 import { addNetworkRoutes } from './networks';
 import { Router } from './router';
 import { addSystemRoutes } from './system';
+import { addUnsupportedRoutes } from './unsupported';
 
 export interface DaemonParts {
   controller: Controller;
@@ -32,5 +33,6 @@ export function daemonRouter(parts: DaemonParts): Router {
   addContainerRoutes(router, parts.controller, parts.launcher, parts.images);
   addImageRoutes(router, parts.images, parts.launcher, parts.engine.version);
   addClusterRoutes(router, parts.cluster);
+  addUnsupportedRoutes(router);
   return router;
 }

@@ -22,6 +22,8 @@ export interface ContainerConfig {
   /** `--ip`, `--ip6` and `--network-alias` as the create gave them; `networks` holds what the container joins. */
   ipv4?: string;
   ipv6?: string;
+  /** `--mac-address`: the MAC of its endpoint on `network`. */
+  mac?: string;
   aliases: string[];
   /** `-p`: published while the container runs; a host port 0 is chosen at start. */
   ports: PortMapping[];
@@ -31,6 +33,8 @@ export interface ContainerConfig {
   security: SecurityConfig;
   /** `--rm`: removed once it has exited, or when its start fails (Docker's AutoRemove). */
   autoRemove?: boolean;
+  /** `--stop-timeout`: seconds a stop waits before the kill when the stop names none (10 when unset). */
+  stopTimeout?: number;
   /** `--label`: Docker's Config.Labels, for `docker ps -f label=...`. */
   labels?: Record<string, string>;
   /** `--restart`: none when absent. */
@@ -50,6 +54,8 @@ export interface NetworkJoin {
   networkId?: string;
   ipv4?: string;
   ipv6?: string;
+  /** `--mac-address`: only on the network the container is created on. */
+  mac?: string;
   /** With the short ID once joined (or connected) on a network with names, as Docker stores them. */
   aliases: string[];
 }

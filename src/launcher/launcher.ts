@@ -53,7 +53,7 @@ export interface Networking {
   publish(sandboxId: string, ports: readonly PortMapping[]): Promise<PortMapping[]>;
   /** A container's rename: the sandbox's endpoints (and so its DNS names) take the new name. */
   renameEndpoints(sandboxId: string, name: string): Promise<void>;
-  connect(network: string, sandboxId: string, request: { name?: string; hostname?: string; ipv4?: string; ipv6?: string; aliases?: string[] }): Promise<{ ipv4?: { address: string }; ipv6?: { address: string } }>;
+  connect(network: string, sandboxId: string, request: { name?: string; hostname?: string; ipv4?: string; ipv6?: string; mac?: string; aliases?: string[] }): Promise<{ ipv4?: { address: string }; ipv6?: { address: string } }>;
   disconnect(network: string, sandboxId: string): Promise<void>;
   /** A network by ID, name or ID prefix; throws Docker's 404 (`network X not found`) when there is none. */
   find(network: string): { id: string; name: string; driver: string };
@@ -322,13 +322,15 @@ export class Launcher {
       security: { ...security, capAdd: normalizeCapabilities(security.capAdd, 'CapAdd', held), capDrop: normalizeCapabilities(security.capDrop, 'CapDrop', held) },
       ...(request.ipv4 !== undefined ? { ipv4: request.ipv4 } : {}),
       ...(request.ipv6 !== undefined ? { ipv6: request.ipv6 } : {}),
+      ...(request.mac !== undefined ? { mac: request.mac } : {}),
       ...(request.autoRemove ? { autoRemove: true } : {}),
+      ...(request.stopTimeout !== undefined ? { stopTimeout: request.stopTimeout } : {}),
       ...(request.labels && Object.keys(request.labels).length > 0 ? { labels: { ...request.labels } } : {}),
       ...(request.restartPolicy ? { restartPolicy: { ...request.restartPolicy } } : {}),
       networks: [],
     };
     if (config.network !== 'host' && config.network !== 'none') {
-      config.networks.push({ network: config.network, ...(config.ipv4 ? { ipv4: config.ipv4 } : {}), ...(config.ipv6 ? { ipv6: config.ipv6 } : {}), aliases: config.aliases });
+      config.networks.push({ network: config.network, ...(config.ipv4 ? { ipv4: config.ipv4 } : {}), ...(config.ipv6 ? { ipv6: config.ipv6 } : {}), ...(config.mac ? { mac: config.mac } : {}), aliases: config.aliases });
     }
     this.validate(config);
     const record: ContainerRecord = { id, created: new Date().toISOString(), config, state: { status: 'created' } };
@@ -372,7 +374,7 @@ export class Launcher {
         const servesNames = networking.servesNames(network.id);
         embeddedDns ||= servesNames;
         const aliases = servesNames ? aliasesWithShortId(record.id, join.aliases) : join.aliases;
-        const endpoint = await networking.connect(network.id, sandbox.id, { name: config.name, hostname: config.hostname, aliases, ...(join.ipv4 ? { ipv4: join.ipv4 } : {}), ...(join.ipv6 ? { ipv6: join.ipv6 } : {}) });
+        const endpoint = await networking.connect(network.id, sandbox.id, { name: config.name, hostname: config.hostname, aliases, ...(join.ipv4 ? { ipv4: join.ipv4 } : {}), ...(join.ipv6 ? { ipv6: join.ipv6 } : {}), ...(join.mac ? { mac: join.mac } : {}) });
         for (const held of [endpoint.ipv4, endpoint.ipv6]) if (held) addresses.push(held.address.split('/')[0]!);
         joined.set(join, { ...join, networkId: network.id, aliases });
       }
@@ -537,10 +539,10 @@ export class Launcher {
   }
 
   /**
-   * SIGTERM, then SIGKILL after `timeoutSeconds`; a negative timeout (as Docker's -1) never
-   * kills. Resolves once the process has exited.
+   * SIGTERM, then SIGKILL after `timeoutSeconds` (the container's --stop-timeout, else 10); a
+   * negative timeout (as Docker's -1) never kills. Resolves once the process has exited.
    */
-  async stop(reference: string, timeoutSeconds = 10): Promise<void> {
+  async stop(reference: string, timeoutSeconds?: number): Promise<void> {
     const record = this.find(reference);
     if (record.state.restarting) {
       record.manuallyStopped = true;
@@ -552,7 +554,7 @@ export class Launcher {
     record.manuallyStopped = true;
     const exited = this.wait(record.id);
     this.signal(record, 'SIGTERM');
-    const delayMs = timeoutSeconds * 1000;
+    const delayMs = (timeoutSeconds ?? record.config.stopTimeout ?? 10) * 1000;
     const timer = delayMs >= 0 && delayMs <= MAX_TIMER_MS ? setTimeout(() => this.signal(record, 'SIGKILL'), delayMs) : undefined;
     try {
       await exited;
@@ -759,8 +761,8 @@ export class Launcher {
     if (policy && policy.name !== 'no' && config.autoRemove) throw new InvalidContainerConfigError("can't create 'AutoRemove' container with restart policy");
     const policyProblem = policy && restartPolicyProblem(policy.name, policy.maximumRetryCount);
     if (policyProblem) throw new InvalidContainerConfigError(policyProblem);
-    if ((config.network === 'host' || config.network === 'none') && (config.ipv4 || config.ipv6 || config.aliases.length > 0)) {
-      throw new InvalidContainerConfigError(`--ip, --ip6 and --network-alias need a network the container joins; "${config.network}" has none`);
+    if ((config.network === 'host' || config.network === 'none') && (config.ipv4 || config.ipv6 || config.mac || config.aliases.length > 0)) {
+      throw new InvalidContainerConfigError(`--ip, --ip6, --mac-address and --network-alias need a network the container joins; "${config.network}" has none`);
     }
     // The network is looked up at start, as dockerd's: a 404 at create is taken by Docker's CLI for a missing image.
     for (const join of config.networks) this.validateJoin(join);
