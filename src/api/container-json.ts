@@ -28,6 +28,21 @@ export function commandList(value: unknown, field: string): string[] | undefined
   return typeof value === 'string' ? [value] : stringList(value, field);
 }
 
+function optionalBoolean(value: unknown, field: string): boolean {
+  if (value === undefined || value === null) return false;
+  if (typeof value !== 'boolean') throw badRequest(`${field} must be true or false`);
+  return value;
+}
+
+/** HostConfig.ConsoleSize: [rows, columns], Docker's [0, 0] or null for none. */
+export function parseConsoleSize(value: unknown): { rows: number; columns: number } | undefined {
+  if (value === undefined || value === null) return undefined;
+  const valid = Array.isArray(value) && value.length === 2 && value.every((n) => Number.isInteger(n) && n >= 0 && n <= 0xffff);
+  if (!valid) throw badRequest('ConsoleSize must be [rows, columns], each a whole number from 0 to 65535');
+  const [rows, columns] = value as [number, number];
+  return rows > 0 && columns > 0 ? { rows, columns } : undefined;
+}
+
 function optionalString(value: unknown, field: string): string | undefined {
   if (value === undefined || value === null || value === '') return undefined;
   if (typeof value !== 'string') throw badRequest(`${field} must be a string`);
@@ -58,8 +73,8 @@ function refuseUnsupported(body: Record<string, unknown>, hostConfig: Record<str
 }
 
 /**
- * A create request: Image, Cmd, Env, WorkingDir, Hostname, HostConfig (NetworkMode, PortBindings, Dns*,
- * CapAdd, CapDrop, Privileged, SecurityOpt, AutoRemove) and NetworkingConfig.EndpointsConfig (one network: its
+ * A create request: Image, Cmd, Env, WorkingDir, Hostname, Tty, OpenStdin, StdinOnce, HostConfig (NetworkMode, PortBindings, Dns*,
+ * CapAdd, CapDrop, Privileged, SecurityOpt, AutoRemove, ConsoleSize) and NetworkingConfig.EndpointsConfig (one network: its
  * IPAMConfig and Aliases). `imageRoot` gives an image's root directory (busybox when none is
  * named) or throws; netctl's own field Rootfs names a root directory instead.
  */
@@ -89,9 +104,10 @@ export function parseContainerCreate(body: unknown, name: string | undefined, im
   if (badServer !== undefined) throw badRequest(`invalid DNS server "${badServer}": give an IP address`);
   const search = stringList(hostConfig['DnsSearch'], 'HostConfig.DnsSearch') ?? [];
   const options = stringList(hostConfig['DnsOptions'], 'HostConfig.DnsOptions') ?? [];
-  // No pty and no stdin pipe in the shim yet: refused, not run without them.
-  if (body['Tty'] === true) throw badRequest('Tty is not supported: netctl gives containers no terminal yet; run without -t');
-  if (body['OpenStdin'] === true) throw badRequest('OpenStdin is not supported: netctl does not pass stdin to containers yet; run without -i');
+  const tty = optionalBoolean(body['Tty'], 'Tty');
+  const openStdin = optionalBoolean(body['OpenStdin'], 'OpenStdin');
+  const stdinOnce = optionalBoolean(body['StdinOnce'], 'StdinOnce');
+  const consoleSize = parseConsoleSize(hostConfig['ConsoleSize']);
   const autoRemove = hostConfig['AutoRemove'] ?? false;
   if (typeof autoRemove !== 'boolean') throw badRequest('HostConfig.AutoRemove must be true or false');
   const privileged = hostConfig['Privileged'] ?? false;
@@ -119,6 +135,10 @@ export function parseContainerCreate(body: unknown, name: string | undefined, im
     ...(aliases ? { aliases } : {}),
     ...(autoRemove ? { autoRemove } : {}),
     ...(Object.keys(labels).length > 0 ? { labels } : {}),
+    ...(tty ? { tty } : {}),
+    ...(openStdin ? { openStdin } : {}),
+    ...(stdinOnce ? { stdinOnce } : {}),
+    ...(tty && consoleSize ? { consoleSize } : {}),
   };
 }
 
@@ -203,10 +223,23 @@ export function containerInspectJson(container: ContainerRecord, sandbox: Sandbo
     State: stateJson(container),
     Image: imageId !== undefined ? `sha256:${imageId}` : image,
     Name: `/${config.name}`,
-    Config: { Hostname: config.hostname, Env: config.env, Cmd: config.cmd, WorkingDir: config.workdir, Image: image, Rootfs: config.rootfs, Labels: config.labels ?? {} },
+    Config: {
+      Hostname: config.hostname,
+      Env: config.env,
+      Cmd: config.cmd,
+      WorkingDir: config.workdir,
+      Image: image,
+      Rootfs: config.rootfs,
+      Labels: config.labels ?? {},
+      // Docker's CLI reads these to know whether attach and logs are one raw stream.
+      Tty: config.tty ?? false,
+      OpenStdin: config.openStdin ?? false,
+      StdinOnce: config.stdinOnce ?? false,
+    },
     HostConfig: {
       NetworkMode: config.network,
       AutoRemove: config.autoRemove ?? false,
+      ConsoleSize: config.consoleSize ? [config.consoleSize.rows, config.consoleSize.columns] : [0, 0],
       PortBindings: portsJson(config.ports),
       Dns: config.dns.servers ?? [],
       DnsSearch: config.dns.search ?? [],

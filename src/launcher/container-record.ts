@@ -31,6 +31,14 @@ export interface ContainerConfig {
   autoRemove?: boolean;
   /** `--label`: Docker's Config.Labels, for `docker ps -f label=...`. */
   labels?: Record<string, string>;
+  /** `-t`: stdio is a pty, logged and attached as one raw stream (Docker's Tty). */
+  tty?: boolean;
+  /** `-i`: stdin stays open for attached clients (Docker's OpenStdin). */
+  openStdin?: boolean;
+  /** The end of an attached client's stdin closes the container's (Docker's StdinOnce). */
+  stdinOnce?: boolean;
+  /** The pty's size at start (Docker's HostConfig.ConsoleSize). */
+  consoleSize?: { rows: number; columns: number };
 }
 
 export interface ContainerState {

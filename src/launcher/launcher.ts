@@ -21,7 +21,8 @@ import { writeEtcFiles, writeHosts } from './etc-files';
 import { crashPoint } from '../util/crash-point';
 import { isHostname, isResolverOption, isSearchDomain } from './host-names';
 import { isAlive, type ProcessRef, readShimPids, startTicksOf, watchExit } from './process';
-import { execShim, type ShimConfinement, startShim } from './shim';
+import { type ConsoleSize, execShim, type ShimConfinement, type ShimStdio, startShim } from './shim';
+import { ControlChannel } from './control';
 import { parseSignal } from './signals';
 import { newId } from '../util/id';
 import { invalidNameMessage, nameProblem } from '../util/names';
@@ -93,6 +94,8 @@ export class Launcher {
   private closed = false;
   /** Containers whose exit is a restart's stop. */
   private readonly restarting = new Set<string>();
+  /** The control channels of running containers with a pty or stdin, opened on first use. */
+  private readonly controls = new Map<string, ControlChannel>();
 
   constructor(private readonly deps: LauncherDeps) {}
 
@@ -197,6 +200,8 @@ export class Launcher {
     this.closed = true;
     for (const watcher of this.watchers.values()) watcher.close();
     this.watchers.clear();
+    for (const channel of this.controls.values()) channel.close();
+    this.controls.clear();
   }
 
   /** Newest first, as `ps` lists them. */
@@ -252,6 +257,10 @@ export class Launcher {
       ...(request.ipv6 !== undefined ? { ipv6: request.ipv6 } : {}),
       ...(request.autoRemove ? { autoRemove: true } : {}),
       ...(request.labels && Object.keys(request.labels).length > 0 ? { labels: { ...request.labels } } : {}),
+      ...(request.tty ? { tty: true } : {}),
+      ...(request.openStdin ? { openStdin: true } : {}),
+      ...(request.stdinOnce ? { stdinOnce: true } : {}),
+      ...(request.tty && request.consoleSize ? { consoleSize: { ...request.consoleSize } } : {}),
     };
     this.validate(config);
     const record: ContainerRecord = { id, created: new Date().toISOString(), config, state: { status: 'created' } };
@@ -332,6 +341,7 @@ export class Launcher {
         cmd: config.cmd,
         env: environmentEntries(environmentOf(config.env)),
         confinement: this.confinementOf(config),
+        ...stdioOf(config),
       });
       crashPoint('container-start:shim-started');
       record.state = { status: 'running', pid, startTicks: startTicksOf(pid) ?? 0, shimPid, shimStartTicks: startTicksOf(shimPid) ?? 0, startedAt: new Date().toISOString(), ...(ports.length > 0 ? { ports } : {}) };
@@ -500,24 +510,60 @@ export class Launcher {
   }
 
   /**
+   * The channel to a running container's stdin and pty; undefined while it does not run (or
+   * runs without -t and -i).
+   */
+  control(reference: string): ControlChannel | undefined {
+    const record = this.find(reference);
+    if (record.state.status !== 'running' || !(record.config.tty || record.config.openStdin)) return undefined;
+    let channel = this.controls.get(record.id);
+    if (!channel) {
+      try {
+        channel = ControlChannel.ofContainer(path.join(this.stateDir(record.id), 'control'));
+      } catch (error) {
+        // Its shim has just ended (ENXIO: no reader), or predates the channel.
+        this.deps.log.warn({ err: error, container: record.id }, 'cannot reach the container\'s stdin');
+        return undefined;
+      }
+      this.controls.set(record.id, channel);
+    }
+    return channel;
+  }
+
+  /** Docker's resize: the pty's new size; a container without one takes it and nothing changes. */
+  resize(reference: string, size: ConsoleSize): void {
+    const record = this.find(reference);
+    if (record.state.status !== 'running') throw new ContainerConflictError(`Container ${record.id} is not running`);
+    if (record.config.tty) this.control(record.id)?.resize(size.rows, size.columns);
+  }
+
+  /**
    * Runs a command in a running container's namespaces and root, with its environment and
    * confined as its first process (as Docker's exec), passing its output on as it comes
-   * (1 = stdout, 2 = stderr); resolves with its exit code.
+   * (1 = stdout, 2 = stderr; a pty's all on 1); resolves with its exit code. With a pty or
+   * stdin, `onControl` is handed the channel to them once the command runs.
    */
-  async exec(reference: string, cmd: string[], onOutput: (stream: 1 | 2, chunk: Buffer) => void): Promise<number> {
+  async exec(reference: string, cmd: string[], onOutput: (stream: 1 | 2, chunk: Buffer) => void, stdio: ShimStdio & { onControl?: (channel: ControlChannel) => void } = {}): Promise<number> {
     const record = this.find(reference);
     const { config, state } = record;
     if (state.status !== 'running' || state.pid === undefined || state.startTicks === undefined) throw new ContainerConflictError(`Container ${record.id} is not running`);
     if (cmd.length === 0) throw new InvalidContainerConfigError('No exec command specified');
     let child: StreamingProcess;
     try {
-      child = await execShim({ stateDir: this.stateDir(record.id), pid: state.pid, startTicks: state.startTicks, workdir: config.workdir, cmd, env: environmentEntries(environmentOf(config.env)), confinement: this.confinementOf(config) });
+      const { tty, openStdin, size } = stdio;
+      child = await execShim({ stateDir: this.stateDir(record.id), pid: state.pid, startTicks: state.startTicks, workdir: config.workdir, cmd, env: environmentEntries(environmentOf(config.env)), confinement: this.confinementOf(config), tty, openStdin, size });
     } catch {
       return 126;
     }
+    const control = child.stdin && new ControlChannel(child.stdin);
+    if (control) stdio.onControl?.(control);
     child.stdout.on('data', (chunk: Buffer) => onOutput(1, chunk));
     child.stderr.on('data', (chunk: Buffer) => onOutput(2, chunk));
-    return child.exited;
+    try {
+      return await child.exited;
+    } finally {
+      control?.close();
+    }
   }
 
   /** How the shim confines the container's processes; built seccomp filters are kept under the root. */
@@ -637,6 +683,8 @@ export class Launcher {
 
   private async markExited(record: ContainerRecord, code: number): Promise<void> {
     if (record.state.status !== 'running') return;
+    this.controls.get(record.id)?.close();
+    this.controls.delete(record.id);
     record.state = { ...record.state, status: 'exited', exitCode: code, finishedAt: new Date().toISOString() };
     delete record.state.pid;
     delete record.state.startTicks;
@@ -662,4 +710,9 @@ export class Launcher {
     if (!this.containers.has(record.id)) return;
     await this.deps.store.put(CONTAINER_PREFIX + record.id, Buffer.from(JSON.stringify(record)));
   }
+}
+
+/** How the shim gives the container its stdio: a pty with -t, stdin open with -i. */
+function stdioOf(config: ContainerConfig): ShimStdio {
+  return { tty: config.tty === true, openStdin: config.openStdin === true, ...(config.consoleSize ? { size: config.consoleSize } : {}) };
 }
