@@ -301,7 +301,11 @@ static void relay_exec(pid_t child, int master, int in[2]) {
   signal(SIGPIPE, SIG_IGN);
   if (in[0] >= 0) close(in[0]);
   int exited = (int)syscall(SYS_pidfd_open, child, 0);
-  if (exited < 0) return;  // then the wait alone: the command runs without its stdin
+  if (exited < 0) {
+    // Then the wait alone: the command runs with its stdin at its end.
+    if (in[1] >= 0) close(in[1]);
+    return;
+  }
   struct relay relay = {{master, -1}, pass_to_stdout, NULL, STDIN_FILENO, master >= 0 ? master : in[1], master, exited};
   run_relay(&relay);
   close(exited);

@@ -169,6 +169,15 @@ test('a TTY container\'s log is one raw stream, and inspect says Tty', async (t)
   t.is(logs.text, 'out\r\nerr\r\n');
   t.is((await docker(['logs', 'c'])).stdout, 'out\r\nerr\r\n');
   t.is((await docker(['inspect', '-f', '{{.Config.Tty}} {{.Config.OpenStdin}}', 'c'])).stdout, 'true false\n');
+  // An exec's stream: the start's Tty decides its form, as dockerd (framed even from a pty when false).
+  t.is((await docker(['run', '-d', '--name', 'e', '--network', 'none', 'busybox', 'sleep', '300'])).code, 0);
+  const execStream = async (createTty: boolean, startTty: boolean): Promise<string> => {
+    const id = (await request(daemon.socketPath, 'POST', '/containers/e/exec', { Cmd: ['echo', 'hi'], AttachStdout: true, Tty: createTty })).json<{ Id: string }>().Id;
+    return (await request(daemon.socketPath, 'POST', `/exec/${id}/start`, { Detach: false, Tty: startTty })).text;
+  };
+  t.is(await execStream(true, true), 'hi\r\n');
+  t.is(await execStream(true, false), '\x01\0\0\0\0\0\0\x04hi\r\n');
+  t.is(await execStream(false, true), 'hi\n');
 });
 
 test('netctl run -it and exec -it: a shell on a pty, the terminal\'s size, the exit code; -i with a pipe', async (t) => {

@@ -226,7 +226,8 @@ export function addContainerRoutes(router: Router, controller: Controller, launc
     const exec = execs.get(request.params['id']!);
     if (!exec) throw new ApiError(404, `No such exec instance: ${request.params['id']}`);
     const body = await request.json();
-    // The start's Tty decides the stream's form, as in Docker; the pty is the create's.
+    // The start's Tty decides the stream's form (dockerd frames a pty's output when it is false);
+    // the pty is the create's.
     const raw = isObject(body) && typeof body['Tty'] === 'boolean' ? body['Tty'] : exec.tty;
     const startSize = isObject(body) ? parseConsoleSize(body['ConsoleSize']) : undefined;
     if (exec.running || exec.exitCode !== null) throw new ApiError(409, `exec ${exec.id} has already started`);
