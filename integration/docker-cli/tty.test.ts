@@ -5,7 +5,7 @@ import test from 'ava';
 import { execFileSync, spawn } from 'node:child_process';
 import { NETCTL_CLI, runner, type Runner } from '../helpers/cli';
 import { daemonWithCli } from '../helpers/containers';
-import { request, type TestDaemon } from '../helpers/daemon';
+import { request, startDaemon, type TestDaemon } from '../helpers/daemon';
 import { createTestNamespace } from '../helpers/netns';
 
 interface Setup {
@@ -17,10 +17,11 @@ interface Setup {
   netctlLine: string;
 }
 
-async function setup(t: Parameters<typeof daemonWithCli>[0]): Promise<Setup> {
+async function setup(t: Parameters<typeof daemonWithCli>[0]): Promise<Setup & { netns: string }> {
   const host = createTestNamespace(t, 'nctl-tty');
   const { daemon, netctl } = await daemonWithCli(t, { netns: host.path });
   return {
+    netns: host.path,
     daemon,
     netctl,
     docker: runner(['docker', '-H', `unix://${daemon.socketPath}`], {}, 30_000),
@@ -191,4 +192,15 @@ test('netctl run -it and exec -it: a shell on a pty, the terminal\'s size, the e
   const notTty = await netctl(['exec', '-it', 'c', 'sh'], '');
   t.is(notTty.code, 1);
   t.is(notTty.stderr, 'the input device is not a TTY\n');
+});
+
+test('a restarted daemon reaches the stdin of a container started before it (docker attach)', async (t) => {
+  const { daemon, docker, netns } = await setup(t);
+  t.is((await docker(['run', '-d', '-i', '--name', 'c', '--network', 'none', 'busybox', 'sh', '-c', 'read line; echo "got $line"; exit 2'])).code, 0);
+  t.is(await daemon.stop(), 0);
+  const second = await startDaemon(t, { netns, root: daemon.root, runDir: daemon.runDir });
+  const again = runner(['docker', '-H', `unix://${second.socketPath}`], {}, 30_000);
+  const attached = await again(['attach', 'c'], 'hello\n');
+  t.is(attached.code, 2, attached.stderr);
+  t.is(attached.stdout, 'got hello\n');
 });
