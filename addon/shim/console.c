@@ -75,9 +75,9 @@ int receive_fd(int socket) {
   return fd;
 }
 
-/** Data for the process's stdin not yet taken: the control channel is not read until it is. */
+/** Data for the process's stdin not yet taken: the control channel is not read until it is, so one read's frames fit. */
 struct pending {
-  uint8_t data[HEADER + MAX_PAYLOAD + 65536];
+  uint8_t data[HEADER + MAX_PAYLOAD];
   size_t start, end;
   int end_requested;
 };
