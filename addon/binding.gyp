@@ -11,7 +11,7 @@
     {
       "target_name": "netctl-shim",
       "type": "executable",
-      "sources": ["shim/netctl-shim.c", "shim/root.c", "shim/confine.c"],
+      "sources": ["shim/netctl-shim.c", "shim/root.c", "shim/confine.c", "shim/console.c"],
       "cflags": ["-O2", "-Wall", "-Wextra"],
       "libraries": ["-lseccomp"]
     }

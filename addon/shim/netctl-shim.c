@@ -5,7 +5,10 @@
 // root.c and confine.c), holds its stdout and stderr (framed into STATE_DIR/log as Docker's
 // multiplexed stream: a byte for the stream, three zero bytes, a big-endian length, the data; each
 // frame after one of netctl's own, stream 16, holding when it was read), and
-// writes its exit code to STATE_DIR/exit. It outlives the daemon that started it: a restarted
+// writes its exit code to STATE_DIR/exit. With --tty the process's stdio is a pty of the container's
+// own devpts, whose output is logged raw (Docker's log of a TTY container); with --tty or --stdin
+// the shim reads the daemon's frames (stdin data, its end, resizes: see console.c) from the FIFO
+// STATE_DIR/control, which it makes. It outlives the daemon that started it: a restarted
 // daemon finds the code there, and finds a start it did not see finish through STATE_DIR/pids
 // ("SHIM_PID SHIM_START" once the shim has detached, "... CHILD_PID CHILD_START" once the command
 // runs; start times in clock ticks since boot, so a reused PID is never taken for these). The
@@ -17,7 +20,8 @@
 // --privileged (no seccomp, masked paths or read-only /sys; the host's devices), --env-file FILE
 // (the command's environment, NUL-separated KEY=VALUE entries; empty without it: the shim's own
 // environment never reaches the command, nor the command's the host-side shim), --seccomp-cache
-// DIR (where built seccomp filters are kept for later starts: a root-only directory).
+// DIR (where built seccomp filters are kept for later starts: a root-only directory), --tty (a
+// pty for stdio), --stdin (stdin open: a pipe without --tty), --size ROWS,COLUMNS (the pty's).
 // On stdout the shim says "pid N shim M" once the command runs (N is its PID, M the shim's), or
 // "error MESSAGE" when it could not start it (then it exits 1), and closes it. A start that has
 // not reached exec after START_TIMEOUT_MS (a stalled file system under the root, a FIFO where the
@@ -25,7 +29,8 @@
 // has exited long before, so it could not kill what hangs.
 // exec runs CMD in the namespaces and root of the running container whose first process is PID
 // (started at START_TICKS, /proc/PID/stat's field 22, so that a recycled PID is never joined),
-// confined as that process; it exits with CMD's code, or says why on stderr and exits 126.
+// confined as that process; it exits with CMD's code, or says why on stderr and exits 126. With
+// --tty or --stdin, the daemon's frames come on the shim's stdin, and a pty's output on its stdout.
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -39,7 +44,9 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/time.h>
 #include <sys/uio.h>
@@ -100,16 +107,19 @@ static void path_join(char *out, size_t size, const char *a, const char *b) {
 struct options {
   struct confinement confinement;
   const char *env_file;
+  int tty, open_stdin;
+  struct console_size size;
 };
 
 #define USAGE \
   "usage: netctl-shim [OPTIONS] STATE_DIR NETNS ROOTFS HOSTNAME WORKDIR START_TIMEOUT_MS CMD [ARG...]\n" \
   "       netctl-shim exec [OPTIONS] PID START_TICKS WORKDIR CMD [ARG...]\n" \
-  "OPTIONS: --caps HEX, --no-new-privileges, --privileged, --env-file FILE, --seccomp-cache DIR\n"
+  "OPTIONS: --caps HEX, --no-new-privileges, --privileged, --env-file FILE, --seccomp-cache DIR,\n" \
+  "         --tty, --stdin, --size ROWS,COLUMNS\n"
 
 /** Reads the options from argv[first]; returns the index of the first argument after them, or -1 after saying what is wrong. */
 static int parse_options(int argc, char **argv, int first, struct options *options) {
-  *options = (struct options){{DEFAULT_CAPABILITIES, 0, 0, NULL, {0, NULL}}, NULL};
+  *options = (struct options){{DEFAULT_CAPABILITIES, 0, 0, NULL, {0, NULL}}, NULL, 0, 0, {0, 0}};
   int i = first;
   for (; i < argc && strncmp(argv[i], "--", 2) == 0; i++) {
     const char *option = argv[i];
@@ -118,6 +128,18 @@ static int parse_options(int argc, char **argv, int first, struct options *optio
       options->confinement.no_new_privileges = 1;
     } else if (strcmp(option, "--privileged") == 0) {
       options->confinement.privileged = 1;
+    } else if (strcmp(option, "--tty") == 0) {
+      options->tty = 1;
+    } else if (strcmp(option, "--stdin") == 0) {
+      options->open_stdin = 1;
+    } else if (strcmp(option, "--size") == 0 && i + 1 < argc) {
+      unsigned rows, columns;
+      char extra;
+      if (sscanf(argv[++i], "%u,%u%c", &rows, &columns, &extra) != 2 || rows > 65535 || columns > 65535) {
+        fprintf(stderr, "netctl-shim: --size takes ROWS,COLUMNS (0 to 65535), not \"%s\"\n", argv[i]);
+        return -1;
+      }
+      options->size = (struct console_size){(uint16_t)rows, (uint16_t)columns};
     } else if (strcmp(option, "--env-file") == 0 && i + 1 < argc) {
       options->env_file = argv[++i];
     } else if (strcmp(option, "--seccomp-cache") == 0 && i + 1 < argc) {
@@ -160,10 +182,10 @@ static char **read_environment(const char *file) {
   return environment;
 }
 
-/** In the container's root: stdin from its own /dev/null, the shim's signals and fds left behind, confined, exec. */
-static void exec_command(const struct confinement *confinement, char **command, char **environment) {
+/** In the container's root: stdin from its own /dev/null unless it has one, the shim's signals and fds left behind, confined, exec. */
+static void exec_command(const struct confinement *confinement, char **command, char **environment, int has_stdin) {
   // Not the host's /dev/null, which the container could fchmod through the fd.
-  int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  int null = has_stdin ? 0 : open("/dev/null", O_RDONLY | O_CLOEXEC);
   if (null < 0 || dup2(null, 0) < 0) fail("stdin: %s", strerror(errno));
   // Ignored signals stay ignored through exec: the command starts with none of the shim's.
   for (int signal_number = 1; signal_number < SIGRTMIN; signal_number++) signal(signal_number, SIG_DFL);
@@ -176,10 +198,15 @@ static void exec_command(const struct confinement *confinement, char **command, 
   fail("exec %s: %s", command[0], errno == ENOENT ? "executable file not found in $PATH" : strerror(errno));
 }
 
-static void run_container(struct options *options, char **positional, int out, int err) {
+/** The container's stdio: pipes to the shim (out, err, and stdin unless -1), or a pty whose master goes to the shim over `console_socket`. */
+struct stdio {
+  int out, err, in, console_socket;
+};
+
+static void run_container(struct options *options, char **positional, const struct stdio *stdio) {
   const char *state = positional[0], *netns = positional[1], *rootfs = positional[2], *hostname = positional[3], *workdir = positional[4];
   int privileged = options->confinement.privileged;
-  if (dup2(out, 1) < 0 || dup2(err, 2) < 0) fail("stdio: %s", strerror(errno));
+  if (!options->tty && (dup2(stdio->out, 1) < 0 || dup2(stdio->err, 2) < 0 || (stdio->in >= 0 && dup2(stdio->in, 0) < 0))) fail("stdio: %s", strerror(errno));
   char **environment = read_environment(options->env_file);
   prepare_seccomp(&options->confinement);
   int netns_fd = open(netns, O_RDONLY | O_CLOEXEC);
@@ -195,7 +222,12 @@ static void run_container(struct options *options, char **positional, int out, i
   if (!privileged) mask_paths();
   if (sethostname(hostname, strlen(hostname)) < 0) fail("sethostname %s: %s", hostname, strerror(errno));
   if (chdir(workdir) < 0) fail("working directory %s: %s", workdir, strerror(errno));
-  exec_command(&options->confinement, positional + 6, environment);
+  if (options->tty) {
+    int master = open_console(&options->size);
+    send_fd(stdio->console_socket, master);
+    take_console(master);
+  }
+  exec_command(&options->confinement, positional + 6, environment, options->tty || stdio->in >= 0);
 }
 
 /**
@@ -250,6 +282,37 @@ static void join_container(const char *pid, const char *started) {
   close(process);
 }
 
+static void write_all(int fd, const char *data, size_t length) {
+  while (length > 0) {
+    ssize_t n = write(fd, data, length);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;
+    data += n;
+    length -= (size_t)n;
+  }
+}
+
+static void pass_to_stdout(int stream, const char *data, size_t length, void *context) {
+  (void)stream, (void)context;
+  write_all(STDOUT_FILENO, data, length);
+}
+
+/** An exec with a pty or stdin: the daemon's frames on our stdin go to the command, the pty's output to our stdout, until the command ends. */
+static void relay_exec(pid_t child, int master, int in[2]) {
+  // A command that closes its stdin must not take the shim with it.
+  signal(SIGPIPE, SIG_IGN);
+  if (in[0] >= 0) close(in[0]);
+  int exited = (int)syscall(SYS_pidfd_open, child, 0);
+  if (exited < 0) {
+    // Then the wait alone: the command runs with its stdin at its end.
+    if (in[1] >= 0) close(in[1]);
+    return;
+  }
+  struct relay relay = {{master, -1}, pass_to_stdout, NULL, STDIN_FILENO, master >= 0 ? master : in[1], master, exited};
+  run_relay(&relay);
+  close(exited);
+}
+
 static int exec_in_container(int argc, char **argv) {
   struct options options;
   int first = parse_options(argc, argv, 2, &options);
@@ -262,13 +325,20 @@ static int exec_in_container(int argc, char **argv) {
   char **environment = read_environment(options.env_file);
   prepare_seccomp(&options.confinement);
   join_container(pid, started);
+  // In the container's root: the pty is of its devpts.
+  int master = options.tty ? open_console(&options.size) : -1;
+  int in[2] = {-1, -1};
+  if (options.open_stdin && !options.tty && pipe2(in, O_CLOEXEC) < 0) fail("stdin pipe: %s", strerror(errno));
   // Joining a pid namespace takes effect for children.
   pid_t child = fork();
   if (child < 0) fail("fork: %s", strerror(errno));
   if (child == 0) {
     if (chdir(workdir) < 0) fail("working directory %s: %s", workdir, strerror(errno));
-    exec_command(&options.confinement, argv + first + 3, environment);
+    if (master >= 0) take_console(master);
+    if (in[0] >= 0 && dup2(in[0], 0) < 0) fail("stdin: %s", strerror(errno));
+    exec_command(&options.confinement, argv + first + 3, environment, options.tty || options.open_stdin);
   }
+  if (options.tty || options.open_stdin) relay_exec(child, master, in);
   int status = 0;
   while (waitpid(child, &status, 0) < 0 && errno == EINTR) {
   }
@@ -293,6 +363,27 @@ static void log_frame(int log, uint8_t stream, const char *data, size_t length) 
   if (writev(log, parts, 3) < 0) {
     // A full disk loses output, never the container.
   }
+}
+
+struct log_sink {
+  int fd;
+  /** A pty's output: one stream, logged raw, as Docker logs a TTY container. */
+  int raw;
+};
+
+static void log_output(int stream, const char *data, size_t length, void *context) {
+  const struct log_sink *log = context;
+  if (log->raw) write_all(log->fd, data, length);
+  else log_frame(log->fd, (uint8_t)(stream + 1), data, length);
+}
+
+/** STATE_DIR/control, made anew: the FIFO the daemon writes its frames to. Opened read-write, so it never ends when a writer leaves. */
+static int open_control(const char *state) {
+  char path[4096];
+  path_join(path, sizeof path, state, "control");
+  unlink(path);
+  if (mkfifo(path, 0600) < 0) return -1;
+  return open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
 }
 
 /** STATE_DIR/pids, replaced whole (a reader never sees half a line). */
@@ -355,8 +446,11 @@ int main(int argc, char **argv) {
   char log_path[4096];
   snprintf(log_path, sizeof log_path, "%s/log", state);
   int log = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
-  int out[2], err[2], report[2];
-  if (log < 0 || pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0 || pipe2(report, O_CLOEXEC) < 0) {
+  int out[2] = {-1, -1}, err[2] = {-1, -1}, in[2] = {-1, -1}, console[2] = {-1, -1}, report[2];
+  int control = options.tty || options.open_stdin ? open_control(state) : -2;
+  if (log < 0 || control == -1 || pipe2(report, O_CLOEXEC) < 0 ||
+      (options.tty ? socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, console) < 0
+                   : pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0 || (options.open_stdin && pipe2(in, O_CLOEXEC) < 0))) {
     printf("error shim set-up: %s\n", strerror(errno));
     return 1;
   }
@@ -383,12 +477,15 @@ int main(int argc, char **argv) {
     // A blocked signal would stay blocked in the container's process through exec.
     sigprocmask(SIG_SETMASK, &previous, NULL);
     report_fd = report[1];
-    run_container(&options, positional, out[1], err[1]);
+    struct stdio stdio = {out[1], err[1], in[0], console[1]};
+    run_container(&options, positional, &stdio);
   }
   starting_child = child;
   sigprocmask(SIG_SETMASK, &previous, NULL);
   close(out[1]);
   close(err[1]);
+  close(in[0]);
+  close(console[1]);
   close(report[1]);
   char message[1024];
   ssize_t length = read(report[0], message, sizeof message - 1);
@@ -399,6 +496,13 @@ int main(int argc, char **argv) {
     printf("error %s\n", message);
     return 1;
   }
+  int master = options.tty ? receive_fd(console[0]) : -1;
+  if (options.tty && master < 0) {
+    kill(child, SIGKILL);
+    waitpid(child, NULL, 0);
+    printf("error the container's terminal did not reach the shim\n");
+    return 1;
+  }
   write_pids(state, child);
   printf("pid %d shim %d\n", child, (int)getpid());
   fflush(stdout);
@@ -407,26 +511,9 @@ int main(int argc, char **argv) {
   dup2(null, 0);
   dup2(null, 1);
   dup2(null, 2);
-  struct pollfd streams[2] = {{out[0], POLLIN, 0}, {err[0], POLLIN, 0}};
-  int open_streams = 2;
-  char buffer[65536];
-  while (open_streams > 0) {
-    if (poll(streams, 2, -1) < 0) {
-      if (errno == EINTR) continue;
-      break;
-    }
-    for (int i = 0; i < 2; i++) {
-      if (streams[i].fd < 0 || streams[i].revents == 0) continue;
-      ssize_t n = read(streams[i].fd, buffer, sizeof buffer);
-      if (n > 0) {
-        log_frame(log, (uint8_t)(i + 1), buffer, (size_t)n);
-      } else if (n == 0 || errno != EINTR) {
-        close(streams[i].fd);
-        streams[i].fd = -1;
-        open_streams--;
-      }
-    }
-  }
+  struct log_sink sink = {log, options.tty};
+  struct relay relay = {{options.tty ? master : out[0], err[0]}, log_output, &sink, control < 0 ? -1 : control, options.tty ? master : in[1], master, -1};
+  run_relay(&relay);
   int status = 0;
   while (waitpid(child, &status, 0) < 0 && errno == EINTR) {
   }

@@ -42,4 +42,37 @@ void prepare_seccomp(struct confinement *confinement);
 /** Capabilities, no_new_privs and the seccomp filter: the last steps before exec. */
 void confine(const struct confinement *confinement);
 
+/** A terminal's size; 0 rows or columns: the kernel's default. */
+struct console_size {
+  uint16_t rows, columns;
+};
+
+/** A new pty of the caller's /dev/ptmx (the container's devpts, once in its root), of `size`: its master. */
+int open_console(const struct console_size *size);
+/** In the process about to exec: a session of its own, the pty of `master` its controlling terminal and stdio. */
+void take_console(int master);
+/** Passes `fd` over the unix socket `socket` (SCM_RIGHTS); fails the start when it cannot. */
+void send_fd(int socket, int fd);
+/** The fd passed over `socket`; -1 when none came. */
+int receive_fd(int socket);
+
+/** What run_relay passes between the daemon and the container's process (-1: none of that fd). */
+struct relay {
+  /** Read until they end; a pty master is outputs[0] (the process's stdout and stderr in one). */
+  int outputs[2];
+  void (*on_output)(int stream, const char *data, size_t length, void *context);
+  void *context;
+  /** The daemon's frames (see console.c). */
+  int control;
+  /** Where stdin data goes: the pty master or the process's stdin pipe. */
+  int input;
+  /** The pty master, for resizes. */
+  int console;
+  /** A pidfd of the process: once it fires, the outputs are drained and the relay ends; without one, the outputs' end ends it. */
+  int exited;
+};
+
+/** Relays until the outputs have ended (or the process has, with `exited`). */
+void run_relay(struct relay *relay);
+
 #endif

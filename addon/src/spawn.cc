@@ -441,21 +441,27 @@ static Napi::Value RunProcessExport(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// spawnStreaming(file, argv, env, callback(error, {pid, stdout, stderr})): starts a process whose
-// output the caller reads as it comes (exec in a container), from a libuv pool thread like
-// runProcess. Its stdin is /dev/null; `stdout` and `stderr` are the read ends of its pipes, now
-// the caller's to read and close. The caller reaps it with reapIfExited once its output has ended.
+// spawnStreaming(file, argv, env, stdinPipe, callback(error, {pid, stdin, stdout, stderr})): starts
+// a process whose output the caller reads as it comes (exec in a container), from a libuv pool
+// thread like runProcess. Its stdin is /dev/null, or with stdinPipe a pipe whose write end is
+// `stdin` (-1 without); `stdout` and `stderr` are the read ends of its pipes; all now the caller's
+// to use and close. The caller reaps it with reapIfExited once its output has ended.
 class SpawnStreaming : public SpawnWorker {
  public:
-  SpawnStreaming(Napi::Function& callback, std::string file, std::vector<std::string> argv, std::vector<std::string> environment)
-      : SpawnWorker(callback, std::move(file), std::move(argv), std::move(environment)) {}
+  SpawnStreaming(Napi::Function& callback, std::string file, std::vector<std::string> argv, std::vector<std::string> environment, bool stdinPipe)
+      : SpawnWorker(callback, std::move(file), std::move(argv), std::move(environment)), stdinPipe_(stdinPipe) {}
 
   void Execute() override {
     Descriptor theirs[3];
-    theirs[0].Reset(open("/dev/null", O_RDONLY | O_CLOEXEC));
-    if (!theirs[0].IsOpen()) {
-      failure_ = {errno, "open"};
-      return;
+    if (stdinPipe_) {
+      failure_ = OpenPipe(theirs[0], stdin_);
+      if (failure_.number != 0) return;
+    } else {
+      theirs[0].Reset(open("/dev/null", O_RDONLY | O_CLOEXEC));
+      if (!theirs[0].IsOpen()) {
+        failure_ = {errno, "open"};
+        return;
+      }
     }
     failure_ = OpenPipe(stdout_, theirs[1]);
     if (failure_.number == 0) failure_ = OpenPipe(stderr_, theirs[2]);
@@ -468,13 +474,16 @@ class SpawnStreaming : public SpawnWorker {
     Napi::Object result = Napi::Object::New(env);
     result.Set("pid", Napi::Number::New(env, pid_));
     // The descriptors go to JavaScript: ours no longer close them.
+    result.Set("stdin", Napi::Number::New(env, stdinPipe_ ? stdin_.Release() : -1));
     result.Set("stdout", Napi::Number::New(env, stdout_.Release()));
     result.Set("stderr", Napi::Number::New(env, stderr_.Release()));
     return result;
   }
 
  private:
+  bool stdinPipe_;
   pid_t pid_ = -1;
+  Descriptor stdin_;
   Descriptor stdout_;
   Descriptor stderr_;
 };
@@ -483,9 +492,10 @@ static Napi::Value SpawnStreamingExport(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   std::string file = FileArg(info);
   std::vector<std::string> argv = ArgvArg(info);
-  if (info.Length() < 4 || !info[3].IsFunction()) throw Napi::TypeError::New(env, "callback must be a function");
-  Napi::Function callback = info[3].As<Napi::Function>();
-  (new SpawnStreaming(callback, std::move(file), std::move(argv), EnvironmentArg(info, 2)))->Queue();
+  if (info.Length() < 4 || !info[3].IsBoolean()) throw Napi::TypeError::New(env, "stdinPipe must be a boolean");
+  if (info.Length() < 5 || !info[4].IsFunction()) throw Napi::TypeError::New(env, "callback must be a function");
+  Napi::Function callback = info[4].As<Napi::Function>();
+  (new SpawnStreaming(callback, std::move(file), std::move(argv), EnvironmentArg(info, 2), info[3].As<Napi::Boolean>().Value()))->Queue();
   return env.Undefined();
 }
 

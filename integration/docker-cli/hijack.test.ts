@@ -133,21 +133,6 @@ test('docker exec prints the output and returns the exit code', async (t) => {
   t.true(seen);
 });
 
-test('-t and -i are refused at create and at exec with a 400, not ignored', async (t) => {
-  const { daemon, docker } = await setup(t);
-  const tty = await request(daemon.socketPath, 'POST', '/containers/create', { Image: 'busybox', Cmd: ['sh'], Tty: true });
-  t.is(tty.status, 400);
-  t.regex(tty.json<{ message: string }>().message, /Tty is not supported.*without -t/);
-  const stdin = await docker(['run', '-i', '--network', 'none', 'busybox', 'cat']);
-  t.not(stdin.code, 0);
-  t.regex(stdin.stderr, /OpenStdin is not supported/);
-  t.is((await docker(['ps', '-aq'])).stdout, '');
-  t.is((await docker(['run', '-d', '--name', 'c', '--network', 'none', 'busybox', 'sleep', '300'])).code, 0);
-  const execTty = await docker(['exec', '-t', 'c', 'true']);
-  t.not(execTty.code, 0);
-  t.regex(execTty.stderr, /Tty is not supported/);
-});
-
 test('attach and exec start take the connection over: 101 with Upgrade, plain 200 without', async (t) => {
   const { daemon } = await setup(t);
   const id = await created(daemon, ['sh', '-c', 'echo one; echo two >&2; exit 4']);

@@ -68,7 +68,7 @@ async function netlink(addon: NativeAddon): Promise<{ datagrams: boolean; offloa
 
 function spawned(addon: NativeAddon): Promise<boolean> {
   return throwsThenWorks('spawnStreaming', (callback) =>
-    addon.spawnStreaming('/bin/true', ['true'], undefined, (_error, started) => {
+    addon.spawnStreaming('/bin/true', ['true'], undefined, false, (_error, started) => {
       fs.closeSync(started!.stdout);
       fs.closeSync(started!.stderr);
       const reap = (): void => void (addon.reapIfExited(started!.pid) === null && setTimeout(reap, 5));

@@ -1,6 +1,7 @@
 // A small client of the daemon's API (Docker Engine API shape) over its unix socket, for the CLI
 // and for engines that drive a running daemon.
 import http from 'node:http';
+import type net from 'node:net';
 import type { Readable } from 'node:stream';
 import { unixSocketPath } from '../daemon/options';
 import { FrameReader } from './stream';
@@ -60,6 +61,40 @@ export class ApiClient {
           if (!failed) return resolve();
           const text = Buffer.concat(chunks).toString('utf8');
           let message = text.trim();
+          try {
+            message = (JSON.parse(text) as { message?: string }).message ?? message;
+          } catch {
+            // Not JSON: the text is the message.
+          }
+          reject(new DaemonError(response.statusCode ?? 0, message));
+        });
+      });
+      request.on('error', (error: NodeJS.ErrnoException) => reject(this.unreachable(error) ?? error));
+      request.end(payload);
+    });
+  }
+
+  /**
+   * A request that takes over the connection as Docker's CLI does (Upgrade: tcp, answered 101):
+   * the socket, now a two-way stream (the process's stdin one way, its output the other), and
+   * what came after the head.
+   */
+  hijack(path: string, body?: unknown): Promise<{ socket: net.Socket; head: Buffer }> {
+    const payload = JSON.stringify(body ?? {});
+    return new Promise((resolve, reject) => {
+      const request = http.request({
+        socketPath: this.socketPath,
+        method: 'POST',
+        path: `/v1.41${path}`,
+        headers: { Connection: 'Upgrade', Upgrade: 'tcp', 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(payload) },
+      });
+      request.on('upgrade', (_response, socket: net.Socket, head: Buffer) => resolve({ socket, head }));
+      request.on('response', (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          let message = text.trim() || `HTTP ${response.statusCode}`;
           try {
             message = (JSON.parse(text) as { message?: string }).message ?? message;
           } catch {

@@ -29,6 +29,21 @@ export function commandList(value: unknown, field: string): string[] | undefined
   return typeof value === 'string' ? [value] : stringList(value, field);
 }
 
+function optionalBoolean(value: unknown, field: string): boolean {
+  if (value === undefined || value === null) return false;
+  if (typeof value !== 'boolean') throw badRequest(`${field} must be true or false`);
+  return value;
+}
+
+/** HostConfig.ConsoleSize: [rows, columns], Docker's [0, 0] or null for none. */
+export function parseConsoleSize(value: unknown): { rows: number; columns: number } | undefined {
+  if (value === undefined || value === null) return undefined;
+  const valid = Array.isArray(value) && value.length === 2 && value.every((n) => Number.isInteger(n) && n >= 0 && n <= 0xffff);
+  if (!valid) throw badRequest('ConsoleSize must be [rows, columns], each a whole number from 0 to 65535');
+  const [rows, columns] = value as [number, number];
+  return rows > 0 && columns > 0 ? { rows, columns } : undefined;
+}
+
 function optionalString(value: unknown, field: string): string | undefined {
   if (value === undefined || value === null || value === '') return undefined;
   if (typeof value !== 'string') throw badRequest(`${field} must be a string`);
@@ -92,9 +107,10 @@ export function refuseLinkLocalIps(ipam: Record<string, unknown>): void {
 }
 
 /**
- * A create request: Image, Cmd, Env, WorkingDir, Hostname, StopTimeout, HostConfig (NetworkMode, PortBindings, Dns*,
- * CapAdd, CapDrop, Privileged, SecurityOpt, AutoRemove), MacAddress and NetworkingConfig.EndpointsConfig (one
- * network: its IPAMConfig and Aliases). `imageRoot` gives an image's root directory (busybox when none is
+ * A create request: Image, Cmd, Env, WorkingDir, Hostname, StopTimeout, Tty, OpenStdin, StdinOnce, HostConfig
+ * (NetworkMode, PortBindings, Dns*, CapAdd, CapDrop, Privileged, SecurityOpt, AutoRemove, RestartPolicy, ConsoleSize),
+ * MacAddress and NetworkingConfig.EndpointsConfig (one network: its IPAMConfig and Aliases). `imageRoot` gives an
+ * image's root directory (busybox when none is
  * named) or throws; netctl's own field Rootfs names a root directory instead.
  */
 export function parseContainerCreate(body: unknown, name: string | undefined, imageRoot: (reference: string) => string): CreateRequest {
@@ -129,12 +145,13 @@ export function parseContainerCreate(body: unknown, name: string | undefined, im
   if (badServer !== undefined) throw badRequest(`invalid DNS server "${badServer}": give an IP address`);
   const search = stringList(hostConfig['DnsSearch'], 'HostConfig.DnsSearch') ?? [];
   const options = stringList(hostConfig['DnsOptions'], 'HostConfig.DnsOptions') ?? [];
-  // No pty and no stdin pipe in the shim yet: refused, not run without them.
-  if (body['Tty'] === true) throw badRequest('Tty is not supported: netctl gives containers no terminal yet; run without -t');
-  if (body['OpenStdin'] === true) throw badRequest('OpenStdin is not supported: netctl does not pass stdin to containers yet; run without -i');
   const restartPolicy = parseRestartPolicy(hostConfig['RestartPolicy']);
   const stopTimeout = body['StopTimeout'] ?? undefined;
   if (stopTimeout !== undefined && !Number.isSafeInteger(stopTimeout)) throw badRequest('StopTimeout must be a whole number of seconds (negative: no limit)');
+  const tty = optionalBoolean(body['Tty'], 'Tty');
+  const openStdin = optionalBoolean(body['OpenStdin'], 'OpenStdin');
+  const stdinOnce = optionalBoolean(body['StdinOnce'], 'StdinOnce');
+  const consoleSize = parseConsoleSize(hostConfig['ConsoleSize']);
   const autoRemove = hostConfig['AutoRemove'] ?? false;
   if (typeof autoRemove !== 'boolean') throw badRequest('HostConfig.AutoRemove must be true or false');
   const privileged = hostConfig['Privileged'] ?? false;
@@ -165,6 +182,10 @@ export function parseContainerCreate(body: unknown, name: string | undefined, im
     ...(typeof stopTimeout === 'number' ? { stopTimeout } : {}),
     ...(Object.keys(labels).length > 0 ? { labels } : {}),
     ...(restartPolicy ? { restartPolicy } : {}),
+    ...(tty ? { tty } : {}),
+    ...(openStdin ? { openStdin } : {}),
+    ...(stdinOnce ? { stdinOnce } : {}),
+    ...(tty && consoleSize ? { consoleSize } : {}),
   };
 }
 
@@ -252,14 +273,28 @@ export function containerInspectJson(container: ContainerRecord, sandbox: Sandbo
     RestartCount: container.restartCount ?? 0,
     Image: imageId !== undefined ? `sha256:${imageId}` : image,
     Name: `/${config.name}`,
-    // Tty: Docker's clients read it to know how the logs are framed (docker-compose's logs fail without it).
-    Config: { Hostname: config.hostname, Env: config.env, Cmd: config.cmd, WorkingDir: config.workdir, Image: image, Rootfs: config.rootfs, Labels: config.labels ?? {}, Tty: false, OpenStdin: false, StdinOnce: false, ...(config.stopTimeout !== undefined ? { StopTimeout: config.stopTimeout } : {}), ...(config.mac ? { MacAddress: config.mac } : {}) },
+    Config: {
+      Hostname: config.hostname,
+      Env: config.env,
+      Cmd: config.cmd,
+      WorkingDir: config.workdir,
+      Image: image,
+      Rootfs: config.rootfs,
+      Labels: config.labels ?? {},
+      // Docker's CLI reads these to know whether attach and logs are one raw stream.
+      Tty: config.tty ?? false,
+      OpenStdin: config.openStdin ?? false,
+      StdinOnce: config.stdinOnce ?? false,
+      ...(config.stopTimeout !== undefined ? { StopTimeout: config.stopTimeout } : {}),
+      ...(config.mac ? { MacAddress: config.mac } : {}),
+    },
     HostConfig: {
       NetworkMode: config.network,
       // docker-compose shows no logs for a container without a log driver.
       LogConfig: { Type: LOGGING_DRIVER, Config: {} },
       AutoRemove: config.autoRemove ?? false,
       RestartPolicy: { Name: config.restartPolicy?.name ?? 'no', MaximumRetryCount: config.restartPolicy?.maximumRetryCount ?? 0 },
+      ConsoleSize: config.consoleSize ? [config.consoleSize.rows, config.consoleSize.columns] : [0, 0],
       PortBindings: portsJson(config.ports),
       Dns: config.dns.servers ?? [],
       DnsSearch: config.dns.search ?? [],

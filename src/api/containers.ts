@@ -1,20 +1,21 @@
 // The Docker Engine API's container routes, as far as the launcher goes: create, start, stop,
-// kill, wait, list, inspect, logs, exec, remove; and network connect/disconnect of containers.
+// kill, wait, list, inspect, logs, attach, resize, exec, remove; and network connect/disconnect of
+// containers. A container or exec with a TTY streams its output raw, without Docker's frames.
 import { once } from 'node:events';
 import fs from 'node:fs';
 import type { ServerResponse } from 'node:http';
 import { Socket } from 'node:net';
 import path from 'node:path';
-import type { Writable } from 'node:stream';
 import type { Controller, NetworkRecord } from '../controller';
 import { NotFoundError } from '../controller/errors';
-import { type ContainerRecord, isUp, type Launcher, parseSignal, type WaitCondition } from '../launcher';
-import { type Attachment, commandList, containerInspectJson, containerListJson, parseContainerCreate, refuseLinkLocalIps } from './container-json';
+import { type ContainerRecord, type ControlChannel, isUp, type Launcher, parseSignal, type WaitCondition } from '../launcher';
+import { type Attachment, commandList, containerInspectJson, containerListJson, parseConsoleSize, parseContainerCreate, refuseLinkLocalIps } from './container-json';
 import { containerMatches, parseContainerFilters } from './container-filters';
 import { parseLogOptions, streamLogLines } from './container-logs';
 import { ApiError, badRequest } from './errors';
 import { parseFilters, pruneFilter } from './filters';
 import { FrameReader, frame, STREAM_TYPE } from './stream';
+import { parseResize, relayStdin } from './stdin';
 import type { Router } from './router';
 import { containerTop } from './top';
 import { newId } from '../util/id';
@@ -44,9 +45,19 @@ interface ExecInstance {
   id: string;
   containerId: string;
   cmd: string[];
+  tty: boolean;
+  attachStdin: boolean;
+  consoleSize?: { rows: number; columns: number };
   running: boolean;
   exitCode: number | null;
+  /** Its pty and stdin, while it runs with either; resolved once it runs. */
+  control?: ControlChannel;
+  started: Promise<void>;
+  markStarted: () => void;
 }
+
+/** How long an exec's resize waits for the exec to start (Docker's CLI resizes right after the start). */
+const EXEC_READY_MS = 5000;
 
 export function addContainerRoutes(router: Router, controller: Controller, launcher: Launcher, images: ImageStore): void {
   const execs = new Map<string, ExecInstance>();
@@ -124,6 +135,8 @@ export function addContainerRoutes(router: Router, controller: Controller, launc
     const wanted = new Set<number>([...(truthy(request.query.get('stdout')) ? [1] : []), ...(truthy(request.query.get('stderr')) ? [2] : [])]);
     const logFile = path.join(launcher.stateDir(container.id), 'log');
     const follow = truthy(request.query.get('stream'));
+    const withStdin = follow && truthy(request.query.get('stdin')) && container.config.openStdin === true;
+    const raw = container.config.tty === true;
     const finishedBefore = container.state.finishedAt;
     // Until the run under way, or else the next one, has ended (or the container is removed).
     const more = (): boolean => {
@@ -135,7 +148,19 @@ export function addContainerRoutes(router: Router, controller: Controller, launc
     const log = await fs.promises.open(logFile, 'a+', 0o640);
     // Without logs=1 the stream begins with what the container writes from now on.
     const from = truthy(request.query.get('logs')) ? 0 : (await log.stat()).size;
-    return { status: 200, hijack: { contentType: STREAM_TYPE, run: (socket) => streamLog(socket, () => Promise.resolve(log), wanted, more, from) } };
+    const run = async (socket: Socket): Promise<void> => {
+      // The CLI attaches before it starts the container: stdin waits for the run this attach follows.
+      const channel = (): ControlChannel | undefined | null => (more() ? launcher.control(container.id) : null);
+      if (withStdin) void relayStdin(socket, channel, container.config.stdinOnce === true);
+      await streamLog(socket, () => Promise.resolve(log), wanted, more, from, raw);
+    };
+    return { status: 200, hijack: { contentType: STREAM_TYPE, run } };
+  });
+
+  router.add('POST', '/containers/{id}/resize', (request) => {
+    const size = parseResize(request.query);
+    launcher.resize(request.params['id']!, size);
+    return { status: 200 };
   });
 
   router.add('DELETE', '/containers/{id}', async (request) => {
@@ -183,7 +208,9 @@ export function addContainerRoutes(router: Router, controller: Controller, launc
       }
     };
     const more = truthy(request.query.get('follow')) ? running : () => false;
-    return { status: 200, headers: { 'Content-Type': STREAM_TYPE }, stream: (out) => (options ? streamLogLines(out, open, wanted, more, options) : streamLog(out, open, wanted, more)) };
+    const raw = container.config.tty === true;
+    if (options && raw) throw badRequest('tail, since, until and timestamps are not supported for a container with a TTY (-t): its log is the terminal\'s raw stream, without lines or times; ask for the whole log');
+    return { status: 200, headers: { 'Content-Type': STREAM_TYPE }, stream: (out) => (options ? streamLogLines(out, open, wanted, more, options) : streamLog(out, open, wanted, more, 0, raw)) };
   });
 
   router.add('POST', '/containers/{id}/exec', async (request) => {
@@ -192,11 +219,19 @@ export function addContainerRoutes(router: Router, controller: Controller, launc
     const cmd = isObject(body) ? commandList(body['Cmd'], 'Cmd') : undefined;
     if (!cmd || cmd.length === 0) throw badRequest('No exec command specified: Cmd must be a non-empty list of strings');
     if (cmd.some((arg) => arg.includes('\0'))) throw badRequest('Cmd holds a NUL character, which a process cannot be given');
-    if (isObject(body) && body['Tty'] === true) throw badRequest('Tty is not supported: netctl gives exec sessions no terminal yet; run without -t');
-    if (isObject(body) && body['AttachStdin'] === true) throw badRequest('AttachStdin is not supported: netctl does not pass stdin to exec sessions yet; run without -i');
+    const flag = (field: string): boolean => {
+      const value = isObject(body) ? (body[field] ?? false) : false;
+      if (typeof value !== 'boolean') throw badRequest(`${field} must be true or false`);
+      return value;
+    };
+    const tty = flag('Tty');
+    const attachStdin = flag('AttachStdin');
+    const consoleSize = isObject(body) ? parseConsoleSize(body['ConsoleSize']) : undefined;
     if (container.state.restarting) throw new ApiError(409, `Container ${container.id} is restarting, wait until the container is running`);
     if (container.state.status !== 'running') throw new ApiError(409, `Container ${container.id} is not running`);
-    const exec: ExecInstance = { id: newId(), containerId: container.id, cmd, running: false, exitCode: null };
+    let markStarted = (): void => {};
+    const started = new Promise<void>((resolve) => (markStarted = resolve));
+    const exec: ExecInstance = { id: newId(), containerId: container.id, cmd, tty, attachStdin, ...(consoleSize ? { consoleSize } : {}), running: false, exitCode: null, started, markStarted };
     execs.set(exec.id, exec);
     return { status: 201, body: { Id: exec.id } };
   });
@@ -205,18 +240,33 @@ export function addContainerRoutes(router: Router, controller: Controller, launc
     const exec = execs.get(request.params['id']!);
     if (!exec) throw new ApiError(404, `No such exec instance: ${request.params['id']}`);
     const body = await request.json();
-    if (isObject(body) && body['Tty'] === true) throw badRequest('Tty is not supported: netctl gives exec sessions no terminal yet; run without -t');
+    // The start's Tty decides the stream's form (dockerd frames a pty's output when it is false);
+    // the pty is the create's.
+    const raw = isObject(body) && typeof body['Tty'] === 'boolean' ? body['Tty'] : exec.tty;
+    const startSize = isObject(body) ? parseConsoleSize(body['ConsoleSize']) : undefined;
     if (exec.running || exec.exitCode !== null) throw new ApiError(409, `exec ${exec.id} has already started`);
     exec.running = true;
-    const run = async (out: Writable | undefined): Promise<void> => {
-      const write = (stream: 1 | 2, chunk: Buffer): void => void (out?.writable && out.write(frame(stream, chunk)));
+    const run = async (out: Socket | undefined): Promise<void> => {
+      const write = (stream: 1 | 2, chunk: Buffer): void => void (out?.writable && out.write(raw ? chunk : frame(stream, chunk)));
+      const size = startSize ?? exec.consoleSize;
+      const openStdin = exec.attachStdin && out !== undefined;
+      // Without a pty or stdin there is no channel to wait for: a resize finds nothing to change.
+      if (!exec.tty && !openStdin) exec.markStarted();
+      // Heard from the start: the client sends stdin as soon as it has the stream.
+      if (out && openStdin) void relayStdin(out, () => exec.control ?? (exec.running ? undefined : null), true);
+      const onControl = (channel: ControlChannel): void => {
+        exec.control = channel;
+        exec.markStarted();
+      };
       try {
-        exec.exitCode = await launcher.exec(exec.containerId, exec.cmd, write);
+        exec.exitCode = await launcher.exec(exec.containerId, exec.cmd, write, { tty: exec.tty, openStdin, ...(size ? { size } : {}), onControl });
       } catch (error) {
         exec.exitCode = 126;
         write(2, Buffer.from(`${(error as Error).message}\n`));
       } finally {
         exec.running = false;
+        delete exec.control;
+        exec.markStarted();
       }
     };
     if (isObject(body) && body['Detach'] === true) {
@@ -229,7 +279,21 @@ export function addContainerRoutes(router: Router, controller: Controller, launc
   router.add('GET', '/exec/{id}/json', (request) => {
     const exec = execs.get(request.params['id']!);
     if (!exec) throw new ApiError(404, `No such exec instance: ${request.params['id']}`);
-    return { status: 200, body: { ID: exec.id, ContainerID: exec.containerId, Running: exec.running, ExitCode: exec.exitCode } };
+    return { status: 200, body: { ID: exec.id, ContainerID: exec.containerId, Running: exec.running, ExitCode: exec.exitCode, OpenStdin: exec.attachStdin, ProcessConfig: { tty: exec.tty, entrypoint: exec.cmd[0], arguments: exec.cmd.slice(1) } } };
+  });
+
+  router.add('POST', '/exec/{id}/resize', async (request) => {
+    const exec = execs.get(request.params['id']!);
+    if (!exec) throw new ApiError(404, `No such exec instance: ${request.params['id']}`);
+    const size = parseResize(request.query);
+    if (exec.exitCode !== null) throw new ApiError(404, 'no such exec');
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([exec.started, new Promise((resolve) => (timer = setTimeout(resolve, EXEC_READY_MS)))]);
+    clearTimeout(timer);
+    if (exec.exitCode !== null) throw new ApiError(404, 'no such exec');
+    if (!exec.running) throw new ApiError(500, 'timeout waiting for exec session ready');
+    if (exec.tty) exec.control?.resize(size.rows, size.columns);
+    return { status: 200 };
   });
 
   const attach = (verb: 'connect' | 'disconnect') => async (request: { params: Record<string, string>; json(): Promise<unknown> }) => {
@@ -292,8 +356,11 @@ function refuseByMode(verb: 'connect' | 'disconnect', network: NetworkRecord, co
   }
 }
 
-/** Writes the log's frames of the wanted streams from byte `from` on; while `more()` holds, waits for further output. */
-async function streamLog(out: ServerResponse | Socket, open: () => Promise<fs.promises.FileHandle | undefined>, wanted: ReadonlySet<number>, more: () => boolean, from = 0): Promise<void> {
+/**
+ * Writes the log's frames of the wanted streams from byte `from` on; while `more()` holds, waits
+ * for further output. A TTY container's log is one raw stream: passed on whole.
+ */
+async function streamLog(out: ServerResponse | Socket, open: () => Promise<fs.promises.FileHandle | undefined>, wanted: ReadonlySet<number>, more: () => boolean, from = 0, raw = false): Promise<void> {
   let closed = false;
   let leave = (): void => {};
   const gone = new Promise<void>((resolve) => (leave = () => resolve(void (closed = true))));
@@ -317,7 +384,12 @@ async function streamLog(out: ServerResponse | Socket, open: () => Promise<fs.pr
       file ??= await open();
       // Read to the end of what is there now.
       for (let n = await readMore(); n > 0 && !closed; n = await readMore()) {
-        for (const f of frames.push(Buffer.from(buffer.subarray(0, n)))) if (wanted.has(f.stream)) out.write(f.raw);
+        const chunk = Buffer.from(buffer.subarray(0, n));
+        if (raw) {
+          if (wanted.size > 0) out.write(chunk);
+        } else {
+          for (const f of frames.push(chunk)) if (wanted.has(f.stream)) out.write(f.raw);
+        }
         // A client that reads slowly leaves the rest in the file, not in the daemon's memory.
         if (out.writableNeedDrain) await Promise.race([once(out, 'drain'), gone]);
       }

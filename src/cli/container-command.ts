@@ -7,6 +7,7 @@ import { atLeastOne, bool, exactly, execute, filtersQuery, type Io, list, stdio,
 import { inspectJson, table } from './format';
 import { parseRestartFlag, type RestartPolicy } from '../launcher/restart-policy';
 import { eventTime } from './engine-command';
+import { NOT_A_TTY, runSession, terminalSize } from './session';
 
 interface ContainerSummary {
   Id: string;
@@ -44,8 +45,15 @@ function ago(seconds: number): string {
 
 const quoteCommand = (command: string): string => `"${command.length > 20 ? `${command.slice(0, 19)}…` : command}"`;
 
+/** -i and -t, of `create`, `run` and `exec`. */
+const TERMINAL_FLAGS: FlagSpec[] = [
+  { name: 'interactive', short: 'i', type: 'boolean', description: 'keep STDIN open, and pass ours to the process' },
+  { name: 'tty', short: 't', type: 'boolean', description: 'allocate a pseudo-TTY' },
+];
+
 /** The flags of `create`, and of `run` with -d and --rm. */
 const CREATE_FLAGS: FlagSpec[] = [
+  ...TERMINAL_FLAGS,
   { name: 'name', type: 'string', description: 'assign a name to the container' },
   { name: 'hostname', type: 'string', description: 'container host name' },
   { name: 'network', type: 'string', description: 'connect the container to a network (or host, none)', defaultText: 'bridge' },
@@ -85,15 +93,25 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
       // Detached, the daemon removes a --rm container when it exits (AutoRemove). Attached, this
       // CLI does once it has the output and the code: the output is read from the log, which the
       // daemon's removal would take with it.
+      const tty = bool(args, 'tty');
+      const interactive = bool(args, 'interactive');
+      const attached = (tty || interactive) && !bool(args, 'detach');
+      if (attached && tty && interactive && !process.stdin.isTTY) {
+        io.err(`${NOT_A_TTY}\n`);
+        return 1;
+      }
       const created = await createContainer('run', args, client, io, this.usage, remove && detach);
       if (typeof created === 'number') return created;
       const id = created.Id;
+      // Attached before the start, as Docker's CLI: nothing the process writes or reads first is missed.
+      const session = attached ? await client.hijack(`/containers/${id}/attach?stream=1&stdout=1&stderr=1${interactive ? '&stdin=1' : ''}`) : undefined;
       const removeAfter = async (): Promise<void> => {
         if (remove && !detach) await client.delete(`/containers/${id}?force=1`);
       };
       try {
         await client.post(`/containers/${id}/start`);
       } catch (error) {
+        session?.socket.destroy();
         await removeAfter();
         if (!(error instanceof DaemonError)) throw error;
         // Docker's codes: 127 the command was not found, 126 it could not run, 125 the daemon
@@ -106,7 +124,11 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
         io.out(`${id}\n`);
         return 0;
       }
-      await client.stream('GET', `/containers/${id}/logs?stdout=1&stderr=1&follow=1`, undefined, demux(io));
+      if (session) {
+        await runSession(session.socket, session.head, io, { tty, stdin: interactive, resize: (h, w) => client.post(`/containers/${id}/resize?h=${h}&w=${w}`) });
+      } else {
+        await client.stream('GET', `/containers/${id}/logs?stdout=1&stderr=1&follow=1`, undefined, demux(io));
+      }
       const { StatusCode } = await client.post<{ StatusCode: number }>(`/containers/${id}/wait`);
       await removeAfter();
       return StatusCode;
@@ -223,13 +245,32 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
     usage: 'netctl exec [OPTIONS] CONTAINER [--] COMMAND [ARG...]',
     summary: "Run a command in a running container's namespaces",
     commandFollows: true,
-    flags: [],
+    flags: TERMINAL_FLAGS,
     async run(args, client, io) {
       const [container, ...rest] = args.positionals;
       const cmd = rest[0] === '--' ? rest.slice(1) : rest;
       if (container === undefined || cmd.length === 0) throw new UsageError(`"netctl exec" requires at least 2 arguments.\nUsage:  ${this.usage}`);
-      const exec = await client.post<{ Id: string }>(`/containers/${encodeURIComponent(container)}/exec`, { Cmd: cmd, AttachStdout: true, AttachStderr: true });
-      await client.stream('POST', `/exec/${exec.Id}/start`, { Detach: false, Tty: false }, demux(io));
+      const tty = bool(args, 'tty');
+      const interactive = bool(args, 'interactive');
+      if (tty && interactive && !process.stdin.isTTY) {
+        io.err(`${NOT_A_TTY}\n`);
+        return 1;
+      }
+      const size = tty ? terminalSize() : undefined;
+      const exec = await client.post<{ Id: string }>(`/containers/${encodeURIComponent(container)}/exec`, {
+        Cmd: cmd,
+        AttachStdin: interactive,
+        AttachStdout: true,
+        AttachStderr: true,
+        Tty: tty,
+        ...(size ? { ConsoleSize: [size.rows, size.columns] } : {}),
+      });
+      if (tty || interactive) {
+        const session = await client.hijack(`/exec/${exec.Id}/start`, { Detach: false, Tty: tty });
+        await runSession(session.socket, session.head, io, { tty, stdin: interactive, resize: (h, w) => client.post(`/exec/${exec.Id}/resize?h=${h}&w=${w}`) });
+      } else {
+        await client.stream('POST', `/exec/${exec.Id}/start`, { Detach: false, Tty: false }, demux(io));
+      }
       return (await client.get<{ ExitCode: number }>(`/exec/${exec.Id}/json`)).ExitCode;
     },
   },
@@ -333,9 +374,17 @@ async function createContainer(command: 'run' | 'create', args: ParsedArgs, clie
   const rootfs = str(args, 'rootfs');
   if (rootfs !== undefined && str(args, 'image') !== undefined) throw new UsageError('--image and --rootfs exclude each other: a container runs in one root');
   const restartPolicy = restartPolicyOf(str(args, 'restart'));
+  const tty = bool(args, 'tty');
+  const interactive = bool(args, 'interactive');
+  const size = tty ? terminalSize() : undefined;
   try {
     return await client.post<{ Id: string }>(`/containers/create${name ? `?name=${encodeURIComponent(name)}` : ''}`, {
       Cmd: cmd,
+      Tty: tty,
+      OpenStdin: interactive,
+      // Docker's run -i: the end of our stdin is the end of the container's.
+      StdinOnce: interactive && command === 'run' && !bool(args, 'detach'),
+      AttachStdin: interactive,
       Env: environmentFromClient(list(args, 'env')),
       Hostname: str(args, 'hostname') ?? '',
       WorkingDir: str(args, 'workdir') ?? '',
@@ -353,6 +402,7 @@ async function createContainer(command: 'run' | 'create', args: ParsedArgs, clie
         SecurityOpt: list(args, 'security-opt'),
         AutoRemove: autoRemove,
         RestartPolicy: { Name: restartPolicy?.name ?? 'no', MaximumRetryCount: restartPolicy?.maximumRetryCount ?? 0 },
+        ...(size ? { ConsoleSize: [size.rows, size.columns] } : {}),
       },
       NetworkingConfig: { EndpointsConfig: network && network !== 'host' && network !== 'none' ? { [network]: endpoint } : {} },
     });

@@ -39,6 +39,14 @@ export interface ContainerConfig {
   labels?: Record<string, string>;
   /** `--restart`: none when absent. */
   restartPolicy?: RestartPolicy;
+  /** `-t`: stdio is a pty, logged and attached as one raw stream (Docker's Tty). */
+  tty?: boolean;
+  /** `-i`: stdin stays open for attached clients (Docker's OpenStdin). */
+  openStdin?: boolean;
+  /** The end of an attached client's stdin closes the container's (Docker's StdinOnce). */
+  stdinOnce?: boolean;
+  /** The pty's size at start (Docker's HostConfig.ConsoleSize). */
+  consoleSize?: { rows: number; columns: number };
   /**
    * Every network the container joins at each start: its --network one (none with host or none),
    * then those added by `network connect`; a disconnect takes one away.
@@ -54,8 +62,6 @@ export interface NetworkJoin {
   networkId?: string;
   ipv4?: string;
   ipv6?: string;
-  /** `--mac-address`: only on the network the container is created on. */
-  mac?: string;
   /** With the short ID once joined (or connected) on a network with names, as Docker stores them. */
   aliases: string[];
 }

@@ -24,13 +24,15 @@ import { writeEtcFiles, writeHosts } from './etc-files';
 import { crashPoint } from '../util/crash-point';
 import { isHostname, isResolverOption, isSearchDomain } from './host-names';
 import { isAlive, type ProcessRef, readShimPids, startTicksOf, watchExit } from './process';
-import { execShim, type ShimConfinement, startShim } from './shim';
+import { type ConsoleSize, execShim, type ShimConfinement, type ShimStdio, startShim } from './shim';
+import { ControlChannel } from './control';
 import { parseSignal } from './signals';
 import { newId } from '../util/id';
 import { invalidNameMessage, nameProblem } from '../util/names';
 import { freeRandomName } from './random-name';
 import { restartPolicyProblem, shouldRestart } from './restart-policy';
 import { RestartTimers } from './restart-timers';
+import { MAC } from '../controller/mac';
 
 export { ContainerConflictError, InvalidContainerConfigError, NoSuchContainerError, NotConnectedError } from './errors';
 
@@ -109,6 +111,8 @@ export class Launcher {
   /** Sandboxes of ended containers being deleted: a start waits for them, so a static address is free again. */
   private readonly releases = new Map<string, Promise<void>>();
   private readonly starts = new Map<string, Promise<void>>();
+  /** The control channels of running containers with a pty or stdin, opened on first use. */
+  private readonly controls = new Map<string, ControlChannel>();
 
   constructor(private readonly deps: LauncherDeps) {}
 
@@ -269,6 +273,8 @@ export class Launcher {
     this.restartTimers.close();
     for (const watcher of this.watchers.values()) watcher.close();
     this.watchers.clear();
+    for (const channel of this.controls.values()) channel.close();
+    this.controls.clear();
   }
 
   /** Newest first, as `ps` lists them. */
@@ -326,11 +332,15 @@ export class Launcher {
       ...(request.autoRemove ? { autoRemove: true } : {}),
       ...(request.stopTimeout !== undefined ? { stopTimeout: request.stopTimeout } : {}),
       ...(request.labels && Object.keys(request.labels).length > 0 ? { labels: { ...request.labels } } : {}),
+      ...(request.tty ? { tty: true } : {}),
+      ...(request.openStdin ? { openStdin: true } : {}),
+      ...(request.stdinOnce ? { stdinOnce: true } : {}),
+      ...(request.tty && request.consoleSize ? { consoleSize: { ...request.consoleSize } } : {}),
       ...(request.restartPolicy ? { restartPolicy: { ...request.restartPolicy } } : {}),
       networks: [],
     };
     if (config.network !== 'host' && config.network !== 'none') {
-      config.networks.push({ network: config.network, ...(config.ipv4 ? { ipv4: config.ipv4 } : {}), ...(config.ipv6 ? { ipv6: config.ipv6 } : {}), ...(config.mac ? { mac: config.mac } : {}), aliases: config.aliases });
+      config.networks.push({ network: config.network, ...(config.ipv4 ? { ipv4: config.ipv4 } : {}), ...(config.ipv6 ? { ipv6: config.ipv6 } : {}), aliases: config.aliases });
     }
     this.validate(config);
     const record: ContainerRecord = { id, created: new Date().toISOString(), config, state: { status: 'created' } };
@@ -369,12 +379,14 @@ export class Launcher {
       rollback.push('removing the sandbox', () => networking.deleteSandbox(sandbox.id));
       record.sandboxId = sandbox.id;
       rollback.push('forgetting the sandbox', () => delete record.sandboxId);
+      // --mac-address is the interface's on the --network one, however often it was connected again (docker-compose does).
+      const macNetworkId = config.mac ? this.findIfThere(config.network)?.id : undefined;
       for (const join of config.networks) {
         const network = networking.find(join.networkId ?? join.network);
         const servesNames = networking.servesNames(network.id);
         embeddedDns ||= servesNames;
         const aliases = servesNames ? aliasesWithShortId(record.id, join.aliases) : join.aliases;
-        const endpoint = await networking.connect(network.id, sandbox.id, { name: config.name, hostname: config.hostname, aliases, ...(join.ipv4 ? { ipv4: join.ipv4 } : {}), ...(join.ipv6 ? { ipv6: join.ipv6 } : {}), ...(join.mac ? { mac: join.mac } : {}) });
+        const endpoint = await networking.connect(network.id, sandbox.id, { name: config.name, hostname: config.hostname, aliases, ...(join.ipv4 ? { ipv4: join.ipv4 } : {}), ...(join.ipv6 ? { ipv6: join.ipv6 } : {}), ...(network.id === macNetworkId ? { mac: config.mac } : {}) });
         for (const held of [endpoint.ipv4, endpoint.ipv6]) if (held) addresses.push(held.address.split('/')[0]!);
         joined.set(join, { ...join, networkId: network.id, aliases });
       }
@@ -453,6 +465,7 @@ export class Launcher {
         cmd: config.cmd,
         env: environmentEntries(environmentOf(config.env)),
         confinement: this.confinementOf(config),
+        ...stdioOf(config),
       });
       crashPoint('container-start:shim-started');
       record.state = { status: 'running', pid, startTicks: startTicksOf(pid) ?? 0, shimPid, shimStartTicks: startTicksOf(shimPid) ?? 0, startedAt: new Date().toISOString(), ...(ports.length > 0 ? { ports } : {}) };
@@ -698,11 +711,40 @@ export class Launcher {
   }
 
   /**
+   * The channel to a running container's stdin and pty; undefined while it does not run (or
+   * runs without -t and -i).
+   */
+  control(reference: string): ControlChannel | undefined {
+    const record = this.find(reference);
+    if (record.state.status !== 'running' || !(record.config.tty || record.config.openStdin)) return undefined;
+    let channel = this.controls.get(record.id);
+    if (!channel) {
+      try {
+        channel = ControlChannel.ofContainer(path.join(this.stateDir(record.id), 'control'));
+      } catch (error) {
+        // Its shim has just ended (ENXIO: no reader), or predates the channel.
+        this.deps.log.warn({ err: error, container: record.id }, 'cannot reach the container\'s stdin');
+        return undefined;
+      }
+      this.controls.set(record.id, channel);
+    }
+    return channel;
+  }
+
+  /** Docker's resize: the pty's new size; a container without one takes it and nothing changes. */
+  resize(reference: string, size: ConsoleSize): void {
+    const record = this.find(reference);
+    if (record.state.status !== 'running') throw new ContainerConflictError(`Container ${record.id} is not running`);
+    if (record.config.tty) this.control(record.id)?.resize(size.rows, size.columns);
+  }
+
+  /**
    * Runs a command in a running container's namespaces and root, with its environment and
    * confined as its first process (as Docker's exec), passing its output on as it comes
-   * (1 = stdout, 2 = stderr); resolves with its exit code.
+   * (1 = stdout, 2 = stderr; a pty's all on 1); resolves with its exit code. With a pty or
+   * stdin, `onControl` is handed the channel to them once the command runs.
    */
-  async exec(reference: string, cmd: string[], onOutput: (stream: 1 | 2, chunk: Buffer) => void): Promise<number> {
+  async exec(reference: string, cmd: string[], onOutput: (stream: 1 | 2, chunk: Buffer) => void, stdio: ShimStdio & { onControl?: (channel: ControlChannel) => void } = {}): Promise<number> {
     const record = this.find(reference);
     const { config, state } = record;
     if (state.restarting) throw new ContainerConflictError(`Container ${record.id} is restarting, wait until the container is running`);
@@ -710,13 +752,20 @@ export class Launcher {
     if (cmd.length === 0) throw new InvalidContainerConfigError('No exec command specified');
     let child: StreamingProcess;
     try {
-      child = await execShim({ stateDir: this.stateDir(record.id), pid: state.pid, startTicks: state.startTicks, workdir: config.workdir, cmd, env: environmentEntries(environmentOf(config.env)), confinement: this.confinementOf(config) });
+      const { tty, openStdin, size } = stdio;
+      child = await execShim({ stateDir: this.stateDir(record.id), pid: state.pid, startTicks: state.startTicks, workdir: config.workdir, cmd, env: environmentEntries(environmentOf(config.env)), confinement: this.confinementOf(config), tty, openStdin, size });
     } catch {
       return 126;
     }
+    const control = child.stdin && new ControlChannel(child.stdin);
+    if (control) stdio.onControl?.(control);
     child.stdout.on('data', (chunk: Buffer) => onOutput(1, chunk));
     child.stderr.on('data', (chunk: Buffer) => onOutput(2, chunk));
-    return child.exited;
+    try {
+      return await child.exited;
+    } finally {
+      control?.close();
+    }
   }
 
   /** How the shim confines the container's processes; built seccomp filters are kept under the root. */
@@ -766,6 +815,7 @@ export class Launcher {
     }
     // The network is looked up at start, as dockerd's: a 404 at create is taken by Docker's CLI for a missing image.
     for (const join of config.networks) this.validateJoin(join);
+    if (config.mac !== undefined && !MAC.test(config.mac)) throw new InvalidContainerConfigError(`invalid MAC address "${config.mac}": use six hex pairs like 02:42:ac:11:00:02`);
     const named = config.networks[0] && this.findIfThere(config.networks[0].network);
     if (named?.driver === 'host' || named?.driver === 'null') {
       throw new InvalidContainerConfigError(`network ${named.name} (driver ${named.driver}) has no interface to give a sandbox: a container is on it only by running with --network ${named.name}`);
@@ -851,6 +901,8 @@ export class Launcher {
 
   private async markExited(record: ContainerRecord, code: number): Promise<void> {
     if (record.state.status !== 'running') return;
+    this.controls.get(record.id)?.close();
+    this.controls.delete(record.id);
     const finishedAt = new Date();
     const restart = !record.manuallyStopped && shouldRestart(record.config.restartPolicy, { exitCode: code, restartCount: record.restartCount ?? 0, manuallyStopped: false });
     record.state = { ...record.state, status: 'exited', exitCode: code, finishedAt: finishedAt.toISOString(), ...(restart ? { restarting: true } : {}) };
@@ -912,4 +964,9 @@ export class Launcher {
     if (!this.containers.has(record.id)) return;
     await this.deps.store.put(CONTAINER_PREFIX + record.id, Buffer.from(JSON.stringify(record)));
   }
+}
+
+/** How the shim gives the container its stdio: a pty with -t, stdin open with -i. */
+function stdioOf(config: ContainerConfig): ShimStdio {
+  return { tty: config.tty === true, openStdin: config.openStdin === true, ...(config.consoleSize ? { size: config.consoleSize } : {}) };
 }

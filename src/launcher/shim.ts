@@ -23,7 +23,19 @@ export interface ShimConfinement {
   seccompCache?: string;
 }
 
-export interface ShimRequest {
+/** A container's or exec's stdio: a pty (tty), stdin kept open (openStdin), the pty's first size. */
+export interface ShimStdio {
+  tty?: boolean;
+  openStdin?: boolean;
+  size?: ConsoleSize;
+}
+
+export interface ConsoleSize {
+  rows: number;
+  columns: number;
+}
+
+export interface ShimRequest extends ShimStdio {
   stateDir: string;
   netns: string;
   rootfs: string;
@@ -37,7 +49,7 @@ export interface ShimRequest {
   startTimeoutMs?: number;
 }
 
-export interface ShimExecRequest {
+export interface ShimExecRequest extends ShimStdio {
   stateDir: string;
   /** The container's first process, as the host sees it, and its start time (a PID alone may be reused). */
   pid: number;
@@ -70,7 +82,7 @@ function writeEnvFile(stateDir: string, env: readonly string[]): string {
 }
 
 /** The shim's options, before its positional arguments. */
-function shimOptions(stateDir: string, env: readonly string[], confinement: ShimConfinement | undefined): string[] {
+function shimOptions(stateDir: string, env: readonly string[], confinement: ShimConfinement | undefined, stdio: ShimStdio): string[] {
   const confine = confinement
     ? [
         '--caps',
@@ -80,7 +92,8 @@ function shimOptions(stateDir: string, env: readonly string[], confinement: Shim
         ...(confinement.seccompCache !== undefined ? ['--seccomp-cache', confinement.seccompCache] : []),
       ]
     : [];
-  return [...confine, '--env-file', writeEnvFile(stateDir, env), '--'];
+  const terminal = [...(stdio.tty ? ['--tty'] : []), ...(stdio.openStdin ? ['--stdin'] : []), ...(stdio.tty && stdio.size ? ['--size', `${stdio.size.rows},${stdio.size.columns}`] : [])];
+  return [...confine, ...terminal, '--env-file', writeEnvFile(stateDir, env), '--'];
 }
 
 /**
@@ -90,7 +103,7 @@ function shimOptions(stateDir: string, env: readonly string[], confinement: Shim
  */
 export async function startShim(request: ShimRequest): Promise<{ pid: number; shimPid: number }> {
   const startTimeoutMs = request.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS;
-  const options = shimOptions(request.stateDir, request.env, request.confinement);
+  const options = shimOptions(request.stateDir, request.env, request.confinement, request);
   const argv = [SHIM, ...options, request.stateDir, request.netns, request.rootfs, request.hostname, request.workdir, String(startTimeoutMs), ...request.cmd];
   // Output ends when the shim has said its word and let go of stdout and stderr.
   const result = await runProcess(SHIM, argv, { env: {}, timeoutMs: startTimeoutMs + BACKSTOP_MS }).catch((error: NodeJS.ErrnoException) => {
@@ -105,11 +118,12 @@ export async function startShim(request: ShimRequest): Promise<{ pid: number; sh
 
 /**
  * `netctl-shim exec`, its output streamed; it exits with the command's code, or 126 with the
- * reason on stderr when the command could not start. posix_spawn (the addon), not child_process,
- * which would fork the whole daemon for each exec.
+ * reason on stderr when the command could not start. With a tty or stdin, the shim's stdin is
+ * its control channel (see ControlChannel). posix_spawn (the addon), not child_process, which
+ * would fork the whole daemon for each exec.
  */
 export function execShim(request: ShimExecRequest): Promise<StreamingProcess> {
-  const options = shimOptions(request.stateDir, request.env, request.confinement);
+  const options = shimOptions(request.stateDir, request.env, request.confinement, request);
   const argv = [SHIM, 'exec', ...options, String(request.pid), String(request.startTicks), request.workdir, ...request.cmd];
-  return spawnStreaming(SHIM, argv, { env: {} });
+  return spawnStreaming(SHIM, argv, { env: {}, stdinPipe: request.tty === true || request.openStdin === true });
 }

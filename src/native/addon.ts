@@ -110,14 +110,15 @@ export interface NativeAddon {
   ): void;
   /**
    * Starts `file` as runProcess does (posix_spawn from a pool thread; `env` or this process's),
-   * with stdin /dev/null, and hands over the read ends of its stdout and stderr pipes: the
+   * with stdin /dev/null (or a pipe, with stdinPipe), and hands over its ends of the pipes: the
    * caller reads them as output comes, closes them, and reaps the child with reapIfExited.
    */
   spawnStreaming(
     file: string,
     argv: string[],
     env: string[] | undefined,
-    callback: (error: NodeJS.ErrnoException | null, result?: { pid: number; stdout: number; stderr: number }) => void,
+    stdinPipe: boolean,
+    callback: (error: NodeJS.ErrnoException | null, result?: { pid: number; stdin: number; stdout: number; stderr: number }) => void,
   ): void;
   /** waitpid(WNOHANG) on a child of spawnStreaming: its exit code (128 + signal) once it ended, else null. */
   reapIfExited(pid: number): number | null;
@@ -166,6 +167,6 @@ function withGuardedCallbacks(addon: NativeAddon): NativeAddon {
       });
     },
     runProcess: (file, argv, input, env, timeoutMs, callback) => addon.runProcess(file, argv, input, env, timeoutMs, guardCallback(`the completion callback of ${file}`, callback)),
-    spawnStreaming: (file, argv, env, callback) => addon.spawnStreaming(file, argv, env, guardCallback(`the start callback of ${file}`, callback)),
+    spawnStreaming: (file, argv, env, stdinPipe, callback) => addon.spawnStreaming(file, argv, env, stdinPipe, guardCallback(`the start callback of ${file}`, callback)),
   };
 }

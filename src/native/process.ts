@@ -77,6 +77,8 @@ export function locateTool(command: string, debianPackage: string): string {
 
 /** A process whose output is read as it comes. */
 export interface StreamingProcess {
+  /** Its stdin, when started with stdinPipe. */
+  stdin?: net.Socket;
   stdout: net.Socket;
   stderr: net.Socket;
   /** Its exit code (128 + the signal that killed it), once it has ended and let go of its output. */
@@ -103,21 +105,24 @@ function reaped(pid: number): Promise<number> {
 }
 
 /**
- * Starts `file` (a path) with `argv` (argv[0] included), stdin /dev/null, its stdout and stderr
- * streamed; rejects with an errno error when it cannot be started (ENOENT, EACCES...).
+ * Starts `file` (a path) with `argv` (argv[0] included), stdin /dev/null (a pipe to write to with
+ * stdinPipe), its stdout and stderr streamed; rejects with an errno error when it cannot be
+ * started (ENOENT, EACCES...).
  */
-export function spawnStreaming(file: string, argv: string[], options: { env?: Record<string, string> } = {}): Promise<StreamingProcess> {
+export function spawnStreaming(file: string, argv: string[], options: { env?: Record<string, string>; stdinPipe?: boolean } = {}): Promise<StreamingProcess> {
   const env = options.env && environmentEntries(options.env);
   return new Promise((resolve, reject) =>
-    native().spawnStreaming(file, argv, env, (error, started) => {
+    native().spawnStreaming(file, argv, env, options.stdinPipe === true, (error, started) => {
       if (error) return reject(error);
-      const { pid, stdout: outFd, stderr: errFd } = started!;
+      const { pid, stdin: inFd, stdout: outFd, stderr: errFd } = started!;
+      // A write to a process that has ended fails with EPIPE: 'error', which must be heard.
+      const stdin = inFd >= 0 ? new net.Socket({ fd: inFd, readable: false, writable: true }).on('error', () => undefined) : undefined;
       // Pipes on the event loop (libuv opens them non-blocking), not fs reads on the thread pool.
       const stdout = new net.Socket({ fd: outFd, readable: true, writable: false });
       const stderr = new net.Socket({ fd: errFd, readable: true, writable: false });
       // A read error ends that stream ('close' follows); unheard, it would crash the process.
       const closed = (socket: net.Socket): Promise<void> => new Promise((done) => socket.on('error', () => undefined).once('close', () => done()));
-      resolve({ stdout, stderr, exited: Promise.all([closed(stdout), closed(stderr)]).then(() => reaped(pid)) });
+      resolve({ ...(stdin ? { stdin } : {}), stdout, stderr, exited: Promise.all([closed(stdout), closed(stderr)]).then(() => reaped(pid)) });
     }),
   );
 }
