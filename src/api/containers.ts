@@ -7,7 +7,6 @@ import { Socket } from 'node:net';
 import path from 'node:path';
 import type { Writable } from 'node:stream';
 import type { Controller, NetworkRecord } from '../controller';
-import { addressOf } from '../ip/address';
 import { aliasesWithShortId, type ContainerRecord, type Launcher, parseSignal, type WaitCondition } from '../launcher';
 import { type Attachment, commandList, containerInspectJson, containerListJson, parseContainerCreate } from './container-json';
 import { containerMatches, parseContainerFilters } from './container-filters';
@@ -61,7 +60,8 @@ export function addContainerRoutes(router: Router, controller: Controller, launc
   const execs = new Map<string, ExecInstance>();
 
   const attachmentsOf = (container: ContainerRecord): Attachment[] =>
-    container.sandboxId ? controller.endpoints({ sandboxId: container.sandboxId }).map((endpoint) => ({ endpoint, network: controller.find(endpoint.networkId) })) : [];
+    // The gateway leg is the core's, not a network the container was connected to (Docker's inspect shows none).
+    container.sandboxId ? controller.endpoints({ sandboxId: container.sandboxId }).filter((endpoint) => !controller.isGatewayLeg(endpoint)).map((endpoint) => ({ endpoint, network: controller.find(endpoint.networkId) })) : [];
 
   router.add('POST', '/containers/create', async (request) => {
     const name = request.query.get('name') ?? undefined;
@@ -227,7 +227,7 @@ export function addContainerRoutes(router: Router, controller: Controller, launc
     const container = launcher.find(reference);
     const sandboxId = refuseByMode(verb, network, container);
     const refreshHosts = (): void => {
-      const addresses = controller.endpoints({ sandboxId }).flatMap((e) => [e.ipv4?.address, e.ipv6?.address].filter((a): a is string => a !== undefined).map(addressOf));
+      const addresses = controller.addresses(sandboxId);
       launcher.updateHosts(container.id, addresses);
     };
     if (verb === 'disconnect') {

@@ -26,7 +26,7 @@ export interface LegCandidate extends GatewayCandidate {
   hasInterface: boolean;
 }
 
-export const isGatewayLeg = (endpoint: LegCandidate): boolean => endpoint.networkName === GATEWAY_NETWORK && endpoint.name.startsWith(LEG_PREFIX);
+export const isGatewayLeg = (endpoint: Pick<LegCandidate, 'name' | 'networkName'>): boolean => endpoint.networkName === GATEWAY_NETWORK && endpoint.name.startsWith(LEG_PREFIX);
 
 /**
  * Docker's needDefaultGW: some endpoint (not the leg, not internal, not declining the gateway
