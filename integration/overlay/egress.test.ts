@@ -141,3 +141,30 @@ test('an --internal overlay gives no leg and no way out', async (t) => {
   await ok(cli, ['rm', '-f', 'shut']);
   await ok(cli, ['network', 'rm', 'inner']);
 });
+
+test('a bridge network offering a gateway takes over from the leg, with the published ports; disconnected, the leg comes back with them', async (t) => {
+  const { cli, host, internet } = await clusterHost(t);
+  await ok(cli, ['network', 'create', '-d', 'overlay', '--attachable', '--subnet', '10.203.0.0/24', 'ov3']);
+  await ok(cli, ['network', 'create', '--subnet', '10.204.0.0/24', 'br3']);
+  await ok(cli, ['run', '-d', '--name', 'web', '--network', 'ov3', '-p', '8080:80', '--', 'sh', '-c', 'mkdir -p /www && echo hello from web > /www/index.html && exec httpd -f -p 80 -h /www']);
+  const web = await inspect(cli, 'web');
+  const answers = (): Promise<void> => until('the published port to answer from the internet host', () => fetchIn(internet.ns.path, host.address, 8080) === 'hello from web', 15_000, 200);
+  const defaultRoute = (): Route | undefined => routesOf(web.NetworkSettings.SandboxKey).find((r) => r.dst === 'default');
+  const legs = async (): Promise<string[]> => Object.values((await networkInspect(cli, 'netctl_gwbridge')).Containers).map((c) => c.Name);
+  await answers();
+  const sandboxId = (web.NetworkSettings as unknown as { SandboxID: string }).SandboxID;
+  t.deepEqual(await legs(), [`gateway_${sandboxId.slice(0, 12)}`], 'named after the sandbox, as Docker names it');
+
+  await ok(cli, ['network', 'connect', 'br3', 'web']);
+  t.deepEqual(await legs(), [], 'the leg went');
+  t.is(defaultRoute()?.gateway, '10.204.0.1', JSON.stringify(routesOf(web.NetworkSettings.SandboxKey)));
+  await answers();
+
+  await ok(cli, ['network', 'disconnect', 'br3', 'web']);
+  t.is((await legs()).length, 1, 'the leg came back');
+  t.regex(defaultRoute()?.gateway ?? '', /\.1$/);
+  t.not(defaultRoute()?.gateway, '10.204.0.1');
+  await answers();
+  await ok(cli, ['rm', '-f', 'web']);
+  await ok(cli, ['network', 'rm', 'ov3', 'br3', 'netctl_gwbridge']);
+});
