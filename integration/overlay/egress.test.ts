@@ -64,19 +64,24 @@ async function serveInternet(t: ExecutionContext, host: UnderlayHost, body: stri
   await until('the internet host to serve', () => fetchIn(host.ns.path, host.address, 8080) === body);
 }
 
-async function clusterHost(t: ExecutionContext): Promise<{ daemon: TestDaemon; cli: Runner; host: UnderlayHost; internet: UnderlayHost }> {
+async function clusterHost(t: ExecutionContext): Promise<{ daemon: TestDaemon; cli: Runner; host: UnderlayHost; internet: UnderlayHost; restart(): Promise<void> }> {
   const underlay = createUnderlay(t);
   const etcdHost = underlay.addHost();
   await startEtcd(t, { netns: etcdHost.ns.path, host: etcdHost.address });
   const host = underlay.addHost();
   const internet = underlay.addHost();
-  const daemon = await startDaemon(t, { netns: host.ns.path, args: ['--bridge', 'none', '--cluster-store', `etcd://${etcdHost.address}:2379`, '--advertise-addr', host.address, '--node-name', 'gw-a'] });
+  const args = ['--bridge', 'none', '--cluster-store', `etcd://${etcdHost.address}:2379`, '--advertise-addr', host.address, '--node-name', 'gw-a'];
+  const daemon = await startDaemon(t, { netns: host.ns.path, args });
   const cli = netctlCli(daemon.socketPath);
+  const restart = async (): Promise<void> => {
+    await daemon.stop();
+    await startDaemon(t, { netns: host.ns.path, args, root: daemon.root, runDir: daemon.runDir });
+  };
   t.teardown(async () => {
     const ids = (await cli(['ps', '-aq', '--no-trunc'])).stdout.split('\n').filter(Boolean);
     if (ids.length > 0) await cli(['rm', '-f', ...ids]);
   });
-  return { daemon, cli, host, internet };
+  return { daemon, cli, host, internet, restart };
 }
 
 test('a container on an overlay reaches the internet through its NAT\'d leg on netctl_gwbridge; legs do not reach each other; ports publish through it', async (t) => {
@@ -167,4 +172,20 @@ test('a bridge network offering a gateway takes over from the leg, with the publ
   await answers();
   await ok(cli, ['rm', '-f', 'web']);
   await ok(cli, ['network', 'rm', 'ov3', 'br3', 'netctl_gwbridge']);
+});
+
+test('a restarted daemon keeps the leg: the container still gets out, and its removal still takes the leg', async (t) => {
+  const { cli, host, internet, restart } = await clusterHost(t);
+  await serveInternet(t, internet, 'still there');
+  await ok(cli, ['network', 'create', '-d', 'overlay', '--attachable', '--subnet', '10.205.0.0/24', 'ov5']);
+  await ok(cli, ['run', '-d', '--name', 'keeper', '--network', 'ov5', 'sleep', '300']);
+  t.is(await fetchFrom(cli, 'keeper', internet.address, 8080), 'still there');
+  await restart();
+  t.is(Object.keys((await networkInspect(cli, 'netctl_gwbridge')).Containers).length, 1);
+  t.deepEqual(Object.keys((await inspect(cli, 'keeper')).NetworkSettings.Networks), ['ov5']);
+  t.is(await fetchFrom(cli, 'keeper', internet.address, 8080), 'still there');
+  await ok(cli, ['rm', '-f', 'keeper']);
+  t.deepEqual((await networkInspect(cli, 'netctl_gwbridge')).Containers, {});
+  t.deepEqual(host.ns.json<Array<{ ifname: string }>>('ip', 'link', 'show', 'type', 'veth').map((l) => l.ifname).filter((name) => name !== 'eth0'), []);
+  await ok(cli, ['network', 'rm', 'ov5', 'netctl_gwbridge']);
 });

@@ -193,6 +193,24 @@ export class Attachments {
     }
   }
 
+  /**
+   * At start: gives or takes away the gateway leg of sandboxes whose endpoints now say otherwise
+   * (a crash between an endpoint and its leg, or a network gone while the daemon was down).
+   */
+  async settleGatewayLegs(): Promise<void> {
+    for (const id of [...this.sandboxes.ids()]) {
+      if (this.needsGatewayLeg(id) === (this.gatewayLegOf(id) !== undefined)) continue;
+      this.deps.log.warn({ sandbox: id }, `sandbox's leg on ${GATEWAY_NETWORK} does not match its endpoints: settling it`);
+      await this.serially(id, async () => {
+        try {
+          await this.settleGatewayLeg(id, this.sandboxes.opening(id));
+        } finally {
+          this.sandboxes.closeHandle(id);
+        }
+      });
+    }
+  }
+
   /** Lets go of the sandboxes' netlink sockets and held keys (the sandboxes stay). */
   close(): void {
     this.sandboxes.close();

@@ -209,6 +209,7 @@ export class Controller {
     // Plugins are looked for in the background: one that is slow to answer must not hold the start.
     for (const network of controller.hostNetworks()) if (controller.failures.get(network.id)?.waiting) void controller.lookUpPlugins(network).catch(() => {});
     await controller.attachments.dropStranded();
+    await controller.attachments.settleGatewayLegs();
     await controller.attachments.reconcileAddresses(controller.list());
     await controller.releaseOrphanPools();
     // Last: catching up writes this host's endpoints, and networks removed meanwhile are let go.
