@@ -64,13 +64,13 @@ async function serveInternet(t: ExecutionContext, host: UnderlayHost, body: stri
   await until('the internet host to serve', () => fetchIn(host.ns.path, host.address, 8080) === body);
 }
 
-async function clusterHost(t: ExecutionContext): Promise<{ daemon: TestDaemon; cli: Runner; host: UnderlayHost; internet: UnderlayHost; restart(): Promise<void> }> {
+async function clusterHost(t: ExecutionContext, extraArgs: string[] = []): Promise<{ daemon: TestDaemon; cli: Runner; host: UnderlayHost; internet: UnderlayHost; restart(): Promise<void> }> {
   const underlay = createUnderlay(t);
   const etcdHost = underlay.addHost();
   await startEtcd(t, { netns: etcdHost.ns.path, host: etcdHost.address });
   const host = underlay.addHost();
   const internet = underlay.addHost();
-  const args = ['--bridge', 'none', '--cluster-store', `etcd://${etcdHost.address}:2379`, '--advertise-addr', host.address, '--node-name', 'gw-a'];
+  const args = ['--bridge', 'none', '--cluster-store', `etcd://${etcdHost.address}:2379`, '--advertise-addr', host.address, '--node-name', 'gw-a', ...extraArgs];
   const daemon = await startDaemon(t, { netns: host.ns.path, args });
   const cli = netctlCli(daemon.socketPath);
   const restart = async (): Promise<void> => {
@@ -188,4 +188,18 @@ test('a restarted daemon keeps the leg: the container still gets out, and its re
   t.deepEqual((await networkInspect(cli, 'netctl_gwbridge')).Containers, {});
   t.deepEqual(host.ns.json<Array<{ ifname: string }>>('ip', 'link', 'show', 'type', 'veth').map((l) => l.ifname).filter((name) => name !== 'eth0'), []);
   await ok(cli, ['network', 'rm', 'ov5', 'netctl_gwbridge']);
+});
+
+test('a leg that cannot be made (no local pool left for netctl_gwbridge) refuses the run, saying so, and leaves nothing', async (t) => {
+  const { cli, host } = await clusterHost(t, ['--default-address-pool', 'base=10.206.0.0/24,size=24']);
+  await ok(cli, ['network', 'create', 'takes-the-pool']);
+  await ok(cli, ['network', 'create', '-d', 'overlay', '--attachable', '--subnet', '10.207.0.0/24', 'ov6']);
+  const run = await cli(['run', '-d', '--name', 'stuck', '--network', 'ov6', 'sleep', '300']);
+  t.not(run.code, 0);
+  t.regex(run.stderr, /the sandbox's way out, a leg on netctl_gwbridge, could not be made: .*pool/);
+  t.false((await ok(cli, ['network', 'ls'])).includes('netctl_gwbridge'));
+  t.deepEqual((await networkInspect(cli, 'ov6')).Containers, {}, 'no endpoint left on the overlay');
+  t.deepEqual(host.ns.json<Array<{ ifname: string }>>('ip', 'link', 'show', 'type', 'veth').map((l) => l.ifname).filter((name) => name !== 'eth0'), []);
+  t.is((await ok(cli, ['ps', '-aq'])).trim(), '', 'no container left');
+  await ok(cli, ['network', 'rm', 'ov6', 'takes-the-pool']);
 });

@@ -407,15 +407,18 @@ export class Attachments {
   /** Gives the sandbox its gateway leg if it needs one now; the rollback takes it away again. */
   private async addGatewayLegIfNeeded(sandboxId: string, sandbox: Sandbox, rollback: Rollback): Promise<void> {
     if (!this.needsGatewayLeg(sandboxId) || this.gatewayLegOf(sandboxId)) return;
-    let leg: EndpointRecord;
+    const leg = await this.attachGatewayLeg(sandboxId);
+    rollback.push(`removing the leg on ${GATEWAY_NETWORK}`, () => this.detach(leg, sandbox));
+  }
+
+  private async attachGatewayLeg(sandboxId: string): Promise<EndpointRecord> {
     try {
-      leg = await this.attach(await this.deps.gatewayNetwork!(), sandboxId, gatewayLegName(sandboxId), {});
+      return await this.attach(await this.deps.gatewayNetwork!(), sandboxId, gatewayLegName(sandboxId), {});
     } catch (error) {
       // Its kind (and so its HTTP status) stays; the message says which step failed.
       if (error instanceof Error) error.message = `the sandbox's way out, a leg on ${GATEWAY_NETWORK}, could not be made: ${error.message}`;
       throw error;
     }
-    rollback.push(`removing the leg on ${GATEWAY_NETWORK}`, () => this.detach(leg, sandbox));
   }
 
   /**
@@ -433,10 +436,10 @@ export class Attachments {
         if (leg.ports?.length) ports = leg.ports;
         await this.detach(leg, sandbox);
       } else if (!leg && need) {
-        await this.attach(await this.deps.gatewayNetwork!(), sandboxId, gatewayLegName(sandboxId), {});
+        await this.attachGatewayLeg(sandboxId);
       }
     } catch (error) {
-      this.deps.log.error({ err: error, sandbox: sandboxId }, `could not ${leg ? 'remove' : 'add'} the sandbox's leg on ${GATEWAY_NETWORK}`);
+      this.deps.log.error({ err: error, sandbox: sandboxId }, leg ? `could not remove the sandbox's leg on ${GATEWAY_NETWORK}` : (error as Error).message);
     }
     const endpoints = this.ofSandbox(sandboxId);
     const carrier = portCarrier(endpoints);
