@@ -101,6 +101,9 @@ test('a container on an overlay reaches the internet through its NAT\'d leg on n
   t.regex(legOf(one.Id).Name, /^gateway_[0-9a-f]{12}$/);
   t.truthy(legOf(two.Id));
   t.deepEqual(Object.keys(one.NetworkSettings.Networks), ['ov1'], "the leg is not one of the container's networks");
+  const hosts = await ok(cli, ['exec', 'one', 'cat', '/etc/hosts']);
+  t.true(hosts.includes(one.NetworkSettings.Networks['ov1']!.IPAddress), hosts);
+  t.false(hosts.includes(legOf(one.Id).IPv4Address.split('/')[0]!), `no /etc/hosts line for the leg: ${hosts}`);
 
   // eth0 on the overlay carries only its subnet; eth1, the leg, the default route.
   const routes = routesOf(one.NetworkSettings.SandboxKey);
