@@ -3,7 +3,7 @@
 // sandbox, or is handed over and moved in), addresses, routes and up inside, the cluster's table
 // entries, the store; a failure undoes every step. Work on one sandbox is serialised (interface
 // names and the default route depend on its other endpoints). The pieces: endpoint-addresses.ts,
-// gateway-choice.ts, interface-names.ts, mac.ts, port-publishing.ts, tables.ts, dns-registry.ts,
+// gateway-choice.ts, gateway-leg.ts, interface-names.ts, mac.ts, port-publishing.ts, tables.ts, dns-registry.ts,
 // sandbox-table.ts.
 import net from 'node:net';
 import type { Logger } from '../util/logger';
