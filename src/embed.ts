@@ -136,6 +136,8 @@ export async function createNetctl(options: NetctlOptions = {}): Promise<Netctl>
       ...(options.tables ? { tables: options.tables } : {}),
       ...(globalStore ? { cluster: { store: globalStore, node: options.nodeName ?? os.hostname() } } : {}),
       ...(plugins ? { plugins } : {}),
+      // The gateway leg's network is a built-in bridge's.
+      gatewayBridge: options.builtInDrivers !== false,
     });
     return { controller, store, ...(globalStore ? { globalStore } : {}), ipam, netlink: handle, log, close };
   } catch (error) {

@@ -3,7 +3,7 @@
 // sandbox, or is handed over and moved in), addresses, routes and up inside, the cluster's table
 // entries, the store; a failure undoes every step. Work on one sandbox is serialised (interface
 // names and the default route depend on its other endpoints). The pieces: endpoint-addresses.ts,
-// gateway-choice.ts, interface-names.ts, mac.ts, port-publishing.ts, tables.ts, dns-registry.ts,
+// gateway-choice.ts, gateway-leg.ts, interface-names.ts, mac.ts, port-publishing.ts, tables.ts, dns-registry.ts,
 // sandbox-table.ts.
 import net from 'node:net';
 import type { Logger } from '../util/logger';
@@ -24,6 +24,7 @@ import type { DnsRegistry } from './dns-registry';
 import { DriverContractError, ForbiddenError, InvalidParameterError, NotFoundError } from './errors';
 import type { ExternalKey } from './external-key';
 import { defaultRouteChanges } from './gateway-choice';
+import { GATEWAY_NETWORK, gatewayLegName, isGatewayLeg, needsGatewayLeg } from './gateway-leg';
 import { nextInterfaceName, preferredIndex } from './interface-names';
 import { MAC, macFor } from './mac';
 import { type NetworkRecord, specOf } from './network-record';
@@ -78,6 +79,11 @@ export interface AttachmentDeps {
   dns?: DnsRegistry;
   /** The cluster's tables, when there is a cluster. */
   tables?: TablePublisher;
+  /**
+   * netctl_gwbridge, made now if there is none: given, sandboxes whose endpoints offer no gateway
+   * get a leg on it (see gateway-leg.ts).
+   */
+  gatewayNetwork?(): Promise<NetworkRecord>;
   /** Told of each endpoint once it has joined, and once it has left. */
   endpointChanged?(action: 'connect' | 'disconnect', endpoint: EndpointRecord): void;
   /** Told before an endpoint is made on a network (a failure refuses the connect) and after one is gone. */
@@ -187,6 +193,24 @@ export class Attachments {
     }
   }
 
+  /**
+   * At start: gives or takes away the gateway leg of sandboxes whose endpoints now say otherwise
+   * (a crash between an endpoint and its leg, or a network gone while the daemon was down).
+   */
+  async settleGatewayLegs(): Promise<void> {
+    for (const id of [...this.sandboxes.ids()]) {
+      if (this.needsGatewayLeg(id) === (this.gatewayLegOf(id) !== undefined)) continue;
+      this.deps.log.warn({ sandbox: id }, `sandbox's leg on ${GATEWAY_NETWORK} does not match its endpoints: settling it`);
+      await this.serially(id, async () => {
+        try {
+          await this.settleGatewayLeg(id, this.sandboxes.opening(id));
+        } finally {
+          this.sandboxes.closeHandle(id);
+        }
+      });
+    }
+  }
+
   /** Lets go of the sandboxes' netlink sockets and held keys (the sandboxes stay). */
   close(): void {
     this.sandboxes.close();
@@ -266,7 +290,8 @@ export class Attachments {
     const problem = nameProblem(name);
     if (problem) throw new InvalidParameterError(invalidNameMessage('endpoint name', name, problem));
     await this.serially(sandboxId, async () => {
-      for (const endpoint of this.ofSandbox(sandboxId)) {
+      // The gateway leg keeps its name: it is how it is known (as Docker's Rename skips it).
+      for (const endpoint of this.ofSandbox(sandboxId).filter((e) => !this.isGatewayLeg(e))) {
         endpoint.name = name;
         await this.deps.store.put(ENDPOINT_PREFIX + endpoint.id, encode(endpoint));
         this.deps.dns?.register(endpoint, this.deps.networkById(endpoint.networkId)!);
@@ -293,57 +318,133 @@ export class Attachments {
     return this.serially(sandboxId, async () => {
       if (!this.deps.networkById(network.id)) throw new NotFoundError(`network ${networkReference} not found`);
       if (this.ofSandbox(sandboxId).some((e) => e.networkId === network.id)) throw new ForbiddenError(`endpoint with name ${name} already exists in network ${network.name}`);
-      const driver = this.deps.driverOf(network);
-      const endpoint: EndpointRecord = {
-        id: newId(),
-        name,
-        ...(request.hostname ? { hostname: request.hostname } : {}),
-        networkId: network.id,
-        sandboxId,
-        ifname: '',
-        // Empty until the driver's proposal or the default fills it: the driver sees what was asked.
-        mac: request.mac?.toLowerCase() ?? '',
-        aliases: [...(request.aliases ?? [])],
-        ...(request.ipv4 !== undefined || request.ipv6 !== undefined ? { requested: { ...(request.ipv4 !== undefined ? { ipv4: request.ipv4 } : {}), ...(request.ipv6 !== undefined ? { ipv6: request.ipv6 } : {}) } } : {}),
-        created: new Date().toISOString(),
-      };
-      // Listed before any await: a network removal from now on sees the endpoint and refuses.
-      this.endpoints.track(endpoint);
-      const rollback = new Rollback();
-      rollback.push('forgetting the endpoint', () => this.endpoints.untrack(endpoint));
-      try {
-        if (this.deps.presence) {
-          await this.deps.presence.entering(network, endpoint.id);
-          rollback.push('withdrawing the endpoint from the cluster', () => this.deps.presence!.left(network.id, endpoint.id));
-        }
-        const ipam = this.deps.ipamOf(network);
-        if (driver.usesIpam && ipam) {
-          // An IPAM that wants the MAC gets one chosen now (random, as libnetwork's), not from the address.
-          if (ipam.capabilities.requiresMacAddress && endpoint.mac === '') endpoint.mac = macFor(undefined);
-          const options = ipam.capabilities.requiresMacAddress ? { [MAC_ADDRESS_OPTION]: endpoint.mac } : undefined;
-          const ipv4 = await allocateAddress(ipam, network, false, request.ipv4, rollback, options);
-          const ipv6 = network.enableIPv6 ? await allocateAddress(ipam, network, true, request.ipv6, rollback, options) : undefined;
-          if (ipv4) endpoint.ipv4 = ipv4;
-          if (ipv6) endpoint.ipv6 = ipv6;
-        }
-        crashPoint('connect:addresses-allocated');
-        const proposal = await driver.createEndpoint(specOf(network), this.endpointSpec(endpoint));
-        rollback.push(`deleting the endpoint of driver ${driver.type}`, () => driver.deleteEndpoint(specOf(network), this.endpointSpec(endpoint)));
-        acceptProposal(endpoint, proposal, driver.type, network);
-        if (endpoint.mac === '') endpoint.mac = macFor(endpoint.ipv4?.address);
-        const sandbox = this.sandboxes.opening(sandboxId);
-        await this.plumb(endpoint, sandbox, rollback, request.mac !== undefined);
-        crashPoint('connect:configured');
-        await this.deps.store.put(ENDPOINT_PREFIX + endpoint.id, encode(endpoint), 0);
-        this.deps.dns?.register(endpoint, network);
-        this.deps.log.info({ endpoint: endpoint.id, network: network.id, sandbox: sandboxId, ifname: endpoint.ifname }, 'endpoint connected');
-        this.deps.endpointChanged?.('connect', endpoint);
-        return endpoint;
-      } catch (error) {
-        for (const failure of await rollback.run()) this.deps.log.error({ err: failure.error, endpoint: endpoint.id }, `rollback: ${failure.what} failed`);
-        throw error;
-      }
+      const endpoint = await this.attach(network, sandboxId, name, request);
+      // An endpoint offering a gateway makes the sandbox's gateway leg unneeded.
+      await this.settleGatewayLeg(sandboxId, this.sandboxes.opening(sandboxId));
+      return endpoint;
     });
+  }
+
+  /**
+   * Makes an endpoint and joins it: addresses, the driver's endpoint and join, the gateway leg it
+   * may need, the store; a failure undoes every step.
+   */
+  private async attach(network: NetworkRecord, sandboxId: string, name: string, request: ConnectRequest): Promise<EndpointRecord> {
+    const driver = this.deps.driverOf(network);
+    const endpoint: EndpointRecord = {
+      id: newId(),
+      name,
+      ...(request.hostname ? { hostname: request.hostname } : {}),
+      networkId: network.id,
+      sandboxId,
+      ifname: '',
+      // Empty until the driver's proposal or the default fills it: the driver sees what was asked.
+      mac: request.mac?.toLowerCase() ?? '',
+      aliases: [...(request.aliases ?? [])],
+      ...(request.ipv4 !== undefined || request.ipv6 !== undefined ? { requested: { ...(request.ipv4 !== undefined ? { ipv4: request.ipv4 } : {}), ...(request.ipv6 !== undefined ? { ipv6: request.ipv6 } : {}) } } : {}),
+      created: new Date().toISOString(),
+    };
+    // Listed before any await: a network removal from now on sees the endpoint and refuses.
+    this.endpoints.track(endpoint);
+    const rollback = new Rollback();
+    rollback.push('forgetting the endpoint', () => this.endpoints.untrack(endpoint));
+    try {
+      if (this.deps.presence) {
+        await this.deps.presence.entering(network, endpoint.id);
+        rollback.push('withdrawing the endpoint from the cluster', () => this.deps.presence!.left(network.id, endpoint.id));
+      }
+      const ipam = this.deps.ipamOf(network);
+      if (driver.usesIpam && ipam) {
+        // An IPAM that wants the MAC gets one chosen now (random, as libnetwork's), not from the address.
+        if (ipam.capabilities.requiresMacAddress && endpoint.mac === '') endpoint.mac = macFor(undefined);
+        const options = ipam.capabilities.requiresMacAddress ? { [MAC_ADDRESS_OPTION]: endpoint.mac } : undefined;
+        const ipv4 = await allocateAddress(ipam, network, false, request.ipv4, rollback, options);
+        const ipv6 = network.enableIPv6 ? await allocateAddress(ipam, network, true, request.ipv6, rollback, options) : undefined;
+        if (ipv4) endpoint.ipv4 = ipv4;
+        if (ipv6) endpoint.ipv6 = ipv6;
+      }
+      crashPoint('connect:addresses-allocated');
+      const proposal = await driver.createEndpoint(specOf(network), this.endpointSpec(endpoint));
+      rollback.push(`deleting the endpoint of driver ${driver.type}`, () => driver.deleteEndpoint(specOf(network), this.endpointSpec(endpoint)));
+      acceptProposal(endpoint, proposal, driver.type, network);
+      if (endpoint.mac === '') endpoint.mac = macFor(endpoint.ipv4?.address);
+      const sandbox = this.sandboxes.opening(sandboxId);
+      await this.plumb(endpoint, sandbox, rollback, request.mac !== undefined);
+      crashPoint('connect:configured');
+      if (!this.isGatewayLeg(endpoint)) await this.addGatewayLegIfNeeded(sandboxId, sandbox, rollback);
+      await this.deps.store.put(ENDPOINT_PREFIX + endpoint.id, encode(endpoint), 0);
+      this.deps.dns?.register(endpoint, network);
+      this.deps.log.info({ endpoint: endpoint.id, network: network.id, sandbox: sandboxId, ifname: endpoint.ifname }, 'endpoint connected');
+      this.deps.endpointChanged?.('connect', endpoint);
+      return endpoint;
+    } catch (error) {
+      for (const failure of await rollback.run()) this.deps.log.error({ err: failure.error, endpoint: endpoint.id }, `rollback: ${failure.what} failed`);
+      throw error;
+    }
+  }
+
+  /** Whether the endpoint is its sandbox's leg on netctl_gwbridge, which the core adds and removes by itself. */
+  isGatewayLeg(endpoint: EndpointRecord): boolean {
+    const network = this.deps.networkById(endpoint.networkId);
+    return network !== undefined && isGatewayLeg({ name: endpoint.name, networkName: network.name });
+  }
+
+  /** The sandbox's gateway leg, if it has one. */
+  private gatewayLegOf(sandboxId: string): EndpointRecord | undefined {
+    return this.ofSandbox(sandboxId).find((e) => this.isGatewayLeg(e));
+  }
+
+  private needsGatewayLeg(sandboxId: string): boolean {
+    if (!this.deps.gatewayNetwork) return false;
+    return needsGatewayLeg(
+      this.ofSandbox(sandboxId).flatMap((endpoint) => {
+        const network = this.deps.networkById(endpoint.networkId);
+        return network ? [{ ...endpoint, networkName: network.name, internal: network.internal, hasInterface: endpoint.ifname !== '' }] : [];
+      }),
+    );
+  }
+
+  /** Gives the sandbox its gateway leg if it needs one now; the rollback takes it away again. */
+  private async addGatewayLegIfNeeded(sandboxId: string, sandbox: Sandbox, rollback: Rollback): Promise<void> {
+    if (!this.needsGatewayLeg(sandboxId) || this.gatewayLegOf(sandboxId)) return;
+    const leg = await this.attachGatewayLeg(sandboxId);
+    rollback.push(`removing the leg on ${GATEWAY_NETWORK}`, () => this.detach(leg, sandbox));
+  }
+
+  private async attachGatewayLeg(sandboxId: string): Promise<EndpointRecord> {
+    try {
+      return await this.attach(await this.deps.gatewayNetwork!(), sandboxId, gatewayLegName(sandboxId), {});
+    } catch (error) {
+      // Its kind (and so its HTTP status) stays; the message says which step failed.
+      if (error instanceof Error) error.message = `the sandbox's way out, a leg on ${GATEWAY_NETWORK}, could not be made: ${error.message}`;
+      throw error;
+    }
+  }
+
+  /**
+   * After a connect or disconnect: the gateway leg goes when an endpoint now offers a gateway,
+   * comes when one needs it and none offers one, and `orphanPorts` (those of a disconnected
+   * endpoint) or the leg's ports move to the endpoint now carrying the sandbox's ports. A failure
+   * here is logged: the connect or disconnect itself is done.
+   */
+  private async settleGatewayLeg(sandboxId: string, sandbox: Sandbox, orphanPorts?: PortMapping[]): Promise<void> {
+    let ports = orphanPorts;
+    const leg = this.gatewayLegOf(sandboxId);
+    const need = this.needsGatewayLeg(sandboxId);
+    try {
+      if (leg && !need) {
+        if (leg.ports?.length) ports = leg.ports;
+        await this.detach(leg, sandbox);
+      } else if (!leg && need) {
+        await this.attachGatewayLeg(sandboxId);
+      }
+    } catch (error) {
+      this.deps.log.error({ err: error, sandbox: sandboxId }, leg ? `could not remove the sandbox's leg on ${GATEWAY_NETWORK}` : (error as Error).message);
+    }
+    const endpoints = this.ofSandbox(sandboxId);
+    const carrier = portCarrier(endpoints);
+    if (!ports?.length || !carrier || endpoints.some((e) => e.ports?.length)) return;
+    await programPorts(this.publishing, carrier, ports).catch((error: unknown) => this.deps.log.error({ err: error, endpoint: carrier.id }, 'could not publish the sandbox\'s ports through its new gateway endpoint'));
   }
 
   async disconnect(networkReference: string, sandboxId: string): Promise<void> {
@@ -352,7 +453,10 @@ export class Attachments {
     await this.serially(sandboxId, async () => {
       const endpoint = this.ofSandbox(sandboxId).find((e) => e.networkId === network.id);
       if (!endpoint) throw new ForbiddenError(`sandbox ${sandboxId.slice(0, 12)} is not connected to network ${network.name}`);
-      await this.detach(endpoint, this.sandboxes.opening(sandboxId));
+      const sandbox = this.sandboxes.opening(sandboxId);
+      const ports = endpoint.ports;
+      await this.detach(endpoint, sandbox);
+      await this.settleGatewayLeg(sandboxId, sandbox, ports);
     });
   }
 

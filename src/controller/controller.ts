@@ -16,6 +16,7 @@ import { type DnsDeps, DnsRegistry, hasNames } from './dns-registry';
 import { type EndpointRecord, type SandboxRecord } from './endpoint-record';
 import { ConflictError, ForbiddenError, InvalidParameterError, NotFoundError } from './errors';
 import { activeEndpointsMessage, clusterError, GlobalNetworks } from './global-networks';
+import { GATEWAY_NETWORK, GATEWAY_NETWORK_OPTIONS } from './gateway-leg';
 import { configOf, NetworkAddressing } from './network-addressing';
 import { type IpamConfig, type NetworkRecord, parseNetworkRecord, shownScope, specOf } from './network-record';
 import { Registry } from './registry';
@@ -72,6 +73,11 @@ export interface ControllerDeps {
   cluster?: { store: Store; node: string };
   /** Where a driver or IPAM driver name nothing registered is looked for (Docker plugins): found ones are registered. */
   plugins?: PluginSource;
+  /**
+   * Sandboxes whose endpoints offer no gateway (overlays) get a leg on netctl_gwbridge, a bridge
+   * network made on demand, as Docker's docker_gwbridge (see gateway-leg.ts). Needs the bridge driver.
+   */
+  gatewayBridge?: boolean;
 }
 
 export interface PluginSource {
@@ -100,6 +106,7 @@ export class Controller {
   private readonly addressing: NetworkAddressing;
   private readonly attachments: Attachments;
   private readonly changeListeners = new Set<(change: NetworkChange) => void>();
+  private creatingGatewayNetwork: Promise<NetworkRecord> | undefined;
   private closed = false;
 
   private constructor(private readonly deps: ControllerDeps) {
@@ -132,6 +139,7 @@ export class Controller {
       driverOf: (network) => this.driverOf(network),
       ipamOf: (network) => this.registry.ipam(network.ipam.driver),
       failure: (networkId) => this.failure(networkId),
+      ...(deps.gatewayBridge ? { gatewayNetwork: () => this.gatewayNetwork() } : {}),
       ...(this.dns ? { dns: this.dns } : {}),
       ...(deps.tables ? { tables: deps.tables } : {}),
       endpointChanged: (action, endpoint) => {
@@ -163,6 +171,19 @@ export class Controller {
     }
   }
 
+  /** netctl_gwbridge; made now when there is none, once however many sandboxes ask at the same time. */
+  private gatewayNetwork(): Promise<NetworkRecord> {
+    const existing = [...this.networks.values()].find((n) => n.name === GATEWAY_NETWORK);
+    if (existing) return Promise.resolve(existing);
+    this.creatingGatewayNetwork ??= this.create({ name: GATEWAY_NETWORK, driver: 'bridge', options: { ...GATEWAY_NETWORK_OPTIONS } }).finally(() => (this.creatingGatewayNetwork = undefined));
+    return this.creatingGatewayNetwork;
+  }
+
+  /** Whether the endpoint is its sandbox's leg on netctl_gwbridge (not one the container was connected to). */
+  isGatewayLeg(endpoint: EndpointRecord): boolean {
+    return this.attachments.isGatewayLeg(endpoint);
+  }
+
   /** The network drivers registered, by type. */
   driverTypes(): string[] {
     return this.registry.allDrivers().map((d) => d.type);
@@ -190,6 +211,7 @@ export class Controller {
     // Plugins are looked for in the background: one that is slow to answer must not hold the start.
     for (const network of controller.hostNetworks()) if (controller.failures.get(network.id)?.waiting) void controller.lookUpPlugins(network).catch(() => {});
     await controller.attachments.dropStranded();
+    await controller.attachments.settleGatewayLegs();
     await controller.attachments.reconcileAddresses(controller.list());
     await controller.releaseOrphanPools();
     // Last: catching up writes this host's endpoints, and networks removed meanwhile are let go.
@@ -491,9 +513,9 @@ export class Controller {
     return this.attachments.ofSandbox(sandboxId).flatMap((e) => e.ports ?? []);
   }
 
-  /** A sandbox's addresses on all its networks, plain, in the order it was connected. */
+  /** A sandbox's addresses on all its networks (not its gateway leg's, as Docker's /etc/hosts), plain, in the order it was connected. */
   addresses(sandboxId: string): string[] {
-    return this.attachments.ofSandbox(sandboxId).flatMap((e) => [e.ipv4?.address, e.ipv6?.address].filter((a): a is string => a !== undefined).map(addressOf));
+    return this.attachments.ofSandbox(sandboxId).filter((e) => !this.isGatewayLeg(e)).flatMap((e) => [e.ipv4?.address, e.ipv6?.address].filter((a): a is string => a !== undefined).map(addressOf));
   }
 
   /** Publishes a sandbox's ports on the host (an empty list withdraws them); see Attachments.publish. */

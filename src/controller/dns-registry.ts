@@ -6,6 +6,7 @@ import { addressOf } from '../ip/address';
 import type { DnsServer, NameTable } from '../dns';
 import type { PublishedNames } from '../drivers/driver';
 import type { EndpointRecord, SandboxRecord } from './endpoint-record';
+import { isGatewayLeg } from './gateway-leg';
 import type { NetworkRecord } from './network-record';
 
 export interface DnsDeps {
@@ -23,7 +24,8 @@ export class DnsRegistry {
   constructor(private readonly deps: DnsDeps) {}
 
   register(endpoint: EndpointRecord, network: NetworkRecord): void {
-    if (!hasNames(network)) return;
+    // A gateway leg is no name of its container's.
+    if (!hasNames(network) || isGatewayLeg({ name: endpoint.name, networkName: network.name })) return;
     this.deps.names.add(endpoint.id, {
       networkId: network.id,
       networkName: network.name,

@@ -98,8 +98,8 @@ export class OverlayDriver implements Driver {
       if (endpoint.ipv4 !== undefined) record.ipv4 = endpoint.ipv4;
       if (endpoint.ipv6 !== undefined) record.ipv6 = endpoint.ipv6;
       const tableEntries = record.ipv4 === undefined && record.ipv6 === undefined ? [] : [{ table: ENDPOINT_TABLE, key: endpoint.id, value: encodeEndpointRecord(record) }];
-      // No gateway: an overlay reaches only its own members (the way out is a gateway bridge, not built here).
-      return { interface: { srcName, dstPrefix: 'eth' }, tableEntries, disableGatewayService: true };
+      // No gateway: the way out is the core's leg on netctl_gwbridge (as libnetwork's overlay, which leaves it to docker_gwbridge).
+      return { interface: { srcName, dstPrefix: 'eth' }, tableEntries };
     });
   }
 
