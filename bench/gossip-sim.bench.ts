@@ -42,7 +42,7 @@ async function scenario(nodes: number, lossPercent: number): Promise<void> {
   const sim = new GossipSimulator({ nodes, loss: lossPercent / 100, membership: { probeIntervalMs: PROBE_INTERVAL_MS } });
   const label = `at ${nodes} members, ${lossPercent}% loss`;
   try {
-    await sim.bootstrap(SPREAD_MAX_MS);
+    sim.seedViews();
     await sim.startTables(NETWORK, SPREAD_MAX_MS);
     await sim.clock.advance(QUIET_MS);
 

@@ -110,7 +110,7 @@ export class NetworkTables {
     this.timers = new Timers(this.clock);
     this.random = options.random ?? Math.random;
     this.settings = numericSettings('network tables', DEFAULTS, options, 'positive');
-    this.clusterQueue = new BroadcastQueue(this.settings.retransmitMultiplier, () => this.liveMembers().length + 1);
+    this.clusterQueue = new BroadcastQueue(this.settings.retransmitMultiplier, () => this.membership.liveCount());
   }
 
   /** Starts gossip and anti-entropy; call once, after the membership joined the cluster. */
@@ -137,7 +137,7 @@ export class NetworkTables {
   async joinNetwork(network: string): Promise<void> {
     checkName(network, 'network id');
     if (this.joined.has(network)) return;
-    this.joined.set(network, new BroadcastQueue(this.settings.retransmitMultiplier, () => this.registry.nodesOf(network).length));
+    this.joined.set(network, new BroadcastQueue(this.settings.retransmitMultiplier, () => this.registry.countOn(network)));
     this.announceNetwork(network, false);
     const [peer] = this.networkPeers(network, 1);
     if (peer) await this.bulkSync(network, peer).catch(() => {});
@@ -345,10 +345,6 @@ export class NetworkTables {
     });
   }
 
-  private liveMembers(): string[] {
-    return this.membership.aliveAddresses();
-  }
-
   /** Addresses of up to `count` random live members on `network`, self excluded. */
   private networkPeers(network: string, count: number): string[] {
     const addresses = this.registry
@@ -362,7 +358,7 @@ export class NetworkTables {
 
   // Peers are only picked for a queue with something to send: picking costs O(cluster size) every round.
   private gossip(): void {
-    if (this.clusterQueue.length > 0) this.sendQueued(this.clusterQueue, shuffle(this.liveMembers(), this.random).slice(0, this.settings.gossipNodes));
+    if (this.clusterQueue.length > 0) this.sendQueued(this.clusterQueue, this.membership.randomAliveAddresses(this.settings.gossipNodes));
     for (const [network, queue] of this.joined) if (queue.length > 0) this.sendQueued(queue, this.networkPeers(network, this.settings.gossipNodes));
   }
 
@@ -395,7 +391,7 @@ export class NetworkTables {
   }
 
   private async syncNetworks(): Promise<void> {
-    const [peer] = shuffle(this.liveMembers(), this.random);
+    const [peer] = this.membership.randomAliveAddresses(1);
     if (peer) await this.syncNetworksWith(peer);
   }
 
