@@ -185,11 +185,8 @@ export class Membership {
     this.queueBroadcast(this.name, this.aliveMessage(this.self));
     this.scheduleProbe(this.settings.probeIntervalMs);
     this.timers.every('gossip', this.settings.gossipIntervalMs, () => this.gossip());
-    const antiEntropy = (): void => {
-      void this.antiEntropy();
-      this.timers.once('push-pull', pushPullIntervalMs(this.settings.pushPullIntervalMs, this.liveCount()), antiEntropy);
-    };
-    this.timers.once('push-pull', pushPullIntervalMs(this.settings.pushPullIntervalMs, this.liveCount()), antiEntropy);
+    const interval = (): number => pushPullIntervalMs(this.settings.pushPullIntervalMs, this.liveCount());
+    this.timers.repeat('push-pull', interval(), interval, () => void this.antiEntropy());
   }
 
   /** Exchanges full state with each seed; resolves with how many answered, rejects if none did. */

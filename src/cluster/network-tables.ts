@@ -9,7 +9,7 @@ import { Timers } from './timers';
 import { MAX_NAME_BYTES } from './codec';
 import { EntryStore, newer, type StoredEntry } from './entry-store';
 import { LamportClock } from './lamport';
-import type { Membership, NodeEvent as MemberEvent } from './membership';
+import { pushPullIntervalMs, type Membership, type NodeEvent as MemberEvent } from './membership';
 import { NetworkRegistry } from './network-registry';
 import { shuffle } from './random';
 import { numericSettings } from './settings';
@@ -122,7 +122,11 @@ export class NetworkTables {
     this.unsubscribe = this.membership.onEvent((event) => this.memberChanged(event));
     this.emitNode({ type: 'join', name: this.self, address: this.membership.localAddress, self: true });
     this.timers.every('gossip', this.settings.gossipIntervalMs, () => this.gossip());
-    this.timers.every('bulk-sync', this.settings.bulkSyncIntervalMs, () => void this.antiEntropy());
+    this.timers.every('bulk-sync', this.settings.bulkSyncIntervalMs, () => void this.syncJoinedNetworks());
+    // Every member's network memberships, O(cluster) bytes: exchanged as seldom as membership's
+    // push-pull, which carries them in networkdb.
+    const networksSync = (): number => pushPullIntervalMs(this.settings.bulkSyncIntervalMs, this.membership.liveCount());
+    this.timers.repeat('networks-sync', networksSync(), networksSync, () => void this.syncNetworks());
     this.timers.every('reap', Math.max(this.settings.gossipIntervalMs, this.settings.reapMs / 4), () => this.reap());
     void this.syncNetworks();
   }
@@ -386,8 +390,8 @@ export class NetworkTables {
 
   // --- anti-entropy --------------------------------------------------------------------------
 
-  private async antiEntropy(): Promise<void> {
-    await Promise.all([this.syncNetworks(), ...[...this.joined.keys()].map((network) => this.syncNetwork(network))]);
+  private async syncJoinedNetworks(): Promise<void> {
+    await Promise.all([...this.joined.keys()].map((network) => this.syncNetwork(network)));
   }
 
   private async syncNetworks(): Promise<void> {

@@ -29,6 +29,15 @@ export class Timers {
     this.once(name, intervalMs, tick);
   }
 
+  /** Runs `fn` after `firstDelayMs`, then again after each `intervalMs()` (asked anew every time), until stopped. */
+  repeat(name: string, firstDelayMs: number, intervalMs: () => number, fn: () => void): void {
+    const tick = (): void => {
+      fn();
+      this.once(name, intervalMs(), tick);
+    };
+    this.once(name, firstDelayMs, tick);
+  }
+
   stop(): void {
     this.stopped = true;
     for (const timer of this.named.values()) timer.cancel();
