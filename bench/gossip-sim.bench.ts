@@ -1,7 +1,7 @@
 // `npm run bench -- gossip-sim`: the real membership and network tables at 100 and 1,000 simulated
 // members with 0, 5 and 10% packet loss, on virtual time (see gossip-sim.ts). GOSSIP_SIM_NODES
-// (e.g. 5000) and GOSSIP_SIM_LOSS (e.g. 0,5) choose others; 5,000 members is opt-in for its
-// memory (every member holds a record of every other: some 10 GB, see README).
+// (e.g. 2000) and GOSSIP_SIM_LOSS (e.g. 0,5) choose others; memory and wall time grow with the
+// square of the member count (every member holds a record of every other, see README).
 import { pushPullIntervalMs } from '../src/cluster/membership';
 import { GossipSimulator, type SimNode } from './gossip-sim';
 import { median, msSince, report } from './report';

@@ -185,8 +185,7 @@ export class Membership {
     this.queueBroadcast(this.name, this.aliveMessage(this.self));
     this.scheduleProbe(this.settings.probeIntervalMs);
     this.timers.every('gossip', this.settings.gossipIntervalMs, () => this.gossip());
-    const interval = (): number => pushPullIntervalMs(this.settings.pushPullIntervalMs, this.liveCount());
-    this.timers.repeat('push-pull', interval(), interval, () => void this.antiEntropy());
+    this.timers.repeat('push-pull', () => pushPullIntervalMs(this.settings.pushPullIntervalMs, this.liveCount()), () => void this.antiEntropy());
   }
 
   /** Exchanges full state with each seed; resolves with how many answered, rejects if none did. */

@@ -125,8 +125,7 @@ export class NetworkTables {
     this.timers.every('bulk-sync', this.settings.bulkSyncIntervalMs, () => void this.syncJoinedNetworks());
     // Every member's network memberships, O(cluster) bytes: exchanged as seldom as membership's
     // push-pull, which carries them in networkdb.
-    const networksSync = (): number => pushPullIntervalMs(this.settings.bulkSyncIntervalMs, this.membership.liveCount());
-    this.timers.repeat('networks-sync', networksSync(), networksSync, () => void this.syncNetworks());
+    this.timers.repeat('networks-sync', () => pushPullIntervalMs(this.settings.bulkSyncIntervalMs, this.membership.liveCount()), () => void this.syncNetworks());
     this.timers.every('reap', Math.max(this.settings.gossipIntervalMs, this.settings.reapMs / 4), () => this.reap());
     void this.syncNetworks();
   }
@@ -360,7 +359,7 @@ export class NetworkTables {
     return shuffle(addresses, this.random).slice(0, count);
   }
 
-  // Peers are only picked for a queue with something to send: picking costs O(cluster size) every round.
+  // Peers are only picked for a queue with something to send: picking a network's costs O(its size).
   private gossip(): void {
     if (this.clusterQueue.length > 0) this.sendQueued(this.clusterQueue, this.membership.randomAliveAddresses(this.settings.gossipNodes));
     for (const [network, queue] of this.joined) if (queue.length > 0) this.sendQueued(queue, this.networkPeers(network, this.settings.gossipNodes));

@@ -29,13 +29,13 @@ export class Timers {
     this.once(name, intervalMs, tick);
   }
 
-  /** Runs `fn` after `firstDelayMs`, then again after each `intervalMs()` (asked anew every time), until stopped. */
-  repeat(name: string, firstDelayMs: number, intervalMs: () => number, fn: () => void): void {
+  /** Runs `fn` every `intervalMs()` until stopped, asking the interval anew each time. */
+  repeat(name: string, intervalMs: () => number, fn: () => void): void {
     const tick = (): void => {
       fn();
       this.once(name, intervalMs(), tick);
     };
-    this.once(name, firstDelayMs, tick);
+    this.once(name, intervalMs(), tick);
   }
 
   stop(): void {
