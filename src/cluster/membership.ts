@@ -139,6 +139,10 @@ export class Membership {
   private readonly random: () => number;
   private readonly keyring: Keyring | undefined;
   private readonly nodes = new Map<string, NodeRecord>();
+  /** The records of `nodes` other than self, for random picks in O(1) a draw. */
+  private others: NodeRecord[] = [];
+  /** Members not known to be down, self included. */
+  private live = 1;
   private readonly self: NodeRecord;
   private probeOrder: string[] = [];
   private probeIndex = 0;
@@ -181,11 +185,7 @@ export class Membership {
     this.queueBroadcast(this.name, this.aliveMessage(this.self));
     this.scheduleProbe(this.settings.probeIntervalMs);
     this.timers.every('gossip', this.settings.gossipIntervalMs, () => this.gossip());
-    const antiEntropy = (): void => {
-      void this.antiEntropy();
-      this.timers.once('push-pull', pushPullIntervalMs(this.settings.pushPullIntervalMs, this.liveCount()), antiEntropy);
-    };
-    this.timers.once('push-pull', pushPullIntervalMs(this.settings.pushPullIntervalMs, this.liveCount()), antiEntropy);
+    this.timers.repeat('push-pull', () => pushPullIntervalMs(this.settings.pushPullIntervalMs, this.liveCount()), () => void this.antiEntropy());
   }
 
   /** Exchanges full state with each seed; resolves with how many answered, rejects if none did. */
@@ -210,8 +210,7 @@ export class Membership {
   async leave(): Promise<void> {
     if (this.leaving || this.stopped) return;
     this.leaving = true;
-    this.self.state = 'left';
-    this.self.stateChangedAt = this.clock.now();
+    this.setState(this.self, 'left');
     if (this.randomMembers(1, (r) => !down(r.state)).length === 0) return;
     await new Promise<void>((resolve) => {
       const timer = this.clock.schedule(this.settings.leaveTimeoutMs, resolve);
@@ -259,11 +258,14 @@ export class Membership {
     return this.nodes.get(name)?.state;
   }
 
-  /** Addresses of the members other than this one that are alive, without copying their records. */
-  aliveAddresses(): string[] {
-    const addresses: string[] = [];
-    for (const record of this.nodes.values()) if (record !== this.self && record.state === 'alive') addresses.push(record.address);
-    return addresses;
+  /** Addresses of up to `count` random alive members other than this one, in O(count) in a healthy cluster. */
+  randomAliveAddresses(count: number): string[] {
+    return this.randomMembers(count, (r) => r.state === 'alive').map((r) => r.address);
+  }
+
+  /** Members not known to be down, self included (at least 1): the cluster size gossip scales with. */
+  liveCount(): number {
+    return Math.max(this.live, 1);
   }
 
   /** The health multiplier probes currently wait with (1 = healthy). */
@@ -358,6 +360,7 @@ export class Membership {
     for (const record of [...this.nodes.values()]) {
       if (record !== this.self && down(record.state) && now - record.stateChangedAt >= this.settings.deadReapMs) this.nodes.delete(record.name);
     }
+    this.others = [...this.nodes.values()].filter((r) => r !== this.self);
     this.probeOrder = shuffle([...this.nodes.keys()], this.random);
   }
 
@@ -414,16 +417,26 @@ export class Membership {
     this.awareness = Math.min(this.settings.awarenessMaxMultiplier - 1, Math.max(0, this.awareness + delta));
   }
 
+  /**
+   * Up to `count` distinct members other than this one that `accept` takes, uniformly at random:
+   * random draws cost O(count) every gossip round however large the cluster; when draws keep
+   * missing (few members, or few accepted), one pass over all of them decides.
+   */
   private randomMembers(count: number, accept: (record: NodeRecord) => boolean): NodeRecord[] {
-    const candidates = [...this.nodes.values()].filter((r) => r !== this.self && accept(r));
-    return shuffle(candidates, this.random).slice(0, count);
+    const others = this.others;
+    const picked = new Set<NodeRecord>();
+    for (let draw = 0; draw < 4 * count && picked.size < count && others.length > 0; draw++) {
+      const record = others[Math.floor(this.random() * others.length)]!;
+      if (accept(record)) picked.add(record);
+    }
+    if (picked.size === count) return [...picked];
+    return shuffle(others.filter(accept), this.random).slice(0, count);
   }
 
-  /** Members not known to be down, self included. */
-  private liveCount(): number {
-    let count = 0;
-    for (const record of this.nodes.values()) if (!down(record.state)) count++;
-    return Math.max(count, 1);
+  private setState(record: NodeRecord, state: MemberState): void {
+    if (down(record.state) !== down(state)) this.live += down(state) ? -1 : 1;
+    record.state = state;
+    record.stateChangedAt = this.clock.now();
   }
 
   // --- gossip --------------------------------------------------------------------------------
@@ -575,8 +588,14 @@ export class Membership {
     if (!known) {
       const record: NodeRecord = { name: alive.node, address: alive.address, meta: alive.meta, incarnation: alive.incarnation, state: 'alive', stateChangedAt: this.clock.now() };
       this.nodes.set(record.name, record);
-      // A random slot keeps a new member from being probed by everyone at once.
-      this.probeOrder.splice(Math.floor(this.random() * (this.probeOrder.length + 1)), 0, record.name);
+      this.others.push(record);
+      this.live++;
+      // A random slot keeps a new member from being probed by everyone at once; the member there
+      // moves to the end (as memberlist does), which costs O(1) rather than a splice's O(n).
+      const order = this.probeOrder;
+      const slot = Math.floor(this.random() * (order.length + 1));
+      order.push(record.name);
+      [order[slot], order[order.length - 1]] = [order[order.length - 1]!, order[slot]!];
       this.queueBroadcast(record.name, this.aliveMessage(record));
       return this.emit('join', record);
     }
@@ -588,10 +607,7 @@ export class Membership {
     known.incarnation = alive.incarnation;
     known.address = alive.address;
     known.meta = alive.meta;
-    if (known.state !== 'alive') {
-      known.state = 'alive';
-      known.stateChangedAt = this.clock.now();
-    }
+    if (known.state !== 'alive') this.setState(known, 'alive');
     if (wasDown && !this.probeOrder.includes(known.name)) this.probeOrder.push(known.name);
     this.queueBroadcast(known.name, this.aliveMessage(known));
     if (wasDown) this.emit('join', known);
@@ -611,9 +627,9 @@ export class Membership {
     if (known === this.self) return this.refute(suspect.incarnation);
 
     known.incarnation = suspect.incarnation;
-    known.state = 'suspect';
+    this.setState(known, 'suspect');
     this.suspectsSeen++;
-    const changedAt = (known.stateChangedAt = this.clock.now());
+    const changedAt = known.stateChangedAt;
     this.queueBroadcast(suspect.node, encode(suspect));
 
     const n = this.liveCount();
@@ -637,8 +653,7 @@ export class Membership {
     if (down(known.state)) return;
     if (known === this.self) return this.refute(dead.incarnation);
     known.incarnation = dead.incarnation;
-    known.state = dead.from === dead.node ? 'left' : 'dead';
-    known.stateChangedAt = this.clock.now();
+    this.setState(known, dead.from === dead.node ? 'left' : 'dead');
     this.queueBroadcast(dead.node, encode(dead));
     this.emit('leave', known);
   }

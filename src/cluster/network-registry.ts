@@ -9,6 +9,8 @@ interface NetworkRecord extends NetworkEvent {
 export class NetworkRegistry {
   /** network → node → its newest event. */
   private readonly records = new Map<string, Map<string, NetworkRecord>>();
+  /** network → how many nodes are on it (not leaving): asked for every gossip packet. */
+  private readonly counts = new Map<string, number>();
 
   get(node: string, network: string): NetworkEvent | undefined {
     return this.records.get(network)?.get(node);
@@ -21,12 +23,17 @@ export class NetworkRegistry {
     let nodes = this.records.get(event.network);
     if (!nodes) this.records.set(event.network, (nodes = new Map()));
     nodes.set(event.node, { ...event, changedAt: now });
+    this.count(event.network, (event.leaving ? 0 : 1) - (known && !known.leaving ? 1 : 0));
     return true;
   }
 
   isOn(node: string, network: string): boolean {
     const record = this.get(node, network);
     return record !== undefined && !record.leaving;
+  }
+
+  countOn(network: string): number {
+    return this.counts.get(network) ?? 0;
   }
 
   /** Nodes on `network`, by name. */
@@ -42,6 +49,8 @@ export class NetworkRegistry {
   /** A dead or departed node is on no network any more. */
   forgetNode(node: string): void {
     for (const [network, nodes] of this.records) {
+      const record = nodes.get(node);
+      if (record && !record.leaving) this.count(network, -1);
       nodes.delete(node);
       if (nodes.size === 0) this.records.delete(network);
     }
@@ -52,5 +61,11 @@ export class NetworkRegistry {
       for (const [node, record] of nodes) if (record.leaving && now - record.changedAt >= afterMs) nodes.delete(node);
       if (nodes.size === 0) this.records.delete(network);
     }
+  }
+
+  private count(network: string, delta: number): void {
+    const count = (this.counts.get(network) ?? 0) + delta;
+    if (count === 0) this.counts.delete(network);
+    else this.counts.set(network, count);
   }
 }

@@ -9,7 +9,7 @@ import { Timers } from './timers';
 import { MAX_NAME_BYTES } from './codec';
 import { EntryStore, newer, type StoredEntry } from './entry-store';
 import { LamportClock } from './lamport';
-import type { Membership, NodeEvent as MemberEvent } from './membership';
+import { pushPullIntervalMs, type Membership, type NodeEvent as MemberEvent } from './membership';
 import { NetworkRegistry } from './network-registry';
 import { shuffle } from './random';
 import { numericSettings } from './settings';
@@ -110,7 +110,7 @@ export class NetworkTables {
     this.timers = new Timers(this.clock);
     this.random = options.random ?? Math.random;
     this.settings = numericSettings('network tables', DEFAULTS, options, 'positive');
-    this.clusterQueue = new BroadcastQueue(this.settings.retransmitMultiplier, () => this.liveMembers().length + 1);
+    this.clusterQueue = new BroadcastQueue(this.settings.retransmitMultiplier, () => this.membership.liveCount());
   }
 
   /** Starts gossip and anti-entropy; call once, after the membership joined the cluster. */
@@ -122,7 +122,10 @@ export class NetworkTables {
     this.unsubscribe = this.membership.onEvent((event) => this.memberChanged(event));
     this.emitNode({ type: 'join', name: this.self, address: this.membership.localAddress, self: true });
     this.timers.every('gossip', this.settings.gossipIntervalMs, () => this.gossip());
-    this.timers.every('bulk-sync', this.settings.bulkSyncIntervalMs, () => void this.antiEntropy());
+    this.timers.every('bulk-sync', this.settings.bulkSyncIntervalMs, () => void this.syncJoinedNetworks());
+    // Every member's network memberships, O(cluster) bytes: exchanged as seldom as membership's
+    // push-pull, which carries them in networkdb.
+    this.timers.repeat('networks-sync', () => pushPullIntervalMs(this.settings.bulkSyncIntervalMs, this.membership.liveCount()), () => void this.syncNetworks());
     this.timers.every('reap', Math.max(this.settings.gossipIntervalMs, this.settings.reapMs / 4), () => this.reap());
     void this.syncNetworks();
   }
@@ -137,7 +140,7 @@ export class NetworkTables {
   async joinNetwork(network: string): Promise<void> {
     checkName(network, 'network id');
     if (this.joined.has(network)) return;
-    this.joined.set(network, new BroadcastQueue(this.settings.retransmitMultiplier, () => this.registry.nodesOf(network).length));
+    this.joined.set(network, new BroadcastQueue(this.settings.retransmitMultiplier, () => this.registry.countOn(network)));
     this.announceNetwork(network, false);
     const [peer] = this.networkPeers(network, 1);
     if (peer) await this.bulkSync(network, peer).catch(() => {});
@@ -345,10 +348,6 @@ export class NetworkTables {
     });
   }
 
-  private liveMembers(): string[] {
-    return this.membership.aliveAddresses();
-  }
-
   /** Addresses of up to `count` random live members on `network`, self excluded. */
   private networkPeers(network: string, count: number): string[] {
     const addresses = this.registry
@@ -360,9 +359,9 @@ export class NetworkTables {
     return shuffle(addresses, this.random).slice(0, count);
   }
 
-  // Peers are only picked for a queue with something to send: picking costs O(cluster size) every round.
+  // Peers are only picked for a queue with something to send: picking a network's costs O(its size).
   private gossip(): void {
-    if (this.clusterQueue.length > 0) this.sendQueued(this.clusterQueue, shuffle(this.liveMembers(), this.random).slice(0, this.settings.gossipNodes));
+    if (this.clusterQueue.length > 0) this.sendQueued(this.clusterQueue, this.membership.randomAliveAddresses(this.settings.gossipNodes));
     for (const [network, queue] of this.joined) if (queue.length > 0) this.sendQueued(queue, this.networkPeers(network, this.settings.gossipNodes));
   }
 
@@ -390,12 +389,12 @@ export class NetworkTables {
 
   // --- anti-entropy --------------------------------------------------------------------------
 
-  private async antiEntropy(): Promise<void> {
-    await Promise.all([this.syncNetworks(), ...[...this.joined.keys()].map((network) => this.syncNetwork(network))]);
+  private async syncJoinedNetworks(): Promise<void> {
+    await Promise.all([...this.joined.keys()].map((network) => this.syncNetwork(network)));
   }
 
   private async syncNetworks(): Promise<void> {
-    const [peer] = shuffle(this.liveMembers(), this.random);
+    const [peer] = this.membership.randomAliveAddresses(1);
     if (peer) await this.syncNetworksWith(peer);
   }
 

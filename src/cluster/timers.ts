@@ -29,6 +29,15 @@ export class Timers {
     this.once(name, intervalMs, tick);
   }
 
+  /** Runs `fn` every `intervalMs()` until stopped, asking the interval anew each time. */
+  repeat(name: string, intervalMs: () => number, fn: () => void): void {
+    const tick = (): void => {
+      fn();
+      this.once(name, intervalMs(), tick);
+    };
+    this.once(name, intervalMs(), tick);
+  }
+
   stop(): void {
     this.stopped = true;
     for (const timer of this.named.values()) timer.cancel();

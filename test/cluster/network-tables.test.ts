@@ -4,7 +4,7 @@
 import test from 'ava';
 import { encode } from '../../src/cluster/codec';
 import { TableError } from '../../src/cluster/network-tables';
-import { encodeTableMessage } from '../../src/cluster/table-codec';
+import { decodeTableMessage, encodeTableMessage } from '../../src/cluster/table-codec';
 import { TableSimulation, type TableMember } from './table-simulation';
 
 const NET = 'net-1';
@@ -285,4 +285,24 @@ test('a stale event about an entry it once owned does not make a member delete t
   ts.sim.network.createTransport('10.0.0.99:7946').sendPacket(a.node.address, encode({ type: 'user', payload: stale }));
   await ts.sim.runUntil(() => false, 35_000);
   t.true(ts.running().every((m) => ts.view(m, NET, TABLE) === 'k=b@node-1'));
+});
+
+test('above 32 members network memberships sync as seldom as push-pull, each network entries every bulk-sync interval', async (t) => {
+  const ts = new TableSimulation(41);
+  t.teardown(() => ts.shutdown());
+  await ts.start(40);
+  const [watched, peer] = ts.members;
+  await joinAll(ts, [watched!, peer!]);
+  const sent: string[] = [];
+  const membership = watched!.node.member;
+  const requestUser = membership.requestUser.bind(membership);
+  membership.requestUser = (to, payload) => {
+    const decoded = decodeTableMessage(payload);
+    if (decoded.ok) sent.push(decoded.message.type);
+    return requestUser(to, payload);
+  };
+  await ts.sim.runUntil(() => false, 125_000);
+  // pushPullIntervalMs(30 s, 40 members) is 60 s: two rounds in 125 s, where every 30 s made four.
+  t.is(sent.filter((type) => type === 'networks-sync').length, 2);
+  t.is(sent.filter((type) => type === 'bulk-sync').length, 4);
 });
