@@ -203,6 +203,7 @@ test('a leg that cannot be made (no local pool left for netctl_gwbridge) refuses
   t.false((await ok(cli, ['network', 'ls'])).includes('netctl_gwbridge'));
   t.deepEqual((await networkInspect(cli, 'ov6')).Containers, {}, 'no endpoint left on the overlay');
   t.deepEqual(host.ns.json<Array<{ ifname: string }>>('ip', 'link', 'show', 'type', 'veth').map((l) => l.ifname).filter((name) => name !== 'eth0'), []);
-  t.is((await ok(cli, ['ps', '-aq'])).trim(), '', 'no container left');
+  // As dockerd: networks are joined at start, so the refused start leaves the container created, holding nothing.
+  t.is((await inspect(cli, 'stuck')).State.Status, 'created');
   await ok(cli, ['network', 'rm', 'ov6', 'takes-the-pool']);
 });
