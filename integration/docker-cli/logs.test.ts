@@ -5,18 +5,9 @@ import test from 'ava';
 import { netctlCli } from '../helpers/cli';
 import { request } from '../helpers/daemon';
 import { dockerAgainst } from '../helpers/docker-cli';
+import { settled } from '../../test/helpers/until';
 
 const STAMPED = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z) (.*)$/;
-
-/** Polls `read` until `done` holds of its result (bounded); resolves with the last result. */
-async function until<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (done(value) || Date.now() > deadline) return value;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 /** The container writes a, b (stderr), then c, d once /go exists, then e once /end exists, and exits. */
 const SCRIPT = 'echo a; echo b >&2; until [ -e /go ]; do sleep 0.05; done; echo c; printf d; printf "\\n"; until [ -e /end ]; do sleep 0.05; done; echo e';
@@ -25,12 +16,12 @@ test('logs --tail, -t, --since and --until select lines by count and time, as do
   const { daemon, docker, ok } = await dockerAgainst(t, 'nctl-lgs');
   await ok(['run', '-d', '--name', 'lgs', '--network', 'none', 'busybox', 'sh', '-c', SCRIPT]);
   t.teardown(() => docker(['rm', '-f', 'lgs']).then(() => undefined));
-  await until(() => docker(['logs', 'lgs']), (r) => r.stderr.includes('b'));
+  await settled(() => docker(['logs', 'lgs']), (r) => r.stderr.includes('b'));
   // Every line so far is before this time; those after /go are after it.
   const between = Date.now() / 1000;
   await new Promise((resolve) => setTimeout(resolve, 20));
   await ok(['exec', 'lgs', 'touch', '/go']);
-  await until(() => ok(['logs', 'lgs']), (out) => out.endsWith('d'));
+  await settled(() => ok(['logs', 'lgs']), (out) => out.endsWith('d'));
 
   // The last two lines of every stream: a line written in two pieces (d) is one.
   t.is(await ok(['logs', '--tail', '2', 'lgs']), 'c\nd');
@@ -71,13 +62,13 @@ test('logs -f --tail 1: the last line, then what comes, until the container exit
   await ok(['run', '-d', '--name', 'lgf', '--network', 'none', 'busybox', 'sh', '-c', SCRIPT]);
   t.teardown(() => docker(['rm', '-f', 'lgf']).then(() => undefined));
   await ok(['exec', 'lgf', 'touch', '/go']);
-  await until(() => ok(['logs', 'lgf']), (out) => out.endsWith('d'));
+  await settled(() => ok(['logs', 'lgf']), (out) => out.endsWith('d'));
   const follower = spawn('docker', ['-H', `unix://${daemon.socketPath}`, 'logs', '-f', '-t', '--tail', '1', 'lgf'], { stdio: ['ignore', 'pipe', 'pipe'] });
   t.teardown(() => void follower.kill());
   let out = '';
   follower.stdout.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
   const ended = new Promise<number | null>((resolve) => follower.once('close', resolve));
-  await until(() => Promise.resolve(out), (text) => text.includes(' d\n'));
+  await settled(() => Promise.resolve(out), (text) => text.includes(' d\n'));
   await ok(['exec', 'lgf', 'touch', '/end']);
   const timer = setTimeout(() => follower.kill(), 20_000);
   t.is(await ended, 0, 'the follow ends with the container');

@@ -3,27 +3,16 @@
 // restarts after its process dies and at the daemon's start, a user's stop or kill ends it, --rm
 // with -d has the daemon remove the container.
 import test from 'ava';
-import { netctlCli, runner } from '../helpers/cli';
-import { daemonWithCli } from '../helpers/containers';
+import { netctlCli } from '../helpers/cli';
 import { request, startDaemon } from '../helpers/daemon';
 import { dockerAgainst } from '../helpers/docker-cli';
-import { createTestNamespace } from '../helpers/netns';
-
-/** Polls `read` until `done` holds of its result (bounded); resolves with the last result. */
-async function until<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (done(value) || Date.now() > deadline) return value;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
+import { settled } from '../../test/helpers/until';
 
 test('--restart on-failure:2: restarted twice (die, start as dockerd), then it stays exited with RestartCount 2', async (t) => {
   const { ok } = await dockerAgainst(t, 'nctl-rpf');
   await ok(['run', '-d', '--name', 'rpf', '--restart', 'on-failure:2', '--network', 'none', 'busybox', 'sh', '-c', 'echo ran; exit 3']);
   const state = (): Promise<string> => ok(['inspect', '--format', '{{.State.Status}} {{.RestartCount}} {{.State.ExitCode}}', 'rpf']);
-  t.is(await until(state, (s) => s === 'exited 2 3'), 'exited 2 3');
+  t.is(await settled(state, (s) => s === 'exited 2 3'), 'exited 2 3');
   t.is(await ok(['inspect', '--format', '{{json .HostConfig.RestartPolicy}} {{.State.Restarting}}', 'rpf']), '{"Name":"on-failure","MaximumRetryCount":2} false');
   t.is(await ok(['logs', 'rpf']), 'ran\nran\nran');
   const now = String(Math.ceil(Date.now() / 1000) + 1);
@@ -31,7 +20,7 @@ test('--restart on-failure:2: restarted twice (die, start as dockerd), then it s
   t.deepEqual(actions.split('\n').map((l) => l.trim()), ['create', 'start', 'die 3', 'start', 'die 3', 'start', 'die 3']);
   // A success ends an on-failure container's restarts at once.
   await ok(['run', '-d', '--name', 'rpf-ok', '--restart', 'on-failure', '--network', 'none', 'busybox', 'true']);
-  t.is(await until(() => ok(['inspect', '--format', '{{.State.Status}} {{.RestartCount}}', 'rpf-ok']), (s) => s === 'exited 0'), 'exited 0');
+  t.is(await settled(() => ok(['inspect', '--format', '{{.State.Status}} {{.RestartCount}}', 'rpf-ok']), (s) => s === 'exited 0'), 'exited 0');
 });
 
 test("restart policies are refused as dockerd refuses them, with its words and nothing created", async (t) => {
@@ -62,15 +51,8 @@ test("restart policies are refused as dockerd refuses them, with its words and n
 });
 
 test('--restart always: restarted when its process is killed, not after docker stop or kill; a daemon restart starts it again, unless-stopped only if not stopped', async (t) => {
-  const host = createTestNamespace(t, 'nctl-rpa');
-  const { daemon } = await daemonWithCli(t, { netns: host.path });
   // The restarted daemon listens on the same socket.
-  const docker = runner(['docker', '-H', `unix://${daemon.socketPath}`], {}, 30_000);
-  const ok = async (args: string[]): Promise<string> => {
-    const result = await docker(args);
-    t.is(result.code, 0, `docker ${args.join(' ')}: ${result.stderr}`);
-    return result.stdout.trim();
-  };
+  const { host, daemon, docker, ok } = await dockerAgainst(t, 'nctl-rpa');
   await ok(['run', '-d', '--name', 'rpa', '--restart', 'always', '--network', 'none', 'busybox', 'sleep', '300']);
   await ok(['run', '-d', '--name', 'rpu', '--restart', 'unless-stopped', '--network', 'none', 'busybox', 'sleep', '300']);
   await ok(['run', '-d', '--name', 'rpd', '--restart', 'unless-stopped', '--network', 'none', 'busybox', 'sleep', '300']);
@@ -80,7 +62,7 @@ test('--restart always: restarted when its process is killed, not after docker s
 
   // Killed behind the daemon's back: the policy starts it again.
   process.kill(Number(firstPid), 'SIGKILL');
-  const restarted = await until(state, (s) => s.startsWith('running 1 ') && !s.endsWith(` ${firstPid}`));
+  const restarted = await settled(state, (s) => s.startsWith('running 1 ') && !s.endsWith(` ${firstPid}`));
   t.regex(restarted, /^running 1 \d+$/);
   t.not(restarted.split(' ')[2], firstPid);
 
@@ -103,11 +85,11 @@ test('--restart always: restarted when its process is killed, not after docker s
   await startDaemon(t, { netns: host.path, root: daemon.root, runDir: daemon.runDir });
   t.regex(await state(), /^running 0 \d+$/, 'always: started again by the daemon');
   t.regex(await state('rpu'), /^exited 0 0$/, 'unless-stopped: left stopped');
-  t.regex(await until(() => state('rpd'), (s) => s.startsWith('running 1 ')), /^running 1 \d+$/, 'killed while the daemon was down: restarted');
+  t.regex(await settled(() => state('rpd'), (s) => s.startsWith('running 1 ')), /^running 1 \d+$/, 'killed while the daemon was down: restarted');
   // The policy holds on in the new daemon: the process killed again is restarted again.
   const [, , pid] = (await state()).split(' ');
   process.kill(Number(pid), 'SIGKILL');
-  t.regex(await until(state, (s) => s.startsWith('running 1 ')), /^running 1 \d+$/);
+  t.regex(await settled(state, (s) => s.startsWith('running 1 ')), /^running 1 \d+$/);
 });
 
 test('--rm with -d: the daemon removes the container once it has exited (Docker\'s CLI and netctl\'s)', async (t) => {
@@ -118,7 +100,7 @@ test('--rm with -d: the daemon removes the container once it has exited (Docker\
   t.is(launched.code, 0, launched.stderr);
   t.teardown(() => docker(['rm', '-f', 'rmd-docker', 'rmd-netctl']).then(() => undefined));
   const names = (): Promise<string> => ok(['ps', '-a', '--format', '{{.Names}}']);
-  t.is(await until(names, (n) => n === ''), '');
+  t.is(await settled(names, (n) => n === ''), '');
   t.regex((await docker(['inspect', 'rmd-netctl'])).stderr, /No such object: rmd-netctl/);
   // Attached, netctl's CLI removes it once it has the output and the code.
   const attached = await netctl(['run', '--rm', '--network', 'none', '--', 'sh', '-c', 'echo bye; exit 4']);
@@ -134,8 +116,8 @@ test('a container waiting out its backoff is restarting (inspect, ps); exec and 
   const state = (): Promise<string> => ok(['inspect', '--format', '{{.State.Status}} {{.State.Restarting}} {{.State.Running}} {{.State.ExitCode}}', 'rps']);
   // From the sixth restart on the backoff is 3.2 s and more: long enough to look at.
   const count = (): Promise<number> => ok(['inspect', '--format', '{{.RestartCount}}', 'rps']).then(Number);
-  await until(count, (n) => n >= 6, 30_000);
-  t.is(await until(state, (s) => s.startsWith('restarting')), 'restarting true true 1');
+  await settled(count, (n) => n >= 6, 30_000);
+  t.is(await settled(state, (s) => s.startsWith('restarting')), 'restarting true true 1');
   t.regex(await ok(['ps', '--format', '{{.Names}} {{.Status}}']), /^rps Restarting \(1\) \d+ seconds? ago$/);
   t.is(await ok(['ps', '-f', 'status=restarting', '--format', '{{.Names}}']), 'rps');
   const id = await ok(['inspect', '--format', '{{.Id}}', 'rps']);
@@ -162,7 +144,7 @@ test('a restart by policy keeps the container on its network with its --ip', asy
   const state = (): Promise<string> => ok(['inspect', '--format', '{{.State.Status}} {{.RestartCount}} {{.State.Pid}}', 'rpn']);
   const [, , pid] = (await state()).split(' ');
   process.kill(Number(pid), 'SIGKILL');
-  t.regex(await until(state, (s) => s.startsWith('running 1 ')), /^running 1 \d+$/);
+  t.regex(await settled(state, (s) => s.startsWith('running 1 ')), /^running 1 \d+$/);
   t.is(await ok(['inspect', '--format', '{{(index .NetworkSettings.Networks "rpn-net").IPAddress}}', 'rpn']), '10.93.0.5');
   t.regex(await ok(['exec', 'rpn', 'ip', '-4', 'addr']), /inet 10\.93\.0\.5\//);
   await ok(['exec', 'rpn-peer', 'ping', '-c', '1', '-W', '5', 'rpn']);

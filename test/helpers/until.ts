@@ -9,3 +9,13 @@ export async function until(what: string, condition: () => boolean | Promise<boo
     await new Promise((resolve) => setTimeout(resolve, stepMs));
   }
 }
+
+/** Polls `read` every 100 ms until `done` holds of its result or `ms` pass; resolves with the last result (the test asserts on it). */
+export async function settled<T>(read: () => Promise<T>, done: (value: T) => boolean, ms = 20_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await read();
+    if (done(value) || Date.now() > deadline) return value;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
