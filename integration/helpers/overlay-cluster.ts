@@ -4,7 +4,7 @@
 import { netctlCli, type Runner } from './cli';
 import { startDaemon, type TestDaemon } from './daemon';
 import { startEtcd } from './etcd';
-import { createUnderlay, type UnderlayHost } from './underlay';
+import { createUnderlay, type Underlay, type UnderlayHost } from './underlay';
 
 export interface ClusterHost {
   host: UnderlayHost;
@@ -16,14 +16,11 @@ export interface ClusterHost {
 
 type Teardown = { teardown(fn: () => Promise<void> | void): void };
 
-/** etcd and `count` daemons (node names `prefix-0`, …), each in its own test host on one underlay. */
-export async function startOverlayCluster(t: Teardown, prefix: string, count: number, extraArgs: string[] = []): Promise<ClusterHost[]> {
-  const underlay = createUnderlay(t);
+/** etcd and `count` daemons (node names `prefix-0`, …), each in its own test host on one underlay (a new one unless given). */
+export async function startOverlayCluster(t: Teardown, prefix: string, count: number, extraArgs: string[] = [], underlay: Underlay = createUnderlay(t)): Promise<ClusterHost[]> {
   const etcdHost = underlay.addHost();
   await startEtcd(t, { netns: etcdHost.ns.path, host: etcdHost.address });
-  const hosts: ClusterHost[] = [];
-  for (let i = 0; i < count; i++) {
-    const host = underlay.addHost();
+  const start = async (host: UnderlayHost, i: number): Promise<ClusterHost> => {
     const args = ['--bridge', 'none', '--cluster-store', `etcd://${etcdHost.address}:2379`, '--advertise-addr', host.address, '--node-name', `${prefix}-${i}`, ...extraArgs];
     const daemon = await startDaemon(t, { netns: host.ns.path, args });
     const cli = netctlCli(daemon.socketPath);
@@ -35,7 +32,11 @@ export async function startOverlayCluster(t: Teardown, prefix: string, count: nu
       await daemon.stop();
       await startDaemon(t, { netns: host.ns.path, args, root: daemon.root, runDir: daemon.runDir });
     };
-    hosts.push({ host, daemon, cli, restart });
-  }
+    return { host, daemon, cli, restart };
+  };
+  const underlayHosts = Array.from({ length: count }, () => underlay.addHost());
+  const hosts: ClusterHost[] = [];
+  // A few at a time: many daemons loading at once on two cores only slow each other.
+  for (let i = 0; i < count; i += 5) hosts.push(...(await Promise.all(underlayHosts.slice(i, i + 5).map((host, j) => start(host, i + j)))));
   return hosts;
 }
