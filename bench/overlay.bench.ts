@@ -62,8 +62,8 @@ function firstLine(child: ChildProcess, pattern: RegExp, ms: number): Promise<Re
   });
 }
 
-async function runContainer(host: ClusterHost, name: string, extra: string[] = []): Promise<{ ip: string; sandbox: string }> {
-  await ok(host.cli, ['run', '-d', '--name', name, '--network', NETWORK, ...extra, 'sleep', '3600']);
+async function runContainer(host: ClusterHost, name: string): Promise<{ ip: string; sandbox: string }> {
+  await ok(host.cli, ['run', '-d', '--name', name, '--network', NETWORK, 'sleep', '3600']);
   const info = await inspect(host.cli, name);
   return { ip: info.NetworkSettings.Networks[NETWORK]!.IPAddress, sandbox: info.NetworkSettings.SandboxKey };
 }
