@@ -12,7 +12,7 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import readline from 'node:readline';
-import { inspect, ok } from '../integration/helpers/containers';
+import { inspect, interfaceWith, ok } from '../integration/helpers/containers';
 import { type ClusterHost, startOverlayCluster } from '../integration/helpers/overlay-cluster';
 import { createUnderlay, type Underlay, type UnderlayHost } from '../integration/helpers/underlay';
 import { until } from '../test/helpers/until';
@@ -94,9 +94,9 @@ interface Convergence {
 }
 
 /** One sample per run: a container run on a host other than B, pinged by B's probe from before the run. */
-async function convergence(cleanup: Cleanup, probe: { sandbox: string }, others: ClusterHost[]): Promise<Convergence[]> {
+async function convergence(cleanup: Cleanup, probe: { ip: string; sandbox: string }, others: ClusterHost[]): Promise<Convergence[]> {
   // The probe retries ARP at the kernel's floor instead of once a second.
-  inNetns(probe.sandbox, 'sysctl', '-q', '-w', 'net.ipv4.neigh.eth0.retrans_time_ms=10');
+  inNetns(probe.sandbox, 'sysctl', '-q', '-w', `net.ipv4.neigh.${interfaceWith(probe.sandbox, probe.ip)}.retrans_time_ms=10`);
   const samples: Convergence[] = [];
   for (let k = 0; k < RUNS; k++) {
     const host = others[k % others.length]!;
@@ -140,8 +140,8 @@ function handVxlan(underlay: Underlay, mtu: number): Array<{ host: UnderlayHost;
 }
 
 /** Short rounds, the two paths alternating: this VM's speed drifts within a minute (see Benchmarks). */
-async function dataPlane(cleanup: Cleanup, underlay: Underlay, a: { sandbox: string }, b: { ip: string; sandbox: string }): Promise<{ ours: number; hand: number; roundRatio: number; mtu: number }> {
-  const mtu = (JSON.parse(inNetns(a.sandbox, 'ip', '-j', 'link', 'show', 'eth0')) as Array<{ mtu: number }>)[0]!.mtu;
+async function dataPlane(cleanup: Cleanup, underlay: Underlay, a: { ip: string; sandbox: string }, b: { ip: string; sandbox: string }): Promise<{ ours: number; hand: number; roundRatio: number; mtu: number }> {
+  const mtu = (JSON.parse(inNetns(a.sandbox, 'ip', '-j', 'link', 'show', interfaceWith(a.sandbox, a.ip))) as Array<{ mtu: number }>)[0]!.mtu;
   const [h1, h2] = handVxlan(underlay, mtu);
   await until('the hand-built path answers', () => answers(h1!.host.ns.path, h2!.ip), 10_000, 100);
   const ours: number[] = [];
