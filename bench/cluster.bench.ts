@@ -16,6 +16,7 @@ import readline from 'node:readline';
 import { startDaemon, request, type TestDaemon } from '../integration/helpers/daemon';
 import { startEtcd } from '../integration/helpers/etcd';
 import { createUnderlay, type UnderlayHost } from '../integration/helpers/underlay';
+import { Cleanup } from './cleanup';
 import { median, report } from './report';
 
 const BENCH = 'cluster';
@@ -27,17 +28,6 @@ const CONVERGE_MS = 180_000;
 const DETECT_BOUND_MS = 60_000;
 const SERF = '/usr/bin/serf';
 const NODE_SCRIPT = path.join(__dirname, 'cluster-node.js');
-
-/** Teardowns run in reverse order at the end, also after a failure (the helpers take this shape). */
-class Cleanup {
-  private readonly steps: Array<() => Promise<void> | void> = [];
-  teardown(step: () => Promise<void> | void): void {
-    this.steps.push(step);
-  }
-  async run(): Promise<void> {
-    for (const step of this.steps.reverse()) await Promise.resolve().then(step).catch(() => undefined);
-  }
-}
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 

@@ -8,7 +8,7 @@ if [ "$node_major" -lt 20 ]; then
   echo "setup.sh: netctl needs Node.js 20 or later (found: $(node --version 2>/dev/null || echo none)); install it, then run this again" >&2
   exit 1
 fi
-packages=(iptables iproute2 procps kmod busybox-static libseccomp-dev etcd-server dnsutils dnsperf containernetworking-plugins netavark aardvark-dns serf python3 make g++)
+packages=(iptables iproute2 procps kmod busybox-static libseccomp-dev etcd-server dnsutils dnsperf containernetworking-plugins netavark aardvark-dns serf iperf3 iputils-ping python3 make g++)
 missing=()
 # docker.io: its CLI is a test oracle (it must work against netctl's socket), its dockerd the
 # benchmark peer (run only inside test hosts; policy-rc.d below keeps the service from starting).

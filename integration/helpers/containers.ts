@@ -1,6 +1,7 @@
 // netctl's container CLI in tests: a daemon in a test host with the CLI against it, whose
 // containers (they outlive a daemon by design) are removed after the test, and the calls most
 // tests make.
+import { execFileSync } from 'node:child_process';
 import { netctlCli, type Runner } from './cli';
 import { type StartOptions, startDaemon, type TestDaemon } from './daemon';
 
@@ -39,4 +40,12 @@ export async function pings(netctl: Runner, from: string, ip: string, attempts =
     if ((await netctl(['exec', from, '--', 'ping', '-c', '1', '-W', '1', ip])).code === 0) return true;
   }
   return false;
+}
+
+/** The name of the interface holding `ip` in a container's namespace (its sandbox key), read with the host's iproute2. */
+export function interfaceWith(sandboxKey: string, ip: string): string {
+  const links = JSON.parse(execFileSync('nsenter', [`--net=${sandboxKey}`, 'ip', '-j', 'addr', 'show'], { encoding: 'utf8' })) as Array<{ ifname: string; addr_info: Array<{ local: string }> }>;
+  const link = links.find((l) => l.addr_info.some((a) => a.local === ip));
+  if (!link) throw new Error(`no interface holds ${ip} in ${sandboxKey}`);
+  return link.ifname;
 }

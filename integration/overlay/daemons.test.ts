@@ -2,48 +2,14 @@
 // its own. A network made on one host is listed on the others (Scope "swarm", Peers the hosts on
 // it); containers on two hosts reach each other over VXLAN and by name, each host having learnt
 // the other's endpoint from the cluster's gossip table; only --attachable overlays take containers.
-import test, { type ExecutionContext } from 'ava';
+import test from 'ava';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
-import { netctlCli, type Runner } from '../helpers/cli';
+import { type Runner } from '../helpers/cli';
 import { inspect, ok, pings } from '../helpers/containers';
-import { request, startDaemon, type TestDaemon } from '../helpers/daemon';
-import { startEtcd } from '../helpers/etcd';
-import { createUnderlay, type UnderlayHost } from '../helpers/underlay';
+import { request } from '../helpers/daemon';
+import { startOverlayCluster } from '../helpers/overlay-cluster';
 import { until } from '../../test/helpers/until';
-
-interface ClusterHost {
-  host: UnderlayHost;
-  daemon: TestDaemon;
-  cli: Runner;
-  /** Stops the daemon and starts it again on the same state (its containers keep running); `cli` still reaches it. */
-  restart(): Promise<void>;
-}
-
-/** etcd and `count` daemons (node names `prefix-0`, …), each in its own test host on one underlay. */
-async function startCluster(t: ExecutionContext, prefix: string, count: number): Promise<ClusterHost[]> {
-  const underlay = createUnderlay(t);
-  const etcdHost = underlay.addHost();
-  await startEtcd(t, { netns: etcdHost.ns.path, host: etcdHost.address });
-  const hosts: ClusterHost[] = [];
-  for (let i = 0; i < count; i++) {
-    const host = underlay.addHost();
-    const args = ['--bridge', 'none', '--cluster-store', `etcd://${etcdHost.address}:2379`, '--advertise-addr', host.address, '--node-name', `${prefix}-${i}`];
-    const daemon = await startDaemon(t, { netns: host.ns.path, args });
-    const cli = netctlCli(daemon.socketPath);
-    // Containers outlive their daemon by design: removed before it stops.
-    t.teardown(async () => {
-      const ids = (await cli(['ps', '-aq', '--no-trunc'])).stdout.split('\n').filter(Boolean);
-      if (ids.length > 0) await cli(['rm', '-f', ...ids]);
-    });
-    const restart = async (): Promise<void> => {
-      await daemon.stop();
-      await startDaemon(t, { netns: host.ns.path, args, root: daemon.root, runDir: daemon.runDir });
-    };
-    hosts.push({ host, daemon, cli, restart });
-  }
-  return hosts;
-}
 
 interface NetworkInspect {
   Id: string;
@@ -62,7 +28,7 @@ async function lookup(cli: Runner, container: string, name: string): Promise<str
 }
 
 test('an overlay network made on one host: listed on the other, its containers on both hosts ping each other over VXLAN', async (t) => {
-  const [a, b] = await startCluster(t, 'ov', 2);
+  const [a, b] = await startOverlayCluster(t, 'ov', 2);
   const [cliA, cliB] = [a!.cli, b!.cli];
 
   await ok(cliA, ['network', 'create', '-d', 'overlay', '--attachable', '--subnet', '10.200.0.0/24', 'ov1']);
@@ -87,7 +53,7 @@ test('an overlay network made on one host: listed on the other, its containers o
 });
 
 test('containers on two hosts resolve each other by name and alias (A, PTR) and ping by name; the name goes with the container and with a dead host, and comes back to a restarted daemon; Scope "swarm" and Peers on both hosts', async (t) => {
-  const [a, b] = await startCluster(t, 'ovn', 2);
+  const [a, b] = await startOverlayCluster(t, 'ovn', 2);
   const [cliA, cliB] = [a!.cli, b!.cli];
   await ok(cliA, ['network', 'create', '-d', 'overlay', '--attachable', '--subnet', '10.201.0.0/24', 'names']);
   await until('names listed on the other host', async () => (await ok(cliB, ['network', 'ls'])).includes('names'), 15_000, 100);
@@ -138,7 +104,7 @@ test('containers on two hosts resolve each other by name and alias (A, PTR) and 
 });
 
 test('an overlay created without --attachable: run and connect refused with Docker\'s words (403), nothing left; with --attachable both work', async (t) => {
-  const [a] = await startCluster(t, 'ova', 1);
+  const [a] = await startOverlayCluster(t, 'ova', 1);
   const cli = a!.cli;
   await ok(cli, ['network', 'create', '-d', 'overlay', '--subnet', '10.202.0.0/24', 'sealed']);
   await ok(cli, ['network', 'create', '-d', 'overlay', '--attachable', '--subnet', '10.203.0.0/24', 'open']);
