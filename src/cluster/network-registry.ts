@@ -32,6 +32,11 @@ export class NetworkRegistry {
     return record !== undefined && !record.leaving;
   }
 
+  /** Whether the newest word of `node` on `network` is that it left (a tombstone not yet reaped). */
+  hasLeft(node: string, network: string): boolean {
+    return this.get(node, network)?.leaving === true;
+  }
+
   countOn(network: string): number {
     return this.counts.get(network) ?? 0;
   }

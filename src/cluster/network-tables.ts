@@ -281,7 +281,9 @@ export class NetworkTables {
     const queue = this.joined.get(event.network);
     if (!queue) return;
     if (event.owner === this.self) return this.correctEntryClaim(event);
-    if (this.isDown(event.owner) || !this.registry.isOn(event.owner, event.network)) return;
+    // An owner not yet known on the network is taken as on it: its entry, sent straight to the
+    // network's members, may overtake the gossiped news of its join. One that left is not.
+    if (this.isDown(event.owner) || this.registry.hasLeft(event.owner, event.network)) return;
     const replaced = this.store.apply(event, this.clock.now());
     if (replaced === undefined) return;
     if (rebroadcast) this.queueGossip(queue, entryKey(event.table, event.key), { type: 'entry-event', event });

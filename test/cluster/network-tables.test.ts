@@ -306,3 +306,24 @@ test('above 32 members network memberships sync as seldom as push-pull, each net
   t.is(sent.filter((type) => type === 'networks-sync').length, 2);
   t.is(sent.filter((type) => type === 'bulk-sync').length, 4);
 });
+
+test('an entry that overtakes the news of its owner joining the network is kept; one from an owner that left is not', async (t) => {
+  const ts = new TableSimulation(23);
+  t.teardown(() => ts.shutdown());
+  await ts.start(3);
+  const [a, b, c] = ts.members as [TableMember, TableMember, TableMember];
+  await joinAll(ts, [a, b]);
+  // C's entry, as C sends it straight to the network's members right after joining, before any
+  // gossip has told A that C is on the network.
+  const early = encodeTableMessage({ type: 'entry-event', event: { network: NET, table: TABLE, key: 'c1', owner: 'node-2', ltime: 5, deleted: false, value: Buffer.from('10.0.0.9') } });
+  ts.sim.network.createTransport('10.0.0.98:7946').sendPacket(a.node.address, encode({ type: 'user', payload: early }));
+  t.not(await ts.sim.runUntil(() => ts.view(a, NET, TABLE) === 'c1=10.0.0.9@node-2', 1_000), undefined, 'kept at once, not only at the next bulk sync');
+
+  await joinAll(ts, [a, b, c]);
+  c.tables.leaveNetwork(NET);
+  t.not(await ts.sim.runUntil(() => !a.tables.nodesOf(NET).includes('node-2') && ts.view(a, NET, TABLE) === '', 5_000), undefined);
+  const late = encodeTableMessage({ type: 'entry-event', event: { network: NET, table: TABLE, key: 'c2', owner: 'node-2', ltime: 50, deleted: false, value: Buffer.from('10.0.0.10') } });
+  ts.sim.network.createTransport('10.0.0.97:7946').sendPacket(a.node.address, encode({ type: 'user', payload: late }));
+  await ts.sim.runUntil(() => false, 2_000);
+  t.is(ts.view(a, NET, TABLE), '', 'an entry of an owner that left the network is ignored');
+});

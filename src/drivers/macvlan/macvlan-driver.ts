@@ -139,7 +139,8 @@ export class MacvlanDriver implements Driver {
     // A passthru interface takes its parent's MAC whatever the request said (the kernel's rule).
     const mac = mode === 'passthru' ? (await this.deps.netlink.linkGet(known.parentIndex ?? parent.name)).mac : undefined;
     return {
-      ...(parent.kind === 'own' ? {} : gatewaysFor(network, endpoint)),
+      // A segment of netctl's own is internal (as Docker treats a parentless macvlan): no gateway, and no leg on netctl_gwbridge either.
+      ...(parent.kind === 'own' ? { disableGatewayService: true } : gatewaysFor(network, endpoint)),
       interface: { inSandbox: true, ...(index === undefined ? {} : { index }) },
       ...(mac === undefined || mac === endpoint.mac ? {} : { mac }),
     };
