@@ -1,6 +1,7 @@
 // Containers in the Docker Engine API's JSON shape: the create request read field by field, and
 // the container as inspect and list show it.
 import net from 'node:net';
+import path from 'node:path';
 import type { EndpointRecord, NetworkRecord, SandboxRecord } from '../controller';
 import type { PortMapping } from '../drivers/driver';
 import { type ContainerRecord, type CreateRequest, dockerStatus, isUp, type NetworkJoin, type RestartPolicy, type RestartPolicyName } from '../launcher';
@@ -242,6 +243,30 @@ function networksJson(attachments: readonly Attachment[]): Record<string, unknow
   );
 }
 
+/**
+ * NetworkSettings' older top-level fields, which dockerd still fills for the default `bridge`
+ * network alone (`docker inspect -f '{{.NetworkSettings.IPAddress}}'`), empty otherwise.
+ */
+function defaultBridgeJson(attachments: readonly Attachment[]): Record<string, unknown> {
+  const endpoint = attachments.find(({ network }) => network?.name === 'bridge' && network.predefined)?.endpoint;
+  return {
+    Bridge: '',
+    HairpinMode: false,
+    LinkLocalIPv6Address: '',
+    LinkLocalIPv6PrefixLen: 0,
+    SecondaryIPAddresses: null,
+    SecondaryIPv6Addresses: null,
+    EndpointID: endpoint?.id ?? '',
+    Gateway: endpoint?.gateway4 ?? '',
+    GlobalIPv6Address: address(endpoint?.ipv6?.address),
+    GlobalIPv6PrefixLen: prefixLength(endpoint?.ipv6?.address),
+    IPAddress: address(endpoint?.ipv4?.address),
+    IPPrefixLen: prefixLength(endpoint?.ipv4?.address),
+    IPv6Gateway: endpoint?.gateway6 ?? '',
+    MacAddress: endpoint?.mac ?? '',
+  };
+}
+
 function stateJson(container: ContainerRecord): Record<string, unknown> {
   const { state } = container;
   return {
@@ -259,8 +284,8 @@ function stateJson(container: ContainerRecord): Record<string, unknown> {
   };
 }
 
-/** `imageId`: the ID of the container's image, as Docker's Image shows it (its name when unknown). */
-export function containerInspectJson(container: ContainerRecord, sandbox: SandboxRecord | undefined, attachments: readonly Attachment[], imageId?: string): Record<string, unknown> {
+/** `imageId`: the ID of the container's image, as Docker's Image shows it (its name when unknown); `stateDir` holds its /etc files and log. */
+export function containerInspectJson(container: ContainerRecord, sandbox: SandboxRecord | undefined, attachments: readonly Attachment[], stateDir: string, imageId?: string): Record<string, unknown> {
   const { config } = container;
   const image = config.image ?? 'busybox';
   const { security } = config;
@@ -273,6 +298,11 @@ export function containerInspectJson(container: ContainerRecord, sandbox: Sandbo
     RestartCount: container.restartCount ?? 0,
     Image: imageId !== undefined ? `sha256:${imageId}` : image,
     Name: `/${config.name}`,
+    ResolvConfPath: path.join(stateDir, 'resolv.conf'),
+    HostnamePath: path.join(stateDir, 'hostname'),
+    HostsPath: path.join(stateDir, 'hosts'),
+    LogPath: path.join(stateDir, 'log'),
+    Mounts: [],
     Config: {
       Hostname: config.hostname,
       Env: config.env,
@@ -305,7 +335,13 @@ export function containerInspectJson(container: ContainerRecord, sandbox: Sandbo
       Privileged: security.privileged,
       SecurityOpt: security.securityOpt.length > 0 ? security.securityOpt : null,
     },
-    NetworkSettings: { SandboxID: sandbox?.id ?? '', SandboxKey: sandbox?.key ?? '', Ports: portsJson(container.state.ports ?? []), Networks: networksJson(attachments) },
+    NetworkSettings: {
+      SandboxID: sandbox?.id ?? '',
+      SandboxKey: sandbox?.key ?? '',
+      Ports: portsJson(container.state.ports ?? []),
+      ...defaultBridgeJson(attachments),
+      Networks: networksJson(attachments),
+    },
   };
 }
 

@@ -183,7 +183,7 @@ export function addContainerRoutes(router: Router, controller: Controller, launc
     const container = launcher.find(request.params['id']!);
     const sandbox = container.sandboxId ? controller.sandbox(container.sandboxId) : undefined;
     const imageId = images.list().find((image) => image.rootfs === container.config.rootfs)?.id;
-    return { status: 200, body: containerInspectJson(container, sandbox, attachmentsOf(container), imageId) };
+    return { status: 200, body: containerInspectJson(container, sandbox, attachmentsOf(container), launcher.stateDir(container.id), imageId) };
   });
 
   router.add('GET', '/containers/{id}/top', async (request) => {
