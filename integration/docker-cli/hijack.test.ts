@@ -91,6 +91,21 @@ test('docker run attached: stdout and stderr apart, and the exit code', async (t
   t.is(run.stderr, 'err\n');
 });
 
+test("docker run of a command that cannot run exits as with dockerd: 127 not found, 126 not executable (runc's lowercase words)", async (t) => {
+  const { docker, netctl } = await setup(t);
+  const missing = await docker(['run', '--network', 'none', 'busybox', 'no-such-command']);
+  t.is(missing.code, 127, missing.stderr);
+  t.regex(missing.stderr, /exec no-such-command: executable file not found in \$PATH/);
+  // A directory, and a file without the execute bit: execve's EACCES, in runc's words.
+  for (const command of [['/etc'], ['/etc/passwd']]) {
+    const denied = await docker(['run', '--network', 'none', 'busybox', ...command]);
+    t.is(denied.code, 126, denied.stderr);
+    t.regex(denied.stderr, new RegExp(`exec ${command[0]}: permission denied`));
+  }
+  const ours = await netctl(['run', '--network', 'none', '--', '/etc']);
+  t.is(ours.code, 126, ours.stderr);
+});
+
 test('docker run --rm leaves no container and no address, also when the start fails', async (t) => {
   const { daemon, docker } = await setup(t);
   const run = await docker(['run', '--rm', 'busybox', 'sh', '-c', 'ip -4 addr show eth0 | grep -c inet; exit 3']);
