@@ -180,3 +180,23 @@ test('after a daemon restart, a stopped container holds nothing and a running on
   await ok(['start', 'nlr-down']);
   await ok(['exec', 'nlr-up', 'ping', '-c', '1', '-W', '5', '10.99.0.11']);
 });
+
+test('addresses are the lowest free, as dockerd gives them on local networks: a restarted container gets its address back, a released one is reused', async (t) => {
+  const { docker, ok } = await dockerAgainst(t, 'nctl-nlo');
+  await ok(['network', 'create', '--subnet', '10.94.0.0/24', 'nlo-net']);
+  t.teardown(() => docker(['network', 'rm', 'nlo-net']).then(() => undefined));
+  const addressOf = (name: string): Promise<string> => ok(['inspect', '-f', '{{(index .NetworkSettings.Networks "nlo-net").IPAddress}}', name]);
+  await ok(['run', '-d', '--name', 'nlo-a', '--network', 'nlo-net', 'busybox', 'sleep', '300']);
+  t.teardown(() => docker(['rm', '-f', 'nlo-a']).then(() => undefined));
+  t.is(await addressOf('nlo-a'), '10.94.0.2');
+  for (let i = 0; i < 2; i++) {
+    await ok(['restart', '-t', '0', 'nlo-a']);
+    t.is(await addressOf('nlo-a'), '10.94.0.2');
+  }
+  for (let i = 0; i < 2; i++) t.is(await ok(['run', '--rm', '--network', 'nlo-net', 'busybox', 'sh', '-c', "ip -4 -o addr show eth0 | awk '{print $4}'"]), '10.94.0.3/24');
+  // On the default bridge too (dockerd's .2 for the first container after others have come and gone).
+  await ok(['run', '--rm', 'busybox', 'true']);
+  await ok(['run', '-d', '--name', 'nlo-b', 'busybox', 'sleep', '300']);
+  t.teardown(() => docker(['rm', '-f', 'nlo-b']).then(() => undefined));
+  t.is(await ok(['inspect', '-f', '{{.NetworkSettings.Networks.bridge.IPAddress}}', 'nlo-b']), '172.17.0.2');
+});
