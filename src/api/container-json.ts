@@ -51,17 +51,31 @@ function optionalString(value: unknown, field: string): string | undefined {
   return value;
 }
 
-/** Docker options netctl does not implement, with the flag that sets them: refused when set, never dropped. */
-const UNSUPPORTED_CONFIG: ReadonlyArray<[string, string]> = [
+/**
+ * Docker options netctl does not implement, with the flag that sets them (and the value Docker's
+ * CLI sends for unset, when not an empty one): refused when set, never dropped.
+ */
+type Unsupported = readonly [field: string, flag: string, unset?: number];
+const UNSUPPORTED_CONFIG: readonly Unsupported[] = [
   ['Volumes', '-v'], ['Entrypoint', '--entrypoint'], ['User', '-u'], ['Healthcheck', '--health-cmd'], ['StopSignal', '--stop-signal'],
   ['Domainname', '--domainname'],
 ];
-const UNSUPPORTED_HOST_CONFIG: ReadonlyArray<[string, string]> = [
+const UNSUPPORTED_HOST_CONFIG: readonly Unsupported[] = [
   ['Binds', '-v'], ['Mounts', '--mount'], ['VolumesFrom', '--volumes-from'], ['Tmpfs', '--tmpfs'], ['ReadonlyRootfs', '--read-only'],
   ['Memory', '-m'], ['MemorySwap', '--memory-swap'], ['NanoCpus', '--cpus'], ['CpuShares', '-c'], ['CpusetCpus', '--cpuset-cpus'], ['PidsLimit', '--pids-limit'],
   ['Devices', '--device'], ['Ulimits', '--ulimit'], ['Sysctls', '--sysctl'], ['ExtraHosts', '--add-host'], ['Links', '--link'],
   ['PidMode', '--pid'], ['IpcMode', '--ipc'], ['UTSMode', '--uts'], ['UsernsMode', '--userns'], ['GroupAdd', '--group-add'],
   ['Init', '--init'], ['ShmSize', '--shm-size'], ['PublishAllPorts', '-P'],
+  // Resource and cgroup settings: netctl has no cgroups of its own, so none of them would apply.
+  ['MemoryReservation', '--memory-reservation'], ['KernelMemory', '--kernel-memory'], ['KernelMemoryTCP', '--kernel-memory-tcp'],
+  ['MemorySwappiness', '--memory-swappiness', -1], ['OomKillDisable', '--oom-kill-disable'], ['OomScoreAdj', '--oom-score-adj'],
+  ['CpuPeriod', '--cpu-period'], ['CpuQuota', '--cpu-quota'], ['CpuRealtimePeriod', '--cpu-rt-period'], ['CpuRealtimeRuntime', '--cpu-rt-runtime'],
+  ['CpusetMems', '--cpuset-mems'], ['CpuCount', '--cpu-count'], ['CpuPercent', '--cpu-percent'],
+  ['BlkioWeight', '--blkio-weight'], ['BlkioWeightDevice', '--blkio-weight-device'], ['BlkioDeviceReadBps', '--device-read-bps'],
+  ['BlkioDeviceWriteBps', '--device-write-bps'], ['BlkioDeviceReadIOps', '--device-read-iops'], ['BlkioDeviceWriteIOps', '--device-write-iops'],
+  ['IOMaximumBandwidth', '--io-maxbandwidth'], ['IOMaximumIOps', '--io-maxiops'],
+  ['CgroupParent', '--cgroup-parent'], ['Cgroup', '--cgroup'], ['CgroupnsMode', '--cgroupns'], ['DeviceCgroupRules', '--device-cgroup-rule'],
+  ['DeviceRequests', '--gpus'], ['Runtime', '--runtime'], ['StorageOpt', '--storage-opt'], ['Isolation', '--isolation'], ['VolumeDriver', '--volume-driver'],
 ];
 
 /** netctl's one log driver (info's LoggingDriver): its own log file per container, read by `docker logs`. */
@@ -73,7 +87,7 @@ const isSet = (value: unknown): boolean =>
 
 function refuseUnsupported(body: Record<string, unknown>, hostConfig: Record<string, unknown>): void {
   for (const [fields, prefix, table] of [[body, '', UNSUPPORTED_CONFIG], [hostConfig, 'HostConfig.', UNSUPPORTED_HOST_CONFIG]] as const) {
-    const set = table.find(([field]) => isSet(fields[field]));
+    const set = table.find(([field, , unset]) => isSet(fields[field]) && fields[field] !== unset);
     if (set) throw badRequest(`${prefix}${set[0]} (${set[1]}) is not supported by netctl: run the container without it`);
   }
   refuseOtherLogging(hostConfig['LogConfig']);
