@@ -148,6 +148,26 @@ test('docker exec prints the output and returns the exit code', async (t) => {
   t.true(seen);
 });
 
+test('docker exec -e and -w: added to the container\'s environment, in that directory, as dockerd; -u and --privileged refused', async (t) => {
+  const { docker } = await setup(t);
+  t.is((await docker(['run', '-d', '--name', 'web', '-e', 'KEPT=1', '-e', 'OVER=old', '-w', '/tmp', 'busybox', 'sleep', '300'])).code, 0);
+  const run = await docker(['exec', '-e', 'OVER=new', '-e', 'ADDED=2', '-w', '/etc/../root', 'web', 'sh', '-c', 'echo $KEPT $OVER $ADDED; pwd']);
+  t.is(run.code, 0, run.stderr);
+  t.is(run.stdout, '1 new 2\n/root\n');
+  // Without them, the container's own.
+  t.is((await docker(['exec', 'web', 'sh', '-c', 'echo $OVER; pwd'])).stdout, 'old\n/tmp\n');
+  // A directory that is not there: the exec cannot start (126, as dockerd's).
+  t.is((await docker(['exec', '-w', '/nope', 'web', 'pwd'])).code, 126);
+  const relative = await docker(['exec', '-w', 'rel', 'web', 'pwd']);
+  t.not(relative.code, 0);
+  t.regex(relative.stderr, /working directory "rel" is invalid, it needs to be an absolute path/);
+  for (const [flag, field] of [[['-u', '1000'], 'User'], [['--privileged'], 'Privileged']] as const) {
+    const refused = await docker(['exec', ...flag, 'web', 'id']);
+    t.is(refused.code, 1, refused.stderr);
+    t.regex(refused.stderr, new RegExp(`${field} \\(docker exec ${flag[0]}\\) is not supported by netctl`));
+  }
+});
+
 test('attach and exec start take the connection over: 101 with Upgrade, plain 200 without', async (t) => {
   const { daemon } = await setup(t);
   const id = await created(daemon, ['sh', '-c', 'echo one; echo two >&2; exit 4']);

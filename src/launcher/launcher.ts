@@ -744,16 +744,19 @@ export class Launcher {
    * (1 = stdout, 2 = stderr; a pty's all on 1); resolves with its exit code. With a pty or
    * stdin, `onControl` is handed the channel to them once the command runs.
    */
-  async exec(reference: string, cmd: string[], onOutput: (stream: 1 | 2, chunk: Buffer) => void, stdio: ShimStdio & { onControl?: (channel: ControlChannel) => void } = {}): Promise<number> {
+  /** `env` is added to the container's (a later entry wins, a bare KEY unsets), `workdir` replaces its working directory, as dockerd's exec. */
+  async exec(reference: string, cmd: string[], onOutput: (stream: 1 | 2, chunk: Buffer) => void, stdio: ShimStdio & { onControl?: (channel: ControlChannel) => void; env?: readonly string[]; workdir?: string } = {}): Promise<number> {
     const record = this.find(reference);
     const { config, state } = record;
     if (state.restarting) throw new ContainerConflictError(`Container ${record.id} is restarting, wait until the container is running`);
     if (state.status !== 'running' || state.pid === undefined || state.startTicks === undefined) throw new ContainerConflictError(`Container ${record.id} is not running`);
     if (cmd.length === 0) throw new InvalidContainerConfigError('No exec command specified');
+    checkExecSettings(stdio);
+    const workdir = stdio.workdir === undefined ? config.workdir : path.posix.normalize(stdio.workdir);
     let child: StreamingProcess;
     try {
       const { tty, openStdin, size } = stdio;
-      child = await execShim({ stateDir: this.stateDir(record.id), pid: state.pid, startTicks: state.startTicks, workdir: config.workdir, cmd, env: environmentEntries(environmentOf(config.env)), confinement: this.confinementOf(config), tty, openStdin, size });
+      child = await execShim({ stateDir: this.stateDir(record.id), pid: state.pid, startTicks: state.startTicks, workdir, cmd, env: environmentEntries(environmentOf([...config.env, ...(stdio.env ?? [])])), confinement: this.confinementOf(config), tty, openStdin, size });
     } catch {
       return 126;
     }
@@ -967,6 +970,14 @@ export class Launcher {
 }
 
 /** How the shim gives the container its stdio: a pty with -t, stdin open with -i. */
+/** An exec's Env entries and WorkingDir (absolute), checked as a container's are at create. */
+export function checkExecSettings(settings: { env?: readonly string[]; workdir?: string }): void {
+  const badEnv = (settings.env ?? []).map(invalidEnvEntry).find((reason) => reason !== undefined);
+  if (badEnv) throw new InvalidContainerConfigError(badEnv);
+  const { workdir } = settings;
+  if (workdir !== undefined && (!workdir.startsWith('/') || workdir.includes('\0'))) throw new InvalidContainerConfigError(`the working directory ${JSON.stringify(workdir)} is invalid, it needs to be an absolute path`);
+}
+
 function stdioOf(config: ContainerConfig): ShimStdio {
   return { tty: config.tty === true, openStdin: config.openStdin === true, ...(config.consoleSize ? { size: config.consoleSize } : {}) };
 }
