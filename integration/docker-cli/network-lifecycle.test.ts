@@ -200,3 +200,33 @@ test('addresses are the lowest free, as dockerd gives them on local networks: a 
   t.teardown(() => docker(['rm', '-f', 'nlo-b']).then(() => undefined));
   t.is(await ok(['inspect', '-f', '{{.NetworkSettings.Networks.bridge.IPAddress}}', 'nlo-b']), '172.17.0.2');
 });
+
+test("a static address on the default bridge is refused at start and connect with dockerd's 400, and holds nothing", async (t) => {
+  const { host, docker, ok } = await dockerAgainst(t, 'nctl-nls');
+  const message = /user specified IP address is supported on user defined networks only/;
+  const run = await docker(['run', '--name', 'nls-a', '--ip', '172.17.0.50', 'busybox', 'true']);
+  t.is(run.code, 125, run.stderr);
+  t.regex(run.stderr, message);
+  t.teardown(() => docker(['rm', '-f', 'nls-a']).then(() => undefined));
+  // As with dockerd: created (the check is the start's), no sandbox, no interface.
+  t.is(await ok(['inspect', '-f', '{{.State.Status}} {{.NetworkSettings.SandboxKey}}', 'nls-a']), 'created');
+  t.deepEqual(veths(host), []);
+  const start = await docker(['start', 'nls-a']);
+  t.not(start.code, 0);
+  t.regex(start.stderr, message);
+
+  await ok(['network', 'create', 'nls-net']);
+  t.teardown(() => docker(['network', 'rm', 'nls-net']).then(() => undefined));
+  await ok(['create', '--name', 'nls-b', '--network', 'nls-net', 'busybox', 'sleep', '300']);
+  t.teardown(() => docker(['rm', '-f', 'nls-b']).then(() => undefined));
+  for (const state of ['created', 'running']) {
+    const connect = await docker(['network', 'connect', '--ip', '172.17.0.51', 'bridge', 'nls-b']);
+    t.is(connect.code, 1, `${state}: ${connect.stderr}`);
+    t.regex(connect.stderr, message);
+    t.is(await ok(['inspect', '-f', '{{len .NetworkSettings.Networks}}', 'nls-b']), '1', state);
+    if (state === 'created') await ok(['start', 'nls-b']);
+  }
+  // Without an address the default bridge takes it, as in dockerd.
+  await ok(['network', 'connect', 'bridge', 'nls-b']);
+  t.regex(await ok(['inspect', '-f', '{{.NetworkSettings.Networks.bridge.IPAddress}}', 'nls-b']), /^172\.17\.0\.\d+$/);
+});
