@@ -32,6 +32,7 @@
 // confined as that process; it exits with CMD's code, or says why on stderr and exits 126. With
 // --tty or --stdin, the daemon's frames come on the shim's stdin, and a pty's output on its stdout.
 #define _GNU_SOURCE
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -195,7 +196,13 @@ static void exec_command(const struct confinement *confinement, char **command, 
   // execvp searches the PATH of `environ`: the container's.
   environ = environment;
   execvp(command[0], command);
-  fail("exec %s: %s", command[0], errno == ENOENT ? "executable file not found in $PATH" : strerror(errno));
+  int error = errno;
+  if (error == ENOENT) fail("exec %s: executable file not found in $PATH", command[0]);
+  // In runc's words, lowercase ("permission denied"): Docker's CLI reads them for its exit code (126).
+  char reason[128];
+  snprintf(reason, sizeof reason, "%s", strerror(error));
+  reason[0] = (char)tolower((unsigned char)reason[0]);
+  fail("exec %s: %s", command[0], reason);
 }
 
 /** The container's stdio: pipes to the shim (out, err, and stdin unless -1), or a pty whose master goes to the shim over `console_socket`. */

@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { type EndpointRecord, ForbiddenError, type SandboxRecord } from '../../src/controller';
 import type { EndpointSpec, NetworkSpec, PortMapping } from '../../src/drivers/driver';
-import { GATEWAY_ADDRESS_TYPE, type IpamDriver, type IpamRequestOptions, LOCAL_SPACE, MAC_ADDRESS_OPTION, type PoolRequest, REQUEST_ADDRESS_TYPE } from '../../src/ipam';
+import { GATEWAY_ADDRESS_TYPE, type IpamDriver, type IpamRequestOptions, LOCAL_SPACE, MAC_ADDRESS_OPTION, type PoolRequest, REQUEST_ADDRESS_TYPE, SERIAL_ALLOCATION_OPTION } from '../../src/ipam';
 import { NetlinkHandle } from '../../src/netlink';
 import { deleteNamespace } from '../../src/native/netns';
 import { DAEMON_OWNERSHIP } from '../../src/kernel/ownership';
@@ -562,7 +562,7 @@ test('the core asks the IPAM driver for its address spaces, passes --ipam-opt to
   const sandbox = await controller.createSandbox();
   const endpoint = await controller.connect('rec', sandbox.id);
   t.regex(endpoint.mac, /^02:42:/);
-  t.deepEqual(ipam.addresses.at(-1), { options: { [MAC_ADDRESS_OPTION]: endpoint.mac } }, 'the MAC chosen before the address, and sent with its request');
+  t.deepEqual(ipam.addresses.at(-1), { options: { [MAC_ADDRESS_OPTION]: endpoint.mac, [SERIAL_ALLOCATION_OPTION]: 'false' } }, 'the MAC chosen before the address, and sent with its request; the lowest free address on a local network');
   t.is(linksIn(sandbox.key).find((l) => l.ifname === 'eth0')?.address, endpoint.mac);
 });
 

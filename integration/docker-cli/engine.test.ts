@@ -119,6 +119,29 @@ test('a second import under the same name takes the tag; the first stays as a da
   t.is(await ok(['rmi', first.slice(7)]), `Deleted: ${first}`);
 });
 
+test('docker image prune removes dangling images; -a every image no container uses; busybox and images in use stay', async (t) => {
+  const { ok } = await setup(t, 'nctl-iprn');
+  const { tar } = makeTarballs(t, 'p');
+  const dangling = await ok(['import', tar, 'prn:1']);
+  const tagged = await ok(['import', tar, 'prn:1']);
+  const used = await ok(['import', tar, 'prn-used']);
+  await ok(['create', '--network', 'none', 'prn-used', 'true']);
+  const pruned = await ok(['image', 'prune', '-f']);
+  t.regex(pruned, new RegExp(`deleted: ${dangling}`));
+  t.notRegex(pruned, new RegExp(tagged));
+  t.regex(pruned, /Total reclaimed space: [1-9]/);
+  t.is(await ok(['images', '-q', '--no-trunc', '-f', 'dangling=true']), '');
+  const all = await ok(['image', 'prune', '-a', '-f']);
+  t.regex(all, new RegExp(`untagged: prn:1[\\s\\S]*deleted: ${tagged}`));
+  t.deepEqual((await ok(['images', '--format', '{{.Repository}}'])).split('\n').sort(), ['busybox', 'prn-used']);
+  t.is(await ok(['image', 'inspect', '-f', '{{.Id}}', 'prn-used']), used);
+  t.is(await ok(['image', 'prune', '-a', '-f']), 'Total reclaimed space: 0B');
+  // docker system prune: containers, networks, images and the (always empty) build cache.
+  await ok(['rm', '-f', ...(await ok(['ps', '-aq'])).split('\n')]);
+  t.regex(await ok(['system', 'prune', '-a', '-f']), /untagged: prn-used:latest/);
+  t.is(await ok(['images', '--format', '{{.Repository}}']), 'busybox');
+});
+
 test("image API refusals: Docker's statuses and messages, and nothing left behind", async (t) => {
   const { daemon, docker } = await setup(t, 'nctl-ie');
   const post = (query: string, body: string): ReturnType<typeof request> => request(daemon.socketPath, 'POST', `/v1.41/images/create?${query}`, body);

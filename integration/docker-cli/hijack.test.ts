@@ -91,6 +91,21 @@ test('docker run attached: stdout and stderr apart, and the exit code', async (t
   t.is(run.stderr, 'err\n');
 });
 
+test("docker run of a command that cannot run exits as with dockerd: 127 not found, 126 not executable (runc's lowercase words)", async (t) => {
+  const { docker, netctl } = await setup(t);
+  const missing = await docker(['run', '--network', 'none', 'busybox', 'no-such-command']);
+  t.is(missing.code, 127, missing.stderr);
+  t.regex(missing.stderr, /exec no-such-command: executable file not found in \$PATH/);
+  // A directory, and a file without the execute bit: execve's EACCES, in runc's words.
+  for (const command of [['/etc'], ['/etc/passwd']]) {
+    const denied = await docker(['run', '--network', 'none', 'busybox', ...command]);
+    t.is(denied.code, 126, denied.stderr);
+    t.regex(denied.stderr, new RegExp(`exec ${command[0]}: permission denied`));
+  }
+  const ours = await netctl(['run', '--network', 'none', '--', '/etc']);
+  t.is(ours.code, 126, ours.stderr);
+});
+
 test('docker run --rm leaves no container and no address, also when the start fails', async (t) => {
   const { daemon, docker } = await setup(t);
   const run = await docker(['run', '--rm', 'busybox', 'sh', '-c', 'ip -4 addr show eth0 | grep -c inet; exit 3']);
@@ -131,6 +146,26 @@ test('docker exec prints the output and returns the exit code', async (t) => {
   let seen = false;
   for (let i = 0; i < 50 && !seen; i++) seen = (await docker(['exec', 'web', 'test', '-e', '/tmp/detached'])).code === 0;
   t.true(seen);
+});
+
+test('docker exec -e and -w: added to the container\'s environment, in that directory, as dockerd; -u and --privileged refused', async (t) => {
+  const { docker } = await setup(t);
+  t.is((await docker(['run', '-d', '--name', 'web', '-e', 'KEPT=1', '-e', 'OVER=old', '-w', '/tmp', 'busybox', 'sleep', '300'])).code, 0);
+  const run = await docker(['exec', '-e', 'OVER=new', '-e', 'ADDED=2', '-w', '/etc/../root', 'web', 'sh', '-c', 'echo $KEPT $OVER $ADDED; pwd']);
+  t.is(run.code, 0, run.stderr);
+  t.is(run.stdout, '1 new 2\n/root\n');
+  // Without them, the container's own.
+  t.is((await docker(['exec', 'web', 'sh', '-c', 'echo $OVER; pwd'])).stdout, 'old\n/tmp\n');
+  // A directory that is not there: the exec cannot start (126, as dockerd's).
+  t.is((await docker(['exec', '-w', '/nope', 'web', 'pwd'])).code, 126);
+  const relative = await docker(['exec', '-w', 'rel', 'web', 'pwd']);
+  t.not(relative.code, 0);
+  t.regex(relative.stderr, /working directory "rel" is invalid, it needs to be an absolute path/);
+  for (const [flag, field] of [[['-u', '1000'], 'User'], [['--privileged'], 'Privileged']] as const) {
+    const refused = await docker(['exec', ...flag, 'web', 'id']);
+    t.is(refused.code, 1, refused.stderr);
+    t.regex(refused.stderr, new RegExp(`${field} \\(docker exec ${flag[0]}\\) is not supported by netctl`));
+  }
 });
 
 test('attach and exec start take the connection over: 101 with Upgrade, plain 200 without', async (t) => {

@@ -126,6 +126,19 @@ test('docker run with an option netctl does not implement is refused with a 400 
     [['--tmpfs', '/x'], /HostConfig\.Tmpfs \(--tmpfs\) is not supported/],
     [['-m', '64m'], /HostConfig\.Memory \(-m\) is not supported/],
     [['--entrypoint', 'sh'], /Entrypoint \(--entrypoint\) is not supported/],
+    // Resource and cgroup options, which Docker's CLI sends as given and netctl cannot apply.
+    [['--memory-reservation', '10m'], /HostConfig\.MemoryReservation \(--memory-reservation\) is not supported/],
+    [['--oom-kill-disable'], /HostConfig\.OomKillDisable \(--oom-kill-disable\)/],
+    [['--oom-score-adj', '5'], /HostConfig\.OomScoreAdj \(--oom-score-adj\)/],
+    [['--cpu-quota', '5000'], /HostConfig\.CpuQuota \(--cpu-quota\)/],
+    [['--cpuset-mems', '0'], /HostConfig\.CpusetMems \(--cpuset-mems\)/],
+    [['--blkio-weight', '100'], /HostConfig\.BlkioWeight \(--blkio-weight\)/],
+    [['--cgroup-parent', 'x'], /HostConfig\.CgroupParent \(--cgroup-parent\)/],
+    [['--cgroupns', 'private'], /HostConfig\.CgroupnsMode \(--cgroupns\)/],
+    [['--runtime', 'runc'], /HostConfig\.Runtime \(--runtime\)/],
+    [['--storage-opt', 'size=1G'], /HostConfig\.StorageOpt \(--storage-opt\)/],
+    [['--memory-swappiness', '10'], /HostConfig\.MemorySwappiness \(--memory-swappiness\)/],
+    [['--volume-driver', 'x'], /HostConfig\.VolumeDriver \(--volume-driver\)/],
   ] as const) {
     const result = await docker(['run', '--network', 'none', ...args, 'busybox', 'true']);
     t.is(result.code, 125, args.join(' '));

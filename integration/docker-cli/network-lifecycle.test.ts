@@ -180,3 +180,53 @@ test('after a daemon restart, a stopped container holds nothing and a running on
   await ok(['start', 'nlr-down']);
   await ok(['exec', 'nlr-up', 'ping', '-c', '1', '-W', '5', '10.99.0.11']);
 });
+
+test('addresses are the lowest free, as dockerd gives them on local networks: a restarted container gets its address back, a released one is reused', async (t) => {
+  const { docker, ok } = await dockerAgainst(t, 'nctl-nlo');
+  await ok(['network', 'create', '--subnet', '10.94.0.0/24', 'nlo-net']);
+  t.teardown(() => docker(['network', 'rm', 'nlo-net']).then(() => undefined));
+  const addressOf = (name: string): Promise<string> => ok(['inspect', '-f', '{{(index .NetworkSettings.Networks "nlo-net").IPAddress}}', name]);
+  await ok(['run', '-d', '--name', 'nlo-a', '--network', 'nlo-net', 'busybox', 'sleep', '300']);
+  t.teardown(() => docker(['rm', '-f', 'nlo-a']).then(() => undefined));
+  t.is(await addressOf('nlo-a'), '10.94.0.2');
+  for (let i = 0; i < 2; i++) {
+    await ok(['restart', '-t', '0', 'nlo-a']);
+    t.is(await addressOf('nlo-a'), '10.94.0.2');
+  }
+  for (let i = 0; i < 2; i++) t.is(await ok(['run', '--rm', '--network', 'nlo-net', 'busybox', 'sh', '-c', "ip -4 -o addr show eth0 | awk '{print $4}'"]), '10.94.0.3/24');
+  // On the default bridge too (dockerd's .2 for the first container after others have come and gone).
+  await ok(['run', '--rm', 'busybox', 'true']);
+  await ok(['run', '-d', '--name', 'nlo-b', 'busybox', 'sleep', '300']);
+  t.teardown(() => docker(['rm', '-f', 'nlo-b']).then(() => undefined));
+  t.is(await ok(['inspect', '-f', '{{.NetworkSettings.Networks.bridge.IPAddress}}', 'nlo-b']), '172.17.0.2');
+});
+
+test("a static address on the default bridge is refused at start and connect with dockerd's 400, and holds nothing", async (t) => {
+  const { host, docker, ok } = await dockerAgainst(t, 'nctl-nls');
+  const message = /user specified IP address is supported on user defined networks only/;
+  const run = await docker(['run', '--name', 'nls-a', '--ip', '172.17.0.50', 'busybox', 'true']);
+  t.is(run.code, 125, run.stderr);
+  t.regex(run.stderr, message);
+  t.teardown(() => docker(['rm', '-f', 'nls-a']).then(() => undefined));
+  // As with dockerd: created (the check is the start's), no sandbox, no interface.
+  t.is(await ok(['inspect', '-f', '{{.State.Status}} {{.NetworkSettings.SandboxKey}}', 'nls-a']), 'created');
+  t.deepEqual(veths(host), []);
+  const start = await docker(['start', 'nls-a']);
+  t.not(start.code, 0);
+  t.regex(start.stderr, message);
+
+  await ok(['network', 'create', 'nls-net']);
+  t.teardown(() => docker(['network', 'rm', 'nls-net']).then(() => undefined));
+  await ok(['create', '--name', 'nls-b', '--network', 'nls-net', 'busybox', 'sleep', '300']);
+  t.teardown(() => docker(['rm', '-f', 'nls-b']).then(() => undefined));
+  for (const state of ['created', 'running']) {
+    const connect = await docker(['network', 'connect', '--ip', '172.17.0.51', 'bridge', 'nls-b']);
+    t.is(connect.code, 1, `${state}: ${connect.stderr}`);
+    t.regex(connect.stderr, message);
+    t.is(await ok(['inspect', '-f', '{{len .NetworkSettings.Networks}}', 'nls-b']), '1', state);
+    if (state === 'created') await ok(['start', 'nls-b']);
+  }
+  // Without an address the default bridge takes it, as in dockerd.
+  await ok(['network', 'connect', 'bridge', 'nls-b']);
+  t.regex(await ok(['inspect', '-f', '{{.NetworkSettings.Networks.bridge.IPAddress}}', 'nls-b']), /^172\.17\.0\.\d+$/);
+});

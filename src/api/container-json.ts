@@ -1,6 +1,7 @@
 // Containers in the Docker Engine API's JSON shape: the create request read field by field, and
 // the container as inspect and list show it.
 import net from 'node:net';
+import path from 'node:path';
 import type { EndpointRecord, NetworkRecord, SandboxRecord } from '../controller';
 import type { PortMapping } from '../drivers/driver';
 import { type ContainerRecord, type CreateRequest, dockerStatus, isUp, type NetworkJoin, type RestartPolicy, type RestartPolicyName } from '../launcher';
@@ -50,17 +51,31 @@ function optionalString(value: unknown, field: string): string | undefined {
   return value;
 }
 
-/** Docker options netctl does not implement, with the flag that sets them: refused when set, never dropped. */
-const UNSUPPORTED_CONFIG: ReadonlyArray<[string, string]> = [
+/**
+ * Docker options netctl does not implement, with the flag that sets them (and the value Docker's
+ * CLI sends for unset, when not an empty one): refused when set, never dropped.
+ */
+type Unsupported = readonly [field: string, flag: string, unset?: number];
+const UNSUPPORTED_CONFIG: readonly Unsupported[] = [
   ['Volumes', '-v'], ['Entrypoint', '--entrypoint'], ['User', '-u'], ['Healthcheck', '--health-cmd'], ['StopSignal', '--stop-signal'],
   ['Domainname', '--domainname'],
 ];
-const UNSUPPORTED_HOST_CONFIG: ReadonlyArray<[string, string]> = [
+const UNSUPPORTED_HOST_CONFIG: readonly Unsupported[] = [
   ['Binds', '-v'], ['Mounts', '--mount'], ['VolumesFrom', '--volumes-from'], ['Tmpfs', '--tmpfs'], ['ReadonlyRootfs', '--read-only'],
   ['Memory', '-m'], ['MemorySwap', '--memory-swap'], ['NanoCpus', '--cpus'], ['CpuShares', '-c'], ['CpusetCpus', '--cpuset-cpus'], ['PidsLimit', '--pids-limit'],
   ['Devices', '--device'], ['Ulimits', '--ulimit'], ['Sysctls', '--sysctl'], ['ExtraHosts', '--add-host'], ['Links', '--link'],
   ['PidMode', '--pid'], ['IpcMode', '--ipc'], ['UTSMode', '--uts'], ['UsernsMode', '--userns'], ['GroupAdd', '--group-add'],
   ['Init', '--init'], ['ShmSize', '--shm-size'], ['PublishAllPorts', '-P'],
+  // Resource and cgroup settings: netctl has no cgroups of its own, so none of them would apply.
+  ['MemoryReservation', '--memory-reservation'], ['KernelMemory', '--kernel-memory'], ['KernelMemoryTCP', '--kernel-memory-tcp'],
+  ['MemorySwappiness', '--memory-swappiness', -1], ['OomKillDisable', '--oom-kill-disable'], ['OomScoreAdj', '--oom-score-adj'],
+  ['CpuPeriod', '--cpu-period'], ['CpuQuota', '--cpu-quota'], ['CpuRealtimePeriod', '--cpu-rt-period'], ['CpuRealtimeRuntime', '--cpu-rt-runtime'],
+  ['CpusetMems', '--cpuset-mems'], ['CpuCount', '--cpu-count'], ['CpuPercent', '--cpu-percent'],
+  ['BlkioWeight', '--blkio-weight'], ['BlkioWeightDevice', '--blkio-weight-device'], ['BlkioDeviceReadBps', '--device-read-bps'],
+  ['BlkioDeviceWriteBps', '--device-write-bps'], ['BlkioDeviceReadIOps', '--device-read-iops'], ['BlkioDeviceWriteIOps', '--device-write-iops'],
+  ['IOMaximumBandwidth', '--io-maxbandwidth'], ['IOMaximumIOps', '--io-maxiops'],
+  ['CgroupParent', '--cgroup-parent'], ['Cgroup', '--cgroup'], ['CgroupnsMode', '--cgroupns'], ['DeviceCgroupRules', '--device-cgroup-rule'],
+  ['DeviceRequests', '--gpus'], ['Runtime', '--runtime'], ['StorageOpt', '--storage-opt'], ['Isolation', '--isolation'], ['VolumeDriver', '--volume-driver'],
 ];
 
 /** netctl's one log driver (info's LoggingDriver): its own log file per container, read by `docker logs`. */
@@ -72,7 +87,7 @@ const isSet = (value: unknown): boolean =>
 
 function refuseUnsupported(body: Record<string, unknown>, hostConfig: Record<string, unknown>): void {
   for (const [fields, prefix, table] of [[body, '', UNSUPPORTED_CONFIG], [hostConfig, 'HostConfig.', UNSUPPORTED_HOST_CONFIG]] as const) {
-    const set = table.find(([field]) => isSet(fields[field]));
+    const set = table.find(([field, , unset]) => isSet(fields[field]) && fields[field] !== unset);
     if (set) throw badRequest(`${prefix}${set[0]} (${set[1]}) is not supported by netctl: run the container without it`);
   }
   refuseOtherLogging(hostConfig['LogConfig']);
@@ -242,6 +257,30 @@ function networksJson(attachments: readonly Attachment[]): Record<string, unknow
   );
 }
 
+/**
+ * NetworkSettings' older top-level fields, which dockerd still fills for the default `bridge`
+ * network alone (`docker inspect -f '{{.NetworkSettings.IPAddress}}'`), empty otherwise.
+ */
+function defaultBridgeJson(attachments: readonly Attachment[]): Record<string, unknown> {
+  const endpoint = attachments.find(({ network }) => network?.name === 'bridge' && network.predefined)?.endpoint;
+  return {
+    Bridge: '',
+    HairpinMode: false,
+    LinkLocalIPv6Address: '',
+    LinkLocalIPv6PrefixLen: 0,
+    SecondaryIPAddresses: null,
+    SecondaryIPv6Addresses: null,
+    EndpointID: endpoint?.id ?? '',
+    Gateway: endpoint?.gateway4 ?? '',
+    GlobalIPv6Address: address(endpoint?.ipv6?.address),
+    GlobalIPv6PrefixLen: prefixLength(endpoint?.ipv6?.address),
+    IPAddress: address(endpoint?.ipv4?.address),
+    IPPrefixLen: prefixLength(endpoint?.ipv4?.address),
+    IPv6Gateway: endpoint?.gateway6 ?? '',
+    MacAddress: endpoint?.mac ?? '',
+  };
+}
+
 function stateJson(container: ContainerRecord): Record<string, unknown> {
   const { state } = container;
   return {
@@ -259,8 +298,8 @@ function stateJson(container: ContainerRecord): Record<string, unknown> {
   };
 }
 
-/** `imageId`: the ID of the container's image, as Docker's Image shows it (its name when unknown). */
-export function containerInspectJson(container: ContainerRecord, sandbox: SandboxRecord | undefined, attachments: readonly Attachment[], imageId?: string): Record<string, unknown> {
+/** `imageId`: the ID of the container's image, as Docker's Image shows it (its name when unknown); `stateDir` holds its /etc files and log. */
+export function containerInspectJson(container: ContainerRecord, sandbox: SandboxRecord | undefined, attachments: readonly Attachment[], stateDir: string, imageId?: string): Record<string, unknown> {
   const { config } = container;
   const image = config.image ?? 'busybox';
   const { security } = config;
@@ -273,6 +312,11 @@ export function containerInspectJson(container: ContainerRecord, sandbox: Sandbo
     RestartCount: container.restartCount ?? 0,
     Image: imageId !== undefined ? `sha256:${imageId}` : image,
     Name: `/${config.name}`,
+    ResolvConfPath: path.join(stateDir, 'resolv.conf'),
+    HostnamePath: path.join(stateDir, 'hostname'),
+    HostsPath: path.join(stateDir, 'hosts'),
+    LogPath: path.join(stateDir, 'log'),
+    Mounts: [],
     Config: {
       Hostname: config.hostname,
       Env: config.env,
@@ -305,7 +349,13 @@ export function containerInspectJson(container: ContainerRecord, sandbox: Sandbo
       Privileged: security.privileged,
       SecurityOpt: security.securityOpt.length > 0 ? security.securityOpt : null,
     },
-    NetworkSettings: { SandboxID: sandbox?.id ?? '', SandboxKey: sandbox?.key ?? '', Ports: portsJson(container.state.ports ?? []), Networks: networksJson(attachments) },
+    NetworkSettings: {
+      SandboxID: sandbox?.id ?? '',
+      SandboxKey: sandbox?.key ?? '',
+      Ports: portsJson(container.state.ports ?? []),
+      ...defaultBridgeJson(attachments),
+      Networks: networksJson(attachments),
+    },
   };
 }
 

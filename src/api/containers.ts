@@ -8,7 +8,7 @@ import { Socket } from 'node:net';
 import path from 'node:path';
 import type { Controller, NetworkRecord } from '../controller';
 import { NotFoundError } from '../controller/errors';
-import { type ContainerRecord, type ControlChannel, isUp, type Launcher, parseSignal, type WaitCondition } from '../launcher';
+import { checkExecSettings, type ContainerRecord, type ControlChannel, isUp, type Launcher, parseSignal, type WaitCondition } from '../launcher';
 import { type Attachment, commandList, containerInspectJson, containerListJson, parseConsoleSize, parseContainerCreate, refuseLinkLocalIps } from './container-json';
 import { containerMatches, parseContainerFilters } from './container-filters';
 import { parseLogOptions, streamLogLines } from './container-logs';
@@ -48,12 +48,31 @@ interface ExecInstance {
   tty: boolean;
   attachStdin: boolean;
   consoleSize?: { rows: number; columns: number };
+  /** Added to the container's environment; replaces its working directory. */
+  env?: string[];
+  workdir?: string;
   running: boolean;
   exitCode: number | null;
   /** Its pty and stdin, while it runs with either; resolved once it runs. */
   control?: ControlChannel;
   started: Promise<void>;
   markStarted: () => void;
+}
+
+/** An exec create's Env and WorkingDir; User and Privileged, which netctl does not implement, refused. */
+function execSettings(body: unknown): { env?: string[]; workdir?: string } {
+  if (!isObject(body)) return {};
+  for (const [field, flag] of [['User', '-u'], ['Privileged', '--privileged']] as const) {
+    const value = body[field];
+    if (value !== undefined && value !== null && value !== '' && value !== false) throw badRequest(`${field} (docker exec ${flag}) is not supported by netctl: an exec runs as the container's process does; run it without ${flag}`);
+  }
+  const env = body['Env'] ?? undefined;
+  if (env !== undefined && !(Array.isArray(env) && env.every((e) => typeof e === 'string'))) throw badRequest('Env must be a list of strings like ["KEY=VALUE"]');
+  const workdir = body['WorkingDir'] ?? undefined;
+  if (workdir !== undefined && typeof workdir !== 'string') throw badRequest('WorkingDir must be a string');
+  const settings = { ...(env && env.length > 0 ? { env: env as string[] } : {}), ...(workdir ? { workdir } : {}) };
+  checkExecSettings(settings);
+  return settings;
 }
 
 /** How long an exec's resize waits for the exec to start (Docker's CLI resizes right after the start). */
@@ -183,7 +202,7 @@ export function addContainerRoutes(router: Router, controller: Controller, launc
     const container = launcher.find(request.params['id']!);
     const sandbox = container.sandboxId ? controller.sandbox(container.sandboxId) : undefined;
     const imageId = images.list().find((image) => image.rootfs === container.config.rootfs)?.id;
-    return { status: 200, body: containerInspectJson(container, sandbox, attachmentsOf(container), imageId) };
+    return { status: 200, body: containerInspectJson(container, sandbox, attachmentsOf(container), launcher.stateDir(container.id), imageId) };
   });
 
   router.add('GET', '/containers/{id}/top', async (request) => {
@@ -226,12 +245,13 @@ export function addContainerRoutes(router: Router, controller: Controller, launc
     };
     const tty = flag('Tty');
     const attachStdin = flag('AttachStdin');
+    const settings = execSettings(body);
     const consoleSize = isObject(body) ? parseConsoleSize(body['ConsoleSize']) : undefined;
     if (container.state.restarting) throw new ApiError(409, `Container ${container.id} is restarting, wait until the container is running`);
     if (container.state.status !== 'running') throw new ApiError(409, `Container ${container.id} is not running`);
     let markStarted = (): void => {};
     const started = new Promise<void>((resolve) => (markStarted = resolve));
-    const exec: ExecInstance = { id: newId(), containerId: container.id, cmd, tty, attachStdin, ...(consoleSize ? { consoleSize } : {}), running: false, exitCode: null, started, markStarted };
+    const exec: ExecInstance = { id: newId(), containerId: container.id, cmd, tty, attachStdin, ...settings, ...(consoleSize ? { consoleSize } : {}), running: false, exitCode: null, started, markStarted };
     execs.set(exec.id, exec);
     return { status: 201, body: { Id: exec.id } };
   });
@@ -259,7 +279,7 @@ export function addContainerRoutes(router: Router, controller: Controller, launc
         exec.markStarted();
       };
       try {
-        exec.exitCode = await launcher.exec(exec.containerId, exec.cmd, write, { tty: exec.tty, openStdin, ...(size ? { size } : {}), onControl });
+        exec.exitCode = await launcher.exec(exec.containerId, exec.cmd, write, { tty: exec.tty, openStdin, ...(size ? { size } : {}), onControl, ...(exec.env ? { env: exec.env } : {}), ...(exec.workdir ? { workdir: exec.workdir } : {}) });
       } catch (error) {
         exec.exitCode = 126;
         write(2, Buffer.from(`${(error as Error).message}\n`));

@@ -4,11 +4,12 @@
 import type { Launcher } from '../launcher';
 import { type Image, type ImageName, type ImageStore, parseReference } from '../images';
 import { ApiError, badRequest } from './errors';
-import { type Filters, labelMatches, parseBoolFilter, parseFilters } from './filters';
+import { type Filters, labelMatches, parseBoolFilter, parseFilters, pruneFilter } from './filters';
 import type { Router } from './router';
 
 const truthy = (value: string | null): boolean => value === '1' || value === 'true';
 const IMAGE_FILTER_KEYS = ['dangling', 'label', 'reference', 'before', 'since'] as const;
+const PRUNE_FILTER_KEYS = ['dangling', 'until', 'label', 'label!'] as const;
 const NO_REGISTRY = 'netctl has no registry client: import a root file system tarball instead (docker import FILE NAME[:TAG], or netctl import)';
 
 /** Docker's image JSON fields for a container config: an imported root carries none of them. */
@@ -124,6 +125,26 @@ export function addImageRoutes(router: Router, images: ImageStore, launcher: Lau
     const image = await images.import(request.body, name, query.get('message') ?? '');
     return { status: 200, body: { status: `sha256:${image.id}` } };
   });
+
+  // docker image prune (dangling=false with -a): every untagged image, or every image, that no container uses.
+  router.add('POST', '/images/prune', (request) => {
+    const filters = parseFilters(request.query.get('filters'), PRUNE_FILTER_KEYS);
+    const dangling = filters.get('dangling') ?? [];
+    if (dangling.length > 1) throw badRequest("filter 'dangling' takes one value");
+    const onlyDangling = dangling.length === 0 || parseBoolFilter('dangling', dangling[0]!);
+    const matches = pruneFilter(filters);
+    const deleted: Array<{ Untagged: string } | { Deleted: string }> = [];
+    let reclaimed = 0;
+    for (const image of images.list()) {
+      if (image.builtIn || (onlyDangling && image.tags.length > 0) || usedBy(image).length > 0 || !matches(image.created, {})) continue;
+      deleted.push(...images.remove(image.id, usedBy, false));
+      reclaimed += image.size;
+    }
+    return { status: 200, body: { ImagesDeleted: deleted.length > 0 ? deleted : null, SpaceReclaimed: reclaimed } };
+  });
+
+  // netctl builds nothing: its build cache is always empty (docker system prune asks it too).
+  router.add('POST', '/build/prune', () => ({ status: 200, body: { CachesDeleted: null, SpaceReclaimed: 0 } }));
 
   router.add('DELETE', '/images/{name*}', (request) => ({ status: 200, body: images.remove(request.params['name']!, usedBy, truthy(request.query.get('force'))) }));
 }

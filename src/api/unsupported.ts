@@ -26,6 +26,7 @@ const UNSUPPORTED: ReadonlyArray<[string, string, string, string]> = [
   ['GET', '/images/{name*}/get', 'saving an image (docker save)', 'tar the image\'s root from the host instead'],
   ['GET', '/images/get', 'saving images (docker save)', 'tar the image\'s root from the host instead'],
   ['POST', '/images/load', 'loading an image archive (docker load)', 'docker import a root file system tarball instead'],
+  ['GET', '/system/df', 'disk usage (docker system df)', 'netctl does not measure its images\' and containers\' disk use: see du on its root directory'],
   ['GET', '/volumes', 'volumes (docker volume ls)', NO_VOLUMES],
   ['POST', '/volumes/create', 'volumes (docker volume create, docker-compose volumes)', NO_VOLUMES],
   ['GET', '/volumes/{name}', 'volumes (docker volume inspect)', NO_VOLUMES],

@@ -118,7 +118,7 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
         // refused (a network or port it could not set up included).
         io.err(`Error response from daemon: ${error.message}\n`);
         if (!/^exec /.test(error.message)) return 125;
-        return /executable file not found|No such file/.test(error.message) ? 127 : 126;
+        return /executable file not found|no such file/i.test(error.message) ? 127 : 126;
       }
       if (bool(args, 'detach')) {
         io.out(`${id}\n`);

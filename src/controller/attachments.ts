@@ -8,7 +8,7 @@
 import net from 'node:net';
 import type { Logger } from '../util/logger';
 import type { Driver, EndpointSpec, JoinInfo, PortMapping } from '../drivers/driver';
-import { type IpamDriver, MAC_ADDRESS_OPTION } from '../ipam';
+import { type IpamDriver, MAC_ADDRESS_OPTION, SERIAL_ALLOCATION_OPTION } from '../ipam';
 import type { Ownership } from '../kernel/ownership';
 import type { LinkRef, NetlinkHandle } from '../netlink';
 import { Sandbox } from '../sandbox';
@@ -357,7 +357,12 @@ export class Attachments {
       if (driver.usesIpam && ipam) {
         // An IPAM that wants the MAC gets one chosen now (random, as libnetwork's), not from the address.
         if (ipam.capabilities.requiresMacAddress && endpoint.mac === '') endpoint.mac = macFor(undefined);
-        const options = ipam.capabilities.requiresMacAddress ? { [MAC_ADDRESS_OPTION]: endpoint.mac } : undefined;
+        // Local networks take the lowest free address, as dockerd's; global ones stay serial (as swarm
+        // asks), so daemons sharing a pool do not race for one address.
+        const options = {
+          ...(ipam.capabilities.requiresMacAddress ? { [MAC_ADDRESS_OPTION]: endpoint.mac } : {}),
+          ...(network.scope === 'local' ? { [SERIAL_ALLOCATION_OPTION]: 'false' } : {}),
+        };
         const ipv4 = await allocateAddress(ipam, network, false, request.ipv4, rollback, options);
         const ipv6 = network.enableIPv6 ? await allocateAddress(ipam, network, true, request.ipv6, rollback, options) : undefined;
         if (ipv4) endpoint.ipv4 = ipv4;

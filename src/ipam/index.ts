@@ -8,6 +8,7 @@ export {
   AUX_ADDRESS_NAME,
   EXCLUSIVE_POOL_OPTION,
   MAC_ADDRESS_OPTION,
+  SERIAL_ALLOCATION_OPTION,
   poolIdOf,
   type AddressSpace,
   type PoolRequest,

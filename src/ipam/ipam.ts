@@ -41,6 +41,11 @@ export const REQUEST_ADDRESS_TYPE = 'RequestAddressType';
 export const GATEWAY_ADDRESS_TYPE = 'com.docker.network.gateway';
 /** libnetwork's RequestAddress option carrying the endpoint's MAC, for IPAMs that require it. */
 export const MAC_ADDRESS_OPTION = 'com.docker.network.endpoint.macaddress';
+/**
+ * libnetwork's RequestAddress option: 'false' hands out the lowest free address, as dockerd does
+ * on local networks (a restarted container gets its address back); netctl's default is serial.
+ */
+export const SERIAL_ALLOCATION_OPTION = 'com.docker.network.ipam.serial';
 /** netctl's option naming an aux address (--aux-address NAME=IP); the address must be given. */
 export const AUX_ADDRESS_NAME = 'com.netctl.ipam.aux-address-name';
 /**
@@ -243,7 +248,8 @@ export class Ipam implements IpamDriver, IpamInventory {
    * Allocates `ip`, or the next free address, and returns it with the pool's prefix length
    * ("10.0.0.5/24"). Options: {RequestAddressType: 'com.docker.network.gateway'} for the
    * gateway (explicit, or the lowest free address of the range); {[AUX_ADDRESS_NAME]: name}
-   * with `ip` for an aux address. Dynamic endpoint addresses are handed out serially.
+   * with `ip` for an aux address. Dynamic endpoint addresses are handed out serially, unless
+   * {[SERIAL_ALLOCATION_OPTION]: 'false'} asks for the lowest free one.
    */
   async requestAddress(poolId: string, ip?: string, options: IpamRequestOptions = {}): Promise<string> {
     const intent = intentOf(options, ip);
@@ -256,7 +262,7 @@ export class Ipam implements IpamDriver, IpamInventory {
       const holder = pool.auxNamed(intent.special!.name!);
       if (holder !== undefined) throw new AuxNameInUseError(intent.special!.name!, pool.address(holder), formatPrefix(pool.prefix));
     }
-    const serial = ip === undefined && intent.role === 'endpoint';
+    const serial = ip === undefined && intent.role === 'endpoint' && options[SERIAL_ALLOCATION_OPTION] !== 'false';
     let resynced = false;
     let conflicts = 0;
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {

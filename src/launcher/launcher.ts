@@ -58,7 +58,7 @@ export interface Networking {
   connect(network: string, sandboxId: string, request: { name?: string; hostname?: string; ipv4?: string; ipv6?: string; mac?: string; aliases?: string[] }): Promise<{ ipv4?: { address: string }; ipv6?: { address: string } }>;
   disconnect(network: string, sandboxId: string): Promise<void>;
   /** A network by ID, name or ID prefix; throws Docker's 404 (`network X not found`) when there is none. */
-  find(network: string): { id: string; name: string; driver: string };
+  find(network: string): { id: string; name: string; driver: string; predefined: boolean };
   /** A sandbox's endpoints: what a store of an older netctl, which kept no network list per container, is read from. */
   endpoints(of: { sandboxId: string }): Array<{ networkId: string; aliases: string[]; requested?: { ipv4?: string; ipv6?: string } }>;
   /** Whether the network's containers resolve names through the embedded DNS. */
@@ -383,6 +383,7 @@ export class Launcher {
       const macNetworkId = config.mac ? this.findIfThere(config.network)?.id : undefined;
       for (const join of config.networks) {
         const network = networking.find(join.networkId ?? join.network);
+        refuseStaticAddress(network, join);
         const servesNames = networking.servesNames(network.id);
         embeddedDns ||= servesNames;
         const aliases = servesNames ? aliasesWithShortId(record.id, join.aliases) : join.aliases;
@@ -491,6 +492,7 @@ export class Launcher {
     const record = this.find(reference);
     const { networking } = this.deps;
     const network = networking.find(networkReference);
+    refuseStaticAddress(network, settings);
     const aliases = networking.servesNames(network.id) ? aliasesWithShortId(record.id, settings.aliases) : settings.aliases;
     const join: NetworkJoin = { network: network.name, ...(settings.ipv4 ? { ipv4: settings.ipv4 } : {}), ...(settings.ipv6 ? { ipv6: settings.ipv6 } : {}), aliases };
     const sandboxId = record.sandboxId;
@@ -744,16 +746,19 @@ export class Launcher {
    * (1 = stdout, 2 = stderr; a pty's all on 1); resolves with its exit code. With a pty or
    * stdin, `onControl` is handed the channel to them once the command runs.
    */
-  async exec(reference: string, cmd: string[], onOutput: (stream: 1 | 2, chunk: Buffer) => void, stdio: ShimStdio & { onControl?: (channel: ControlChannel) => void } = {}): Promise<number> {
+  /** `env` is added to the container's (a later entry wins, a bare KEY unsets), `workdir` replaces its working directory, as dockerd's exec. */
+  async exec(reference: string, cmd: string[], onOutput: (stream: 1 | 2, chunk: Buffer) => void, stdio: ShimStdio & { onControl?: (channel: ControlChannel) => void; env?: readonly string[]; workdir?: string } = {}): Promise<number> {
     const record = this.find(reference);
     const { config, state } = record;
     if (state.restarting) throw new ContainerConflictError(`Container ${record.id} is restarting, wait until the container is running`);
     if (state.status !== 'running' || state.pid === undefined || state.startTicks === undefined) throw new ContainerConflictError(`Container ${record.id} is not running`);
     if (cmd.length === 0) throw new InvalidContainerConfigError('No exec command specified');
+    checkExecSettings(stdio);
+    const workdir = stdio.workdir === undefined ? config.workdir : path.posix.normalize(stdio.workdir);
     let child: StreamingProcess;
     try {
       const { tty, openStdin, size } = stdio;
-      child = await execShim({ stateDir: this.stateDir(record.id), pid: state.pid, startTicks: state.startTicks, workdir: config.workdir, cmd, env: environmentEntries(environmentOf(config.env)), confinement: this.confinementOf(config), tty, openStdin, size });
+      child = await execShim({ stateDir: this.stateDir(record.id), pid: state.pid, startTicks: state.startTicks, workdir, cmd, env: environmentEntries(environmentOf([...config.env, ...(stdio.env ?? [])])), confinement: this.confinementOf(config), tty, openStdin, size });
     } catch {
       return 126;
     }
@@ -967,6 +972,22 @@ export class Launcher {
 }
 
 /** How the shim gives the container its stdio: a pty with -t, stdin open with -i. */
+/**
+ * dockerd's rule: a static address only on a user-defined network (the default bridge's subnet is
+ * the daemon's to change); checked at each start and connect, as dockerd checks it.
+ */
+function refuseStaticAddress(network: { predefined: boolean }, join: { ipv4?: string; ipv6?: string }): void {
+  if (network.predefined && (join.ipv4 || join.ipv6)) throw new InvalidContainerConfigError('user specified IP address is supported on user defined networks only');
+}
+
+/** An exec's Env entries and WorkingDir (absolute), checked as a container's are at create. */
+export function checkExecSettings(settings: { env?: readonly string[]; workdir?: string }): void {
+  const badEnv = (settings.env ?? []).map(invalidEnvEntry).find((reason) => reason !== undefined);
+  if (badEnv) throw new InvalidContainerConfigError(badEnv);
+  const { workdir } = settings;
+  if (workdir !== undefined && (!workdir.startsWith('/') || workdir.includes('\0'))) throw new InvalidContainerConfigError(`the working directory ${JSON.stringify(workdir)} is invalid, it needs to be an absolute path`);
+}
+
 function stdioOf(config: ContainerConfig): ShimStdio {
   return { tty: config.tty === true, openStdin: config.openStdin === true, ...(config.consoleSize ? { size: config.consoleSize } : {}) };
 }

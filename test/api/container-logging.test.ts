@@ -31,5 +31,5 @@ test('inspect says how to read the logs: netctl\'s log driver (dockerd names jso
     config: { name: 'c', hostname: 'c', cmd: ['true'], env: [], workdir: '/', rootfs: '/rootfs', network: 'none', aliases: [], ports: [], dns: {}, security: { capAdd: [], capDrop: [], privileged: false, securityOpt: [] }, networks: [] },
     state: { status: 'created' },
   };
-  t.like(containerInspectJson(record, undefined, []), { Config: { Tty: false }, HostConfig: { LogConfig: { Type: 'netctl', Config: {} } } });
+  t.like(containerInspectJson(record, undefined, [], '/state'), { Config: { Tty: false }, HostConfig: { LogConfig: { Type: 'netctl', Config: {} } } });
 });

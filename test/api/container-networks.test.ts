@@ -17,7 +17,7 @@ function container(networks: NetworkJoin[], status: 'created' | 'running' | 'exi
     state: { status },
   };
 }
-const networksOf = (record: ContainerRecord, attachments: Attachment[]): Record<string, unknown> => (containerInspectJson(record, undefined, attachments).NetworkSettings as { Networks: Record<string, unknown> }).Networks;
+const networksOf = (record: ContainerRecord, attachments: Attachment[]): Record<string, unknown> => (containerInspectJson(record, undefined, attachments, '/state').NetworkSettings as { Networks: Record<string, unknown> }).Networks;
 
 const EMPTY_RUN = { EndpointID: '', Gateway: '', IPAddress: '', IPPrefixLen: 0, IPv6Gateway: '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0, MacAddress: '', DriverOpts: null };
 
@@ -39,4 +39,14 @@ test('a created container: NetworkID empty, its aliases as given, null when none
 test('a running container: its endpoint\'s values', (t) => {
   const endpoint = { id: 'e'.repeat(64), networkId: NETWORK_ID, mac: '02:42:0a:01:00:32', ipv4: { poolId: 'p', address: '10.1.0.50/24' }, gateway4: '10.1.0.1', aliases: join.aliases } as EndpointRecord;
   t.like(networksOf(container([join], 'running'), [{ join, network, endpoint }])['front'], { NetworkID: NETWORK_ID, EndpointID: 'e'.repeat(64), Gateway: '10.1.0.1', IPAddress: '10.1.0.50', IPPrefixLen: 24, MacAddress: '02:42:0a:01:00:32' });
+});
+
+test("NetworkSettings' top-level fields: the default bridge's endpoint, as dockerd fills them; empty for other networks", (t) => {
+  const bridge = { id: 'b'.repeat(64), name: 'bridge', predefined: true } as NetworkRecord;
+  const onBridge: NetworkJoin = { network: 'bridge', networkId: bridge.id, aliases: [] };
+  const endpoint = { id: 'e'.repeat(64), networkId: bridge.id, mac: '02:42:ac:11:00:02', ipv4: { poolId: 'p', address: '172.17.0.2/16' }, gateway4: '172.17.0.1', aliases: [] } as unknown as EndpointRecord;
+  const settingsOf = (attachments: Attachment[]): Record<string, unknown> => containerInspectJson(container([onBridge], 'running'), undefined, attachments, '/state').NetworkSettings as Record<string, unknown>;
+  t.like(settingsOf([{ join: onBridge, network: bridge, endpoint }]), { EndpointID: 'e'.repeat(64), Gateway: '172.17.0.1', IPAddress: '172.17.0.2', IPPrefixLen: 16, MacAddress: '02:42:ac:11:00:02', SecondaryIPAddresses: null });
+  t.like(settingsOf([{ join, network, endpoint: { ...endpoint, networkId: NETWORK_ID } }]), { EndpointID: '', Gateway: '', IPAddress: '', IPPrefixLen: 0, MacAddress: '' });
+  t.like(settingsOf([{ join: onBridge, network: bridge }]), { EndpointID: '', IPAddress: '' });
 });

@@ -26,5 +26,5 @@ test('inspect shows CapAdd and CapDrop as null when empty, as Docker', (t) => {
     config: { name: 'c', hostname: 'c', cmd: ['true'], env: [], workdir: '/', rootfs: '/rootfs', network: 'none', aliases: [], ports: [], dns: {}, security: { capAdd: [], capDrop: ['CAP_NET_RAW'], privileged: false, securityOpt: [] }, networks: [] },
     state: { status: 'created' },
   };
-  t.like(containerInspectJson(record, undefined, []), { HostConfig: { CapAdd: null, CapDrop: ['CAP_NET_RAW'], Privileged: false, SecurityOpt: null } });
+  t.like(containerInspectJson(record, undefined, [], '/state'), { HostConfig: { CapAdd: null, CapDrop: ['CAP_NET_RAW'], Privileged: false, SecurityOpt: null } });
 });

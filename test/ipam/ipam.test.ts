@@ -22,6 +22,7 @@ import {
   PoolOverlapError,
   PrefixTooSmallError,
   REQUEST_ADDRESS_TYPE,
+  SERIAL_ALLOCATION_OPTION,
   ReservedAddressError,
   UnknownAddressSpaceError,
   UnknownPoolError,
@@ -127,6 +128,19 @@ test('gateway first usable, serial allocation that does not reuse a released add
   // .7 is the broadcast: wrap to the released .2.
   t.is(await ipam.requestAddress(poolId), '10.9.0.2/29');
   await t.throwsAsync(ipam.requestAddress(poolId), { instanceOf: PoolExhaustedError, message: /no available addresses in 10\.9\.0\.0\/29/ });
+});
+
+test("com.docker.network.ipam.serial 'false': the lowest free address, a released one again at once (dockerd's local networks)", async (t) => {
+  const { ipam } = await open(t);
+  const lowest = { [SERIAL_ALLOCATION_OPTION]: 'false' };
+  const { poolId } = await ipam.requestPool({ addressSpace: LOCAL_SPACE, pool: '10.9.1.0/29' });
+  t.is(await ipam.requestAddress(poolId, undefined, GATEWAY), '10.9.1.1/29');
+  t.is(await ipam.requestAddress(poolId, undefined, lowest), '10.9.1.2/29');
+  t.is(await ipam.requestAddress(poolId, undefined, lowest), '10.9.1.3/29');
+  await ipam.releaseAddress(poolId, '10.9.1.2');
+  t.is(await ipam.requestAddress(poolId, undefined, lowest), '10.9.1.2/29');
+  // It leaves the serial cursor alone: a serial request goes on after .3.
+  t.is(await ipam.requestAddress(poolId), '10.9.1.4/29');
 });
 
 test('explicit gateway, aux addresses by name, specific and reserved addresses', async (t) => {

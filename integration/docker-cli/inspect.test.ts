@@ -1,0 +1,34 @@
+// What `docker inspect -f` users type against netctl's daemon: the older top-level
+// NetworkSettings fields (dockerd fills them for the default bridge alone) and the container's
+// file paths, as dockerd 20.10 shows them.
+import test from 'ava';
+import fs from 'node:fs';
+import { dockerAgainst } from '../helpers/docker-cli';
+
+test("docker inspect: NetworkSettings.IPAddress and its peers for the default bridge, empty on other networks and once stopped; the container's file paths", async (t) => {
+  const { docker, ok } = await dockerAgainst(t, 'nctl-insp');
+  await ok(['run', '-d', '--name', 'insp-def', 'busybox', 'sleep', '300']);
+  t.teardown(() => docker(['rm', '-f', 'insp-def']).then(() => undefined));
+  const legacy = '{{.NetworkSettings.IPAddress}} {{.NetworkSettings.IPPrefixLen}} {{.NetworkSettings.Gateway}} {{.NetworkSettings.MacAddress}} {{.NetworkSettings.EndpointID}}';
+  const onBridge = '{{.NetworkSettings.Networks.bridge.IPAddress}} {{.NetworkSettings.Networks.bridge.IPPrefixLen}} {{.NetworkSettings.Networks.bridge.Gateway}} {{.NetworkSettings.Networks.bridge.MacAddress}} {{.NetworkSettings.Networks.bridge.EndpointID}}';
+  const shown = await ok(['inspect', '-f', legacy, 'insp-def']);
+  t.regex(shown, /^172\.17\.0\.\d+ 16 172\.17\.0\.1 02:42:ac:11:00:[0-9a-f]{2} [0-9a-f]{64}$/);
+  t.is(shown, await ok(['inspect', '-f', onBridge, 'insp-def']));
+  t.is(await ok(['exec', 'insp-def', 'sh', '-c', "ip -4 -o addr show eth0 | awk '{print $4}'"]), `${shown.split(' ')[0]}/16`);
+
+  await ok(['network', 'create', 'insp-net']);
+  t.teardown(() => docker(['network', 'rm', 'insp-net']).then(() => undefined));
+  await ok(['run', '-d', '--name', 'insp-user', '--network', 'insp-net', 'busybox', 'sleep', '300']);
+  t.teardown(() => docker(['rm', '-f', 'insp-user']).then(() => undefined));
+  t.is(await ok(['inspect', '-f', `[${legacy}]`, 'insp-user']), '[ 0   ]');
+
+  await ok(['stop', '-t', '0', 'insp-def']);
+  t.is(await ok(['inspect', '-f', `[${legacy}]`, 'insp-def']), '[ 0   ]');
+
+  const paths = (await ok(['inspect', '-f', '{{.ResolvConfPath}} {{.HostsPath}} {{.HostnamePath}} {{.LogPath}}', 'insp-def'])).split(' ');
+  t.is(paths.length, 4);
+  for (const file of paths) t.true(file.startsWith('/') && fs.existsSync(file), file);
+  t.regex(fs.readFileSync(paths[0]!, 'utf8'), /nameserver/);
+  t.is(fs.readFileSync(paths[2]!, 'utf8').trim(), await ok(['inspect', '-f', '{{.Config.Hostname}}', 'insp-def']));
+  t.is(await ok(['inspect', '-f', '{{json .Mounts}}', 'insp-def']), '[]');
+});
