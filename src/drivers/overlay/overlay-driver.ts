@@ -10,7 +10,7 @@ import type { Logger } from '../../util/logger';
 import { SerialQueue } from '../../util/serial';
 import { type Capability, type Driver, type EndpointProposal, type EndpointSpec, type JoinInfo, type NetworkContext, type NetworkSpec, type NodeEvent, type PortMapping, type PublishedNames, type RestoreResult, type TableEvent } from '../driver';
 import { type DataPlaneConfig, OverlayDataPlane, type Peer, removeOrphanNamespaces, vethNames } from './dataplane';
-import { parseOverlayOptions } from './options';
+import { parseOverlayOptions, VXLANID_LIST } from './options';
 import { addressOf, decodeEndpointRecord, ENDPOINT_TABLE, encodeEndpointRecord, type EndpointRecord } from './peer-codec';
 import type { VniAllocator } from './vni';
 
@@ -54,8 +54,10 @@ export class OverlayDriver implements Driver {
     parseOverlayOptions(options);
   }
 
+  /** The VNI shows as Docker shows it, once the network has one. */
   effectiveOptions(spec: NetworkSpec): Record<string, string> {
-    return { ...spec.options };
+    const vni = this.networks.get(spec.id)?.vni;
+    return { ...spec.options, ...(vni === undefined ? {} : { [VXLANID_LIST]: String(vni) }) };
   }
 
   interfacePrefix(): string {

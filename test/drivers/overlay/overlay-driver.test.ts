@@ -38,7 +38,9 @@ test('a network takes its VNI from the allocator and registers endpoint_table; d
   const tables: string[] = [];
   await driver.createNetwork(spec, { registerTable: (name) => tables.push(name) });
   t.deepEqual(tables, ['endpoint_table']);
+  t.deepEqual(driver.effectiveOptions({ ...spec, options: {} }), { 'com.docker.network.driver.overlay.vxlanid_list': '5000' }, 'its VNI in the options, as Docker shows it');
   await driver.deleteNetwork(spec);
+  t.deepEqual(driver.effectiveOptions({ ...spec, options: {} }), {});
   t.deepEqual(calls, ['allocate n1 5000', 'release n1']);
   t.deepEqual(driver.capability, { dataScope: 'global', connectivityScope: 'global', createsInSandbox: false });
   t.throws(() => driver.validateOptions({ bogus: '1' }), { instanceOf: InvalidOptionError });
