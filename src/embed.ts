@@ -120,7 +120,7 @@ export async function createNetctl(options: NetctlOptions = {}): Promise<Netctl>
     const builtIn: Driver[] = options.builtInDrivers === false ? [] : [new BridgeDriver({ netlink: handle, firewall: new Firewall({ chainPrefix: ownership.chainPrefix }), log, ownership }), new MacvlanDriver({ netlink: handle, log, ownership }), new NullDriver(), new HostDriver()];
     if (globalStore && options.advertiseAddress && options.builtInDrivers !== false) {
       const namespaceDir = path.join(options.runDir ?? DEFAULT_EMBEDDED_RUN_DIR, 'overlay');
-      builtIn.push(new OverlayDriver({ netlink: handle, advertiseAddress: options.advertiseAddress, namespaceDir, vniAllocator: new VniAllocator(globalStore) }));
+      builtIn.push(new OverlayDriver({ netlink: handle, advertiseAddress: options.advertiseAddress, namespaceDir, vniAllocator: new VniAllocator(globalStore), log }));
     }
     const drivers = new Map([...builtIn, ...(options.drivers ?? [])].map((driver) => [driver.type, driver]));
     controller = await Controller.open({

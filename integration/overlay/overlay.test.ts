@@ -4,6 +4,7 @@
 // hosts ping each other over VXLAN (UDP 4789 on the underlay), networks with the same subnet stay
 // apart, withdrawn peers and dead hosts stop being reachable, and nothing is left behind.
 import test, { type ExecutionContext } from 'ava';
+import pino from 'pino';
 import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -55,11 +56,13 @@ function addHost(t: ExecutionContext, underlay: ReturnType<typeof createUnderlay
   t.teardown(() => netlink.close());
   const namespaceDir = `/run/nctl-ov-${host.ns.name}`;
   t.teardown(() => removeNamespaceDir(namespaceDir));
-  return { underlay: host, netlink, namespaceDir, driver: new OverlayDriver({ netlink, advertiseAddress: host.address, namespaceDir, vniAllocator }) };
+  return { underlay: host, netlink, namespaceDir, driver: new OverlayDriver({ netlink, advertiseAddress: host.address, namespaceDir, vniAllocator, log: pino({ level: 'silent' }) }) };
 }
 
+/** The network on every host, each host's driver told of the others as the cluster agent does (discoverNew). */
 async function createNetwork(t: ExecutionContext, hosts: OverlayHost[], spec: NetworkSpec): Promise<void> {
   for (const host of hosts) {
+    for (const other of hosts) await host.driver.discoverNew({ address: other.underlay.address, self: other === host });
     const tables: string[] = [];
     await host.driver.createNetwork(spec, { registerTable: (table) => tables.push(table) });
     t.deepEqual(tables, ['endpoint_table']);
@@ -271,7 +274,8 @@ test('a restarted driver adopts its data plane, drops the peers it no longer kno
   // and the namespace of a network deleted while it was down.
   createNamespace(h1.namespaceDir, `ov-${randomId()}`);
   t.is(overlayNamespaces(h1).length, 2);
-  const restarted = new OverlayDriver({ netlink: h1.netlink, advertiseAddress: h1.underlay.address, namespaceDir: h1.namespaceDir, vniAllocator: vnis });
+  const restarted = new OverlayDriver({ netlink: h1.netlink, advertiseAddress: h1.underlay.address, namespaceDir: h1.namespaceDir, vniAllocator: vnis, log: pino({ level: 'silent' }) });
+  for (const host of [h1, h2]) await restarted.discoverNew({ address: host.underlay.address, self: host === h1 });
   const tables: string[] = [];
   const result = await restarted.restore([spec], [{ ...c1.endpoint, sandbox: { sandboxKey: c1.ns.path, ifname: 'eth0' } }], () => ({ registerTable: (table) => tables.push(table) }));
   t.teardown(() => restarted.deleteNetwork(spec));

@@ -600,6 +600,8 @@ export class Controller {
       if (globalScope) {
         await this.hold(record);
         rollback.push('removing the network from the driver', () => this.unhold(record.id));
+        // What the driver took from the cluster (the overlay's VNI) shows in the options every host reads.
+        record.options = driver.effectiveOptions(specOf(record));
         crashPoint('network-create:driver-done');
         // The commit point: the name is claimed cluster-wide, or another host has it and all is undone.
         await this.global!.claim(record);

@@ -2,12 +2,15 @@
 // (its record, its VNI) is global; on a host it exists as a data plane (dataplane.ts) only while
 // the host has endpoints on it. Each join publishes the endpoint in the network's endpoint_table;
 // the entries other hosts publish arrive through eventNotify and are programmed as peers, kept
-// here too so a data plane made later starts with all of them.
+// here too so a data plane made later starts with all of them. An entry whose VTEP is not a
+// cluster member (as discoverNew/discoverDelete tell) is held back, counted and logged: nothing
+// sends overlay traffic to an address outside the cluster; it is programmed if that host joins.
 import type { NetlinkHandle } from '../../netlink';
+import type { Logger } from '../../util/logger';
 import { SerialQueue } from '../../util/serial';
 import { type Capability, type Driver, type EndpointProposal, type EndpointSpec, type JoinInfo, type NetworkContext, type NetworkSpec, type NodeEvent, type PortMapping, type PublishedNames, type RestoreResult, type TableEvent } from '../driver';
 import { type DataPlaneConfig, OverlayDataPlane, type Peer, removeOrphanNamespaces, vethNames } from './dataplane';
-import { parseOverlayOptions } from './options';
+import { parseOverlayOptions, VXLANID_LIST } from './options';
 import { addressOf, decodeEndpointRecord, ENDPOINT_TABLE, encodeEndpointRecord, type EndpointRecord } from './peer-codec';
 import type { VniAllocator } from './vni';
 
@@ -19,6 +22,7 @@ export interface OverlayDriverDeps {
   /** Where overlay namespaces are mounted (the controller's run dir). */
   namespaceDir: string;
   vniAllocator: VniAllocator;
+  log: Logger;
 }
 
 interface OverlayNetwork {
@@ -26,6 +30,8 @@ interface OverlayNetwork {
   mtu: number | undefined;
   /** Remote endpoints by their table key: a peer per address (IPv4, IPv6). */
   peers: Map<string, Peer[]>;
+  /** Entries naming a VTEP that is not a cluster member, by key: programmed if it joins. */
+  held: Map<string, Peer[]>;
   /** Local endpoints joined. */
   joined: Set<string>;
   plane: OverlayDataPlane | undefined;
@@ -38,6 +44,9 @@ export class OverlayDriver implements Driver {
   readonly capability: Capability = { dataScope: 'global', connectivityScope: 'global', createsInSandbox: false };
   readonly usesIpam = true;
   private readonly networks = new Map<string, OverlayNetwork>();
+  /** Cluster members' addresses (this host's too), from discoverNew/discoverDelete. */
+  private readonly members = new Set<string>();
+  private ignored = 0;
 
   constructor(private readonly deps: OverlayDriverDeps) {}
 
@@ -45,8 +54,10 @@ export class OverlayDriver implements Driver {
     parseOverlayOptions(options);
   }
 
+  /** The VNI shows as Docker shows it, once the network has one. */
   effectiveOptions(spec: NetworkSpec): Record<string, string> {
-    return { ...spec.options };
+    const vni = this.networks.get(spec.id)?.vni;
+    return { ...spec.options, ...(vni === undefined ? {} : { [VXLANID_LIST]: String(vni) }) };
   }
 
   interfacePrefix(): string {
@@ -57,7 +68,7 @@ export class OverlayDriver implements Driver {
     const options = parseOverlayOptions(spec.options);
     const vni = await this.deps.vniAllocator.allocateVni(spec.id, options.vni);
     context.registerTable(ENDPOINT_TABLE);
-    this.networks.set(spec.id, { vni, mtu: options.mtu, peers: new Map(), joined: new Set(), plane: undefined, queue: new SerialQueue() });
+    this.networks.set(spec.id, { vni, mtu: options.mtu, peers: new Map(), held: new Map(), joined: new Set(), plane: undefined, queue: new SerialQueue() });
   }
 
   async deleteNetwork(spec: NetworkSpec): Promise<void> {
@@ -124,14 +135,30 @@ export class OverlayDriver implements Driver {
     const network = this.networks.get(event.networkId);
     if (!network) return;
     await network.queue.run(async () => {
-      const old = network.peers.get(event.key) ?? [];
       const peers = event.type === 'delete' ? [] : this.peersIn(decodeEndpointRecord(event.value));
-      const same = (a: Peer, b: Peer): boolean => a.ip === b.ip && a.mac === b.mac && a.vtep === b.vtep;
-      for (const peer of old) if (!peers.some((p) => same(p, peer))) await network.plane?.removePeer(peer);
-      if (peers.length === 0) network.peers.delete(event.key);
-      else network.peers.set(event.key, peers);
-      for (const peer of peers) await network.plane?.addPeer(peer);
+      const outsider = peers.find((peer) => !this.members.has(peer.vtep));
+      network.held.delete(event.key);
+      if (outsider) {
+        network.held.set(event.key, peers);
+        this.ignored++;
+        this.deps.log.warn({ network: event.networkId, endpoint: event.key, vtep: outsider.vtep, ignoredEntries: this.ignored }, 'an endpoint_table entry names a VTEP that is not a cluster member: ignored');
+      }
+      await this.setPeers(network, event.key, outsider ? [] : peers);
     });
+  }
+
+  /** Entries whose VTEP was not a cluster member and that were held back (since the driver started). */
+  get ignoredEntries(): number {
+    return this.ignored;
+  }
+
+  /** Programs an endpoint's peers in place of the ones it had. */
+  private async setPeers(network: OverlayNetwork, key: string, peers: Peer[]): Promise<void> {
+    const same = (a: Peer, b: Peer): boolean => a.ip === b.ip && a.mac === b.mac && a.vtep === b.vtep;
+    for (const peer of network.peers.get(key) ?? []) if (!peers.some((p) => same(p, peer))) await network.plane?.removePeer(peer);
+    if (peers.length === 0) network.peers.delete(key);
+    else network.peers.set(key, peers);
+    for (const peer of peers) await network.plane?.addPeer(peer);
   }
 
   namesIn(table: string, value: Buffer): PublishedNames | undefined {
@@ -147,13 +174,26 @@ export class OverlayDriver implements Driver {
     return [record.ipv4, record.ipv6].filter((cidr) => cidr !== undefined).map((cidr) => ({ ip: addressOf(cidr), mac: record.mac, vtep: record.vtep }));
   }
 
-  async discoverNew(): Promise<void> {}
+  async discoverNew(event: NodeEvent): Promise<void> {
+    this.members.add(event.address);
+    for (const network of this.networks.values()) {
+      await network.queue.run(async () => {
+        for (const [key, peers] of network.held) {
+          if (!peers.every((peer) => this.members.has(peer.vtep))) continue;
+          network.held.delete(key);
+          await this.setPeers(network, key, peers);
+        }
+      });
+    }
+  }
 
   async discoverDelete(event: NodeEvent): Promise<void> {
     if (event.self) return;
+    this.members.delete(event.address);
     for (const network of this.networks.values()) {
       await network.queue.run(async () => {
         for (const [key, peers] of network.peers) if (peers.some((peer) => peer.vtep === event.address)) network.peers.delete(key);
+        for (const [key, peers] of network.held) if (peers.some((peer) => peer.vtep === event.address)) network.held.delete(key);
         await network.plane?.removeVtep(event.address);
       });
     }
