@@ -345,7 +345,9 @@ test('random and hostile requests at every route: never a 5xx, the daemon lives,
     });
     // The cluster routes of a daemon outside a cluster answer 503 by design (see README, Cluster).
     const notInCluster = reply.status === 503 && /\/cluster(\/|$|\?)/.test(url) && (req.method === 'HEAD' || reply.body.includes('not part of a cluster'));
-    if (reply.status >= 500 && !notInCluster) throw new Error(`${req.method} ${url.slice(0, 300)} answered ${reply.status}: ${reply.body.slice(0, 500)}\nbody: ${(sent ?? '').slice(0, 500)}`);
+    // A path that resolves (`..`) to a Docker route netctl does not implement gets that route's deliberate 501.
+    const unsupported = reply.status === 501 && reply.body.includes('is not supported by netctl');
+    if (reply.status >= 500 && !notInCluster && !unsupported) throw new Error(`${req.method} ${url.slice(0, 300)} answered ${reply.status}: ${reply.body.slice(0, 500)}\nbody: ${(sent ?? '').slice(0, 500)}`);
     await known.note(req, reply.status, reply.body);
     const ping = await rawHttp(daemon.socketPath, 'GET', '/_ping', { timeoutMs: 10_000 }).catch((error: Error) => ({ status: 0, body: error.message }));
     if (ping.status !== 200) throw new Error(`the daemon stopped answering after ${req.method} ${url.slice(0, 300)} (ping: ${ping.status} ${ping.body})\nbody: ${(sent ?? '').slice(0, 500)}\n${daemon.logs().slice(-2000)}`);
