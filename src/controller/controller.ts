@@ -23,6 +23,7 @@ import { Registry } from './registry';
 import { type NetworkPeer, type TablePublisher, TableRegistrations, tableEntries } from './tables';
 import { newId } from '../util/id';
 import { invalidNameMessage, nameProblem } from '../util/names';
+import { SingleFlight } from '../util/single-flight';
 
 const NETWORK_PREFIX = 'networks/';
 /** This host's copies of the global networks its driver holds state of (made here, or joined). */
@@ -92,7 +93,7 @@ export class Controller {
   private readonly global: GlobalNetworks | undefined;
   /** Global networks whose driver state is on this host (see HELD_GLOBAL_PREFIX). */
   private readonly held = new Map<string, NetworkRecord>();
-  private readonly holding = new Map<string, Promise<void>>();
+  private readonly holding = new SingleFlight();
   private readonly registry = new Registry();
   private readonly tableRegistrations = new TableRegistrations();
   private readonly dns: DnsRegistry | undefined;
@@ -256,25 +257,20 @@ export class Controller {
   private hold(network: NetworkRecord): Promise<void> {
     if (this.held.has(network.id)) return Promise.resolve();
     // Two first endpoints at once (two sandboxes) make the driver's network once.
-    let holding = this.holding.get(network.id);
-    if (!holding) {
-      holding = (async () => {
-        const driver = this.driverOf(network);
-        let created = false;
-        try {
-          await driver.createNetwork(specOf(network), this.contextOf(network.id, driver));
-          created = true;
-          await this.deps.store.put(HELD_GLOBAL_PREFIX + network.id, Buffer.from(JSON.stringify(network)));
-        } catch (error) {
-          this.forgetTables(network.id);
-          if (created) await driver.deleteNetwork(specOf(network));
-          throw error;
-        }
-        this.held.set(network.id, network);
-      })().finally(() => this.holding.delete(network.id));
-      this.holding.set(network.id, holding);
-    }
-    return holding;
+    return this.holding.run(network.id, async () => {
+      const driver = this.driverOf(network);
+      let created = false;
+      try {
+        await driver.createNetwork(specOf(network), this.contextOf(network.id, driver));
+        created = true;
+        await this.deps.store.put(HELD_GLOBAL_PREFIX + network.id, Buffer.from(JSON.stringify(network)));
+      } catch (error) {
+        this.forgetTables(network.id);
+        if (created) await driver.deleteNetwork(specOf(network));
+        throw error;
+      }
+      this.held.set(network.id, network);
+    });
   }
 
   /** Takes a global network away from the driver here (the undo of hold); once, however many ask at the same time. */

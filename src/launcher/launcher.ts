@@ -33,6 +33,7 @@ import { freeRandomName } from './random-name';
 import { restartPolicyProblem, shouldRestart } from './restart-policy';
 import { RestartTimers } from './restart-timers';
 import { MAC } from '../controller/mac';
+import { SingleFlight } from '../util/single-flight';
 
 export { ContainerConflictError, InvalidContainerConfigError, NoSuchContainerError, NotConnectedError } from './errors';
 
@@ -100,7 +101,7 @@ export class Launcher {
   private readonly exitWaiters = new Map<string, Array<(code: number) => void>>();
   /** Waiters for each container's removal, resolved with its last exit code. */
   private readonly removalWaiters = new Map<string, Array<(code: number) => void>>();
-  private readonly removals = new Map<string, Promise<void>>();
+  private readonly removals = new SingleFlight();
   /** The shims of running containers, watched for their end. */
   private readonly watchers = new Map<string, { close(): void }>();
   private closed = false;
@@ -110,7 +111,7 @@ export class Launcher {
   private readonly restartTimers = new RestartTimers();
   /** Sandboxes of ended containers being deleted: a start waits for them, so a static address is free again. */
   private readonly releases = new Map<string, Promise<void>>();
-  private readonly starts = new Map<string, Promise<void>>();
+  private readonly starts = new SingleFlight();
   /** The control channels of running containers with a pty or stdin, opened on first use. */
   private readonly controls = new Map<string, ControlChannel>();
 
@@ -425,11 +426,7 @@ export class Launcher {
   start(reference: string, byPolicy = false): Promise<void> {
     const record = this.find(reference);
     // Each would make a sandbox and join the networks.
-    const underway = this.starts.get(record.id);
-    if (underway) return underway;
-    const start = this.startRecord(record, byPolicy).finally(() => this.starts.delete(record.id));
-    this.starts.set(record.id, start);
-    return start;
+    return this.starts.run(record.id, () => this.startRecord(record, byPolicy));
   }
 
   private async startRecord(record: ContainerRecord, byPolicy: boolean): Promise<void> {
@@ -657,11 +654,7 @@ export class Launcher {
   remove(reference: string, force = false): Promise<void> {
     const record = this.find(reference);
     // A --rm container's own removal may meet an `rm -f`: one removal, both wait for it.
-    const underway = this.removals.get(record.id);
-    if (underway) return underway;
-    const removal = this.removeRecord(record, force).finally(() => this.removals.delete(record.id));
-    this.removals.set(record.id, removal);
-    return removal;
+    return this.removals.run(record.id, () => this.removeRecord(record, force));
   }
 
   private async removeRecord(record: ContainerRecord, force: boolean): Promise<void> {
