@@ -184,6 +184,11 @@ export class Controller {
     return this.attachments.isGatewayLeg(endpoint);
   }
 
+  /** Gossip table entries the drivers refused (the overlay's naming a VTEP outside the cluster), for `cluster info`. */
+  ignoredTableEntries(): number {
+    return this.registry.allDrivers().reduce((sum, driver) => sum + (driver.ignoredEntries ?? 0), 0);
+  }
+
   /** The network drivers registered, by type. */
   driverTypes(): string[] {
     return this.registry.allDrivers().map((d) => d.type);
