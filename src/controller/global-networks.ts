@@ -29,6 +29,8 @@ export interface GlobalNetworksDeps {
   removed(record: NetworkRecord): void;
   /** The endpoints this host has on a global network, as its local store says: written back to etcd after an outage. */
   ownEndpoints(networkId: string): string[];
+  /** After an outage (and at start), once this host's endpoints are written back: the rest of the catching up. */
+  caughtUp?(): Promise<void>;
 }
 
 type ParsedKey = { kind: 'record'; id: string } | { kind: 'host'; id: string; node: string } | undefined;
@@ -154,10 +156,20 @@ export class GlobalNetworks {
     this.forget(record.id);
   }
 
-  /** Records that this host has `endpointId` on the network, before the endpoint is made. */
-  async enter(networkId: string, endpointId: string): Promise<void> {
+  /**
+   * Records that this host has `endpointId` on the network, before the endpoint is made. etcd
+   * unreachable on a network this host `carries` (its driver has it): the catch-up writes it
+   * once etcd answers (the endpoint is in ownEndpoints by then); elsewhere refused.
+   */
+  async enter(networkId: string, endpointId: string, carries: boolean): Promise<void> {
     const name = this.records.get(networkId)?.name ?? networkId;
-    await this.unreachableAs(`connect to the global network ${name}`, () => this.writeOwn(networkId, (endpoints) => (endpoints.includes(endpointId) ? endpoints : [...endpoints, endpointId]), true));
+    try {
+      await this.writeOwn(networkId, (endpoints) => (endpoints.includes(endpointId) ? endpoints : [...endpoints, endpointId]), true);
+    } catch (error) {
+      if (!(error instanceof StoreUnavailableError && carries)) throw clusterError(`connect to the global network ${name}`, error);
+      this.deps.log.warn({ err: error, network: networkId, endpoint: endpointId }, 'etcd unreachable: the endpoint joins a network this host carries, and is recorded in etcd once it answers');
+      this.retryLater();
+    }
   }
 
   /** The endpoint is gone from this host. etcd unreachable: written when it is back (never an error). */
@@ -259,6 +271,7 @@ export class GlobalNetworks {
       if (own.length === stored.length && own.every((id) => stored.includes(id))) continue;
       await this.writeOwn(networkId, () => own, false);
     }
+    await this.deps.caughtUp?.();
   }
 
   /** Sync again after a delay that grows while etcd stays away; one at a time. */
