@@ -1,15 +1,15 @@
-// What an overlay network is made of, through the daemon: its VNI from the cluster store (4096 up,
-// or the one asked for), its subnet from the cluster's default pools unless given, never one another
-// host's network has; on each host with containers, vxlan0 as the issue asks (read with `ip -d` in
-// the overlay namespace), the MTU the underlay's − 50 or the option, IPv4 and IPv6 across hosts.
-// And the refusal without a cluster.
+// What an overlay network takes from the cluster store, through daemons: its VNI (4096 up, or the
+// one asked for), its subnet from the cluster's default pools unless given, never one another host's
+// network has; on each host with containers, vxlan0 as the issue asks (read with `ip -d` in the
+// overlay namespace), the MTU the underlay's − 50 or the option, IPv4 and IPv6 across hosts. The
+// refusal without a cluster; with etcd down, what keeps working and what is refused.
 import test, { type ExecutionContext } from 'ava';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { netctlCli, type Runner } from '../helpers/cli';
 import { inspect, ok, pings } from '../helpers/containers';
 import { request, startDaemon, type TestDaemon } from '../helpers/daemon';
-import { startEtcd } from '../helpers/etcd';
+import { startEtcd, type TestEtcd } from '../helpers/etcd';
 import { createUnderlay, type UnderlayHost } from '../helpers/underlay';
 import { until } from '../../test/helpers/until';
 
@@ -20,10 +20,10 @@ interface Host {
 }
 
 /** etcd and a daemon per entry of `mtus` (its underlay MTU), node names `prefix-N`, on one underlay. */
-async function cluster(t: ExecutionContext, prefix: string, mtus: number[]): Promise<Host[]> {
+async function cluster(t: ExecutionContext, prefix: string, mtus: number[]): Promise<Host[] & { etcd: TestEtcd }> {
   const underlay = createUnderlay(t);
   const etcdHost = underlay.addHost();
-  await startEtcd(t, { netns: etcdHost.ns.path, host: etcdHost.address });
+  const etcd = await startEtcd(t, { netns: etcdHost.ns.path, host: etcdHost.address });
   const hosts: Host[] = [];
   for (const [i, mtu] of mtus.entries()) {
     const host = underlay.addHost();
@@ -37,7 +37,7 @@ async function cluster(t: ExecutionContext, prefix: string, mtus: number[]): Pro
     });
     hosts.push({ host, daemon, cli });
   }
-  return hosts;
+  return Object.assign(hosts, { etcd });
 }
 
 interface NetworkInspect {
@@ -130,4 +130,26 @@ test('subnets from the cluster\'s default pools when none is given, distinct acr
   t.is(sameVni.status, 403, sameVni.text);
   t.regex(sameVni.json<{ message: string }>().message, /VXLAN ID 4096 is already in use by network [0-9a-f]{64}; choose another one/);
   for (const { cli } of [a!, b!]) t.notRegex(await ok(cli, ['network', 'ls']), /\bclash\b/, 'no network left of the refused creates');
+});
+
+test('etcd down: overlays already there keep carrying traffic and names across hosts; a create is refused saying the cluster store is unreachable (503), leaving nothing', async (t) => {
+  const hosts = await cluster(t, 'ove', [1500, 1500]);
+  const [a, b] = hosts;
+  await ok(a!.cli, ['network', 'create', '-d', 'overlay', '--attachable', '--subnet', '10.222.0.0/24', 'kept']);
+  await ok(a!.cli, ['run', '-d', '--name', 'left', '--network', 'kept', 'sleep', '300']);
+  await until('kept listed on host B', async () => (await b!.cli(['network', 'inspect', 'kept'])).code === 0, 15_000, 100);
+  await ok(b!.cli, ['run', '-d', '--name', 'right', '--network', 'kept', 'sleep', '300']);
+  const right = (await inspect(b!.cli, 'right')).NetworkSettings.Networks['kept']!.IPAddress;
+  await until('left reaches right by name', () => pings(a!.cli, 'left', 'right', 1), 15_000, 200);
+
+  await hosts.etcd.stop();
+  t.true(await pings(a!.cli, 'left', right, 5), 'by address, etcd down');
+  t.true(await pings(b!.cli, 'right', 'left', 5), 'by name, back');
+  const create = await a!.cli(['network', 'create', '-d', 'overlay', '--subnet', '10.223.0.0/24', 'late']);
+  t.is(create.code, 1);
+  t.regex(create.stderr, /cannot create the global network late: the cluster store is unreachable \(.*\)\. Global-scope networks cannot be created, removed or joined from this host until it answers; local networks and everything already running keep working/s);
+  const reply = await request(a!.daemon.socketPath, 'POST', '/networks/create', { Name: 'late2', Driver: 'overlay' });
+  t.is(reply.status, 503, reply.text);
+  t.notRegex(await ok(a!.cli, ['network', 'ls']), /\blate/, 'nothing made');
+  t.true(await pings(a!.cli, 'left', right, 5), 'and still across after the refusals');
 });
