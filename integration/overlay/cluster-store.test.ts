@@ -20,7 +20,7 @@ interface Host {
 }
 
 /** etcd and a daemon per entry of `mtus` (its underlay MTU), node names `prefix-N`, on one underlay. */
-async function cluster(t: ExecutionContext, prefix: string, mtus: number[]): Promise<Host[] & { etcd: TestEtcd }> {
+async function cluster(t: ExecutionContext, prefix: string, mtus: number[]): Promise<Host[] & { etcd: TestEtcd; etcdHost: UnderlayHost }> {
   const underlay = createUnderlay(t);
   const etcdHost = underlay.addHost();
   const etcd = await startEtcd(t, { netns: etcdHost.ns.path, host: etcdHost.address });
@@ -37,7 +37,7 @@ async function cluster(t: ExecutionContext, prefix: string, mtus: number[]): Pro
     });
     hosts.push({ host, daemon, cli });
   }
-  return Object.assign(hosts, { etcd });
+  return Object.assign(hosts, { etcd, etcdHost });
 }
 
 interface NetworkInspect {
@@ -147,9 +147,69 @@ test('etcd down: overlays already there keep carrying traffic and names across h
   t.true(await pings(b!.cli, 'right', 'left', 5), 'by name, back');
   const create = await a!.cli(['network', 'create', '-d', 'overlay', '--subnet', '10.223.0.0/24', 'late']);
   t.is(create.code, 1);
-  t.regex(create.stderr, /cannot create the global network late: the cluster store is unreachable \(.*\)\. Global-scope networks cannot be created, removed or joined from this host until it answers; local networks and everything already running keep working/s);
+  t.regex(create.stderr, /cannot create the global network late: the cluster store is unreachable \(.*\)\. Until it answers, global-scope networks cannot be created or removed, nor joined on a host that does not carry them yet; local networks and everything already running keep working/s);
   const reply = await request(a!.daemon.socketPath, 'POST', '/networks/create', { Name: 'late2', Driver: 'overlay' });
   t.is(reply.status, 503, reply.text);
   t.notRegex(await ok(a!.cli, ['network', 'ls']), /\blate/, 'nothing made');
   t.true(await pings(a!.cli, 'left', right, 5), 'and still across after the refusals');
+});
+
+/** The keys under `prefix` (below the daemons' /netctl/) and their JSON values, read from etcd's HTTP gateway in its test host. */
+function etcdRange(etcdHost: UnderlayHost, prefix: string): Map<string, unknown> {
+  const full = '/netctl/' + prefix;
+  const end = full.slice(0, -1) + String.fromCharCode(full.charCodeAt(full.length - 1) + 1);
+  const b64 = (text: string): string => Buffer.from(text).toString('base64');
+  const body = JSON.stringify({ key: b64(full), range_end: b64(end) });
+  const out = execFileSync('nsenter', [`--net=${etcdHost.ns.path}`, 'curl', '-sf', '--max-time', '5', `http://${etcdHost.address}:2379/v3/kv/range`, '-d', body], { encoding: 'utf8' });
+  const kvs = (JSON.parse(out) as { kvs?: Array<{ key: string; value: string }> }).kvs ?? [];
+  return new Map(kvs.map((kv) => [Buffer.from(kv.key, 'base64').toString('utf8').slice(full.length), JSON.parse(Buffer.from(kv.value, 'base64').toString('utf8')) as unknown]));
+}
+
+/** A host's spare addresses of a pool in etcd. */
+const sparesIn = (etcdHost: UnderlayHost, poolPrefix: string, node: string): string[] =>
+  [...etcdRange(etcdHost, poolPrefix)].filter(([, record]) => (record as { role: string; name?: string }).role === 'spare' && (record as { name?: string }).name === node).map(([ip]) => ip);
+
+test('etcd down: a run on a host that carries the overlay takes one of its spare addresses and is reachable by address and name; elsewhere, or with --ip, refused; etcd back: recorded, spares topped up, rm works', async (t) => {
+  const hosts = await cluster(t, 'ovj', [1500, 1500, 1500]);
+  const [a, b, c] = hosts as unknown as [Host, Host, Host];
+  const { etcd, etcdHost } = hosts;
+  await ok(a.cli, ['network', 'create', '-d', 'overlay', '--attachable', '--subnet', '10.224.0.0/24', 'carried']);
+  await ok(a.cli, ['run', '-d', '--name', 'left', '--network', 'carried', 'sleep', '300']);
+  await until('carried listed on host B', async () => (await b.cli(['network', 'inspect', 'carried'])).code === 0, 15_000, 100);
+  await ok(b.cli, ['run', '-d', '--name', 'right', '--network', 'carried', 'sleep', '300']);
+  await until('left reaches right by name', () => pings(a.cli, 'left', 'right', 1), 15_000, 200);
+  const pool = 'ipam/GlobalDefault/addrs/GlobalDefault%2F10.224.0.0%2F24/';
+  await until('host A to hold its 4 spares', async () => sparesIn(etcdHost, pool, 'ovj-0').length === 4, 15_000, 100);
+  const spares = sparesIn(etcdHost, pool, 'ovj-0');
+  t.is(sparesIn(etcdHost, pool, 'ovj-2').length, 0, 'C carries nothing, holds no spare');
+
+  await etcd.stop();
+  await ok(a.cli, ['run', '-d', '--name', 'late', '--network', 'carried', 'sleep', '300']);
+  const late = (await inspect(a.cli, 'late')).NetworkSettings.Networks['carried']!;
+  t.true(spares.includes(late.IPAddress), `${late.IPAddress} is one of A's spares (${spares.join(', ')})`);
+  t.true(await pings(b.cli, 'right', late.IPAddress, 10), 'B reaches the new container by address');
+  t.true(await pings(b.cli, 'right', 'late', 10), 'and by name');
+  t.true(await pings(a.cli, 'late', 'right', 5), 'and it reaches B');
+
+  const elsewhere = await c.cli(['run', '-d', '--name', 'nowhere', '--network', 'carried', 'sleep', '300']);
+  t.not(elsewhere.code, 0);
+  t.regex(elsewhere.stderr, /cannot connect to the global network carried: the cluster store is unreachable .*nor joined on a host that does not carry them yet/s);
+  const fixed = await a.cli(['run', '-d', '--name', 'fixed', '--network', 'carried', '--ip', '10.224.0.200', 'sleep', '300']);
+  t.not(fixed.code, 0);
+  t.regex(fixed.stderr, /the cluster store is unreachable .*A given address \(--ip\) can only be claimed there: leave it out to take one of this host's spare addresses, or retry when the store answers/s);
+  t.notRegex(await ok(a.cli, ['ps']), /\bfixed\b/, 'the refused container does not run');
+
+  await etcd.start();
+  const endpointId = (JSON.parse(await ok(a.cli, ['network', 'inspect', 'carried'])) as Array<{ Containers: Record<string, { Name: string; EndpointID: string }> }>)[0]!.Containers;
+  const lateEndpoint = Object.values(endpointId).find((e) => e.Name === 'late')!.EndpointID;
+  const hostsKey = (): { endpoints?: string[] } | undefined => [...etcdRange(etcdHost, 'networks/')].find(([key]) => key.endsWith('/hosts/ovj-0'))?.[1] as { endpoints?: string[] } | undefined;
+  await until('A\'s endpoint list in etcd to have the new endpoint', async () => hostsKey()?.endpoints?.includes(lateEndpoint) === true, 30_000, 200);
+  await until('the spare to become an endpoint record', async () => (etcdRange(etcdHost, pool).get(late.IPAddress) as { role?: string } | undefined)?.role === 'endpoint', 30_000, 200);
+  await until('A\'s spares to be topped up', async () => sparesIn(etcdHost, pool, 'ovj-0').length === 4, 30_000, 200);
+  t.false(sparesIn(etcdHost, pool, 'ovj-0').includes(late.IPAddress));
+
+  await ok(a.cli, ['rm', '-f', 'left', 'late']);
+  await ok(b.cli, ['rm', '-f', 'right']);
+  await ok(a.cli, ['network', 'rm', 'carried']);
+  t.is(etcdRange(etcdHost, pool).size, 0, 'the pool went with its spares');
 });

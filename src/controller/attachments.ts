@@ -95,7 +95,10 @@ export interface AttachmentDeps {
     later?(work: () => Promise<void>): void;
   };
   /** Spare addresses of global networks, for dynamic joins while the cluster store is unreachable. */
-  spares?: Pick<SpareAddresses, 'take' | 'giveBack'>;
+  spares?: Pick<SpareAddresses, 'take' | 'giveBack'> & {
+    /** etcd did not answer the last time: a join takes a spare at once rather than wait for the store to fail again. */
+    storeUnreachable(): boolean;
+  };
 }
 
 const encode = (value: unknown): Buffer => Buffer.from(JSON.stringify(value));
@@ -397,6 +400,7 @@ export class Attachments {
    */
   private async allocate(ipam: IpamDriver, network: NetworkRecord, v6: boolean, ip: string | undefined, rollback: Rollback, options: IpamRequestOptions): Promise<EndpointAddress | undefined> {
     try {
+      if (this.deps.spares?.storeUnreachable() && network.scope === 'global') throw new StoreUnavailableError('it did not answer the last time it was asked');
       return await allocateAddress(ipam, network, v6, ip, rollback, options);
     } catch (error) {
       if (!(error instanceof StoreUnavailableError) || !this.deps.spares || network.scope !== 'global') throw error;

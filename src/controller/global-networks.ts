@@ -55,7 +55,7 @@ export function activeEndpointsMessage(record: Pick<NetworkRecord, 'name' | 'id'
 export function clusterError(what: string, error: unknown): unknown {
   if (!(error instanceof StoreUnavailableError)) return error;
   return new ClusterUnavailableError(
-    `cannot ${what}: the cluster store is unreachable (${error.message}). Global-scope networks cannot be created, removed or joined from this host until it answers; local networks and everything already running keep working`,
+    `cannot ${what}: the cluster store is unreachable (${error.message}). Until it answers, global-scope networks cannot be created or removed, nor joined on a host that does not carry them yet; local networks and everything already running keep working`,
   );
 }
 
@@ -73,8 +73,15 @@ export class GlobalNetworks {
   /** Work etcd could not take while unreachable (address releases), done in order once it answers. */
   private readonly deferred: Array<() => Promise<void>> = [];
   private closed = false;
+  /** etcd failed to answer since the last sync that worked: joins on carried networks do not wait for it again. */
+  private unreachableSeen = false;
 
   constructor(private readonly deps: GlobalNetworksDeps) {}
+
+  /** Whether etcd answered the last time it was asked (a sync that works sets it again). */
+  get reachable(): boolean {
+    return !this.unreachableSeen;
+  }
 
   get node(): string {
     return this.deps.node;
@@ -94,6 +101,7 @@ export class GlobalNetworks {
       await this.sync();
     } catch (error) {
       this.deps.log.warn({ err: error }, 'etcd unreachable: global networks are shown as this host last knew them until it answers');
+      this.unreachableSeen = true;
       this.retryLater();
     }
   }
@@ -164,10 +172,13 @@ export class GlobalNetworks {
   async enter(networkId: string, endpointId: string, carries: boolean): Promise<void> {
     const name = this.records.get(networkId)?.name ?? networkId;
     try {
+      // Known down: each call would wait out the store's retry window before failing.
+      if (carries && this.unreachableSeen) throw new StoreUnavailableError('it did not answer the last time it was asked; retrying in the background');
       await this.writeOwn(networkId, (endpoints) => (endpoints.includes(endpointId) ? endpoints : [...endpoints, endpointId]), true);
     } catch (error) {
       if (!(error instanceof StoreUnavailableError && carries)) throw clusterError(`connect to the global network ${name}`, error);
       this.deps.log.warn({ err: error, network: networkId, endpoint: endpointId }, 'etcd unreachable: the endpoint joins a network this host carries, and is recorded in etcd once it answers');
+      this.unreachableSeen = true;
       this.retryLater();
     }
   }
@@ -179,6 +190,7 @@ export class GlobalNetworks {
     } catch (error) {
       // The endpoint is gone here whatever etcd says: the next sync writes it.
       this.deps.log.warn({ err: error, network: networkId, endpoint: endpointId }, 'could not record the endpoint\'s removal in etcd: it is once etcd answers');
+      if (error instanceof StoreUnavailableError) this.unreachableSeen = true;
       this.retryLater();
     }
   }
@@ -247,6 +259,7 @@ export class GlobalNetworks {
       }
       if (this.closed) return void (await watch.close());
       this.watch = watch;
+      this.unreachableSeen = false;
       for (const event of pending) this.apply(event);
       live = true;
       await this.catchUp();
@@ -283,6 +296,7 @@ export class GlobalNetworks {
         () => (this.retryDelay = RETRY_MIN_MS),
         (error: unknown) => {
           this.deps.log.debug({ err: error }, 'etcd still unreachable');
+          if (error instanceof StoreUnavailableError) this.unreachableSeen = true;
           this.retryDelay = Math.min(this.retryDelay * 2, RETRY_MAX_MS);
           this.retryLater();
         },
