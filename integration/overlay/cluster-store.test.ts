@@ -148,7 +148,8 @@ test('etcd down: overlays already there keep carrying traffic and names across h
   const create = await a!.cli(['network', 'create', '-d', 'overlay', '--subnet', '10.223.0.0/24', 'late']);
   t.is(create.code, 1);
   t.regex(create.stderr, /cannot create the global network late: the cluster store is unreachable \(.*\)\. Until it answers, global-scope networks cannot be created or removed, nor joined on a host that does not carry them yet; local networks and everything already running keep working/s);
-  const reply = await request(a!.daemon.socketPath, 'POST', '/networks/create', { Name: 'late2', Driver: 'overlay' });
+  // A create waits out the store's retry window (10 s) before it fails.
+  const reply = await request(a!.daemon.socketPath, 'POST', '/networks/create', { Name: 'late2', Driver: 'overlay' }, 30_000);
   t.is(reply.status, 503, reply.text);
   t.notRegex(await ok(a!.cli, ['network', 'ls']), /\blate/, 'nothing made');
   t.true(await pings(a!.cli, 'left', right, 5), 'and still across after the refusals');
