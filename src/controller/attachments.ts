@@ -95,10 +95,7 @@ export interface AttachmentDeps {
     later?(work: () => Promise<void>): void;
   };
   /** Spare addresses of global networks, for dynamic joins while the cluster store is unreachable. */
-  spares?: Pick<SpareAddresses, 'take' | 'giveBack'> & {
-    /** etcd did not answer the last time: a join takes a spare at once rather than wait for the store to fail again. */
-    storeUnreachable(): boolean;
-  };
+  spares?: Pick<SpareAddresses, 'take' | 'giveBack' | 'storeUnreachable'>;
 }
 
 const encode = (value: unknown): Buffer => Buffer.from(JSON.stringify(value));

@@ -14,7 +14,7 @@ import { crashPoint } from '../util/crash-point';
 import { Rollback } from '../util/rollback';
 import { Attachments, type ConnectRequest, type SandboxOptions } from './attachments';
 import { type DnsDeps, DnsRegistry, hasNames } from './dns-registry';
-import { type EndpointAddress, type EndpointRecord, type SandboxRecord } from './endpoint-record';
+import { type EndpointRecord, type SandboxRecord } from './endpoint-record';
 import { ConflictError, ForbiddenError, InvalidParameterError, NotFoundError } from './errors';
 import { activeEndpointsMessage, clusterError, GlobalNetworks } from './global-networks';
 import { GATEWAY_NETWORK, GATEWAY_NETWORK_OPTIONS } from './gateway-leg';
@@ -129,6 +129,7 @@ export class Controller {
         log: deps.log,
         ipamOf: (network) => this.registry.ipam(network.ipam.driver),
         endpointsOf: (networkId) => this.attachments.ofNetwork(networkId),
+        storeReachable: () => this.global!.reachable,
       });
     }
     for (const driver of deps.drivers) this.registry.addDriver(driver);
@@ -148,7 +149,7 @@ export class Controller {
         left: (networkId, endpointId) => this.left(networkId, endpointId),
         ...(this.global ? { later: (work: () => Promise<void>) => this.global!.later(work) } : {}),
       },
-      ...(this.spares ? { spares: { take: (network: NetworkRecord, v6: boolean) => this.spares!.take(network, v6), giveBack: (network: NetworkRecord, spare: EndpointAddress) => this.spares!.giveBack(network, spare), storeUnreachable: () => !this.global!.reachable } } : {}),
+      ...(this.spares ? { spares: this.spares } : {}),
       driverOf: (network) => this.driverOf(network),
       ipamOf: (network) => this.registry.ipam(network.ipam.driver),
       failure: (networkId) => this.failure(networkId),
@@ -519,7 +520,7 @@ export class Controller {
     // A network still waiting for its plugin: the plugin may have come up since the start.
     if (this.failures.get(record.id)?.waiting) await this.lookUpPlugins(record);
     const endpoint = await this.attachments.connect(network, sandboxId, request);
-    if (this.held.has(record.id) && this.global?.reachable) this.spares?.refreshLater(record);
+    if (this.held.has(record.id)) this.spares?.refreshLater(record);
     return endpoint;
   }
 

@@ -70,6 +70,8 @@ export interface SpareDeps {
   log: Logger;
   ipamOf(network: NetworkRecord): IpamDriver | undefined;
   endpointsOf(networkId: string): EndpointRecord[];
+  /** Whether etcd answered the last time it was asked. */
+  storeReachable(): boolean;
 }
 
 export class SpareAddresses {
@@ -90,6 +92,11 @@ export class SpareAddresses {
         this.deps.log.error({ err: error, key: entry.key }, 'spare address list unreadable: left out');
       }
     }
+  }
+
+  /** etcd did not answer the last time: a join takes a spare at once rather than wait for the store to fail again. */
+  storeUnreachable(): boolean {
+    return !this.deps.storeReachable();
   }
 
   /** The free spares of a network (for inspection and tests). */
@@ -148,9 +155,9 @@ export class SpareAddresses {
     });
   }
 
-  /** Tops up in the background (after a join) when spares are missing: a failure is logged, the next refresh retries. */
+  /** Tops up in the background (after a join) when spares are missing and etcd answers: a failure is logged, the next refresh retries. */
   refreshLater(network: NetworkRecord): void {
-    if (this.of(network.id).length >= SPARES_PER_POOL * network.allocations.length) return;
+    if (!this.deps.storeReachable() || this.of(network.id).length >= SPARES_PER_POOL * network.allocations.length) return;
     void this.refresh(network).catch((error: unknown) => {
       if (error instanceof StoreUnavailableError) this.deps.log.debug({ err: error, network: network.id }, 'spare addresses not topped up: etcd unreachable');
       else this.deps.log.warn({ err: error, network: network.id }, 'could not top up the spare addresses');

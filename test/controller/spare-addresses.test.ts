@@ -74,7 +74,7 @@ async function host(t: ExecutionContext, shared = new SharedClusterStore(), loca
   const pool = await ipam.requestPool({ addressSpace: GLOBAL_SPACE, pool: '10.0.0.0/24' }).catch(() => ({ poolId: v4.poolId, pool: '10.0.0.0/24' }));
   const network = { id: 'n'.repeat(64), name: 'ov', scope: 'global', ipam: { driver: 'default' }, allocations: [{ poolId: pool.poolId, addressSpace: GLOBAL_SPACE, v6: false, pool: pool.pool, auxAddresses: {} }] } as unknown as NetworkRecord;
   const endpoints: EndpointRecord[] = [];
-  const spares = new SpareAddresses({ store: local, node: 'A', log: silent, ipamOf: () => ipam, endpointsOf: () => endpoints });
+  const spares = new SpareAddresses({ store: local, node: 'A', log: silent, ipamOf: () => ipam, endpointsOf: () => endpoints, storeReachable: () => !shared.unreachable });
   await spares.load();
   return { shared, ipam, local, spares, network, endpoints };
 }
