@@ -95,7 +95,7 @@ test('spares are the host\'s records in etcd, not endpoints: the pool is not in 
   t.deepEqual(await records(shared), []);
 });
 
-test('etcd down: a join takes a spare (kept over a restart), none left says so; back: the spare becomes an endpoint record and the spares are topped up', async (t) => {
+test('etcd down: a join takes a spare (kept over a restart) or gives it back; back: the spare becomes an endpoint record and the spares are topped up', async (t) => {
   const shared = new SharedClusterStore();
   const local = new LocalStore(':memory:');
   const first = await host(t, shared, local);
@@ -142,4 +142,15 @@ test('GlobalNetworks: etcd down, an endpoint on a network this host carries is e
   await until('the catch-up to write e1', async () => (await shared.get(`networks/${record.id}/hosts/A`))?.value.toString('utf8') === JSON.stringify({ endpoints: ['e1'] }), 15_000, 50);
   await until('the rest of the catch-up to run', () => caughtUp > before, 5_000, 50);
   t.pass();
+});
+
+test('dual-stack: spares of each pool, and a join with etcd down takes one of each family', async (t) => {
+  const { shared, ipam, spares, network } = await host(t);
+  const pool6 = await ipam.requestPool({ addressSpace: GLOBAL_SPACE, pool: 'fd00::/64' });
+  network.allocations.push({ poolId: pool6.poolId, addressSpace: GLOBAL_SPACE, v6: true, pool: pool6.pool, auxAddresses: {} });
+  await spares.refresh(network);
+  t.is(spares.of(network.id).filter((s) => s.poolId === pool6.poolId).length, SPARES_PER_POOL);
+  shared.unreachable = true;
+  t.deepEqual(await spares.take(network, false), { poolId: v4.poolId, address: '10.0.0.1/24' });
+  t.deepEqual(await spares.take(network, true), { poolId: v6.poolId, address: 'fd00::1/64' });
 });
