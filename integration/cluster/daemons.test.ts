@@ -33,6 +33,7 @@ interface Info {
   Suspicions: number;
   Traffic: { PacketsSent: number; PacketsReceived: number; Streams: number; BytesSent: number; BytesReceived: number };
   Store: { Endpoints: string[]; Connected: boolean };
+  IgnoredEntries: number;
 }
 
 // Failure detection with membership's defaults (README, Cluster membership): a member is probed
@@ -93,7 +94,7 @@ test.serial('three daemons form a cluster through etcd; a killed one is declared
     names.map((name, i) => [name, `${hosts[i]!.address}:7946`]),
   );
   const a = await info(daemons[0]!);
-  t.like(a, { NodeName: 'node-a', Encryption: true, Keys: { Count: 1 }, Members: { Total: 3, Alive: 3 }, Store: { Connected: true } });
+  t.like(a, { NodeName: 'node-a', Encryption: true, Keys: { Count: 1 }, Members: { Total: 3, Alive: 3 }, Store: { Connected: true }, IgnoredEntries: 0 });
   t.regex(a.Keys.Primary!, /^[0-9a-f]{12}$/);
   // Joining took at least one push-pull stream; probes go both ways; nobody was suspected.
   t.true(a.Traffic.Streams >= 1 && a.Traffic.PacketsSent > 0 && a.Traffic.PacketsReceived > 0 && a.Traffic.BytesSent > a.Traffic.PacketsSent, JSON.stringify(a.Traffic));
@@ -108,6 +109,7 @@ test.serial('three daemons form a cluster through etcd; a killed one is declared
   t.regex(text.stdout, /^Node name:\s+node-a$/m);
   t.regex(text.stdout, /^Members:\s+3 \(3 alive\)$/m);
   t.regex(text.stdout, /^Encryption:\s+on \(1 key, primary [0-9a-f]{12}\)$/m);
+  t.regex(text.stdout, /^Ignored entries:\s+0 \(gossip entries naming a VTEP outside the cluster\)$/m);
 
   // kill -9 and cut its link: no leave is announced, the others must find out by probing.
   const [killed] = daemons.splice(2, 1);

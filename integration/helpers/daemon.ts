@@ -30,11 +30,12 @@ export interface HttpReply {
   json<T = unknown>(): T;
 }
 
-export function request(socketPath: string, method: string, urlPath: string, body?: unknown): Promise<HttpReply> {
+/** One API call; `timeoutMs`: how long the socket may stay idle (longer for calls that wait out etcd's retry window). */
+export function request(socketPath: string, method: string, urlPath: string, body?: unknown, timeoutMs = 10_000): Promise<HttpReply> {
   return new Promise((resolve, reject) => {
     const payload = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
     const req = http.request(
-      { socketPath, method, path: urlPath, headers: payload ? { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(payload) } : {}, timeout: 10_000 },
+      { socketPath, method, path: urlPath, headers: payload ? { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(payload) } : {}, timeout: timeoutMs },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));

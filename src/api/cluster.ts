@@ -4,6 +4,7 @@ import { ClusterKeyError, type ClusterAgent } from '../cluster/agent';
 import { strictBase64 } from '../cluster/config';
 import { KEY_BYTES } from '../cluster/keyring';
 import { ApiError, badRequest, describeValue } from './errors';
+import type { Controller } from '../controller';
 import type { Router } from './router';
 
 export const NOT_IN_CLUSTER = 'this daemon is not part of a cluster; start it with --cluster-store and --advertise-addr';
@@ -32,7 +33,7 @@ function decodeKey(text: string): Buffer {
   return key;
 }
 
-export function addClusterRoutes(router: Router, cluster: ClusterAgent | undefined): void {
+export function addClusterRoutes(router: Router, cluster: ClusterAgent | undefined, controller: Pick<Controller, 'ignoredTableEntries'>): void {
   const agent = (): ClusterAgent => {
     if (!cluster) throw new ApiError(503, NOT_IN_CLUSTER);
     return cluster;
@@ -51,6 +52,7 @@ export function addClusterRoutes(router: Router, cluster: ClusterAgent | undefin
         Suspicions: info.suspicions,
         Traffic: { PacketsSent: info.traffic.packetsSent, PacketsReceived: info.traffic.packetsReceived, Streams: info.traffic.streams, BytesSent: info.traffic.bytesSent, BytesReceived: info.traffic.bytesReceived },
         Store: { Endpoints: info.store.endpoints, Connected: info.store.connected },
+        IgnoredEntries: controller.ignoredTableEntries(),
       },
     };
   });

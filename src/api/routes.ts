@@ -32,7 +32,7 @@ export function daemonRouter(parts: DaemonParts): Router {
   addNetworkRoutes(router, parts.controller);
   addContainerRoutes(router, parts.controller, parts.launcher, parts.images);
   addImageRoutes(router, parts.images, parts.launcher, parts.engine.version);
-  addClusterRoutes(router, parts.cluster);
+  addClusterRoutes(router, parts.cluster, parts.controller);
   addUnsupportedRoutes(router);
   return router;
 }

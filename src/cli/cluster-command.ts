@@ -6,7 +6,7 @@ import { type ParsedArgs, UsageError } from './args';
 import { exactly, execute, type Io, stdio, str, type Subcommand } from './command';
 import { renderTemplate, table } from './format';
 
-interface InfoJson {
+export interface InfoJson {
   NodeName: string;
   Address: string;
   Encryption: boolean;
@@ -16,6 +16,7 @@ interface InfoJson {
   Suspicions: number;
   Traffic: { PacketsSent: number; PacketsReceived: number; Streams: number; BytesSent: number; BytesReceived: number };
   Store: { Endpoints: string[]; Connected: boolean };
+  IgnoredEntries: number;
 }
 
 interface MemberJson {
@@ -45,7 +46,7 @@ function listOutput<T>(args: ParsedArgs, rows: T[], headers: string[], cells: (r
   return rows.map((row) => `${renderTemplate(format, row)}\n`).join('');
 }
 
-function infoText(info: InfoJson): string {
+export function infoText(info: InfoJson): string {
   const drops = Object.entries(info.DroppedPackets)
     .map(([reason, count]) => `${reason.toLowerCase()} ${count}`)
     .join(', ');
@@ -58,6 +59,7 @@ function infoText(info: InfoJson): string {
     ['Suspicions', String(info.Suspicions)],
     ['Gossip traffic', `sent ${info.Traffic.PacketsSent} packets / ${info.Traffic.BytesSent} B, received ${info.Traffic.PacketsReceived} packets / ${info.Traffic.BytesReceived} B, ${info.Traffic.Streams} push-pull streams`],
     ['Cluster store', `${info.Store.Endpoints.join(', ')} (${info.Store.Connected ? 'connected' : 'not connected'})`],
+    ['Ignored entries', `${info.IgnoredEntries} (gossip entries naming a VTEP outside the cluster)`],
   ];
   return lines.map(([label, value]) => `${`${label}:`.padEnd(17)}${value}\n`).join('');
 }

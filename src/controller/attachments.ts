@@ -8,7 +8,7 @@
 import net from 'node:net';
 import type { Logger } from '../util/logger';
 import type { Driver, EndpointSpec, JoinInfo, PortMapping } from '../drivers/driver';
-import { type IpamDriver, MAC_ADDRESS_OPTION, SERIAL_ALLOCATION_OPTION } from '../ipam';
+import { type IpamDriver, type IpamRequestOptions, MAC_ADDRESS_OPTION, SERIAL_ALLOCATION_OPTION } from '../ipam';
 import type { Ownership } from '../kernel/ownership';
 import type { LinkRef, NetlinkHandle } from '../netlink';
 import { Sandbox } from '../sandbox';
@@ -19,9 +19,9 @@ import { Rollback } from '../util/rollback';
 import { SerialQueue } from '../util/serial';
 import { acceptProposal, allocateAddress, reconcileAddresses } from './endpoint-addresses';
 import { byConnectOrder, EndpointIndex } from './endpoint-index';
-import { type EndpointRecord, endpointSpecOf, type SandboxRecord } from './endpoint-record';
+import { type EndpointAddress, type EndpointRecord, endpointSpecOf, type SandboxRecord } from './endpoint-record';
 import type { DnsRegistry } from './dns-registry';
-import { DriverContractError, ForbiddenError, InvalidParameterError, NotFoundError } from './errors';
+import { ClusterUnavailableError, DriverContractError, ForbiddenError, InvalidParameterError, NotFoundError } from './errors';
 import type { ExternalKey } from './external-key';
 import { defaultRouteChanges } from './gateway-choice';
 import { GATEWAY_NETWORK, gatewayLegName, isGatewayLeg, needsGatewayLeg } from './gateway-leg';
@@ -30,6 +30,7 @@ import { MAC, macFor } from './mac';
 import { type NetworkRecord, specOf } from './network-record';
 import { portCarrier, programPorts, type PortPublishingDeps, revokePorts } from './port-publishing';
 import { SandboxTable } from './sandbox-table';
+import { type SpareAddresses, SPARES_PER_POOL } from './spare-addresses';
 import { storedEntries, type TablePublisher, tableEntries } from './tables';
 import { newId } from '../util/id';
 import { invalidNameMessage, nameProblem } from '../util/names';
@@ -93,6 +94,8 @@ export interface AttachmentDeps {
     /** Takes a release the cluster store could not take (etcd unreachable), to do once it answers. */
     later?(work: () => Promise<void>): void;
   };
+  /** Spare addresses of global networks, for dynamic joins while the cluster store is unreachable. */
+  spares?: Pick<SpareAddresses, 'take' | 'giveBack' | 'storeUnreachable'>;
 }
 
 const encode = (value: unknown): Buffer => Buffer.from(JSON.stringify(value));
@@ -363,8 +366,8 @@ export class Attachments {
           ...(ipam.capabilities.requiresMacAddress ? { [MAC_ADDRESS_OPTION]: endpoint.mac } : {}),
           ...(network.scope === 'local' ? { [SERIAL_ALLOCATION_OPTION]: 'false' } : {}),
         };
-        const ipv4 = await allocateAddress(ipam, network, false, request.ipv4, rollback, options);
-        const ipv6 = network.enableIPv6 ? await allocateAddress(ipam, network, true, request.ipv6, rollback, options) : undefined;
+        const ipv4 = await this.allocate(ipam, network, false, request.ipv4, rollback, options);
+        const ipv6 = network.enableIPv6 ? await this.allocate(ipam, network, true, request.ipv6, rollback, options) : undefined;
         if (ipv4) endpoint.ipv4 = ipv4;
         if (ipv6) endpoint.ipv6 = ipv6;
       }
@@ -385,6 +388,25 @@ export class Attachments {
     } catch (error) {
       for (const failure of await rollback.run()) this.deps.log.error({ err: failure.error, endpoint: endpoint.id }, `rollback: ${failure.what} failed`);
       throw error;
+    }
+  }
+
+  /**
+   * An endpoint address from the IPAM; on a global network whose store is unreachable, a dynamic
+   * one is one of this host's spares, and a given one is refused (only the store can claim it).
+   */
+  private async allocate(ipam: IpamDriver, network: NetworkRecord, v6: boolean, ip: string | undefined, rollback: Rollback, options: IpamRequestOptions): Promise<EndpointAddress | undefined> {
+    try {
+      if (this.deps.spares?.storeUnreachable() && network.scope === 'global') throw new StoreUnavailableError('it did not answer the last time it was asked');
+      return await allocateAddress(ipam, network, v6, ip, rollback, options);
+    } catch (error) {
+      if (!(error instanceof StoreUnavailableError) || !this.deps.spares || network.scope !== 'global') throw error;
+      const unreachable = `cannot connect to the global network ${network.name}: the cluster store is unreachable (${error.message})`;
+      if (ip !== undefined) throw new ClusterUnavailableError(`${unreachable}. A given address (--ip) can only be claimed there: leave it out to take one of this host's spare addresses, or retry when the store answers`);
+      const spare = await this.deps.spares.take(network, v6);
+      if (!spare) throw new ClusterUnavailableError(`${unreachable}, and this host has no spare ${v6 ? 'IPv6' : 'IPv4'} address of it left (it keeps ${SPARES_PER_POOL} per pool while the store answers); retry when the store answers`);
+      rollback.push(`giving back spare address ${spare.address}`, () => this.deps.spares!.giveBack(network, spare));
+      return spare;
     }
   }
 

@@ -8,6 +8,7 @@ import { addressOf } from '../ip/address';
 import { type IpamDriver, NullIpam } from '../ipam';
 import { DAEMON_OWNERSHIP, type Ownership } from '../kernel/ownership';
 import type { NetlinkHandle } from '../netlink';
+import { StoreUnavailableError } from '../store/errors';
 import type { Store } from '../store/types';
 import { crashPoint } from '../util/crash-point';
 import { Rollback } from '../util/rollback';
@@ -20,6 +21,7 @@ import { GATEWAY_NETWORK, GATEWAY_NETWORK_OPTIONS } from './gateway-leg';
 import { configOf, NetworkAddressing } from './network-addressing';
 import { type IpamConfig, type NetworkRecord, parseNetworkRecord, shownScope, specOf } from './network-record';
 import { Registry } from './registry';
+import { SpareAddresses } from './spare-addresses';
 import { type NetworkPeer, type TablePublisher, TableRegistrations, tableEntries } from './tables';
 import { newId } from '../util/id';
 import { invalidNameMessage, nameProblem } from '../util/names';
@@ -91,6 +93,8 @@ export class Controller {
   private readonly networks = new Map<string, NetworkRecord>();
   /** Global-scope networks, as the cluster store has them. */
   private readonly global: GlobalNetworks | undefined;
+  /** Spare addresses of the global networks this host carries, for joins while etcd is unreachable. */
+  private readonly spares: SpareAddresses | undefined;
   /** Global networks whose driver state is on this host (see HELD_GLOBAL_PREFIX). */
   private readonly held = new Map<string, NetworkRecord>();
   private readonly holding = new SingleFlight();
@@ -118,6 +122,15 @@ export class Controller {
         log: deps.log,
         removed: (record) => void this.letGo(record),
         ownEndpoints: (networkId) => this.attachments.ofNetwork(networkId).map((e) => e.id),
+        caughtUp: () => this.refreshSpares(),
+      });
+      this.spares = new SpareAddresses({
+        store: deps.store,
+        node: deps.cluster.node,
+        log: deps.log,
+        ipamOf: (network) => this.registry.ipam(network.ipam.driver),
+        endpointsOf: (networkId) => this.attachments.ofNetwork(networkId),
+        storeReachable: () => this.global!.reachable,
       });
     }
     for (const driver of deps.drivers) this.registry.addDriver(driver);
@@ -137,6 +150,7 @@ export class Controller {
         left: (networkId, endpointId) => this.left(networkId, endpointId),
         ...(this.global ? { later: (work: () => Promise<void>) => this.global!.later(work) } : {}),
       },
+      ...(this.spares ? { spares: this.spares } : {}),
       driverOf: (network) => this.driverOf(network),
       ipamOf: (network) => this.registry.ipam(network.ipam.driver),
       failure: (networkId) => this.failure(networkId),
@@ -185,6 +199,11 @@ export class Controller {
     return this.attachments.isGatewayLeg(endpoint);
   }
 
+  /** Gossip table entries the drivers refused (the overlay's naming a VTEP outside the cluster), for `cluster info`. */
+  ignoredTableEntries(): number {
+    return this.registry.allDrivers().reduce((sum, driver) => sum + (driver.ignoredEntries ?? 0), 0);
+  }
+
   /** The network drivers registered, by type. */
   driverTypes(): string[] {
     return this.registry.allDrivers().map((d) => d.type);
@@ -202,6 +221,7 @@ export class Controller {
     if (controller.global) {
       await readRecords(deps, HELD_GLOBAL_PREFIX, controller.held);
       controller.global.seed(controller.held.values());
+      await controller.spares!.load();
     }
     await controller.attachments.load();
     for (const network of controller.hostNetworks()) {
@@ -240,7 +260,7 @@ export class Controller {
    */
   private async entering(network: NetworkRecord, endpointId: string): Promise<void> {
     if (!this.global || !this.isGlobal(network.id)) return;
-    await this.global.enter(network.id, endpointId);
+    await this.global.enter(network.id, endpointId, this.held.has(network.id));
     try {
       await this.hold(network);
     } catch (error) {
@@ -279,8 +299,21 @@ export class Controller {
     if (!network) return;
     this.held.delete(networkId);
     this.forgetTables(networkId);
+    await this.spares?.forget(networkId);
     await this.registry.driver(network.driver)?.deleteNetwork(specOf(network));
     await this.deps.store.delete(HELD_GLOBAL_PREFIX + networkId);
+  }
+
+  /** With etcd answering again: the spares of every global network this host carries (see SpareAddresses.refresh). */
+  private async refreshSpares(): Promise<void> {
+    for (const network of [...this.held.values()]) {
+      try {
+        await this.spares!.refresh(network);
+      } catch (error) {
+        if (error instanceof StoreUnavailableError) throw error;
+        this.deps.log.warn({ err: error, network: network.id }, 'could not refresh the spare addresses');
+      }
+    }
   }
 
   /** A global network's record went from the cluster: the driver's state of it here goes too. */
@@ -482,7 +515,9 @@ export class Controller {
     }
     // A network still waiting for its plugin: the plugin may have come up since the start.
     if (this.failures.get(record.id)?.waiting) await this.lookUpPlugins(record);
-    return this.attachments.connect(network, sandboxId, request);
+    const endpoint = await this.attachments.connect(network, sandboxId, request);
+    if (this.held.has(record.id)) this.spares?.refreshLater(record);
+    return endpoint;
   }
 
   /** The sandbox's endpoints take a new name (a container's rename). */

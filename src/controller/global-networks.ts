@@ -29,6 +29,8 @@ export interface GlobalNetworksDeps {
   removed(record: NetworkRecord): void;
   /** The endpoints this host has on a global network, as its local store says: written back to etcd after an outage. */
   ownEndpoints(networkId: string): string[];
+  /** After an outage (and at start), once this host's endpoints are written back: the rest of the catching up. */
+  caughtUp?(): Promise<void>;
 }
 
 type ParsedKey = { kind: 'record'; id: string } | { kind: 'host'; id: string; node: string } | undefined;
@@ -53,7 +55,7 @@ export function activeEndpointsMessage(record: Pick<NetworkRecord, 'name' | 'id'
 export function clusterError(what: string, error: unknown): unknown {
   if (!(error instanceof StoreUnavailableError)) return error;
   return new ClusterUnavailableError(
-    `cannot ${what}: the cluster store is unreachable (${error.message}). Global-scope networks cannot be created, removed or joined from this host until it answers; local networks and everything already running keep working`,
+    `cannot ${what}: the cluster store is unreachable (${error.message}). Until it answers, global-scope networks cannot be created or removed, nor joined on a host that does not carry them yet; local networks and everything already running keep working`,
   );
 }
 
@@ -71,8 +73,15 @@ export class GlobalNetworks {
   /** Work etcd could not take while unreachable (address releases), done in order once it answers. */
   private readonly deferred: Array<() => Promise<void>> = [];
   private closed = false;
+  /** etcd failed to answer since the last sync that worked: joins on carried networks do not wait for it again. */
+  private unreachableSeen = false;
 
   constructor(private readonly deps: GlobalNetworksDeps) {}
+
+  /** Whether etcd answered the last time it was asked (a sync that works sets it again). */
+  get reachable(): boolean {
+    return !this.unreachableSeen;
+  }
 
   get node(): string {
     return this.deps.node;
@@ -92,6 +101,7 @@ export class GlobalNetworks {
       await this.sync();
     } catch (error) {
       this.deps.log.warn({ err: error }, 'etcd unreachable: global networks are shown as this host last knew them until it answers');
+      this.unreachableSeen = true;
       this.retryLater();
     }
   }
@@ -154,10 +164,23 @@ export class GlobalNetworks {
     this.forget(record.id);
   }
 
-  /** Records that this host has `endpointId` on the network, before the endpoint is made. */
-  async enter(networkId: string, endpointId: string): Promise<void> {
+  /**
+   * Records that this host has `endpointId` on the network, before the endpoint is made. etcd
+   * unreachable on a network this host `carries` (its driver has it): the catch-up writes it
+   * once etcd answers (the endpoint is in ownEndpoints by then); elsewhere refused.
+   */
+  async enter(networkId: string, endpointId: string, carries: boolean): Promise<void> {
     const name = this.records.get(networkId)?.name ?? networkId;
-    await this.unreachableAs(`connect to the global network ${name}`, () => this.writeOwn(networkId, (endpoints) => (endpoints.includes(endpointId) ? endpoints : [...endpoints, endpointId]), true));
+    try {
+      // Known down: each call would wait out the store's retry window before failing.
+      if (carries && this.unreachableSeen) throw new StoreUnavailableError('it did not answer the last time it was asked; retrying in the background');
+      await this.writeOwn(networkId, (endpoints) => (endpoints.includes(endpointId) ? endpoints : [...endpoints, endpointId]), true);
+    } catch (error) {
+      if (!(error instanceof StoreUnavailableError && carries)) throw clusterError(`connect to the global network ${name}`, error);
+      this.deps.log.warn({ err: error, network: networkId, endpoint: endpointId }, 'etcd unreachable: the endpoint joins a network this host carries, and is recorded in etcd once it answers');
+      this.unreachableSeen = true;
+      this.retryLater();
+    }
   }
 
   /** The endpoint is gone from this host. etcd unreachable: written when it is back (never an error). */
@@ -167,6 +190,7 @@ export class GlobalNetworks {
     } catch (error) {
       // The endpoint is gone here whatever etcd says: the next sync writes it.
       this.deps.log.warn({ err: error, network: networkId, endpoint: endpointId }, 'could not record the endpoint\'s removal in etcd: it is once etcd answers');
+      if (error instanceof StoreUnavailableError) this.unreachableSeen = true;
       this.retryLater();
     }
   }
@@ -235,6 +259,7 @@ export class GlobalNetworks {
       }
       if (this.closed) return void (await watch.close());
       this.watch = watch;
+      this.unreachableSeen = false;
       for (const event of pending) this.apply(event);
       live = true;
       await this.catchUp();
@@ -259,6 +284,7 @@ export class GlobalNetworks {
       if (own.length === stored.length && own.every((id) => stored.includes(id))) continue;
       await this.writeOwn(networkId, () => own, false);
     }
+    await this.deps.caughtUp?.();
   }
 
   /** Sync again after a delay that grows while etcd stays away; one at a time. */
@@ -270,6 +296,7 @@ export class GlobalNetworks {
         () => (this.retryDelay = RETRY_MIN_MS),
         (error: unknown) => {
           this.deps.log.debug({ err: error }, 'etcd still unreachable');
+          if (error instanceof StoreUnavailableError) this.unreachableSeen = true;
           this.retryDelay = Math.min(this.retryDelay * 2, RETRY_MAX_MS);
           this.retryLater();
         },

@@ -214,6 +214,8 @@ export interface Driver {
   discoverDelete?(event: NodeEvent): Promise<void>;
   /** An entry of a table the driver registered for a network changed on another host. */
   eventNotify?(event: TableEvent): Promise<void>;
+  /** Table entries it refused since it started (the overlay's: entries naming a VTEP outside the cluster). */
+  readonly ignoredEntries?: number;
   /**
    * The names an entry of one of its tables carries (another host's endpoint), which the core's
    * embedded DNS answers on that network; undefined for an entry that names nothing. Throws for

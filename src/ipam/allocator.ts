@@ -6,13 +6,16 @@ import { bigIntToIp, formatPrefix, ipToBigInt, ipVersion, lastAddress, type Pref
 import { addressSetFor, type AddressSet } from './address-set';
 import { AddressInUseError, AddressOutOfRangeError, InvalidIpError, PoolExhaustedError, ReservedAddressError } from './errors';
 
-/** Why an address was handed out: only endpoint addresses keep a pool from being released. */
-export type AddressRole = 'gateway' | 'aux' | 'endpoint';
+/**
+ * Why an address was handed out: only endpoint addresses keep a pool from being released. A
+ * spare is held by a host for joins while the cluster store is unreachable (its name: the host).
+ */
+export type AddressRole = 'gateway' | 'aux' | 'spare' | 'endpoint';
 
 /** What is known of a non-endpoint address (endpoints, the bulk, carry nothing). */
 export interface SpecialAddress {
-  role: 'gateway' | 'aux';
-  /** The aux address's name (--aux-address name=ip). */
+  role: 'gateway' | 'aux' | 'spare';
+  /** The aux address's name (--aux-address name=ip), or the host a spare is held for. */
   name?: string;
 }
 

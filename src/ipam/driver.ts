@@ -22,6 +22,21 @@ export interface IpamDriver {
   releaseAddress(poolId: string, ip: string): Promise<void>;
   /** What the IPAM holds, when it can tell: the core reconciles it with its endpoints after a crash. */
   readonly inventory?: IpamInventory;
+  /** Spare addresses hosts hold for joins while the cluster store is unreachable, when the IPAM keeps them. */
+  readonly spares?: IpamSpares;
+}
+
+/**
+ * Addresses a host takes ahead, recorded in the store as its spares (not endpoints': a pool with
+ * only spares is not in use, and they go with it), for joins while the store cannot be written.
+ */
+export interface IpamSpares {
+  /** A dynamic address recorded as a spare of `holder`, in CIDR form. */
+  requestSpare(poolId: string, holder: string): Promise<string>;
+  /** The spares of `holder` in a pool as the store has them (plain addresses). */
+  sparesOf(poolId: string, holder: string): Promise<string[]>;
+  /** A spare an endpoint took becomes an endpoint's address in the store (taken again if it went). */
+  claimSpare(poolId: string, ip: string): Promise<void>;
 }
 
 export interface IpamInventory {

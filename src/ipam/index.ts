@@ -17,7 +17,7 @@ export {
   type IpamOptions,
 } from './ipam';
 export type { AddressRole } from './allocator';
-export { isEmptyPool, NullIpam, type IpamCapabilities, type IpamDriver, type IpamInventory } from './driver';
+export { isEmptyPool, NullIpam, type IpamCapabilities, type IpamDriver, type IpamInventory, type IpamSpares } from './driver';
 export { LOCAL_DEFAULT_POOLS, GLOBAL_DEFAULT_POOLS, parseDefaultAddressPool, parseDefaultAddressPools, candidatePools, type PoolTemplate } from './defaults';
 export * from './errors';
 export { cidrArgument } from './input';

@@ -27,7 +27,7 @@ import {
   UnknownPoolError,
 } from './errors';
 import { cidrArgument } from './input';
-import type { IpamCapabilities, IpamDriver, IpamInventory } from './driver';
+import type { IpamCapabilities, IpamDriver, IpamInventory, IpamSpares } from './driver';
 import { findOverlap, nextDefaultPool } from './pools';
 import { addressRecord, parseAddressRecord, Space } from './space';
 
@@ -48,6 +48,11 @@ export const MAC_ADDRESS_OPTION = 'com.docker.network.endpoint.macaddress';
 export const SERIAL_ALLOCATION_OPTION = 'com.docker.network.ipam.serial';
 /** netctl's option naming an aux address (--aux-address NAME=IP); the address must be given. */
 export const AUX_ADDRESS_NAME = 'com.netctl.ipam.aux-address-name';
+/**
+ * netctl's option naming the host a dynamic address is a spare of: recorded as that host's spare,
+ * not an endpoint's (see IpamSpares).
+ */
+export const SPARE_HOLDER_OPTION = 'com.netctl.ipam.spare-of';
 /**
  * netctl's RequestPool option ('true'): a pool identical to one in use is refused like any other
  * overlap instead of shared, so networks of two hosts never end up on one subnet.
@@ -107,6 +112,11 @@ function intentOf(options: IpamRequestOptions, ip: string | undefined): Intent {
     if (auxName !== undefined) throw new InvalidRequestError(`an address cannot be both the gateway and aux address "${auxName}"; request them separately`);
     return { role: 'gateway', special: { role: 'gateway' }, what: 'gateway' };
   }
+  const holder = options[SPARE_HOLDER_OPTION];
+  if (holder !== undefined) {
+    if (typeof holder !== 'string' || holder === '' || auxName !== undefined || ip !== undefined) throw new InvalidRequestError('a spare address is dynamic and needs the name of the host holding it, and nothing else');
+    return { role: 'spare', special: { role: 'spare', name: holder }, what: `spare address of ${holder}` };
+  }
   if (auxName !== undefined) {
     if (typeof auxName !== 'string' || auxName === '') throw new InvalidRequestError(`aux address name ${JSON.stringify(auxName)} must be a non-empty string`);
     if (ip === undefined) throw new InvalidRequestError(`aux address "${auxName}" needs its address: pass NAME=IP`);
@@ -115,7 +125,7 @@ function intentOf(options: IpamRequestOptions, ip: string | undefined): Intent {
   return { role: 'endpoint', special: undefined, what: 'address' };
 }
 
-export class Ipam implements IpamDriver, IpamInventory {
+export class Ipam implements IpamDriver, IpamInventory, IpamSpares {
   readonly name = 'default';
   readonly capabilities: IpamCapabilities = { requiresMacAddress: false, requiresRequestReplay: false };
   private readonly spaces = new Map<string, Space>();
@@ -142,6 +152,11 @@ export class Ipam implements IpamDriver, IpamInventory {
 
   /** It tells what it holds (see IpamInventory). */
   get inventory(): IpamInventory {
+    return this;
+  }
+
+  /** It keeps hosts' spare addresses (see IpamSpares). */
+  get spares(): IpamSpares {
     return this;
   }
 
@@ -262,7 +277,7 @@ export class Ipam implements IpamDriver, IpamInventory {
       const holder = pool.auxNamed(intent.special!.name!);
       if (holder !== undefined) throw new AuxNameInUseError(intent.special!.name!, pool.address(holder), formatPrefix(pool.prefix));
     }
-    const serial = ip === undefined && intent.role === 'endpoint' && options[SERIAL_ALLOCATION_OPTION] !== 'false';
+    const serial = ip === undefined && (intent.role === 'endpoint' || intent.role === 'spare') && options[SERIAL_ALLOCATION_OPTION] !== 'false';
     let resynced = false;
     let conflicts = 0;
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
@@ -333,6 +348,33 @@ export class Ipam implements IpamDriver, IpamInventory {
     const space = this.spaceOfPool(poolId);
     const prefix = space.addressPrefix(poolId);
     return (await space.addressEntries(poolId)).filter((entry) => parseAddressRecord(entry).role === 'endpoint').map((entry) => entry.key.slice(prefix.length));
+  }
+
+  async requestSpare(poolId: string, holder: string): Promise<string> {
+    return this.requestAddress(poolId, undefined, { [SPARE_HOLDER_OPTION]: holder });
+  }
+
+  async sparesOf(poolId: string, holder: string): Promise<string[]> {
+    const space = this.spaceOfPool(poolId);
+    const prefix = space.addressPrefix(poolId);
+    return (await space.addressEntries(poolId))
+      .filter((entry) => {
+        const record = parseAddressRecord(entry);
+        return record.role === 'spare' && record.name === holder;
+      })
+      .map((entry) => entry.key.slice(prefix.length));
+  }
+
+  async claimSpare(poolId: string, ip: string): Promise<void> {
+    const space = this.spaceOfPool(poolId);
+    const pool = await this.pool(space, poolId);
+    const offset = pool.offsetIn(ip.split('/')[0]!);
+    const key = space.addressKey(poolId, pool.address(offset));
+    const entry = await space.store.get(key);
+    if (entry && parseAddressRecord(entry).role === 'endpoint') return;
+    // Gone (released with a pool of an earlier incarnation, say): taken again, create-only.
+    await space.store.put(key, addressRecord('endpoint', undefined, false), entry?.version ?? 0);
+    pool.take(offset, undefined, false);
   }
 
   /** Addresses in use in a pool, every role (this process's view). */

@@ -229,7 +229,7 @@ test('a host\'s first endpoint landing between a removal\'s read and its commit:
     const entries = await shared.list(prefix);
     if (!raced && prefix.endsWith('/hosts/')) {
       raced = true;
-      await b.enter(record.id, 'e1');
+      await b.enter(record.id, 'e1', false);
     }
     return entries;
   };
@@ -243,6 +243,6 @@ test('a host\'s first endpoint landing between a removal\'s read and its commit:
   // Once B's endpoint goes the removal goes through, and a late first endpoint finds no network.
   await b.leave(record.id, 'e1');
   await a.remove(record);
-  await t.throwsAsync(b.enter(record.id, 'e2'), { instanceOf: NotFoundError });
+  await t.throwsAsync(b.enter(record.id, 'e2', false), { instanceOf: NotFoundError });
   t.deepEqual(await shared.list('networks/'), []);
 });

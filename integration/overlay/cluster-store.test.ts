@@ -1,15 +1,15 @@
-// What an overlay network is made of, through the daemon: its VNI from the cluster store (4096 up,
-// or the one asked for), its subnet from the cluster's default pools unless given, never one another
-// host's network has; on each host with containers, vxlan0 as the issue asks (read with `ip -d` in
-// the overlay namespace), the MTU the underlay's − 50 or the option, IPv4 and IPv6 across hosts.
-// And the refusal without a cluster.
+// What an overlay network takes from the cluster store, through daemons: its VNI (4096 up, or the
+// one asked for), its subnet from the cluster's default pools unless given, never one another host's
+// network has; on each host with containers, vxlan0 as the issue asks (read with `ip -d` in the
+// overlay namespace), the MTU the underlay's − 50 or the option, IPv4 and IPv6 across hosts. The
+// refusal without a cluster; with etcd down, what keeps working and what is refused.
 import test, { type ExecutionContext } from 'ava';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { netctlCli, type Runner } from '../helpers/cli';
 import { inspect, ok, pings } from '../helpers/containers';
 import { request, startDaemon, type TestDaemon } from '../helpers/daemon';
-import { startEtcd } from '../helpers/etcd';
+import { startEtcd, type TestEtcd } from '../helpers/etcd';
 import { createUnderlay, type UnderlayHost } from '../helpers/underlay';
 import { until } from '../../test/helpers/until';
 
@@ -20,10 +20,10 @@ interface Host {
 }
 
 /** etcd and a daemon per entry of `mtus` (its underlay MTU), node names `prefix-N`, on one underlay. */
-async function cluster(t: ExecutionContext, prefix: string, mtus: number[]): Promise<Host[]> {
+async function cluster(t: ExecutionContext, prefix: string, mtus: number[]): Promise<Host[] & { etcd: TestEtcd; etcdHost: UnderlayHost }> {
   const underlay = createUnderlay(t);
   const etcdHost = underlay.addHost();
-  await startEtcd(t, { netns: etcdHost.ns.path, host: etcdHost.address });
+  const etcd = await startEtcd(t, { netns: etcdHost.ns.path, host: etcdHost.address });
   const hosts: Host[] = [];
   for (const [i, mtu] of mtus.entries()) {
     const host = underlay.addHost();
@@ -37,7 +37,7 @@ async function cluster(t: ExecutionContext, prefix: string, mtus: number[]): Pro
     });
     hosts.push({ host, daemon, cli });
   }
-  return hosts;
+  return Object.assign(hosts, { etcd, etcdHost });
 }
 
 interface NetworkInspect {
@@ -130,4 +130,87 @@ test('subnets from the cluster\'s default pools when none is given, distinct acr
   t.is(sameVni.status, 403, sameVni.text);
   t.regex(sameVni.json<{ message: string }>().message, /VXLAN ID 4096 is already in use by network [0-9a-f]{64}; choose another one/);
   for (const { cli } of [a!, b!]) t.notRegex(await ok(cli, ['network', 'ls']), /\bclash\b/, 'no network left of the refused creates');
+});
+
+test('etcd down: overlays already there keep carrying traffic and names across hosts; a create is refused saying the cluster store is unreachable (503), leaving nothing', async (t) => {
+  const hosts = await cluster(t, 'ove', [1500, 1500]);
+  const [a, b] = hosts;
+  await ok(a!.cli, ['network', 'create', '-d', 'overlay', '--attachable', '--subnet', '10.222.0.0/24', 'kept']);
+  await ok(a!.cli, ['run', '-d', '--name', 'left', '--network', 'kept', 'sleep', '300']);
+  await until('kept listed on host B', async () => (await b!.cli(['network', 'inspect', 'kept'])).code === 0, 15_000, 100);
+  await ok(b!.cli, ['run', '-d', '--name', 'right', '--network', 'kept', 'sleep', '300']);
+  const right = (await inspect(b!.cli, 'right')).NetworkSettings.Networks['kept']!.IPAddress;
+  await until('left reaches right by name', () => pings(a!.cli, 'left', 'right', 1), 15_000, 200);
+
+  await hosts.etcd.stop();
+  t.true(await pings(a!.cli, 'left', right, 5), 'by address, etcd down');
+  t.true(await pings(b!.cli, 'right', 'left', 5), 'by name, back');
+  const create = await a!.cli(['network', 'create', '-d', 'overlay', '--subnet', '10.223.0.0/24', 'late']);
+  t.is(create.code, 1);
+  t.regex(create.stderr, /cannot create the global network late: the cluster store is unreachable \(.*\)\. Until it answers, global-scope networks cannot be created or removed, nor joined on a host that does not carry them yet; local networks and everything already running keep working/s);
+  // A create waits out the store's retry window (10 s) before it fails.
+  const reply = await request(a!.daemon.socketPath, 'POST', '/networks/create', { Name: 'late2', Driver: 'overlay' }, 30_000);
+  t.is(reply.status, 503, reply.text);
+  t.notRegex(await ok(a!.cli, ['network', 'ls']), /\blate/, 'nothing made');
+  t.true(await pings(a!.cli, 'left', right, 5), 'and still across after the refusals');
+});
+
+/** The keys under `prefix` (below the daemons' /netctl/) and their JSON values, read from etcd's HTTP gateway in its test host. */
+function etcdRange(etcdHost: UnderlayHost, prefix: string): Map<string, unknown> {
+  const full = '/netctl/' + prefix;
+  const end = full.slice(0, -1) + String.fromCharCode(full.charCodeAt(full.length - 1) + 1);
+  const b64 = (text: string): string => Buffer.from(text).toString('base64');
+  const body = JSON.stringify({ key: b64(full), range_end: b64(end) });
+  const out = execFileSync('nsenter', [`--net=${etcdHost.ns.path}`, 'curl', '-sf', '--max-time', '5', `http://${etcdHost.address}:2379/v3/kv/range`, '-d', body], { encoding: 'utf8' });
+  const kvs = (JSON.parse(out) as { kvs?: Array<{ key: string; value: string }> }).kvs ?? [];
+  return new Map(kvs.map((kv) => [Buffer.from(kv.key, 'base64').toString('utf8').slice(full.length), JSON.parse(Buffer.from(kv.value, 'base64').toString('utf8')) as unknown]));
+}
+
+/** A host's spare addresses of a pool in etcd. */
+const sparesIn = (etcdHost: UnderlayHost, poolPrefix: string, node: string): string[] =>
+  [...etcdRange(etcdHost, poolPrefix)].filter(([, record]) => (record as { role: string; name?: string }).role === 'spare' && (record as { name?: string }).name === node).map(([ip]) => ip);
+
+test('etcd down: a run on a host that carries the overlay takes one of its spare addresses and is reachable by address and name; elsewhere, or with --ip, refused; etcd back: recorded, spares topped up, rm works', async (t) => {
+  const hosts = await cluster(t, 'ovj', [1500, 1500, 1500]);
+  const [a, b, c] = hosts as unknown as [Host, Host, Host];
+  const { etcd, etcdHost } = hosts;
+  await ok(a.cli, ['network', 'create', '-d', 'overlay', '--attachable', '--subnet', '10.224.0.0/24', 'carried']);
+  await ok(a.cli, ['run', '-d', '--name', 'left', '--network', 'carried', 'sleep', '300']);
+  await until('carried listed on host B', async () => (await b.cli(['network', 'inspect', 'carried'])).code === 0, 15_000, 100);
+  await ok(b.cli, ['run', '-d', '--name', 'right', '--network', 'carried', 'sleep', '300']);
+  await until('left reaches right by name', () => pings(a.cli, 'left', 'right', 1), 15_000, 200);
+  const pool = 'ipam/GlobalDefault/addrs/GlobalDefault%2F10.224.0.0%2F24/';
+  await until('host A to hold its 4 spares', async () => sparesIn(etcdHost, pool, 'ovj-0').length === 4, 15_000, 100);
+  const spares = sparesIn(etcdHost, pool, 'ovj-0');
+  t.is(sparesIn(etcdHost, pool, 'ovj-2').length, 0, 'C carries nothing, holds no spare');
+
+  await etcd.stop();
+  await ok(a.cli, ['run', '-d', '--name', 'late', '--network', 'carried', 'sleep', '300']);
+  const late = (await inspect(a.cli, 'late')).NetworkSettings.Networks['carried']!;
+  t.true(spares.includes(late.IPAddress), `${late.IPAddress} is one of A's spares (${spares.join(', ')})`);
+  t.true(await pings(b.cli, 'right', late.IPAddress, 10), 'B reaches the new container by address');
+  t.true(await pings(b.cli, 'right', 'late', 10), 'and by name');
+  t.true(await pings(a.cli, 'late', 'right', 5), 'and it reaches B');
+
+  const elsewhere = await c.cli(['run', '-d', '--name', 'nowhere', '--network', 'carried', 'sleep', '300']);
+  t.not(elsewhere.code, 0);
+  t.regex(elsewhere.stderr, /cannot connect to the global network carried: the cluster store is unreachable .*nor joined on a host that does not carry them yet/s);
+  const fixed = await a.cli(['run', '-d', '--name', 'fixed', '--network', 'carried', '--ip', '10.224.0.200', 'sleep', '300']);
+  t.not(fixed.code, 0);
+  t.regex(fixed.stderr, /the cluster store is unreachable .*A given address \(--ip\) can only be claimed there: leave it out to take one of this host's spare addresses, or retry when the store answers/s);
+  t.notRegex(await ok(a.cli, ['ps']), /\bfixed\b/, 'the refused container does not run');
+
+  await etcd.start();
+  const endpointId = (JSON.parse(await ok(a.cli, ['network', 'inspect', 'carried'])) as Array<{ Containers: Record<string, { Name: string; EndpointID: string }> }>)[0]!.Containers;
+  const lateEndpoint = Object.values(endpointId).find((e) => e.Name === 'late')!.EndpointID;
+  const hostsKey = (): { endpoints?: string[] } | undefined => [...etcdRange(etcdHost, 'networks/')].find(([key]) => key.endsWith('/hosts/ovj-0'))?.[1] as { endpoints?: string[] } | undefined;
+  await until('A\'s endpoint list in etcd to have the new endpoint', async () => hostsKey()?.endpoints?.includes(lateEndpoint) === true, 30_000, 200);
+  await until('the spare to become an endpoint record', async () => (etcdRange(etcdHost, pool).get(late.IPAddress) as { role?: string } | undefined)?.role === 'endpoint', 30_000, 200);
+  await until('A\'s spares to be topped up', async () => sparesIn(etcdHost, pool, 'ovj-0').length === 4, 30_000, 200);
+  t.false(sparesIn(etcdHost, pool, 'ovj-0').includes(late.IPAddress));
+
+  await ok(a.cli, ['rm', '-f', 'left', 'late']);
+  await ok(b.cli, ['rm', '-f', 'right']);
+  await ok(a.cli, ['network', 'rm', 'carried']);
+  t.is(etcdRange(etcdHost, pool).size, 0, 'the pool went with its spares');
 });
