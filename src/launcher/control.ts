@@ -41,7 +41,8 @@ export class ControlChannel {
     if (this.ended || this.out.destroyed) return;
     let full = false;
     for (let at = 0; at < data.length; at += MAX_PAYLOAD) full = !this.out.write(controlFrame(STDIN, data.subarray(at, at + MAX_PAYLOAD))) || full;
-    if (full && !this.out.destroyed) await Promise.race([once(this.out, 'drain'), once(this.out, 'close')]);
+    // A shim gone while the write waits fails the pipe: the data has nowhere to go, which is no error.
+    if (full && !this.out.destroyed) await Promise.race([once(this.out, 'drain'), once(this.out, 'close')]).catch(() => undefined);
   }
 
   /** Stdin is done: a stdin pipe is closed (the process reads its end); a terminal stays. */

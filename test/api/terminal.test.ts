@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { PassThrough } from 'node:stream';
+import { PassThrough, Writable } from 'node:stream';
 import { parseConsoleSize, parseContainerCreate } from '../../src/api/container-json';
 import { ApiError } from '../../src/api/errors';
 import { parseResize, relayStdin } from '../../src/api/stdin';
@@ -65,6 +65,14 @@ test('the control channel frames stdin (cut to the shim\'s limit), its end once,
   const frames = framesOf(Buffer.concat(written));
   t.deepEqual(frames.map(([type, payload]) => [type, payload.length]), [[0, MAX_PAYLOAD], [0, 10], [2, 4], [1, 0]]);
   t.deepEqual([frames[2]![1].readUInt16BE(0), frames[2]![1].readUInt16BE(2)], [50, 132]);
+});
+
+test('a write waiting for a full pipe resolves when the pipe fails (the shim went), and later writes are dropped', async (t) => {
+  // A pipe that is always full and whose reader goes away: the write waits for a drain that never comes.
+  const pipe = new Writable({ highWaterMark: 1, write: (_chunk, _encoding, done) => setTimeout(() => done(Object.assign(new Error('EPIPE'), { code: 'EPIPE' })), 10) });
+  const channel = new ControlChannel(pipe);
+  await t.notThrowsAsync(channel.write(Buffer.from('typed while the process exits')));
+  await t.notThrowsAsync(channel.write(Buffer.from('and after')));
 });
 
 test('stdin sent before the process runs is kept for it, and the client\'s end ends it', async (t) => {
