@@ -934,7 +934,8 @@ export class Launcher {
       await this.start(record.id, true);
     } catch (error) {
       this.deps.log.error({ err: error, container: record.id }, 'could not restart the container by its policy');
-      if (record.state.restarting) await this.cancelRestart(record);
+      // Called from a timer: nothing above would catch a failure to record it.
+      if (record.state.restarting) await this.cancelRestart(record).catch((failure: unknown) => this.deps.log.error({ err: failure, container: record.id }, 'could not record the end of its restarts'));
     }
   }
 
@@ -942,8 +943,11 @@ export class Launcher {
   private async cancelRestart(record: ContainerRecord): Promise<void> {
     this.restartTimers.cancel(record.id);
     delete record.state.restarting;
-    await this.save(record);
-    this.resolveExitWaiters(record.id, record.state.exitCode ?? 0);
+    try {
+      await this.save(record);
+    } finally {
+      this.resolveExitWaiters(record.id, record.state.exitCode ?? 0);
+    }
   }
 
   /** A start by the user: the policy counts its restarts and backoff from zero again. */
