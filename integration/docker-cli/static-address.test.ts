@@ -1,0 +1,34 @@
+// A static address (--ip, --ip6) only in a subnet the user gave the network, as dockerd 20.10
+// refuses it: `create` is accepted, its start and any connect get a 400, and nothing is left half-done.
+import test from 'ava';
+import { request } from '../helpers/daemon';
+import { dockerAgainst } from '../helpers/docker-cli';
+
+const NO_SUBNET = 'user specified IP address is supported only when connecting to networks with user configured subnets';
+
+test('--ip on a network created without --subnet: run and connect are refused with dockerd\'s 400; with --subnet it is given', async (t) => {
+  const { host, daemon, docker, ok } = await dockerAgainst(t, 'nctl-sta');
+  await ok(['network', 'create', 'sta-auto']);
+  const subnet = JSON.parse(await ok(['network', 'inspect', '--format', '{{json .IPAM.Config}}', 'sta-auto'])) as Array<{ Subnet: string }>;
+  const free = subnet[0]!.Subnet.replace(/\.0\/\d+$/, '.50');
+
+  const run = await docker(['run', '-d', '--name', 'sta-run', '--network', 'sta-auto', '--ip', free, 'busybox', 'sleep', '300']);
+  t.not(run.code, 0);
+  t.true(run.stderr.includes(NO_SUBNET), run.stderr);
+  t.is(await ok(['inspect', '--format', '{{.State.Running}}', 'sta-run']), 'false', 'created, as dockerd creates it, never started');
+  t.deepEqual(host.json<unknown[]>('ip', 'link', 'show', 'type', 'veth'), [], 'the failed start left no interface');
+
+  await ok(['run', '-d', '--name', 'sta-peer', 'busybox', 'sleep', '300']);
+  const connect = await docker(['network', 'connect', '--ip', free, 'sta-auto', 'sta-peer']);
+  t.not(connect.code, 0);
+  t.true(connect.stderr.includes(NO_SUBNET), connect.stderr);
+  const api = await request(daemon.socketPath, 'POST', '/v1.41/networks/sta-auto/connect', { Container: 'sta-peer', EndpointConfig: { IPAMConfig: { IPv4Address: free } } });
+  t.is(api.status, 400);
+  t.is(api.json<{ message: string }>().message, NO_SUBNET);
+  t.is(await ok(['inspect', '--format', '{{json .NetworkSettings.Networks}}', 'sta-peer']).then((j) => Object.keys(JSON.parse(j) as object).join()), 'bridge', 'the refused connect recorded nothing');
+
+  await ok(['network', 'create', '--subnet', '10.94.0.0/24', 'sta-given']);
+  await ok(['network', 'connect', '--ip', '10.94.0.50', 'sta-given', 'sta-peer']);
+  t.is(await ok(['inspect', '--format', '{{(index .NetworkSettings.Networks "sta-given").IPAddress}}', 'sta-peer']), '10.94.0.50');
+  await ok(['rm', '-f', 'sta-run', 'sta-peer']);
+});
