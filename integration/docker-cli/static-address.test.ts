@@ -32,3 +32,27 @@ test('--ip on a network created without --subnet: run and connect are refused wi
   t.is(await ok(['inspect', '--format', '{{(index .NetworkSettings.Networks "sta-given").IPAddress}}', 'sta-peer']), '10.94.0.50');
   await ok(['rm', '-f', 'sta-run', 'sta-peer']);
 });
+
+test('NetworkSettings.Networks.*.IPAMConfig as dockerd 20.10 shows it: null without --ip, the addresses with it, {} after a connect that sent an empty one', async (t) => {
+  const { daemon, ok } = await dockerAgainst(t, 'nctl-ipc');
+  const ipamConfigs = async (name: string): Promise<Record<string, unknown>> => {
+    const networks = JSON.parse((await request(daemon.socketPath, 'GET', `/v1.41/containers/${name}/json`)).text).NetworkSettings.Networks as Record<string, { IPAMConfig: unknown }>;
+    return Object.fromEntries(Object.entries(networks).map(([network, settings]) => [network, settings.IPAMConfig]));
+  };
+  await ok(['network', 'create', '--subnet', '10.95.0.0/24', 'ipc-a']);
+  await ok(['network', 'create', '--subnet', '10.95.1.0/24', 'ipc-b']);
+  await ok(['network', 'create', 'ipc-c']);
+  await ok(['run', '-d', '--name', 'ipc-plain', '--network', 'ipc-a', 'busybox', 'sleep', '300']);
+  await ok(['run', '-d', '--name', 'ipc-fixed', '--network', 'ipc-a', '--ip', '10.95.0.9', 'busybox', 'sleep', '300']);
+  t.deepEqual(await ipamConfigs('ipc-plain'), { 'ipc-a': null });
+  t.deepEqual(await ipamConfigs('ipc-fixed'), { 'ipc-a': { IPv4Address: '10.95.0.9' } });
+
+  await ok(['network', 'connect', 'ipc-b', 'ipc-plain']);
+  await ok(['network', 'connect', '--ip', '10.95.1.20', 'ipc-b', 'ipc-fixed']);
+  t.is((await request(daemon.socketPath, 'POST', '/v1.41/networks/ipc-c/connect', { Container: 'ipc-plain' })).status, 200);
+  t.deepEqual(await ipamConfigs('ipc-plain'), { 'ipc-a': null, 'ipc-b': {}, 'ipc-c': null });
+  t.deepEqual(await ipamConfigs('ipc-fixed'), { 'ipc-a': { IPv4Address: '10.95.0.9' }, 'ipc-b': { IPv4Address: '10.95.1.20' } });
+  await ok(['restart', '-t', '1', 'ipc-plain']);
+  t.deepEqual(await ipamConfigs('ipc-plain'), { 'ipc-a': null, 'ipc-b': {}, 'ipc-c': null }, 'kept across a restart');
+  await ok(['rm', '-f', 'ipc-plain', 'ipc-fixed']);
+});

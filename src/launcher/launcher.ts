@@ -494,7 +494,7 @@ export class Launcher {
     const network = networking.find(networkReference);
     refuseStaticAddress(network, settings);
     const aliases = networking.servesNames(network.id) ? aliasesWithShortId(record.id, settings.aliases) : settings.aliases;
-    const join: NetworkJoin = { network: network.name, ...(settings.ipv4 ? { ipv4: settings.ipv4 } : {}), ...(settings.ipv6 ? { ipv6: settings.ipv6 } : {}), aliases };
+    const join: NetworkJoin = { network: network.name, ...(settings.ipv4 ? { ipv4: settings.ipv4 } : {}), ...(settings.ipv6 ? { ipv6: settings.ipv6 } : {}), aliases, ...(settings.ipamConfigGiven ? { ipamConfigGiven: true } : {}) };
     const sandboxId = record.sandboxId;
     if (sandboxId !== undefined) {
       await networking.connect(network.id, sandboxId, { name: record.config.name, aliases, ...(join.ipv4 ? { ipv4: join.ipv4 } : {}), ...(join.ipv6 ? { ipv6: join.ipv6 } : {}) });
