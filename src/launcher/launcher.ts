@@ -971,7 +971,6 @@ export class Launcher {
   }
 }
 
-/** How the shim gives the container its stdio: a pty with -t, stdin open with -i. */
 /**
  * dockerd's rules: a static address only on a user-defined network (the default bridge's subnet is
  * the daemon's to change), and only in a family whose subnet the user gave at network create;
@@ -993,6 +992,7 @@ export function checkExecSettings(settings: { env?: readonly string[]; workdir?:
   if (workdir !== undefined && (!workdir.startsWith('/') || workdir.includes('\0'))) throw new InvalidContainerConfigError(`the working directory ${JSON.stringify(workdir)} is invalid, it needs to be an absolute path`);
 }
 
+/** How the shim gives the container its stdio: a pty with -t, stdin open with -i. */
 function stdioOf(config: ContainerConfig): ShimStdio {
   return { tty: config.tty === true, openStdin: config.openStdin === true, ...(config.consoleSize ? { size: config.consoleSize } : {}) };
 }
