@@ -1,8 +1,11 @@
 // A static address (--ip, --ip6) only in a subnet the user gave the network, as dockerd 20.10
 // refuses it: `create` is accepted, its start and any connect get a 400, and nothing is left half-done.
 import test from 'ava';
+import { runner } from '../helpers/cli';
+import { daemonWithCli } from '../helpers/containers';
 import { request } from '../helpers/daemon';
 import { dockerAgainst } from '../helpers/docker-cli';
+import { createTestNamespace } from '../helpers/netns';
 
 const NO_SUBNET = 'user specified IP address is supported only when connecting to networks with user configured subnets';
 
@@ -55,4 +58,21 @@ test('NetworkSettings.Networks.*.IPAMConfig as dockerd 20.10 shows it: null with
   await ok(['restart', '-t', '1', 'ipc-plain']);
   t.deepEqual(await ipamConfigs('ipc-plain'), { 'ipc-a': null, 'ipc-b': {}, 'ipc-c': null }, 'kept across a restart');
   await ok(['rm', '-f', 'ipc-plain', 'ipc-fixed']);
+});
+
+test('a daemon restart keeps which subnets the user gave: --ip is still refused on the network without one, given on the other', async (t) => {
+  const host = createTestNamespace(t, 'nctl-str');
+  const { daemon: first } = await daemonWithCli(t, { netns: host.path, args: ['--bridge', 'none'] });
+  const cli = (socketPath: string) => runner(['docker', '-H', `unix://${socketPath}`], {}, 30_000);
+  await cli(first.socketPath)(['network', 'create', 'str-auto']);
+  await cli(first.socketPath)(['network', 'create', '--subnet', '10.96.5.0/24', 'str-given']);
+  await first.stop();
+  const { daemon: second } = await daemonWithCli(t, { netns: host.path, args: ['--bridge', 'none'], root: first.root, runDir: first.runDir });
+  const docker = cli(second.socketPath);
+  const subnet = JSON.parse((await docker(['network', 'inspect', '--format', '{{json .IPAM.Config}}', 'str-auto'])).stdout) as Array<{ Subnet: string }>;
+  const refused = await docker(['run', '-d', '--name', 'str-a', '--network', 'str-auto', '--ip', subnet[0]!.Subnet.replace(/\.0\/\d+$/, '.7'), 'busybox', 'sleep', '300']);
+  t.true(refused.stderr.includes(NO_SUBNET), refused.stderr);
+  const given = await docker(['run', '-d', '--name', 'str-g', '--network', 'str-given', '--ip', '10.96.5.7', 'busybox', 'sleep', '300']);
+  t.is(given.code, 0, given.stderr);
+  await docker(['rm', '-f', 'str-a', 'str-g']);
 });
