@@ -204,3 +204,21 @@ test('a restarted daemon reaches the stdin of a container started before it (doc
   t.is(attached.code, 2, attached.stderr);
   t.is(attached.stdout, 'got hello\n');
 });
+
+test('docker start -ai of a -it container with stdin from /dev/null or a closed pipe: its output and exit code once it exits; as with dockerd 20.10, the end of stdin does not reach a process reading the TTY', async (t) => {
+  const { dockerLine } = await setup(t);
+  const sh = runner(['sh', '-c'], {}, 30_000);
+  await sh([`${dockerLine} create -it --name sai-null busybox sh -c 'echo hi; sleep 0.3; exit 3'`]);
+  const fromNull = await sh([`timeout 20 ${dockerLine} start -ai sai-null < /dev/null`]);
+  t.is(fromNull.code, 3, fromNull.stderr);
+  t.is(fromNull.stdout, 'hi\r\n');
+  await sh([`${dockerLine} create -it --name sai-pipe busybox sh`]);
+  const fromPipe = await sh([`echo 'echo piped; exit 5' | timeout 20 ${dockerLine} start -ai sai-pipe`]);
+  t.is(fromPipe.code, 5, fromPipe.stderr);
+  t.regex(fromPipe.stdout, /piped\r\n/);
+  // A TTY's reader sees no EOF when the client's stdin ends (dockerd's too): `cat` runs on, and the client waits for it.
+  await sh([`${dockerLine} create -it --name sai-cat busybox cat`]);
+  t.is((await sh([`timeout 3 ${dockerLine} start -ai sai-cat < /dev/null`])).code, 124);
+  t.is((await sh([`${dockerLine} inspect -f '{{.State.Status}}' sai-cat`])).stdout.trim(), 'running');
+  await sh([`${dockerLine} rm -f sai-null sai-pipe sai-cat`]);
+});

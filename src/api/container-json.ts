@@ -238,7 +238,7 @@ function networksJson(attachments: readonly Attachment[]): Record<string, unknow
     attachments.map(({ join, network, endpoint }) => [
       network?.name ?? join.network,
       {
-        IPAMConfig: join.ipv4 || join.ipv6 ? { ...(join.ipv4 ? { IPv4Address: join.ipv4 } : {}), ...(join.ipv6 ? { IPv6Address: join.ipv6 } : {}) } : null,
+        IPAMConfig: join.ipv4 || join.ipv6 || join.ipamConfigGiven ? { ...(join.ipv4 ? { IPv4Address: join.ipv4 } : {}), ...(join.ipv6 ? { IPv6Address: join.ipv6 } : {}) } : null,
         Links: null,
         Aliases: join.aliases.length > 0 ? join.aliases : null,
         // Empty until the container has joined the network once, as in Docker.

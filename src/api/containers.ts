@@ -338,7 +338,8 @@ export function addContainerRoutes(router: Router, controller: Controller, launc
     const aliases = Array.isArray(config['Aliases']) ? config['Aliases'].filter((a): a is string => typeof a === 'string') : [];
     const ipv4 = typeof ipam['IPv4Address'] === 'string' && ipam['IPv4Address'] !== '' ? ipam['IPv4Address'] : undefined;
     const ipv6 = typeof ipam['IPv6Address'] === 'string' && ipam['IPv6Address'] !== '' ? ipam['IPv6Address'] : undefined;
-    await launcher.connect(container.id, network.id, { aliases, ...(ipv4 ? { ipv4 } : {}), ...(ipv6 ? { ipv6 } : {}) });
+    const ipamConfigGiven = isObject(config['IPAMConfig']) ? { ipamConfigGiven: true as const } : {};
+    await launcher.connect(container.id, network.id, { aliases, ...(ipv4 ? { ipv4 } : {}), ...(ipv6 ? { ipv6 } : {}), ...ipamConfigGiven });
     return { status: 200 };
   };
   router.add('POST', '/networks/{id}/connect', attach('connect'));

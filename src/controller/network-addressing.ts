@@ -77,7 +77,7 @@ export class NetworkAddressing {
         rollback.push(`releasing aux address ${aux}`, () => ipam.releaseAddress(poolId, aux));
         auxAddresses[auxName] = aux;
       }
-      allocations.push({ poolId, addressSpace, v6: entry.v6, pool, ...(entry.ipRange !== undefined ? { ipRange: entry.ipRange } : {}), ...(gateway !== undefined ? { gateway } : {}), auxAddresses });
+      allocations.push({ poolId, addressSpace, v6: entry.v6, pool, ...(entry.ipRange !== undefined ? { ipRange: entry.ipRange } : {}), ...(gateway !== undefined ? { gateway } : {}), auxAddresses, ...(entry.subnet === undefined ? { dynamic: true as const } : {}) });
     }
     return allocations;
   }

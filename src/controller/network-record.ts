@@ -23,6 +23,8 @@ export interface PoolAllocation {
   ipRange?: string;
   gateway?: string;
   auxAddresses: Record<string, string>;
+  /** The daemon chose this pool (no --subnet): no static address goes in it, as dockerd refuses. Absent in records of older releases, whose pools count as the user's so their containers' --ip keeps working. */
+  dynamic?: true;
 }
 
 export interface NetworkRecord {

@@ -64,6 +64,8 @@ export interface NetworkJoin {
   ipv6?: string;
   /** With the short ID once joined (or connected) on a network with names, as Docker stores them. */
   aliases: string[];
+  /** The connect carried an IPAMConfig (Docker's CLI sends one each time): inspect shows it, `{}` when it fixed no address, as dockerd echoes it. */
+  ipamConfigGiven?: true;
 }
 
 export interface ContainerState {

@@ -59,7 +59,7 @@ export interface Networking {
   connect(network: string, sandboxId: string, request: { name?: string; hostname?: string; ipv4?: string; ipv6?: string; mac?: string; aliases?: string[] }): Promise<{ ipv4?: { address: string }; ipv6?: { address: string } }>;
   disconnect(network: string, sandboxId: string): Promise<void>;
   /** A network by ID, name or ID prefix; throws Docker's 404 (`network X not found`) when there is none. */
-  find(network: string): { id: string; name: string; driver: string; predefined: boolean };
+  find(network: string): { id: string; name: string; driver: string; predefined: boolean; allocations: ReadonlyArray<{ v6: boolean; dynamic?: true }> };
   /** A sandbox's endpoints: what a store of an older netctl, which kept no network list per container, is read from. */
   endpoints(of: { sandboxId: string }): Array<{ networkId: string; aliases: string[]; requested?: { ipv4?: string; ipv6?: string } }>;
   /** Whether the network's containers resolve names through the embedded DNS. */
@@ -491,7 +491,7 @@ export class Launcher {
     const network = networking.find(networkReference);
     refuseStaticAddress(network, settings);
     const aliases = networking.servesNames(network.id) ? aliasesWithShortId(record.id, settings.aliases) : settings.aliases;
-    const join: NetworkJoin = { network: network.name, ...(settings.ipv4 ? { ipv4: settings.ipv4 } : {}), ...(settings.ipv6 ? { ipv6: settings.ipv6 } : {}), aliases };
+    const join: NetworkJoin = { network: network.name, ...(settings.ipv4 ? { ipv4: settings.ipv4 } : {}), ...(settings.ipv6 ? { ipv6: settings.ipv6 } : {}), aliases, ...(settings.ipamConfigGiven ? { ipamConfigGiven: true } : {}) };
     const sandboxId = record.sandboxId;
     if (sandboxId !== undefined) {
       await networking.connect(network.id, sandboxId, { name: record.config.name, aliases, ...(join.ipv4 ? { ipv4: join.ipv4 } : {}), ...(join.ipv6 ? { ipv6: join.ipv6 } : {}) });
@@ -968,13 +968,17 @@ export class Launcher {
   }
 }
 
-/** How the shim gives the container its stdio: a pty with -t, stdin open with -i. */
 /**
- * dockerd's rule: a static address only on a user-defined network (the default bridge's subnet is
- * the daemon's to change); checked at each start and connect, as dockerd checks it.
+ * dockerd's rules: a static address only on a user-defined network (the default bridge's subnet is
+ * the daemon's to change), and only in a family whose subnet the user gave at network create;
+ * checked at each start and connect, as dockerd checks them.
  */
-function refuseStaticAddress(network: { predefined: boolean }, join: { ipv4?: string; ipv6?: string }): void {
+function refuseStaticAddress(network: ReturnType<Networking['find']>, join: { ipv4?: string; ipv6?: string }): void {
   if (network.predefined && (join.ipv4 || join.ipv6)) throw new InvalidContainerConfigError('user specified IP address is supported on user defined networks only');
+  const userSubnet = (v6: boolean): boolean => network.allocations.some((a) => a.v6 === v6 && a.dynamic !== true);
+  if ((join.ipv4 && !userSubnet(false)) || (join.ipv6 && !userSubnet(true))) {
+    throw new InvalidContainerConfigError('user specified IP address is supported only when connecting to networks with user configured subnets');
+  }
 }
 
 /** An exec's Env entries and WorkingDir (absolute), checked as a container's are at create. */
@@ -985,6 +989,7 @@ export function checkExecSettings(settings: { env?: readonly string[]; workdir?:
   if (workdir !== undefined && (!workdir.startsWith('/') || workdir.includes('\0'))) throw new InvalidContainerConfigError(`the working directory ${JSON.stringify(workdir)} is invalid, it needs to be an absolute path`);
 }
 
+/** How the shim gives the container its stdio: a pty with -t, stdin open with -i. */
 function stdioOf(config: ContainerConfig): ShimStdio {
   return { tty: config.tty === true, openStdin: config.openStdin === true, ...(config.consoleSize ? { size: config.consoleSize } : {}) };
 }
