@@ -4,9 +4,9 @@
 //   container on host B, median of 20 runs, at 3 and at 20 hosts (every host holding a container
 //   on the network). B pings the new address every 2 ms from before the run, with its ARP
 //   retransmit at the kernel's floor (10 ms) so the probe's own timer is not what is measured;
-// - data plane: iperf3 TCP between containers on two hosts, against a VXLAN path built by hand
-//   (a vxlan device with an address in each of two other test hosts, the overlay's MTU), rounds
-//   alternating between the two;
+// - data plane: iperf3 TCP between containers on two hosts, against VXLAN paths built by hand in
+//   two other test hosts with the overlay's MTU (the overlay's own topology: veth, bridge, vxlan;
+//   and a bare vxlan device with an address), rounds alternating between the three;
 // - daemon memory (VmRSS) at 20 hosts with 10 containers each.
 // NETCTL_BENCH_OVERLAY_HOSTS (3,20), NETCTL_BENCH_OVERLAY_RUNS (20) shrink it for a quick look.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
@@ -14,9 +14,10 @@ import fs from 'node:fs';
 import readline from 'node:readline';
 import { inspect, interfaceWith, ok } from '../integration/helpers/containers';
 import { type ClusterHost, startOverlayCluster } from '../integration/helpers/overlay-cluster';
-import { createUnderlay, type Underlay, type UnderlayHost } from '../integration/helpers/underlay';
+import { createUnderlay, type Underlay } from '../integration/helpers/underlay';
 import { until } from '../test/helpers/until';
 import { Cleanup } from './cleanup';
+import { benchNamespace, removeNamespace } from './namespaces';
 import { median, report } from './report';
 
 const BENCH = 'overlay';
@@ -126,31 +127,80 @@ async function iperf(cleanup: Cleanup, server: string, client: string, ip: strin
   return (JSON.parse(out) as { end: { sum_received: { bits_per_second: number } } }).end.sum_received.bits_per_second;
 }
 
-/** Two test hosts joined by a vxlan device each (VNI 4242, UDP 4789, the given MTU): their overlay addresses. */
-function handVxlan(underlay: Underlay, mtu: number): Array<{ host: UnderlayHost; ip: string }> {
-  const pair = [underlay.addHost(), underlay.addHost()];
-  return pair.map((host, i) => {
-    const remote = pair[1 - i]!.address;
-    const ip = `192.168.242.${i + 1}`;
-    host.ns.run('ip', 'link', 'add', 'vx0', 'type', 'vxlan', 'id', '4242', 'dstport', '4789', 'local', host.address, 'remote', remote, 'dev', 'eth0');
-    host.ns.run('ip', 'link', 'set', 'vx0', 'mtu', String(mtu), 'up');
-    host.ns.run('ip', 'addr', 'add', `${ip}/24`, 'dev', 'vx0');
-    return { host, ip };
-  });
+interface HandPaths {
+  /** A container namespace behind a veth, a bridge and a vxlan device, as netctl's overlay builds it: [namespace path, address]. */
+  container: Array<[string, string]>;
+  /** An address on the vxlan device itself: no veth, no bridge. */
+  bare: Array<[string, string]>;
 }
 
-/** Short rounds, the two paths alternating: this VM's speed drifts within a minute (see Benchmarks). */
-async function dataPlane(cleanup: Cleanup, underlay: Underlay, a: { ip: string; sandbox: string }, b: { ip: string; sandbox: string }): Promise<{ ours: number; hand: number; roundRatio: number; mtu: number }> {
+/**
+ * Two test hosts joined by hand (VNI 4242 and 4243, UDP 4789, the given MTU, learning off): the
+ * overlay's own topology, a container's veth on a bridge with the vxlan device, and a bare vxlan
+ * device with an address, the floor any overlay that gives containers their own namespace sits on.
+ */
+function handVxlan(cleanup: Cleanup, underlay: Underlay, mtu: number): HandPaths {
+  const pair = [underlay.addHost(), underlay.addHost()];
+  const paths: HandPaths = { container: [], bare: [] };
+  pair.forEach((host, i) => {
+    const remote = pair[1 - i]!.address;
+    const vxlan = (name: string, vni: string): void => {
+      host.ns.run('ip', 'link', 'add', name, 'type', 'vxlan', 'id', vni, 'dstport', '4789', 'local', host.address, 'remote', remote, 'dev', 'eth0', 'nolearning');
+      host.ns.run('ip', 'link', 'set', name, 'mtu', String(mtu));
+    };
+    vxlan('vxb', '4242');
+    host.ns.run('ip', 'link', 'set', 'vxb', 'up');
+    host.ns.run('ip', 'addr', 'add', `192.168.242.${i + 1}/24`, 'dev', 'vxb');
+    paths.bare.push([host.ns.path, `192.168.242.${i + 1}`]);
+    const container = benchNamespace('ovhand');
+    cleanup.teardown(() => removeNamespace(container));
+    vxlan('vxc', '4243');
+    host.ns.run('ip', 'link', 'add', 'brc', 'type', 'bridge');
+    host.ns.run('ip', 'link', 'set', 'vxc', 'master', 'brc', 'up');
+    host.ns.run('ip', 'link', 'add', 'vc', 'mtu', String(mtu), 'type', 'veth', 'peer', 'name', 'eth0', 'mtu', String(mtu), 'netns', container);
+    host.ns.run('ip', 'link', 'set', 'vc', 'master', 'brc', 'up');
+    host.ns.run('ip', 'link', 'set', 'brc', 'up');
+    const path = `/run/netns/${container}`;
+    inNetns(path, 'ip', 'addr', 'add', `192.168.243.${i + 1}/24`, 'dev', 'eth0');
+    inNetns(path, 'ip', 'link', 'set', 'eth0', 'up');
+    paths.container.push([path, `192.168.243.${i + 1}`]);
+  });
+  return paths;
+}
+
+interface DataPlane {
+  mtu: number;
+  ours: number;
+  container: number;
+  bare: number;
+  /** Medians of the rounds' ratios: ours ÷ the same topology by hand, ours ÷ the bare vxlan device. */
+  toContainer: number;
+  toBare: number;
+}
+
+/** Short rounds, the three paths alternating: this VM's speed drifts within a minute (see Benchmarks). */
+async function dataPlane(cleanup: Cleanup, underlay: Underlay, a: { ip: string; sandbox: string }, b: { ip: string; sandbox: string }): Promise<DataPlane> {
   const mtu = (JSON.parse(inNetns(a.sandbox, 'ip', '-j', 'link', 'show', interfaceWith(a.sandbox, a.ip))) as Array<{ mtu: number }>)[0]!.mtu;
-  const [h1, h2] = handVxlan(underlay, mtu);
-  await until('the hand-built path answers', () => answers(h1!.host.ns.path, h2!.ip), 10_000, 100);
+  const hand = handVxlan(cleanup, underlay, mtu);
+  for (const [[from], [, ip]] of [hand.container, hand.bare]) await until('the hand-built path answers', () => answers(from!, ip!), 10_000, 100);
   const ours: number[] = [];
-  const hand: number[] = [];
+  const container: number[] = [];
+  const bare: number[] = [];
+  const [[c1], [c2, c2ip]] = hand.container;
+  const [[b1], [b2, b2ip]] = hand.bare;
   for (let r = 0; r < IPERF_ROUNDS; r++) {
     ours.push(await iperf(cleanup, b.sandbox, a.sandbox, b.ip));
-    hand.push(await iperf(cleanup, h2!.host.ns.path, h1!.host.ns.path, h2!.ip));
+    container.push(await iperf(cleanup, c2!, c1!, c2ip!));
+    bare.push(await iperf(cleanup, b2!, b1!, b2ip!));
   }
-  return { ours: median(ours), hand: median(hand), roundRatio: median(ours.map((o, r) => o / hand[r]!)), mtu };
+  return {
+    mtu,
+    ours: median(ours),
+    container: median(container),
+    bare: median(bare),
+    toContainer: median(ours.map((o, r) => o / container[r]!)),
+    toBare: median(ours.map((o, r) => o / bare[r]!)),
+  };
 }
 
 /** Every daemon's VmRSS in MiB once each host has CONTAINERS_PER_HOST containers on the network. */
@@ -186,9 +236,12 @@ export async function run(): Promise<void> {
       report(BENCH, `B's first answered ping before run returned on A at ${count} hosts, median of ${RUNS}`, median(samples.map((s) => -s.afterReturn)), 'ms', 'higher');
       report(BENCH, `run started on A to B's first answered ping at ${count} hosts, median of ${RUNS}`, median(samples.map((s) => s.fromStart)), 'ms', 'lower');
       if (count === Math.min(...HOST_COUNTS)) {
-        const { ours, hand, roundRatio, mtu } = await dataPlane(cleanup, underlay, containers[0]!, probe);
-        report(BENCH, `iperf3 TCP between containers on two hosts, MTU ${mtu}, median of ${IPERF_ROUNDS} × ${IPERF_SECONDS} s`, ours / 1e9, 'Gbit/s', 'higher', { name: 'VXLAN devices made by hand, same MTU', value: hand / 1e9 });
-        report(BENCH, `iperf3 over the overlay ÷ the hand-built path, median of the ${IPERF_ROUNDS} rounds' ratios (goal ≥ 0.95)`, roundRatio, 'ratio', 'higher');
+        const plane = await dataPlane(cleanup, underlay, containers[0]!, probe);
+        const what = `iperf3 TCP between containers on two hosts, MTU ${plane.mtu}, median of ${IPERF_ROUNDS} × ${IPERF_SECONDS} s`;
+        report(BENCH, what, plane.ours / 1e9, 'Gbit/s', 'higher', { name: 'the same topology by hand (veth, bridge, vxlan)', value: plane.container / 1e9 });
+        report(BENCH, `${what}, against a bare vxlan device`, plane.ours / 1e9, 'Gbit/s', 'higher', { name: 'a vxlan device with the address on it, by hand', value: plane.bare / 1e9 });
+        report(BENCH, `iperf3 over the overlay ÷ the same topology by hand, median of the ${IPERF_ROUNDS} rounds' ratios (goal ≥ 0.95)`, plane.toContainer, 'ratio', 'higher');
+        report(BENCH, `iperf3 over the overlay ÷ a bare vxlan device, median of the ${IPERF_ROUNDS} rounds' ratios`, plane.toBare, 'ratio', 'higher');
       }
       if (count === Math.max(...HOST_COUNTS)) {
         const rss = await memory(hosts);
