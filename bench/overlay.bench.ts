@@ -4,6 +4,7 @@
 //   container on host B, median of 20 runs, at 3 and at 20 hosts (every host holding a container
 //   on the network). B pings the new address every 2 ms from before the run, with its ARP
 //   retransmit at the kernel's floor (10 ms) so the probe's own timer is not what is measured;
+//   at 3 hosts Docker swarm too (dockerds in test hosts of their own, swarm init/join);
 // - data plane: iperf3 TCP between containers on two hosts, against VXLAN paths built by hand in
 //   two other test hosts with the overlay's MTU (the overlay's own topology: veth, bridge, vxlan;
 //   and a bare vxlan device with an address), rounds alternating between the three;
@@ -11,8 +12,12 @@
 // NETCTL_BENCH_OVERLAY_HOSTS (3,20), NETCTL_BENCH_OVERLAY_RUNS (20) shrink it for a quick look.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import readline from 'node:readline';
+import { runner, type Runner } from '../integration/helpers/cli';
 import { inspect, interfaceWith, ok } from '../integration/helpers/containers';
+import { startTestDockerd } from '../integration/helpers/dockerd';
 import { type ClusterHost, startOverlayCluster } from '../integration/helpers/overlay-cluster';
 import { createUnderlay, type Underlay } from '../integration/helpers/underlay';
 import { until } from '../test/helpers/until';
@@ -31,6 +36,8 @@ const SUBNET = '10.220.0.0/16';
 /** Where the measured containers' addresses come from: above any the residents are given. */
 const measuredAddress = (k: number): string => `10.220.100.${k + 1}`;
 const GOALS: Record<number, number> = { 3: 50, 20: 100 };
+/** Docker swarm is measured at host counts up to this (a dockerd and its containerd per host). */
+const SWARM_HOSTS_MAX = 3;
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 /** Wall-clock milliseconds with sub-millisecond precision, comparable with ping -D's timestamps. */
@@ -94,8 +101,17 @@ interface Convergence {
   fromStart: number;
 }
 
+/** A host as convergence() drives it: its engine's CLI, the image argument `run` needs (none for netctl), its address. */
+interface Engine {
+  cli: Runner;
+  image: string[];
+  address: string;
+}
+
+const netctlEngine = (host: ClusterHost): Engine => ({ cli: host.cli, image: [], address: host.host.address });
+
 /** One sample per run: a container run on a host other than B, pinged by B's probe from before the run. */
-async function convergence(cleanup: Cleanup, probe: { ip: string; sandbox: string }, others: ClusterHost[]): Promise<Convergence[]> {
+async function convergence(cleanup: Cleanup, probe: { ip: string; sandbox: string }, others: Engine[]): Promise<Convergence[]> {
   // The probe retries ARP at the kernel's floor instead of once a second.
   inNetns(probe.sandbox, 'sysctl', '-q', '-w', `net.ipv4.neigh.${interfaceWith(probe.sandbox, probe.ip)}.retrans_time_ms=10`);
   const samples: Convergence[] = [];
@@ -106,11 +122,11 @@ async function convergence(cleanup: Cleanup, probe: { ip: string; sandbox: strin
     const reply = firstLine(pinger, /^\[(\d+\.\d+)\] \d+ bytes from/, 30_000);
     await sleep(20);
     const started = nowMs();
-    await ok(host.cli, ['run', '-d', '--name', `conv${k}`, '--network', NETWORK, '--ip', ip, 'sleep', '3600']);
+    await ok(host.cli, ['run', '-d', '--name', `conv${k}`, '--network', NETWORK, '--ip', ip, ...host.image, 'sleep', '3600']);
     const returned = nowMs();
     const match = await reply;
     pinger.kill('SIGKILL');
-    if (!match) throw new Error(`no answer from ${ip} (run on ${host.host.address}) within 30 s`);
+    if (!match) throw new Error(`no answer from ${ip} (run on ${host.address}) within 30 s`);
     const answered = Number(match[1]) * 1000;
     samples.push({ afterReturn: answered - returned, fromStart: answered - started });
     await ok(host.cli, ['rm', '-f', `conv${k}`]);
@@ -203,6 +219,39 @@ async function dataPlane(cleanup: Cleanup, underlay: Underlay, a: { ip: string; 
   };
 }
 
+/**
+ * Docker's overlay, the same measure: `count` dockerds in swarm mode in test hosts of their own on
+ * the underlay (the first one the manager), an attachable overlay with a resident container on each.
+ */
+async function swarmConvergence(cleanup: Cleanup, underlay: Underlay, count: number): Promise<Convergence[]> {
+  const engines: Engine[] = [];
+  for (let i = 0; i < count; i++) {
+    const host = underlay.addHost();
+    const dockerd = await startTestDockerd(cleanup, host.ns.name);
+    engines.push({ cli: runner(['docker', '-H', `unix://${dockerd.socketPath}`], { DOCKER_CONFIG: dockerConfig(cleanup) }, 120_000), image: [dockerd.image], address: host.address });
+  }
+  const [manager, ...workers] = engines;
+  await ok(manager!.cli, ['swarm', 'init', '--advertise-addr', manager!.address]);
+  const token = (await ok(manager!.cli, ['swarm', 'join-token', '-q', 'worker'])).trim();
+  for (const worker of workers) await ok(worker.cli, ['swarm', 'join', '--token', token, '--advertise-addr', worker.address, `${manager!.address}:2377`]);
+  await ok(manager!.cli, ['network', 'create', '-d', 'overlay', '--attachable', '--subnet', SUBNET, NETWORK]);
+  const residents: Array<{ ip: string; sandbox: string }> = [];
+  for (const [i, engine] of engines.entries()) {
+    await ok(engine.cli, ['run', '-d', '--name', `r${i}`, '--network', NETWORK, ...engine.image, 'sleep', '3600']);
+    const info = await inspect(engine.cli, `r${i}`);
+    residents.push({ ip: info.NetworkSettings.Networks[NETWORK]!.IPAddress, sandbox: info.NetworkSettings.SandboxKey });
+  }
+  const probe = residents[1]!;
+  await until('the probe reaches every resident', () => residents.every((c, i) => i === 1 || answers(probe.sandbox, c.ip)), 120_000, 500);
+  return convergence(cleanup, probe, engines.filter((_, i) => i !== 1));
+}
+
+function dockerConfig(cleanup: Cleanup): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nctl-dockercfg-'));
+  cleanup.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
 /** Every daemon's VmRSS in MiB once each host has CONTAINERS_PER_HOST containers on the network. */
 async function memory(hosts: ClusterHost[]): Promise<number[]> {
   for (let i = 0; i < hosts.length; i += 5) {
@@ -228,13 +277,16 @@ export async function run(): Promise<void> {
       const containers = await residents(hosts);
       const [b, probe] = [hosts[1]!, containers[1]!];
       await until('the probe reaches every resident', () => containers.every((c, i) => i === 1 || answers(probe.sandbox, c.ip)), 60_000, 200);
-      const samples = await convergence(cleanup, probe, hosts.filter((h) => h !== b));
+      const samples = await convergence(cleanup, probe, hosts.filter((h) => h !== b).map(netctlEngine));
       const afterReturn = samples.map((s) => Math.max(0, s.afterReturn));
-      report(BENCH, `convergence, run returning on A to B's first answered ping (0 when answered first), at ${count} hosts, median of ${RUNS}${GOALS[count] ? ` (goal < ${GOALS[count]} ms)` : ''}`, median(afterReturn), 'ms', 'lower');
-      report(BENCH, `convergence at ${count} hosts, worst of ${RUNS}`, Math.max(...afterReturn), 'ms', 'lower');
-      report(BENCH, `runs at ${count} hosts answered on B before run returned on A`, samples.filter((s) => s.afterReturn <= 0).length, 'count', 'higher');
+      // Docker swarm in the same run where the host count is small enough for this machine to hold its dockerds.
+      const swarm = count <= SWARM_HOSTS_MAX ? await swarmConvergence(cleanup, underlay, count) : undefined;
+      const swarmPeer = (value: (samples: Convergence[]) => number): { name: string; value: number } | undefined => (swarm ? { name: `Docker swarm (dockerd ${count} hosts)`, value: value(swarm) } : undefined);
+      report(BENCH, `convergence, run returning on A to B's first answered ping (0 when answered first), at ${count} hosts, median of ${RUNS}${GOALS[count] ? ` (goal < ${GOALS[count]} ms)` : ''}`, median(afterReturn), 'ms', 'lower', swarmPeer((s) => median(s.map((x) => Math.max(0, x.afterReturn)))));
+      report(BENCH, `convergence at ${count} hosts, worst of ${RUNS}`, Math.max(...afterReturn), 'ms', 'lower', swarmPeer((s) => Math.max(...s.map((x) => Math.max(0, x.afterReturn)))));
+      report(BENCH, `runs at ${count} hosts answered on B before run returned on A`, samples.filter((s) => s.afterReturn <= 0).length, 'count', 'higher', swarmPeer((s) => s.filter((x) => x.afterReturn <= 0).length));
       report(BENCH, `B's first answered ping before run returned on A at ${count} hosts, median of ${RUNS}`, median(samples.map((s) => -s.afterReturn)), 'ms', 'higher');
-      report(BENCH, `run started on A to B's first answered ping at ${count} hosts, median of ${RUNS}`, median(samples.map((s) => s.fromStart)), 'ms', 'lower');
+      report(BENCH, `run started on A to B's first answered ping at ${count} hosts, median of ${RUNS}`, median(samples.map((s) => s.fromStart)), 'ms', 'lower', swarmPeer((s) => median(s.map((x) => x.fromStart))));
       if (count === Math.min(...HOST_COUNTS)) {
         const plane = await dataPlane(cleanup, underlay, containers[0]!, probe);
         const what = `iperf3 TCP between containers on two hosts, MTU ${plane.mtu}, median of ${IPERF_ROUNDS} × ${IPERF_SECONDS} s`;
