@@ -16,7 +16,7 @@ import { StoreUnavailableError } from '../store/errors';
 import type { Store } from '../store/types';
 import { crashPoint } from '../util/crash-point';
 import { Rollback } from '../util/rollback';
-import { SerialQueue } from '../util/serial';
+import { KeyedSerialQueue } from '../util/serial';
 import { acceptProposal, allocateAddress, reconcileAddresses } from './endpoint-addresses';
 import { byConnectOrder, EndpointIndex } from './endpoint-index';
 import { type EndpointAddress, type EndpointRecord, endpointSpecOf, type SandboxRecord } from './endpoint-record';
@@ -103,7 +103,8 @@ const encode = (value: unknown): Buffer => Buffer.from(JSON.stringify(value));
 export class Attachments {
   private readonly sandboxes: SandboxTable;
   private readonly endpoints = new EndpointIndex();
-  private readonly queues = new Map<string, SerialQueue>();
+  /** Per sandbox: its connects, disconnects and deletion one at a time. */
+  private readonly queues = new KeyedSerialQueue();
   private readonly publishing: PortPublishingDeps;
   /** Endpoints dropped at load whose drivers hear of it once restored (dropStranded), and the sandboxes that went with them. */
   private readonly stranded: EndpointRecord[] = [];
@@ -183,7 +184,7 @@ export class Attachments {
       if (!endpoint) continue;
       this.deps.log.warn({ endpoint: id, ifname: endpoint.ifname }, 'endpoint interface missing: joining it again');
       const sandbox = this.sandboxes.opening(endpoint.sandboxId);
-      await this.serially(endpoint.sandboxId, async () => {
+      await this.queues.run(endpoint.sandboxId, async () => {
         const rollback = new Rollback();
         try {
           await this.plumb(endpoint, sandbox, rollback);
@@ -204,7 +205,7 @@ export class Attachments {
     for (const id of [...this.sandboxes.ids()]) {
       if (this.needsGatewayLeg(id) === (this.gatewayLegOf(id) !== undefined)) continue;
       this.deps.log.warn({ sandbox: id }, `sandbox's leg on ${GATEWAY_NETWORK} does not match its endpoints: settling it`);
-      await this.serially(id, async () => {
+      await this.queues.run(id, async () => {
         try {
           await this.settleGatewayLeg(id, this.sandboxes.opening(id));
         } finally {
@@ -276,7 +277,7 @@ export class Attachments {
   /** Disconnects every endpoint, then removes the namespace (one netctl made). */
   async deleteSandbox(id: string): Promise<void> {
     const record = this.sandbox(id);
-    await this.serially(id, async () => {
+    await this.queues.run(id, async () => {
       // As Docker removes a container whose network's plugin is gone: what its driver cannot undo is logged, not in the way.
       for (const endpoint of this.ofSandbox(id).reverse()) await this.detach(endpoint, undefined, true);
       crashPoint('sandbox-delete:endpoints-gone');
@@ -285,14 +286,14 @@ export class Attachments {
       crashPoint('sandbox-delete:namespace-gone');
       await this.sandboxes.dropRecord(id);
     });
-    this.queues.delete(id);
+    this.queues.forget(id);
   }
 
   /** A container's rename: its endpoints take the new name, which the embedded DNS answers from now on. */
   async rename(sandboxId: string, name: string): Promise<void> {
     const problem = nameProblem(name);
     if (problem) throw new InvalidParameterError(invalidNameMessage('endpoint name', name, problem));
-    await this.serially(sandboxId, async () => {
+    await this.queues.run(sandboxId, async () => {
       // The gateway leg keeps its name: it is how it is known (as Docker's Rename skips it).
       for (const endpoint of this.ofSandbox(sandboxId).filter((e) => !this.isGatewayLeg(e))) {
         endpoint.name = name;
@@ -318,7 +319,7 @@ export class Attachments {
     if (request.ipv6 !== undefined && !network.enableIPv6) throw new InvalidParameterError(`network ${network.name} has no IPv6: it was created without --ipv6`);
     const failure = this.deps.failure(network.id);
     if (failure !== undefined) throw new ForbiddenError(`network ${network.name} could not be brought back when the daemon started (${failure}): remove it and create it again`);
-    return this.serially(sandboxId, async () => {
+    return this.queues.run(sandboxId, async () => {
       if (!this.deps.networkById(network.id)) throw new NotFoundError(`network ${networkReference} not found`);
       if (this.ofSandbox(sandboxId).some((e) => e.networkId === network.id)) throw new ForbiddenError(`endpoint with name ${name} already exists in network ${network.name}`);
       const endpoint = await this.attach(network, sandboxId, name, request);
@@ -396,18 +397,23 @@ export class Attachments {
    * one is one of this host's spares, and a given one is refused (only the store can claim it).
    */
   private async allocate(ipam: IpamDriver, network: NetworkRecord, v6: boolean, ip: string | undefined, rollback: Rollback, options: IpamRequestOptions): Promise<EndpointAddress | undefined> {
-    try {
-      if (this.deps.spares?.storeUnreachable() && network.scope === 'global') throw new StoreUnavailableError('it did not answer the last time it was asked');
-      return await allocateAddress(ipam, network, v6, ip, rollback, options);
-    } catch (error) {
-      if (!(error instanceof StoreUnavailableError) || !this.deps.spares || network.scope !== 'global') throw error;
-      const unreachable = `cannot connect to the global network ${network.name}: the cluster store is unreachable (${error.message})`;
-      if (ip !== undefined) throw new ClusterUnavailableError(`${unreachable}. A given address (--ip) can only be claimed there: leave it out to take one of this host's spare addresses, or retry when the store answers`);
-      const spare = await this.deps.spares.take(network, v6);
-      if (!spare) throw new ClusterUnavailableError(`${unreachable}, and this host has no spare ${v6 ? 'IPv6' : 'IPv4'} address of it left (it keeps ${SPARES_PER_POOL} per pool while the store answers); retry when the store answers`);
-      rollback.push(`giving back spare address ${spare.address}`, () => this.deps.spares!.giveBack(network, spare));
-      return spare;
+    const spares = network.scope === 'global' ? this.deps.spares : undefined;
+    // Known down: asking would wait out the store's retry window before failing.
+    let why = spares?.storeUnreachable() ? 'it did not answer the last time it was asked' : undefined;
+    if (why === undefined) {
+      try {
+        return await allocateAddress(ipam, network, v6, ip, rollback, options);
+      } catch (error) {
+        if (!spares || !(error instanceof StoreUnavailableError)) throw error;
+        why = error.message;
+      }
     }
+    const unreachable = `cannot connect to the global network ${network.name}: the cluster store is unreachable (${why})`;
+    if (ip !== undefined) throw new ClusterUnavailableError(`${unreachable}. A given address (--ip) can only be claimed there: leave it out to take one of this host's spare addresses, or retry when the store answers`);
+    const spare = await spares!.take(network, v6);
+    if (!spare) throw new ClusterUnavailableError(`${unreachable}, and this host has no spare ${v6 ? 'IPv6' : 'IPv4'} address of it left (it keeps ${SPARES_PER_POOL} per pool while the store answers); retry when the store answers`);
+    rollback.push(`giving back spare address ${spare.address}`, () => spares!.giveBack(network, spare));
+    return spare;
   }
 
   /** Whether the endpoint is its sandbox's leg on netctl_gwbridge, which the core adds and removes by itself. */
@@ -477,7 +483,7 @@ export class Attachments {
   async disconnect(networkReference: string, sandboxId: string): Promise<void> {
     const network = this.deps.network(networkReference);
     this.sandbox(sandboxId);
-    await this.serially(sandboxId, async () => {
+    await this.queues.run(sandboxId, async () => {
       const endpoint = this.ofSandbox(sandboxId).find((e) => e.networkId === network.id);
       if (!endpoint) throw new ForbiddenError(`sandbox ${sandboxId.slice(0, 12)} is not connected to network ${network.name}`);
       const sandbox = this.sandboxes.opening(sandboxId);
@@ -494,7 +500,7 @@ export class Attachments {
    */
   async publish(sandboxId: string, ports: readonly PortMapping[]): Promise<PortMapping[]> {
     this.sandbox(sandboxId);
-    return this.serially(sandboxId, async () => {
+    return this.queues.run(sandboxId, async () => {
       const endpoints = this.ofSandbox(sandboxId);
       const carrier = portCarrier(endpoints);
       if (ports.length > 0 && !carrier) throw new InvalidParameterError('publishing ports needs a network: the container is connected to none');
@@ -650,11 +656,5 @@ export class Attachments {
   /** Where interfaces handed over came from: the namespace of the controller's netlink handle. */
   private hostNamespace(): string {
     return this.deps.netlink.netns ?? '/proc/self/ns/net';
-  }
-
-  private serially<T>(sandboxId: string, work: () => Promise<T>): Promise<T> {
-    let queue = this.queues.get(sandboxId);
-    if (!queue) this.queues.set(sandboxId, (queue = new SerialQueue()));
-    return queue.run(work);
   }
 }

@@ -170,17 +170,21 @@ export class GlobalNetworks {
    * once etcd answers (the endpoint is in ownEndpoints by then); elsewhere refused.
    */
   async enter(networkId: string, endpointId: string, carries: boolean): Promise<void> {
-    const name = this.records.get(networkId)?.name ?? networkId;
+    // Known down: each call would wait out the store's retry window before failing.
+    if (carries && this.unreachableSeen) return this.enterLater(networkId, endpointId, 'it did not answer the last time it was asked');
     try {
-      // Known down: each call would wait out the store's retry window before failing.
-      if (carries && this.unreachableSeen) throw new StoreUnavailableError('it did not answer the last time it was asked; retrying in the background');
       await this.writeOwn(networkId, (endpoints) => (endpoints.includes(endpointId) ? endpoints : [...endpoints, endpointId]), true);
     } catch (error) {
-      if (!(error instanceof StoreUnavailableError && carries)) throw clusterError(`connect to the global network ${name}`, error);
-      this.deps.log.warn({ err: error, network: networkId, endpoint: endpointId }, 'etcd unreachable: the endpoint joins a network this host carries, and is recorded in etcd once it answers');
-      this.unreachableSeen = true;
-      this.retryLater();
+      if (!(carries && error instanceof StoreUnavailableError)) throw clusterError(`connect to the global network ${this.records.get(networkId)?.name ?? networkId}`, error);
+      this.enterLater(networkId, endpointId, error);
     }
+  }
+
+  /** etcd unreachable on a network this host carries: the endpoint joins, and the catch-up records it. */
+  private enterLater(networkId: string, endpointId: string, why: unknown): void {
+    this.deps.log.warn({ err: why, network: networkId, endpoint: endpointId }, 'etcd unreachable: the endpoint joins a network this host carries, and is recorded in etcd once it answers');
+    this.unreachableSeen = true;
+    this.retryLater();
   }
 
   /** The endpoint is gone from this host. etcd unreachable: written when it is back (never an error). */

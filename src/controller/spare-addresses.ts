@@ -8,7 +8,7 @@ import type { IpamDriver } from '../ipam';
 import { StoreUnavailableError } from '../store/errors';
 import type { Store } from '../store/types';
 import type { Logger } from '../util/logger';
-import { SerialQueue } from '../util/serial';
+import { KeyedSerialQueue } from '../util/serial';
 import type { EndpointAddress, EndpointRecord } from './endpoint-record';
 import type { NetworkRecord } from './network-record';
 
@@ -79,7 +79,7 @@ export class SpareAddresses {
   private readonly lists = new Map<string, EndpointAddress[]>();
   /** Spares handed to joins whose endpoints have not been seen recorded yet (keyOf). */
   private readonly lent = new Set<string>();
-  private readonly queues = new Map<string, SerialQueue>();
+  private readonly queues = new KeyedSerialQueue();
 
   constructor(private readonly deps: SpareDeps) {}
 
@@ -106,7 +106,7 @@ export class SpareAddresses {
 
   /** A free spare of the network's pools of one family, now the caller's; undefined when none is left. */
   take(network: NetworkRecord, v6: boolean): Promise<EndpointAddress | undefined> {
-    return this.serially(network.id, async () => {
+    return this.queues.run(network.id, async () => {
       const poolIds = network.allocations.filter((a) => a.v6 === v6).map((a) => a.poolId);
       const found = takeSpare(this.of(network.id), poolIds);
       if (!found) return undefined;
@@ -119,7 +119,7 @@ export class SpareAddresses {
 
   /** A spare a join took and did not keep (it failed). */
   giveBack(network: NetworkRecord, spare: EndpointAddress): Promise<void> {
-    return this.serially(network.id, async () => {
+    return this.queues.run(network.id, async () => {
       this.lent.delete(keyOf(spare.poolId, spare.address));
       await this.save(network.id, [...this.of(network.id), spare]);
     });
@@ -133,7 +133,7 @@ export class SpareAddresses {
     const ipam = this.deps.ipamOf(network);
     const spares = ipam?.spares;
     if (!ipam || !spares) return Promise.resolve();
-    return this.serially(network.id, async () => {
+    return this.queues.run(network.id, async () => {
       const poolIds = network.allocations.map((a) => a.poolId);
       const inStore: EndpointAddress[] = [];
       for (const poolId of poolIds) for (const address of await spares.sparesOf(poolId, this.deps.node)) inStore.push({ poolId, address });
@@ -166,7 +166,7 @@ export class SpareAddresses {
 
   /** This host lets go of the network: its spares go with the network's pools, the list here too. */
   forget(networkId: string): Promise<void> {
-    return this.serially(networkId, async () => {
+    return this.queues.run(networkId, async () => {
       this.lists.delete(networkId);
       await this.deps.store.delete(PREFIX + networkId);
     });
@@ -175,11 +175,5 @@ export class SpareAddresses {
   private async save(networkId: string, spares: EndpointAddress[]): Promise<void> {
     await this.deps.store.put(PREFIX + networkId, Buffer.from(JSON.stringify({ spares })));
     this.lists.set(networkId, spares);
-  }
-
-  private serially<T>(networkId: string, work: () => Promise<T>): Promise<T> {
-    let queue = this.queues.get(networkId);
-    if (!queue) this.queues.set(networkId, (queue = new SerialQueue()));
-    return queue.run(work);
   }
 }

@@ -11,3 +11,19 @@ export class SerialQueue {
     return result;
   }
 }
+
+/** A SerialQueue per key (a sandbox, a network): work on one key is serial, keys run side by side. */
+export class KeyedSerialQueue {
+  private readonly queues = new Map<string, SerialQueue>();
+
+  run<T>(key: string, task: () => Promise<T>): Promise<T> {
+    let queue = this.queues.get(key);
+    if (!queue) this.queues.set(key, (queue = new SerialQueue()));
+    return queue.run(task);
+  }
+
+  /** The key is gone for good (its sandbox deleted). */
+  forget(key: string): void {
+    this.queues.delete(key);
+  }
+}
