@@ -16,6 +16,7 @@ import readline from 'node:readline';
 import { startDaemon, request, type TestDaemon } from '../integration/helpers/daemon';
 import { startEtcd } from '../integration/helpers/etcd';
 import { createUnderlay, type UnderlayHost } from '../integration/helpers/underlay';
+import { until } from '../test/helpers/until';
 import { Cleanup } from './cleanup';
 import { median, report } from './report';
 
@@ -30,14 +31,6 @@ const SERF = '/usr/bin/serf';
 const NODE_SCRIPT = path.join(__dirname, 'cluster-node.js');
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function until(what: string, condition: () => Promise<boolean> | boolean, ms: number, stepMs = 100): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await sleep(stepMs);
-  }
-}
 
 /** Bytes each host sends on the gossip port (UDP, and TCP either way), from a chain of its own. */
 function countGossip(host: UnderlayHost): { read(): number; zero(): void } {

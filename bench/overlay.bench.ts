@@ -12,10 +12,8 @@
 // NETCTL_BENCH_OVERLAY_HOSTS (3,20), NETCTL_BENCH_OVERLAY_RUNS (20) shrink it for a quick look.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import readline from 'node:readline';
-import { runner, type Runner } from '../integration/helpers/cli';
+import { type Runner } from '../integration/helpers/cli';
 import { inspect, interfaceWith, ok } from '../integration/helpers/containers';
 import { startTestDockerd } from '../integration/helpers/dockerd';
 import { type ClusterHost, startOverlayCluster } from '../integration/helpers/overlay-cluster';
@@ -70,18 +68,27 @@ function firstLine(child: ChildProcess, pattern: RegExp, ms: number): Promise<Re
   });
 }
 
-async function runContainer(host: ClusterHost, name: string): Promise<{ ip: string; sandbox: string }> {
-  await ok(host.cli, ['run', '-d', '--name', name, '--network', NETWORK, 'sleep', '3600']);
-  const info = await inspect(host.cli, name);
+/** A host as convergence() drives it: its engine's CLI, the image argument `run` needs (none for netctl), its address. */
+interface Engine {
+  cli: Runner;
+  image: string[];
+  address: string;
+}
+
+const netctlEngine = (host: ClusterHost): Engine => ({ cli: host.cli, image: [], address: host.host.address });
+
+type Resident = { ip: string; sandbox: string };
+
+async function runContainer(engine: Engine, name: string): Promise<Resident> {
+  await ok(engine.cli, ['run', '-d', '--name', name, '--network', NETWORK, ...engine.image, 'sleep', '3600']);
+  const info = await inspect(engine.cli, name);
   return { ip: info.NetworkSettings.Networks[NETWORK]!.IPAddress, sandbox: info.NetworkSettings.SandboxKey };
 }
 
-/** The network on every host, and a resident container on each (so each is a member of the network). */
-async function residents(hosts: ClusterHost[]): Promise<Array<{ ip: string; sandbox: string }>> {
-  await ok(hosts[0]!.cli, ['network', 'create', '-d', 'overlay', '--attachable', '--subnet', SUBNET, NETWORK]);
-  await Promise.all(hosts.map(({ cli }) => until(`${NETWORK} listed`, async () => (await ok(cli, ['network', 'ls'])).includes(NETWORK), 60_000, 100)));
-  const list: Array<{ ip: string; sandbox: string }> = [];
-  for (let i = 0; i < hosts.length; i += 5) list.push(...(await Promise.all(hosts.slice(i, i + 5).map((host, j) => runContainer(host, `r${i + j}`)))));
+/** A resident container on each host (so each is a member of the network), a few hosts at a time. */
+async function residents(engines: Engine[]): Promise<Resident[]> {
+  const list: Resident[] = [];
+  for (let i = 0; i < engines.length; i += 5) list.push(...(await Promise.all(engines.slice(i, i + 5).map((engine, j) => runContainer(engine, `r${i + j}`)))));
   return list;
 }
 
@@ -100,15 +107,6 @@ interface Convergence {
   /** From `netctl run` being started (the CLI's own start included) to the first answered ping. */
   fromStart: number;
 }
-
-/** A host as convergence() drives it: its engine's CLI, the image argument `run` needs (none for netctl), its address. */
-interface Engine {
-  cli: Runner;
-  image: string[];
-  address: string;
-}
-
-const netctlEngine = (host: ClusterHost): Engine => ({ cli: host.cli, image: [], address: host.host.address });
 
 /** One sample per run: a container run on a host other than B, pinged by B's probe from before the run. */
 async function convergence(cleanup: Cleanup, probe: { ip: string; sandbox: string }, others: Engine[]): Promise<Convergence[]> {
@@ -141,6 +139,13 @@ async function iperf(cleanup: Cleanup, server: string, client: string, ip: strin
   const out = inNetns(client, 'iperf3', '-c', ip, '-t', String(IPERF_SECONDS), '-J');
   daemon.kill('SIGKILL');
   return (JSON.parse(out) as { end: { sum_received: { bits_per_second: number } } }).end.sum_received.bits_per_second;
+}
+
+/** B is the second host: once its resident reaches every other, the runs happen on the other hosts. */
+async function convergenceAtB(cleanup: Cleanup, engines: Engine[], residentsOf: Resident[], waitMs: number): Promise<Convergence[]> {
+  const probe = residentsOf[1]!;
+  await until('the probe reaches every resident', () => residentsOf.every((c, i) => i === 1 || answers(probe.sandbox, c.ip)), waitMs, 200);
+  return convergence(cleanup, probe, engines.filter((_, i) => i !== 1));
 }
 
 interface HandPaths {
@@ -228,28 +233,14 @@ async function swarmConvergence(cleanup: Cleanup, underlay: Underlay, count: num
   for (let i = 0; i < count; i++) {
     const host = underlay.addHost();
     const dockerd = await startTestDockerd(cleanup, host.ns.name);
-    engines.push({ cli: runner(['docker', '-H', `unix://${dockerd.socketPath}`], { DOCKER_CONFIG: dockerConfig(cleanup) }, 120_000), image: [dockerd.image], address: host.address });
+    engines.push({ cli: dockerd.cli, image: [dockerd.image], address: host.address });
   }
   const [manager, ...workers] = engines;
   await ok(manager!.cli, ['swarm', 'init', '--advertise-addr', manager!.address]);
   const token = (await ok(manager!.cli, ['swarm', 'join-token', '-q', 'worker'])).trim();
   for (const worker of workers) await ok(worker.cli, ['swarm', 'join', '--token', token, '--advertise-addr', worker.address, `${manager!.address}:2377`]);
   await ok(manager!.cli, ['network', 'create', '-d', 'overlay', '--attachable', '--subnet', SUBNET, NETWORK]);
-  const residents: Array<{ ip: string; sandbox: string }> = [];
-  for (const [i, engine] of engines.entries()) {
-    await ok(engine.cli, ['run', '-d', '--name', `r${i}`, '--network', NETWORK, ...engine.image, 'sleep', '3600']);
-    const info = await inspect(engine.cli, `r${i}`);
-    residents.push({ ip: info.NetworkSettings.Networks[NETWORK]!.IPAddress, sandbox: info.NetworkSettings.SandboxKey });
-  }
-  const probe = residents[1]!;
-  await until('the probe reaches every resident', () => residents.every((c, i) => i === 1 || answers(probe.sandbox, c.ip)), 120_000, 500);
-  return convergence(cleanup, probe, engines.filter((_, i) => i !== 1));
-}
-
-function dockerConfig(cleanup: Cleanup): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nctl-dockercfg-'));
-  cleanup.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
-  return dir;
+  return convergenceAtB(cleanup, engines, await residents(engines), 120_000);
 }
 
 /** Every daemon's VmRSS in MiB once each host has CONTAINERS_PER_HOST containers on the network. */
@@ -274,10 +265,12 @@ export async function run(): Promise<void> {
     try {
       const underlay = createUnderlay(cleanup);
       const hosts = await startOverlayCluster(cleanup, `ob${count}`, count, ['--log-level', 'warn'], underlay);
-      const containers = await residents(hosts);
-      const [b, probe] = [hosts[1]!, containers[1]!];
-      await until('the probe reaches every resident', () => containers.every((c, i) => i === 1 || answers(probe.sandbox, c.ip)), 60_000, 200);
-      const samples = await convergence(cleanup, probe, hosts.filter((h) => h !== b).map(netctlEngine));
+      await ok(hosts[0]!.cli, ['network', 'create', '-d', 'overlay', '--attachable', '--subnet', SUBNET, NETWORK]);
+      await Promise.all(hosts.map(({ cli }) => until(`${NETWORK} listed`, async () => (await ok(cli, ['network', 'ls'])).includes(NETWORK), 60_000, 100)));
+      const engines = hosts.map(netctlEngine);
+      const containers = await residents(engines);
+      const probe = containers[1]!;
+      const samples = await convergenceAtB(cleanup, engines, containers, 60_000);
       const afterReturn = samples.map((s) => Math.max(0, s.afterReturn));
       // Docker swarm in the same run where the host count is small enough for this machine to hold its dockerds.
       const swarm = count <= SWARM_HOSTS_MAX ? await swarmConvergence(cleanup, underlay, count) : undefined;

@@ -6,12 +6,15 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { importBusybox, startDockerd } from '../../bench/daemons';
+import { runner, type Runner } from './cli';
 
 export interface TestDockerd {
   socketPath: string;
   image: string;
   /** The docker CLI against this engine: stdout, or a rejection with stderr. */
   docker(...args: string[]): Promise<string>;
+  /** The same CLI as a Runner (exit code, stdout and stderr), for the helpers that take one. */
+  cli: Runner;
 }
 
 export async function startTestDockerd(t: { teardown(fn: () => Promise<void> | void): void }, netns: string): Promise<TestDockerd> {
@@ -27,5 +30,6 @@ export async function startTestDockerd(t: { teardown(fn: () => Promise<void> | v
         else resolve(stdout);
       });
     });
-  return { socketPath: engine.socketPath, image, docker };
+  const cli = runner(['docker', '-H', `unix://${engine.socketPath}`], { DOCKER_CONFIG: config }, 120_000);
+  return { socketPath: engine.socketPath, image, docker, cli };
 }

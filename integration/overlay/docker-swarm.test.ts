@@ -2,10 +2,7 @@
 // (`docker swarm init` there), a netctl daemon in a cluster on another, the same requests to both.
 // Scope, Peers and the refusal of a non-attachable network must read the same.
 import test from 'ava';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { netctlCli, runner, type Runner } from '../helpers/cli';
+import { netctlCli, type Runner } from '../helpers/cli';
 import { ok } from '../helpers/containers';
 import { startDaemon } from '../helpers/daemon';
 import { startTestDockerd } from '../helpers/dockerd';
@@ -32,9 +29,7 @@ test('Scope "swarm", Peers and the non-attachable refusal read as dockerd\'s in 
     if (ids.length > 0) await netctl(['rm', '-f', ...ids]);
   });
   const dockerd = await startTestDockerd(t, dockerHost.ns.name);
-  const config = fs.mkdtempSync(path.join(os.tmpdir(), 'nctl-dockercfg-'));
-  t.teardown(() => fs.rmSync(config, { recursive: true, force: true }));
-  const docker = runner(['docker', '-H', `unix://${dockerd.socketPath}`], { DOCKER_CONFIG: config }, 60_000);
+  const docker = dockerd.cli;
   await ok(docker, ['swarm', 'init', '--advertise-addr', dockerHost.address]);
   t.teardown(async () => void (await docker(['rm', '-f', 'c1', 'c2'])));
 
