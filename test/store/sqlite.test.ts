@@ -191,10 +191,15 @@ test('processes writing one file through compare-and-swap never lose an update',
           let out = '';
           const timer = setTimeout(() => reject(new Error('a writer did not finish within 60 s')), 60_000);
           child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
-          child.once('exit', (code) => {
+          // 'close', not 'exit': a child's stdout may still hold data after it has exited.
+          child.once('close', (code) => {
             clearTimeout(timer);
-            if (code === 0) resolve(JSON.parse(out) as number[]);
-            else reject(new Error(`writer exited with ${code}`));
+            if (code !== 0) return reject(new Error(`writer exited with ${code}`));
+            try {
+              resolve(JSON.parse(out) as number[]);
+            } catch (error) {
+              reject(new Error(`a writer printed no list of versions (${String(error)}): ${JSON.stringify(out)}`));
+            }
           });
         }),
     ),
