@@ -33,6 +33,7 @@ type MessageType = (typeof TYPE_CODES)[number];
 export const MAX_NAME_BYTES = 255;
 export const MAX_META_BYTES = 512;
 const MAX_COMPOUND_PARTS = 255;
+const EMPTY = Buffer.alloc(0);
 
 export type CodecErrorReason = 'empty' | 'unknown-type' | 'truncated' | 'trailing-bytes' | 'invalid-field';
 
@@ -115,7 +116,9 @@ export class Reader {
     const length = this.u16(`${what} length`);
     if (length > max) throw new CodecError('invalid-field', `${what} is ${length} bytes, more than ${max}`);
     this.need(length, what);
-    const value = Buffer.from(this.buffer.subarray(this.at, this.at + length));
+    // Every empty field shares one buffer (nothing can be written into it): a member holds the
+    // metadata of every other, mostly empty, and each fresh empty Buffer costs ~300 bytes.
+    const value = length === 0 ? EMPTY : Buffer.from(this.buffer.subarray(this.at, this.at + length));
     this.at += length;
     return value;
   }

@@ -11,6 +11,8 @@ export class NetworkRegistry {
   private readonly records = new Map<string, Map<string, NetworkRecord>>();
   /** network → how many nodes are on it (not leaving): asked for every gossip packet. */
   private readonly counts = new Map<string, number>();
+  /** network → the name string its records share (each decoded event brings a copy of its own). */
+  private readonly names = new Map<string, string>();
 
   get(node: string, network: string): NetworkEvent | undefined {
     return this.records.get(network)?.get(node);
@@ -21,8 +23,14 @@ export class NetworkRegistry {
     const known = this.get(event.node, event.network);
     if (known && known.ltime >= event.ltime) return false;
     let nodes = this.records.get(event.network);
-    if (!nodes) this.records.set(event.network, (nodes = new Map()));
-    nodes.set(event.node, { ...event, changedAt: now });
+    if (!nodes) {
+      this.records.set(event.network, (nodes = new Map()));
+      this.names.set(event.network, event.network);
+    }
+    // A literal, not a spread of the decoded event: spread copies each took a hidden class of
+    // their own (~200 bytes a record); and the strings already held, not the event's copies.
+    const node = known?.node ?? event.node;
+    nodes.set(node, { node, network: this.names.get(event.network)!, ltime: event.ltime, leaving: event.leaving, changedAt: now });
     this.count(event.network, (event.leaving ? 0 : 1) - (known && !known.leaving ? 1 : 0));
     return true;
   }
@@ -57,15 +65,20 @@ export class NetworkRegistry {
       const record = nodes.get(node);
       if (record && !record.leaving) this.count(network, -1);
       nodes.delete(node);
-      if (nodes.size === 0) this.records.delete(network);
+      if (nodes.size === 0) this.forgetNetwork(network);
     }
   }
 
   reap(now: number, afterMs: number): void {
     for (const [network, nodes] of this.records) {
       for (const [node, record] of nodes) if (record.leaving && now - record.changedAt >= afterMs) nodes.delete(node);
-      if (nodes.size === 0) this.records.delete(network);
+      if (nodes.size === 0) this.forgetNetwork(network);
     }
+  }
+
+  private forgetNetwork(network: string): void {
+    this.records.delete(network);
+    this.names.delete(network);
   }
 
   private count(network: string, delta: number): void {
