@@ -1,6 +1,7 @@
 // The gossip wire format: one type byte, then fixed-width big-endian integers and
 // length-prefixed strings. Binary because probes and piggybacked updates must share a ~1400-byte
 // packet; the decoder is total: any bytes give a message or a CodecError, nothing else.
+import { isUtf8 } from 'node:buffer';
 
 export type MemberState = 'alive' | 'suspect' | 'dead' | 'left';
 const STATES: readonly MemberState[] = ['alive', 'suspect', 'dead', 'left'];
@@ -47,40 +48,60 @@ export class CodecError extends Error {
   }
 }
 
+/** Writes a message into one buffer that grows as needed: a push-pull carries thousands of fields. */
 export class Writer {
-  private readonly chunks: Buffer[] = [];
+  private buffer = Buffer.allocUnsafe(256);
+  private at = 0;
+
+  private reserve(count: number): void {
+    if (this.at + count <= this.buffer.length) return;
+    const grown = Buffer.allocUnsafe(Math.max(2 * this.buffer.length, this.at + count));
+    this.buffer.copy(grown, 0, 0, this.at);
+    this.buffer = grown;
+  }
 
   u8(value: number): this {
-    this.chunks.push(Buffer.of(value & 0xff));
+    this.reserve(1);
+    this.buffer[this.at++] = value & 0xff;
+    return this;
+  }
+
+  u16(value: number): this {
+    this.reserve(2);
+    this.at = this.buffer.writeUInt16BE(value & 0xffff, this.at);
     return this;
   }
 
   u32(value: number): this {
-    const b = Buffer.alloc(4);
-    b.writeUInt32BE(value >>> 0);
-    this.chunks.push(b);
+    this.reserve(4);
+    this.at = this.buffer.writeUInt32BE(value >>> 0, this.at);
     return this;
   }
 
   bytes(value: Buffer, max: number, what: string): this {
     if (value.length > max) throw new RangeError(`${what} is ${value.length} bytes, more than ${max}`);
-    const header = Buffer.alloc(2);
-    header.writeUInt16BE(value.length);
-    this.chunks.push(header, value);
-    return this;
+    this.u16(value.length);
+    return this.raw(value);
   }
 
   str(value: string, what: string): this {
-    return this.bytes(Buffer.from(value, 'utf8'), MAX_NAME_BYTES, what);
-  }
-
-  raw(value: Buffer): this {
-    this.chunks.push(value);
+    const length = Buffer.byteLength(value, 'utf8');
+    if (length > MAX_NAME_BYTES) throw new RangeError(`${what} is ${length} bytes, more than ${MAX_NAME_BYTES}`);
+    this.u16(length);
+    this.reserve(length);
+    this.at += this.buffer.write(value, this.at, length, 'utf8');
     return this;
   }
 
+  raw(value: Buffer): this {
+    this.reserve(value.length);
+    this.at += value.copy(this.buffer, this.at);
+    return this;
+  }
+
+  /** The message, in a buffer of its own. */
   done(): Buffer {
-    return Buffer.concat(this.chunks);
+    return Buffer.from(this.buffer.subarray(0, this.at));
   }
 }
 
@@ -124,10 +145,14 @@ export class Reader {
   }
 
   str(what: string): string {
-    const value = this.bytes(MAX_NAME_BYTES, what);
-    const text = value.toString('utf8');
+    const length = this.u16(`${what} length`);
+    if (length > MAX_NAME_BYTES) throw new CodecError('invalid-field', `${what} is ${length} bytes, more than ${MAX_NAME_BYTES}`);
+    this.need(length, what);
+    const end = this.at + length;
     // Invalid UTF-8 would decode to replacement characters: a name that no longer round-trips.
-    if (!Buffer.from(text, 'utf8').equals(value)) throw new CodecError('invalid-field', `${what} is not valid UTF-8`);
+    if (!isUtf8(this.buffer.subarray(this.at, end))) throw new CodecError('invalid-field', `${what} is not valid UTF-8`);
+    const text = this.buffer.toString('utf8', this.at, end);
+    this.at = end;
     return text;
   }
 

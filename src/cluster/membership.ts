@@ -253,6 +253,12 @@ export class Membership {
     return record && snapshot(record);
   }
 
+  /** `name`'s address while it is alive, without the copy member() makes: the layer above picks gossip targets by it. */
+  aliveAddress(name: string): string | undefined {
+    const record = this.nodes.get(name);
+    return record?.state === 'alive' ? record.address : undefined;
+  }
+
   /** `name`'s state, without the copy member() makes: the layer above asks for every gossip target. */
   stateOf(name: string): MemberState | undefined {
     return this.nodes.get(name)?.state;

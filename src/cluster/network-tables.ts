@@ -352,12 +352,11 @@ export class NetworkTables {
 
   /** Addresses of up to `count` random live members on `network`, self excluded. */
   private networkPeers(network: string, count: number): string[] {
-    const addresses = this.registry
-      .nodesOf(network)
-      .filter((node) => node !== this.self)
-      .map((node) => this.membership.member(node))
-      .filter((m) => m?.state === 'alive')
-      .map((m) => m!.address);
+    const addresses: string[] = [];
+    for (const node of this.registry.nodesOf(network)) {
+      const address = node === this.self ? undefined : this.membership.aliveAddress(node);
+      if (address !== undefined) addresses.push(address);
+    }
     return shuffle(addresses, this.random).slice(0, count);
   }
 
