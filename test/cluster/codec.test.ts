@@ -25,6 +25,13 @@ test('a push-pull of nodes with empty names, addresses and metadata round-trips'
   t.deepEqual(decode(encode({ type: 'push-pull', nodes })), { ok: true, message: { type: 'push-pull', nodes } });
 });
 
+test('a push-pull far larger than the writer starts with round-trips, multi-byte names and full metadata included', (t) => {
+  const nodes = Array.from({ length: 300 }, (_, i) => ({ name: `nœud-${i}-名前`, address: `10.0.${i >> 8}.${i & 255}:7946`, meta: Buffer.alloc(i % 7 === 0 ? MAX_META_BYTES : i % 3, i), incarnation: i * 1000, state: 'alive' as const }));
+  const packet = encode({ type: 'push-pull', nodes });
+  t.true(packet.length > 300 * 30);
+  t.deepEqual(decode(packet), { ok: true, message: { type: 'push-pull', nodes } });
+});
+
 test('a ping is a few bytes: type, sequence number and target', (t) => {
   t.is(encode({ type: 'ping', seq: 7, target: 'node-1' }).length, 1 + 4 + 2 + 6);
 });
