@@ -248,6 +248,27 @@ test('table entries of a join are published, kept with the endpoint, and withdra
   t.is(host.tables.log.length, 4);
 });
 
+test('a sandbox renamed: its endpoints publish their entries again as the driver rewrites them for the new name, and keep them', async (t) => {
+  const host = await testHost(t);
+  const entries: ExtraJoinInfo = (_n, e) => ({ tableEntries: [{ table: 'names', key: e.id, value: Buffer.from(`${e.name}@${e.ipv4!}`) }] });
+  const driver = scripted(vethHandOver(host.netlink, 'eth', entries));
+  driver.renamedEntry = (table, value, name) => (table === 'names' ? Buffer.from(`${name}@${value.toString().split('@')[1]}`) : undefined);
+  const core = await host.open([driver]);
+  const network = await core.controller.create({ name: 'named', driver: 'scripted', ipam: { config: [{ subnet: '10.89.0.0/24' }] } });
+  const sandbox = await core.controller.createSandbox();
+  const endpoint = await core.controller.connect('named', sandbox.id, { name: 'before' });
+  await core.controller.renameEndpoints(sandbox.id, 'after');
+  const renamed = { table: 'names', key: endpoint.id, value: `after@${endpoint.ipv4!.address}` };
+  t.deepEqual(host.tables.log.at(-1), { op: 'publish', networkId: network.id, entries: [renamed] });
+  t.deepEqual(core.controller.publishedEntries(), [{ networkId: network.id, entries: [{ ...renamed, value: Buffer.from(renamed.value) }] }]);
+  // A driver without renamedEntry (or an entry naming nothing) publishes nothing new.
+  driver.renamedEntry = () => undefined;
+  await core.controller.renameEndpoints(sandbox.id, 'again');
+  t.is(host.tables.log.length, 2);
+  await core.controller.deleteSandbox(sandbox.id);
+  t.deepEqual(host.tables.log.at(-1), { op: 'withdraw', networkId: network.id, entries: [renamed] });
+});
+
 test('revokeExternalConnectivity comes before the leave, on disconnect and sandbox removal, also from a driver without port details', async (t) => {
   const host = await testHost(t);
   const detailed = scripted(vethHandOver(host.netlink, 'eth'));

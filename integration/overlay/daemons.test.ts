@@ -52,7 +52,7 @@ test('an overlay network made on one host: listed on the other, its containers o
   await until('ov1 gone on the first host too', async () => !(await ok(cliA, ['network', 'ls'])).includes('ov1'), 15_000, 100);
 });
 
-test('containers on two hosts resolve each other by name and alias (A, PTR) and ping by name; the name goes with the container and with a dead host, and comes back to a restarted daemon; Scope "swarm" and Peers on both hosts', async (t) => {
+test('containers on two hosts resolve each other by name and alias (A, PTR) and ping by name, a rename follows; the name goes with the container and with a dead host, and comes back to a restarted daemon; Scope "swarm" and Peers on both hosts', async (t) => {
   const [a, b] = await startOverlayCluster(t, 'ovn', 2);
   const [cliA, cliB] = [a!.cli, b!.cli];
   await ok(cliA, ['network', 'create', '-d', 'overlay', '--attachable', '--subnet', '10.201.0.0/24', 'names']);
@@ -75,6 +75,13 @@ test('containers on two hosts resolve each other by name and alias (A, PTR) and 
   t.regex(await ok(cliB, ['exec', 'client', '--', 'nslookup', web]), /name = web\.names/, 'PTR of the remote address');
   await until('and host A serves client', async () => (await lookup(cliA, 'web', 'client'))?.includes(client) === true, 15_000, 200);
   t.true(await pings(cliB, 'client', 'web'), 'ping by name across hosts');
+  // A rename on host A reaches host B's DNS (as Docker republishes the endpoint's service record).
+  await ok(cliA, ['rename', 'web', 'site']);
+  await until('host B serves the new name', async () => (await lookup(cliB, 'client', 'site'))?.includes(web) === true, 15_000, 200);
+  t.is(await lookup(cliB, 'client', 'web'), undefined, 'and no longer the old one');
+  t.deepEqual(await lookup(cliB, 'client', 'www'), [web], 'the alias stays');
+  await ok(cliA, ['rename', 'site', 'web']);
+  await until('and the name back', async () => (await lookup(cliB, 'client', 'web'))?.includes(web) === true, 15_000, 200);
 
   const expectedPeers = [{ Name: 'ovn-0', IP: a!.host.address }, { Name: 'ovn-1', IP: b!.host.address }];
   for (const { cli } of [a!, b!]) {

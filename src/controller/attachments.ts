@@ -7,7 +7,7 @@
 // sandbox-table.ts.
 import net from 'node:net';
 import type { Logger } from '../util/logger';
-import type { Driver, EndpointSpec, JoinInfo, PortMapping } from '../drivers/driver';
+import type { Driver, EndpointSpec, JoinInfo, PortMapping, TableEntry } from '../drivers/driver';
 import { type IpamDriver, type IpamRequestOptions, MAC_ADDRESS_OPTION, SERIAL_ALLOCATION_OPTION } from '../ipam';
 import type { Ownership } from '../kernel/ownership';
 import type { LinkRef, NetlinkHandle } from '../netlink';
@@ -296,11 +296,36 @@ export class Attachments {
     await this.queues.run(sandboxId, async () => {
       // The gateway leg keeps its name: it is how it is known (as Docker's Rename skips it).
       for (const endpoint of this.ofSandbox(sandboxId).filter((e) => !this.isGatewayLeg(e))) {
+        const network = this.networkOf(endpoint);
+        const republished = this.renamedEntries(network, endpoint, name);
         endpoint.name = name;
+        if (republished) endpoint.tableEntries = storedEntries(republished);
         await this.deps.store.put(ENDPOINT_PREFIX + endpoint.id, encode(endpoint));
-        this.deps.dns?.register(endpoint, this.deps.networkById(endpoint.networkId)!);
+        this.deps.dns?.register(endpoint, network);
+        // Other hosts answer for the endpoint from what it published: the new name goes to them too.
+        if (republished) await this.deps.tables!.publish(network.id, republished);
       }
     });
+  }
+
+  /** The endpoint's published table entries as they read under `name`; undefined when none changes. */
+  private renamedEntries(network: NetworkRecord, endpoint: EndpointRecord, name: string): TableEntry[] | undefined {
+    if (!endpoint.tableEntries?.length || !this.deps.tables) return undefined;
+    let driver: Driver;
+    try {
+      driver = this.deps.driverOf(network);
+    } catch {
+      return undefined; // a driver that is gone publishes nothing new
+    }
+    if (!driver.renamedEntry) return undefined;
+    let changed = false;
+    const entries = tableEntries(endpoint.tableEntries).map((entry) => {
+      const value = driver.renamedEntry!(entry.table, entry.value, name);
+      if (value === undefined) return entry;
+      changed = true;
+      return { ...entry, value };
+    });
+    return changed ? entries : undefined;
   }
 
   async connect(networkReference: string, sandboxId: string, request: ConnectRequest = {}): Promise<EndpointRecord> {

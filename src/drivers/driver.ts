@@ -223,6 +223,11 @@ export interface Driver {
    */
   namesIn?(table: string, value: Buffer): PublishedNames | undefined;
   /**
+   * An entry its join published, as it reads once the endpoint is named `name` (a container's
+   * rename), so that other hosts' DNS follows; undefined when the entry carries no name.
+   */
+  renamedEntry?(table: string, value: Buffer, name: string): Buffer | undefined;
+  /**
    * At daemon start: make the kernel match `networks` (recreate what is missing) and remove the
    * driver's objects that belong to no network or endpoint, left by a crash between steps. A
    * network that cannot be brought back is reported, not thrown: the others must still work,

@@ -78,6 +78,8 @@ export class ScriptedDriver implements Driver {
   readonly usesIpam: boolean;
   readonly capability: Capability;
   readonly calls: DriverCall[] = [];
+  /** Left out unless a test gives it: a driver whose entries carry no name has none. */
+  renamedEntry?: (table: string, value: Buffer, name: string) => Buffer | undefined;
   /** The answers in use: assign to a method to change what the driver says from now on. */
   readonly script: DriverScript;
   private readonly failures = new Map<DriverMethod, Error>();

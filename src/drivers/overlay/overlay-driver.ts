@@ -168,6 +168,12 @@ export class OverlayDriver implements Driver {
     return { name: record.name, aliases: record.aliases, ...(record.ipv4 ? { ipv4: addressOf(record.ipv4) } : {}), ...(record.ipv6 ? { ipv6: addressOf(record.ipv6) } : {}) };
   }
 
+  renamedEntry(table: string, value: Buffer, name: string): Buffer | undefined {
+    if (table !== ENDPOINT_TABLE) return undefined;
+    const record = decodeEndpointRecord(value);
+    return record.name === '' ? undefined : encodeEndpointRecord({ ...record, name });
+  }
+
   /** The peers an entry describes, one per address; none for our own endpoints, which are on the bridge already. */
   private peersIn(record: EndpointRecord): Peer[] {
     if (record.vtep === this.deps.advertiseAddress) return [];
