@@ -88,6 +88,32 @@ test('two containers on one network reach each other; a third on another network
   await ok(netctl, ['network', 'rm', 'front', 'back']);
 });
 
+test('run with --network repeated: one interface per network (the default route and --ip on the first), names on each; a network that cannot be joined refuses the run and leaves no container', async (t) => {
+  const { netctl } = await setup(t);
+  await ok(netctl, ['network', 'create', '--subnet', '10.85.0.0/24', 'one']);
+  await ok(netctl, ['network', 'create', '--subnet', '10.86.0.0/24', 'two']);
+  await ok(netctl, ['run', '-d', '--name', 'peer', '--network', 'two', 'sleep', '300']);
+  await ok(netctl, ['run', '-d', '--name', 'multi', '--network', 'one', '--network', 'two', '--ip', '10.85.0.50', '--network-alias', 'first-only', 'sleep', '300']);
+  t.is(await ok(netctl, ['exec', 'multi', 'sh', '-c', 'ls /sys/class/net | sort | tr "\\n" " "']), 'eth0 eth1 lo ');
+  t.is(await ipOf(netctl, 'multi', 'one'), '10.85.0.50');
+  const onTwo = await ipOf(netctl, 'multi', 'two');
+  t.regex(onTwo, /^10\.86\.0\.\d+$/);
+  t.regex(await ok(netctl, ['exec', 'multi', 'ip', 'route']), /^default via 10\.85\.0\.1 dev eth0/m);
+  t.true(await pings(netctl, 'peer', 'multi'), 'reached by name on the second network');
+  t.regex(await ok(netctl, ['exec', 'peer', 'nslookup', 'multi']), new RegExp(onTwo.replace(/\./g, '\\.')));
+  t.not((await netctl(['exec', 'peer', 'nslookup', 'first-only'])).code, 0, 'the alias is on the first network only');
+
+  const refused = await netctl(['run', '-d', '--name', 'half', '--network', 'one', '--network', 'nope', 'sleep', '300']);
+  t.is(refused.code, 125);
+  t.regex(refused.stderr, /network nope not found/);
+  t.notRegex(await ok(netctl, ['ps', '-a']), /half/, 'no container left');
+  const mixed = await netctl(['run', '--network', 'host', '--network', 'one', 'true']);
+  t.is(mixed.code, 125);
+  t.regex(mixed.stderr, /conflicting options: cannot attach both user-defined and non-user-defined network-modes/);
+  await ok(netctl, ['rm', '-f', 'multi', 'peer']);
+  await ok(netctl, ['network', 'rm', 'one', 'two']);
+});
+
 test('refused runs hold nothing: unknown network, address outside or taken (a created container, as Docker leaves it), name in use, bad rootfs, missing or unknown command', async (t) => {
   const { ns, daemon, netctl } = await setup(t);
   await ok(netctl, ['network', 'create', '--subnet', '10.84.0.0/24', 'n']);

@@ -56,7 +56,7 @@ const CREATE_FLAGS: FlagSpec[] = [
   ...TERMINAL_FLAGS,
   { name: 'name', type: 'string', description: 'assign a name to the container' },
   { name: 'hostname', type: 'string', description: 'container host name' },
-  { name: 'network', type: 'string', description: 'connect the container to a network (or host, none)', defaultText: 'bridge' },
+  { name: 'network', type: 'list', description: 'connect the container to a network (or host, none); repeat it for more (--ip, --ip6 and --network-alias apply to the first)', defaultText: 'bridge' },
   { name: 'ip', type: 'string', description: 'IPv4 address (e.g. 172.30.100.104)' },
   { name: 'ip6', type: 'string', description: 'IPv6 address (e.g. 2001:db8::33)' },
   { name: 'network-alias', type: 'list', description: 'add a network-scoped alias for the container' },
@@ -368,7 +368,10 @@ function restartPolicyOf(flag: string | undefined): RestartPolicy | undefined {
 async function createContainer(command: 'run' | 'create', args: ParsedArgs, client: ApiClient, io: Io, usage: string, autoRemove = false): Promise<{ Id: string } | number> {
   const cmd = args.positionals;
   if (cmd.length === 0) throw new UsageError(`"netctl ${command}" requires a command.\nUsage:  ${usage}`);
-  const network = str(args, 'network');
+  const [network, ...moreNetworks] = list(args, 'network');
+  if (moreNetworks.length > 0 && [network!, ...moreNetworks].some((mode) => mode === 'host' || mode === 'none' || mode.startsWith('container:'))) {
+    throw new UsageError('conflicting options: cannot attach both user-defined and non-user-defined network-modes');
+  }
   const endpoint = { IPAMConfig: { IPv4Address: str(args, 'ip') ?? '', IPv6Address: str(args, 'ip6') ?? '' }, Aliases: list(args, 'network-alias') };
   const name = str(args, 'name');
   const rootfs = str(args, 'rootfs');
@@ -377,8 +380,9 @@ async function createContainer(command: 'run' | 'create', args: ParsedArgs, clie
   const tty = bool(args, 'tty');
   const interactive = bool(args, 'interactive');
   const size = tty ? terminalSize() : undefined;
+  let created: { Id: string } | undefined;
   try {
-    return await client.post<{ Id: string }>(`/containers/create${name ? `?name=${encodeURIComponent(name)}` : ''}`, {
+    created = await client.post<{ Id: string }>(`/containers/create${name ? `?name=${encodeURIComponent(name)}` : ''}`, {
       Cmd: cmd,
       Tty: tty,
       OpenStdin: interactive,
@@ -406,8 +410,13 @@ async function createContainer(command: 'run' | 'create', args: ParsedArgs, clie
       },
       NetworkingConfig: { EndpointsConfig: network && network !== 'host' && network !== 'none' ? { [network]: endpoint } : {} },
     });
+    // The API takes one network at create (as dockerd's 1.41): the others are connected before the start.
+    for (const more of moreNetworks) await client.post(`/networks/${encodeURIComponent(more)}/connect`, { Container: created.Id, EndpointConfig: {} });
+    return created;
   } catch (error) {
     if (!(error instanceof DaemonError)) throw error;
+    // Nothing half-done: a container that could not join all its networks is removed.
+    if (created) await client.delete(`/containers/${created.Id}?force=1`).catch(() => undefined);
     // Docker's run and create: 125 when the daemon refused.
     io.err(`Error response from daemon: ${error.message}\n`);
     return 125;
