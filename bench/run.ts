@@ -7,6 +7,12 @@ import fs from 'node:fs';
 // libuv reads this once, at the pool's first use, so it is set before anything asynchronous.
 process.env['UV_THREADPOOL_SIZE'] ??= '32';
 
+// A reader that goes away (`| head`) must not end a benchmark before it removed its test hosts:
+// figures written after that are dropped.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code !== 'EPIPE') throw error;
+});
+
 async function main(): Promise<void> {
   const available = fs
     .readdirSync(__dirname)
