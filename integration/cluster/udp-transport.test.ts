@@ -21,6 +21,7 @@ test('packets and streams are bounded in size and time', async (t) => {
   t.is(r.answerTooLarge.code, 'refused');
   t.is(r.noAnswer.code, 'refused');
   t.is(r.requestTooLarge.code, 'too-large');
+  t.is(r.trickled, 'echo:slow-request', 'a frame arriving in pieces, its header split too, is read whole');
   t.is(r.silentServer.code, 'timeout');
   t.true(r.silentServer.ms >= 350 && r.silentServer.ms < 5_000, `silent server gave up after ${r.silentServer.ms} ms`);
   t.is(r.refused.code, 'refused');

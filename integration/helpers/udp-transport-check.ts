@@ -50,6 +50,20 @@ async function main(): Promise<void> {
     idle.on('close', () => resolve(Date.now() - start)).on('error', () => {});
   });
 
+  // A request trickled in: the header a byte at a time, the body in three parts, each a segment of its own.
+  result.trickled = await new Promise<string>((resolve, reject) => {
+    const body = Buffer.from('slow-request');
+    const parts = [Buffer.of(0), Buffer.of(0), Buffer.of(0), Buffer.of(body.length), body.subarray(0, 4), body.subarray(4, 8), body.subarray(8)];
+    const answer: Buffer[] = [];
+    const peer = net.connect({ host, port, noDelay: true }, () => {
+      const next = (i: number): void => {
+        if (i < parts.length) peer.write(parts[i]!, () => setTimeout(() => next(i + 1), 15));
+      };
+      next(0);
+    });
+    peer.on('data', (chunk: Buffer) => answer.push(chunk)).on('end', () => resolve(Buffer.concat(answer).subarray(4).toString())).on('error', reject);
+  });
+
   // Peers that send a request and reset before the answer: the write fails, and only their stream ends.
   b.onStream(() => Buffer.alloc(900));
   for (let i = 0; i < 20; i++) {

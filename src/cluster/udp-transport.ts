@@ -41,6 +41,8 @@ function readFrame(socket: net.Socket, maxBytes: number, timeoutMs: number, peer
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let received = 0;
+    /** The body's length, once the header is in. */
+    let length: number | undefined;
     const fail = (error: TransportError): void => {
       cleanup();
       socket.destroy();
@@ -51,13 +53,16 @@ function readFrame(socket: net.Socket, maxBytes: number, timeoutMs: number, peer
       chunks.push(chunk);
       received += chunk.length;
       if (received < FRAME_HEADER) return;
-      const joined = Buffer.concat(chunks);
-      const length = joined.readUInt32BE(0);
-      if (length > maxBytes) return fail(new TransportError(`stream from ${peer} announces ${length} bytes, more than ${maxBytes}`, 'too-large'));
+      // The chunks are joined twice at most (for the header, then the frame): a peer sending a
+      // byte at a time costs linear time, not quadratic.
+      if (length === undefined) {
+        length = Buffer.concat(chunks).readUInt32BE(0);
+        if (length > maxBytes) return fail(new TransportError(`stream from ${peer} announces ${length} bytes, more than ${maxBytes}`, 'too-large'));
+      }
       if (received > FRAME_HEADER + length) return fail(new TransportError(`stream from ${peer} sent bytes after its frame`, 'refused'));
       if (received === FRAME_HEADER + length) {
         cleanup();
-        resolve(joined.subarray(FRAME_HEADER));
+        resolve(Buffer.concat(chunks).subarray(FRAME_HEADER));
       }
     };
     const onEnd = (): void => fail(new TransportError(`${peer} closed the stream before a whole frame`, 'refused'));
