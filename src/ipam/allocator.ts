@@ -19,6 +19,14 @@ export interface SpecialAddress {
   name?: string;
 }
 
+/** Who holds a special address, for an error naming it. */
+function describeHolder(special: SpecialAddress | undefined): string | undefined {
+  if (special?.role === 'gateway') return 'it is the gateway';
+  if (special?.role === 'aux') return `it is aux address "${special.name}"`;
+  if (special?.role === 'spare') return `it is a spare address host ${special.name} keeps for joins while the cluster store is unreachable`;
+  return undefined;
+}
+
 /** How to undo one `take`: the cursor it moved. */
 export interface Taken {
   offset: bigint;
@@ -83,7 +91,7 @@ export class PoolAllocator {
     const offset = this.offsetIn(ip, what);
     const reserved = this.reservedReason(offset);
     if (reserved) throw new ReservedAddressError(ip, this.subnet, reserved);
-    if (this.allocated.has(offset)) throw new AddressInUseError(ip, this.subnet);
+    if (this.allocated.has(offset)) throw new AddressInUseError(ip, this.subnet, describeHolder(this.special.get(offset)));
     return offset;
   }
 

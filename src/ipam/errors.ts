@@ -127,8 +127,10 @@ export class AddressInUseError extends IpamError {
   constructor(
     readonly address: string,
     readonly pool: string,
+    /** What holds it, when it is not an endpoint: the gateway, an aux address, a host's spare. */
+    holder?: string,
   ) {
-    super(`address ${address} is already in use in pool ${pool}; pick another or let netctl choose`);
+    super(`address ${address} is already in use in pool ${pool}${holder ? ` (${holder})` : ''}; pick another or let netctl choose`);
   }
 }
 

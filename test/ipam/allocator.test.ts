@@ -94,6 +94,19 @@ test('gateway and aux addresses are not endpoints; aux addresses are found by na
   t.is(p.auxNamed('other'), undefined);
 });
 
+test('a specific request for a taken address says what holds it when it is not an endpoint', (t) => {
+  const p = pool('10.0.0.0/24');
+  p.take(1n, { role: 'gateway' }, false);
+  p.take(200n, { role: 'aux', name: 'router' }, false);
+  p.take(201n, { role: 'spare', name: 'host-b' }, false);
+  p.take(5n, undefined, false);
+  const message = (ip: string): string => t.throws(() => p.checkSpecific(ip), { instanceOf: AddressInUseError })!.message;
+  t.is(message('10.0.0.5'), 'address 10.0.0.5 is already in use in pool 10.0.0.0/24; pick another or let netctl choose');
+  t.regex(message('10.0.0.1'), /in use in pool \S+ \(it is the gateway\)/);
+  t.regex(message('10.0.0.200'), /\(it is aux address "router"\)/);
+  t.regex(message('10.0.0.201'), /\(it is a spare address host host-b keeps for joins while the cluster store is unreachable\)/);
+});
+
 test('IPv6 /64: allocation far into the range is immediate, memory is per run not per address', (t) => {
   const p = pool('2001:db8:1:2::/64');
   p.take(p.checkSpecific('2001:db8:1:2:ffff:ffff:ffff:fffe'), undefined, true);
