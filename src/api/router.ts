@@ -4,6 +4,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import { ApiError, badRequest, statusOf } from './errors';
+import { API_VERSION, MIN_API_VERSION } from './system';
 
 export interface Request {
   method: string;
@@ -86,8 +87,11 @@ export class Router {
     let apiVersion: string | undefined;
     const versioned = VERSION_PREFIX.exec(path);
     if (versioned) {
-      apiVersion = versioned[1];
+      apiVersion = versioned[1]!;
       path = versioned[2]!;
+      // As dockerd: a client asking for a version the daemon does not speak is told so, not half-served.
+      if (compareVersions(apiVersion, API_VERSION) > 0) throw badRequest(`client version ${apiVersion} is too new. Maximum supported API version is ${API_VERSION}`);
+      if (compareVersions(apiVersion, MIN_API_VERSION) < 0) throw badRequest(`client version ${apiVersion} is too old. Minimum supported API version is ${MIN_API_VERSION}, please upgrade your client to a newer version`);
     }
     const method = incoming.method === 'HEAD' ? 'GET' : (incoming.method ?? 'GET');
     const segments = path.split('/').filter(Boolean);
@@ -102,6 +106,13 @@ export class Router {
     if (pathMatched) throw new ApiError(405, `method ${method} is not allowed on ${path}`);
     throw new ApiError(404, `page not found: ${path}`);
   }
+}
+
+/** Orders "1.41"-style API versions numerically. */
+function compareVersions(a: string, b: string): number {
+  const [aMajor, aMinor] = a.split('.').map(Number) as [number, number];
+  const [bMajor, bMinor] = b.split('.').map(Number) as [number, number];
+  return aMajor - bMajor || aMinor - bMinor;
 }
 
 /** A `{name*}` segment takes one or more segments, joined by "/" (Docker's image names hold slashes). */
