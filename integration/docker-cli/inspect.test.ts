@@ -21,6 +21,8 @@ test("docker inspect: NetworkSettings.IPAddress and its peers for the default br
   await ok(['run', '-d', '--name', 'insp-user', '--network', 'insp-net', 'busybox', 'sleep', '300']);
   t.teardown(() => docker(['rm', '-f', 'insp-user']).then(() => undefined));
   t.is(await ok(['inspect', '-f', `[${legacy}]`, 'insp-user']), '[ 0   ]');
+  t.is(await ok(['inspect', '-f', '{{.HostConfig.NetworkMode}}', 'insp-def', 'insp-user']), 'default\ninsp-net', "a run without --network shows dockerd's \"default\"");
+  t.regex(await ok(['ps', '--format', '{{.Networks}}', '--filter', 'name=insp-def']), /^bridge$/);
 
   await ok(['stop', '-t', '0', 'insp-def']);
   t.is(await ok(['inspect', '-f', `[${legacy}]`, 'insp-def']), '[ 0   ]');
@@ -31,4 +33,13 @@ test("docker inspect: NetworkSettings.IPAddress and its peers for the default br
   t.regex(fs.readFileSync(paths[0]!, 'utf8'), /nameserver/);
   t.is(fs.readFileSync(paths[2]!, 'utf8').trim(), await ok(['inspect', '-f', '{{.Config.Hostname}}', 'insp-def']));
   t.is(await ok(['inspect', '-f', '{{json .Mounts}}', 'insp-def']), '[]');
+});
+
+test('a daemon without the default bridge (--bridge none): a run without --network or with --network bridge runs with loopback only, as dockerd 20.10 with --bridge=none', async (t) => {
+  const { docker, ok } = await dockerAgainst(t, 'nctl-insp0', ['--bridge', 'none']);
+  await ok(['run', '-d', '--name', 'nobridge', 'busybox', 'sleep', '300']);
+  t.teardown(() => docker(['rm', '-f', 'nobridge']).then(() => undefined));
+  t.is(await ok(['inspect', '-f', '{{.State.Status}} {{.HostConfig.NetworkMode}} [{{.NetworkSettings.Networks.bridge.IPAddress}}]', 'nobridge']), 'running default []');
+  t.is(await ok(['exec', 'nobridge', 'sh', '-c', 'ls /sys/class/net']), 'lo');
+  t.is(await ok(['run', '--rm', '--network', 'bridge', 'busybox', 'sh', '-c', 'ls /sys/class/net']), 'lo', 'so does one naming the bridge');
 });

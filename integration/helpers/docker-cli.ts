@@ -5,9 +5,9 @@ import { daemonWithCli } from './containers';
 import { createTestNamespace } from './netns';
 
 /** A daemon in a test host named from `prefix` (`host`), `docker` pointed at it, and `ok`: a docker command that must succeed (its stdout, trimmed). */
-export async function dockerAgainst(t: ExecutionContext, prefix: string) {
+export async function dockerAgainst(t: ExecutionContext, prefix: string, daemonArgs?: string[]) {
   const host = createTestNamespace(t, prefix);
-  const { daemon } = await daemonWithCli(t, { netns: host.path });
+  const { daemon } = await daemonWithCli(t, { netns: host.path, ...(daemonArgs ? { args: daemonArgs } : {}) });
   const docker = runner(['docker', '-H', `unix://${daemon.socketPath}`], {}, 30_000);
   const ok = async (args: string[]): Promise<string> => {
     const result = await docker(args);

@@ -188,7 +188,7 @@ export function parseContainerCreate(body: unknown, name: string | undefined, im
     ...(hostname ? { hostname } : {}),
     ...(workdir ? { workdir } : {}),
     ...(env ? { env } : {}),
-    ...(network && network !== 'default' ? { network } : {}),
+    ...(network && network !== 'default' ? { network } : { defaultMode: true as const }),
     ...(ipv4 ? { ipv4 } : {}),
     ...(ipv6 ? { ipv6 } : {}),
     ...(aliases ? { aliases } : {}),
@@ -281,6 +281,9 @@ function defaultBridgeJson(attachments: readonly Attachment[]): Record<string, u
   };
 }
 
+/** HostConfig.NetworkMode as Docker shows it: "default" for a container created without one. */
+const networkMode = (config: ContainerRecord['config']): string => (config.defaultMode ? 'default' : config.network);
+
 function stateJson(container: ContainerRecord): Record<string, unknown> {
   const { state } = container;
   return {
@@ -333,7 +336,7 @@ export function containerInspectJson(container: ContainerRecord, sandbox: Sandbo
       ...(config.mac ? { MacAddress: config.mac } : {}),
     },
     HostConfig: {
-      NetworkMode: config.network,
+      NetworkMode: networkMode(config),
       // docker-compose shows no logs for a container without a log driver.
       LogConfig: { Type: LOGGING_DRIVER, Config: {} },
       AutoRemove: config.autoRemove ?? false,
@@ -388,7 +391,7 @@ export function containerListJson(container: ContainerRecord, attachments: reado
     Status: statusText(container),
     Ports: (container.state.ports ?? []).map((p) => ({ IP: p.hostIp ?? '0.0.0.0', PrivatePort: p.containerPort, PublicPort: p.hostPort, Type: p.protocol })),
     Labels: container.config.labels ?? {},
-    HostConfig: { NetworkMode: container.config.network },
+    HostConfig: { NetworkMode: networkMode(container.config) },
     NetworkSettings: { Networks: networksJson(attachments) },
   };
 }

@@ -19,6 +19,8 @@ export interface ContainerConfig {
   image?: string;
   /** Network mode: a network's name or ID, or "host" or "none". */
   network: string;
+  /** Created without a mode (or "default"): shown as "default", as Docker does; it joins the default bridge. */
+  defaultMode?: true;
   /** `--ip`, `--ip6` and `--network-alias` as the create gave them; `networks` holds what the container joins. */
   ipv4?: string;
   ipv6?: string;

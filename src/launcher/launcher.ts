@@ -76,6 +76,9 @@ export interface LauncherDeps {
   events?: EventSink;
 }
 
+/** The network a container of the default mode joins; without it (--bridge none) such containers have loopback only. */
+const DEFAULT_BRIDGE = 'bridge';
+
 /** The owner the launcher's sandboxes are recorded with: an embedding engine's are not its to remove. */
 const SANDBOX_OWNER = 'launcher';
 
@@ -322,7 +325,8 @@ export class Launcher {
       workdir: path.posix.normalize(request.workdir ?? '/'),
       rootfs: request.rootfs,
       ...(request.image !== undefined ? { image: request.image } : {}),
-      network: request.network ?? 'bridge',
+      network: request.network ?? DEFAULT_BRIDGE,
+      ...(request.defaultMode && request.network === undefined ? { defaultMode: true as const } : {}),
       aliases: request.aliases ?? [],
       ports: request.ports ?? [],
       dns: request.dns ?? {},
@@ -383,6 +387,8 @@ export class Launcher {
       // --mac-address is the interface's on the --network one, however often it was connected again (docker-compose does).
       const macNetworkId = config.mac ? this.findIfThere(config.network)?.id : undefined;
       for (const join of config.networks) {
+        // As dockerd with --bridge none: a container of the default bridge runs with loopback only.
+        if (join.networkId === undefined && join.network === DEFAULT_BRIDGE && !this.findIfThere(DEFAULT_BRIDGE)) continue;
         const network = networking.find(join.networkId ?? join.network);
         refuseStaticAddress(network, join);
         const servesNames = networking.servesNames(network.id);
