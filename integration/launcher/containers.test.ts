@@ -150,6 +150,16 @@ test('refused runs hold nothing: unknown network, address outside or taken (a cr
   await ok(netctl, ['rm', 'again']);
   const again = (await ok(netctl, ['run', '-d', '--name', 'again', '--network', 'n', 'sleep', '300'])).trim();
   t.is((await inspect(netctl, 'again')).Id, again);
+  // A failed start is recorded as dockerd records it: still created, Error and the exit code (127 not found, 126 not runnable, 128 otherwise).
+  for (const [name, cmd, code, error] of [['nocmd', 'nosuchcommand', 127, /executable file not found/], ['notexec', '/etc', 126, /exec \/etc: permission denied/], ['outside', '--ip', 128, /does not belong to any of network n's subnets/]] as const) {
+    const flags = cmd === '--ip' ? ['--network', 'n', '--ip', '10.9.9.8', 'true'] : ['--network', 'n', cmd];
+    await ok(netctl, ['create', '--name', name, ...flags]);
+    t.not((await netctl(['start', name])).code, 0);
+    const { State } = await inspect(netctl, name);
+    t.like(State, { Status: 'created', ExitCode: code }, name);
+    t.regex((State as unknown as { Error: string }).Error, error);
+    await ok(netctl, ['rm', name]);
+  }
   const old = (await inspect(netctl, 'taken')).Id;
   await ok(netctl, ['rm', '-f', 'taken']);
   const renewed = (await ok(netctl, ['run', '-d', '--name', 'taken', '--network', 'n', 'sleep', '300'])).trim();

@@ -6,6 +6,7 @@ import { type FlagSpec, type ParsedArgs, UsageError } from './args';
 import { atLeastOne, bool, exactly, execute, filtersQuery, type Io, list, stdio, str, type Subcommand } from './command';
 import { inspectJson, table } from './format';
 import { parseRestartFlag, type RestartPolicy } from '../launcher/restart-policy';
+import { startFailureExitCode } from '../launcher/start-failure';
 import { eventTime } from './engine-command';
 import { NOT_A_TTY, runSession, terminalSize } from './session';
 
@@ -117,8 +118,8 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
         // Docker's codes: 127 the command was not found, 126 it could not run, 125 the daemon
         // refused (a network or port it could not set up included).
         io.err(`Error response from daemon: ${error.message}\n`);
-        if (!/^exec /.test(error.message)) return 125;
-        return /executable file not found|no such file/i.test(error.message) ? 127 : 126;
+        const code = startFailureExitCode(error.message);
+        return code === 128 ? 125 : code;
       }
       if (bool(args, 'detach')) {
         io.out(`${id}\n`);

@@ -32,6 +32,7 @@ import { invalidNameMessage, nameProblem } from '../util/names';
 import { freeRandomName } from './random-name';
 import { restartPolicyProblem, shouldRestart } from './restart-policy';
 import { RestartTimers } from './restart-timers';
+import { startFailureExitCode } from './start-failure';
 import { MAC } from '../controller/mac';
 import { SingleFlight } from '../util/single-flight';
 
@@ -479,7 +480,8 @@ export class Launcher {
     } catch (error) {
       // Nothing half-done: a container that does not run holds no network.
       await this.releaseNetwork(record);
-      record.state = { ...record.state, status: record.state.status === 'created' ? 'created' : 'exited', error: (error as Error).message };
+      const message = (error as Error).message;
+      record.state = { ...record.state, status: record.state.status === 'created' ? 'created' : 'exited', exitCode: startFailureExitCode(message), error: message };
       await this.save(record);
       // As Docker: the CLI of `run --rm` waits for the removal after a failed start.
       if (config.autoRemove) await this.autoRemove(record);
