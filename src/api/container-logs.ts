@@ -1,13 +1,13 @@
 // GET /containers/{id}/logs with Docker's tail, since, until and timestamps: the log read as
 // lines with times (see launcher/log-reader.ts), then followed while the container runs.
 import { once } from 'node:events';
-import type fs from 'node:fs';
+import fs from 'node:fs';
 import type { ServerResponse } from 'node:http';
 import { type LogLine, LogLineSplitter, type LogSelection, linesToSkip, logTimestamp, placeInWindow, readLogLines } from '../launcher/log-reader';
 import { parseEventTime } from './events';
+import { LogWake } from './log-wake';
 import { frame } from './stream';
 
-const FOLLOW_POLL_MS = 100;
 const READ_BYTES = 64 * 1024;
 
 export interface LogOptions extends LogSelection {
@@ -44,13 +44,14 @@ export function parseLogOptions(query: URLSearchParams): LogOptions | undefined 
  * `timestamps`; while `running()` holds (a follow), goes on with what the container writes, until
  * `until` has passed.
  */
-export async function streamLogLines(out: ServerResponse, open: () => Promise<fs.promises.FileHandle | undefined>, wanted: ReadonlySet<number>, running: () => boolean, options: LogOptions): Promise<void> {
+export async function streamLogLines(out: ServerResponse, logFile: string, wanted: ReadonlySet<number>, running: () => boolean, options: LogOptions): Promise<void> {
   let closed = false;
   let leave = (): void => {};
   const gone = new Promise<void>((resolve) => (leave = () => resolve(void (closed = true))));
   out.once('close', leave);
   out.socket?.once('end', leave);
-  const file = await open();
+  const file = await fs.promises.open(logFile, 'r').catch(() => undefined);
+  const wake = new LogWake(logFile, gone);
   /** False once a line after `until` was met or the client left: nothing more is sent. */
   const send = async (line: LogLine): Promise<boolean> => {
     const place = placeInWindow(line, options);
@@ -96,10 +97,11 @@ export async function streamLogLines(out: ServerResponse, open: () => Promise<fs
         for (const line of splitter.flush()) if (!(await send(line))) return;
         return;
       }
-      await Promise.race([new Promise((resolve) => setTimeout(resolve, FOLLOW_POLL_MS)), gone]);
+      await wake.next();
       if (closed) return;
     }
   } finally {
+    wake.close();
     out.socket?.off('end', leave);
     await file?.close();
     out.end();

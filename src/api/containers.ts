@@ -14,6 +14,7 @@ import { containerMatches, parseContainerFilters } from './container-filters';
 import { parseLogOptions, streamLogLines } from './container-logs';
 import { ApiError, badRequest } from './errors';
 import { parseFilters, pruneFilter } from './filters';
+import { LogWake } from './log-wake';
 import { FrameReader, frame, STREAM_TYPE } from './stream';
 import { parseResize, relayStdin } from './stdin';
 import type { Router } from './router';
@@ -21,7 +22,6 @@ import { containerTop } from './top';
 import { newId } from '../util/id';
 import type { ImageStore } from '../images';
 
-const FOLLOW_POLL_MS = 100;
 const PRUNE_FILTERS = ['until', 'label', 'label!'] as const;
 const WAIT_CONDITIONS = new Set(['not-running', 'next-exit', 'removed']);
 
@@ -171,7 +171,7 @@ export function addContainerRoutes(router: Router, controller: Controller, launc
       // The CLI attaches before it starts the container: stdin waits for the run this attach follows.
       const channel = (): ControlChannel | undefined | null => (more() ? launcher.control(container.id) : null);
       if (withStdin) void relayStdin(socket, channel, container.config.stdinOnce === true);
-      await streamLog(socket, () => Promise.resolve(log), wanted, more, from, raw);
+      await streamLog(socket, logFile, () => Promise.resolve(log), wanted, more, from, raw);
     };
     return { status: 200, hijack: { contentType: STREAM_TYPE, run } };
   });
@@ -229,7 +229,7 @@ export function addContainerRoutes(router: Router, controller: Controller, launc
     const more = truthy(request.query.get('follow')) ? running : () => false;
     const raw = container.config.tty === true;
     if (options && raw) throw badRequest('tail, since, until and timestamps are not supported for a container with a TTY (-t): its log is the terminal\'s raw stream, without lines or times; ask for the whole log');
-    return { status: 200, headers: { 'Content-Type': STREAM_TYPE }, stream: (out) => (options ? streamLogLines(out, open, wanted, more, options) : streamLog(out, open, wanted, more, 0, raw)) };
+    return { status: 200, headers: { 'Content-Type': STREAM_TYPE }, stream: (out) => (options ? streamLogLines(out, logFile, wanted, more, options) : streamLog(out, logFile, open, wanted, more, 0, raw)) };
   });
 
   router.add('POST', '/containers/{id}/exec', async (request) => {
@@ -381,7 +381,7 @@ function refuseByMode(verb: 'connect' | 'disconnect', network: NetworkRecord, co
  * Writes the log's frames of the wanted streams from byte `from` on; while `more()` holds, waits
  * for further output. A TTY container's log is one raw stream: passed on whole.
  */
-async function streamLog(out: ServerResponse | Socket, open: () => Promise<fs.promises.FileHandle | undefined>, wanted: ReadonlySet<number>, more: () => boolean, from = 0, raw = false): Promise<void> {
+async function streamLog(out: ServerResponse | Socket, logFile: string, open: () => Promise<fs.promises.FileHandle | undefined>, wanted: ReadonlySet<number>, more: () => boolean, from = 0, raw = false): Promise<void> {
   let closed = false;
   let leave = (): void => {};
   const gone = new Promise<void>((resolve) => (leave = () => resolve(void (closed = true))));
@@ -391,6 +391,7 @@ async function streamLog(out: ServerResponse | Socket, open: () => Promise<fs.pr
   const socket = out instanceof Socket ? undefined : out.socket;
   socket?.once('end', leave);
   let file: fs.promises.FileHandle | undefined;
+  const wake = new LogWake(logFile, gone);
   let position = from;
   const frames = new FrameReader();
   const buffer = Buffer.alloc(64 * 1024);
@@ -415,9 +416,10 @@ async function streamLog(out: ServerResponse | Socket, open: () => Promise<fs.pr
         if (out.writableNeedDrain) await Promise.race([once(out, 'drain'), gone]);
       }
       if (closed || !stillRunning) break;
-      await new Promise((resolve) => setTimeout(resolve, FOLLOW_POLL_MS));
+      await wake.next();
     }
   } finally {
+    wake.close();
     socket?.off('end', leave);
     await file?.close();
     out.end();
