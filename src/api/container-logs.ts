@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import type { ServerResponse } from 'node:http';
 import { type LogLine, LogLineSplitter, type LogSelection, linesToSkip, logTimestamp, placeInWindow, readLogLines } from '../launcher/log-reader';
 import { parseEventTime } from './events';
-import { LogWake } from './log-wake';
+import { LogWake, type RunEnded } from './log-wake';
 import { frame } from './stream';
 
 const READ_BYTES = 64 * 1024;
@@ -44,14 +44,14 @@ export function parseLogOptions(query: URLSearchParams): LogOptions | undefined 
  * `timestamps`; while `running()` holds (a follow), goes on with what the container writes, until
  * `until` has passed.
  */
-export async function streamLogLines(out: ServerResponse, logFile: string, wanted: ReadonlySet<number>, running: () => boolean, options: LogOptions): Promise<void> {
+export async function streamLogLines(out: ServerResponse, logFile: string, wanted: ReadonlySet<number>, running: () => boolean, options: LogOptions, runEnded?: RunEnded): Promise<void> {
   let closed = false;
   let leave = (): void => {};
   const gone = new Promise<void>((resolve) => (leave = () => resolve(void (closed = true))));
   out.once('close', leave);
   out.socket?.once('end', leave);
   const file = await fs.promises.open(logFile, 'r').catch(() => undefined);
-  const wake = new LogWake(logFile, gone);
+  const wake = new LogWake(logFile, { stop: gone, ...(runEnded ? { runEnded } : {}) });
   /** False once a line after `until` was met or the client left: nothing more is sent. */
   const send = async (line: LogLine): Promise<boolean> => {
     const place = placeInWindow(line, options);

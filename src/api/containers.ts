@@ -14,7 +14,8 @@ import { containerMatches, parseContainerFilters } from './container-filters';
 import { parseLogOptions, streamLogLines } from './container-logs';
 import { ApiError, badRequest } from './errors';
 import { parseFilters, pruneFilter } from './filters';
-import { LogWake } from './log-wake';
+import type { EventBus } from '../events/bus';
+import { LogWake, type RunEnded } from './log-wake';
 import { FrameReader, frame, STREAM_TYPE } from './stream';
 import { parseResize, relayStdin } from './stdin';
 import type { Router } from './router';
@@ -78,7 +79,11 @@ function execSettings(body: unknown): { env?: string[]; workdir?: string } {
 /** How long an exec's resize waits for the exec to start (Docker's CLI resizes right after the start). */
 const EXEC_READY_MS = 5000;
 
-export function addContainerRoutes(router: Router, controller: Controller, launcher: Launcher, images: ImageStore): void {
+export function addContainerRoutes(router: Router, controller: Controller, launcher: Launcher, images: ImageStore, events: EventBus): void {
+  // A follow of a container's output ends with its run: its die (or its removal) wakes the follower.
+  const runEnded = (id: string): RunEnded => (listener) => events.subscribe((event) => {
+    if (event.Type === 'container' && event.Actor.ID === id && (event.Action === 'die' || event.Action === 'destroy')) listener();
+  });
   const execs = new Map<string, ExecInstance>();
 
   const attachmentsOf = (container: ContainerRecord): Attachment[] => {
@@ -171,7 +176,7 @@ export function addContainerRoutes(router: Router, controller: Controller, launc
       // The CLI attaches before it starts the container: stdin waits for the run this attach follows.
       const channel = (): ControlChannel | undefined | null => (more() ? launcher.control(container.id) : null);
       if (withStdin) void relayStdin(socket, channel, container.config.stdinOnce === true);
-      await streamLog(socket, logFile, () => Promise.resolve(log), wanted, more, from, raw);
+      await streamLog(socket, logFile, () => Promise.resolve(log), wanted, more, runEnded(container.id), from, raw);
     };
     return { status: 200, hijack: { contentType: STREAM_TYPE, run } };
   });
@@ -229,7 +234,7 @@ export function addContainerRoutes(router: Router, controller: Controller, launc
     const more = truthy(request.query.get('follow')) ? running : () => false;
     const raw = container.config.tty === true;
     if (options && raw) throw badRequest('tail, since, until and timestamps are not supported for a container with a TTY (-t): its log is the terminal\'s raw stream, without lines or times; ask for the whole log');
-    return { status: 200, headers: { 'Content-Type': STREAM_TYPE }, stream: (out) => (options ? streamLogLines(out, logFile, wanted, more, options) : streamLog(out, logFile, open, wanted, more, 0, raw)) };
+    return { status: 200, headers: { 'Content-Type': STREAM_TYPE }, stream: (out) => (options ? streamLogLines(out, logFile, wanted, more, options, runEnded(container.id)) : streamLog(out, logFile, open, wanted, more, runEnded(container.id), 0, raw)) };
   });
 
   router.add('POST', '/containers/{id}/exec', async (request) => {
@@ -381,7 +386,7 @@ function refuseByMode(verb: 'connect' | 'disconnect', network: NetworkRecord, co
  * Writes the log's frames of the wanted streams from byte `from` on; while `more()` holds, waits
  * for further output. A TTY container's log is one raw stream: passed on whole.
  */
-async function streamLog(out: ServerResponse | Socket, logFile: string, open: () => Promise<fs.promises.FileHandle | undefined>, wanted: ReadonlySet<number>, more: () => boolean, from = 0, raw = false): Promise<void> {
+async function streamLog(out: ServerResponse | Socket, logFile: string, open: () => Promise<fs.promises.FileHandle | undefined>, wanted: ReadonlySet<number>, more: () => boolean, runEnded: RunEnded, from = 0, raw = false): Promise<void> {
   let closed = false;
   let leave = (): void => {};
   const gone = new Promise<void>((resolve) => (leave = () => resolve(void (closed = true))));
@@ -391,7 +396,7 @@ async function streamLog(out: ServerResponse | Socket, logFile: string, open: ()
   const socket = out instanceof Socket ? undefined : out.socket;
   socket?.once('end', leave);
   let file: fs.promises.FileHandle | undefined;
-  const wake = new LogWake(logFile, gone);
+  const wake = new LogWake(logFile, { stop: gone, runEnded });
   let position = from;
   const frames = new FrameReader();
   const buffer = Buffer.alloc(64 * 1024);

@@ -30,7 +30,7 @@ export function daemonRouter(parts: DaemonParts): Router {
   addSystemRoutes(router, parts);
   addEventRoutes(router, parts.events);
   addNetworkRoutes(router, parts.controller);
-  addContainerRoutes(router, parts.controller, parts.launcher, parts.images);
+  addContainerRoutes(router, parts.controller, parts.launcher, parts.images, parts.events);
   addImageRoutes(router, parts.images, parts.launcher, parts.engine.version);
   addClusterRoutes(router, parts.cluster, parts.controller);
   addUnsupportedRoutes(router);

@@ -14,7 +14,7 @@ test('a wait ends when the file is appended to, and a change made between waits 
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
   const file = path.join(dir, 'log');
   fs.writeFileSync(file, '');
-  const wake = new LogWake(file, undefined, HOUR_MS);
+  const wake = new LogWake(file, { checkMs: HOUR_MS });
   t.teardown(() => wake.close());
   const first = wake.next();
   fs.appendFileSync(file, 'one');
@@ -26,16 +26,27 @@ test('a wait ends when the file is appended to, and a change made between waits 
   t.pass();
 });
 
+test('the end of the run ends a wait, and the subscription goes with the wake', async (t) => {
+  t.timeout(10_000);
+  let listener: (() => void) | undefined;
+  const wake = new LogWake(path.join(os.tmpdir(), 'nctl-wake-missing', 'log'), { checkMs: HOUR_MS, runEnded: (l) => ((listener = l), () => void (listener = undefined)) });
+  const waiting = wake.next();
+  listener!();
+  await waiting;
+  wake.close();
+  t.is(listener, undefined);
+});
+
 test('the client leaving ends a wait; a file that is not there yet leaves the interval alone', async (t) => {
   t.timeout(10_000);
   let leave = (): void => {};
   const gone = new Promise<void>((resolve) => (leave = resolve));
-  const wake = new LogWake(path.join(os.tmpdir(), 'nctl-wake-missing', 'log'), gone, HOUR_MS);
+  const wake = new LogWake(path.join(os.tmpdir(), 'nctl-wake-missing', 'log'), { stop: gone, checkMs: HOUR_MS });
   t.teardown(() => wake.close());
   const waiting = wake.next();
   leave();
   await waiting;
-  const short = new LogWake(path.join(os.tmpdir(), 'nctl-wake-missing', 'log'), undefined, 20);
+  const short = new LogWake(path.join(os.tmpdir(), 'nctl-wake-missing', 'log'), { checkMs: 20 });
   await short.next();
   short.close();
   t.pass();
