@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { type EndpointRecord, ForbiddenError, type SandboxRecord } from '../../src/controller';
+import { type EndpointRecord, ForbiddenError, InvalidParameterError, type SandboxRecord } from '../../src/controller';
 import type { EndpointSpec, NetworkSpec, PortMapping } from '../../src/drivers/driver';
 import { GATEWAY_ADDRESS_TYPE, type IpamDriver, type IpamRequestOptions, LOCAL_SPACE, MAC_ADDRESS_OPTION, type PoolRequest, REQUEST_ADDRESS_TYPE, SERIAL_ALLOCATION_OPTION } from '../../src/ipam';
 import { NetlinkHandle } from '../../src/netlink';
@@ -261,6 +261,12 @@ test('a sandbox renamed: its endpoints publish their entries again as the driver
   const renamed = { table: 'names', key: endpoint.id, value: `after@${endpoint.ipv4!.address}` };
   t.deepEqual(host.tables.log.at(-1), { op: 'publish', networkId: network.id, entries: [renamed] });
   t.deepEqual(core.controller.publishedEntries(), [{ networkId: network.id, entries: [{ ...renamed, value: Buffer.from(renamed.value) }] }]);
+  // The cluster refusing the new entry refuses the rename (400), and nothing changes.
+  host.tables.failNextPublish();
+  await t.throwsAsync(core.controller.renameEndpoints(sandbox.id, 'refused'), { instanceOf: InvalidParameterError, message: /cannot rename to refused: the endpoint's entries on network named cannot be published with it \(scripted failure publishing table entries\)/ });
+  t.is(core.controller.endpoints({ sandboxId: sandbox.id })[0]!.name, 'after');
+  t.deepEqual(core.controller.publishedEntries(), [{ networkId: network.id, entries: [{ ...renamed, value: Buffer.from(renamed.value) }] }]);
+  t.is(host.tables.log.length, 2);
   // A driver without renamedEntry (or an entry naming nothing) publishes nothing new.
   driver.renamedEntry = () => undefined;
   await core.controller.renameEndpoints(sandbox.id, 'again');

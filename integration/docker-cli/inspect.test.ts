@@ -3,7 +3,10 @@
 // file paths, as dockerd 20.10 shows them.
 import test from 'ava';
 import fs from 'node:fs';
+import { runner } from '../helpers/cli';
+import { startDaemon } from '../helpers/daemon';
 import { dockerAgainst } from '../helpers/docker-cli';
+import { createTestNamespace } from '../helpers/netns';
 
 test("docker inspect: NetworkSettings.IPAddress and its peers for the default bridge, empty on other networks and once stopped; the container's file paths", async (t) => {
   const { docker, ok } = await dockerAgainst(t, 'nctl-insp');
@@ -42,4 +45,26 @@ test('a daemon without the default bridge (--bridge none): a run without --netwo
   t.is(await ok(['inspect', '-f', '{{.State.Status}} {{.HostConfig.NetworkMode}} [{{.NetworkSettings.Networks.bridge.IPAddress}}]', 'nobridge']), 'running default []');
   t.is(await ok(['exec', 'nobridge', 'sh', '-c', 'ls /sys/class/net']), 'lo');
   t.is(await ok(['run', '--rm', '--network', 'bridge', 'busybox', 'sh', '-c', 'ls /sys/class/net']), 'lo', 'so does one naming the bridge');
+});
+
+test('a container that ran on the default bridge starts again after the daemon restarted with --bridge none (loopback only), and back on the bridge once it has one again', async (t) => {
+  const host = createTestNamespace(t, 'nctl-insp1');
+  const first = await startDaemon(t, { netns: host.path });
+  const docker = (socket: string) => async (args: string[]): Promise<string> => {
+    const result = await runner(['docker', '-H', `unix://${socket}`], {}, 30_000)(args);
+    t.is(result.code, 0, `docker ${args.join(' ')}: ${result.stderr}`);
+    return result.stdout.trim();
+  };
+  await docker(first.socketPath)(['run', '-d', '--name', 'ranbefore', 'busybox', 'sleep', '300']);
+  await docker(first.socketPath)(['stop', '-t', '0', 'ranbefore']);
+  await first.stop();
+  const second = await startDaemon(t, { netns: host.path, root: first.root, runDir: first.runDir, args: ['--bridge', 'none'] });
+  await docker(second.socketPath)(['start', 'ranbefore']);
+  t.is(await docker(second.socketPath)(['exec', 'ranbefore', 'sh', '-c', 'ls /sys/class/net']), 'lo');
+  await docker(second.socketPath)(['stop', '-t', '0', 'ranbefore']);
+  await second.stop();
+  const third = await startDaemon(t, { netns: host.path, root: first.root, runDir: first.runDir });
+  await docker(third.socketPath)(['start', 'ranbefore']);
+  t.regex(await docker(third.socketPath)(['inspect', '-f', '{{.NetworkSettings.Networks.bridge.IPAddress}}', 'ranbefore']), /^172\.17\.0\.\d+$/, 'the bridge made anew (another ID) is joined by its name');
+  await docker(third.socketPath)(['rm', '-f', 'ranbefore']);
 });

@@ -120,7 +120,10 @@ export class ClusterAgent {
     });
     this.tables.onTableEvent((event) => this.deliver(`table ${event.table} ${event.type} of ${event.key}`, (sink) => sink.notifyTableEvent(event)));
     this.tables.start();
-    for (const { networkId, entries } of events.publishedEntries()) await this.publish(networkId, entries);
+    for (const { networkId, entries } of events.publishedEntries()) {
+      // One set the tables refuse (written by an older release, say) must not keep the daemon from starting.
+      await this.publish(networkId, entries).catch((error: unknown) => this.options.log.error({ err: error, network: networkId }, 'could not publish an endpoint\'s entries again: other hosts do not see it'));
+    }
     let timer: NodeJS.Timeout | undefined;
     const firstProblem = await Promise.race([this.discovery.start(), new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), FIRST_DISCOVERY_WAIT_MS)))]);
     clearTimeout(timer);

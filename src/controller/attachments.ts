@@ -295,17 +295,37 @@ export class Attachments {
     if (problem) throw new InvalidParameterError(invalidNameMessage('endpoint name', name, problem));
     await this.queues.run(sandboxId, async () => {
       // The gateway leg keeps its name: it is how it is known (as Docker's Rename skips it).
-      for (const endpoint of this.ofSandbox(sandboxId).filter((e) => !this.isGatewayLeg(e))) {
-        const network = this.networkOf(endpoint);
-        const republished = this.renamedEntries(network, endpoint, name);
+      const renames = this.ofSandbox(sandboxId)
+        .filter((endpoint) => !this.isGatewayLeg(endpoint))
+        .map((endpoint) => {
+          const network = this.networkOf(endpoint);
+          return { endpoint, network, entries: this.renamedEntries(network, endpoint, name) };
+        });
+      // Other hosts answer for an endpoint from what it published, so the new name goes to them
+      // first: an entry that cannot be published leaves every endpoint as it was.
+      await this.publishAll(renames.flatMap(({ endpoint, network, entries }) => (entries ? [{ network, entries, previous: tableEntries(endpoint.tableEntries!) }] : [])), name);
+      for (const { endpoint, network, entries } of renames) {
         endpoint.name = name;
-        if (republished) endpoint.tableEntries = storedEntries(republished);
+        if (entries) endpoint.tableEntries = storedEntries(entries);
         await this.deps.store.put(ENDPOINT_PREFIX + endpoint.id, encode(endpoint));
         this.deps.dns?.register(endpoint, network);
-        // Other hosts answer for the endpoint from what it published: the new name goes to them too.
-        if (republished) await this.deps.tables!.publish(network.id, republished);
       }
     });
+  }
+
+  /** Publishes each network's renamed entries; on a failure, those published so far go back to what they were. */
+  private async publishAll(changes: Array<{ network: NetworkRecord; entries: TableEntry[]; previous: TableEntry[] }>, name: string): Promise<void> {
+    for (const [index, { network, entries }] of changes.entries()) {
+      try {
+        await this.deps.tables!.publish(network.id, entries);
+      } catch (error) {
+        for (const done of changes.slice(0, index)) {
+          await this.deps.tables!.publish(done.network.id, done.previous).catch((again: unknown) => this.deps.log.error({ err: again, network: done.network.id }, 'could not publish the endpoint\'s entries under its old name again'));
+        }
+        // What the cluster refuses is the entry the new name makes (too large to gossip, say).
+        throw new InvalidParameterError(`cannot rename to ${name}: the endpoint's entries on network ${network.name} cannot be published with it (${(error as Error).message}); choose a shorter name`);
+      }
+    }
   }
 
   /** The endpoint's published table entries as they read under `name`; undefined when none changes. */

@@ -388,9 +388,11 @@ export class Launcher {
       // --mac-address is the interface's on the --network one, however often it was connected again (docker-compose does).
       const macNetworkId = config.mac ? this.findIfThere(config.network)?.id : undefined;
       for (const join of config.networks) {
-        // As dockerd with --bridge none: a container of the default bridge runs with loopback only.
-        if (join.networkId === undefined && join.network === DEFAULT_BRIDGE && !this.findIfThere(DEFAULT_BRIDGE)) continue;
-        const network = networking.find(join.networkId ?? join.network);
+        // The default bridge by its name, as dockerd (which makes it anew at every start); without
+        // it (--bridge none) the container runs with loopback only, as dockerd's.
+        const defaultBridge = join.network === DEFAULT_BRIDGE;
+        if (defaultBridge && !this.findIfThere(DEFAULT_BRIDGE)) continue;
+        const network = networking.find(defaultBridge ? DEFAULT_BRIDGE : (join.networkId ?? join.network));
         refuseStaticAddress(network, join);
         const servesNames = networking.servesNames(network.id);
         embeddedDns ||= servesNames;
