@@ -101,16 +101,23 @@ test('run with --network repeated: one interface per network (the default route 
   t.regex(await ok(netctl, ['exec', 'multi', 'ip', 'route']), /^default via 10\.85\.0\.1 dev eth0/m);
   t.true(await pings(netctl, 'peer', 'multi'), 'reached by name on the second network');
   t.regex(await ok(netctl, ['exec', 'peer', 'nslookup', 'multi']), new RegExp(onTwo.replace(/\./g, '\\.')));
-  t.not((await netctl(['exec', 'peer', 'nslookup', 'first-only'])).code, 0, 'the alias is on the first network only');
+  await ok(netctl, ['run', '-d', '--name', 'neighbour', '--network', 'one', 'sleep', '300']);
+  t.regex(await ok(netctl, ['exec', 'neighbour', 'nslookup', 'first-only']), /Address: 10\.85\.0\.50/, 'the alias on the first network');
+  t.not((await netctl(['exec', 'peer', 'nslookup', 'first-only'])).code, 0, 'and only there');
 
   const refused = await netctl(['run', '-d', '--name', 'half', '--network', 'one', '--network', 'nope', 'sleep', '300']);
   t.is(refused.code, 125);
   t.regex(refused.stderr, /network nope not found/);
   t.notRegex(await ok(netctl, ['ps', '-a']), /half/, 'no container left');
-  const mixed = await netctl(['run', '--network', 'host', '--network', 'one', 'true']);
-  t.is(mixed.code, 125);
-  t.regex(mixed.stderr, /conflicting options: cannot attach both user-defined and non-user-defined network-modes/);
-  await ok(netctl, ['rm', '-f', 'multi', 'peer']);
+  for (const mode of ['host', 'none', 'bridge', 'default']) {
+    const mixed = await netctl(['run', '--network', mode, '--network', 'one', 'true']);
+    t.is(mixed.code, 125, mode);
+    t.regex(mixed.stderr, /conflicting options: cannot attach both user-defined and non-user-defined network-modes/);
+  }
+  const twice = await netctl(['run', '--network', 'one', '--network', 'one', 'true']);
+  t.is(twice.code, 125);
+  t.regex(twice.stderr, /network "one" is specified multiple times/);
+  await ok(netctl, ['rm', '-f', 'multi', 'peer', 'neighbour']);
   await ok(netctl, ['network', 'rm', 'one', 'two']);
 });
 
@@ -151,8 +158,12 @@ test('refused runs hold nothing: unknown network, address outside or taken (a cr
   const again = (await ok(netctl, ['run', '-d', '--name', 'again', '--network', 'n', 'sleep', '300'])).trim();
   t.is((await inspect(netctl, 'again')).Id, again);
   // A failed start is recorded as dockerd records it: still created, Error and the exit code (127 not found, 126 not runnable, 128 otherwise).
-  for (const [name, cmd, code, error] of [['nocmd', 'nosuchcommand', 127, /executable file not found/], ['notexec', '/etc', 126, /exec \/etc: permission denied/], ['outside', '--ip', 128, /does not belong to any of network n's subnets/]] as const) {
-    const flags = cmd === '--ip' ? ['--network', 'n', '--ip', '10.9.9.8', 'true'] : ['--network', 'n', cmd];
+  const failedStarts: Array<[string, string[], number, RegExp]> = [
+    ['nocmd', ['--network', 'n', 'nosuchcommand'], 127, /executable file not found/],
+    ['notexec', ['--network', 'n', '/etc'], 126, /exec \/etc: permission denied/],
+    ['outside', ['--network', 'n', '--ip', '10.9.9.8', 'true'], 128, /does not belong to any of network n's subnets/],
+  ];
+  for (const [name, flags, code, error] of failedStarts) {
     await ok(netctl, ['create', '--name', name, ...flags]);
     t.not((await netctl(['start', name])).code, 0);
     const { State } = await inspect(netctl, name);
@@ -160,6 +171,13 @@ test('refused runs hold nothing: unknown network, address outside or taken (a cr
     t.regex((State as unknown as { Error: string }).Error, error);
     await ok(netctl, ['rm', name]);
   }
+  // One that exited 3 and cannot start again (its network is gone) keeps its 3, as dockerd.
+  await ok(netctl, ['network', 'create', '--subnet', '10.87.0.0/24', 'brief']);
+  t.is((await netctl(['run', '--name', 'three', '--network', 'brief', 'sh', '-c', 'exit 3'])).code, 3);
+  await ok(netctl, ['network', 'rm', 'brief']);
+  t.not((await netctl(['start', 'three'])).code, 0);
+  t.like((await inspect(netctl, 'three')).State, { Status: 'exited', ExitCode: 3 });
+  await ok(netctl, ['rm', 'three']);
   const old = (await inspect(netctl, 'taken')).Id;
   await ok(netctl, ['rm', '-f', 'taken']);
   const renewed = (await ok(netctl, ['run', '-d', '--name', 'taken', '--network', 'n', 'sleep', '300'])).trim();

@@ -365,12 +365,19 @@ function restartPolicyOf(flag: string | undefined): RestartPolicy | undefined {
   }
 }
 
+/** Network modes that are not user-defined networks: none of them goes with another --network. */
+const NON_USER_DEFINED_MODES = new Set(['default', 'bridge', 'host', 'none']);
+
 /** The create request of `run` and `create`: the new container, or the exit code of a refusal. */
 async function createContainer(command: 'run' | 'create', args: ParsedArgs, client: ApiClient, io: Io, usage: string, autoRemove = false): Promise<{ Id: string } | number> {
   const cmd = args.positionals;
   if (cmd.length === 0) throw new UsageError(`"netctl ${command}" requires a command.\nUsage:  ${usage}`);
-  const [network, ...moreNetworks] = list(args, 'network');
-  if (moreNetworks.length > 0 && [network!, ...moreNetworks].some((mode) => mode === 'host' || mode === 'none' || mode.startsWith('container:'))) {
+  const networks = list(args, 'network');
+  const [network, ...moreNetworks] = networks;
+  // Docker's CLI checks: each network once, and a mode of its own is the only one.
+  const repeated = networks.find((name, index) => networks.indexOf(name) !== index);
+  if (repeated !== undefined) throw new UsageError(`network "${repeated}" is specified multiple times`);
+  if (moreNetworks.length > 0 && networks.some((mode) => NON_USER_DEFINED_MODES.has(mode) || mode.startsWith('container:'))) {
     throw new UsageError('conflicting options: cannot attach both user-defined and non-user-defined network-modes');
   }
   const endpoint = { IPAMConfig: { IPv4Address: str(args, 'ip') ?? '', IPv6Address: str(args, 'ip6') ?? '' }, Aliases: list(args, 'network-alias') };
@@ -381,7 +388,7 @@ async function createContainer(command: 'run' | 'create', args: ParsedArgs, clie
   const tty = bool(args, 'tty');
   const interactive = bool(args, 'interactive');
   const size = tty ? terminalSize() : undefined;
-  let created: { Id: string } | undefined;
+  let created: { Id: string };
   try {
     created = await client.post<{ Id: string }>(`/containers/create${name ? `?name=${encodeURIComponent(name)}` : ''}`, {
       Cmd: cmd,
@@ -411,14 +418,21 @@ async function createContainer(command: 'run' | 'create', args: ParsedArgs, clie
       },
       NetworkingConfig: { EndpointsConfig: network && network !== 'host' && network !== 'none' ? { [network]: endpoint } : {} },
     });
-    // The API takes one network at create (as dockerd's 1.41): the others are connected before the start.
+  } catch (error) {
+    if (!(error instanceof DaemonError)) throw error;
+    // Docker's run and create: 125 when the daemon refused.
+    io.err(`Error response from daemon: ${error.message}\n`);
+    return 125;
+  }
+  // The API takes one network at create (as dockerd's 1.41): the others are connected before the start.
+  try {
     for (const more of moreNetworks) await client.post(`/networks/${encodeURIComponent(more)}/connect`, { Container: created.Id, EndpointConfig: {} });
     return created;
   } catch (error) {
-    if (!(error instanceof DaemonError)) throw error;
     // Nothing half-done: a container that could not join all its networks is removed.
-    if (created) await client.delete(`/containers/${created.Id}?force=1`).catch(() => undefined);
-    // Docker's run and create: 125 when the daemon refused.
+    const removal = await client.delete(`/containers/${created.Id}?force=1`).then(() => undefined, (failure: unknown) => failure as Error);
+    if (removal) io.err(`could not remove container ${created.Id.slice(0, 12)} after its failed connect (${removal.message}): remove it with netctl rm -f\n`);
+    if (!(error instanceof DaemonError)) throw error;
     io.err(`Error response from daemon: ${error.message}\n`);
     return 125;
   }

@@ -483,7 +483,10 @@ export class Launcher {
       // Nothing half-done: a container that does not run holds no network.
       await this.releaseNetwork(record);
       const message = (error as Error).message;
-      record.state = { ...record.state, status: record.state.status === 'created' ? 'created' : 'exited', exitCode: startFailureExitCode(message), error: message };
+      const code = startFailureExitCode(message);
+      // As dockerd: a command that cannot run sets its code; other failures keep an earlier non-zero one.
+      const exitCode = code === 128 && record.state.exitCode ? record.state.exitCode : code;
+      record.state = { ...record.state, status: record.state.status === 'created' ? 'created' : 'exited', exitCode, error: message };
       await this.save(record);
       // As Docker: the CLI of `run --rm` waits for the removal after a failed start.
       if (config.autoRemove) await this.autoRemove(record);
