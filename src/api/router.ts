@@ -4,7 +4,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import { ApiError, badRequest, statusOf } from './errors';
-import { API_VERSION, MIN_API_VERSION } from './system';
+import { checkApiVersion } from './version';
 
 export interface Request {
   method: string;
@@ -89,9 +89,6 @@ export class Router {
     if (versioned) {
       apiVersion = versioned[1]!;
       path = versioned[2]!;
-      // As dockerd: a client asking for a version the daemon does not speak is told so, not half-served.
-      if (compareVersions(apiVersion, API_VERSION) > 0) throw badRequest(`client version ${apiVersion} is too new. Maximum supported API version is ${API_VERSION}`);
-      if (compareVersions(apiVersion, MIN_API_VERSION) < 0) throw badRequest(`client version ${apiVersion} is too old. Minimum supported API version is ${MIN_API_VERSION}, please upgrade your client to a newer version`);
     }
     const method = incoming.method === 'HEAD' ? 'GET' : (incoming.method ?? 'GET');
     const segments = path.split('/').filter(Boolean);
@@ -101,18 +98,13 @@ export class Router {
       if (!params) continue;
       pathMatched = true;
       if (route.method !== method) continue;
+      // Checked on a route that exists: an unknown path is a 404 whatever the version, as dockerd's.
+      if (apiVersion !== undefined) checkApiVersion(apiVersion);
       return route.handler({ method, path, params, query: url.searchParams, apiVersion, json: () => readJson(incoming), body: incoming });
     }
     if (pathMatched) throw new ApiError(405, `method ${method} is not allowed on ${path}`);
     throw new ApiError(404, `page not found: ${path}`);
   }
-}
-
-/** Orders "1.41"-style API versions numerically. */
-function compareVersions(a: string, b: string): number {
-  const [aMajor, aMinor] = a.split('.').map(Number) as [number, number];
-  const [bMajor, bMinor] = b.split('.').map(Number) as [number, number];
-  return aMajor - bMajor || aMinor - bMinor;
 }
 
 /** A `{name*}` segment takes one or more segments, joined by "/" (Docker's image names hold slashes). */

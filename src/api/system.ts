@@ -3,10 +3,8 @@ import os from 'node:os';
 import { infoJson } from './info';
 import type { DaemonParts } from './routes';
 import type { Router } from './router';
+import { API_VERSION, MIN_API_VERSION } from './version';
 
-/** The Docker Engine API version whose network paths and fields netctl follows. */
-export const API_VERSION = '1.41';
-export const MIN_API_VERSION = '1.12';
 
 // Docker clients read these on every ping to pick the API version they speak.
 const PING_HEADERS = {
