@@ -5,7 +5,6 @@ import type { DaemonParts } from './routes';
 import type { Router } from './router';
 import { API_VERSION, MIN_API_VERSION } from './version';
 
-
 // Docker clients read these on every ping to pick the API version they speak.
 const PING_HEADERS = {
   'Api-Version': API_VERSION,
