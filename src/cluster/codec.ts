@@ -78,17 +78,19 @@ export class Writer {
     return this;
   }
 
+  /** A field's length prefix, after checking its bound. */
+  private length(length: number, max: number, what: string): this {
+    if (length > max) throw new RangeError(`${what} is ${length} bytes, more than ${max}`);
+    return this.u16(length);
+  }
+
   bytes(value: Buffer, max: number, what: string): this {
-    if (value.length > max) throw new RangeError(`${what} is ${value.length} bytes, more than ${max}`);
-    this.u16(value.length);
-    return this.raw(value);
+    return this.length(value.length, max, what).raw(value);
   }
 
   str(value: string, what: string): this {
     const length = Buffer.byteLength(value, 'utf8');
-    if (length > MAX_NAME_BYTES) throw new RangeError(`${what} is ${length} bytes, more than ${MAX_NAME_BYTES}`);
-    this.u16(length);
-    this.reserve(length);
+    this.length(length, MAX_NAME_BYTES, what).reserve(length);
     this.at += this.buffer.write(value, this.at, length, 'utf8');
     return this;
   }
@@ -133,27 +135,28 @@ export class Reader {
     return value;
   }
 
-  bytes(max: number, what: string): Buffer {
+  /** Where a length-prefixed field lies, after checking its bound; the reader moves past it. */
+  private field(max: number, what: string): [start: number, end: number] {
     const length = this.u16(`${what} length`);
     if (length > max) throw new CodecError('invalid-field', `${what} is ${length} bytes, more than ${max}`);
     this.need(length, what);
+    const start = this.at;
+    this.at += length;
+    return [start, this.at];
+  }
+
+  bytes(max: number, what: string): Buffer {
+    const [start, end] = this.field(max, what);
     // Every empty field shares one buffer (nothing can be written into it): a member holds the
     // metadata of every other, mostly empty, and each fresh empty Buffer costs ~300 bytes.
-    const value = length === 0 ? EMPTY : Buffer.from(this.buffer.subarray(this.at, this.at + length));
-    this.at += length;
-    return value;
+    return start === end ? EMPTY : Buffer.from(this.buffer.subarray(start, end));
   }
 
   str(what: string): string {
-    const length = this.u16(`${what} length`);
-    if (length > MAX_NAME_BYTES) throw new CodecError('invalid-field', `${what} is ${length} bytes, more than ${MAX_NAME_BYTES}`);
-    this.need(length, what);
-    const end = this.at + length;
+    const [start, end] = this.field(MAX_NAME_BYTES, what);
     // Invalid UTF-8 would decode to replacement characters: a name that no longer round-trips.
-    if (!isUtf8(this.buffer.subarray(this.at, end))) throw new CodecError('invalid-field', `${what} is not valid UTF-8`);
-    const text = this.buffer.toString('utf8', this.at, end);
-    this.at = end;
-    return text;
+    if (!isUtf8(this.buffer.subarray(start, end))) throw new CodecError('invalid-field', `${what} is not valid UTF-8`);
+    return this.buffer.toString('utf8', start, end);
   }
 
   bool(what: string): boolean {

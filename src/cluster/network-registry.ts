@@ -6,32 +6,33 @@ interface NetworkRecord extends NetworkEvent {
   changedAt: number;
 }
 
+interface NetworkNodes {
+  /** The network's name, which its records share (each decoded event brings a copy of its own). */
+  name: string;
+  /** node → its newest event. */
+  nodes: Map<string, NetworkRecord>;
+  /** Nodes on it, not leaving: asked for every gossip packet. */
+  count: number;
+}
+
 export class NetworkRegistry {
-  /** network → node → its newest event. */
-  private readonly records = new Map<string, Map<string, NetworkRecord>>();
-  /** network → how many nodes are on it (not leaving): asked for every gossip packet. */
-  private readonly counts = new Map<string, number>();
-  /** network → the name string its records share (each decoded event brings a copy of its own). */
-  private readonly names = new Map<string, string>();
+  private readonly networks = new Map<string, NetworkNodes>();
 
   get(node: string, network: string): NetworkEvent | undefined {
-    return this.records.get(network)?.get(node);
+    return this.networks.get(network)?.nodes.get(node);
   }
 
   /** Stores `event` if it is newer than what is known; true if it was. */
   apply(event: NetworkEvent, now: number): boolean {
-    const known = this.get(event.node, event.network);
+    let entry = this.networks.get(event.network);
+    const known = entry?.nodes.get(event.node);
     if (known && known.ltime >= event.ltime) return false;
-    let nodes = this.records.get(event.network);
-    if (!nodes) {
-      this.records.set(event.network, (nodes = new Map()));
-      this.names.set(event.network, event.network);
-    }
-    // A literal, not a spread of the decoded event: spread copies each took a hidden class of
-    // their own (~200 bytes a record); and the strings already held, not the event's copies.
+    if (!entry) this.networks.set(event.network, (entry = { name: event.network, nodes: new Map(), count: 0 }));
+    // One literal shape for every record (one hidden class, where spreads of decoded events each
+    // made one of their own), holding strings already held so that the event's copies can go.
     const node = known?.node ?? event.node;
-    nodes.set(node, { node, network: this.names.get(event.network)!, ltime: event.ltime, leaving: event.leaving, changedAt: now });
-    this.count(event.network, (event.leaving ? 0 : 1) - (known && !known.leaving ? 1 : 0));
+    entry.nodes.set(node, { node, network: entry.name, ltime: event.ltime, leaving: event.leaving, changedAt: now });
+    entry.count += (event.leaving ? 0 : 1) - (known && !known.leaving ? 1 : 0);
     return true;
   }
 
@@ -46,44 +47,33 @@ export class NetworkRegistry {
   }
 
   countOn(network: string): number {
-    return this.counts.get(network) ?? 0;
+    return this.networks.get(network)?.count ?? 0;
   }
 
   /** Nodes on `network`, by name. */
   nodesOf(network: string): string[] {
-    return [...(this.records.get(network)?.values() ?? [])].filter((r) => !r.leaving).map((r) => r.node);
+    return [...(this.networks.get(network)?.nodes.values() ?? [])].filter((r) => !r.leaving).map((r) => r.node);
   }
 
   /** Every record, tombstones too, as a networks-sync carries them. */
   all(): NetworkEvent[] {
-    return [...this.records.values()].flatMap((nodes) => [...nodes.values()].map(({ node, network, ltime, leaving }) => ({ node, network, ltime, leaving })));
+    return [...this.networks.values()].flatMap(({ nodes }) => [...nodes.values()].map(({ node, network, ltime, leaving }) => ({ node, network, ltime, leaving })));
   }
 
   /** A dead or departed node is on no network any more. */
   forgetNode(node: string): void {
-    for (const [network, nodes] of this.records) {
-      const record = nodes.get(node);
-      if (record && !record.leaving) this.count(network, -1);
-      nodes.delete(node);
-      if (nodes.size === 0) this.forgetNetwork(network);
+    for (const [network, entry] of this.networks) {
+      const record = entry.nodes.get(node);
+      if (record && !record.leaving) entry.count--;
+      entry.nodes.delete(node);
+      if (entry.nodes.size === 0) this.networks.delete(network);
     }
   }
 
   reap(now: number, afterMs: number): void {
-    for (const [network, nodes] of this.records) {
-      for (const [node, record] of nodes) if (record.leaving && now - record.changedAt >= afterMs) nodes.delete(node);
-      if (nodes.size === 0) this.forgetNetwork(network);
+    for (const [network, entry] of this.networks) {
+      for (const [node, record] of entry.nodes) if (record.leaving && now - record.changedAt >= afterMs) entry.nodes.delete(node);
+      if (entry.nodes.size === 0) this.networks.delete(network);
     }
-  }
-
-  private forgetNetwork(network: string): void {
-    this.records.delete(network);
-    this.names.delete(network);
-  }
-
-  private count(network: string, delta: number): void {
-    const count = (this.counts.get(network) ?? 0) + delta;
-    if (count === 0) this.counts.delete(network);
-    else this.counts.set(network, count);
   }
 }

@@ -3,7 +3,7 @@
 import test from 'ava';
 import fc from 'fast-check';
 import util from 'node:util';
-import { CodecError, decode, encode, encodeCompound, MAX_META_BYTES } from '../../src/cluster/codec';
+import { CodecError, decode, encode, encodeCompound, MAX_META_BYTES, type Message } from '../../src/cluster/codec';
 import { messageArbitraries } from './arbitraries';
 
 const { message } = messageArbitraries();
@@ -30,6 +30,30 @@ test('a push-pull far larger than the writer starts with round-trips, multi-byte
   const packet = encode({ type: 'push-pull', nodes });
   t.true(packet.length > 300 * 30);
   t.deepEqual(decode(packet), { ok: true, message: { type: 'push-pull', nodes } });
+});
+
+test('the wire format is fixed: these bytes are what every release sends and reads', (t) => {
+  const golden: Array<[Message, string]> = [
+    [{ type: 'ping', seq: 7, target: 'node-1' }, '010000000700066e6f64652d31'],
+    [{ type: 'alive', incarnation: 3, node: 'a', address: '10.0.0.1:7946', meta: Buffer.from('v2') }, '0600000003000161000d31302e302e302e313a3739343600027632'],
+    [{ type: 'push-pull', nodes: [{ name: 'a', address: '10.0.0.1:7946', meta: Buffer.alloc(0), incarnation: 2, state: 'suspect' }] }, '0900000001000161000d31302e302e302e313a3739343600000000000201'],
+  ];
+  for (const [message, hex] of golden) {
+    t.is(encode(message).toString('hex'), hex, message.type);
+    t.deepEqual(decode(Buffer.from(hex, 'hex')), { ok: true, message });
+  }
+  const compound = '080200050300000001000b0700000005000162000163';
+  t.is(encodeCompound([encode({ type: 'ack', seq: 1 }), encode({ type: 'dead', incarnation: 5, node: 'b', from: 'c' })]).toString('hex'), compound);
+  t.deepEqual(decode(Buffer.from(compound, 'hex')), { ok: true, message: { type: 'compound', parts: [{ type: 'ack', seq: 1 }, { type: 'dead', incarnation: 5, node: 'b', from: 'c' }] } });
+});
+
+test('names that are not UTF-8 are refused: overlong, surrogate, truncated', (t) => {
+  for (const bytes of [[0xc0, 0x80], [0xed, 0xa0, 0x80], [0xe5, 0x90], [0xff]]) {
+    const packet = Buffer.concat([Buffer.from('0100000001', 'hex'), Buffer.of(0, bytes.length), Buffer.from(bytes)]);
+    const result = decode(packet);
+    t.false(result.ok, Buffer.from(bytes).toString('hex'));
+    if (!result.ok) t.is(result.error.reason, 'invalid-field');
+  }
 });
 
 test('a ping is a few bytes: type, sequence number and target', (t) => {
