@@ -53,16 +53,16 @@ function readFrame(socket: net.Socket, maxBytes: number, timeoutMs: number, peer
       chunks.push(chunk);
       received += chunk.length;
       if (received < FRAME_HEADER) return;
-      // The chunks are joined twice at most (for the header, then the frame): a peer sending a
-      // byte at a time costs linear time, not quadratic.
+      // The chunks are joined once for the header (when the first is shorter) and once for the
+      // frame: a peer sending a byte at a time costs linear time, not quadratic.
       if (length === undefined) {
-        length = Buffer.concat(chunks).readUInt32BE(0);
+        length = (chunks[0]!.length >= FRAME_HEADER ? chunks[0]! : Buffer.concat(chunks)).readUInt32BE(0);
         if (length > maxBytes) return fail(new TransportError(`stream from ${peer} announces ${length} bytes, more than ${maxBytes}`, 'too-large'));
       }
       if (received > FRAME_HEADER + length) return fail(new TransportError(`stream from ${peer} sent bytes after its frame`, 'refused'));
       if (received === FRAME_HEADER + length) {
         cleanup();
-        resolve(Buffer.concat(chunks).subarray(FRAME_HEADER));
+        resolve((chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)).subarray(FRAME_HEADER));
       }
     };
     const onEnd = (): void => fail(new TransportError(`${peer} closed the stream before a whole frame`, 'refused'));
