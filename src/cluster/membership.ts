@@ -253,6 +253,11 @@ export class Membership {
     return record && snapshot(record);
   }
 
+  /** The string this member holds for `name`: the layer above keys its own records by it rather than by a decoded copy. */
+  heldName(name: string): string | undefined {
+    return this.nodes.get(name)?.name;
+  }
+
   /** `name`'s address while it is alive, without the copy member() makes: the layer above picks gossip targets by it. */
   aliveAddress(name: string): string | undefined {
     const record = this.nodes.get(name);

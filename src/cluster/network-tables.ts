@@ -90,7 +90,7 @@ export class NetworkTables {
   private readonly settings: Settings;
   private readonly networkClock = new LamportClock();
   private readonly tableClock = new LamportClock();
-  private readonly registry = new NetworkRegistry();
+  private readonly registry = new NetworkRegistry((node) => this.membership.heldName(node) ?? node);
   private readonly store = new EntryStore();
   /** Network events, gossiped to the whole cluster. */
   private readonly clusterQueue: BroadcastQueue;
