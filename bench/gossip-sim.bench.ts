@@ -44,10 +44,15 @@ async function scenario(nodes: number, lossPercent: number): Promise<void> {
   const wallStart = process.hrtime.bigint();
   const sim = new GossipSimulator({ nodes, loss: lossPercent / 100, membership: { probeIntervalMs: PROBE_INTERVAL_MS } });
   const label = `at ${nodes} members, ${lossPercent}% loss`;
+  // Where a long run is, on stderr (the figures stay alone on stdout).
+  const progress = (phase: string): void => void process.stderr.write(`gossip-sim ${label}: ${phase} (${(sim.clock.now() / 1000).toFixed(1)} virtual s, ${(msSince(wallStart) / 1000).toFixed(0)} s wall)\n`);
   try {
     sim.seedViews();
+    progress('views seeded');
     await sim.startTables(NETWORK, SPREAD_MAX_MS);
+    progress('every member on the network');
     await sim.clock.advance(Math.max(0, IDLE_START_MS - sim.clock.now()));
+    progress('idle window begins');
 
     // Any member declared dead or left other than the one killed below is a false verdict.
     const victim = sim.nodes[nodes - 1]!;
@@ -57,6 +62,7 @@ async function scenario(nodes: number, lossPercent: number): Promise<void> {
     const suspicionsBefore = sim.suspicions();
     await sim.clock.advance(idleMs);
     const idleBytesPerNodePerSecond = (sim.bytesSent() - idleBytes) / nodes / (idleMs / 1000);
+    progress('idle window done');
 
     // A metadata change of one member, seen as an 'update' event by every other.
     const origin = sim.nodes[1]!;
