@@ -123,8 +123,9 @@ function settingsFrom(options: MembershipOptions): Settings {
 
 const down = (state: MemberState): boolean => state === 'dead' || state === 'left';
 
+/** A copy listeners may keep; empty metadata (nothing to write into) is shared rather than copied. */
 function snapshot(record: NodeRecord): MemberInfo {
-  return { name: record.name, address: record.address, meta: Buffer.from(record.meta), incarnation: record.incarnation, state: record.state };
+  return { name: record.name, address: record.address, meta: record.meta.length === 0 ? record.meta : Buffer.from(record.meta), incarnation: record.incarnation, state: record.state };
 }
 
 export class Membership {
