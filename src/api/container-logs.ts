@@ -44,14 +44,14 @@ export function parseLogOptions(query: URLSearchParams): LogOptions | undefined 
  * `timestamps`; while `running()` holds (a follow), goes on with what the container writes, until
  * `until` has passed.
  */
-export async function streamLogLines(out: ServerResponse, logFile: string, wanted: ReadonlySet<number>, running: () => boolean, options: LogOptions, runEnded?: RunEnded): Promise<void> {
+export async function streamLogLines(out: ServerResponse, logFile: string, wanted: ReadonlySet<number>, running: () => boolean, options: LogOptions, runEnded: RunEnded): Promise<void> {
   let closed = false;
   let leave = (): void => {};
   const gone = new Promise<void>((resolve) => (leave = () => resolve(void (closed = true))));
   out.once('close', leave);
   out.socket?.once('end', leave);
   const file = await fs.promises.open(logFile, 'r').catch(() => undefined);
-  const wake = new LogWake(logFile, { stop: gone, ...(runEnded ? { runEnded } : {}) });
+  const wake = new LogWake(logFile, { stop: gone, runEnded });
   /** False once a line after `until` was met or the client left: nothing more is sent. */
   const send = async (line: LogLine): Promise<boolean> => {
     const place = placeInWindow(line, options);

@@ -234,7 +234,8 @@ export function addContainerRoutes(router: Router, controller: Controller, launc
     const more = truthy(request.query.get('follow')) ? running : () => false;
     const raw = container.config.tty === true;
     if (options && raw) throw badRequest('tail, since, until and timestamps are not supported for a container with a TTY (-t): its log is the terminal\'s raw stream, without lines or times; ask for the whole log');
-    return { status: 200, headers: { 'Content-Type': STREAM_TYPE }, stream: (out) => (options ? streamLogLines(out, logFile, wanted, more, options, runEnded(container.id)) : streamLog(out, logFile, open, wanted, more, runEnded(container.id), 0, raw)) };
+    const ended = runEnded(container.id);
+    return { status: 200, headers: { 'Content-Type': STREAM_TYPE }, stream: (out) => (options ? streamLogLines(out, logFile, wanted, more, options, ended) : streamLog(out, logFile, open, wanted, more, ended, 0, raw)) };
   });
 
   router.add('POST', '/containers/{id}/exec', async (request) => {

@@ -388,6 +388,12 @@ async function createContainer(command: 'run' | 'create', args: ParsedArgs, clie
   const tty = bool(args, 'tty');
   const interactive = bool(args, 'interactive');
   const size = tty ? terminalSize() : undefined;
+  // Docker's run and create: 125 when the daemon refused.
+  const refused = (error: unknown): number => {
+    if (!(error instanceof DaemonError)) throw error;
+    io.err(`Error response from daemon: ${error.message}\n`);
+    return 125;
+  };
   let created: { Id: string };
   try {
     created = await client.post<{ Id: string }>(`/containers/create${name ? `?name=${encodeURIComponent(name)}` : ''}`, {
@@ -419,10 +425,7 @@ async function createContainer(command: 'run' | 'create', args: ParsedArgs, clie
       NetworkingConfig: { EndpointsConfig: network && network !== 'host' && network !== 'none' ? { [network]: endpoint } : {} },
     });
   } catch (error) {
-    if (!(error instanceof DaemonError)) throw error;
-    // Docker's run and create: 125 when the daemon refused.
-    io.err(`Error response from daemon: ${error.message}\n`);
-    return 125;
+    return refused(error);
   }
   // The API takes one network at create (as dockerd's 1.41): the others are connected before the start.
   try {
@@ -432,8 +435,6 @@ async function createContainer(command: 'run' | 'create', args: ParsedArgs, clie
     // Nothing half-done: a container that could not join all its networks is removed.
     const removal = await client.delete(`/containers/${created.Id}?force=1`).then(() => undefined, (failure: unknown) => failure as Error);
     if (removal) io.err(`could not remove container ${created.Id.slice(0, 12)} after its failed connect (${removal.message}): remove it with netctl rm -f\n`);
-    if (!(error instanceof DaemonError)) throw error;
-    io.err(`Error response from daemon: ${error.message}\n`);
-    return 125;
+    return refused(error);
   }
 }

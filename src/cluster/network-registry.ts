@@ -32,6 +32,10 @@ export class NetworkRegistry {
     return packed === undefined ? undefined : { node, network: entry!.name, ltime: ltimeOf(packed), leaving: isLeave(packed) };
   }
 
+  private packedOf(node: string, network: string): number | undefined {
+    return this.networks.get(network)?.nodes.get(node);
+  }
+
   /** Stores `event` if it is newer than what is known; true if it was. */
   apply(event: NetworkEvent, now: number): boolean {
     let entry = this.networks.get(event.network);
@@ -47,13 +51,13 @@ export class NetworkRegistry {
   }
 
   isOn(node: string, network: string): boolean {
-    const packed = this.networks.get(network)?.nodes.get(node);
+    const packed = this.packedOf(node, network);
     return packed !== undefined && !isLeave(packed);
   }
 
   /** Whether the newest word of `node` on `network` is that it left (a tombstone not yet reaped). */
   hasLeft(node: string, network: string): boolean {
-    const packed = this.networks.get(network)?.nodes.get(node);
+    const packed = this.packedOf(node, network);
     return packed !== undefined && isLeave(packed);
   }
 

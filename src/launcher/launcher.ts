@@ -390,9 +390,8 @@ export class Launcher {
       for (const join of config.networks) {
         // The default bridge by its name, as dockerd (which makes it anew at every start); without
         // it (--bridge none) the container runs with loopback only, as dockerd's.
-        const defaultBridge = join.network === DEFAULT_BRIDGE;
-        if (defaultBridge && !this.findIfThere(DEFAULT_BRIDGE)) continue;
-        const network = networking.find(defaultBridge ? DEFAULT_BRIDGE : (join.networkId ?? join.network));
+        const network = join.network === DEFAULT_BRIDGE ? this.findIfThere(DEFAULT_BRIDGE) : networking.find(join.networkId ?? join.network);
+        if (!network) continue;
         refuseStaticAddress(network, join);
         const servesNames = networking.servesNames(network.id);
         embeddedDns ||= servesNames;
@@ -544,7 +543,7 @@ export class Launcher {
   }
 
   /** The network, or none when it is gone (or the reference is ambiguous: the start says so). */
-  private findIfThere(reference: string): { id: string; name: string; driver: string } | undefined {
+  private findIfThere(reference: string): ReturnType<Networking['find']> | undefined {
     try {
       return this.deps.networking.find(reference);
     } catch {
