@@ -1,5 +1,7 @@
 // netctl's native addon: only the syscalls Node cannot make itself (see src/native/addon.ts).
 #include <malloc.h>
+#include <string>
+#include <tuple>
 #include <napi.h>
 #include <sys/resource.h>
 
@@ -23,10 +25,18 @@ static Napi::Value OpenNetlink(const Napi::CallbackInfo& info) {
 }
 
 // glibc gives each thread that allocates an arena of its own (up to 8 per core); a daemon whose
-// thread pool has 32 threads keeps many mostly empty arenas resident. Called by the daemon only.
-static Napi::Value LimitMallocArenas(const Napi::CallbackInfo& info) {
+// thread pool has 32 threads keeps many mostly empty arenas resident. glibc also raises its mmap
+// and trim thresholds as large blocks are freed, after which freed memory stays resident: fixed
+// thresholds give the optimising compiler's scratch memory back. Called by the daemon only.
+static Napi::Value LimitMallocRetention(const Napi::CallbackInfo& info) {
   const int arenas = info[0].As<Napi::Number>().Int32Value();
-  if (mallopt(M_ARENA_MAX, arenas) != 1) Napi::Error::New(info.Env(), "mallopt(M_ARENA_MAX) failed").ThrowAsJavaScriptException();
+  const int threshold = info[1].As<Napi::Number>().Int32Value();
+  for (const auto& [option, value, name] : {std::tuple{M_ARENA_MAX, arenas, "M_ARENA_MAX"}, std::tuple{M_MMAP_THRESHOLD, threshold, "M_MMAP_THRESHOLD"}, std::tuple{M_TRIM_THRESHOLD, threshold, "M_TRIM_THRESHOLD"}}) {
+    if (mallopt(option, value) != 1) {
+      Napi::Error::New(info.Env(), std::string("mallopt(") + name + ") failed").ThrowAsJavaScriptException();
+      break;
+    }
+  }
   return info.Env().Undefined();
 }
 
@@ -49,7 +59,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   netlinkSocketClass = new Napi::FunctionReference(Napi::Persistent(socketClass));
   env.SetInstanceData(netlinkSocketClass);
   exports.Set("openNetlink", Napi::Function::New(env, OpenNetlink));
-  exports.Set("limitMallocArenas", Napi::Function::New(env, LimitMallocArenas));
+  exports.Set("limitMallocRetention", Napi::Function::New(env, LimitMallocRetention));
   exports.Set("raiseOpenFileLimit", Napi::Function::New(env, RaiseOpenFileLimit));
   InitNetns(env, exports);
   InitSpawn(env, exports);

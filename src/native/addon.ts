@@ -73,8 +73,11 @@ export interface NativeAddon {
    * Node to adopt (`dgram` `bind({fd})`, `net.Server.listen({fd})`). SO_REUSEADDR is set.
    */
   socketInNetns(nsPath: string, kind: 'udp4' | 'udp6' | 'tcp4' | 'tcp6', address: string, port: number): number;
-  /** glibc's mallopt(M_ARENA_MAX): caps the malloc arenas threads get (the daemon's memory). */
-  limitMallocArenas(arenas: number): void;
+  /**
+   * glibc's mallopt: caps the malloc arenas threads get (M_ARENA_MAX) and fixes the mmap and trim
+   * thresholds at `thresholdBytes`, so freed memory goes back to the system (the daemon's memory).
+   */
+  limitMallocRetention(arenas: number, thresholdBytes: number): void;
   /** Raises the soft limit of open files to the hard limit; returns the soft limit in force. */
   raiseOpenFileLimit(): number;
   /**
