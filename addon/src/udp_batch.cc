@@ -47,8 +47,9 @@ Napi::Value UdpBatch::Start(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// Calls onBatch(messages, peers): peers[i] is 6 bytes, the sender's IPv4 address and port as
-// sent back by send(); a datagram larger than a DNS message may be is dropped.
+// Calls onBatch(data, ends): the batch's datagrams in one buffer (one allocation per batch, not
+// two per datagram), each as the sender's IPv4 address and port (6 bytes, as send() takes them
+// back) then the message, ending at ends[i]. A datagram larger than a DNS message may be is dropped.
 void UdpBatch::OnReadable(uv_poll_t* handle, int status, int /*events*/) {
   auto* self = static_cast<UdpBatch*>(handle->data);
   if (self == nullptr || status < 0) return;
@@ -64,20 +65,27 @@ void UdpBatch::OnReadable(uv_poll_t* handle, int status, int /*events*/) {
     }
     int received = recvmmsg(self->fd_, headers_.data(), kBatch, MSG_DONTWAIT, nullptr);
     if (received <= 0) return;
-    Napi::HandleScope scope(env);
-    Napi::Array messages = Napi::Array::New(env);
-    Napi::Array peers = Napi::Array::New(env);
-    uint32_t count = 0;
+    auto kept = [&](int i) { return (headers_[i].msg_hdr.msg_flags & MSG_TRUNC) == 0; };
+    size_t total = 0;
     for (int i = 0; i < received; i++) {
-      if ((headers_[i].msg_hdr.msg_flags & MSG_TRUNC) != 0) continue;
-      const uint8_t* data = buffers_.data() + static_cast<size_t>(i) * kDatagramBytes;
-      messages.Set(count, Napi::Buffer<uint8_t>::Copy(env, data, headers_[i].msg_len));
-      uint8_t peer[6];
-      std::memcpy(peer, &peers_[i].sin_addr.s_addr, 4);
-      std::memcpy(peer + 4, &peers_[i].sin_port, 2);
-      peers.Set(count++, Napi::Buffer<uint8_t>::Copy(env, peer, 6));
+      if (kept(i)) total += kPeerBytes + headers_[i].msg_len;
     }
-    if (count > 0) CallJavaScript("a UDP batch callback", [&] { self->onBatch_.MakeCallback(env.Global(), {messages, peers}); });
+    if (total > 0) {
+      Napi::HandleScope scope(env);
+      Napi::Buffer<uint8_t> data = Napi::Buffer<uint8_t>::New(env, total);
+      Napi::Array ends = Napi::Array::New(env);
+      uint8_t* at = data.Data();
+      uint32_t count = 0;
+      for (int i = 0; i < received; i++) {
+        if (!kept(i)) continue;
+        std::memcpy(at, &peers_[i].sin_addr.s_addr, 4);
+        std::memcpy(at + 4, &peers_[i].sin_port, 2);
+        std::memcpy(at + kPeerBytes, buffers_.data() + static_cast<size_t>(i) * kDatagramBytes, headers_[i].msg_len);
+        at += kPeerBytes + headers_[i].msg_len;
+        ends.Set(count++, Napi::Number::New(env, static_cast<double>(at - data.Data())));
+      }
+      CallJavaScript("a UDP batch callback", [&] { self->onBatch_.MakeCallback(env.Global(), {data, ends}); });
+    }
     if (static_cast<unsigned>(received) < kBatch) return;
   }
 }
@@ -97,7 +105,7 @@ Napi::Value UdpBatch::Send(const Napi::CallbackInfo& info) {
   for (uint32_t i = 0; i < total; i++) {
     Napi::Buffer<uint8_t> reply = replies.Get(i).As<Napi::Buffer<uint8_t>>();
     Napi::Buffer<uint8_t> peer = peers.Get(i).As<Napi::Buffer<uint8_t>>();
-    if (peer.Length() != 6) throw Napi::TypeError::New(env, "a peer is the 6 bytes onBatch gave");
+    if (peer.Length() != kPeerBytes) throw Napi::TypeError::New(env, "a peer is the 6 bytes onBatch gave");
     addresses[i] = {};
     addresses[i].sin_family = AF_INET;
     std::memcpy(&addresses[i].sin_addr.s_addr, peer.Data(), 4);

@@ -27,6 +27,7 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
 
   static constexpr unsigned kBatch = 64;
   static constexpr size_t kDatagramBytes = 4096;
+  static constexpr size_t kPeerBytes = 6;  // an IPv4 address and a port, as sent
 
   int fd_ = -1;
   uv_poll_t* poll_ = nullptr;  // owned until its close callback runs

@@ -29,6 +29,9 @@ export interface NativeNetlinkSocket {
   close(): void;
 }
 
+/** A datagram's sender as a UDP batch gives it: IPv4 address and port, as sent. */
+const PEER_BYTES = 6;
+
 /** A bound IPv4 UDP socket served in batches (recvmmsg/sendmmsg); see addon/src/udp_batch.h. */
 export interface NativeUdpBatch {
   /** onBatch gets the datagrams of one receive and, for each, its sender as 6 bytes (address, port). */
@@ -140,7 +143,42 @@ export function unguardedAddon(): NativeAddon {
   // dist/src/native/addon.js → ../../../addon/build/Release
   const file = path.resolve(__dirname, '..', '..', '..', 'addon', 'build', 'Release', 'netctl_native.node');
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  return require(file) as NativeAddon;
+  const built = require(file) as Omit<NativeAddon, 'UdpBatch'> & { UdpBatch: new (fd: number) => BuiltUdpBatch };
+  return { ...built, UdpBatch: splitBatches(built.UdpBatch) };
+}
+
+/** The addon's UdpBatch as built: a batch comes as one buffer (see addon/src/udp_batch.cc). */
+interface BuiltUdpBatch extends Omit<NativeUdpBatch, 'start'> {
+  start(onBatch: (data: Buffer, ends: number[]) => void): void;
+}
+
+/** Each batch cut into its messages and their peers: views into the batch's one buffer, not copies. */
+function splitBatches(Built: new (fd: number) => BuiltUdpBatch): new (fd: number) => NativeUdpBatch {
+  return class implements NativeUdpBatch {
+    private readonly built: BuiltUdpBatch;
+    constructor(fd: number) {
+      this.built = new Built(fd);
+    }
+    start(onBatch: (messages: Buffer[], peers: Buffer[]) => void): void {
+      this.built.start((data, ends) => {
+        const messages: Buffer[] = [];
+        const peers: Buffer[] = [];
+        let at = 0;
+        for (const end of ends) {
+          peers.push(data.subarray(at, at + PEER_BYTES));
+          messages.push(data.subarray(at + PEER_BYTES, end));
+          at = end;
+        }
+        onBatch(messages, peers);
+      });
+    }
+    send(replies: Buffer[], peers: Buffer[]): number {
+      return this.built.send(replies, peers);
+    }
+    close(): void {
+      this.built.close();
+    }
+  };
 }
 
 /** Every function that takes a callback, wrapped to hand the addon a guarded one. */
